@@ -1,0 +1,67 @@
+//! # hallmark: the offline verifier
+//!
+//! A hallmark code is a compact, Ed25519-signed record of one manufactured unit
+//! (serial, part number, lot, date of manufacture, optional expiry), printed as
+//! Crockford base32 text or a QR code. This crate decodes codes and verifies them
+//! against a [`TrustStore`] of issuer keys. It does no I/O: the caller hands it
+//! strings. The format is specified in `docs/FORMAT.md`.
+//!
+//! ## Verifying a scanned code
+//!
+//! ```
+//! use hallmark::{Date, TrustStore};
+//!
+//! // Loaded from a file in a real app; here, the demo key from keys.example/.
+//! let trust = TrustStore::from_toml(r#"
+//!     [[key]]
+//!     name = "demo-TEST-ONLY"
+//!     public_key = "DEMO_PUBLIC_KEY"
+//! "#)?;
+//!
+//! // What a scanner read: any case, `-` grouping, or the URL form all work.
+//! let scanned = "DEMO_CODE";
+//! let today: Date = "2026-11-23".parse()?;
+//! match trust.verify_on(scanned, today) {
+//!     Ok(verified) => {
+//!         let p = verified.payload();
+//!         assert_eq!((p.part(), p.lot(), p.serial()), ("DRN-2980", "L231212-01", 123_456_789));
+//!         println!("genuine: {} lot {} serial {}", p.part(), p.lot(), p.serial());
+//!     }
+//!     Err(e) => println!("{}: {e}", e.verdict()), // e.g. "bad-signature: ..."
+//! }
+//!
+//! // One altered character and it is refused.
+//! let forged = scanned.replacen('A', "B", 1);
+//! assert!(trust.verify(&forged).is_err());
+//! # Ok::<(), hallmark::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod code;
+mod date;
+mod error;
+mod key;
+mod payload;
+mod text;
+mod trust;
+
+pub use code::{CODE_SIGNING_TAG, MIN_CODE_BYTES, SIGNATURE_LEN, UnsignedCode, UnverifiedCode};
+pub use date::Date;
+pub use error::{Error, PayloadError};
+pub use key::{KID_CONTEXT, KID_LEN, KeyId, PublicKey};
+pub use payload::{
+    Extension, FIRST_EXTENSION_KEY, KEY_DATE, KEY_EXPIRY, KEY_LOT, KEY_PART, KEY_SERIAL,
+    MAX_EXTENSION_DEPTH, MAX_LABEL_LEN, Payload,
+};
+pub use trust::{MAX_TRUST_STORE_LEN, TrustStore, TrustedKey, Verified};
+
+/// The version byte of the code format this crate implements.
+pub const VERSION: u8 = 1;
+
+/// Longest input [`UnverifiedCode::decode`] looks at, in bytes (URL and grouping
+/// included); longer input is refused before any other work.
+pub const MAX_INPUT_LEN: usize = 1024;
+
+/// Longest binary code, in bytes.
+pub const MAX_CODE_BYTES: usize = 256;

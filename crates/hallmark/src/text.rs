@@ -1,0 +1,136 @@
+//! The text form: Crockford base32, upper case, no padding; plus the accepted
+//! input spellings (lower case, `-` and space grouping, the URL form).
+
+use crate::error::Error;
+use crate::{MAX_CODE_BYTES, MAX_INPUT_LEN};
+
+/// Crockford's base32 alphabet: digits and upper-case letters without I, L, O, U.
+pub(crate) const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// The most base32 characters a code of [`MAX_CODE_BYTES`] bytes takes.
+pub(crate) const MAX_TEXT_LEN: usize = (MAX_CODE_BYTES * 8).div_ceil(5);
+
+/// Encodes bytes as canonical text: upper case, no padding, no grouping.
+pub(crate) fn encode(bytes: &[u8]) -> String {
+    base32::encode(base32::Alphabet::Crockford, bytes)
+}
+
+/// Extracts the code part of an input: the whole input, or the last path segment
+/// of an `http://` or `https://` URL. Surrounding whitespace is ignored.
+fn code_part(input: &str) -> Result<&str, Error> {
+    let input = input.trim();
+    let lower_prefix = |p: &str| {
+        input
+            .get(..p.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(p))
+    };
+    if !(lower_prefix("https://") || lower_prefix("http://")) {
+        return Ok(input);
+    }
+    if input.contains(['?', '#']) {
+        return Err(Error::InvalidUrl {
+            reason: "a verification URL has no query or fragment",
+        });
+    }
+    let after_scheme = input.split_once("://").map_or("", |(_, rest)| rest);
+    match after_scheme.rsplit_once('/') {
+        Some((_host_and_path, last)) if !last.is_empty() => Ok(last),
+        _ => Err(Error::InvalidUrl {
+            reason: "the code must be the last path segment",
+        }),
+    }
+}
+
+/// Normalises an input spelling to canonical base32 characters (no decoding).
+///
+/// Accepts lower case, `-` and space as grouping, and the URL form; refuses any
+/// other character, naming it and its position.
+pub(crate) fn normalize(input: &str) -> Result<String, Error> {
+    if input.len() > MAX_INPUT_LEN {
+        return Err(Error::TooLong {
+            len: input.len(),
+            max: MAX_INPUT_LEN,
+        });
+    }
+    let part = code_part(input)?;
+    let mut out = String::with_capacity(part.len());
+    for (position, ch) in part.chars().enumerate() {
+        if ch == '-' || ch == ' ' {
+            continue;
+        }
+        let up = ch.to_ascii_uppercase();
+        if !up.is_ascii() || !ALPHABET.contains(&(up as u8)) {
+            return Err(Error::InvalidCharacter { ch, position });
+        }
+        out.push(up);
+    }
+    if out.is_empty() {
+        return Err(Error::Empty);
+    }
+    if out.len() > MAX_TEXT_LEN {
+        return Err(Error::TooLong {
+            len: out.len(),
+            max: MAX_TEXT_LEN,
+        });
+    }
+    Ok(out)
+}
+
+/// Decodes any accepted spelling to bytes, refusing every non-canonical one.
+pub(crate) fn decode(input: &str) -> Result<Vec<u8>, Error> {
+    let text = normalize(input)?;
+    // 8 characters hold 5 bytes; remainders of 1, 3 or 6 characters hold no whole byte.
+    if matches!(text.len() % 8, 1 | 3 | 6) {
+        return Err(Error::InvalidLength { len: text.len() });
+    }
+    let bytes = base32::decode(base32::Alphabet::Crockford, &text)
+        .ok_or(Error::InvalidLength { len: text.len() })?;
+    // The base32 crate ignores the unused low bits of the last character; a code
+    // has exactly one spelling, so those bits must be zero.
+    if encode(&bytes) != text {
+        return Err(Error::NonCanonicalText);
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_spellings() {
+        let bytes = [0x01, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x7f];
+        let text = encode(&bytes);
+        assert_eq!(decode(&text).ok(), Some(bytes.to_vec()));
+        assert_eq!(decode(&text.to_lowercase()).ok(), Some(bytes.to_vec()));
+        let grouped: String = text
+            .chars()
+            .enumerate()
+            .flat_map(|(i, c)| (i > 0 && i % 4 == 0).then_some('-').into_iter().chain([c]))
+            .collect();
+        assert_eq!(decode(&grouped).ok(), Some(bytes.to_vec()));
+        assert_eq!(decode(&format!("  {text}\r\n")).ok(), Some(bytes.to_vec()));
+        let url = format!("HTTPS://HM.EXAMPLE/C/{text}");
+        assert_eq!(decode(&url).ok(), Some(bytes.to_vec()));
+        assert_eq!(decode(&url.to_lowercase()).ok(), Some(bytes.to_vec()));
+    }
+
+    #[test]
+    fn refusals() {
+        assert_eq!(decode(""), Err(Error::Empty));
+        assert_eq!(decode(" - - "), Err(Error::Empty));
+        assert!(matches!(decode("0O"), Err(Error::InvalidCharacter { ch: 'O', position: 1 })));
+        assert!(matches!(decode("ABCU"), Err(Error::InvalidCharacter { ch: 'U', position: 3 })));
+        assert!(matches!(decode("AB\u{e9}"), Err(Error::InvalidCharacter { .. })));
+        assert!(matches!(decode("A"), Err(Error::InvalidLength { len: 1 })));
+        // "01" decodes to one byte 0x00 plus stray bits 00001.
+        assert_eq!(decode("01"), Err(Error::NonCanonicalText));
+        assert_eq!(decode("00").ok(), Some(vec![0]));
+        assert!(matches!(decode("https://x/c/A?x"), Err(Error::InvalidUrl { .. })));
+        assert!(matches!(decode("https://x/c/"), Err(Error::InvalidUrl { .. })));
+        let huge = "0".repeat(1 << 20);
+        assert!(matches!(decode(&huge), Err(Error::TooLong { .. })));
+        let long = "0".repeat(MAX_TEXT_LEN + 8);
+        assert!(matches!(decode(&long), Err(Error::TooLong { .. })));
+    }
+}

@@ -1,0 +1,321 @@
+//! The trust store: which issuer keys are trusted, and when; and verification.
+
+use ed25519_dalek::Signature;
+use serde::Deserialize;
+
+use crate::code::UnverifiedCode;
+use crate::error::Error;
+use crate::key::{KeyId, PublicKey};
+use crate::payload::Payload;
+use crate::Date;
+
+/// Largest trust store file accepted, in bytes.
+pub const MAX_TRUST_STORE_LEN: usize = 1 << 20;
+
+/// One trusted issuer key and the dates it may sign codes for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustedKey {
+    name: String,
+    key: PublicKey,
+    valid_from: Option<Date>,
+    valid_until: Option<Date>,
+}
+
+impl TrustedKey {
+    /// A trusted key. `name` is 1 to 64 characters of `A-Z a-z 0-9 . _ -`; the
+    /// validity bounds are inclusive dates of manufacture.
+    pub fn new(
+        name: &str,
+        key: PublicKey,
+        valid_from: Option<Date>,
+        valid_until: Option<Date>,
+    ) -> Result<TrustedKey, Error> {
+        check_name(name)?;
+        if let (Some(from), Some(until)) = (valid_from, valid_until) {
+            if from > until {
+                return Err(Error::TrustStore(format!(
+                    "key {name}: valid_from {from} is after valid_until {until}"
+                )));
+            }
+        }
+        Ok(TrustedKey {
+            name: name.to_owned(),
+            key,
+            valid_from,
+            valid_until,
+        })
+    }
+
+    /// The key's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The public key.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.key
+    }
+    /// The key id.
+    pub fn kid(&self) -> KeyId {
+        self.key.kid()
+    }
+    /// First date of manufacture the key may sign for, if bounded.
+    pub fn valid_from(&self) -> Option<Date> {
+        self.valid_from
+    }
+    /// Last date of manufacture the key may sign for, if bounded.
+    pub fn valid_until(&self) -> Option<Date> {
+        self.valid_until
+    }
+
+    /// Whether the key may sign codes made on `date`.
+    pub fn is_valid_on(&self, date: Date) -> bool {
+        self.valid_from.is_none_or(|f| f <= date) && self.valid_until.is_none_or(|u| date <= u)
+    }
+
+    /// This entry as a TOML `[[key]]` table, as [`TrustStore::from_toml`] reads it.
+    pub fn to_toml(&self) -> String {
+        let mut out = format!(
+            "[[key]]\nname = \"{}\"\npublic_key = \"{}\"\n",
+            self.name,
+            self.key.to_hex()
+        );
+        if let Some(from) = self.valid_from {
+            out.push_str(&format!("valid_from = {from}\n"));
+        }
+        if let Some(until) = self.valid_until {
+            out.push_str(&format!("valid_until = {until}\n"));
+        }
+        out
+    }
+}
+
+fn check_name(name: &str) -> Result<(), Error> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidField {
+            field: "key name",
+            reason: "use 1 to 64 characters of A-Z a-z 0-9 . _ -",
+        })
+    }
+}
+
+/// A code whose signature, key and key validity have been checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    code: UnverifiedCode,
+    key_name: String,
+}
+
+impl Verified {
+    /// The verified payload.
+    pub fn payload(&self) -> &Payload {
+        self.code.payload()
+    }
+    /// The key id that signed it.
+    pub fn kid(&self) -> KeyId {
+        self.code.kid()
+    }
+    /// The trust store's name for the signing key.
+    pub fn key_name(&self) -> &str {
+        &self.key_name
+    }
+    /// The canonical text of the code.
+    pub fn to_text(&self) -> String {
+        self.code.to_text()
+    }
+}
+
+/// The issuer keys a verifier trusts.
+///
+/// Loaded from TOML (see docs/FORMAT.md):
+///
+/// ```toml
+/// [[key]]
+/// name = "acme-2024"
+/// public_key = "<64 hex digits>"
+/// valid_from = 2024-01-01   # optional, inclusive
+/// valid_until = 2026-12-31  # optional, inclusive
+/// ```
+///
+/// Weak (small-order) and invalid keys, and two keys with one key id, are refused
+/// when loaded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustStore {
+    keys: Vec<TrustedKey>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    key: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    name: String,
+    public_key: String,
+    valid_from: Option<toml::value::Datetime>,
+    valid_until: Option<toml::value::Datetime>,
+}
+
+fn toml_date(name: &str, field: &str, dt: Option<toml::value::Datetime>) -> Result<Option<Date>, Error> {
+    let Some(dt) = dt else { return Ok(None) };
+    let bad = || Error::TrustStore(format!("key {name}: {field} must be a date like 2024-01-31"));
+    match (dt.date, dt.time, dt.offset) {
+        (Some(d), None, None) => {
+            Date::from_ymd(d.year.into(), d.month.into(), d.day.into()).map(Some).ok_or_else(bad)
+        }
+        _ => Err(bad()),
+    }
+}
+
+impl TrustStore {
+    /// An empty trust store.
+    pub fn new() -> TrustStore {
+        TrustStore::default()
+    }
+
+    /// Parses a trust store from TOML text.
+    pub fn from_toml(text: &str) -> Result<TrustStore, Error> {
+        if text.len() > MAX_TRUST_STORE_LEN {
+            return Err(Error::TrustStore(format!(
+                "file is {} bytes; the limit is {MAX_TRUST_STORE_LEN}",
+                text.len()
+            )));
+        }
+        let file: File = toml::from_str(text).map_err(|e| Error::TrustStore(e.message().to_owned()))?;
+        let mut store = TrustStore::new();
+        for entry in file.key {
+            let name = entry.name.as_str();
+            let key = PublicKey::from_hex(&entry.public_key).map_err(|e| match e {
+                Error::WeakKey { .. } => Error::WeakKey { name: name.to_owned() },
+                _ => Error::InvalidPublicKey { name: name.to_owned() },
+            })?;
+            let from = toml_date(name, "valid_from", entry.valid_from)?;
+            let until = toml_date(name, "valid_until", entry.valid_until)?;
+            store.add(TrustedKey::new(name, key, from, until)?)?;
+        }
+        Ok(store)
+    }
+
+    /// Adds a key; refuses one whose key id is already present.
+    pub fn add(&mut self, key: TrustedKey) -> Result<(), Error> {
+        if let Some(existing) = self.keys.iter().find(|k| k.kid() == key.kid()) {
+            return Err(Error::DuplicateKeyId {
+                kid: key.kid(),
+                first: existing.name.clone(),
+                second: key.name,
+            });
+        }
+        self.keys.push(key);
+        Ok(())
+    }
+
+    /// The trusted keys, in file order.
+    pub fn keys(&self) -> &[TrustedKey] {
+        &self.keys
+    }
+
+    /// The trusted key with this key id.
+    pub fn get(&self, kid: KeyId) -> Option<&TrustedKey> {
+        self.keys.iter().find(|k| k.kid() == kid)
+    }
+
+    /// Verifies a scanned or typed code: canonical form, a trusted key, a valid
+    /// signature (`verify_strict`) over the bytes received, and the key's validity
+    /// on the code's date of manufacture. Does not look at expiry; see
+    /// [`TrustStore::verify_on`].
+    pub fn verify(&self, input: &str) -> Result<Verified, Error> {
+        self.verify_code(UnverifiedCode::decode(input)?)
+    }
+
+    /// [`TrustStore::verify`], and also refuses a code whose expiry date is before `today`.
+    pub fn verify_on(&self, input: &str, today: Date) -> Result<Verified, Error> {
+        let verified = self.verify(input)?;
+        match verified.payload().expiry() {
+            Some(expiry) if expiry < today => Err(Error::Expired { expiry, today }),
+            _ => Ok(verified),
+        }
+    }
+
+    /// Verifies an already-decoded code.
+    pub fn verify_code(&self, code: UnverifiedCode) -> Result<Verified, Error> {
+        let kid = code.kid();
+        let trusted = self.get(kid).ok_or(Error::UnknownKey { kid })?;
+        let signature = Signature::from_bytes(code.signature());
+        if !is_canonical_scalar(signature.s_bytes()) {
+            return Err(Error::NonCanonicalSignature);
+        }
+        trusted
+            .key
+            .verifying_key()
+            .verify_strict(&code.signing_message(), &signature)
+            .map_err(|_| Error::BadSignature {
+                kid,
+                key_name: trusted.name.clone(),
+            })?;
+        let date = code.payload().date();
+        if !trusted.is_valid_on(date) {
+            return Err(Error::KeyNotValid {
+                kid,
+                key_name: trusted.name.clone(),
+                date,
+                valid_from: trusted.valid_from,
+                valid_until: trusted.valid_until,
+            });
+        }
+        Ok(Verified {
+            code,
+            key_name: trusted.name.clone(),
+        })
+    }
+}
+
+/// Whether a little-endian scalar is below the group order
+/// L = 2^252 + 27742317777372353535851937790883648493.
+fn is_canonical_scalar(s: &[u8; 32]) -> bool {
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    // Compare from the most significant byte down.
+    for (a, b) in s.iter().rev().zip(L.iter().rev()) {
+        if a != b {
+            return a < b;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalar_bound() {
+        let mut l = [0u8; 32];
+        l.copy_from_slice(&hex::decode("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010").unwrap_or_default());
+        assert!(!is_canonical_scalar(&l));
+        let mut below = l;
+        below[0] -= 1;
+        assert!(is_canonical_scalar(&below));
+        assert!(is_canonical_scalar(&[0; 32]));
+        assert!(!is_canonical_scalar(&[0xff; 32]));
+    }
+
+    #[test]
+    fn trust_store_refusals() {
+        let weak = "[[key]]\nname = \"w\"\npublic_key = \"0100000000000000000000000000000000000000000000000000000000000000\"\n";
+        assert!(matches!(TrustStore::from_toml(weak), Err(Error::WeakKey { name }) if name == "w"));
+        let typo = "[[key]]\nname = \"w\"\npublic_key = \"00\"\nvalid_untill = 2020-01-01\n";
+        assert!(matches!(TrustStore::from_toml(typo), Err(Error::TrustStore(_))));
+        assert_eq!(TrustStore::from_toml("").map(|t| t.keys().len()), Ok(0));
+    }
+}

@@ -1,0 +1,4 @@
+//! The `hallmark` command; see `hallmark --help`.
+fn main() -> std::process::ExitCode {
+    hallmark_cli::main()
+}
