@@ -1,1 +1,17 @@
+//! # hallmark-issuer
+//!
+//! What a manufacturer needs to issue hallmark codes: issuer key generation and
+//! key files ([`SecretKey`]), the serial [`Ledger`] that guarantees no serial is
+//! issued twice, and [`mint`].
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
+mod error;
+mod keys;
+mod ledger;
+mod mint;
+
+pub use error::Error;
+pub use keys::{PublicKeyFile, SecretKey, public_file_text};
+pub use ledger::{Batch, BatchRequest, Ledger};
+pub use mint::mint;

@@ -1,0 +1,106 @@
+//! The issuer crate's error type.
+
+use std::path::PathBuf;
+
+/// Why an issuer operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A key file or public key file already exists; keys are never overwritten.
+    #[error("{} already exists; refusing to overwrite a key file", path.display())]
+    KeyExists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A secret key file is readable by group or others.
+    #[error(
+        "{} is readable by other users (mode {mode:04o}); secret keys must be private: run `chmod 600 {}`",
+        path.display(),
+        path.display()
+    )]
+    InsecurePermissions {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A key file that does not parse. Never echoes the file's content.
+    #[error("{}: not a valid hallmark {what} file: {reason} (line {line})", path.display())]
+    KeyFile {
+        /// The file.
+        path: PathBuf,
+        /// "secret key" or "public key".
+        what: &'static str,
+        /// The line at fault (1-based; 0 for the whole file).
+        line: usize,
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// The key file is encrypted, which this build cannot yet read.
+    #[error("{}: passphrase-protected key files are not supported yet", path.display())]
+    Encrypted {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A corrupt ledger record (other than a torn final record).
+    #[error("{}: ledger record on line {line} is corrupt ({reason}); refusing to mint until it is repaired", path.display())]
+    LedgerCorrupt {
+        /// The ledger file.
+        path: PathBuf,
+        /// The line (1-based).
+        line: usize,
+        /// What was wrong.
+        reason: String,
+    },
+    /// Another process holds the ledger.
+    #[error("{}: another mint is using this ledger; try again when it finishes", path.display())]
+    LedgerBusy {
+        /// The ledger file.
+        path: PathBuf,
+    },
+    /// A requested serial range overlaps serials this key already issued.
+    #[error("serials {start}..={end} overlap serials {other_start}..={other_end} already issued by key {kid} (batch of {other_time})")]
+    SerialOverlap {
+        /// The key id.
+        kid: hallmark::KeyId,
+        /// First requested serial.
+        start: u64,
+        /// Last requested serial.
+        end: u64,
+        /// First serial of the overlapping batch.
+        other_start: u64,
+        /// Last serial of the overlapping batch.
+        other_end: u64,
+        /// When that batch was minted (seconds since 1970).
+        other_time: u64,
+    },
+    /// The serial space of 0..=2^64-1 cannot hold the request.
+    #[error("serial range exhausted: {count} serials from {start} would pass 18446744073709551615")]
+    SerialsExhausted {
+        /// First serial.
+        start: u64,
+        /// How many were asked for.
+        count: u64,
+    },
+    /// A code could not be built (bad field).
+    #[error(transparent)]
+    Format(#[from] hallmark::Error),
+    /// A bad argument.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}

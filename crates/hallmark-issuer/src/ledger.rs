@@ -1,0 +1,381 @@
+//! The serial ledger: an append-only file of minted batches, so that no serial is
+//! ever issued twice by one key.
+//!
+//! Each batch is one JSON line, written and fsynced *before* any code in it is
+//! emitted. A crash may therefore leave a batch recorded whose codes were never
+//! printed (a gap in the numbering), but never codes printed whose serials are
+//! unrecorded. The file is locked exclusively while open, so two mint processes
+//! never interleave. A torn final line (a crash mid-append, before the fsync
+//! returned and so before any code was emitted) is ignored and cut off on the
+//! next append; any other damaged line stops minting.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+
+use hallmark::{Date, KeyId};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// Largest ledger file read, in bytes (about a million batches).
+const MAX_LEDGER_LEN: u64 = 256 * 1024 * 1024;
+
+/// One minted batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// Record format version (1).
+    pub v: u8,
+    /// Key id of the issuing key (8 hex digits).
+    pub kid: String,
+    /// First serial.
+    pub start: u64,
+    /// Number of serials reserved (at least 1).
+    pub count: u64,
+    /// Part number.
+    pub part: String,
+    /// Lot.
+    pub lot: String,
+    /// Date of manufacture (YYYY-MM-DD).
+    pub date: String,
+    /// Expiry (YYYY-MM-DD), if any.
+    pub expiry: Option<String>,
+    /// When the batch was reserved, in seconds since 1970-01-01 UTC.
+    pub time: u64,
+}
+
+impl Batch {
+    /// The serials of the batch.
+    pub fn serials(&self) -> RangeInclusive<u64> {
+        // count >= 1 and start + count - 1 <= u64::MAX are checked on read and reserve.
+        self.start..=self.start.saturating_add(self.count.saturating_sub(1))
+    }
+}
+
+/// What a new batch is for.
+#[derive(Clone, Debug)]
+pub struct BatchRequest<'a> {
+    /// Issuing key.
+    pub kid: KeyId,
+    /// How many serials.
+    pub count: u64,
+    /// First serial, to continue a legacy numbering; by default the next unused one.
+    pub start: Option<u64>,
+    /// Part number.
+    pub part: &'a str,
+    /// Lot.
+    pub lot: &'a str,
+    /// Date of manufacture.
+    pub date: Date,
+    /// Expiry.
+    pub expiry: Option<Date>,
+    /// Current time, seconds since 1970.
+    pub time: u64,
+}
+
+/// An open, exclusively locked ledger.
+#[derive(Debug)]
+pub struct Ledger {
+    path: PathBuf,
+    file: File,
+    batches: Vec<Batch>,
+    /// Length of the file up to the end of the last complete record.
+    clean_len: u64,
+    /// The last complete record lacks its newline.
+    needs_newline: bool,
+}
+
+impl Ledger {
+    /// Opens (creating if needed) and locks the ledger, waiting while another
+    /// process holds it.
+    pub fn open(path: &Path) -> Result<Ledger, Error> {
+        Ledger::open_with(path, true)
+    }
+
+    /// Opens and locks the ledger, or fails with [`Error::LedgerBusy`] at once if
+    /// another process holds it.
+    pub fn try_open(path: &Path) -> Result<Ledger, Error> {
+        Ledger::open_with(path, false)
+    }
+
+    fn open_with(path: &Path, wait: bool) -> Result<Ledger, Error> {
+        let existed = path.exists();
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(Error::io(path))?;
+        if wait {
+            file.lock().map_err(Error::io(path))?;
+        } else {
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(TryLockError::WouldBlock) => {
+                    return Err(Error::LedgerBusy { path: path.to_owned() });
+                }
+                Err(TryLockError::Error(e)) => return Err(Error::io(path)(e)),
+            }
+        }
+        if !existed {
+            sync_parent(path)?;
+        }
+        let len = file.metadata().map_err(Error::io(path))?.len();
+        if len > MAX_LEDGER_LEN {
+            return Err(Error::LedgerCorrupt {
+                path: path.to_owned(),
+                line: 0,
+                reason: format!("file is {len} bytes, more than a ledger can be"),
+            });
+        }
+        let mut text = Vec::new();
+        file.read_to_end(&mut text).map_err(Error::io(path))?;
+        let (batches, clean_len, needs_newline) = parse(path, &text)?;
+        Ok(Ledger {
+            path: path.to_owned(),
+            file,
+            batches,
+            clean_len,
+            needs_newline,
+        })
+    }
+
+    /// Every batch recorded, oldest first.
+    pub fn batches(&self) -> &[Batch] {
+        &self.batches
+    }
+
+    /// The first serial never issued by `kid` above all its batches.
+    pub fn next_serial(&self, kid: KeyId) -> Option<u64> {
+        let kid = kid.to_string();
+        self.batches
+            .iter()
+            .filter(|b| b.kid == kid)
+            .map(|b| u128::from(*b.serials().end()) + 1)
+            .max()
+            .map_or(Some(0), |next| u64::try_from(next).ok())
+    }
+
+    /// Reserves a batch of serials: checks it overlaps no earlier batch of the
+    /// same key, then appends and fsyncs its record. Only after this returns may
+    /// codes with these serials be emitted.
+    pub fn reserve(&mut self, request: &BatchRequest<'_>) -> Result<Batch, Error> {
+        if request.count == 0 {
+            return Err(Error::Invalid("count must be at least 1".into()));
+        }
+        let start = match request.start {
+            Some(start) => start,
+            None => self.next_serial(request.kid).ok_or(Error::SerialsExhausted {
+                start: u64::MAX,
+                count: request.count,
+            })?,
+        };
+        let end = u128::from(start) + u128::from(request.count) - 1;
+        let end = u64::try_from(end).map_err(|_| Error::SerialsExhausted {
+            start,
+            count: request.count,
+        })?;
+        let kid = request.kid.to_string();
+        if let Some(other) = self
+            .batches
+            .iter()
+            .find(|b| b.kid == kid && b.start <= end && start <= *b.serials().end())
+        {
+            return Err(Error::SerialOverlap {
+                kid: request.kid,
+                start,
+                end,
+                other_start: other.start,
+                other_end: *other.serials().end(),
+                other_time: other.time,
+            });
+        }
+        let batch = Batch {
+            v: 1,
+            kid,
+            start,
+            count: request.count,
+            part: request.part.to_owned(),
+            lot: request.lot.to_owned(),
+            date: request.date.to_string(),
+            expiry: request.expiry.map(|d| d.to_string()),
+            time: request.time,
+        };
+        let mut line = Vec::with_capacity(256);
+        if self.needs_newline {
+            line.push(b'\n');
+        }
+        serde_json::to_writer(&mut line, &batch)
+            .map_err(|e| Error::Invalid(format!("cannot encode ledger record: {e}")))?;
+        line.push(b'\n');
+        // Cut off a torn final record left by a crash, then append and fsync.
+        let result = (|| {
+            self.file.set_len(self.clean_len)?;
+            self.file.seek(SeekFrom::Start(self.clean_len))?;
+            self.file.write_all(&line)?;
+            self.file.sync_data()
+        })();
+        result.map_err(Error::io(&self.path))?;
+        self.clean_len += line.len() as u64;
+        self.needs_newline = false;
+        self.batches.push(batch.clone());
+        Ok(batch)
+    }
+}
+
+/// Parses the ledger; returns the batches, the length up to the end of the last
+/// good record, and whether that record lacks its final newline.
+fn parse(path: &Path, text: &[u8]) -> Result<(Vec<Batch>, u64, bool), Error> {
+    let mut batches = Vec::new();
+    let mut clean_len = 0u64;
+    let mut line_no = 0;
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        line_no += 1;
+        let (body, complete) = match line.strip_suffix(b"\n") {
+            Some(body) => (body, true),
+            None => (line, false),
+        };
+        let parsed = serde_json::from_slice::<Batch>(body)
+            .map_err(|e| e.to_string())
+            .and_then(|b| validate(&b).map(|()| b));
+        match parsed {
+            Ok(batch) => batches.push(batch),
+            // A torn last record: its fsync never returned, so none of its codes
+            // were emitted. It is dropped and cut off before the next append.
+            Err(_) if !complete => return Ok((batches, clean_len, false)),
+            Err(reason) => {
+                return Err(Error::LedgerCorrupt {
+                    path: path.to_owned(),
+                    line: line_no,
+                    reason,
+                });
+            }
+        }
+        clean_len += line.len() as u64;
+        if !complete {
+            // A whole record missing only its newline may have been fsynced:
+            // keep it, and terminate it before the next append.
+            return Ok((batches, clean_len, true));
+        }
+    }
+    Ok((batches, clean_len, false))
+}
+
+fn validate(b: &Batch) -> Result<(), String> {
+    if b.v != 1 {
+        return Err(format!("unknown record version {}", b.v));
+    }
+    if b.count == 0 {
+        return Err("count is 0".into());
+    }
+    if u128::from(b.start) + u128::from(b.count) - 1 > u128::from(u64::MAX) {
+        return Err("serial range passes 2^64-1".into());
+    }
+    b.kid.parse::<KeyId>().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn sync_parent(path: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(Error::io(parent))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(kid: KeyId, count: u64, start: Option<u64>) -> BatchRequest<'static> {
+        BatchRequest {
+            kid,
+            count,
+            start,
+            part: "P",
+            lot: "L",
+            date: Date::EPOCH,
+            expiry: None,
+            time: 1,
+        }
+    }
+
+    #[test]
+    fn serials_never_repeat_across_opens() -> Result<(), Error> {
+        let dir = tempfile::tempdir().map_err(Error::io("tempdir"))?;
+        let path = dir.path().join("l.ledger");
+        let kid = KeyId::from_bytes([1, 2, 3, 4]);
+        let other = KeyId::from_bytes([9, 9, 9, 9]);
+        {
+            let mut l = Ledger::open(&path)?;
+            assert_eq!(l.reserve(&request(kid, 10, None))?.serials(), 0..=9);
+            assert_eq!(l.reserve(&request(kid, 5, None))?.serials(), 10..=14);
+            assert_eq!(l.reserve(&request(other, 1, None))?.serials(), 0..=0);
+        }
+        let mut l = Ledger::open(&path)?;
+        assert_eq!(l.reserve(&request(kid, 1, None))?.serials(), 15..=15);
+        assert!(matches!(l.reserve(&request(kid, 2, Some(14))), Err(Error::SerialOverlap { .. })));
+        assert_eq!(l.reserve(&request(kid, 10, Some(1000)))?.serials(), 1000..=1009);
+        assert_eq!(l.reserve(&request(kid, 1, None))?.serials(), 1010..=1010);
+        assert!(matches!(
+            l.reserve(&request(kid, 2, Some(u64::MAX))),
+            Err(Error::SerialsExhausted { .. })
+        ));
+        assert_eq!(l.reserve(&request(kid, 1, Some(u64::MAX)))?.serials(), u64::MAX..=u64::MAX);
+        assert!(matches!(l.reserve(&request(kid, 1, None)), Err(Error::SerialsExhausted { .. })));
+        Ok(())
+    }
+
+    #[test]
+    fn torn_tail_ignored_corrupt_middle_refused() -> Result<(), Error> {
+        let dir = tempfile::tempdir().map_err(Error::io("tempdir"))?;
+        let path = dir.path().join("l.ledger");
+        let kid = KeyId::from_bytes([1, 2, 3, 4]);
+        Ledger::open(&path)?.reserve(&request(kid, 10, None))?;
+        let good = std::fs::read(&path).map_err(Error::io(&path))?;
+        // Torn final record.
+        let mut torn = good.clone();
+        torn.extend_from_slice(b"{\"v\":1,\"kid\":\"01020304\",\"sta");
+        std::fs::write(&path, &torn).map_err(Error::io(&path))?;
+        {
+            let mut l = Ledger::open(&path)?;
+            assert_eq!(l.reserve(&request(kid, 1, None))?.serials(), 10..=10);
+        }
+        assert_eq!(Ledger::open(&path)?.batches().len(), 2);
+        // A complete record missing only its newline is kept.
+        let mut no_newline = good.clone();
+        no_newline.pop();
+        std::fs::write(&path, &no_newline).map_err(Error::io(&path))?;
+        {
+            let mut l = Ledger::open(&path)?;
+            assert_eq!(l.reserve(&request(kid, 1, None))?.serials(), 10..=10);
+        }
+        assert_eq!(Ledger::open(&path)?.batches().len(), 2);
+        // Damage in the middle stops minting.
+        let mut bad = b"garbage\n".to_vec();
+        bad.extend_from_slice(&good);
+        std::fs::write(&path, &bad).map_err(Error::io(&path))?;
+        assert!(matches!(Ledger::open(&path), Err(Error::LedgerCorrupt { line: 1, .. })));
+        Ok(())
+    }
+
+    #[test]
+    fn second_writer_is_refused_while_locked() -> Result<(), Error> {
+        let dir = tempfile::tempdir().map_err(Error::io("tempdir"))?;
+        let path = dir.path().join("l.ledger");
+        let first = Ledger::open(&path)?;
+        assert!(matches!(Ledger::try_open(&path), Err(Error::LedgerBusy { .. })));
+        drop(first);
+        Ledger::try_open(&path)?;
+        Ok(())
+    }
+}
