@@ -1,1 +1,98 @@
-pub fn main() -> std::process::ExitCode { std::process::ExitCode::SUCCESS }
+//! The `hallmark` command-line interface. The binary itself is the root package's
+//! `src/main.rs`, which calls [`main`].
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cmd;
+mod input;
+mod output;
+
+/// Exit status: every code genuine / command succeeded.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: at least one code was not genuine.
+pub const EXIT_NOT_GENUINE: u8 = 1;
+/// Exit status: usage or I/O error.
+pub const EXIT_ERROR: u8 = 2;
+
+/// hallmark: mint and verify signed serial codes that make counterfeits detectable.
+///
+/// Each code carries a unit's serial, part number, lot and date of manufacture,
+/// signed with the manufacturer's Ed25519 key, in 164 base32 characters.
+/// Anyone with the manufacturer's public key can check a code offline.
+///
+/// Exit status: 0 success (every code genuine), 1 a code was not genuine,
+/// 2 usage or I/O error.
+#[derive(Debug, Parser)]
+#[command(name = "hallmark", version, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: cmd::Command,
+}
+
+/// Runs the CLI with the process's arguments and returns its exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.run() {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if e.is_broken_pipe() => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            eprintln!("hallmark: error: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// An error that ends the command with exit status 2.
+#[derive(Debug)]
+pub(crate) struct CliError(String, bool);
+
+impl CliError {
+    pub(crate) fn new(message: impl Into<String>) -> CliError {
+        CliError(message.into(), false)
+    }
+
+    fn is_broken_pipe(&self) -> bool {
+        self.1
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> CliError {
+        CliError(e.to_string(), e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl From<hallmark_issuer::Error> for CliError {
+    fn from(e: hallmark_issuer::Error) -> CliError {
+        CliError::new(e.to_string())
+    }
+}
+
+impl From<hallmark::Error> for CliError {
+    fn from(e: hallmark::Error) -> CliError {
+        CliError::new(e.to_string())
+    }
+}
+
+pub(crate) type Result<T, E = CliError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -67,7 +67,9 @@ pub enum Error {
         path: PathBuf,
     },
     /// A requested serial range overlaps serials this key already issued.
-    #[error("serials {start}..={end} overlap serials {other_start}..={other_end} already issued by key {kid} (batch of {other_time})")]
+    #[error(
+        "serials {start}..={end} overlap serials {other_start}..={other_end} already issued by key {kid} (batch of {other_time})"
+    )]
     SerialOverlap {
         /// The key id.
         kid: hallmark::KeyId,

@@ -22,6 +22,7 @@ pub struct SecretKey {
     name: String,
     key: SigningKey,
     public: PublicKey,
+    test_only: bool,
 }
 
 impl fmt::Debug for SecretKey {
@@ -51,6 +52,7 @@ impl SecretKey {
             name: name.to_owned(),
             key,
             public,
+            test_only: false,
         })
     }
 
@@ -110,9 +112,18 @@ impl SecretKey {
         public_file_text(&self.name, &self.public)
     }
 
+    /// Whether the key file marks this key as a published demo key
+    /// (`test_only = true`): its secret is public, so codes it signs prove nothing.
+    pub fn is_test_only(&self) -> bool {
+        self.test_only
+    }
+
     /// Reads a secret key file, refusing one that other users can read.
+    ///
+    /// The one exception is a key file marked `test_only = true` (the published
+    /// demo key in `keys.example/`, whose secret is no secret): a git checkout
+    /// cannot keep it at mode 0600.
     pub fn read(path: &Path) -> Result<SecretKey, Error> {
-        check_private(path)?;
         let text = read_limited(path)?;
         let bad = |line, reason| Error::KeyFile {
             path: path.to_owned(),
@@ -123,7 +134,7 @@ impl SecretKey {
         if !text.starts_with(SECRET_MAGIC) {
             return Err(bad(1, "missing the '# hallmark secret key v1' header"));
         }
-        let (mut name, mut encryption, mut secret) = (None, None, None);
+        let (mut name, mut encryption, mut secret, mut test_only) = (None, None, None, None);
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -136,15 +147,28 @@ impl SecretKey {
                 "name" => &mut name,
                 "encryption" => &mut encryption,
                 "secret" => &mut secret,
+                "test_only" => &mut test_only,
                 _ => return Err(bad(i + 1, "unknown field")),
             };
             if slot.replace(v.trim()).is_some() {
                 return Err(bad(i + 1, "field given twice"));
             }
         }
+        let test_only = match test_only {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => return Err(bad(0, "`test_only` must be true or false")),
+        };
+        if !test_only {
+            check_private(path)?;
+        }
         match encryption {
             Some("none") => {}
-            Some(_) => return Err(Error::Encrypted { path: path.to_owned() }),
+            Some(_) => {
+                return Err(Error::Encrypted {
+                    path: path.to_owned(),
+                });
+            }
             None => return Err(bad(0, "missing `encryption`")),
         }
         let name = name.ok_or_else(|| bad(0, "missing `name`"))?;
@@ -152,7 +176,9 @@ impl SecretKey {
         let mut seed = Zeroizing::new([0u8; 32]);
         hex::decode_to_slice(secret, seed.as_mut_slice())
             .map_err(|_| bad(0, "`secret` must be 64 hex digits"))?;
-        SecretKey::from_seed(name, &seed).map_err(|_| bad(0, "invalid `name`"))
+        let mut key = SecretKey::from_seed(name, &seed).map_err(|_| bad(0, "invalid `name`"))?;
+        key.test_only = test_only;
+        Ok(key)
     }
 }
 
@@ -195,9 +221,14 @@ pub(crate) fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<(), E
     }
     let mut file = options.open(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::KeyExists { path: path.to_owned() }
+            Error::KeyExists {
+                path: path.to_owned(),
+            }
         } else {
-            Error::Io { path: path.to_owned(), source: e }
+            Error::Io {
+                path: path.to_owned(),
+                source: e,
+            }
         }
     })?;
     file.write_all(bytes).map_err(Error::io(path))?;
@@ -209,9 +240,16 @@ fn check_private(path: &Path) -> Result<(), Error> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(path).map_err(Error::io(path))?.permissions().mode() & 0o777;
+        let mode = fs::metadata(path)
+            .map_err(Error::io(path))?
+            .permissions()
+            .mode()
+            & 0o777;
         if mode & 0o077 != 0 {
-            return Err(Error::InsecurePermissions { path: path.to_owned(), mode });
+            return Err(Error::InsecurePermissions {
+                path: path.to_owned(),
+                mode,
+            });
         }
     }
     Ok(())
@@ -295,15 +333,24 @@ mod tests {
         let back = SecretKey::read(&kp)?;
         assert_eq!(back.public_key(), key.public_key());
         assert_eq!(PublicKeyFile::read(&pp)?.key, key.public_key());
-        assert!(matches!(key.write_unencrypted(dir.path()), Err(Error::KeyExists { .. })));
+        assert!(matches!(
+            key.write_unencrypted(dir.path()),
+            Err(Error::KeyExists { .. })
+        ));
         assert!(!format!("{back:?}").contains(&hex::encode(key.key.as_bytes())));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(&kp).map_err(Error::io(&kp))?.permissions().mode();
+            let mode = fs::metadata(&kp)
+                .map_err(Error::io(&kp))?
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
             fs::set_permissions(&kp, fs::Permissions::from_mode(0o644)).map_err(Error::io(&kp))?;
-            assert!(matches!(SecretKey::read(&kp), Err(Error::InsecurePermissions { .. })));
+            assert!(matches!(
+                SecretKey::read(&kp),
+                Err(Error::InsecurePermissions { .. })
+            ));
         }
         Ok(())
     }

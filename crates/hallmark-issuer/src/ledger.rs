@@ -115,7 +115,9 @@ impl Ledger {
             match file.try_lock() {
                 Ok(()) => {}
                 Err(TryLockError::WouldBlock) => {
-                    return Err(Error::LedgerBusy { path: path.to_owned() });
+                    return Err(Error::LedgerBusy {
+                        path: path.to_owned(),
+                    });
                 }
                 Err(TryLockError::Error(e)) => return Err(Error::io(path)(e)),
             }
@@ -168,10 +170,12 @@ impl Ledger {
         }
         let start = match request.start {
             Some(start) => start,
-            None => self.next_serial(request.kid).ok_or(Error::SerialsExhausted {
-                start: u64::MAX,
-                count: request.count,
-            })?,
+            None => self
+                .next_serial(request.kid)
+                .ok_or(Error::SerialsExhausted {
+                    start: u64::MAX,
+                    count: request.count,
+                })?,
         };
         let end = u128::from(start) + u128::from(request.count) - 1;
         let end = u64::try_from(end).map_err(|_| Error::SerialsExhausted {
@@ -323,15 +327,27 @@ mod tests {
         }
         let mut l = Ledger::open(&path)?;
         assert_eq!(l.reserve(&request(kid, 1, None))?.serials(), 15..=15);
-        assert!(matches!(l.reserve(&request(kid, 2, Some(14))), Err(Error::SerialOverlap { .. })));
-        assert_eq!(l.reserve(&request(kid, 10, Some(1000)))?.serials(), 1000..=1009);
+        assert!(matches!(
+            l.reserve(&request(kid, 2, Some(14))),
+            Err(Error::SerialOverlap { .. })
+        ));
+        assert_eq!(
+            l.reserve(&request(kid, 10, Some(1000)))?.serials(),
+            1000..=1009
+        );
         assert_eq!(l.reserve(&request(kid, 1, None))?.serials(), 1010..=1010);
         assert!(matches!(
             l.reserve(&request(kid, 2, Some(u64::MAX))),
             Err(Error::SerialsExhausted { .. })
         ));
-        assert_eq!(l.reserve(&request(kid, 1, Some(u64::MAX)))?.serials(), u64::MAX..=u64::MAX);
-        assert!(matches!(l.reserve(&request(kid, 1, None)), Err(Error::SerialsExhausted { .. })));
+        assert_eq!(
+            l.reserve(&request(kid, 1, Some(u64::MAX)))?.serials(),
+            u64::MAX..=u64::MAX
+        );
+        assert!(matches!(
+            l.reserve(&request(kid, 1, None)),
+            Err(Error::SerialsExhausted { .. })
+        ));
         Ok(())
     }
 
@@ -364,7 +380,10 @@ mod tests {
         let mut bad = b"garbage\n".to_vec();
         bad.extend_from_slice(&good);
         std::fs::write(&path, &bad).map_err(Error::io(&path))?;
-        assert!(matches!(Ledger::open(&path), Err(Error::LedgerCorrupt { line: 1, .. })));
+        assert!(matches!(
+            Ledger::open(&path),
+            Err(Error::LedgerCorrupt { line: 1, .. })
+        ));
         Ok(())
     }
 
@@ -373,7 +392,10 @@ mod tests {
         let dir = tempfile::tempdir().map_err(Error::io("tempdir"))?;
         let path = dir.path().join("l.ledger");
         let first = Ledger::open(&path)?;
-        assert!(matches!(Ledger::try_open(&path), Err(Error::LedgerBusy { .. })));
+        assert!(matches!(
+            Ledger::try_open(&path),
+            Err(Error::LedgerBusy { .. })
+        ));
         drop(first);
         Ledger::try_open(&path)?;
         Ok(())

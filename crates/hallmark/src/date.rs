@@ -128,7 +128,10 @@ mod tests {
         assert_eq!(Date::from_ymd(9999, 12, 31), Some(Date::MAX));
         assert_eq!(Date::from_ymd(2000, 2, 29).map(|d| d.days()), Some(11_016));
         assert_eq!(Date::from_ymd(2100, 2, 29), None, "2100 is not a leap year");
-        assert_eq!(Date::from_ymd(2024, 2, 29).map(|d| d.to_string()), Some("2024-02-29".into()));
+        assert_eq!(
+            Date::from_ymd(2024, 2, 29).map(|d| d.to_string()),
+            Some("2024-02-29".into())
+        );
         assert_eq!(Date::from_ymd(2023, 2, 29), None);
         assert_eq!(Date::from_ymd(1969, 12, 31), None);
         assert_eq!(Date::from_ymd(2023, 13, 1), None);
@@ -140,8 +143,18 @@ mod tests {
     #[test]
     fn parse_rejects_loose_spellings() {
         for bad in [
-            "", "2023-1-01", "2023-01-1", "23-01-01", "2023/01/01", "2023-01-01 ", " 2023-01-01",
-            "+023-01-01", "2023-00-10", "2023-02-30", "１９７０-01-01", "20231212",
+            "",
+            "2023-1-01",
+            "2023-01-1",
+            "23-01-01",
+            "2023/01/01",
+            "2023-01-01 ",
+            " 2023-01-01",
+            "+023-01-01",
+            "2023-00-10",
+            "2023-02-30",
+            "１９７０-01-01",
+            "20231212",
         ] {
             assert!(bad.parse::<Date>().is_err(), "{bad:?} parsed");
         }

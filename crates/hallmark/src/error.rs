@@ -22,7 +22,9 @@ pub enum Error {
     #[error("input is empty")]
     Empty,
     /// A character outside Crockford base32 and the grouping characters `-` and space.
-    #[error("invalid character {ch:?} at position {position}: codes use 0-9 and A-Z without I, L, O, U")]
+    #[error(
+        "invalid character {ch:?} at position {position}: codes use 0-9 and A-Z without I, L, O, U"
+    )]
     InvalidCharacter {
         /// The offending character.
         ch: char,
@@ -36,7 +38,9 @@ pub enum Error {
         reason: &'static str,
     },
     /// No byte string encodes to this many base32 characters.
-    #[error("{len} base32 characters cannot be a whole number of bytes (truncated or extra characters?)")]
+    #[error(
+        "{len} base32 characters cannot be a whole number of bytes (truncated or extra characters?)"
+    )]
     InvalidLength {
         /// Number of base32 characters after removing grouping.
         len: usize,
@@ -186,7 +190,9 @@ pub enum PayloadError {
     },
     /// Valid CBOR, but not the deterministic encoding (non-minimal integer or length,
     /// indefinite length, unsorted or duplicate keys in a nested map).
-    #[error("not deterministic CBOR (non-minimal integer or length, indefinite length, or unsorted nested map)")]
+    #[error(
+        "not deterministic CBOR (non-minimal integer or length, indefinite length, or unsorted nested map)"
+    )]
     NonCanonical,
     /// A CBOR item type the format does not allow (floats, tags, simple values).
     #[error("{0} not allowed in a payload")]

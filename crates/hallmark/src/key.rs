@@ -131,9 +131,15 @@ mod tests {
         // The identity point (small order).
         let mut identity = [0u8; 32];
         identity[0] = 1;
-        assert!(matches!(PublicKey::from_bytes(&identity), Err(Error::WeakKey { .. })));
+        assert!(matches!(
+            PublicKey::from_bytes(&identity),
+            Err(Error::WeakKey { .. })
+        ));
         // All zeros is a point of order 4.
-        assert!(matches!(PublicKey::from_bytes(&[0; 32]), Err(Error::WeakKey { .. })));
+        assert!(matches!(
+            PublicKey::from_bytes(&[0; 32]),
+            Err(Error::WeakKey { .. })
+        ));
         assert!(PublicKey::from_hex("zz").is_err());
     }
 }

@@ -2,8 +2,8 @@
 
 use ciborium::Value;
 
-use crate::error::{Error, PayloadError};
 use crate::Date;
+use crate::error::{Error, PayloadError};
 
 /// Map key of the serial number.
 pub const KEY_SERIAL: u64 = 0;
@@ -98,7 +98,9 @@ impl Payload {
     pub fn new(serial: u64, part: &str, lot: &str, date: Date) -> Result<Payload, Error> {
         let check = |field, s: &str| {
             check_label(field, s).map_err(|e| match e {
-                PayloadError::InvalidValue { field, reason } => Error::InvalidField { field, reason },
+                PayloadError::InvalidValue { field, reason } => {
+                    Error::InvalidField { field, reason }
+                }
                 other => Error::Payload(other),
             })
         };
@@ -218,12 +220,13 @@ fn parse_canonical(bytes: &[u8]) -> Result<Value, PayloadError> {
             count: reader.len(),
         });
     }
-    check_map_order(&value)?;
     // Deterministic encoding is what re-encoding produces: minimal integers and
-    // lengths, definite lengths. Anything else differs from the input.
+    // lengths, definite lengths. Anything else differs from the input. Map order
+    // and duplicates survive re-encoding, so they are checked apart.
     if to_vec(&value) != bytes {
         return Err(PayloadError::NonCanonical);
     }
+    check_map_order(&value)?;
     Ok(value)
 }
 
@@ -236,11 +239,15 @@ fn check_map_order(value: &Value) -> Result<(), PayloadError> {
                 if let [(a, _), (b, _)] = pair {
                     let (ea, eb) = (to_vec(a), to_vec(b));
                     if ea == eb {
-                        return Err(PayloadError::DuplicateKey { key: as_u64(b).unwrap_or(0) });
+                        return Err(PayloadError::DuplicateKey {
+                            key: as_u64(b).unwrap_or(0),
+                        });
                     }
                     if ea > eb {
                         return Err(match (as_u64(a), as_u64(b)) {
-                            (Some(previous), Some(key)) => PayloadError::UnsortedKeys { key, previous },
+                            (Some(previous), Some(key)) => {
+                                PayloadError::UnsortedKeys { key, previous }
+                            }
                             _ => PayloadError::NonCanonical,
                         });
                     }
@@ -386,60 +393,92 @@ mod tests {
     #[test]
     fn non_deterministic_cbor_refused() {
         // {0:1, 1:"A", 2:"B", 3:2}
-        let good = [0xa4, 0x00, 0x01, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42, 0x03, 0x02];
+        let good = [
+            0xa4, 0x00, 0x01, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42, 0x03, 0x02,
+        ];
         assert_eq!(err(&good), "ok");
         // Long-form integer for the serial.
         assert_eq!(
-            err(&[0xa4, 0x00, 0x18, 0x01, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42, 0x03, 0x02]),
+            err(&[
+                0xa4, 0x00, 0x18, 0x01, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42, 0x03, 0x02
+            ]),
             "non-canonical-cbor"
         );
         // Indefinite-length map.
         assert_eq!(
-            err(&[0xbf, 0x00, 0x01, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42, 0x03, 0x02, 0xff]),
+            err(&[
+                0xbf, 0x00, 0x01, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42, 0x03, 0x02, 0xff
+            ]),
             "non-canonical-cbor"
         );
         // Indefinite-length text.
         assert_eq!(
-            err(&[0xa4, 0x00, 0x01, 0x01, 0x7f, 0x61, 0x41, 0xff, 0x02, 0x61, 0x42, 0x03, 0x02]),
+            err(&[
+                0xa4, 0x00, 0x01, 0x01, 0x7f, 0x61, 0x41, 0xff, 0x02, 0x61, 0x42, 0x03, 0x02
+            ]),
             "non-canonical-cbor"
         );
         // Unsorted keys.
         assert_eq!(
-            err(&[0xa4, 0x01, 0x61, 0x41, 0x00, 0x01, 0x02, 0x61, 0x42, 0x03, 0x02]),
+            err(&[
+                0xa4, 0x01, 0x61, 0x41, 0x00, 0x01, 0x02, 0x61, 0x42, 0x03, 0x02
+            ]),
             "unsorted-keys"
         );
         // Duplicate key.
         assert_eq!(
-            err(&[0xa5, 0x00, 0x01, 0x00, 0x01, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42, 0x03, 0x02]),
+            err(&[
+                0xa5, 0x00, 0x01, 0x00, 0x01, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42, 0x03, 0x02
+            ]),
             "duplicate-key"
         );
         // Serial as text.
         assert_eq!(
-            err(&[0xa4, 0x00, 0x61, 0x31, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42, 0x03, 0x02]),
+            err(&[
+                0xa4, 0x00, 0x61, 0x31, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42, 0x03, 0x02
+            ]),
             "wrong-type"
         );
         // Missing date.
-        assert_eq!(err(&[0xa3, 0x00, 0x01, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42]), "missing-field");
+        assert_eq!(
+            err(&[0xa3, 0x00, 0x01, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42]),
+            "missing-field"
+        );
         // Trailing byte.
         let mut trailing = good.to_vec();
         trailing.push(0x00);
         assert_eq!(err(&trailing), "trailing-bytes");
         // Truncated.
-        assert_eq!(err(good.get(..good.len() - 1).unwrap_or(&[])), "invalid-cbor");
+        assert_eq!(
+            err(good.get(..good.len() - 1).unwrap_or(&[])),
+            "invalid-cbor"
+        );
         // Negative key.
         assert_eq!(
-            err(&[0xa5, 0x00, 0x01, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42, 0x03, 0x02, 0x20, 0x00]),
+            err(&[
+                0xa5, 0x00, 0x01, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42, 0x03, 0x02, 0x20, 0x00
+            ]),
             "key-not-unsigned"
         );
         // Float extension.
         assert_eq!(
-            err(&[0xa5, 0x00, 0x01, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42, 0x03, 0x02, 0x05, 0xf9, 0x3c, 0x00]),
+            err(&[
+                0xa5, 0x00, 0x01, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42, 0x03, 0x02, 0x05, 0xf9, 0x3c,
+                0x00
+            ]),
             "unsupported-cbor"
         );
         // A huge declared length does not allocate or panic.
-        assert_eq!(err(&[0xa1, 0x05, 0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), "invalid-cbor");
+        assert_eq!(
+            err(&[
+                0xa1, 0x05, 0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+            ]),
+            "invalid-cbor"
+        );
         // Deep nesting.
-        let mut deep = vec![0xa5, 0x00, 0x01, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42, 0x03, 0x02, 0x05];
+        let mut deep = vec![
+            0xa5, 0x00, 0x01, 0x01, 0x61, 0x41, 0x02, 0x61, 0x42, 0x03, 0x02, 0x05,
+        ];
         deep.extend([0x81; 64]);
         deep.push(0x00);
         assert_eq!(err(&deep), "too-deep");

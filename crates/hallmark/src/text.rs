@@ -119,15 +119,36 @@ mod tests {
     fn refusals() {
         assert_eq!(decode(""), Err(Error::Empty));
         assert_eq!(decode(" - - "), Err(Error::Empty));
-        assert!(matches!(decode("0O"), Err(Error::InvalidCharacter { ch: 'O', position: 1 })));
-        assert!(matches!(decode("ABCU"), Err(Error::InvalidCharacter { ch: 'U', position: 3 })));
-        assert!(matches!(decode("AB\u{e9}"), Err(Error::InvalidCharacter { .. })));
+        assert!(matches!(
+            decode("0O"),
+            Err(Error::InvalidCharacter {
+                ch: 'O',
+                position: 1
+            })
+        ));
+        assert!(matches!(
+            decode("ABCU"),
+            Err(Error::InvalidCharacter {
+                ch: 'U',
+                position: 3
+            })
+        ));
+        assert!(matches!(
+            decode("AB\u{e9}"),
+            Err(Error::InvalidCharacter { .. })
+        ));
         assert!(matches!(decode("A"), Err(Error::InvalidLength { len: 1 })));
         // "01" decodes to one byte 0x00 plus stray bits 00001.
         assert_eq!(decode("01"), Err(Error::NonCanonicalText));
         assert_eq!(decode("00").ok(), Some(vec![0]));
-        assert!(matches!(decode("https://x/c/A?x"), Err(Error::InvalidUrl { .. })));
-        assert!(matches!(decode("https://x/c/"), Err(Error::InvalidUrl { .. })));
+        assert!(matches!(
+            decode("https://x/c/A?x"),
+            Err(Error::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            decode("https://x/c/"),
+            Err(Error::InvalidUrl { .. })
+        ));
         let huge = "0".repeat(1 << 20);
         assert!(matches!(decode(&huge), Err(Error::TooLong { .. })));
         let long = "0".repeat(MAX_TEXT_LEN + 8);

@@ -3,11 +3,11 @@
 use ed25519_dalek::Signature;
 use serde::Deserialize;
 
+use crate::Date;
 use crate::code::UnverifiedCode;
 use crate::error::Error;
 use crate::key::{KeyId, PublicKey};
 use crate::payload::Payload;
-use crate::Date;
 
 /// Largest trust store file accepted, in bytes.
 pub const MAX_TRUST_STORE_LEN: usize = 1 << 20;
@@ -165,13 +165,21 @@ struct Entry {
     valid_until: Option<toml::value::Datetime>,
 }
 
-fn toml_date(name: &str, field: &str, dt: Option<toml::value::Datetime>) -> Result<Option<Date>, Error> {
+fn toml_date(
+    name: &str,
+    field: &str,
+    dt: Option<toml::value::Datetime>,
+) -> Result<Option<Date>, Error> {
     let Some(dt) = dt else { return Ok(None) };
-    let bad = || Error::TrustStore(format!("key {name}: {field} must be a date like 2024-01-31"));
+    let bad = || {
+        Error::TrustStore(format!(
+            "key {name}: {field} must be a date like 2024-01-31"
+        ))
+    };
     match (dt.date, dt.time, dt.offset) {
-        (Some(d), None, None) => {
-            Date::from_ymd(d.year.into(), d.month.into(), d.day.into()).map(Some).ok_or_else(bad)
-        }
+        (Some(d), None, None) => Date::from_ymd(d.year.into(), d.month.into(), d.day.into())
+            .map(Some)
+            .ok_or_else(bad),
         _ => Err(bad()),
     }
 }
@@ -190,13 +198,18 @@ impl TrustStore {
                 text.len()
             )));
         }
-        let file: File = toml::from_str(text).map_err(|e| Error::TrustStore(e.message().to_owned()))?;
+        let file: File =
+            toml::from_str(text).map_err(|e| Error::TrustStore(e.message().to_owned()))?;
         let mut store = TrustStore::new();
         for entry in file.key {
             let name = entry.name.as_str();
             let key = PublicKey::from_hex(&entry.public_key).map_err(|e| match e {
-                Error::WeakKey { .. } => Error::WeakKey { name: name.to_owned() },
-                _ => Error::InvalidPublicKey { name: name.to_owned() },
+                Error::WeakKey { .. } => Error::WeakKey {
+                    name: name.to_owned(),
+                },
+                _ => Error::InvalidPublicKey {
+                    name: name.to_owned(),
+                },
             })?;
             let from = toml_date(name, "valid_from", entry.valid_from)?;
             let until = toml_date(name, "valid_until", entry.valid_until)?;
@@ -301,7 +314,10 @@ mod tests {
     #[test]
     fn scalar_bound() {
         let mut l = [0u8; 32];
-        l.copy_from_slice(&hex::decode("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010").unwrap_or_default());
+        l.copy_from_slice(
+            &hex::decode("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010")
+                .unwrap_or_default(),
+        );
         assert!(!is_canonical_scalar(&l));
         let mut below = l;
         below[0] -= 1;
@@ -315,7 +331,10 @@ mod tests {
         let weak = "[[key]]\nname = \"w\"\npublic_key = \"0100000000000000000000000000000000000000000000000000000000000000\"\n";
         assert!(matches!(TrustStore::from_toml(weak), Err(Error::WeakKey { name }) if name == "w"));
         let typo = "[[key]]\nname = \"w\"\npublic_key = \"00\"\nvalid_untill = 2020-01-01\n";
-        assert!(matches!(TrustStore::from_toml(typo), Err(Error::TrustStore(_))));
+        assert!(matches!(
+            TrustStore::from_toml(typo),
+            Err(Error::TrustStore(_))
+        ));
         assert_eq!(TrustStore::from_toml("").map(|t| t.keys().len()), Ok(0));
     }
 }

@@ -1,0 +1,115 @@
+//! `hallmark trust ...`
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use hallmark::{Date, TrustStore, TrustedKey};
+use hallmark_issuer::PublicKeyFile;
+
+use crate::cmd::parse_date;
+use crate::{CliError, EXIT_OK, Result};
+
+/// Manage a trust store: the issuer public keys a verifier accepts.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    Add(AddArgs),
+}
+
+/// Add an issuer's public key (a NAME.pub file) to a trust store, creating the
+/// store if it does not exist.
+///
+/// The validity dates bound the dates of manufacture the key may sign for
+/// (inclusive). Existing entries and comments are kept; a key already in the
+/// store is refused.
+///
+/// Example:
+///   hallmark trust add --trust trust.toml keys/acme-2026.pub --valid-from 2026-01-01
+#[derive(Debug, clap::Args)]
+pub(crate) struct AddArgs {
+    /// The trust store file (TOML).
+    #[arg(long, value_name = "FILE")]
+    trust: PathBuf,
+    /// The public key file written by `hallmark keygen`.
+    #[arg(value_name = "KEY.pub")]
+    public_key: PathBuf,
+    /// First date of manufacture the key may sign for (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    valid_from: Option<Date>,
+    /// Last date of manufacture the key may sign for (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    valid_until: Option<Date>,
+}
+
+pub(crate) fn run(cmd: Command) -> Result<u8> {
+    match cmd {
+        Command::Add(args) => add(args),
+    }
+}
+
+fn add(args: AddArgs) -> Result<u8> {
+    let public = PublicKeyFile::read(&args.public_key)?;
+    let existing = match fs::read_to_string(&args.trust) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(CliError::new(format!("{}: {e}", args.trust.display()))),
+    };
+    let mut store = match &existing {
+        Some(text) => TrustStore::from_toml(text)
+            .map_err(|e| CliError::new(format!("{}: {e}", args.trust.display())))?,
+        None => TrustStore::new(),
+    };
+    let entry = TrustedKey::new(&public.name, public.key, args.valid_from, args.valid_until)?;
+    let block = entry.to_toml();
+    store.add(entry)?;
+    let mut text = existing.unwrap_or_else(|| {
+        "# hallmark trust store: the issuer keys whose codes are accepted.\n\
+         # Edit with `hallmark trust add`; see docs/FORMAT.md.\n"
+            .to_owned()
+    });
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push('\n');
+    text.push_str(&block);
+    // The result must still load: never write a store that verify would refuse.
+    TrustStore::from_toml(&text)?;
+    write_atomic(&args.trust, text.as_bytes())?;
+    eprintln!(
+        "added key {} ({}) to {}",
+        public.name,
+        public.key.kid(),
+        args.trust.display()
+    );
+    Ok(EXIT_OK)
+}
+
+/// Writes `path` by writing a temporary file beside it, fsyncing and renaming it.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| CliError::new(format!("{}: not a file name", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(|e| CliError::new(format!("{}: {e}", path.display())))
+}

@@ -1,0 +1,73 @@
+//! Reading codes one per line, with a bound on how much of a line is kept.
+
+use std::io::{self, BufRead};
+
+/// Most bytes of one line kept; the rest of a longer line is counted and dropped.
+pub(crate) const MAX_LINE_KEPT: usize = hallmark::MAX_INPUT_LEN + 1;
+
+/// One input line: its text (lossily decoded, at most [`MAX_LINE_KEPT`] bytes
+/// kept) and its full length in bytes.
+pub(crate) struct Line {
+    pub(crate) text: String,
+    pub(crate) len: usize,
+}
+
+/// Reads the next line without ever buffering more than [`MAX_LINE_KEPT`] bytes
+/// of it. Returns `None` at end of input.
+pub(crate) fn read_line(reader: &mut impl BufRead) -> io::Result<Option<Line>> {
+    let mut kept = Vec::new();
+    let mut len = 0usize;
+    let mut seen_any = false;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            break;
+        }
+        seen_any = true;
+        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (buf.get(..i).unwrap_or_default(), true),
+            None => (buf, false),
+        };
+        let room = MAX_LINE_KEPT.saturating_sub(kept.len());
+        kept.extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or_default());
+        len = len.saturating_add(chunk.len());
+        let used = chunk.len() + usize::from(done);
+        reader.consume(used);
+        if done {
+            break;
+        }
+    }
+    if !seen_any {
+        return Ok(None);
+    }
+    if kept.last() == Some(&b'\r') && len == kept.len() {
+        kept.pop();
+        len -= 1;
+    }
+    Ok(Some(Line {
+        text: String::from_utf8_lossy(&kept).into_owned(),
+        len,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_bounded() -> io::Result<()> {
+        let mut data = vec![b'A'; 1 << 20];
+        data.extend_from_slice(b"\nB\r\nC");
+        let mut r = io::BufReader::with_capacity(100, &data[..]);
+        let first = read_line(&mut r)?.ok_or(io::ErrorKind::UnexpectedEof)?;
+        assert_eq!((first.text.len(), first.len), (MAX_LINE_KEPT, 1 << 20));
+        assert_eq!(read_line(&mut r)?.map(|l| l.text), Some("B".into()));
+        assert_eq!(read_line(&mut r)?.map(|l| l.text), Some("C".into()));
+        assert!(read_line(&mut r)?.is_none());
+        Ok(())
+    }
+}

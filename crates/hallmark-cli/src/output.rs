@@ -1,0 +1,58 @@
+//! JSON and text renderings shared by `verify` and `inspect`.
+
+use hallmark::Payload;
+use serde_json::{Value, json};
+
+/// The payload as a JSON object.
+pub(crate) fn payload_json(p: &Payload) -> Value {
+    json!({
+        "serial": p.serial(),
+        "part": p.part(),
+        "lot": p.lot(),
+        "date": p.date().to_string(),
+        "expiry": p.expiry().map(|d| d.to_string()),
+        "extensions": p.extensions().iter().map(|e| json!({
+            "key": e.key(),
+            "cbor": hex_encode(&e.value_cbor()),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The payload as `field=value` pairs for one line of text output.
+pub(crate) fn payload_text(p: &Payload) -> String {
+    let mut s = format!(
+        "serial={} part={} lot={} date={}",
+        p.serial(),
+        p.part(),
+        p.lot(),
+        p.date()
+    );
+    if let Some(expiry) = p.expiry() {
+        s.push_str(&format!(" expiry={expiry}"));
+    }
+    for e in p.extensions() {
+        s.push_str(&format!(" ext{}={}", e.key(), hex_encode(&e.value_cbor())));
+    }
+    s
+}
+
+/// Lower-case hex.
+pub(crate) fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An untrusted input made safe to echo: control characters replaced and cut to
+/// a readable length, saying how long it really was.
+pub(crate) fn echo(input: &str, full_len: usize) -> String {
+    const SHOWN: usize = 512;
+    let truncated = input.chars().nth(SHOWN).is_some() || full_len > input.len();
+    let mut out: String = input
+        .chars()
+        .take(SHOWN)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    if truncated {
+        out.push_str(&format!("... ({full_len} bytes)"));
+    }
+    out
+}

@@ -1,0 +1,196 @@
+//! The test-vector driver: runs every case of every file in tests/vectors/.
+//!
+//! Each file names a fixed test key, a default trust store and the date to
+//! check expiry against; each case gives an input (and optionally its own trust
+//! store) and the expected verdict, error kind, canonical text and payload.
+
+use std::path::Path;
+
+use hallmark::{Date, TrustStore, UnverifiedCode};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    description: String,
+    format_version: u8,
+    test_key: TestKey,
+    today: String,
+    trust_store: String,
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestKey {
+    seed: String,
+    public_key: String,
+    kid: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    input: Option<String>,
+    trust_store: Option<String>,
+    bytes: Option<String>,
+    payload_cbor: Option<String>,
+    expect: Expect,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    verdict: String,
+    error: Option<String>,
+    canonical: Option<String>,
+    payload: Option<Value>,
+}
+
+fn payload_json(p: &hallmark::Payload) -> Value {
+    serde_json::json!({
+        "serial": p.serial(),
+        "part": p.part(),
+        "lot": p.lot(),
+        "date": p.date().to_string(),
+        "expiry": p.expiry().map(|d| d.to_string()),
+        "extensions": p.extensions().iter()
+            .map(|e| serde_json::json!({"key": e.key(), "cbor": hex::encode(e.value_cbor())}))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// Runs one case; returns a description of the mismatch, if any.
+fn run_case(
+    file: &File,
+    trust: &Result<TrustStore, hallmark::Error>,
+    case: &Case,
+) -> Result<(), String> {
+    let today: Date = file.today.parse().map_err(|e| format!("today: {e}"))?;
+    let trust = match (&case.trust_store, trust) {
+        (Some(toml), _) => TrustStore::from_toml(toml),
+        (None, t) => t.clone(),
+    };
+    let trust = match (trust, &case.input) {
+        (Err(e), _) => {
+            return match (case.expect.verdict.as_str(), case.expect.error.as_deref()) {
+                ("error", Some(kind)) if kind == e.kind() => Ok(()),
+                _ => Err(format!("trust store refused with {} ({e})", e.kind())),
+            };
+        }
+        (Ok(_), None) => return Err("trust store loaded but the case expects it refused".into()),
+        (Ok(t), Some(_)) => t,
+    };
+    let input = case.input.as_deref().unwrap_or_default();
+    match trust.verify_on(input, today) {
+        Ok(v) => {
+            if case.expect.verdict != "genuine" {
+                return Err(format!("verified, expected {}", case.expect.verdict));
+            }
+            let canonical = case
+                .expect
+                .canonical
+                .as_deref()
+                .ok_or("no canonical text")?;
+            if v.to_text() != canonical {
+                return Err(format!("canonical text {} != {canonical}", v.to_text()));
+            }
+            if Some(&payload_json(v.payload())) != case.expect.payload.as_ref() {
+                return Err(format!(
+                    "payload {} != {:?}",
+                    payload_json(v.payload()),
+                    case.expect.payload
+                ));
+            }
+            // One canonical text per code: decode-then-encode is the canonical form.
+            let code = UnverifiedCode::decode(input).map_err(|e| e.to_string())?;
+            if code.to_text() != canonical {
+                return Err("decode-then-encode is not the canonical text".into());
+            }
+            if let Some(bytes) = &case.bytes {
+                if hex::encode(code.to_bytes()) != *bytes {
+                    return Err("binary form differs".into());
+                }
+                let back = hex::decode(bytes).map_err(|e| e.to_string())?;
+                let from_bytes = UnverifiedCode::from_bytes(&back).map_err(|e| e.to_string())?;
+                if from_bytes != code {
+                    return Err("from_bytes differs from decode".into());
+                }
+            }
+            if let Some(cbor) = &case.payload_cbor {
+                if hex::encode(v.payload().to_cbor()) != *cbor {
+                    return Err("payload re-encoding differs".into());
+                }
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if e.verdict() != case.expect.verdict {
+                return Err(format!(
+                    "verdict {} ({}: {e}), expected {}",
+                    e.verdict(),
+                    e.kind(),
+                    case.expect.verdict
+                ));
+            }
+            match &case.expect.error {
+                Some(kind) if kind == e.kind() => Ok(()),
+                other => Err(format!("error {} ({e}), expected {other:?}", e.kind())),
+            }
+        }
+    }
+}
+
+#[test]
+fn vectors() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    assert!(
+        paths.len() >= 5,
+        "vector files missing from {}",
+        dir.display()
+    );
+    let (mut total, mut failures) = (0, Vec::new());
+    for path in &paths {
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let file: File =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(file.format_version, 1);
+        assert!(!file.description.is_empty());
+        // The file's key must be what its seed says.
+        let mut seed = [0u8; 32];
+        hex::decode_to_slice(&file.test_key.seed, &mut seed)
+            .unwrap_or_else(|e| panic!("seed: {e}"));
+        let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+        assert_eq!(
+            hex::encode(key.verifying_key().as_bytes()),
+            file.test_key.public_key
+        );
+        assert_eq!(
+            hallmark::KeyId::derive(key.verifying_key().as_bytes()).to_string(),
+            file.test_key.kid
+        );
+        let trust = TrustStore::from_toml(&file.trust_store);
+        for case in &file.cases {
+            total += 1;
+            if let Err(why) = run_case(&file, &trust, case) {
+                failures.push(format!("{} / {}: {why}", path.display(), case.name));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {total} vectors failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    eprintln!("{total} vectors passed");
+}
