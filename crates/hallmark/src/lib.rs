@@ -15,24 +15,26 @@
 //! let trust = TrustStore::from_toml(r#"
 //!     [[key]]
 //!     name = "demo-TEST-ONLY"
-//!     public_key = "DEMO_PUBLIC_KEY"
+//!     public_key = "0faada074b654141829ba20700f2446d0f8e1f8f8794ffc2f18239c980f024ee"
 //! "#)?;
 //!
 //! // What a scanner read: any case, `-` grouping, or the URL form all work.
-//! let scanned = "DEMO_CODE";
+//! let scanned = "0630-hcdq-mg01-m1tv-smag-2t24-a972-tchs-70r0-4tjc-68sk-2chh-68pk-0c83-356f-fx0a-nvqr-trzf-qz5t-qv6w-pghq-jk82-wbzv-4vj8-6213-x7s0-naq9-4ey8-srqv-mypg-1565-7fj4-saqx-zq5w-pthy-9brx-ctxm-5a1t-m3rm-tcqd-hr7g";
 //! let today: Date = "2026-11-23".parse()?;
-//! match trust.verify_on(scanned, today) {
-//!     Ok(verified) => {
-//!         let p = verified.payload();
-//!         assert_eq!((p.part(), p.lot(), p.serial()), ("DRN-2980", "L231212-01", 123_456_789));
-//!         println!("genuine: {} lot {} serial {}", p.part(), p.lot(), p.serial());
-//!     }
-//!     Err(e) => println!("{}: {e}", e.verdict()), // e.g. "bad-signature: ..."
-//! }
+//! let verified = trust.verify_on(scanned, today)?;
+//! let p = verified.payload();
+//! assert_eq!((p.part(), p.lot(), p.serial()), ("DRN-2980", "L231212-01", 123_456_789));
+//! assert_eq!(p.date().to_string(), "2023-12-12");
 //!
-//! // One altered character and it is refused.
-//! let forged = scanned.replacen('A', "B", 1);
-//! assert!(trust.verify(&forged).is_err());
+//! // One altered character and it is refused, with a verdict and a reason.
+//! let forged = scanned.replacen('a', "b", 1);
+//! match trust.verify_on(&forged, today) {
+//!     Ok(_) => unreachable!("a forged code verified"),
+//!     Err(e) => {
+//!         assert_eq!(e.verdict(), "bad-signature");
+//!         println!("{}: {e}", e.verdict());
+//!     }
+//! }
 //! # Ok::<(), hallmark::Error>(())
 //! ```
 #![forbid(unsafe_code)]

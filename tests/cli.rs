@@ -1,0 +1,694 @@
+//! End-to-end tests: drive the real `hallmark` binary.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hallmark");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn demo_key() -> PathBuf {
+    Path::new(ROOT).join("keys.example/demo-TEST-ONLY.key")
+}
+fn demo_trust() -> PathBuf {
+    Path::new(ROOT).join("keys.example/trust.toml")
+}
+
+/// Runs hallmark with `args` and `stdin`.
+fn run(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {BIN}: {e}"));
+    let mut input = child.stdin.take().unwrap_or_else(|| panic!("stdin"));
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait: {e}"));
+    let _ = writer.join();
+    out
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap_or_else(|| panic!("non-UTF-8 path"))
+}
+
+/// Mints `count` demo codes into a ledger in `dir`.
+fn mint_demo(dir: &Path, count: u32, extra: &[&str]) -> Vec<String> {
+    let ledger = dir.join("demo.ledger");
+    let key = demo_key();
+    let count = count.to_string();
+    let mut args = vec![
+        "mint",
+        "--key",
+        p(&key),
+        "--part",
+        "DRN-2980",
+        "--lot",
+        "L231212-01",
+        "--date",
+        "2023-12-12",
+        "--count",
+        &count,
+        "--ledger",
+        p(&ledger),
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args, b"");
+    assert_eq!(code(&out), 0, "mint failed: {}", stderr(&out));
+    stdout(&out).lines().map(str::to_owned).collect()
+}
+
+fn verify(codes: &str, extra: &[&str]) -> Output {
+    let trust = demo_trust();
+    let mut args = vec!["verify", "--trust", p(&trust), "--today", "2026-11-23"];
+    args.extend_from_slice(extra);
+    run(&args, codes.as_bytes())
+}
+
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))
+}
+
+#[test]
+fn quickstart_mint_then_verify() {
+    let dir = tempdir();
+    let codes = mint_demo(dir.path(), 5, &["--serial-start", "123456789"]);
+    assert_eq!(codes.len(), 5);
+    for c in &codes {
+        assert_eq!(c.len(), 164, "sample-sized code is 164 characters: {c}");
+    }
+    let out = verify(&codes.join("\n"), &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 5);
+    assert!(stdout(&out).lines().all(|l| l.starts_with("genuine\t")));
+    assert!(stderr(&out).contains("5 genuine"));
+
+    let out = verify(&codes.join("\n"), &["--json"]);
+    let lines = json_lines(&out);
+    for (i, v) in lines.iter().enumerate() {
+        assert_eq!(v["verdict"], "genuine");
+        assert_eq!(v["code"], codes[i].as_str());
+        assert_eq!(v["payload"]["serial"], 123_456_789 + i as u64);
+        assert_eq!(v["payload"]["part"], "DRN-2980");
+        assert_eq!(v["payload"]["date"], "2023-12-12");
+        assert!(v["reason"].is_string());
+    }
+}
+
+#[test]
+fn codes_as_arguments_and_accepted_spellings() {
+    let dir = tempdir();
+    let codes = mint_demo(dir.path(), 1, &[]);
+    let c = &codes[0];
+    let lower = c.to_lowercase();
+    let dashed: Vec<String> = c
+        .as_bytes()
+        .chunks(4)
+        .map(|x| String::from_utf8_lossy(x).into())
+        .collect();
+    let dashed = dashed.join("-");
+    let url = format!("HTTPS://HM.EXAMPLE.COM/C/{c}");
+    let trust = demo_trust();
+    let out = run(
+        &[
+            "verify",
+            "--trust",
+            p(&trust),
+            "--json",
+            c,
+            &lower,
+            &dashed,
+            &url,
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    for v in json_lines(&out) {
+        assert_eq!(v["verdict"], "genuine");
+        assert_eq!(v["code"], c.as_str(), "one canonical text per code");
+    }
+}
+
+/// Every single-character change, truncation, extension, stray bits, a foreign
+/// key, a swapped signature and garbage: all refused, one output line each, in order.
+#[test]
+fn every_altered_code_is_rejected() {
+    let dir = tempdir();
+    let codes = mint_demo(dir.path(), 2, &[]);
+    let (a, b) = (&codes[0], &codes[1]);
+    let alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut bad = Vec::new();
+    for (i, orig) in a.char_indices() {
+        for ch in alphabet.chars().filter(|&ch| ch != orig) {
+            let mut s = a.clone();
+            s.replace_range(i..i + 1, ch.encode_utf8(&mut [0; 4]));
+            bad.push(s);
+        }
+    }
+    for n in 1..a.len() {
+        bad.push(a[..n].to_owned());
+    }
+    for tail in ["0", "00", "0000000", "00000000", "ZZZZZZZZ"] {
+        bad.push(format!("{a}{tail}"));
+    }
+    // b's signed part with a's signature: a signature taken from another code.
+    bad.push(format!("{}{}", &b[..b.len() - 103], &a[a.len() - 103..]));
+    // A code from a key that is not trusted.
+    let other = tempdir();
+    let out = run(
+        &[
+            "keygen",
+            "--name",
+            "other",
+            "--out",
+            p(other.path()),
+            "--unencrypted",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let key = other.path().join("other.key");
+    let out = run(
+        &[
+            "mint",
+            "--key",
+            p(&key),
+            "--part",
+            "DRN-2980",
+            "--lot",
+            "L231212-01",
+            "--date",
+            "2023-12-12",
+            "--count",
+            "1",
+        ],
+        b"",
+    );
+    bad.push(stdout(&out).trim().to_owned());
+    bad.extend([
+        "garbage".to_owned(),
+        "!!!".to_owned(),
+        "\u{1b}[31mred".to_owned(),
+    ]);
+
+    let mut input = bad.join("\n");
+    input.push('\n');
+    let out = verify(&input, &["--json"]);
+    assert_eq!(code(&out), 1);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), bad.len(), "one output line per input line");
+    for (i, v) in lines.iter().enumerate() {
+        assert_ne!(v["verdict"], "genuine", "altered code verified: {}", bad[i]);
+        assert_eq!(v["line"], i as u64 + 1, "input order");
+        assert!(v["reason"].as_str().is_some_and(|r| !r.is_empty()));
+    }
+    let last = lines.last().unwrap_or_else(|| panic!("no output"));
+    assert!(
+        !stdout(&out).contains('\u{1b}'),
+        "control characters are not echoed"
+    );
+    assert_eq!(last["verdict"], "malformed");
+}
+
+#[test]
+fn one_megabyte_line_is_a_clear_error_and_fast() {
+    let dir = tempdir();
+    let codes = mint_demo(dir.path(), 1, &[]);
+    let huge = "A".repeat(1 << 20);
+    let input = format!("{huge}\n{}\n", codes[0]);
+    let started = std::time::Instant::now();
+    let out = verify(&input, &["--json"]);
+    let elapsed = started.elapsed();
+    assert_eq!(code(&out), 1);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["verdict"], "malformed");
+    assert_eq!(lines[0]["error"], "too-long");
+    assert!(
+        lines[0]["input"].as_str().is_some_and(|s| s.len() < 1000),
+        "huge input is not echoed whole"
+    );
+    assert_eq!(lines[1]["verdict"], "genuine");
+    assert!(elapsed.as_secs() < 30, "took {elapsed:?}");
+    // As an argument too (the kernel caps one argument at 128 KiB).
+    let trust = demo_trust();
+    let out = run(&["verify", "--trust", p(&trust), &huge[..100_000]], b"");
+    assert_eq!(code(&out), 1);
+    assert!(stdout(&out).starts_with("malformed\t"));
+    assert!(stdout(&out).len() < 2000);
+}
+
+#[test]
+fn exit_codes() {
+    let dir = tempdir();
+    let codes = mint_demo(dir.path(), 1, &[]);
+    assert_eq!(code(&verify(&codes[0], &[])), 0);
+    assert_eq!(code(&verify(&format!("{}\nnope\n", codes[0]), &[])), 1);
+    // No codes at all is not "all genuine".
+    let out = verify("\n\n", &[]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("no codes"));
+    // Usage and I/O errors.
+    let out = run(
+        &["verify", "--trust", "/nonexistent/trust.toml", &codes[0]],
+        b"",
+    );
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("/nonexistent/trust.toml"));
+    let bad_trust = dir.path().join("bad.toml");
+    std::fs::write(&bad_trust, "[[key]]\nname = \"w\"\npublic_key = \"0100000000000000000000000000000000000000000000000000000000000000\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = run(&["verify", "--trust", p(&bad_trust), &codes[0]], b"");
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("weak"), "{}", stderr(&out));
+    assert_eq!(code(&run(&["verify"], b"")), 2);
+    assert_eq!(code(&run(&["frobnicate"], b"")), 2);
+    assert_eq!(code(&run(&["--help"], b"")), 0);
+}
+
+#[test]
+fn expired_codes_are_flagged() {
+    let dir = tempdir();
+    let codes = mint_demo(dir.path(), 1, &["--expiry", "2024-06-30"]);
+    let out = verify(&codes[0], &["--json"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(json_lines(&out)[0]["verdict"], "expired");
+    let trust = demo_trust();
+    let out = run(
+        &[
+            "verify",
+            "--trust",
+            p(&trust),
+            "--today",
+            "2024-06-30",
+            &codes[0],
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "valid on its expiry day");
+    // An expiry before the date of manufacture is refused at mint time.
+    let key = demo_key();
+    let ledger = dir.path().join("l");
+    let out = run(
+        &[
+            "mint",
+            "--key",
+            p(&key),
+            "--part",
+            "P",
+            "--lot",
+            "L",
+            "--date",
+            "2024-01-02",
+            "--expiry",
+            "2024-01-01",
+            "--count",
+            "1",
+            "--ledger",
+            p(&ledger),
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 2);
+    assert!(
+        !ledger.exists() || std::fs::read(&ledger).map(|b| b.is_empty()).unwrap_or(true),
+        "nothing reserved"
+    );
+}
+
+#[test]
+fn inspect_is_marked_unverified() {
+    let dir = tempdir();
+    let codes = mint_demo(dir.path(), 1, &[]);
+    let out = run(&["inspect", &codes[0].to_lowercase()], b"");
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).starts_with("UNVERIFIED"));
+    assert!(stdout(&out).contains("DRN-2980"));
+    let out = run(&["inspect", "--json", &codes[0]], b"");
+    let v: serde_json::Value =
+        serde_json::from_str(stdout(&out).trim()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["verified"], false);
+    assert_eq!(v["status"], "UNVERIFIED");
+    assert_eq!(v["payload"]["serial"], 0);
+    assert_eq!(v["code"], codes[0].as_str());
+    let out = run(&["inspect", "nonsense"], b"");
+    assert_eq!(code(&out), 1);
+}
+
+#[test]
+fn keygen_writes_private_key_and_never_overwrites() {
+    let dir = tempdir();
+    let out = run(
+        &[
+            "keygen",
+            "--name",
+            "acme",
+            "--out",
+            p(dir.path()),
+            "--unencrypted",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let kid = stdout(&out).trim().to_owned();
+    assert_eq!(kid.len(), 8);
+    let key = dir.path().join("acme.key");
+    let public = dir.path().join("acme.pub");
+    let before = std::fs::read(&key).unwrap_or_default();
+    assert!(
+        !stdout(&out).contains("secret")
+            && !stderr(&out).contains(&String::from_utf8_lossy(&before)[..])
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0);
+        assert_eq!(mode, 0o600);
+    }
+    let out = run(
+        &[
+            "keygen",
+            "--name",
+            "acme",
+            "--out",
+            p(dir.path()),
+            "--unencrypted",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("already exists"));
+    assert_eq!(
+        std::fs::read(&key).unwrap_or_default(),
+        before,
+        "key not overwritten"
+    );
+    // Without --unencrypted: refused until passphrase protection exists.
+    let out = run(&["keygen", "--name", "b", "--out", p(dir.path())], b"");
+    assert_eq!(code(&out), 2);
+    assert!(!dir.path().join("b.key").exists());
+
+    // trust add: create, extend, refuse duplicates; verify honours validity.
+    let trust = dir.path().join("trust.toml");
+    let out = run(
+        &[
+            "trust",
+            "add",
+            "--trust",
+            p(&trust),
+            p(&public),
+            "--valid-from",
+            "2024-01-01",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run(&["trust", "add", "--trust", p(&trust), p(&public)], b"");
+    assert_eq!(code(&out), 2);
+    let demo_pub = Path::new(ROOT).join("keys.example/demo-TEST-ONLY.pub");
+    let out = run(
+        &[
+            "trust",
+            "add",
+            "--trust",
+            p(&trust),
+            p(&demo_pub),
+            "--valid-until",
+            "2030-12-31",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = std::fs::read_to_string(&trust).unwrap_or_default();
+    assert_eq!(text.matches("[[key]]").count(), 2);
+    assert!(text.contains(&kid) || text.contains("acme"));
+
+    let mint = |date: &str| {
+        let out = run(
+            &[
+                "mint",
+                "--key",
+                p(&key),
+                "--part",
+                "P",
+                "--lot",
+                "L",
+                "--date",
+                date,
+                "--count",
+                "1",
+            ],
+            b"",
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        stdout(&out).trim().to_owned()
+    };
+    let early = mint("2023-12-31");
+    let ok = mint("2024-01-01");
+    let out = run(
+        &["verify", "--trust", p(&trust), "--json", &early, &ok],
+        b"",
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines[0]["verdict"], "key-not-valid");
+    assert_eq!(lines[1]["verdict"], "genuine");
+    assert_eq!(
+        lines[1]["payload"]["serial"], 1,
+        "the ledger beside the key continued"
+    );
+    assert!(dir.path().join("acme.ledger").exists());
+
+    // A secret key readable by others is refused, saying how to fix it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let out = run(
+            &[
+                "mint",
+                "--key",
+                p(&key),
+                "--part",
+                "P",
+                "--lot",
+                "L",
+                "--date",
+                "2024-01-01",
+                "--count",
+                "1",
+            ],
+            b"",
+        );
+        assert_eq!(code(&out), 2);
+        assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+        assert!(stdout(&out).is_empty());
+    }
+}
+
+fn serials(codes: &[String]) -> Vec<u64> {
+    let trust = demo_trust();
+    let mut args = vec!["verify", "--trust", p(&trust), "--json"];
+    args.extend(codes.iter().map(String::as_str));
+    if codes.is_empty() {
+        return Vec::new();
+    }
+    let out = run(&args, b"");
+    json_lines(&out)
+        .iter()
+        .filter_map(|v| v["payload"]["serial"].as_u64())
+        .collect()
+}
+
+#[test]
+fn serials_never_repeat_and_serial_start_cannot_overlap() {
+    let dir = tempdir();
+    let first = mint_demo(dir.path(), 3, &[]);
+    let second = mint_demo(dir.path(), 3, &[]);
+    assert_eq!(serials(&first), vec![0, 1, 2]);
+    assert_eq!(serials(&second), vec![3, 4, 5]);
+    let legacy = mint_demo(dir.path(), 2, &["--serial-start", "1000"]);
+    assert_eq!(serials(&legacy), vec![1000, 1001]);
+    let next = mint_demo(dir.path(), 1, &[]);
+    assert_eq!(serials(&next), vec![1002]);
+
+    let key = demo_key();
+    let ledger = dir.path().join("demo.ledger");
+    for start in ["5", "999", "1002", "0"] {
+        let out = run(
+            &[
+                "mint",
+                "--key",
+                p(&key),
+                "--part",
+                "P",
+                "--lot",
+                "L",
+                "--date",
+                "2023-12-12",
+                "--count",
+                "2",
+                "--serial-start",
+                start,
+                "--ledger",
+                p(&ledger),
+            ],
+            b"",
+        );
+        assert_eq!(code(&out), 2, "--serial-start {start} overlaps");
+        assert!(stderr(&out).contains("overlap"), "{}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "no code printed");
+    }
+    let out = run(
+        &[
+            "mint",
+            "--key",
+            p(&key),
+            "--part",
+            "P",
+            "--lot",
+            "L",
+            "--date",
+            "2023-12-12",
+            "--count",
+            "2",
+            "--serial-start",
+            "18446744073709551615",
+            "--ledger",
+            p(&ledger),
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 2, "past 2^64-1");
+}
+
+/// kill -9 in the middle of a large batch: a later mint never reissues a serial
+/// that may have been printed.
+#[cfg(unix)]
+#[test]
+fn crash_mid_batch_never_reissues() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempdir();
+    let ledger = dir.path().join("demo.ledger");
+    let key = demo_key();
+    let mut child = Command::new(BIN)
+        .args([
+            "mint",
+            "--key",
+            p(&key),
+            "--part",
+            "P",
+            "--lot",
+            "L",
+            "--date",
+            "2023-12-12",
+            "--count",
+            "1000000",
+            "--ledger",
+            p(&ledger),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut reader = BufReader::new(child.stdout.take().unwrap_or_else(|| panic!("stdout")));
+    let mut printed = Vec::new();
+    for _ in 0..50 {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        printed.push(line.trim().to_owned());
+    }
+    child.kill().unwrap_or_else(|e| panic!("{e}")); // SIGKILL
+    let _ = child.wait();
+    assert!(!printed.is_empty());
+    let after = mint_demo(dir.path(), 5, &[]);
+    let before: Vec<u64> = serials(&printed);
+    let after: Vec<u64> = serials(&after);
+    let max_before = before.iter().max().copied().unwrap_or(0);
+    assert!(
+        after.iter().all(|s| *s > max_before),
+        "reissued: before {before:?}, after {after:?}"
+    );
+}
+
+/// Two mints on one ledger at once never overlap.
+#[test]
+fn concurrent_mints_never_overlap() {
+    let dir = tempdir();
+    let path = dir.path().to_owned();
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || mint_demo(&path, 20, &[]))
+        })
+        .collect();
+    let mut all: Vec<String> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap_or_default())
+        .collect();
+    assert_eq!(all.len(), 80);
+    let mut s = serials(&all);
+    s.sort_unstable();
+    s.dedup();
+    assert_eq!(s.len(), 80, "a serial was issued twice");
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 80);
+}
+
+#[test]
+fn help_explains_each_subcommand() {
+    for sub in [
+        &["keygen"][..],
+        &["trust", "add"],
+        &["mint"],
+        &["verify"],
+        &["inspect"],
+    ] {
+        let out = run(&[sub, &["--help"]].concat(), b"");
+        assert_eq!(code(&out), 0, "{sub:?}");
+        assert!(
+            stdout(&out).contains("Example"),
+            "{sub:?} --help has an example"
+        );
+    }
+    let out = run(&["verify", "--help"], b"");
+    for word in [
+        "genuine",
+        "malformed",
+        "unknown-key",
+        "bad-signature",
+        "key-not-valid",
+        "expired",
+        "Exit status",
+    ] {
+        assert!(stdout(&out).contains(word), "verify --help names {word}");
+    }
+}
