@@ -1,5 +1,13 @@
 //! End-to-end tests: drive the real `hallmark` binary.
 
+// Test helpers: a panic is the failure report.
+#![allow(
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -235,9 +235,8 @@ impl Ledger {
 fn parse(path: &Path, text: &[u8]) -> Result<(Vec<Batch>, u64, bool), Error> {
     let mut batches = Vec::new();
     let mut clean_len = 0u64;
-    let mut line_no = 0;
-    for line in text.split_inclusive(|&b| b == b'\n') {
-        line_no += 1;
+    for (i, line) in text.split_inclusive(|&b| b == b'\n').enumerate() {
+        let line_no = i + 1;
         let (body, complete) = match line.strip_suffix(b"\n") {
             Some(body) => (body, true),
             None => (line, false),

@@ -31,12 +31,12 @@ impl TrustedKey {
         valid_until: Option<Date>,
     ) -> Result<TrustedKey, Error> {
         check_name(name)?;
-        if let (Some(from), Some(until)) = (valid_from, valid_until) {
-            if from > until {
-                return Err(Error::TrustStore(format!(
-                    "key {name}: valid_from {from} is after valid_until {until}"
-                )));
-            }
+        if let (Some(from), Some(until)) = (valid_from, valid_until)
+            && from > until
+        {
+            return Err(Error::TrustStore(format!(
+                "key {name}: valid_from {from} is after valid_until {until}"
+            )));
         }
         Ok(TrustedKey {
             name: name.to_owned(),
