@@ -10,6 +10,7 @@ use clap::Parser;
 mod cmd;
 mod input;
 mod output;
+pub mod symbol;
 
 /// Exit status: every code genuine / command succeeded.
 pub const EXIT_OK: u8 = 0;

@@ -7,6 +7,7 @@ use crate::Result;
 mod inspect;
 mod keygen;
 mod mint;
+mod qr;
 mod trust;
 mod verify;
 
@@ -18,6 +19,7 @@ pub(crate) enum Command {
     Mint(mint::Args),
     Verify(verify::Args),
     Inspect(inspect::Args),
+    Qr(qr::Args),
 }
 
 impl Command {
@@ -29,6 +31,7 @@ impl Command {
             Command::Mint(args) => mint::run(args),
             Command::Verify(args) => verify::run(args),
             Command::Inspect(args) => inspect::run(args),
+            Command::Qr(args) => qr::run(args),
         }
     }
 }

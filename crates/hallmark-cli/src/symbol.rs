@@ -1,0 +1,1 @@
+//! Label symbols (QR, Data Matrix) rendered as SVG or PNG. (Being written.)
