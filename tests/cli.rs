@@ -416,9 +416,19 @@ fn keygen_writes_private_key_and_never_overwrites() {
         before,
         "key not overwritten"
     );
-    // Without --unencrypted: refused until passphrase protection exists.
-    let out = run(&["keygen", "--name", "b", "--out", p(dir.path())], b"");
+    // Without --unencrypted and with no passphrase source or terminal: refused clearly.
+    let out = Command::new(BIN)
+        .args(["keygen", "--name", "b", "--out", p(dir.path())])
+        .env_remove("HALLMARK_PASSPHRASE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("HALLMARK_PASSPHRASE"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!dir.path().join("b.key").exists());
 
     // trust add: create, extend, refuse duplicates; verify honours validity.
@@ -698,5 +708,109 @@ fn help_explains_each_subcommand() {
         "Exit status",
     ] {
         assert!(stdout(&out).contains(word), "verify --help names {word}");
+    }
+}
+
+fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("HALLMARK_PASSPHRASE")
+        .env_remove("HALLMARK_NEW_PASSPHRASE")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn encrypted_keys_passphrases_and_permissions() {
+    let dir = tempdir();
+    let d = p(dir.path());
+    let out = run_env(
+        &["keygen", "--name", "enc", "--out", d],
+        &[("HALLMARK_PASSPHRASE", "open sesame")],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let kid = stdout(&out).trim().to_owned();
+    let key = dir.path().join("enc.key");
+    let text = std::fs::read_to_string(&key).unwrap();
+    assert!(text.contains("encryption = argon2id-xchacha20poly1305"));
+    assert!(!stderr(&out).contains("NOT encrypted"));
+
+    // key show needs no passphrase.
+    let out = run_env(&["key", "show", "--json", p(&key)], &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(v["kid"], kid.as_str());
+    assert_eq!(v["encrypted"], true);
+
+    let mint = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut args = vec![
+            "mint",
+            "--key",
+            p(&key),
+            "--part",
+            "P",
+            "--lot",
+            "L",
+            "--date",
+            "2024-01-01",
+            "--count",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        run_env(&args, env)
+    };
+    // Wrong passphrase: clear error, exit 2, nothing printed, no serials burnt.
+    let out = mint(&[("HALLMARK_PASSPHRASE", "wrong")], &[]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("wrong passphrase"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
+    // No passphrase at all: says where one can come from.
+    let out = mint(&[], &[]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("--passphrase-file"),
+        "{}",
+        stderr(&out)
+    );
+    // The right one, from the environment and from a file.
+    let out = mint(&[("HALLMARK_PASSPHRASE", "open sesame")], &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 2);
+    let pass_file = dir.path().join("pass.txt");
+    std::fs::write(&pass_file, "open sesame\n").unwrap();
+    let out = mint(&[], &["--passphrase-file", p(&pass_file)]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    // Change the passphrase; the old one stops working.
+    let out = run_env(
+        &["key", "passwd", p(&key)],
+        &[
+            ("HALLMARK_PASSPHRASE", "open sesame"),
+            ("HALLMARK_NEW_PASSPHRASE", "new one"),
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        code(&mint(&[("HALLMARK_PASSPHRASE", "open sesame")], &[])),
+        2
+    );
+    assert_eq!(code(&mint(&[("HALLMARK_PASSPHRASE", "new one")], &[])), 0);
+
+    // chmod 644: refused, with the fix in the message.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = mint(&[("HALLMARK_PASSPHRASE", "new one")], &[]);
+        assert_eq!(code(&out), 2);
+        assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+        assert!(stderr(&out).contains("readable by other users"));
     }
 }

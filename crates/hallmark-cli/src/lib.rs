@@ -10,6 +10,7 @@ use clap::Parser;
 mod cmd;
 mod input;
 mod output;
+mod passphrase;
 pub mod symbol;
 
 /// Exit status: every code genuine / command succeeded.

@@ -44,10 +44,16 @@ pub enum Error {
         /// What was wrong.
         reason: &'static str,
     },
-    /// The key file is encrypted, which this build cannot yet read.
-    #[error("{}: passphrase-protected key files are not supported yet", path.display())]
+    /// The key file is encrypted and no passphrase was available.
+    #[error("{}: the key file is encrypted and no passphrase was given", path.display())]
     Encrypted {
         /// The file.
+        path: PathBuf,
+    },
+    /// The passphrase does not open the key file.
+    #[error("{}: wrong passphrase (or the key file was altered)", path.display())]
+    WrongPassphrase {
+        /// The key file.
         path: PathBuf,
     },
     /// A corrupt ledger record (other than a torn final record).

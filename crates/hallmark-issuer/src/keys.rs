@@ -5,6 +5,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use ed25519_dalek::{Signer, SigningKey};
 use hallmark::{KeyId, PublicKey};
 use zeroize::Zeroizing;
@@ -77,8 +79,13 @@ impl SecretKey {
     }
 
     /// Writes `DIR/NAME.key` (mode 0600) and `DIR/NAME.pub`, refusing to overwrite
-    /// either. Returns their paths.
-    pub fn write_unencrypted(&self, dir: &Path) -> Result<(PathBuf, PathBuf), Error> {
+    /// either. With a passphrase the secret is encrypted (argon2id and
+    /// XChaCha20-Poly1305); without one it is stored in plain text.
+    pub fn write_files(
+        &self,
+        dir: &Path,
+        passphrase: Option<&Passphrase>,
+    ) -> Result<(PathBuf, PathBuf), Error> {
         let key_path = dir.join(format!("{}.key", self.name));
         let pub_path = dir.join(format!("{}.pub", self.name));
         for path in [&key_path, &pub_path] {
@@ -87,24 +94,93 @@ impl SecretKey {
             }
         }
         fs::create_dir_all(dir).map_err(Error::io(dir))?;
-        let seed = Zeroizing::new(hex::encode(self.key.as_bytes()));
-        let body = Zeroizing::new(format!(
-            "{SECRET_MAGIC}\n\
-             # KEEP THIS FILE SECRET: anyone who has it can mint genuine codes.\n\
-             # This file is NOT encrypted.\n\
-             # kid: {kid}\n\
-             # public key: {public}\n\
-             name = {name}\n\
-             encryption = none\n\
-             secret = {seed}\n",
-            kid = self.kid(),
-            public = self.public.to_hex(),
-            name = self.name,
-            seed = seed.as_str(),
-        ));
+        let body = self.key_file_text(passphrase, &KdfParams::default())?;
         write_new(&key_path, body.as_bytes(), true)?;
         write_new(&pub_path, self.public_file().as_bytes(), false)?;
         Ok((key_path, pub_path))
+    }
+
+    /// Writes the key files without a passphrase (for demos and tests).
+    pub fn write_unencrypted(&self, dir: &Path) -> Result<(PathBuf, PathBuf), Error> {
+        self.write_files(dir, None)
+    }
+
+    /// Replaces the secret key file at `path` with this key under a new
+    /// passphrase (or none), atomically: a new 0600 file beside it, fsynced, then
+    /// renamed over the old one.
+    pub fn rewrite(&self, path: &Path, passphrase: Option<&Passphrase>) -> Result<(), Error> {
+        let body = self.key_file_text(passphrase, &KdfParams::default())?;
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let tmp = dir.join(format!(".{}.key.tmp{}", self.name, std::process::id()));
+        let _ = fs::remove_file(&tmp);
+        write_new(&tmp, body.as_bytes(), true)?;
+        fs::rename(&tmp, path).map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            Error::io(path)(e)
+        })?;
+        sync_dir(dir)
+    }
+
+    /// The text of the secret key file.
+    fn key_file_text(
+        &self,
+        passphrase: Option<&Passphrase>,
+        params: &KdfParams,
+    ) -> Result<Zeroizing<String>, Error> {
+        let mut out = Zeroizing::new(String::with_capacity(1024));
+        out.push_str(&format!(
+            "{SECRET_MAGIC}\n\
+             # KEEP THIS FILE SECRET: anyone who has it can mint genuine codes.\n\
+             # kid: {kid}\n\
+             name = {name}\n\
+             public_key = {public}\n",
+            kid = self.kid(),
+            public = self.public.to_hex(),
+            name = self.name,
+        ));
+        match passphrase {
+            None => {
+                out.push_str("# This file is NOT encrypted.\nencryption = none\nsecret = ");
+                out.push_str(&Zeroizing::new(hex::encode(self.key.as_bytes())));
+                out.push('\n');
+            }
+            Some(passphrase) => {
+                let mut salt = [0u8; 16];
+                let mut nonce = [0u8; 24];
+                getrandom::fill(&mut salt)
+                    .and_then(|()| getrandom::fill(&mut nonce))
+                    .map_err(|e| {
+                        Error::Invalid(format!("no randomness from the operating system: {e}"))
+                    })?;
+                let wrap = derive_wrapping_key(passphrase, &salt, params)?;
+                let aad = aad(&self.name, &self.public, params);
+                let cipher = XChaCha20Poly1305::new(&chacha20poly1305::Key::from(*wrap));
+                let sealed = cipher
+                    .encrypt(
+                        &XNonce::from(nonce),
+                        Payload {
+                            msg: self.key.as_bytes(),
+                            aad: &aad,
+                        },
+                    )
+                    .map_err(|_| Error::Invalid("encryption failed".into()))?;
+                out.push_str(&format!(
+                    "encryption = {ENCRYPTION}\n\
+                     argon2_m_kib = {}\nargon2_t = {}\nargon2_p = {}\n\
+                     salt = {}\nnonce = {}\nsecret = {}\n",
+                    params.m_kib,
+                    params.t,
+                    params.p,
+                    hex::encode(salt),
+                    hex::encode(nonce),
+                    hex::encode(sealed),
+                ));
+            }
+        }
+        Ok(out)
     }
 
     /// The text of the public key file: a trust-store `[[key]]` entry's fields.
@@ -118,12 +194,205 @@ impl SecretKey {
         self.test_only
     }
 
-    /// Reads a secret key file, refusing one that other users can read.
+    /// Reads an unencrypted secret key file (see [`SecretKey::read_with`]).
+    pub fn read(path: &Path) -> Result<SecretKey, Error> {
+        SecretKey::read_with(path, || {
+            Err(Error::Encrypted {
+                path: path.to_owned(),
+            })
+        })
+    }
+
+    /// Reads a secret key file, asking `passphrase` for the passphrase only if
+    /// the file is encrypted. Refuses a file that other users can read.
     ///
     /// The one exception is a key file marked `test_only = true` (the published
     /// demo key in `keys.example/`, whose secret is no secret): a git checkout
     /// cannot keep it at mode 0600.
-    pub fn read(path: &Path) -> Result<SecretKey, Error> {
+    pub fn read_with(
+        path: &Path,
+        passphrase: impl FnOnce() -> Result<Passphrase, Error>,
+    ) -> Result<SecretKey, Error> {
+        let file = KeyFile::read(path)?;
+        if !file.test_only {
+            check_private(path)?;
+        }
+        let bad = |reason| Error::KeyFile {
+            path: path.to_owned(),
+            what: "secret key",
+            line: 0,
+            reason,
+        };
+        let mut seed = Zeroizing::new([0u8; 32]);
+        match &file.encryption {
+            Encryption::None { secret } => {
+                hex::decode_to_slice(secret.as_str(), seed.as_mut_slice())
+                    .map_err(|_| bad("`secret` must be 64 hex digits"))?;
+            }
+            Encryption::Passphrase {
+                params,
+                salt,
+                nonce,
+                sealed,
+            } => {
+                let public = file.public_key.ok_or_else(|| bad("missing `public_key`"))?;
+                let passphrase = passphrase()?;
+                let wrap = derive_wrapping_key(&passphrase, salt, params)?;
+                let cipher = XChaCha20Poly1305::new(&chacha20poly1305::Key::from(*wrap));
+                let opened = Zeroizing::new(
+                    cipher
+                        .decrypt(
+                            &XNonce::from(*nonce),
+                            Payload {
+                                msg: sealed,
+                                aad: &aad(&file.name, &public, params),
+                            },
+                        )
+                        .map_err(|_| Error::WrongPassphrase {
+                            path: path.to_owned(),
+                        })?,
+                );
+                if opened.len() != 32 {
+                    return Err(bad("encrypted secret has the wrong length"));
+                }
+                seed.copy_from_slice(&opened);
+            }
+        }
+        let mut key = SecretKey::from_seed(&file.name, &seed).map_err(|_| bad("invalid `name`"))?;
+        if let Some(public) = file.public_key
+            && public != key.public
+        {
+            return Err(bad("`public_key` does not match the secret key"));
+        }
+        key.test_only = file.test_only;
+        Ok(key)
+    }
+}
+
+/// The key file cipher and KDF, as written in the `encryption` field.
+const ENCRYPTION: &str = "argon2id-xchacha20poly1305";
+
+/// argon2id cost parameters. Defaults: 64 MiB, 3 passes, 1 lane. When read from
+/// a file they are capped, so a hostile file cannot demand unbounded work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KdfParams {
+    /// Memory in KiB.
+    pub m_kib: u32,
+    /// Passes.
+    pub t: u32,
+    /// Lanes.
+    pub p: u32,
+}
+
+impl Default for KdfParams {
+    fn default() -> KdfParams {
+        KdfParams {
+            m_kib: 64 * 1024,
+            t: 3,
+            p: 1,
+        }
+    }
+}
+
+impl KdfParams {
+    /// The most a key file may ask for: 1 GiB, 10 passes, 8 lanes.
+    pub const MAX: KdfParams = KdfParams {
+        m_kib: 1024 * 1024,
+        t: 10,
+        p: 8,
+    };
+}
+
+fn derive_wrapping_key(
+    passphrase: &Passphrase,
+    salt: &[u8; 16],
+    params: &KdfParams,
+) -> Result<Zeroizing<[u8; 32]>, Error> {
+    let argon_params = argon2::Params::new(params.m_kib, params.t, params.p, Some(32))
+        .map_err(|e| Error::Invalid(format!("invalid argon2 parameters: {e}")))?;
+    let argon = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon_params,
+    );
+    let mut out = Zeroizing::new([0u8; 32]);
+    argon
+        .hash_password_into(passphrase.0.as_bytes(), salt, out.as_mut_slice())
+        .map_err(|e| Error::Invalid(format!("key derivation failed: {e}")))?;
+    Ok(out)
+}
+
+/// Associated data: binds the ciphertext to the key's name, public key and KDF
+/// parameters, so none can be altered without the passphrase check failing.
+fn aad(name: &str, public: &PublicKey, params: &KdfParams) -> Vec<u8> {
+    let mut aad = b"hallmark secret key v1\0".to_vec();
+    aad.extend_from_slice(name.as_bytes());
+    aad.push(0);
+    aad.extend_from_slice(&public.to_bytes());
+    for n in [params.m_kib, params.t, params.p] {
+        aad.extend_from_slice(&n.to_le_bytes());
+    }
+    aad
+}
+
+/// A passphrase. Zeroized on drop; `Debug` does not show it.
+pub struct Passphrase(Zeroizing<String>);
+
+impl Passphrase {
+    /// A passphrase; refuses an empty one.
+    pub fn new(text: Zeroizing<String>) -> Result<Passphrase, Error> {
+        if text.is_empty() {
+            return Err(Error::Invalid("the passphrase is empty".into()));
+        }
+        Ok(Passphrase(text))
+    }
+}
+
+impl fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Passphrase(..)")
+    }
+}
+
+enum Encryption {
+    None {
+        secret: Zeroizing<String>,
+    },
+    Passphrase {
+        params: KdfParams,
+        salt: [u8; 16],
+        nonce: [u8; 24],
+        sealed: Vec<u8>,
+    },
+}
+
+/// What a secret key file says, before any decryption.
+pub struct KeyFile {
+    /// The key's name.
+    pub name: String,
+    /// The public key, when the file states it (always, for files written now).
+    pub public_key: Option<PublicKey>,
+    /// Whether the secret is encrypted.
+    pub encrypted: bool,
+    /// Whether the file marks a published demo key.
+    pub test_only: bool,
+    encryption: Encryption,
+}
+
+impl fmt::Debug for KeyFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyFile")
+            .field("name", &self.name)
+            .field("public_key", &self.public_key)
+            .field("encrypted", &self.encrypted)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyFile {
+    /// Parses a secret key file without decrypting it. Errors name the line,
+    /// never its content.
+    pub fn read(path: &Path) -> Result<KeyFile, Error> {
         let text = read_limited(path)?;
         let bad = |line, reason| Error::KeyFile {
             path: path.to_owned(),
@@ -134,7 +403,20 @@ impl SecretKey {
         if !text.starts_with(SECRET_MAGIC) {
             return Err(bad(1, "missing the '# hallmark secret key v1' header"));
         }
-        let (mut name, mut encryption, mut secret, mut test_only) = (None, None, None, None);
+        let mut fields: [Option<&str>; 11] = Default::default();
+        const NAMES: [&str; 11] = [
+            "name",
+            "public_key",
+            "encryption",
+            "secret",
+            "test_only",
+            "argon2_m_kib",
+            "argon2_t",
+            "argon2_p",
+            "salt",
+            "nonce",
+            "",
+        ];
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -143,42 +425,95 @@ impl SecretKey {
             let Some((k, v)) = line.split_once('=') else {
                 return Err(bad(i + 1, "expected `field = value`"));
             };
-            let slot = match k.trim() {
-                "name" => &mut name,
-                "encryption" => &mut encryption,
-                "secret" => &mut secret,
-                "test_only" => &mut test_only,
-                _ => return Err(bad(i + 1, "unknown field")),
-            };
+            let k = k.trim();
+            let slot = NAMES
+                .iter()
+                .position(|n| !n.is_empty() && *n == k)
+                .and_then(|at| fields.get_mut(at))
+                .ok_or_else(|| bad(i + 1, "unknown field"))?;
             if slot.replace(v.trim()).is_some() {
                 return Err(bad(i + 1, "field given twice"));
             }
         }
+        let [
+            name,
+            public_key,
+            encryption,
+            secret,
+            test_only,
+            m,
+            t,
+            p,
+            salt,
+            nonce,
+            _,
+        ] = fields;
+        let name = name.ok_or_else(|| bad(0, "missing `name`"))?;
+        check_name(name).map_err(|_| bad(0, "invalid `name`"))?;
+        let public_key = public_key
+            .map(|hex| PublicKey::from_hex(hex).map_err(|_| bad(0, "invalid `public_key`")))
+            .transpose()?;
         let test_only = match test_only {
             None | Some("false") => false,
             Some("true") => true,
             Some(_) => return Err(bad(0, "`test_only` must be true or false")),
         };
-        if !test_only {
-            check_private(path)?;
-        }
-        match encryption {
-            Some("none") => {}
-            Some(_) => {
-                return Err(Error::Encrypted {
-                    path: path.to_owned(),
-                });
-            }
-            None => return Err(bad(0, "missing `encryption`")),
-        }
-        let name = name.ok_or_else(|| bad(0, "missing `name`"))?;
         let secret = secret.ok_or_else(|| bad(0, "missing `secret`"))?;
-        let mut seed = Zeroizing::new([0u8; 32]);
-        hex::decode_to_slice(secret, seed.as_mut_slice())
-            .map_err(|_| bad(0, "`secret` must be 64 hex digits"))?;
-        let mut key = SecretKey::from_seed(name, &seed).map_err(|_| bad(0, "invalid `name`"))?;
-        key.test_only = test_only;
-        Ok(key)
+        let encryption = match encryption {
+            Some("none") => Encryption::None {
+                secret: Zeroizing::new(secret.to_owned()),
+            },
+            Some(ENCRYPTION) => {
+                let num = |v: Option<&str>, field| -> Result<u32, Error> {
+                    v.ok_or_else(|| bad(0, field))?
+                        .parse()
+                        .map_err(|_| bad(0, field))
+                };
+                let params = KdfParams {
+                    m_kib: num(m, "missing or invalid `argon2_m_kib`")?,
+                    t: num(t, "missing or invalid `argon2_t`")?,
+                    p: num(p, "missing or invalid `argon2_p`")?,
+                };
+                let max = KdfParams::MAX;
+                if params.m_kib > max.m_kib || params.t > max.t || params.p > max.p {
+                    return Err(bad(
+                        0,
+                        "argon2 parameters above the limit (1 GiB, 10 passes, 8 lanes)",
+                    ));
+                }
+                let mut salt_bytes = [0u8; 16];
+                hex::decode_to_slice(
+                    salt.ok_or_else(|| bad(0, "missing `salt`"))?,
+                    &mut salt_bytes,
+                )
+                .map_err(|_| bad(0, "`salt` must be 32 hex digits"))?;
+                let mut nonce_bytes = [0u8; 24];
+                hex::decode_to_slice(
+                    nonce.ok_or_else(|| bad(0, "missing `nonce`"))?,
+                    &mut nonce_bytes,
+                )
+                .map_err(|_| bad(0, "`nonce` must be 48 hex digits"))?;
+                let sealed = hex::decode(secret).map_err(|_| bad(0, "`secret` must be hex"))?;
+                if sealed.len() != 48 {
+                    return Err(bad(0, "`secret` must be 96 hex digits"));
+                }
+                Encryption::Passphrase {
+                    params,
+                    salt: salt_bytes,
+                    nonce: nonce_bytes,
+                    sealed,
+                }
+            }
+            Some(_) => return Err(bad(0, "unknown `encryption`")),
+            None => return Err(bad(0, "missing `encryption`")),
+        };
+        Ok(KeyFile {
+            name: name.to_owned(),
+            public_key,
+            encrypted: matches!(encryption, Encryption::Passphrase { .. }),
+            test_only,
+            encryption,
+        })
     }
 }
 
@@ -233,6 +568,14 @@ pub(crate) fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<(), E
     })?;
     file.write_all(bytes).map_err(Error::io(path))?;
     file.sync_all().map_err(Error::io(path))?;
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(Error::io(dir))?;
     Ok(())
 }
 
@@ -352,6 +695,54 @@ mod tests {
                 Err(Error::InsecurePermissions { .. })
             ));
         }
+        Ok(())
+    }
+
+    #[test]
+    fn encrypted_key_round_trip_wrong_passphrase_and_tamper() -> Result<(), Error> {
+        let dir = tempfile::tempdir().map_err(Error::io("tempdir"))?;
+        let key = SecretKey::generate("enc")?;
+        let pass = || Passphrase::new(Zeroizing::new("correct horse".to_owned()));
+        let (kp, _) = key.write_files(dir.path(), Some(&pass()?))?;
+        let text = fs::read_to_string(&kp).map_err(Error::io(&kp))?;
+        assert!(
+            !text.contains(&hex::encode(key.key.as_bytes())),
+            "secret in clear"
+        );
+        assert!(text.contains("encryption = argon2id-xchacha20poly1305"));
+        let back = SecretKey::read_with(&kp, pass)?;
+        assert_eq!(back.public_key(), key.public_key());
+        let wrong = SecretKey::read_with(&kp, || Passphrase::new(Zeroizing::new("wrong".into())));
+        assert!(matches!(wrong, Err(Error::WrongPassphrase { .. })));
+        assert!(matches!(SecretKey::read(&kp), Err(Error::Encrypted { .. })));
+        let info = KeyFile::read(&kp)?;
+        assert!(info.encrypted);
+        assert_eq!(info.public_key, Some(key.public_key()));
+
+        // Tampering with authenticated parameters fails like a wrong passphrase.
+        let tampered = text.replace("argon2_t = 3", "argon2_t = 2");
+        fs::write(&kp, tampered).map_err(Error::io(&kp))?;
+        assert!(matches!(
+            SecretKey::read_with(&kp, pass),
+            Err(Error::WrongPassphrase { .. })
+        ));
+        // A hostile file cannot demand unbounded work.
+        let hostile = text.replace("argon2_m_kib = 65536", "argon2_m_kib = 4000000000");
+        fs::write(&kp, hostile).map_err(Error::io(&kp))?;
+        assert!(matches!(
+            SecretKey::read_with(&kp, pass),
+            Err(Error::KeyFile { .. })
+        ));
+
+        // Re-encrypting in place under a new passphrase.
+        fs::write(&kp, &text).map_err(Error::io(&kp))?;
+        let new_pass = || Passphrase::new(Zeroizing::new("new pass".to_owned()));
+        back.rewrite(&kp, Some(&new_pass()?))?;
+        assert!(SecretKey::read_with(&kp, pass).is_err());
+        assert_eq!(
+            SecretKey::read_with(&kp, new_pass)?.public_key(),
+            key.public_key()
+        );
         Ok(())
     }
 

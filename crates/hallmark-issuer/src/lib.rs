@@ -12,6 +12,6 @@ mod ledger;
 mod mint;
 
 pub use error::Error;
-pub use keys::{PublicKeyFile, SecretKey, public_file_text};
+pub use keys::{KdfParams, KeyFile, Passphrase, PublicKeyFile, SecretKey, public_file_text};
 pub use ledger::{Batch, BatchRequest, Ledger};
 pub use mint::mint;

@@ -4,15 +4,19 @@ use std::path::PathBuf;
 
 use hallmark_issuer::SecretKey;
 
-use crate::{CliError, EXIT_OK, Result};
+use crate::passphrase;
+use crate::{EXIT_OK, Result};
 
 /// Generate an issuer key pair: DIR/NAME.key (secret, mode 0600) and DIR/NAME.pub.
 ///
-/// Prints the new key's id (8 hex digits) on stdout. Existing files are never
-/// overwritten. Add the public key to a trust store with `hallmark trust add`.
+/// The secret key is encrypted with a passphrase (argon2id, XChaCha20-Poly1305),
+/// asked for twice on the terminal, or taken from --passphrase-file or
+/// $HALLMARK_PASSPHRASE. Prints the new key's id (8 hex digits) on stdout.
+/// Existing files are never overwritten. Add the public key to a trust store with
+/// `hallmark trust add`.
 ///
 /// Example:
-///   hallmark keygen --name acme-2026 --out keys --unencrypted
+///   hallmark keygen --name acme-2026 --out keys
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Key name: 1 to 64 characters of A-Z a-z 0-9 . _ - (also the file name).
@@ -24,21 +28,29 @@ pub(crate) struct Args {
     /// Store the secret key without a passphrase (for demos and tests only).
     #[arg(long)]
     unencrypted: bool,
+    #[command(flatten)]
+    passphrase: passphrase::Source,
 }
 
 pub(crate) fn run(args: Args) -> Result<u8> {
-    if !args.unencrypted {
-        return Err(CliError::new(
-            "passphrase-protected key files are not available in this version; \
-             pass --unencrypted to store the key in plain text (protect the file yourself)",
-        ));
-    }
     let key = SecretKey::generate(&args.name)?;
-    let (key_path, pub_path) = key.write_unencrypted(&args.out)?;
-    eprintln!(
-        "hallmark: warning: {} is NOT encrypted; anyone who reads it can mint genuine codes",
-        key_path.display()
-    );
+    let passphrase = if args.unencrypted {
+        None
+    } else {
+        Some(passphrase::get(
+            args.passphrase.passphrase_file.as_deref(),
+            passphrase::ENV,
+            &format!("Passphrase for the new key {}: ", args.name),
+            true,
+        )?)
+    };
+    let (key_path, pub_path) = key.write_files(&args.out, passphrase.as_ref())?;
+    if args.unencrypted {
+        eprintln!(
+            "hallmark: warning: {} is NOT encrypted; anyone who reads it can mint genuine codes",
+            key_path.display()
+        );
+    }
     eprintln!(
         "wrote {} (secret, mode 0600) and {}",
         key_path.display(),

@@ -4,7 +4,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use hallmark::{Date, Payload};
-use hallmark_issuer::{BatchRequest, Ledger, SecretKey, mint};
+use hallmark_issuer::{BatchRequest, Ledger, mint};
 
 use crate::cmd::parse_date;
 use crate::{CliError, EXIT_OK, Result};
@@ -46,10 +46,12 @@ pub(crate) struct Args {
     /// The serial ledger (default: KEY with the extension .ledger).
     #[arg(long, value_name = "PATH")]
     ledger: Option<PathBuf>,
+    #[command(flatten)]
+    passphrase: crate::passphrase::Source,
 }
 
 pub(crate) fn run(args: Args) -> Result<u8> {
-    let key = SecretKey::read(&args.key)?;
+    let key = crate::cmd::key::open(&args.key, &args.passphrase)?;
     if key.is_test_only() {
         eprintln!(
             "hallmark: warning: {} is a published TEST-ONLY key; codes it signs prove nothing",

@@ -5,6 +5,7 @@ use clap::Subcommand;
 use crate::Result;
 
 mod inspect;
+pub(crate) mod key;
 mod keygen;
 mod mint;
 mod qr;
@@ -14,6 +15,8 @@ mod verify;
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     Keygen(keygen::Args),
+    #[command(subcommand)]
+    Key(key::Command),
     #[command(subcommand)]
     Trust(trust::Command),
     Mint(mint::Args),
@@ -27,6 +30,7 @@ impl Command {
     pub(crate) fn run(self) -> Result<u8> {
         match self {
             Command::Keygen(args) => keygen::run(args),
+            Command::Key(cmd) => key::run(cmd),
             Command::Trust(cmd) => trust::run(cmd),
             Command::Mint(args) => mint::run(args),
             Command::Verify(args) => verify::run(args),
