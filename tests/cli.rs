@@ -814,3 +814,210 @@ fn encrypted_keys_passphrases_and_permissions() {
         assert!(stderr(&out).contains("readable by other users"));
     }
 }
+
+#[test]
+fn output_formats_files_and_urls() {
+    let dir = tempdir();
+    let key = demo_key();
+    let ledger = dir.path().join("l");
+    let mint = |extra: &[&str]| {
+        let mut args = vec![
+            "mint",
+            "--key",
+            p(&key),
+            "--part",
+            "DRN,\"29",
+            "--lot",
+            "L1",
+            "--date",
+            "2023-12-12",
+            "--count",
+            "3",
+            "--ledger",
+            p(&ledger),
+        ];
+        args.extend_from_slice(extra);
+        run(&args, b"")
+    };
+    // CSV with URLs, to a file.
+    let csv_path = dir.path().join("labels.csv");
+    let out = mint(&[
+        "--format",
+        "csv",
+        "--out",
+        p(&csv_path),
+        "--url-prefix",
+        "https://hm.example.com/c",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("serial,code,part,lot,date,expiry,url"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 3);
+    for (i, row) in rows.iter().enumerate() {
+        let fields: Vec<&str> = row.splitn(3, ',').collect();
+        assert_eq!(fields[0], i.to_string());
+        assert!(
+            row.contains("\"DRN,\"\"29\",L1,2023-12-12,,HTTPS://HM.EXAMPLE.COM/C/"),
+            "{row}"
+        );
+        let url = row.rsplit(',').next().unwrap();
+        assert_eq!(url, format!("HTTPS://HM.EXAMPLE.COM/C/{}", fields[1]));
+        assert_eq!(code(&verify(url, &[])), 0, "the URL verifies");
+    }
+    // An existing --out file is not replaced without --force.
+    let out = mint(&["--out", p(&csv_path)]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("already exists"));
+    assert_eq!(std::fs::read_to_string(&csv_path).unwrap(), csv);
+    // JSON lines, opaque serials.
+    let out = mint(&[
+        "--format",
+        "jsonl",
+        "--serials",
+        "opaque",
+        "--expiry",
+        "2030-01-01",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 3);
+    let mut serials = Vec::new();
+    for v in &lines {
+        let serial = v["serial"].as_u64().unwrap();
+        assert!(serial >= 1 << 63, "opaque serials have the top bit set");
+        assert_eq!(v["part"], "DRN,\"29");
+        assert_eq!(v["expiry"], "2030-01-01");
+        assert!(v["url"].is_null());
+        let out = verify(v["code"].as_str().unwrap(), &["--json"]);
+        assert_eq!(json_lines(&out)[0]["payload"]["serial"], serial);
+        serials.push(serial);
+    }
+    serials.sort_unstable();
+    serials.dedup();
+    assert_eq!(serials.len(), 3);
+    // A URL prefix outside QR alphanumeric mode is refused before any serial is reserved.
+    let before = std::fs::read_to_string(&ledger).unwrap();
+    let out = mint(&["--url-prefix", "https://hm.example.com/c_x/"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("alphanumeric"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&ledger).unwrap(),
+        before,
+        "nothing reserved"
+    );
+}
+
+/// Ctrl-C mid-batch: whole lines only, no --out file left, serials stay reserved.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_leaves_ledger_and_output_consistent() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempdir();
+    let key = demo_key();
+    let ledger = dir.path().join("l");
+    let sigint = |pid: u32| {
+        let ok = Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    // To a file: interrupted, no file and no temporary file remain.
+    let out_file = dir.path().join("codes.txt");
+    let child = Command::new(BIN)
+        .args([
+            "mint",
+            "--key",
+            p(&key),
+            "--part",
+            "P",
+            "--lot",
+            "L",
+            "--date",
+            "2023-12-12",
+            "--count",
+            "2000000",
+            "--ledger",
+            p(&ledger),
+            "--out",
+            p(&out_file),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    sigint(child.id());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 130, "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    assert!(!out_file.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "only the ledger remains: {leftovers:?}");
+
+    // To stdout: every line printed is a whole, genuine code.
+    let mut child = Command::new(BIN)
+        .args([
+            "mint",
+            "--key",
+            p(&key),
+            "--part",
+            "P",
+            "--lot",
+            "L",
+            "--date",
+            "2023-12-12",
+            "--count",
+            "2000000",
+            "--ledger",
+            p(&ledger),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    sigint(child.id());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let printed: Vec<String> = std::iter::once(first.trim().to_owned())
+        .chain(rest.lines().map(str::to_owned))
+        .collect();
+    assert!(
+        rest.is_empty() || rest.ends_with('\n'),
+        "last line is whole"
+    );
+    let out = verify(&printed.join("\n"), &[]);
+    assert_eq!(code(&out), 0, "every printed line verifies");
+
+    // Both batches stay reserved: the next mint starts after them.
+    let next = run(
+        &[
+            "mint",
+            "--key",
+            p(&key),
+            "--part",
+            "P",
+            "--lot",
+            "L",
+            "--date",
+            "2023-12-12",
+            "--count",
+            "1",
+            "--ledger",
+            p(&ledger),
+        ],
+        b"",
+    );
+    assert_eq!(serials(&[stdout(&next).trim().to_owned()]), vec![4_000_000]);
+}

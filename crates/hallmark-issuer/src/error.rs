@@ -90,8 +90,10 @@ pub enum Error {
         /// When that batch was minted (seconds since 1970).
         other_time: u64,
     },
-    /// The serial space of 0..=2^64-1 cannot hold the request.
-    #[error("serial range exhausted: {count} serials from {start} would pass 18446744073709551615")]
+    /// The counter space 0..2^63 cannot hold the request.
+    #[error(
+        "serial range exhausted: {count} serials from {start} would pass 2^63-1 (9223372036854775807)"
+    )]
     SerialsExhausted {
         /// First serial.
         start: u64,

@@ -73,6 +73,11 @@ impl SecretKey {
         self.public.kid()
     }
 
+    /// The keyed permutation for this key's opaque serials.
+    pub fn opaque_permutation(&self) -> crate::serials::OpaquePermutation {
+        crate::serials::OpaquePermutation::from_seed(self.key.as_bytes())
+    }
+
     /// Signs `message` (already domain-separated by the caller).
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         self.key.sign(message).to_bytes()

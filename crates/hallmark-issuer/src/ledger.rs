@@ -18,11 +18,13 @@ use hallmark::{Date, KeyId};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::serials::{OPAQUE_BIT, SerialMode};
 
 /// Largest ledger file read, in bytes (about a million batches).
 const MAX_LEDGER_LEN: u64 = 256 * 1024 * 1024;
 
-/// One minted batch.
+/// One minted batch. `start` and `count` are ledger counters: in sequential
+/// mode the serials themselves, in opaque mode the inputs of the permutation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Batch {
@@ -44,12 +46,15 @@ pub struct Batch {
     pub expiry: Option<String>,
     /// When the batch was reserved, in seconds since 1970-01-01 UTC.
     pub time: u64,
+    /// How the batch's counters became serials.
+    #[serde(default)]
+    pub serials: SerialMode,
 }
 
 impl Batch {
     /// The serials of the batch.
     pub fn serials(&self) -> RangeInclusive<u64> {
-        // count >= 1 and start + count - 1 <= u64::MAX are checked on read and reserve.
+        // count >= 1 and start + count - 1 < 2^63 are checked on read and reserve.
         self.start..=self.start.saturating_add(self.count.saturating_sub(1))
     }
 }
@@ -73,6 +78,8 @@ pub struct BatchRequest<'a> {
     pub expiry: Option<Date>,
     /// Current time, seconds since 1970.
     pub time: u64,
+    /// How counters become serials.
+    pub serials: SerialMode,
 }
 
 /// An open, exclusively locked ledger.
@@ -178,10 +185,13 @@ impl Ledger {
                 })?,
         };
         let end = u128::from(start) + u128::from(request.count) - 1;
-        let end = u64::try_from(end).map_err(|_| Error::SerialsExhausted {
-            start,
-            count: request.count,
-        })?;
+        let end = u64::try_from(end)
+            .ok()
+            .filter(|end| *end < OPAQUE_BIT)
+            .ok_or(Error::SerialsExhausted {
+                start,
+                count: request.count,
+            })?;
         let kid = request.kid.to_string();
         if let Some(other) = self
             .batches
@@ -207,6 +217,7 @@ impl Ledger {
             date: request.date.to_string(),
             expiry: request.expiry.map(|d| d.to_string()),
             time: request.time,
+            serials: request.serials,
         };
         let mut line = Vec::with_capacity(256);
         if self.needs_newline {
@@ -274,8 +285,8 @@ fn validate(b: &Batch) -> Result<(), String> {
     if b.count == 0 {
         return Err("count is 0".into());
     }
-    if u128::from(b.start) + u128::from(b.count) - 1 > u128::from(u64::MAX) {
-        return Err("serial range passes 2^64-1".into());
+    if u128::from(b.start) + u128::from(b.count) > u128::from(OPAQUE_BIT) {
+        return Err("counter range passes 2^63-1".into());
     }
     b.kid.parse::<KeyId>().map_err(|e| e.to_string())?;
     Ok(())
@@ -309,6 +320,7 @@ mod tests {
             date: Date::EPOCH,
             expiry: None,
             time: 1,
+            serials: SerialMode::Sequential,
         }
     }
 
@@ -335,13 +347,14 @@ mod tests {
             1000..=1009
         );
         assert_eq!(l.reserve(&request(kid, 1, None))?.serials(), 1010..=1010);
+        let last = OPAQUE_BIT - 1;
         assert!(matches!(
-            l.reserve(&request(kid, 2, Some(u64::MAX))),
+            l.reserve(&request(kid, 2, Some(last))),
             Err(Error::SerialsExhausted { .. })
         ));
         assert_eq!(
-            l.reserve(&request(kid, 1, Some(u64::MAX)))?.serials(),
-            u64::MAX..=u64::MAX
+            l.reserve(&request(kid, 1, Some(last)))?.serials(),
+            last..=last
         );
         assert!(matches!(
             l.reserve(&request(kid, 1, None)),

@@ -10,8 +10,10 @@ mod error;
 mod keys;
 mod ledger;
 mod mint;
+mod serials;
 
 pub use error::Error;
 pub use keys::{KdfParams, KeyFile, Passphrase, PublicKeyFile, SecretKey, public_file_text};
 pub use ledger::{Batch, BatchRequest, Ledger};
-pub use mint::mint;
+pub use mint::{Minter, mint};
+pub use serials::{OPAQUE_BIT, OPAQUE_KEY_CONTEXT, OpaquePermutation, SerialMode};

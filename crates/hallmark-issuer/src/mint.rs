@@ -1,9 +1,10 @@
-//! Minting: signing payloads into codes.
+//! Minting: signing payloads into codes, one at a time or fast in bulk.
 
-use hallmark::{Payload, UnsignedCode};
+use hallmark::{CODE_SIGNING_TAG, Payload, SIGNATURE_LEN, UnsignedCode, VERSION};
 
 use crate::error::Error;
 use crate::keys::SecretKey;
+use crate::serials::{OPAQUE_BIT, OpaquePermutation, SerialMode};
 
 /// Signs one payload with `key` and returns the code's canonical text.
 ///
@@ -23,4 +24,179 @@ pub fn mint(key: &SecretKey, payload: &Payload) -> Result<String, Error> {
     let unsigned = UnsignedCode::new(key.kid(), payload)?;
     let signature = key.sign(&unsigned.signing_message());
     Ok(unsigned.to_text(&signature))
+}
+
+/// Mints many codes that differ only in their serial, without re-encoding the
+/// payload each time: the CBOR map puts the serial (key 0) first, so a code's
+/// signed bytes are a fixed head, the serial's integer encoding, and a fixed tail.
+///
+/// `Minter` is `Sync`: share it across threads to sign on all cores.
+///
+/// ```
+/// # use hallmark_issuer::{Minter, SecretKey, SerialMode, mint};
+/// # use hallmark::Payload;
+/// let key = SecretKey::from_seed("doc", &[7; 32])?;
+/// let template = Payload::new(0, "DRN-2980", "L1", "2024-01-31".parse()?)?;
+/// let minter = Minter::new(&key, &template, SerialMode::Sequential)?;
+/// let (serial, code) = minter.mint(5)?;
+/// assert_eq!(code, mint(&key, &Payload::new(serial, "DRN-2980", "L1", "2024-01-31".parse()?)?)?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Minter<'k> {
+    key: &'k SecretKey,
+    opaque: Option<OpaquePermutation>,
+    /// Tag || version || kid || map head || key 0.
+    head: Vec<u8>,
+    /// The payload's fields after the serial.
+    tail: Vec<u8>,
+}
+
+impl<'k> Minter<'k> {
+    /// A minter for codes like `template` (whose own serial is ignored).
+    pub fn new(
+        key: &'k SecretKey,
+        template: &Payload,
+        mode: SerialMode,
+    ) -> Result<Minter<'k>, Error> {
+        // The largest serial must still fit in a code.
+        let widest = Payload::new(u64::MAX, template.part(), template.lot(), template.date())?;
+        let widest = match template.expiry() {
+            Some(e) => widest.with_expiry(e)?,
+            None => widest,
+        };
+        let widest = template
+            .extensions()
+            .iter()
+            .try_fold(widest, |p, e| p.with_extension(e.clone()))?;
+        UnsignedCode::new(key.kid(), &widest)?;
+
+        let cbor = widest.to_cbor();
+        // Map head (1 byte: at most 23 entries... checked), key 0, then the
+        // 9-byte encoding of u64::MAX (0x1b + 8 bytes), then the other fields.
+        let (head_cbor, rest) = cbor
+            .split_at_checked(2)
+            .ok_or_else(|| internal("payload too short"))?;
+        let tail = rest.get(9..).ok_or_else(|| internal("payload too short"))?;
+        if rest.first() != Some(&0x1b) || head_cbor.get(1) != Some(&0x00) {
+            return Err(internal("unexpected payload layout"));
+        }
+        let mut head = Vec::with_capacity(CODE_SIGNING_TAG.len() + 7);
+        head.extend_from_slice(CODE_SIGNING_TAG);
+        head.push(VERSION);
+        head.extend_from_slice(&key.kid().to_bytes());
+        head.extend_from_slice(head_cbor);
+        Ok(Minter {
+            key,
+            opaque: (mode == SerialMode::Opaque).then(|| key.opaque_permutation()),
+            head,
+            tail: tail.to_vec(),
+        })
+    }
+
+    /// The serial for ledger counter `counter` under this minter's mode.
+    pub fn serial(&self, counter: u64) -> Result<u64, Error> {
+        match &self.opaque {
+            Some(p) => p.serial(counter),
+            None => (counter < OPAQUE_BIT).then_some(counter),
+        }
+        .ok_or(Error::SerialsExhausted {
+            start: counter,
+            count: 1,
+        })
+    }
+
+    /// Mints the code for ledger counter `counter`; returns its serial and text.
+    pub fn mint(&self, counter: u64) -> Result<(u64, String), Error> {
+        let serial = self.serial(counter)?;
+        let mut message = Vec::with_capacity(self.head.len() + 9 + self.tail.len());
+        message.extend_from_slice(&self.head);
+        push_uint(&mut message, serial);
+        message.extend_from_slice(&self.tail);
+        let signature: [u8; SIGNATURE_LEN] = self.key.sign(&message);
+        let mut code = message.split_off(CODE_SIGNING_TAG.len());
+        code.extend_from_slice(&signature);
+        Ok((serial, base32::encode(base32::Alphabet::Crockford, &code)))
+    }
+}
+
+fn internal(what: &str) -> Error {
+    Error::Invalid(format!("internal error building the minter: {what}"))
+}
+
+/// Appends the shortest CBOR encoding of an unsigned integer.
+fn push_uint(out: &mut Vec<u8>, n: u64) {
+    match n {
+        0..=23 => out.push(n as u8),
+        24..=0xff => out.extend_from_slice(&[0x18, n as u8]),
+        0x100..=0xffff => {
+            out.push(0x19);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        0x1_0000..=0xffff_ffff => {
+            out.push(0x1a);
+            out.extend_from_slice(&(n as u32).to_be_bytes());
+        }
+        _ => {
+            out.push(0x1b);
+            out.extend_from_slice(&n.to_be_bytes());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hallmark::{Extension, TrustStore, TrustedKey};
+
+    /// The fast path produces exactly the codes the reference path does.
+    #[test]
+    fn minter_matches_reference_encoding() -> Result<(), Box<dyn std::error::Error>> {
+        let key = SecretKey::from_seed("m", &[5; 32])?;
+        let date = "2023-12-12".parse()?;
+        let templates = [
+            Payload::new(0, "DRN-2980", "L231212-01", date)?,
+            Payload::new(0, "P", "L", date)?.with_expiry("2030-01-01".parse()?)?,
+            Payload::new(0, &"x".repeat(64), "L", date)?
+                .with_extension(Extension::text(5, "09506000134352")?)?,
+        ];
+        let mut trust = TrustStore::new();
+        trust.add(TrustedKey::new("m", key.public_key(), None, None)?)?;
+        for template in &templates {
+            let minter = Minter::new(&key, template, SerialMode::Sequential)?;
+            for serial in [
+                0,
+                1,
+                23,
+                24,
+                255,
+                256,
+                65_535,
+                65_536,
+                1 << 32,
+                (1 << 63) - 1,
+            ] {
+                let (s, fast) = minter.mint(serial)?;
+                assert_eq!(s, serial);
+                let mut reference =
+                    Payload::new(serial, template.part(), template.lot(), template.date())?;
+                if let Some(e) = template.expiry() {
+                    reference = reference.with_expiry(e)?;
+                }
+                for e in template.extensions() {
+                    reference = reference.with_extension(e.clone())?;
+                }
+                assert_eq!(fast, mint(&key, &reference)?);
+                assert_eq!(trust.verify(&fast)?.payload().serial(), serial);
+            }
+            assert!(
+                minter.mint(1 << 63).is_err(),
+                "sequential serials stay below 2^63"
+            );
+        }
+        let opaque = Minter::new(&key, &templates[0], SerialMode::Opaque)?;
+        let (s, code) = opaque.mint(0)?;
+        assert!(s >= OPAQUE_BIT);
+        assert_eq!(trust.verify(&code)?.payload().serial(), s);
+        Ok(())
+    }
 }

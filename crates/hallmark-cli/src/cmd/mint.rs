@@ -1,25 +1,53 @@
 //! `hallmark mint`
 
-use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::fs;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 use hallmark::{Date, Payload};
-use hallmark_issuer::{BatchRequest, Ledger, mint};
+use hallmark_issuer::{BatchRequest, Ledger, Minter, SerialMode};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
 
 use crate::cmd::parse_date;
+use crate::symbol::{ImageFormat, Symbol, render};
 use crate::{CliError, EXIT_OK, Result};
 
-/// Mint a batch of codes for one part, lot and date, printed one per line.
+/// Exit status after Ctrl-C (128 + SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// Codes signed per step; bounds memory whatever --count is.
+const CHUNK: u64 = 8192;
+
+/// Mint a batch of codes for one part, lot and date.
 ///
 /// Serials come from the key's ledger (by default KEY with the extension
 /// .ledger, beside the key): the batch is recorded there and flushed to disk
 /// before the first code is printed, so minting again never repeats a serial,
-/// even after a crash. --serial-start continues a legacy numbering and is
-/// refused if it would overlap serials the key already issued.
+/// even after a crash or Ctrl-C (serials reserved but not printed are skipped).
+/// Two mints on one ledger never overlap: the second waits for the first.
+/// --serial-start continues a legacy numbering and is refused if it would
+/// overlap serials the key already issued.
 ///
-/// Example:
+/// Signs on all cores and streams its output; a progress bar with rate and ETA
+/// shows on a terminal. Ctrl-C stops after whole lines: with --out no file is
+/// left, on stdout every printed line is complete.
+///
+/// Serials: `sequential` (0, 1, 2, ...) or `opaque` (a keyed permutation: unique,
+/// unguessable, revealing neither order nor volume; EU FMD style).
+///
+/// Output formats: `text` (the code, or the URL with --url-prefix, one per
+/// line); `csv` (header serial,code,part,lot,date,expiry,url); `jsonl`.
+///
+/// Examples:
 ///   hallmark mint --key keys/acme.key --part DRN-2980 --lot L231212-01 \
 ///       --date 2023-12-12 --count 1000 > codes.txt
+///   hallmark mint --key keys/acme.key --part DRN-2980 --lot L7 --date 2024-05-01 \
+///       --count 100000 --serials opaque --format csv --out labels.csv \
+///       --url-prefix https://hm.example.com/c/ --qr-dir qr --qr-format png
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// The issuer's secret key file.
@@ -40,14 +68,264 @@ pub(crate) struct Args {
     /// Expiry date (YYYY-MM-DD), not before --date.
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     expiry: Option<Date>,
-    /// First serial of the batch (default: the next serial the ledger has not issued).
-    #[arg(long, value_name = "N")]
+    /// First serial of the batch (default: the next one the ledger has not issued).
+    #[arg(long, value_name = "N", conflicts_with = "serials")]
     serial_start: Option<u64>,
+    /// How serials are assigned.
+    #[arg(long, value_enum, default_value_t = Serials::Sequential)]
+    serials: Serials,
     /// The serial ledger (default: KEY with the extension .ledger).
     #[arg(long, value_name = "PATH")]
     ledger: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write to FILE (via a temporary file renamed when complete) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    force: bool,
+    /// Emit verification URLs: PREFIX + code, in upper case so a QR stays alphanumeric.
+    #[arg(long, value_name = "URL")]
+    url_prefix: Option<String>,
+    /// Also write one symbol image per code into DIR, named by serial.
+    #[arg(long, value_name = "DIR")]
+    qr_dir: Option<PathBuf>,
+    /// Image format for --qr-dir.
+    #[arg(long, value_enum, default_value_t = ImageFormat::Png)]
+    qr_format: ImageFormat,
+    /// Symbol for --qr-dir: QR, or Data Matrix ECC 200 (GS1 / EU FMD pharma labels).
+    #[arg(long, value_enum, default_value_t = Symbol::Qr)]
+    symbol: Symbol,
     #[command(flatten)]
     passphrase: crate::passphrase::Source,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Serials {
+    Sequential,
+    Opaque,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Text,
+    Csv,
+    Jsonl,
+}
+
+/// Checks a --url-prefix and returns it upper-cased, ending in `/`.
+fn url_prefix(prefix: &str) -> Result<String> {
+    let upper = prefix.to_ascii_uppercase();
+    if !(upper.starts_with("HTTPS://") || upper.starts_with("HTTP://")) {
+        return Err(CliError::new(format!(
+            "--url-prefix {prefix:?}: must start with https:// or http://"
+        )));
+    }
+    // QR alphanumeric mode: 0-9 A-Z space $ % * + - . / :
+    if let Some(bad) = upper
+        .chars()
+        .find(|c| !(c.is_ascii_digit() || c.is_ascii_uppercase() || " $%*+-./:".contains(*c)))
+    {
+        return Err(CliError::new(format!(
+            "--url-prefix {prefix:?}: {bad:?} is outside QR alphanumeric mode (0-9 A-Z $ % * + - . / :)"
+        )));
+    }
+    if upper.contains(['?', '#', ' ']) {
+        return Err(CliError::new(format!(
+            "--url-prefix {prefix:?}: no spaces, query or fragment"
+        )));
+    }
+    Ok(if upper.ends_with('/') {
+        upper
+    } else {
+        upper + "/"
+    })
+}
+
+/// Renders one output line per code.
+struct LineFormat {
+    format: Format,
+    url_prefix: Option<String>,
+    /// Pre-escaped part, lot, date and expiry (CSV or JSON).
+    fixed: String,
+}
+
+impl LineFormat {
+    fn new(format: Format, url_prefix: Option<String>, args: &Args) -> Result<LineFormat> {
+        let date = args.date.to_string();
+        let expiry = args.expiry.map(|d| d.to_string());
+        let fixed = match format {
+            Format::Text => String::new(),
+            Format::Csv => {
+                let mut w = csv::WriterBuilder::new()
+                    .terminator(csv::Terminator::Any(b','))
+                    .from_writer(Vec::new());
+                w.write_record([
+                    args.part.as_str(),
+                    &args.lot,
+                    &date,
+                    expiry.as_deref().unwrap_or(""),
+                ])
+                .map_err(|e| CliError::new(e.to_string()))?;
+                let bytes = w.into_inner().map_err(|e| CliError::new(e.to_string()))?;
+                String::from_utf8(bytes).map_err(|e| CliError::new(e.to_string()))?
+            }
+            Format::Jsonl => {
+                let field = |v: &serde_json::Value| v.to_string();
+                format!(
+                    "\"part\":{},\"lot\":{},\"date\":{},\"expiry\":{}",
+                    field(&args.part.as_str().into()),
+                    field(&args.lot.as_str().into()),
+                    field(&date.into()),
+                    field(&expiry.map_or(serde_json::Value::Null, Into::into)),
+                )
+            }
+        };
+        Ok(LineFormat {
+            format,
+            url_prefix,
+            fixed,
+        })
+    }
+
+    fn header(&self) -> &'static str {
+        match self.format {
+            Format::Csv => "serial,code,part,lot,date,expiry,url\n",
+            _ => "",
+        }
+    }
+
+    fn url(&self, code: &str) -> Option<String> {
+        self.url_prefix.as_ref().map(|p| format!("{p}{code}"))
+    }
+
+    fn line(&self, serial: u64, code: &str) -> String {
+        let url = self.url(code);
+        match self.format {
+            Format::Text => format!("{}\n", url.as_deref().unwrap_or(code)),
+            // The code and URL are base32 and QR-alphanumeric: nothing to escape.
+            Format::Csv => format!(
+                "{serial},{code},{}{}\n",
+                self.fixed,
+                url.unwrap_or_default()
+            ),
+            Format::Jsonl => match url {
+                Some(url) => format!(
+                    "{{\"serial\":{serial},\"code\":\"{code}\",{},\"url\":\"{url}\"}}\n",
+                    self.fixed
+                ),
+                None => format!(
+                    "{{\"serial\":{serial},\"code\":\"{code}\",{},\"url\":null}}\n",
+                    self.fixed
+                ),
+            },
+        }
+    }
+}
+
+/// Where the lines go: stdout, or a temporary file renamed into place at the end.
+enum Sink {
+    Stdout(BufWriter<io::Stdout>),
+    File {
+        tmp: PathBuf,
+        path: PathBuf,
+        file: BufWriter<fs::File>,
+    },
+}
+
+impl Sink {
+    fn open(out: Option<&Path>, force: bool) -> Result<Sink> {
+        let Some(path) = out else {
+            return Ok(Sink::Stdout(BufWriter::with_capacity(
+                1 << 20,
+                io::stdout(),
+            )));
+        };
+        if path.exists() && !force {
+            return Err(CliError::new(format!(
+                "{}: already exists (use --force to replace it)",
+                path.display()
+            )));
+        }
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = path
+            .file_name()
+            .ok_or_else(|| CliError::new(format!("{}: not a file name", path.display())))?;
+        let tmp = dir.join(format!(
+            ".{}.tmp{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| CliError::new(format!("{}: {e}", tmp.display())))?;
+        Ok(Sink::File {
+            tmp,
+            path: path.to_owned(),
+            file: BufWriter::with_capacity(1 << 20, file),
+        })
+    }
+
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Sink::Stdout(w) => w,
+            Sink::File { file, .. } => file,
+        }
+    }
+
+    /// Completes the output: flush, and for a file fsync and rename into place.
+    fn finish(self) -> Result<()> {
+        match self {
+            Sink::Stdout(mut w) => Ok(w.flush()?),
+            Sink::File { tmp, path, file } => {
+                let done = file
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .and_then(|f| f.sync_all())
+                    .and_then(|()| fs::rename(&tmp, &path));
+                if let Err(e) = done {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(CliError::new(format!("{}: {e}", path.display())));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Abandons the output: a file output leaves nothing behind.
+    fn abandon(self) {
+        match self {
+            Sink::Stdout(mut w) => {
+                let _ = w.flush();
+            }
+            Sink::File { tmp, .. } => {
+                let _ = fs::remove_file(&tmp);
+            }
+        }
+    }
+}
+
+/// Writes one symbol image, via a temporary name, so no half image is left.
+fn write_image(
+    dir: &Path,
+    serial: u64,
+    data: &str,
+    symbol: Symbol,
+    format: ImageFormat,
+) -> Result<()> {
+    let bytes = render(data, symbol, format).map_err(|e| CliError::new(e.to_string()))?;
+    let path = dir.join(format!("{serial}.{}", format.extension()));
+    let tmp = dir.join(format!(".{serial}.{}.tmp", format.extension()));
+    fs::write(&tmp, bytes)
+        .and_then(|()| fs::rename(&tmp, &path))
+        .map_err(|e| CliError::new(format!("{}: {e}", path.display())))
 }
 
 pub(crate) fn run(args: Args) -> Result<u8> {
@@ -58,27 +336,155 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             args.key.display()
         );
     }
-    // Check every field before reserving serials.
-    let template = |serial| -> Result<Payload> {
-        let p = Payload::new(serial, &args.part, &args.lot, args.date)?;
-        Ok(match args.expiry {
-            Some(expiry) => p.with_expiry(expiry)?,
-            None => p,
-        })
+    // Check everything before reserving serials: a refused mint burns none.
+    let mut template = Payload::new(0, &args.part, &args.lot, args.date)?;
+    if let Some(expiry) = args.expiry {
+        template = template.with_expiry(expiry)?;
+    }
+    let mode = match args.serials {
+        Serials::Sequential => SerialMode::Sequential,
+        Serials::Opaque => SerialMode::Opaque,
     };
-    mint(&key, &template(u64::MAX)?)?;
+    let minter = Minter::new(&key, &template, mode)?;
+    let lines = LineFormat::new(
+        args.format,
+        args.url_prefix.as_deref().map(url_prefix).transpose()?,
+        &args,
+    )?;
+    if let Some(dir) = &args.qr_dir {
+        fs::create_dir_all(dir).map_err(|e| CliError::new(format!("{}: {e}", dir.display())))?;
+    }
+    let sink = Sink::open(args.out.as_deref(), args.force)?;
 
     let ledger_path = args
         .ledger
         .clone()
         .unwrap_or_else(|| args.key.with_extension("ledger"));
-    let mut ledger = match Ledger::try_open(&ledger_path) {
+    let reserved = reserve(&ledger_path, &args, &key, mode);
+    let batch = match reserved {
+        Ok(batch) => batch,
+        Err(e) => {
+            sink.abandon();
+            return Err(e);
+        }
+    };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        // Only fails if a handler is already set; minting then just cannot be
+        // interrupted cleanly, which Ctrl-C's default behaviour covers.
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
+    }
+    let progress = progress_bar(batch.count);
+    let counters = batch.serials();
+    let (first, last) = (*counters.start(), *counters.end());
+
+    let result = std::thread::scope(|scope| -> Result<u64> {
+        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(2);
+        let writer = scope.spawn(|| -> (Sink, io::Result<()>) {
+            let mut sink = sink;
+            let w = sink.writer();
+            let mut result = w.write_all(lines.header().as_bytes());
+            for chunk in rx {
+                if result.is_ok() {
+                    result = w.write_all(&chunk);
+                }
+                // After an error keep draining, so the producer never blocks.
+            }
+            (sink, result)
+        });
+        let produced = (|| -> Result<u64> {
+            let mut emitted = 0u64;
+            let mut lo = first;
+            while lo <= last && !stop.load(Ordering::SeqCst) {
+                let hi = lo.saturating_add(CHUNK - 1).min(last);
+                let chunk: Vec<String> = (lo..=hi)
+                    .into_par_iter()
+                    .map(|counter| -> Result<String> {
+                        let (serial, code) = minter.mint(counter)?;
+                        if let Some(dir) = &args.qr_dir {
+                            let data = lines.url(&code).unwrap_or_else(|| code.clone());
+                            write_image(dir, serial, &data, args.symbol, args.qr_format)?;
+                        }
+                        Ok(lines.line(serial, &code))
+                    })
+                    .collect::<Result<_>>()?;
+                if tx.send(chunk.concat().into_bytes()).is_err() {
+                    break; // The writer failed; its error is reported below.
+                }
+                emitted += hi - lo + 1;
+                progress.inc(hi - lo + 1);
+                lo = hi + 1;
+            }
+            Ok(emitted)
+        })();
+        drop(tx);
+        let (sink, written) = writer
+            .join()
+            .map_err(|_| CliError::new("the output thread panicked"))?;
+        let emitted = match (produced, written) {
+            (Ok(emitted), Ok(())) => emitted,
+            (Err(e), _) => {
+                sink.abandon();
+                return Err(e);
+            }
+            (_, Err(e)) => {
+                sink.abandon();
+                return Err(e.into());
+            }
+        };
+        if emitted < batch.count {
+            sink.abandon();
+        } else {
+            sink.finish()?;
+        }
+        Ok(emitted)
+    });
+    progress.finish_and_clear();
+    let emitted = result?;
+    let range = |s: u64, e: u64| match mode {
+        SerialMode::Sequential => format!("serials {s}..={e}"),
+        SerialMode::Opaque => format!("opaque serials from counters {s}..={e}"),
+    };
+    if emitted < batch.count {
+        eprintln!(
+            "hallmark: interrupted after {emitted} of {} codes{}; all of {} stay reserved in {} and will never be reissued",
+            batch.count,
+            if args.out.is_some() {
+                " (no output file written)"
+            } else {
+                ""
+            },
+            range(first, last),
+            ledger_path.display()
+        );
+        return Ok(EXIT_INTERRUPTED);
+    }
+    eprintln!(
+        "minted {} codes with key {} ({}): {}, recorded in {}",
+        batch.count,
+        key.name(),
+        key.kid(),
+        range(first, last),
+        ledger_path.display()
+    );
+    Ok(EXIT_OK)
+}
+
+fn reserve(
+    ledger_path: &Path,
+    args: &Args,
+    key: &hallmark_issuer::SecretKey,
+    mode: SerialMode,
+) -> Result<hallmark_issuer::Batch> {
+    let mut ledger = match Ledger::try_open(ledger_path) {
         Err(hallmark_issuer::Error::LedgerBusy { .. }) => {
             eprintln!(
                 "hallmark: waiting for another mint to release {}",
                 ledger_path.display()
             );
-            Ledger::open(&ledger_path)?
+            Ledger::open(ledger_path)?
         }
         other => other?,
     };
@@ -86,7 +492,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|_| CliError::new("the system clock is before 1970"))?
         .as_secs();
-    let batch = ledger.reserve(&BatchRequest {
+    Ok(ledger.reserve(&BatchRequest {
         kid: key.kid(),
         count: args.count,
         start: args.serial_start,
@@ -95,25 +501,19 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         date: args.date,
         expiry: args.expiry,
         time: now,
-    })?;
+        serials: mode,
+    })?)
+}
 
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    for serial in batch.serials() {
-        let code = mint(&key, &template(serial)?)?;
-        out.write_all(code.as_bytes())?;
-        out.write_all(b"\n")?;
+fn progress_bar(len: u64) -> ProgressBar {
+    if !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
     }
-    out.flush()?;
-    let serials = batch.serials();
-    eprintln!(
-        "minted {} codes with key {} ({}): serials {}..={}, recorded in {}",
-        batch.count,
-        key.name(),
-        key.kid(),
-        serials.start(),
-        serials.end(),
-        ledger_path.display()
-    );
-    Ok(EXIT_OK)
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} minting [{bar:40}] {pos}/{len} ({per_sec}, ETA {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }
