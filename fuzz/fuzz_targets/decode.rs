@@ -66,7 +66,11 @@ fn check_text(input: &str) {
 /// `None` for URL shapes this helper does not model.
 fn normalize(input: &str) -> Option<String> {
     let input = input.trim();
-    let has_prefix = |p: &str| input.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+    let has_prefix = |p: &str| {
+        input
+            .get(..p.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(p))
+    };
     let part = if has_prefix("https://") || has_prefix("http://") {
         let (_, rest) = input.split_once("://")?;
         rest.rsplit_once('/')?.1
@@ -86,7 +90,11 @@ fn check_binary(data: &[u8]) {
     let Ok(code) = UnverifiedCode::from_bytes(data) else {
         return;
     };
-    assert_eq!(code.to_bytes(), data, "from_bytes accepted non-canonical bytes");
+    assert_eq!(
+        code.to_bytes(),
+        data,
+        "from_bytes accepted non-canonical bytes"
+    );
     let text = code.to_text();
     let again = UnverifiedCode::decode(&text)
         .unwrap_or_else(|e| panic!("text of accepted binary code {text:?} does not decode: {e}"));
@@ -100,7 +108,11 @@ fn check_payload(data: &[u8]) {
     let Ok(payload) = Payload::from_cbor(data) else {
         return;
     };
-    assert_eq!(payload.to_cbor(), data, "from_cbor accepted non-canonical CBOR");
+    assert_eq!(
+        payload.to_cbor(),
+        data,
+        "from_cbor accepted non-canonical CBOR"
+    );
     check_payload_value(&payload);
 }
 
@@ -112,8 +124,12 @@ fn check_payload_value(payload: &Payload) {
         .unwrap_or_else(|e| panic!("to_cbor() of a decoded payload is refused: {e}"));
     assert_eq!(&back, payload);
     for ext in payload.extensions() {
-        let rebuilt = Extension::from_cbor(ext.key(), &ext.value_cbor())
-            .unwrap_or_else(|e| panic!("extension {} of a decoded payload is refused: {e}", ext.key()));
+        let rebuilt = Extension::from_cbor(ext.key(), &ext.value_cbor()).unwrap_or_else(|e| {
+            panic!(
+                "extension {} of a decoded payload is refused: {e}",
+                ext.key()
+            )
+        });
         assert_eq!(&rebuilt, ext);
     }
 }

@@ -19,14 +19,22 @@ fuzz_target!(|data: &[u8]| {
 
     let mut kids = HashSet::new();
     for key in store.keys() {
-        assert!(kids.insert(key.kid()), "two keys share key id {}", key.kid());
+        assert!(
+            kids.insert(key.kid()),
+            "two keys share key id {}",
+            key.kid()
+        );
         assert_eq!(key.kid(), key.public_key().kid());
         assert!(
             PublicKey::from_bytes(&key.public_key().to_bytes()).is_ok(),
             "the store holds a key that does not load on its own (weak or invalid)"
         );
         if let (Some(from), Some(until)) = (key.valid_from(), key.valid_until()) {
-            assert!(from <= until, "key {}: valid_from {from} after valid_until {until}", key.name());
+            assert!(
+                from <= until,
+                "key {}: valid_from {from} after valid_until {until}",
+                key.name()
+            );
         }
         assert_eq!(store.get(key.kid()), Some(key));
     }

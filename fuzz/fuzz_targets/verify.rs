@@ -11,7 +11,7 @@
 //! Structured input layout:
 //!
 //! ```text
-//! byte 0        mode (odd = structured)
+//! byte 0        mode: odd = structured; the other bits pick a spelling to check
 //! bytes 1..9    serial, little-endian (missing bytes are zero)
 //! bytes 9..11   date of manufacture, days since 1970-01-01, little-endian
 //! bytes 11..    edits, 4 bytes each: op, position (u16 little-endian), argument
@@ -67,7 +67,10 @@ fn check_plain(fx: &Fixture, input: &str) {
     let verified = fx.trust.verify(input);
     let verified_on = fx.trust.verify_on(input, today);
     if verified.is_err() {
-        assert!(verified_on.is_err(), "verify_on accepted what verify refused");
+        assert!(
+            verified_on.is_err(),
+            "verify_on accepted what verify refused"
+        );
     }
     if let Ok(v) = verified {
         let code = UnverifiedCode::decode(input).expect("verified input decodes");
@@ -75,7 +78,10 @@ fn check_plain(fx: &Fixture, input: &str) {
         assert_eq!(v.payload(), code.payload());
         assert_eq!(v.kid(), fx.key.kid());
         assert_eq!(v.key_name(), "fuzz");
-        assert!(fx.trust.verify(&v.to_text()).is_ok(), "canonical text of a verified code fails");
+        assert!(
+            fx.trust.verify(&v.to_text()).is_ok(),
+            "canonical text of a verified code fails"
+        );
     }
 }
 
@@ -103,10 +109,18 @@ fn check_structured(fx: &Fixture, data: &[u8]) {
         .verify(&original)
         .unwrap_or_else(|e| panic!("a freshly minted code fails: {e}\n{original}"));
     assert_eq!(verified.payload(), &payload);
-    assert_eq!(verified.to_text(), original, "mint() output is not canonical");
-    for spelling in spellings(&original) {
+    assert_eq!(
+        verified.to_text(),
+        original,
+        "mint() output is not canonical"
+    );
+    // One accepted spelling per run (bits 1.. of the mode byte pick it), to
+    // keep each run at a few signature checks.
+    let spellings = spellings(&original);
+    let pick = usize::from(data.first().copied().unwrap_or(0) >> 1) % spellings.len();
+    if let Some(spelling) = spellings.get(pick) {
         assert!(
-            fx.trust.verify(&spelling).is_ok(),
+            fx.trust.verify(spelling).is_ok(),
             "an accepted spelling of a genuine code fails: {spelling:?}"
         );
     }
@@ -115,7 +129,12 @@ fn check_structured(fx: &Fixture, data: &[u8]) {
     let mut chars: Vec<char> = original.chars().collect();
     for edit in rest.chunks(4).take(MAX_EDITS) {
         let [op, lo, hi, arg] = [0, 1, 2, 3].map(|i| edit.get(i).copied().unwrap_or(0));
-        apply_edit(&mut chars, op, usize::from(u16::from_le_bytes([lo, hi])), arg);
+        apply_edit(
+            &mut chars,
+            op,
+            usize::from(u16::from_le_bytes([lo, hi])),
+            arg,
+        );
     }
     let mutated: String = chars.into_iter().collect();
     let same_code = UnverifiedCode::decode(&mutated).is_ok_and(|c| c.to_text() == original);
@@ -165,7 +184,10 @@ fn apply_edit(chars: &mut Vec<char>, op: u8, pos: usize, arg: u8) {
         0 if len > 0 => {
             let i = pos % len;
             let current = chars[i].to_ascii_uppercase();
-            let base = ALPHABET.iter().position(|&a| char::from(a) == current).unwrap_or(0);
+            let base = ALPHABET
+                .iter()
+                .position(|&a| char::from(a) == current)
+                .unwrap_or(0);
             let offset = 1 + usize::from(arg) % 31;
             chars[i] = char::from(ALPHABET[(base + offset) % 32]);
         }
