@@ -1021,3 +1021,75 @@ fn ctrl_c_leaves_ledger_and_output_consistent() {
     );
     assert_eq!(serials(&[stdout(&next).trim().to_owned()]), vec![4_000_000]);
 }
+
+#[test]
+fn batches_are_listed_and_exported_as_a_signed_manifest() {
+    let dir = tempdir();
+    mint_demo(dir.path(), 4, &[]);
+    mint_demo(dir.path(), 2, &["--serials", "opaque"]);
+    let key = demo_key();
+    let ledger = dir.path().join("demo.ledger");
+    let out = run(
+        &[
+            "batches",
+            "--key",
+            p(&key),
+            "--ledger",
+            p(&ledger),
+            "--json",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let rows = json_lines(&out);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[0]["start"].as_u64(), rows[0]["count"].as_u64()),
+        (Some(0), Some(4))
+    );
+    assert_eq!(rows[1]["serials"], "opaque");
+
+    let manifest = dir.path().join("m.bin");
+    let out = run(
+        &[
+            "batches",
+            "export",
+            "--key",
+            p(&key),
+            "--ledger",
+            p(&ledger),
+            "--out",
+            p(&manifest),
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let bytes = std::fs::read(&manifest).unwrap();
+    let trust =
+        hallmark::TrustStore::from_toml(&std::fs::read_to_string(demo_trust()).unwrap()).unwrap();
+    let m = hallmark::BatchManifest::verify(&bytes, &trust).unwrap();
+    assert_eq!(m.batches.len(), 2);
+    assert_eq!(
+        (m.batches[0].count, m.batches[0].part.as_str()),
+        (4, "DRN-2980")
+    );
+    assert!(m.batches[1].opaque);
+    let mut tampered = bytes.clone();
+    tampered[10] ^= 1;
+    assert!(hallmark::BatchManifest::verify(&tampered, &trust).is_err());
+    // Not overwritten without --force.
+    let out = run(
+        &[
+            "batches",
+            "export",
+            "--key",
+            p(&key),
+            "--ledger",
+            p(&ledger),
+            "--out",
+            p(&manifest),
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 2);
+}

@@ -15,5 +15,5 @@ mod serials;
 pub use error::Error;
 pub use keys::{KdfParams, KeyFile, Passphrase, PublicKeyFile, SecretKey, public_file_text};
 pub use ledger::{Batch, BatchRequest, Ledger};
-pub use mint::{Minter, mint};
+pub use mint::{Minter, mint, sign_manifest};
 pub use serials::{OPAQUE_BIT, OPAQUE_KEY_CONTEXT, OpaquePermutation, SerialMode};

@@ -200,3 +200,110 @@ mod tests {
         Ok(())
     }
 }
+
+/// A signed batch manifest of `key`'s batches in `batches` (others are skipped),
+/// for a registry to record which serials were really minted.
+pub fn sign_manifest(
+    key: &SecretKey,
+    batches: &[crate::ledger::Batch],
+    issued: u64,
+) -> Result<Vec<u8>, Error> {
+    let kid = key.kid().to_string();
+    let parse = |d: &str| -> Result<hallmark::Date, Error> { Ok(d.parse()?) };
+    let manifest = hallmark::BatchManifest {
+        kid: key.kid(),
+        issued,
+        batches: batches
+            .iter()
+            .filter(|b| b.kid == kid)
+            .map(|b| {
+                Ok(hallmark::ManifestBatch {
+                    start: b.start,
+                    count: b.count,
+                    part: b.part.clone(),
+                    lot: b.lot.clone(),
+                    date: parse(&b.date)?,
+                    expiry: b.expiry.as_deref().map(parse).transpose()?,
+                    opaque: b.serials == SerialMode::Opaque,
+                    minted: b.time,
+                })
+            })
+            .collect::<Result<_, Error>>()?,
+    };
+    let signature = key.sign(&manifest.signing_message());
+    Ok(manifest.to_signed_bytes(&signature))
+}
+
+#[cfg(test)]
+mod manifest_tests {
+    use super::*;
+    use crate::ledger::{BatchRequest, Ledger};
+    use hallmark::{BatchManifest, TrustStore, TrustedKey};
+
+    #[test]
+    fn manifest_round_trips_and_refuses_tampering() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let key = SecretKey::from_seed("m", &[5; 32])?;
+        let other = SecretKey::from_seed("o", &[6; 32])?;
+        let mut ledger = Ledger::open(&dir.path().join("l"))?;
+        for (k, count, serials) in [
+            (&key, 10, SerialMode::Sequential),
+            (&other, 5, SerialMode::Sequential),
+            (&key, 7, SerialMode::Opaque),
+        ] {
+            ledger.reserve(&BatchRequest {
+                kid: k.kid(),
+                count,
+                start: None,
+                part: "P,1",
+                lot: "L",
+                date: "2024-02-29".parse()?,
+                expiry: Some("2030-01-01".parse()?),
+                time: 1_700_000_000,
+                serials,
+            })?;
+        }
+        let bytes = sign_manifest(&key, ledger.batches(), 1_800_000_000)?;
+        let mut trust = TrustStore::new();
+        trust.add(TrustedKey::new("m", key.public_key(), None, None)?)?;
+        let manifest = BatchManifest::verify(&bytes, &trust)?;
+        assert_eq!(manifest.kid, key.kid());
+        assert_eq!(manifest.issued, 1_800_000_000);
+        assert_eq!(manifest.batches.len(), 2, "only this key's batches");
+        assert_eq!(
+            (
+                manifest.batches[0].start,
+                manifest.batches[0].count,
+                manifest.batches[0].opaque
+            ),
+            (0, 10, false)
+        );
+        assert_eq!(
+            (
+                manifest.batches[1].start,
+                manifest.batches[1].count,
+                manifest.batches[1].opaque
+            ),
+            (10, 7, true)
+        );
+        assert_eq!(manifest.batches[1].part, "P,1");
+        // Any flipped bit is refused; truncation and extension too.
+        for i in 0..bytes.len() {
+            let mut t = bytes.clone();
+            t[i] ^= 0x01;
+            assert!(
+                BatchManifest::verify(&t, &trust).is_err(),
+                "bit flip at {i} accepted"
+            );
+        }
+        assert!(BatchManifest::verify(&bytes[..bytes.len() - 1], &trust).is_err());
+        assert!(BatchManifest::verify(&[&bytes[..], &[0]].concat(), &trust).is_err());
+        // A code signature can never pass as a manifest signature (domain tags differ).
+        let empty = TrustStore::new();
+        assert!(matches!(
+            BatchManifest::verify(&bytes, &empty),
+            Err(hallmark::Error::UnknownKey { .. })
+        ));
+        Ok(())
+    }
+}

@@ -44,6 +44,7 @@ mod code;
 mod date;
 mod error;
 mod key;
+mod manifest;
 mod payload;
 mod text;
 mod trust;
@@ -52,6 +53,7 @@ pub use code::{CODE_SIGNING_TAG, MIN_CODE_BYTES, SIGNATURE_LEN, UnsignedCode, Un
 pub use date::Date;
 pub use error::{Error, PayloadError};
 pub use key::{KID_CONTEXT, KID_LEN, KeyId, PublicKey};
+pub use manifest::{BatchManifest, MANIFEST_SIGNING_TAG, MAX_MANIFEST_BYTES, ManifestBatch};
 pub use payload::{
     Extension, FIRST_EXTENSION_KEY, KEY_DATE, KEY_EXPIRY, KEY_LOT, KEY_PART, KEY_SERIAL,
     MAX_EXTENSION_DEPTH, MAX_LABEL_LEN, Payload,

@@ -190,7 +190,7 @@ impl Payload {
     }
 }
 
-fn to_vec(value: &Value) -> Vec<u8> {
+pub(crate) fn to_vec(value: &Value) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail, and every Value we hold is serialisable.
     let _ = ciborium::into_writer(value, &mut out);
@@ -198,7 +198,7 @@ fn to_vec(value: &Value) -> Vec<u8> {
 }
 
 /// Parses exactly one CBOR item that fills `bytes` and is in deterministic form.
-fn parse_canonical(bytes: &[u8]) -> Result<Value, PayloadError> {
+pub(crate) fn parse_canonical(bytes: &[u8]) -> Result<Value, PayloadError> {
     let mut reader = bytes;
     let value: Value =
         ciborium::de::from_reader_with_recursion_limit(&mut reader, MAX_EXTENSION_DEPTH + 2)
@@ -264,7 +264,7 @@ fn check_map_order(value: &Value) -> Result<(), PayloadError> {
     }
 }
 
-fn as_u64(value: &Value) -> Option<u64> {
+pub(crate) fn as_u64(value: &Value) -> Option<u64> {
     match value {
         Value::Integer(i) => u64::try_from(*i).ok(),
         _ => None,
@@ -292,7 +292,7 @@ fn check_value(value: &Value, depth: usize) -> Result<(), PayloadError> {
     }
 }
 
-fn check_label(field: &'static str, s: &str) -> Result<(), PayloadError> {
+pub(crate) fn check_label(field: &'static str, s: &str) -> Result<(), PayloadError> {
     let invalid = |reason| Err(PayloadError::InvalidValue { field, reason });
     if s.is_empty() {
         return invalid("must not be empty");

@@ -15,6 +15,7 @@ use crate::{EXIT_NOT_GENUINE, EXIT_OK, Result};
 /// Example:
 ///   hallmark inspect --json 01ABC...
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]

@@ -20,6 +20,7 @@ pub(crate) enum Command {
 /// Example:
 ///   hallmark key show keys/acme.key
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub(crate) struct ShowArgs {
     /// The secret key file (or its .pub file).
     #[arg(value_name = "KEY")]
@@ -38,6 +39,7 @@ pub(crate) struct ShowArgs {
 /// Example:
 ///   hallmark key passwd keys/acme.key
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub(crate) struct PasswdArgs {
     /// The secret key file.
     #[arg(value_name = "KEY")]

@@ -18,6 +18,7 @@ use crate::{EXIT_OK, Result};
 /// Example:
 ///   hallmark keygen --name acme-2026 --out keys
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// Key name: 1 to 64 characters of A-Z a-z 0-9 . _ - (also the file name).
     #[arg(long)]

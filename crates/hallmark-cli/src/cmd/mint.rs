@@ -49,6 +49,7 @@ const CHUNK: u64 = 8192;
 ///       --count 100000 --serials opaque --format csv --out labels.csv \
 ///       --url-prefix https://hm.example.com/c/ --qr-dir qr --qr-format png
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// The issuer's secret key file.
     #[arg(long, value_name = "KEY")]

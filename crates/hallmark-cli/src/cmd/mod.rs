@@ -4,6 +4,7 @@ use clap::Subcommand;
 
 use crate::Result;
 
+mod batches;
 mod inspect;
 pub(crate) mod key;
 mod keygen;
@@ -20,6 +21,7 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Trust(trust::Command),
     Mint(mint::Args),
+    Batches(batches::Args),
     Verify(verify::Args),
     Inspect(inspect::Args),
     Qr(qr::Args),
@@ -33,6 +35,7 @@ impl Command {
             Command::Key(cmd) => key::run(cmd),
             Command::Trust(cmd) => trust::run(cmd),
             Command::Mint(args) => mint::run(args),
+            Command::Batches(args) => batches::run(args),
             Command::Verify(args) => verify::run(args),
             Command::Inspect(args) => inspect::run(args),
             Command::Qr(args) => qr::run(args),

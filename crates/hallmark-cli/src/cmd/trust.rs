@@ -26,6 +26,7 @@ pub(crate) enum Command {
 /// Example:
 ///   hallmark trust add --trust trust.toml keys/acme-2026.pub --valid-from 2026-01-01
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub(crate) struct AddArgs {
     /// The trust store file (TOML).
     #[arg(long, value_name = "FILE")]

@@ -30,6 +30,7 @@ use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
 ///   hallmark verify --trust trust.toml 01ABC...
 ///   hallmark verify --trust trust.toml --json < scanned.txt
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// The trust store (TOML) listing the issuer keys to accept.
     #[arg(long, value_name = "FILE")]

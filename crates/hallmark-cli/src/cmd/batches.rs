@@ -1,0 +1,177 @@
+//! `hallmark batches`
+
+use std::path::{Path, PathBuf};
+
+use hallmark::KeyId;
+use hallmark_issuer::{KeyFile, Ledger, SecretKey, SerialMode, sign_manifest};
+use serde_json::json;
+
+use crate::{CliError, EXIT_OK, Result};
+
+/// List the batches a key minted (from its serial ledger), or export them as a
+/// signed batch manifest for a registry (`hallmark batches export`).
+///
+/// Examples:
+///   hallmark batches --key keys/acme.key
+///   hallmark batches export --key keys/acme.key --out acme-manifest.bin
+#[derive(Debug, clap::Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    verbatim_doc_comment
+)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    list: ListArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    Export(ExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+struct ListArgs {
+    /// The issuer's secret key file (no passphrase needed to list).
+    #[arg(long, value_name = "KEY", required = true)]
+    key: Option<PathBuf>,
+    /// The serial ledger (default: KEY with the extension .ledger).
+    #[arg(long, value_name = "PATH")]
+    ledger: Option<PathBuf>,
+    /// One JSON object per batch.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Write a manifest of the key's batches, signed by the key (a CBOR document under
+/// its own domain tag; see docs/FORMAT.md), for `hallmark batches push` or a registry.
+///
+/// Example:
+///   hallmark batches export --key keys/acme.key --out acme-manifest.bin
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+struct ExportArgs {
+    /// The issuer's secret key file.
+    #[arg(long, value_name = "KEY")]
+    key: PathBuf,
+    /// The serial ledger (default: KEY with the extension .ledger).
+    #[arg(long, value_name = "PATH")]
+    ledger: Option<PathBuf>,
+    /// Where to write the manifest (never overwritten without --force).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    passphrase: crate::passphrase::Source,
+}
+
+pub(crate) fn run(args: Args) -> Result<u8> {
+    match args.command {
+        Some(Command::Export(e)) => export(e),
+        None => list(args.list),
+    }
+}
+
+fn open_ledger(key: &Path, ledger: Option<&Path>) -> Result<Option<(PathBuf, Ledger)>> {
+    let path = ledger.map_or_else(|| key.with_extension("ledger"), Path::to_path_buf);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let ledger = Ledger::open(&path)?;
+    Ok(Some((path, ledger)))
+}
+
+fn list(args: ListArgs) -> Result<u8> {
+    let key = args.key.ok_or_else(|| CliError::new("--key is required"))?;
+    let file = KeyFile::read(&key)?;
+    let kid: KeyId = match file.public_key {
+        Some(p) => p.kid(),
+        None => SecretKey::read(&key)?.kid(),
+    };
+    let Some((path, ledger)) = open_ledger(&key, args.ledger.as_deref())? else {
+        eprintln!(
+            "no ledger at {}: key {} has minted nothing here",
+            key.with_extension("ledger").display(),
+            file.name
+        );
+        return Ok(EXIT_OK);
+    };
+    let kid_text = kid.to_string();
+    let mine: Vec<_> = ledger
+        .batches()
+        .iter()
+        .filter(|b| b.kid == kid_text)
+        .collect();
+    for b in &mine {
+        if args.json {
+            println!(
+                "{}",
+                json!({"kid": b.kid, "start": b.start, "count": b.count, "end": b.serials().end(),
+                       "serials": b.serials, "part": b.part, "lot": b.lot, "date": b.date,
+                       "expiry": b.expiry, "time": b.time})
+            );
+        } else {
+            let mode = if b.serials == SerialMode::Opaque {
+                "opaque counters"
+            } else {
+                "serials"
+            };
+            println!(
+                "{mode} {}..={}\tcount {}\tpart {}\tlot {}\tdate {}{}\tminted at {}",
+                b.start,
+                b.serials().end(),
+                b.count,
+                b.part,
+                b.lot,
+                b.date,
+                b.expiry
+                    .as_deref()
+                    .map(|e| format!(" expiry {e}"))
+                    .unwrap_or_default(),
+                b.time
+            );
+        }
+    }
+    let total: u128 = mine.iter().map(|b| u128::from(b.count)).sum();
+    eprintln!(
+        "{} batches, {total} serials, key {} ({kid}), ledger {}",
+        mine.len(),
+        file.name,
+        path.display()
+    );
+    Ok(EXIT_OK)
+}
+
+fn export(args: ExportArgs) -> Result<u8> {
+    if args.out.exists() && !args.force {
+        return Err(CliError::new(format!(
+            "{}: already exists (use --force to replace it)",
+            args.out.display()
+        )));
+    }
+    let key = crate::cmd::key::open(&args.key, &args.passphrase)?;
+    let batches = match open_ledger(&args.key, args.ledger.as_deref())? {
+        Some((_, ledger)) => ledger.batches().to_vec(),
+        None => Vec::new(),
+    };
+    let kid = key.kid().to_string();
+    let count = batches.iter().filter(|b| b.kid == kid).count();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| CliError::new("the system clock is before 1970"))?
+        .as_secs();
+    let bytes = sign_manifest(&key, &batches, now)?;
+    crate::cmd::trust::write_atomic(&args.out, &bytes)?;
+    eprintln!(
+        "wrote a manifest of {count} batches signed by {} ({}) to {}",
+        key.name(),
+        key.kid(),
+        args.out.display()
+    );
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,260 @@
+//! Signed batch manifests: an issuer's statement of which serials it minted.
+//!
+//! Binary layout, like a code's: version (0x01) | kid (4) | document | signature (64),
+//! where the document is deterministic CBOR and the signature covers
+//! [`MANIFEST_SIGNING_TAG`] || version || kid || document.
+
+use ciborium::Value;
+use ed25519_dalek::Signature;
+
+use crate::error::{Error, PayloadError};
+use crate::key::{KID_LEN, KeyId};
+use crate::payload::{as_u64, check_label, parse_canonical, to_vec};
+use crate::{Date, SIGNATURE_LEN, TrustStore, VERSION};
+
+/// Domain-separation tag of batch manifest signatures (NUL-terminated ASCII).
+pub const MANIFEST_SIGNING_TAG: &[u8] = b"hallmark batch manifest v1\0";
+
+/// Largest manifest accepted, in bytes.
+pub const MAX_MANIFEST_BYTES: usize = 16 * 1024 * 1024;
+
+/// One batch in a manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestBatch {
+    /// First ledger counter of the batch.
+    pub start: u64,
+    /// Number of counters (serials) in the batch, at least 1.
+    pub count: u64,
+    /// Part number.
+    pub part: String,
+    /// Lot.
+    pub lot: String,
+    /// Date of manufacture.
+    pub date: Date,
+    /// Expiry date, if any.
+    pub expiry: Option<Date>,
+    /// Whether serials are the opaque permutation of the counters (else the counters).
+    pub opaque: bool,
+    /// When the batch was minted, seconds since 1970-01-01 UTC.
+    pub minted: u64,
+}
+
+/// A batch manifest: the batches one issuer key minted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchManifest {
+    /// The issuing key.
+    pub kid: KeyId,
+    /// When the manifest was made, seconds since 1970-01-01 UTC.
+    pub issued: u64,
+    /// The batches.
+    pub batches: Vec<ManifestBatch>,
+}
+
+fn int(n: u64) -> Value {
+    Value::Integer(n.into())
+}
+
+impl BatchManifest {
+    fn document(&self) -> Vec<u8> {
+        let batches = self
+            .batches
+            .iter()
+            .map(|b| {
+                let mut m = vec![
+                    (int(0), int(b.start)),
+                    (int(1), int(b.count)),
+                    (int(2), Value::Text(b.part.clone())),
+                    (int(3), Value::Text(b.lot.clone())),
+                    (int(4), int(b.date.days().into())),
+                ];
+                if let Some(e) = b.expiry {
+                    m.push((int(5), int(e.days().into())));
+                }
+                m.push((int(6), Value::Bool(b.opaque)));
+                m.push((int(7), int(b.minted)));
+                Value::Map(m)
+            })
+            .collect();
+        to_vec(&Value::Map(vec![
+            (int(0), int(self.issued)),
+            (int(1), Value::Array(batches)),
+        ]))
+    }
+
+    fn signed_part(&self) -> Vec<u8> {
+        let mut out = vec![VERSION];
+        out.extend_from_slice(&self.kid.to_bytes());
+        out.extend_from_slice(&self.document());
+        out
+    }
+
+    /// The exact bytes the issuer signs.
+    pub fn signing_message(&self) -> Vec<u8> {
+        [MANIFEST_SIGNING_TAG, &self.signed_part()].concat()
+    }
+
+    /// The signed manifest file: signed part followed by `signature`.
+    pub fn to_signed_bytes(&self, signature: &[u8; SIGNATURE_LEN]) -> Vec<u8> {
+        [&self.signed_part()[..], signature].concat()
+    }
+
+    /// Parses a signed manifest and verifies it with the trusted key its kid names.
+    pub fn verify(bytes: &[u8], trust: &TrustStore) -> Result<BatchManifest, Error> {
+        if bytes.len() > MAX_MANIFEST_BYTES {
+            return Err(Error::TooLong {
+                len: bytes.len(),
+                max: MAX_MANIFEST_BYTES,
+            });
+        }
+        let version = *bytes.first().ok_or(Error::Truncated {
+            len: 0,
+            min: 1 + KID_LEN + 1 + SIGNATURE_LEN,
+        })?;
+        if version != VERSION {
+            return Err(Error::UnsupportedVersion { version });
+        }
+        let min = 1 + KID_LEN + 1 + SIGNATURE_LEN;
+        if bytes.len() < min {
+            return Err(Error::Truncated {
+                len: bytes.len(),
+                min,
+            });
+        }
+        let (signed, sig) = bytes.split_at(bytes.len() - SIGNATURE_LEN);
+        let (header, document) = signed.split_at(1 + KID_LEN);
+        let mut kid = [0u8; KID_LEN];
+        kid.copy_from_slice(header.get(1..).unwrap_or_default());
+        let kid = KeyId::from_bytes(kid);
+        let trusted = trust.get(kid).ok_or(Error::UnknownKey { kid })?;
+        let mut signature = [0u8; SIGNATURE_LEN];
+        signature.copy_from_slice(sig);
+        trusted
+            .public_key()
+            .verifying_key()
+            .verify_strict(
+                &[MANIFEST_SIGNING_TAG, signed].concat(),
+                &Signature::from_bytes(&signature),
+            )
+            .map_err(|_| Error::BadSignature {
+                kid,
+                key_name: trusted.name().to_owned(),
+            })?;
+        let (issued, batches) = decode_document(document)?;
+        Ok(BatchManifest {
+            kid,
+            issued,
+            batches,
+        })
+    }
+}
+
+fn field(entries: &[(Value, Value)], key: u64) -> Option<&Value> {
+    entries
+        .iter()
+        .find(|(k, _)| as_u64(k) == Some(key))
+        .map(|(_, v)| v)
+}
+
+fn uint(entries: &[(Value, Value)], key: u64, name: &'static str) -> Result<u64, PayloadError> {
+    match field(entries, key) {
+        None => Err(PayloadError::MissingField(name)),
+        Some(v) => as_u64(v).ok_or(PayloadError::WrongType {
+            field: name,
+            expected: "an unsigned integer",
+        }),
+    }
+}
+
+fn text(entries: &[(Value, Value)], key: u64, name: &'static str) -> Result<String, PayloadError> {
+    match field(entries, key) {
+        None => Err(PayloadError::MissingField(name)),
+        Some(Value::Text(s)) => {
+            check_label(name, s)?;
+            Ok(s.clone())
+        }
+        Some(_) => Err(PayloadError::WrongType {
+            field: name,
+            expected: "a text string",
+        }),
+    }
+}
+
+fn date(days: u64, name: &'static str) -> Result<Date, PayloadError> {
+    Date::from_days(days).ok_or(PayloadError::InvalidValue {
+        field: name,
+        reason: "after 9999-12-31",
+    })
+}
+
+fn only_keys(entries: &[(Value, Value)], max: u64) -> Result<(), PayloadError> {
+    for (k, _) in entries {
+        match as_u64(k) {
+            Some(k) if k <= max => {}
+            Some(_) => {
+                return Err(PayloadError::InvalidValue {
+                    field: "manifest",
+                    reason: "unknown field",
+                });
+            }
+            None => return Err(PayloadError::KeyNotUnsigned),
+        }
+    }
+    Ok(())
+}
+
+fn decode_document(bytes: &[u8]) -> Result<(u64, Vec<ManifestBatch>), PayloadError> {
+    let Value::Map(top) = parse_canonical(bytes)? else {
+        return Err(PayloadError::NotAMap);
+    };
+    only_keys(&top, 1)?;
+    let issued = uint(&top, 0, "issued")?;
+    let Some(Value::Array(items)) = field(&top, 1) else {
+        return Err(PayloadError::WrongType {
+            field: "batches",
+            expected: "an array",
+        });
+    };
+    let batches = items
+        .iter()
+        .map(|item| {
+            let Value::Map(m) = item else {
+                return Err(PayloadError::WrongType {
+                    field: "batch",
+                    expected: "a map",
+                });
+            };
+            only_keys(m, 7)?;
+            let start = uint(m, 0, "start")?;
+            let count = uint(m, 1, "count")?;
+            if count == 0 || start.checked_add(count - 1).is_none() {
+                return Err(PayloadError::InvalidValue {
+                    field: "count",
+                    reason: "empty or past 2^64-1",
+                });
+            }
+            let opaque = match field(m, 6) {
+                Some(Value::Bool(b)) => *b,
+                Some(_) => {
+                    return Err(PayloadError::WrongType {
+                        field: "opaque",
+                        expected: "a boolean",
+                    });
+                }
+                None => return Err(PayloadError::MissingField("opaque")),
+            };
+            Ok(ManifestBatch {
+                start,
+                count,
+                part: text(m, 2, "part")?,
+                lot: text(m, 3, "lot")?,
+                date: date(uint(m, 4, "date")?, "date")?,
+                expiry: field(m, 5)
+                    .map(|_| uint(m, 5, "expiry").and_then(|d| date(d, "expiry")))
+                    .transpose()?,
+                opaque,
+                minted: uint(m, 7, "minted")?,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((issued, batches))
+}
