@@ -1084,6 +1084,26 @@ fn trust_cases(s: &Signer, sample_text: &str) -> Vec<Value> {
             Some("weak-key"),
         ),
         with_trust(
+            "non-canonical public key encoding: y = p + 3",
+            entry(
+                "bad",
+                "f0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            ),
+            None,
+            "error",
+            Some("invalid-public-key"),
+        ),
+        with_trust(
+            "non-canonical encoding of the identity: sign bit set on x = 0",
+            entry(
+                "bad",
+                "0100000000000000000000000000000000000000000000000000000000000080",
+            ),
+            None,
+            "error",
+            Some("invalid-public-key"),
+        ),
+        with_trust(
             "public key not hex",
             entry("bad", &"zz".repeat(32)),
             None,

@@ -289,6 +289,10 @@ fn validate(b: &Batch) -> Result<(), String> {
         return Err("counter range passes 2^63-1".into());
     }
     b.kid.parse::<KeyId>().map_err(|e| e.to_string())?;
+    b.date.parse::<Date>().map_err(|e| e.to_string())?;
+    if let Some(expiry) = &b.expiry {
+        expiry.parse::<Date>().map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
 

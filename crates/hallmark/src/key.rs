@@ -76,6 +76,13 @@ impl PublicKey {
         let key = VerifyingKey::from_bytes(bytes).map_err(|_| Error::InvalidPublicKey {
             name: String::new(),
         })?;
+        // One encoding per key: refuse y >= p and a sign bit on x = 0, so the same
+        // point cannot hide under a second key id.
+        if key.to_edwards().compress().to_bytes() != *bytes {
+            return Err(Error::InvalidPublicKey {
+                name: String::new(),
+            });
+        }
         if key.is_weak() {
             return Err(Error::WeakKey {
                 name: String::new(),
@@ -141,5 +148,12 @@ mod tests {
             Err(Error::WeakKey { .. })
         ));
         assert!(PublicKey::from_hex("zz").is_err());
+        // The identity with the sign bit set: a second spelling of a weak point.
+        let mut signed_identity = identity;
+        signed_identity[31] |= 0x80;
+        assert!(matches!(
+            PublicKey::from_bytes(&signed_identity),
+            Err(Error::InvalidPublicKey { .. })
+        ));
     }
 }

@@ -1,9 +1,280 @@
-//! `hallmark qr` (being written)
+//! `hallmark qr`
 
-/// Write a code as a QR or Data Matrix symbol.
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use hallmark::UnverifiedCode;
+
+use crate::symbol::{DEFAULT_SCALE, ImageFormat, MAX_SCALE, Matrix, Symbol};
+use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
+
+/// Write a code as a QR or Data Matrix symbol (SVG or PNG) for a label.
+///
+/// The symbol holds the code's canonical text, or, when CODE is a verification
+/// URL, that URL in upper case, so that a QR symbol stays in alphanumeric mode
+/// (a 164-character code fits a version 7 symbol at error correction M). QR
+/// symbols get a 4-module quiet zone, Data Matrix (ECC 200) a 1-module one.
+///
+/// CODE must be a well-formed code, but its signature is NOT verified: exits 1
+/// if it does not decode. The format comes from the extension of FILE (.svg or
+/// .png) unless --format is given. FILE is written whole or not at all, and an
+/// existing FILE is kept unless --force.
+///
+/// Example:
+///   hallmark qr 01ABC... --out label.png
+///   hallmark qr https://hm.example.com/c/01ABC... --symbol datamatrix --out label.svg
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// The code (any accepted spelling) or a verification URL.
+    #[arg(value_name = "CODE")]
+    code: String,
+    /// The image file to write.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// The symbology.
+    #[arg(long, value_enum, default_value_t = Symbol::Qr)]
+    symbol: Symbol,
+    /// The image format (default: from the extension of FILE).
+    #[arg(long, value_enum)]
+    format: Option<ImageFormat>,
+    /// Pixels per module in a PNG (the nominal size of an SVG).
+    #[arg(
+        long,
+        value_name = "PX",
+        default_value_t = DEFAULT_SCALE,
+        value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_SCALE))
+    )]
+    scale: u32,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    force: bool,
+}
 
-pub(crate) fn run(_args: Args) -> crate::Result<u8> {
-    Err(crate::CliError::new("not implemented yet"))
+pub(crate) fn run(args: Args) -> Result<u8> {
+    let format = image_format(&args.out, args.format)?;
+    if !args.force && fs::symlink_metadata(&args.out).is_ok() {
+        return Err(exists_error(&args.out));
+    }
+    let code = match UnverifiedCode::decode(&args.code) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("hallmark: {}: {e}", e.verdict());
+            return Ok(EXIT_NOT_GENUINE);
+        }
+    };
+    let data = symbol_data(&args.code, &code);
+    if args.symbol == Symbol::Qr && !data.bytes().all(is_qr_alphanumeric) {
+        eprintln!(
+            "hallmark: warning: the URL has characters outside the QR alphanumeric set \
+             (0-9 A-Z space $%*+-./:); the symbol will be larger"
+        );
+    }
+    let matrix = Matrix::encode(&data, args.symbol).map_err(|e| CliError::new(e.to_string()))?;
+    let image = match format {
+        ImageFormat::Svg => matrix.to_svg(args.scale).map(String::into_bytes),
+        ImageFormat::Png => matrix.to_png(args.scale),
+    }
+    .map_err(|e| CliError::new(e.to_string()))?;
+    write_atomically(&args.out, &image, args.force)?;
+
+    let version = matrix
+        .qr_version()
+        .map_or(String::new(), |v| format!(" version {v}"));
+    eprintln!(
+        "wrote {}: {}{version}, {}x{} modules, {format} (the code was not verified)",
+        args.out.display(),
+        matrix.symbol(),
+        matrix.width(),
+        matrix.height(),
+    );
+    Ok(EXIT_OK)
+}
+
+/// The format asked for, or the one the file name's extension gives.
+fn image_format(out: &Path, asked: Option<ImageFormat>) -> Result<ImageFormat> {
+    let from_name = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .and_then(ImageFormat::from_extension);
+    match (asked, from_name) {
+        (Some(asked), Some(named)) if asked != named => Err(CliError::new(format!(
+            "--format {} does not match the file name {}",
+            asked.extension(),
+            out.display()
+        ))),
+        (Some(format), _) | (None, Some(format)) => Ok(format),
+        (None, None) => Err(CliError::new(format!(
+            "cannot tell the image format of {}: name it .svg or .png, or give --format svg|png",
+            out.display()
+        ))),
+    }
+}
+
+/// What the symbol holds: the canonical text, or for a URL the URL in upper
+/// case with its last segment replaced by the canonical text (grouping removed).
+fn symbol_data(input: &str, code: &UnverifiedCode) -> String {
+    let input = input.trim();
+    let is_url = ["https://", "http://"].iter().any(|scheme| {
+        input
+            .get(..scheme.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(scheme))
+    });
+    match input.rsplit_once('/') {
+        // `decode` accepted it, so a URL ends in "/CODE".
+        Some((base, _)) if is_url => format!("{}/{}", base.to_ascii_uppercase(), code.to_text()),
+        _ => code.to_text(),
+    }
+}
+
+/// The characters QR alphanumeric mode holds.
+fn is_qr_alphanumeric(b: u8) -> bool {
+    b.is_ascii_digit() || b.is_ascii_uppercase() || b" $%*+-./:".contains(&b)
+}
+
+fn exists_error(path: &Path) -> CliError {
+    CliError::new(format!(
+        "{} exists; pass --force to replace it",
+        path.display()
+    ))
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory, so
+/// `path` is either untouched or complete. Without `replace`, an existing
+/// `path` is never overwritten, even one created meanwhile.
+fn write_atomically(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
+    let temp = TempFile::create_beside(path)?;
+    let mut file = &temp.file;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    if replace {
+        fs::rename(&temp.path, path)
+            .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?;
+    } else {
+        // A hard link fails if `path` exists, where a rename would replace it.
+        match fs::hard_link(&temp.path, path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(exists_error(path)),
+            // No hard links on this file system: check, then rename.
+            Err(_) if fs::symlink_metadata(path).is_err() => fs::rename(&temp.path, path)
+                .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?,
+            Err(_) => return Err(exists_error(path)),
+        }
+    }
+    Ok(())
+}
+
+/// A new file that is removed on drop unless it has been renamed away.
+struct TempFile {
+    path: PathBuf,
+    file: File,
+}
+
+impl TempFile {
+    fn create_beside(target: &Path) -> Result<TempFile> {
+        let dir = match target.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let name = target
+            .file_name()
+            .map_or("hallmark-qr".into(), |n| n.to_string_lossy());
+        let pid = std::process::id();
+        let mut last_error = None;
+        for attempt in 0..100 {
+            let path = dir.join(format!(".{name}.{pid}-{attempt}.tmp"));
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(file) => return Ok(TempFile { path, file }),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_error = Some(e),
+                Err(e) => {
+                    return Err(CliError::new(format!(
+                        "cannot create a file in {}: {e}",
+                        dir.display()
+                    )));
+                }
+            }
+        }
+        Err(CliError::new(format!(
+            "cannot create a temporary file in {}: {}",
+            dir.display(),
+            last_error.map_or("too many attempts".to_owned(), |e| e.to_string())
+        )))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        // After a rename this fails with NotFound, which is the point; after a
+        // hard link it removes the extra name.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+
+    #[test]
+    fn format_from_extension_or_flag() {
+        let f = |name: &str, asked| image_format(Path::new(name), asked);
+        assert_eq!(f("a/b.PNG", None).unwrap(), ImageFormat::Png);
+        assert_eq!(f("b.svg", None).unwrap(), ImageFormat::Svg);
+        assert_eq!(
+            f("b.img", Some(ImageFormat::Svg)).unwrap(),
+            ImageFormat::Svg
+        );
+        assert_eq!(
+            f("b.png", Some(ImageFormat::Png)).unwrap(),
+            ImageFormat::Png
+        );
+        assert!(
+            f("b.jpg", None)
+                .unwrap_err()
+                .to_string()
+                .contains("--format")
+        );
+        assert!(f("noext", None).is_err());
+        assert!(f("b.png", Some(ImageFormat::Svg)).is_err());
+    }
+
+    #[test]
+    fn atomic_write_refuses_to_replace_unless_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.png");
+        write_atomically(&path, b"one", false).unwrap();
+        assert!(write_atomically(&path, b"two", false).is_err());
+        assert_eq!(fs::read(&path).unwrap(), b"one");
+        write_atomically(&path, b"three", true).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"three");
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn symbol_data_is_canonical_upper_case() {
+        let key = hallmark_issuer::SecretKey::from_seed("t", &[7; 32]).unwrap();
+        let payload = hallmark::Payload::new(1, "P", "L", hallmark::Date::EPOCH).unwrap();
+        let text = hallmark_issuer::mint(&key, &payload).unwrap();
+        let code = UnverifiedCode::decode(&text).unwrap();
+        assert_eq!(symbol_data(&text.to_lowercase(), &code), text);
+        let dashed = format!("{}-{}", &text[..4], &text[4..]);
+        let url = format!(" https://hm.example.com/c/{} ", dashed.to_lowercase());
+        assert_eq!(
+            symbol_data(&url, &code),
+            format!("HTTPS://HM.EXAMPLE.COM/C/{text}")
+        );
+    }
+
+    #[test]
+    fn alphanumeric_set() {
+        assert!(
+            b"HTTPS://HM.EXAMPLE.COM/C/0123"
+                .iter()
+                .all(|&b| is_qr_alphanumeric(b))
+        );
+        assert!(!is_qr_alphanumeric(b'a'));
+        assert!(!is_qr_alphanumeric(b'_'));
+    }
 }
