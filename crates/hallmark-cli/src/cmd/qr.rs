@@ -25,6 +25,7 @@ use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
 ///   hallmark qr 01ABC... --out label.png
 ///   hallmark qr https://hm.example.com/c/01ABC... --symbol datamatrix --out label.svg
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// The code (any accepted spelling) or a verification URL.
     #[arg(value_name = "CODE")]
