@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod cmd;
+pub mod image;
 mod input;
+pub mod journal;
 mod output;
 mod passphrase;
 pub mod symbol;

@@ -1,0 +1,1 @@
+//! Finding and decoding QR codes in photos (PNG, JPEG). (Being written.)

@@ -1,0 +1,1 @@
+//! The seen journal: verified serials across runs. (Being written.)
