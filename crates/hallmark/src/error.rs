@@ -105,6 +105,17 @@ pub enum Error {
         /// The date verification ran on.
         today: Date,
     },
+    /// A signed revocation snapshot from a key the trust store does not mark as a
+    /// revocation signer.
+    #[error(
+        "revocation snapshot signed by key {key_name} ({kid}), which the trust store does not mark as a revocation signer (revocation_signer = true)"
+    )]
+    NotRevocationSigner {
+        /// The signing key.
+        kid: KeyId,
+        /// Its name.
+        key_name: String,
+    },
     /// A date that is not `YYYY-MM-DD` in 1970-01-01..=9999-12-31.
     #[error("invalid date {input:?}: expected YYYY-MM-DD between 1970-01-01 and 9999-12-31")]
     InvalidDate {
@@ -239,6 +250,7 @@ impl Error {
             Error::NonCanonicalSignature => "non-canonical-signature",
             Error::KeyNotValid { .. } => "key-not-valid",
             Error::Expired { .. } => "expired",
+            Error::NotRevocationSigner { .. } => "not-revocation-signer",
             Error::InvalidDate { .. } => "invalid-date",
             Error::TrustStore(_) => "trust-store",
             Error::WeakKey { .. } => "weak-key",
@@ -268,6 +280,7 @@ impl Error {
             Error::KeyNotValid { .. } => "key-not-valid",
             Error::Expired { .. } => "expired",
             Error::InvalidDate { .. }
+            | Error::NotRevocationSigner { .. }
             | Error::TrustStore(_)
             | Error::WeakKey { .. }
             | Error::InvalidPublicKey { .. }

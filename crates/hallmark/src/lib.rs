@@ -46,8 +46,11 @@ mod error;
 mod key;
 mod manifest;
 mod payload;
+mod revocation;
+mod signed;
 mod text;
 mod trust;
+mod verdict;
 
 pub use code::{CODE_SIGNING_TAG, MIN_CODE_BYTES, SIGNATURE_LEN, UnsignedCode, UnverifiedCode};
 pub use date::Date;
@@ -58,7 +61,11 @@ pub use payload::{
     Extension, FIRST_EXTENSION_KEY, KEY_DATE, KEY_EXPIRY, KEY_LOT, KEY_PART, KEY_SERIAL,
     MAX_EXTENSION_DEPTH, MAX_LABEL_LEN, Payload,
 };
+pub use revocation::{
+    MAX_SNAPSHOT_BYTES, REVOCATIONS_SIGNING_TAG, Reason, Revocation, RevocationSnapshot, Scope,
+};
 pub use trust::{MAX_TRUST_STORE_LEN, TrustStore, TrustedKey, Verified};
+pub use verdict::{Verdict, Verifier};
 
 /// The version byte of the code format this crate implements.
 pub const VERSION: u8 = 1;

@@ -5,12 +5,11 @@
 //! [`MANIFEST_SIGNING_TAG`] || version || kid || document.
 
 use ciborium::Value;
-use ed25519_dalek::Signature;
 
 use crate::error::{Error, PayloadError};
-use crate::key::{KID_LEN, KeyId};
+use crate::key::KeyId;
 use crate::payload::{as_u64, check_label, parse_canonical, to_vec};
-use crate::{Date, SIGNATURE_LEN, TrustStore, VERSION};
+use crate::{Date, SIGNATURE_LEN, TrustStore};
 
 /// Domain-separation tag of batch manifest signatures (NUL-terminated ASCII).
 pub const MANIFEST_SIGNING_TAG: &[u8] = b"hallmark batch manifest v1\0";
@@ -82,10 +81,7 @@ impl BatchManifest {
     }
 
     fn signed_part(&self) -> Vec<u8> {
-        let mut out = vec![VERSION];
-        out.extend_from_slice(&self.kid.to_bytes());
-        out.extend_from_slice(&self.document());
-        out
+        crate::signed::signed_part(self.kid, &self.document())
     }
 
     /// The exact bytes the issuer signs.
@@ -100,62 +96,29 @@ impl BatchManifest {
 
     /// Parses a signed manifest and verifies it with the trusted key its kid names.
     pub fn verify(bytes: &[u8], trust: &TrustStore) -> Result<BatchManifest, Error> {
-        if bytes.len() > MAX_MANIFEST_BYTES {
-            return Err(Error::TooLong {
-                len: bytes.len(),
-                max: MAX_MANIFEST_BYTES,
-            });
-        }
-        let version = *bytes.first().ok_or(Error::Truncated {
-            len: 0,
-            min: 1 + KID_LEN + 1 + SIGNATURE_LEN,
-        })?;
-        if version != VERSION {
-            return Err(Error::UnsupportedVersion { version });
-        }
-        let min = 1 + KID_LEN + 1 + SIGNATURE_LEN;
-        if bytes.len() < min {
-            return Err(Error::Truncated {
-                len: bytes.len(),
-                min,
-            });
-        }
-        let (signed, sig) = bytes.split_at(bytes.len() - SIGNATURE_LEN);
-        let (header, document) = signed.split_at(1 + KID_LEN);
-        let mut kid = [0u8; KID_LEN];
-        kid.copy_from_slice(header.get(1..).unwrap_or_default());
-        let kid = KeyId::from_bytes(kid);
-        let trusted = trust.get(kid).ok_or(Error::UnknownKey { kid })?;
-        let mut signature = [0u8; SIGNATURE_LEN];
-        signature.copy_from_slice(sig);
-        trusted
-            .public_key()
-            .verifying_key()
-            .verify_strict(
-                &[MANIFEST_SIGNING_TAG, signed].concat(),
-                &Signature::from_bytes(&signature),
-            )
-            .map_err(|_| Error::BadSignature {
-                kid,
-                key_name: trusted.name().to_owned(),
-            })?;
+        let (key, document) =
+            crate::signed::open(bytes, MANIFEST_SIGNING_TAG, MAX_MANIFEST_BYTES, trust)?;
         let (issued, batches) = decode_document(document)?;
         Ok(BatchManifest {
-            kid,
+            kid: key.kid(),
             issued,
             batches,
         })
     }
 }
 
-fn field(entries: &[(Value, Value)], key: u64) -> Option<&Value> {
+pub(crate) fn field(entries: &[(Value, Value)], key: u64) -> Option<&Value> {
     entries
         .iter()
         .find(|(k, _)| as_u64(k) == Some(key))
         .map(|(_, v)| v)
 }
 
-fn uint(entries: &[(Value, Value)], key: u64, name: &'static str) -> Result<u64, PayloadError> {
+pub(crate) fn uint(
+    entries: &[(Value, Value)],
+    key: u64,
+    name: &'static str,
+) -> Result<u64, PayloadError> {
     match field(entries, key) {
         None => Err(PayloadError::MissingField(name)),
         Some(v) => as_u64(v).ok_or(PayloadError::WrongType {
@@ -165,7 +128,11 @@ fn uint(entries: &[(Value, Value)], key: u64, name: &'static str) -> Result<u64,
     }
 }
 
-fn text(entries: &[(Value, Value)], key: u64, name: &'static str) -> Result<String, PayloadError> {
+pub(crate) fn text(
+    entries: &[(Value, Value)],
+    key: u64,
+    name: &'static str,
+) -> Result<String, PayloadError> {
     match field(entries, key) {
         None => Err(PayloadError::MissingField(name)),
         Some(Value::Text(s)) => {
@@ -179,14 +146,14 @@ fn text(entries: &[(Value, Value)], key: u64, name: &'static str) -> Result<Stri
     }
 }
 
-fn date(days: u64, name: &'static str) -> Result<Date, PayloadError> {
+pub(crate) fn date(days: u64, name: &'static str) -> Result<Date, PayloadError> {
     Date::from_days(days).ok_or(PayloadError::InvalidValue {
         field: name,
         reason: "after 9999-12-31",
     })
 }
 
-fn only_keys(entries: &[(Value, Value)], max: u64) -> Result<(), PayloadError> {
+pub(crate) fn only_keys(entries: &[(Value, Value)], max: u64) -> Result<(), PayloadError> {
     for (k, _) in entries {
         match as_u64(k) {
             Some(k) if k <= max => {}

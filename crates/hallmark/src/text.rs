@@ -18,7 +18,7 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
 /// Extracts the code part of an input: the whole input, or the last path segment
 /// of an `http://` or `https://` URL. Surrounding whitespace is ignored.
 fn code_part(input: &str) -> Result<&str, Error> {
-    let input = input.trim();
+    let input = strip_symbology_id(input.trim());
     let lower_prefix = |p: &str| {
         input
             .get(..p.len())
@@ -38,6 +38,20 @@ fn code_part(input: &str) -> Result<&str, Error> {
         _ => Err(Error::InvalidUrl {
             reason: "the code must be the last path segment",
         }),
+    }
+}
+
+/// Strips an AIM symbology identifier that scanners may prefix (`]` + a letter
+/// + a digit or letter, e.g. `]Q1` for QR, `]d2` for Data Matrix).
+fn strip_symbology_id(input: &str) -> &str {
+    let b = input.as_bytes();
+    match b {
+        [b']', letter, modifier, ..]
+            if letter.is_ascii_alphabetic() && modifier.is_ascii_alphanumeric() =>
+        {
+            input.get(3..).unwrap_or(input).trim_start()
+        }
+        _ => input,
     }
 }
 
@@ -110,6 +124,8 @@ mod tests {
             .collect();
         assert_eq!(decode(&grouped).ok(), Some(bytes.to_vec()));
         assert_eq!(decode(&format!("  {text}\r\n")).ok(), Some(bytes.to_vec()));
+        assert_eq!(decode(&format!("]Q1{text}")).ok(), Some(bytes.to_vec()));
+        assert_eq!(decode(&format!("]d2 {text}")).ok(), Some(bytes.to_vec()));
         let url = format!("HTTPS://HM.EXAMPLE/C/{text}");
         assert_eq!(decode(&url).ok(), Some(bytes.to_vec()));
         assert_eq!(decode(&url.to_lowercase()).ok(), Some(bytes.to_vec()));

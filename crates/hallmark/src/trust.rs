@@ -19,6 +19,7 @@ pub struct TrustedKey {
     key: PublicKey,
     valid_from: Option<Date>,
     valid_until: Option<Date>,
+    revocation_signer: bool,
 }
 
 impl TrustedKey {
@@ -43,7 +44,19 @@ impl TrustedKey {
             key,
             valid_from,
             valid_until,
+            revocation_signer: false,
         })
+    }
+
+    /// Marks (or unmarks) the key as one that may sign revocation snapshots.
+    pub fn with_revocation_signer(mut self, revocation_signer: bool) -> TrustedKey {
+        self.revocation_signer = revocation_signer;
+        self
+    }
+
+    /// Whether the key may sign revocation snapshots.
+    pub fn is_revocation_signer(&self) -> bool {
+        self.revocation_signer
     }
 
     /// The key's name.
@@ -84,6 +97,9 @@ impl TrustedKey {
         }
         if let Some(until) = self.valid_until {
             out.push_str(&format!("valid_until = {until}\n"));
+        }
+        if self.revocation_signer {
+            out.push_str("revocation_signer = true\n");
         }
         out
     }
@@ -163,6 +179,7 @@ struct Entry {
     public_key: String,
     valid_from: Option<toml::value::Datetime>,
     valid_until: Option<toml::value::Datetime>,
+    revocation_signer: Option<bool>,
 }
 
 fn toml_date(
@@ -213,7 +230,9 @@ impl TrustStore {
             })?;
             let from = toml_date(name, "valid_from", entry.valid_from)?;
             let until = toml_date(name, "valid_until", entry.valid_until)?;
-            store.add(TrustedKey::new(name, key, from, until)?)?;
+            let entry = TrustedKey::new(name, key, from, until)?
+                .with_revocation_signer(entry.revocation_signer.unwrap_or(false));
+            store.add(entry)?;
         }
         Ok(store)
     }

@@ -1,0 +1,584 @@
+//! Signed revocation snapshots: every revocation a registry knows, in one file
+//! that verifiers use offline.
+//!
+//! Framing as for every signed document (see `signed.rs`), under
+//! [`REVOCATIONS_SIGNING_TAG`], by a key the trust store marks as a revocation
+//! signer. The document is deterministic CBOR; docs/FORMAT.md specifies it.
+
+use std::collections::HashMap;
+
+use ciborium::Value;
+
+use crate::error::{Error, PayloadError};
+use crate::key::{KID_LEN, KeyId};
+use crate::manifest::{field, only_keys, uint};
+use crate::payload::{check_label, parse_canonical, to_vec};
+use crate::{Date, Payload, SIGNATURE_LEN, TrustStore};
+
+/// Domain-separation tag of revocation snapshot signatures (NUL-terminated ASCII).
+pub const REVOCATIONS_SIGNING_TAG: &[u8] = b"hallmark revocations v1\0";
+
+/// Largest snapshot accepted, in bytes (about 10 million revoked serials).
+pub const MAX_SNAPSHOT_BYTES: usize = 256 * 1024 * 1024;
+
+/// Why a code was revoked (after EU FMD practice).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// Recalled by the manufacturer.
+    Recalled,
+    /// Reported stolen.
+    Stolen,
+    /// Destroyed.
+    Destroyed,
+    /// Reported as counterfeit.
+    CounterfeitReported,
+    /// The signing key was compromised.
+    KeyCompromised,
+    /// Decommissioned: sold, dispensed or used; a later scan suggests a copy.
+    Decommissioned,
+}
+
+impl Reason {
+    const ALL: [Reason; 6] = [
+        Reason::Recalled,
+        Reason::Stolen,
+        Reason::Destroyed,
+        Reason::CounterfeitReported,
+        Reason::KeyCompromised,
+        Reason::Decommissioned,
+    ];
+
+    /// The reason's number in a snapshot.
+    pub fn code(self) -> u64 {
+        match self {
+            Reason::Recalled => 0,
+            Reason::Stolen => 1,
+            Reason::Destroyed => 2,
+            Reason::CounterfeitReported => 3,
+            Reason::KeyCompromised => 4,
+            Reason::Decommissioned => 5,
+        }
+    }
+
+    /// The reason for a snapshot number.
+    pub fn from_code(code: u64) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// The reason's word: `recalled`, `stolen`, `destroyed`, `counterfeit-reported`,
+    /// `key-compromised`, `decommissioned`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Recalled => "recalled",
+            Reason::Stolen => "stolen",
+            Reason::Destroyed => "destroyed",
+            Reason::CounterfeitReported => "counterfeit-reported",
+            Reason::KeyCompromised => "key-compromised",
+            Reason::Decommissioned => "decommissioned",
+        }
+    }
+}
+
+impl core::str::FromStr for Reason {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Reason, Error> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == s).ok_or(Error::InvalidField {
+            field: "reason",
+            reason: "expected recalled, stolen, destroyed, counterfeit-reported, key-compromised or decommissioned",
+        })
+    }
+}
+
+impl core::fmt::Display for Reason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a revocation covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// One serial of one key.
+    Serial(u64),
+    /// Serials `first..=last` of one key.
+    Range {
+        /// First serial.
+        first: u64,
+        /// Last serial (inclusive).
+        last: u64,
+    },
+    /// Every code of one key with this lot.
+    Lot(String),
+    /// Every code of the key made on or after `from`.
+    Key {
+        /// First date of manufacture revoked.
+        from: Date,
+    },
+}
+
+/// One revocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    /// The key whose codes it concerns.
+    pub kid: KeyId,
+    /// What it covers.
+    pub scope: Scope,
+    /// Why.
+    pub reason: Reason,
+    /// When it took effect.
+    pub date: Date,
+}
+
+/// A revocation snapshot: a sequence number, an issue time and revocations.
+///
+/// ```
+/// use hallmark::{Date, KeyId, Reason, RevocationSnapshot, Scope};
+/// let kid = KeyId::from_bytes([1, 2, 3, 4]);
+/// let mut snapshot = RevocationSnapshot::new(7, 1_790_000_000);
+/// snapshot.add(kid, Scope::Serial(42), Reason::Stolen, "2026-11-01".parse()?)?;
+/// let message = snapshot.signing_message(kid); // sign with a revocation key
+/// assert!(message.starts_with(b"hallmark revocations v1\0"));
+/// # Ok::<(), hallmark::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct RevocationSnapshot {
+    /// Sequence number: a verifier refuses a snapshot older than one it has seen.
+    pub sequence: u64,
+    /// When the snapshot was made, seconds since 1970-01-01 UTC.
+    pub issued: u64,
+    /// The key that signed it (set by [`RevocationSnapshot::verify`]).
+    pub signer: Option<KeyId>,
+    entries: Vec<Revocation>,
+    serials: HashMap<(KeyId, u64), usize>,
+    lots: HashMap<(KeyId, String), usize>,
+    keys: HashMap<KeyId, usize>,
+    ranges: Vec<usize>,
+}
+
+fn kid_value(kid: KeyId) -> Value {
+    Value::Bytes(kid.to_bytes().to_vec())
+}
+
+fn int(n: u64) -> Value {
+    Value::Integer(n.into())
+}
+
+impl RevocationSnapshot {
+    /// An empty snapshot.
+    pub fn new(sequence: u64, issued: u64) -> RevocationSnapshot {
+        RevocationSnapshot {
+            sequence,
+            issued,
+            ..RevocationSnapshot::default()
+        }
+    }
+
+    /// Adds a revocation. A second revocation of the same serial, lot or key
+    /// keeps the first.
+    pub fn add(
+        &mut self,
+        kid: KeyId,
+        scope: Scope,
+        reason: Reason,
+        date: Date,
+    ) -> Result<(), Error> {
+        let at = self.entries.len();
+        match &scope {
+            Scope::Serial(serial) => {
+                if self.serials.contains_key(&(kid, *serial)) {
+                    return Ok(());
+                }
+                self.serials.insert((kid, *serial), at);
+            }
+            Scope::Range { first, last } => {
+                if first > last {
+                    return Err(Error::InvalidField {
+                        field: "range",
+                        reason: "first serial after last",
+                    });
+                }
+                self.ranges.push(at);
+            }
+            Scope::Lot(lot) => {
+                check_label("lot", lot).map_err(|_| Error::InvalidField {
+                    field: "lot",
+                    reason: "1 to 64 printable ASCII characters",
+                })?;
+                if self.lots.contains_key(&(kid, lot.clone())) {
+                    return Ok(());
+                }
+                self.lots.insert((kid, lot.clone()), at);
+            }
+            Scope::Key { .. } => {
+                if self.keys.contains_key(&kid) {
+                    return Ok(());
+                }
+                self.keys.insert(kid, at);
+            }
+        }
+        self.entries.push(Revocation {
+            kid,
+            scope,
+            reason,
+            date,
+        });
+        Ok(())
+    }
+
+    /// Every revocation, in the order added.
+    pub fn revocations(&self) -> &[Revocation] {
+        &self.entries
+    }
+
+    /// The revocation that applies to a code by `kid` with `payload`, if any:
+    /// the key's (from a date on or before the code's date), then the serial's,
+    /// a range's, then the lot's.
+    pub fn check(&self, kid: KeyId, payload: &Payload) -> Option<&Revocation> {
+        let by_key = self
+            .keys
+            .get(&kid)
+            .and_then(|&i| self.entries.get(i))
+            .filter(|r| matches!(r.scope, Scope::Key { from } if from <= payload.date()));
+        by_key
+            .or_else(|| self.serials.get(&(kid, payload.serial())).and_then(|&i| self.entries.get(i)))
+            .or_else(|| {
+                self.ranges.iter().filter_map(|&i| self.entries.get(i)).find(|r| {
+                    r.kid == kid
+                        && matches!(r.scope, Scope::Range { first, last } if first <= payload.serial() && payload.serial() <= last)
+                })
+            })
+            .or_else(|| {
+                self.lots
+                    .get(&(kid, payload.lot().to_owned()))
+                    .and_then(|&i| self.entries.get(i))
+            })
+    }
+
+    fn document(&self) -> Vec<u8> {
+        let (mut serials, mut ranges, mut lots, mut keys) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for r in &self.entries {
+            let (k, why, when) = (
+                kid_value(r.kid),
+                int(r.reason.code()),
+                int(r.date.days().into()),
+            );
+            match &r.scope {
+                Scope::Serial(s) => serials.push(Value::Array(vec![k, int(*s), why, when])),
+                Scope::Range { first, last } => {
+                    ranges.push(Value::Array(vec![k, int(*first), int(*last), why, when]))
+                }
+                Scope::Lot(lot) => {
+                    lots.push(Value::Array(vec![k, Value::Text(lot.clone()), why, when]))
+                }
+                Scope::Key { from } => {
+                    keys.push(Value::Array(vec![k, int(from.days().into()), why, when]))
+                }
+            }
+        }
+        to_vec(&Value::Map(vec![
+            (int(0), int(self.sequence)),
+            (int(1), int(self.issued)),
+            (int(2), Value::Array(serials)),
+            (int(3), Value::Array(ranges)),
+            (int(4), Value::Array(lots)),
+            (int(5), Value::Array(keys)),
+        ]))
+    }
+
+    /// The exact bytes a revocation key signs.
+    pub fn signing_message(&self, signer: KeyId) -> Vec<u8> {
+        [
+            REVOCATIONS_SIGNING_TAG,
+            &crate::signed::signed_part(signer, &self.document()),
+        ]
+        .concat()
+    }
+
+    /// The snapshot file: signed part followed by `signature`.
+    pub fn to_signed_bytes(&self, signer: KeyId, signature: &[u8; SIGNATURE_LEN]) -> Vec<u8> {
+        [
+            &crate::signed::signed_part(signer, &self.document())[..],
+            signature,
+        ]
+        .concat()
+    }
+
+    /// Parses a snapshot file and verifies its signature with a key that `trust`
+    /// marks as a revocation signer.
+    pub fn verify(bytes: &[u8], trust: &TrustStore) -> Result<RevocationSnapshot, Error> {
+        let (key, document) =
+            crate::signed::open(bytes, REVOCATIONS_SIGNING_TAG, MAX_SNAPSHOT_BYTES, trust)?;
+        if !key.is_revocation_signer() {
+            return Err(Error::NotRevocationSigner {
+                kid: key.kid(),
+                key_name: key.name().to_owned(),
+            });
+        }
+        let mut snapshot = decode(document)?;
+        snapshot.signer = Some(key.kid());
+        Ok(snapshot)
+    }
+}
+
+fn entries(
+    top: &[(Value, Value)],
+    key: u64,
+    name: &'static str,
+    arity: usize,
+) -> Result<Vec<Vec<Value>>, PayloadError> {
+    match field(top, key) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| match item {
+                Value::Array(fields) if fields.len() == arity => Ok(fields.clone()),
+                _ => Err(PayloadError::WrongType {
+                    field: name,
+                    expected: "arrays of the documented length",
+                }),
+            })
+            .collect(),
+        Some(_) => Err(PayloadError::WrongType {
+            field: name,
+            expected: "an array",
+        }),
+        None => Err(PayloadError::MissingField(name)),
+    }
+}
+
+fn entry_kid(v: Option<&Value>) -> Result<KeyId, PayloadError> {
+    match v {
+        Some(Value::Bytes(b)) if b.len() == KID_LEN => {
+            let mut kid = [0u8; KID_LEN];
+            kid.copy_from_slice(b);
+            Ok(KeyId::from_bytes(kid))
+        }
+        _ => Err(PayloadError::WrongType {
+            field: "kid",
+            expected: "a 4-byte byte string",
+        }),
+    }
+}
+
+fn entry_uint(v: Option<&Value>, name: &'static str) -> Result<u64, PayloadError> {
+    v.and_then(crate::payload::as_u64)
+        .ok_or(PayloadError::WrongType {
+            field: name,
+            expected: "an unsigned integer",
+        })
+}
+
+fn entry_date(v: Option<&Value>, name: &'static str) -> Result<Date, PayloadError> {
+    crate::manifest::date(entry_uint(v, name)?, name)
+}
+
+fn entry_reason(v: Option<&Value>) -> Result<Reason, PayloadError> {
+    Reason::from_code(entry_uint(v, "reason")?).ok_or(PayloadError::InvalidValue {
+        field: "reason",
+        reason: "unknown reason",
+    })
+}
+
+fn decode(document: &[u8]) -> Result<RevocationSnapshot, Error> {
+    let Value::Map(top) = parse_canonical(document)? else {
+        return Err(PayloadError::NotAMap.into());
+    };
+    only_keys(&top, 5)?;
+    let mut s = RevocationSnapshot::new(uint(&top, 0, "sequence")?, uint(&top, 1, "issued")?);
+    let invalid = |e: Error| match e {
+        Error::InvalidField { field, reason } => {
+            Error::Payload(PayloadError::InvalidValue { field, reason })
+        }
+        other => other,
+    };
+    for e in entries(&top, 2, "serials", 4)? {
+        let scope = Scope::Serial(entry_uint(e.get(1), "serial")?);
+        s.add(
+            entry_kid(e.first())?,
+            scope,
+            entry_reason(e.get(2))?,
+            entry_date(e.get(3), "date")?,
+        )
+        .map_err(invalid)?;
+    }
+    for e in entries(&top, 3, "ranges", 5)? {
+        let scope = Scope::Range {
+            first: entry_uint(e.get(1), "first")?,
+            last: entry_uint(e.get(2), "last")?,
+        };
+        s.add(
+            entry_kid(e.first())?,
+            scope,
+            entry_reason(e.get(3))?,
+            entry_date(e.get(4), "date")?,
+        )
+        .map_err(invalid)?;
+    }
+    for e in entries(&top, 4, "lots", 4)? {
+        let lot = match e.get(1) {
+            Some(Value::Text(t)) => t.clone(),
+            _ => {
+                return Err(PayloadError::WrongType {
+                    field: "lot",
+                    expected: "a text string",
+                }
+                .into());
+            }
+        };
+        s.add(
+            entry_kid(e.first())?,
+            Scope::Lot(lot),
+            entry_reason(e.get(2))?,
+            entry_date(e.get(3), "date")?,
+        )
+        .map_err(invalid)?;
+    }
+    for e in entries(&top, 5, "keys", 4)? {
+        let scope = Scope::Key {
+            from: entry_date(e.get(1), "from")?,
+        };
+        s.add(
+            entry_kid(e.first())?,
+            scope,
+            entry_reason(e.get(2))?,
+            entry_date(e.get(3), "date")?,
+        )
+        .map_err(invalid)?;
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{PublicKey, TrustedKey};
+    use ed25519_dalek::{Signer, SigningKey};
+
+    fn setup(signer_marked: bool) -> (SigningKey, TrustStore) {
+        let key = SigningKey::from_bytes(&[11; 32]);
+        let public = PublicKey::from_bytes(key.verifying_key().as_bytes()).unwrap();
+        let mut trust = TrustStore::new();
+        trust
+            .add(
+                TrustedKey::new("rev", public, None, None)
+                    .unwrap()
+                    .with_revocation_signer(signer_marked),
+            )
+            .unwrap();
+        (key, trust)
+    }
+
+    fn sign(snapshot: &RevocationSnapshot, key: &SigningKey) -> Vec<u8> {
+        let kid = KeyId::derive(key.verifying_key().as_bytes());
+        let sig = key.sign(&snapshot.signing_message(kid)).to_bytes();
+        snapshot.to_signed_bytes(kid, &sig)
+    }
+
+    #[test]
+    fn snapshot_round_trip_and_lookup() {
+        let (key, trust) = setup(true);
+        let issuer = KeyId::from_bytes([1, 2, 3, 4]);
+        let other = KeyId::from_bytes([9, 9, 9, 9]);
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        let mut s = RevocationSnapshot::new(3, 1_790_000_000);
+        s.add(issuer, Scope::Serial(42), Reason::Stolen, d("2026-01-01"))
+            .unwrap();
+        s.add(
+            issuer,
+            Scope::Range {
+                first: 100,
+                last: 199,
+            },
+            Reason::Recalled,
+            d("2026-02-01"),
+        )
+        .unwrap();
+        s.add(
+            issuer,
+            Scope::Lot("L7".into()),
+            Reason::Destroyed,
+            d("2026-03-01"),
+        )
+        .unwrap();
+        s.add(
+            other,
+            Scope::Key {
+                from: d("2025-06-01"),
+            },
+            Reason::KeyCompromised,
+            d("2026-04-01"),
+        )
+        .unwrap();
+        let bytes = sign(&s, &key);
+        let back = RevocationSnapshot::verify(&bytes, &trust).unwrap();
+        assert_eq!((back.sequence, back.issued), (3, 1_790_000_000));
+        assert_eq!(back.revocations(), s.revocations());
+        let p = |serial, lot: &str, date: &str| Payload::new(serial, "P", lot, d(date)).unwrap();
+        let reason = |kid, p: &Payload| back.check(kid, p).map(|r| r.reason);
+        assert_eq!(
+            reason(issuer, &p(42, "L1", "2024-01-01")),
+            Some(Reason::Stolen)
+        );
+        assert_eq!(reason(issuer, &p(43, "L1", "2024-01-01")), None);
+        assert_eq!(
+            reason(issuer, &p(100, "L1", "2024-01-01")),
+            Some(Reason::Recalled)
+        );
+        assert_eq!(
+            reason(issuer, &p(199, "L1", "2024-01-01")),
+            Some(Reason::Recalled)
+        );
+        assert_eq!(reason(issuer, &p(200, "L1", "2024-01-01")), None);
+        assert_eq!(
+            reason(issuer, &p(5, "L7", "2024-01-01")),
+            Some(Reason::Destroyed)
+        );
+        assert_eq!(
+            reason(other, &p(42, "L1", "2025-05-31")),
+            None,
+            "before the key's revocation date"
+        );
+        assert_eq!(
+            reason(other, &p(42, "L1", "2025-06-01")),
+            Some(Reason::KeyCompromised)
+        );
+        // Tampering, truncation, an unmarked signer, an unknown signer: refused.
+        for i in 0..bytes.len() {
+            let mut t = bytes.clone();
+            t[i] ^= 0x40;
+            assert!(
+                RevocationSnapshot::verify(&t, &trust).is_err(),
+                "flip at {i}"
+            );
+        }
+        assert!(RevocationSnapshot::verify(&bytes[..bytes.len() - 1], &trust).is_err());
+        let (_, unmarked) = setup(false);
+        assert!(matches!(
+            RevocationSnapshot::verify(&bytes, &unmarked),
+            Err(Error::NotRevocationSigner { .. })
+        ));
+        assert!(matches!(
+            RevocationSnapshot::verify(&bytes, &TrustStore::new()),
+            Err(Error::UnknownKey { .. })
+        ));
+    }
+
+    #[test]
+    fn a_code_signature_is_not_a_snapshot_signature() {
+        let (key, trust) = setup(true);
+        let kid = KeyId::derive(key.verifying_key().as_bytes());
+        let s = RevocationSnapshot::new(1, 1);
+        // Signed under the code tag instead of the revocations tag.
+        let message = s.signing_message(kid);
+        let body = message.get(REVOCATIONS_SIGNING_TAG.len()..).unwrap();
+        let sig = key
+            .sign(&[crate::CODE_SIGNING_TAG, body].concat())
+            .to_bytes();
+        let forged = s.to_signed_bytes(kid, &sig);
+        assert!(matches!(
+            RevocationSnapshot::verify(&forged, &trust),
+            Err(Error::BadSignature { .. })
+        ));
+    }
+}

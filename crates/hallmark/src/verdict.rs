@@ -1,0 +1,135 @@
+//! Graded verdicts, with revocation data, one code at a time or in bulk.
+
+use crate::Date;
+use crate::error::Error;
+use crate::revocation::{Revocation, RevocationSnapshot};
+use crate::trust::{TrustStore, Verified};
+
+/// The outcome of verifying one code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// Genuine. `stale` when revocation data was given but is older than the
+    /// verifier's limit, so a recent revocation could be missing.
+    Genuine {
+        /// The verified code.
+        verified: Verified,
+        /// Whether the revocation data is stale.
+        stale: bool,
+    },
+    /// Genuine signature, but revoked.
+    Revoked {
+        /// The verified code.
+        verified: Verified,
+        /// The revocation that applies.
+        revocation: Revocation,
+    },
+    /// Not genuine, or expired: the error says which.
+    Refused(Error),
+}
+
+impl Verdict {
+    /// The verdict's word: `genuine`, `stale`, `revoked`, or the error's
+    /// ([`Error::verdict`]: `malformed`, `unknown-key`, `bad-signature`,
+    /// `key-not-valid`, `expired`).
+    pub fn word(&self) -> &'static str {
+        match self {
+            Verdict::Genuine { stale: false, .. } => "genuine",
+            Verdict::Genuine { stale: true, .. } => "stale",
+            Verdict::Revoked { .. } => "revoked",
+            Verdict::Refused(e) => e.verdict(),
+        }
+    }
+
+    /// The verified code, when the signature is good (genuine, stale or revoked).
+    pub fn verified(&self) -> Option<&Verified> {
+        match self {
+            Verdict::Genuine { verified, .. } | Verdict::Revoked { verified, .. } => Some(verified),
+            Verdict::Refused(_) => None,
+        }
+    }
+
+    /// Whether the code may be accepted (genuine, possibly with stale data).
+    pub fn is_genuine(&self) -> bool {
+        matches!(self, Verdict::Genuine { .. })
+    }
+}
+
+/// Everything a verdict depends on: trusted keys, revocation data and the date.
+///
+/// ```
+/// use hallmark::{TrustStore, Verifier};
+/// let trust = TrustStore::new();
+/// let verifier = Verifier::new(&trust, "2026-11-23".parse()?);
+/// let verdicts = verifier.verify_batch(["not a code", "0000"]);
+/// assert_eq!(verdicts.len(), 2);
+/// assert!(verdicts.iter().all(|v| v.word() == "malformed"));
+/// # Ok::<(), hallmark::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Verifier<'a> {
+    trust: &'a TrustStore,
+    revocations: Option<&'a RevocationSnapshot>,
+    stale: bool,
+    today: Date,
+}
+
+impl<'a> Verifier<'a> {
+    /// A verifier checking expiry against `today` (UTC).
+    pub fn new(trust: &'a TrustStore, today: Date) -> Verifier<'a> {
+        Verifier {
+            trust,
+            revocations: None,
+            stale: false,
+            today,
+        }
+    }
+
+    /// Uses a verified revocation snapshot; `stale` marks it older than the
+    /// caller's limit (genuine codes then get the verdict `stale`).
+    pub fn with_revocations(
+        mut self,
+        snapshot: &'a RevocationSnapshot,
+        stale: bool,
+    ) -> Verifier<'a> {
+        self.revocations = Some(snapshot);
+        self.stale = stale;
+        self
+    }
+
+    /// The verdict for one scanned or typed code. Revocation takes precedence
+    /// over expiry.
+    pub fn verify(&self, input: &str) -> Verdict {
+        let verified = match self.trust.verify(input) {
+            Ok(v) => v,
+            Err(e) => return Verdict::Refused(e),
+        };
+        if let Some(revocation) = self
+            .revocations
+            .and_then(|r| r.check(verified.kid(), verified.payload()))
+        {
+            return Verdict::Revoked {
+                revocation: revocation.clone(),
+                verified,
+            };
+        }
+        match verified.payload().expiry() {
+            Some(expiry) if expiry < self.today => Verdict::Refused(Error::Expired {
+                expiry,
+                today: self.today,
+            }),
+            _ => Verdict::Genuine {
+                verified,
+                stale: self.stale,
+            },
+        }
+    }
+
+    /// Verdicts for many codes, in input order. Exactly [`Verifier::verify`] on
+    /// each: bulk and single verification never disagree. (Batched Ed25519
+    /// equations are deliberately not used: they accept signatures whose R has a
+    /// small-order component, which `verify_strict` refuses; see docs/FORMAT.md.)
+    pub fn verify_batch<'i>(&self, inputs: impl IntoIterator<Item = &'i str>) -> Vec<Verdict> {
+        inputs.into_iter().map(|input| self.verify(input)).collect()
+    }
+}
