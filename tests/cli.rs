@@ -153,10 +153,20 @@ fn codes_as_arguments_and_accepted_spellings() {
         ],
         b"",
     );
-    assert_eq!(code(&out), 0, "{}", stdout(&out));
-    for v in json_lines(&out) {
-        assert_eq!(v["verdict"], "genuine");
+    // All four spellings are one code: the later ones are duplicates of the first.
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    for (i, v) in json_lines(&out).iter().enumerate() {
         assert_eq!(v["code"], c.as_str(), "one canonical text per code");
+        if i == 0 {
+            assert_eq!(v["verdict"], "genuine");
+        } else {
+            assert_eq!(v["verdict"], "duplicate");
+            assert_eq!(v["first_seen"]["line"], 1);
+        }
+    }
+    for spelling in [c.as_str(), &lower, &dashed, &url, &format!("]Q1{c}")] {
+        let out = run(&["verify", "--trust", p(&trust), spelling], b"");
+        assert_eq!(code(&out), 0, "{spelling}: {}", stdout(&out));
     }
 }
 

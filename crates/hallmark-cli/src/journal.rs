@@ -1,1 +1,974 @@
-//! The seen journal: verified serials across runs. (Being written.)
+//! The seen journal: every verified serial with when and where it was seen, so
+//! that `hallmark verify --seen PATH` flags a code seen before (in an earlier run
+//! or earlier in the same input) as a duplicate, with its first sighting.
+//!
+//! The file holds one JSON line per sighting:
+//!
+//! ```text
+//! {"v":1,"kid":"01020304","serial":42,"time":1767225600,"location":"Dock 3"}
+//! ```
+//!
+//! Every sighting is appended, duplicates included, as history; the earliest
+//! line of a serial is its first sighting. [`Journal::record`] buffers lines and
+//! [`Journal::flush`] appends them with one write and fsyncs before returning,
+//! so a flushed sighting survives a crash. The file is locked exclusively while
+//! open, so two runs never interleave their lines.
+//!
+//! A crash mid-flush leaves at worst an unterminated final line. If it is a
+//! whole record missing only its newline it is kept (and terminated before the
+//! next append); otherwise it is a torn record, ignored and cut off before the
+//! next append. A torn tail may be longer than a line (a crashed flush of many
+//! lines whose blocks read back as zeros), so an over-long line is corruption
+//! only when a newline ends it. Any other damaged line is an error naming its
+//! line number: skipping it would hide duplicates.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::fmt;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+
+use hallmark::KeyId;
+use serde::{Deserialize, Serialize};
+
+/// Largest journal file read or written, in bytes (4 GiB, some 50 million sightings).
+pub const MAX_JOURNAL_LEN: u64 = 4 << 30;
+
+/// Longest location label, in characters (printable ASCII).
+pub const MAX_LOCATION_LEN: usize = 64;
+
+/// Longest line, without its newline. A record is at most about 250 bytes.
+const MAX_LINE_LEN: usize = 1024;
+
+/// How many bytes of a damaged line an error shows.
+const PREFIX_LEN: usize = 16;
+
+/// A map key: the key id's 4 bytes, then the serial big-endian. A byte array
+/// (alignment 1) so that it packs with [`FirstSeen`] without padding.
+type SerialKey = [u8; 12];
+
+/// When and where a serial was first seen, as stored in the map.
+#[derive(Clone, Copy, Debug)]
+struct FirstSeen {
+    /// Seconds since 1970, native-endian: bytes keep the alignment at 4.
+    time: [u8; 8],
+    /// Index + 1 into [`Locations::labels`]; `None` for no location.
+    location: Option<NonZeroU32>,
+}
+
+// The per-entry cost stated on [`Journal`].
+const _: () = assert!(size_of::<(SerialKey, FirstSeen)>() == 24);
+
+/// One line of the journal.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Record<'a> {
+    /// Record format version (1).
+    v: u8,
+    /// Key id, 8 lower-case hex digits.
+    #[serde(borrow)]
+    kid: Cow<'a, str>,
+    serial: u64,
+    /// Seconds since 1970-01-01 UTC.
+    time: u64,
+    location: Option<Cow<'a, str>>,
+}
+
+/// A sighting of a serial: when and where it was verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sighting {
+    /// Seconds since 1970-01-01 UTC.
+    pub time: u64,
+    /// The `--location` label of the run, if it had one.
+    pub location: Option<String>,
+}
+
+/// An open, exclusively locked seen journal.
+///
+/// Sightings passed to [`Journal::record`] are buffered (about 80 to 250 bytes
+/// each) until [`Journal::flush`]; a journal dropped without a flush loses them.
+///
+/// Memory: each distinct (key id, serial) costs one 24-byte hash-table slot
+/// (12-byte key, 8-byte time, 4-byte location id) plus a control byte, so 29 to
+/// 57 bytes with the table's load factor and power-of-two growth (about 43 MB
+/// for a million serials at worst). Each distinct location label of a first
+/// sighting is stored once (twice its length plus about 40 bytes); repeat
+/// sightings cost nothing once on disk.
+///
+/// # Example
+///
+/// ```
+/// use hallmark::KeyId;
+/// use hallmark_cli::journal::{Journal, Sighting};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("seen.jsonl");
+/// let kid = KeyId::from_bytes([1, 2, 3, 4]);
+///
+/// let mut journal = Journal::open(&path)?;
+/// assert_eq!(journal.record(kid, 42, 1_767_225_600, Some("Dock 3"))?, None);
+/// journal.flush()?;
+/// drop(journal);
+///
+/// // A later run sees serial 42 again: a duplicate, first seen at Dock 3.
+/// let mut journal = Journal::open(&path)?;
+/// let first = Sighting { time: 1_767_225_600, location: Some("Dock 3".into()) };
+/// assert_eq!(journal.record(kid, 42, 1_767_312_000, None)?, Some(first));
+/// journal.flush()?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    seen: Seen,
+    /// Encoded lines not yet written.
+    pending: Vec<u8>,
+    /// Length of the file up to the end of the last complete record.
+    clean_len: u64,
+    /// The last complete record on file lacks its newline.
+    needs_newline: bool,
+}
+
+impl Journal {
+    /// Opens (creating if needed) and locks the journal at `path`, waiting while
+    /// another process holds it, and reads the sightings it holds.
+    pub fn open(path: &Path) -> Result<Journal, JournalError> {
+        Journal::open_with(path, true)
+    }
+
+    /// Like [`Journal::open`], but fails at once with [`JournalError::Busy`]
+    /// if another process holds the journal.
+    pub fn try_open(path: &Path) -> Result<Journal, JournalError> {
+        Journal::open_with(path, false)
+    }
+
+    fn open_with(path: &Path, wait: bool) -> Result<Journal, JournalError> {
+        let (file, created) = open_or_create(path)?;
+        let metadata = file.metadata().map_err(JournalError::io(path))?;
+        // A FIFO or device would block or never end; a journal is a plain file.
+        if !metadata.is_file() {
+            return Err(JournalError::NotAFile {
+                path: path.to_owned(),
+            });
+        }
+        if wait {
+            file.lock().map_err(JournalError::io(path))?;
+        } else {
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(TryLockError::WouldBlock) => {
+                    return Err(JournalError::Busy {
+                        path: path.to_owned(),
+                    });
+                }
+                Err(TryLockError::Error(e)) => return Err(JournalError::io(path)(e)),
+            }
+        }
+        if created {
+            sync_parent(path)?;
+        }
+        // Measured under the lock: another run may have appended meanwhile.
+        let len = file.metadata().map_err(JournalError::io(path))?.len();
+        if len > MAX_JOURNAL_LEN {
+            return Err(JournalError::TooLarge {
+                path: path.to_owned(),
+                len,
+            });
+        }
+        let mut journal = Journal {
+            path: path.to_owned(),
+            file,
+            seen: Seen::default(),
+            pending: Vec::new(),
+            clean_len: 0,
+            needs_newline: false,
+        };
+        journal.load(len)?;
+        Ok(journal)
+    }
+
+    /// Reads the first `len` bytes of the file, line by line.
+    fn load(&mut self, len: u64) -> Result<(), JournalError> {
+        let path = &self.path;
+        let mut reader = BufReader::with_capacity(64 * 1024, (&self.file).take(len));
+        let mut line = Vec::with_capacity(MAX_LINE_LEN + 1);
+        let mut line_no = 0u64;
+        loop {
+            line.clear();
+            let n = (&mut reader)
+                .take(MAX_LINE_LEN as u64 + 1)
+                .read_until(b'\n', &mut line)
+                .map_err(JournalError::io(path))?;
+            if n == 0 {
+                return Ok(());
+            }
+            line_no += 1;
+            let corrupt = |reason: String| JournalError::Corrupt {
+                path: path.clone(),
+                line: line_no,
+                reason,
+            };
+            match line.strip_suffix(b"\n") {
+                Some(body) => {
+                    let (kid, record) = parse(body).map_err(corrupt)?;
+                    self.seen.note(path, kid, &record)?;
+                    self.clean_len += n as u64;
+                }
+                None if n > MAX_LINE_LEN => {
+                    if skip_line(&mut reader).map_err(JournalError::io(path))? {
+                        let prefix = prefix(&line);
+                        let reason = format!("longer than {MAX_LINE_LEN} bytes; begins `{prefix}`");
+                        return Err(corrupt(reason));
+                    }
+                    // Runs to the end of the file: a torn append.
+                    return Ok(());
+                }
+                None => {
+                    // The last line, unterminated: kept if whole (its flush may
+                    // have been acknowledged), else a torn record, cut off later.
+                    if let Ok((kid, record)) = parse(&line) {
+                        self.seen.note(path, kid, &record)?;
+                        self.clean_len += n as u64;
+                        self.needs_newline = true;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// The journal's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How many distinct (key id, serial) pairs have been seen.
+    pub fn len(&self) -> usize {
+        self.seen.first.len()
+    }
+
+    /// Whether no serial has been seen.
+    pub fn is_empty(&self) -> bool {
+        self.seen.first.is_empty()
+    }
+
+    /// The first sighting of `serial` under `kid`, from the file or from this
+    /// run's records. Owned, since sightings are stored packed (see [`Journal`]).
+    pub fn first_seen(&self, kid: KeyId, serial: u64) -> Option<Sighting> {
+        let first = self.seen.first.get(&serial_key(kid.to_bytes(), serial))?;
+        Some(self.seen.sighting(*first))
+    }
+
+    /// Records a sighting of `serial` under `kid` at `time` (seconds since
+    /// 1970) and `location`, buffered until [`Journal::flush`].
+    ///
+    /// Returns the first sighting if the serial was seen before (a duplicate);
+    /// the new sighting is appended all the same, as history. Fails with
+    /// [`JournalError::InvalidLocation`] if `location` fails [`check_location`],
+    /// recording nothing.
+    pub fn record(
+        &mut self,
+        kid: KeyId,
+        serial: u64,
+        time: u64,
+        location: Option<&str>,
+    ) -> Result<Option<Sighting>, JournalError> {
+        if let Some(label) = location {
+            check_location(label)?;
+        }
+        let record = Record {
+            v: 1,
+            kid: Cow::Owned(kid.to_string()),
+            serial,
+            time,
+            location: location.map(Cow::Borrowed),
+        };
+        let mark = self.pending.len();
+        let noted = serde_json::to_writer(&mut self.pending, &record)
+            .map_err(|e| JournalError::io(&self.path)(io::Error::other(e)))
+            .and_then(|()| self.seen.note(&self.path, kid, &record));
+        match noted {
+            Ok(earlier) => {
+                self.pending.push(b'\n');
+                Ok(earlier.map(|first| self.seen.sighting(first)))
+            }
+            Err(e) => {
+                self.pending.truncate(mark);
+                Err(e)
+            }
+        }
+    }
+
+    /// Appends the buffered sightings in one write and fsyncs the file; once
+    /// this returns they survive a crash. A torn record left at the end of
+    /// the file by an earlier crash is cut off first.
+    ///
+    /// On failure the sightings stay buffered, and a later flush rewrites them
+    /// from the end of the last complete record. Fails with
+    /// [`JournalError::TooLarge`], writing nothing, if the file would grow past
+    /// [`MAX_JOURNAL_LEN`] and so could not be read back.
+    pub fn flush(&mut self) -> Result<(), JournalError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        if self.needs_newline {
+            // Once per journal at most: terminate the unterminated last record.
+            self.pending.insert(0, b'\n');
+            self.needs_newline = false;
+        }
+        let new_len = self.clean_len.saturating_add(self.pending.len() as u64);
+        if new_len > MAX_JOURNAL_LEN {
+            return Err(JournalError::TooLarge {
+                path: self.path.clone(),
+                len: new_len,
+            });
+        }
+        let result = (|| {
+            self.file.set_len(self.clean_len)?;
+            self.file.seek(SeekFrom::Start(self.clean_len))?;
+            self.file.write_all(&self.pending)?;
+            self.file.sync_data()
+        })();
+        result.map_err(JournalError::io(&self.path))?;
+        self.clean_len = new_len;
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Journal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Journal")
+            .field("path", &self.path)
+            .field("serials", &self.seen.first.len())
+            .field("pending_bytes", &self.pending.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks a location label: at most [`MAX_LOCATION_LEN`] printable ASCII
+/// characters (space to `~`). [`Journal::record`] checks it too; a CLI can
+/// call this to refuse a bad `--location` before verifying anything.
+pub fn check_location(label: &str) -> Result<(), JournalError> {
+    if let Some((i, b)) = label
+        .bytes()
+        .enumerate()
+        .find(|(_, b)| !(b' '..=b'~').contains(b))
+    {
+        return Err(JournalError::InvalidLocation {
+            reason: format!("byte {} (0x{b:02x}) is not printable ASCII", i + 1),
+        });
+    }
+    if label.len() > MAX_LOCATION_LEN {
+        return Err(JournalError::InvalidLocation {
+            reason: format!("it is {} characters long", label.len()),
+        });
+    }
+    Ok(())
+}
+
+/// Why the seen journal could not be used.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum JournalError {
+    /// The file could not be opened, read, locked or written.
+    Io {
+        /// The journal file (or its directory).
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// Another process holds the journal (from [`Journal::try_open`]).
+    Busy {
+        /// The journal file.
+        path: PathBuf,
+    },
+    /// The path names something other than a regular file.
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is, or would grow, larger than [`MAX_JOURNAL_LEN`].
+    TooLarge {
+        /// The journal file.
+        path: PathBuf,
+        /// Its length in bytes, or the length an append would give it.
+        len: u64,
+    },
+    /// A damaged line other than a torn final record. The reason shows at most
+    /// a short prefix of the line.
+    Corrupt {
+        /// The journal file.
+        path: PathBuf,
+        /// The line (1-based).
+        line: u64,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A location label that is too long or not printable ASCII. The reason
+    /// never echoes the label.
+    InvalidLocation {
+        /// What was wrong.
+        reason: String,
+    },
+    /// More distinct location labels than fit the in-memory index (2^32 - 1).
+    TooManyLocations {
+        /// The journal file.
+        path: PathBuf,
+    },
+}
+
+impl JournalError {
+    fn io(path: &Path) -> impl FnOnce(io::Error) -> JournalError + '_ {
+        move |source| JournalError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for JournalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JournalError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            JournalError::Busy { path } => write!(
+                f,
+                "{}: another hallmark process is using this seen journal; try again when it finishes",
+                path.display()
+            ),
+            JournalError::NotAFile { path } => {
+                write!(
+                    f,
+                    "{}: a seen journal must be a regular file",
+                    path.display()
+                )
+            }
+            JournalError::TooLarge { path, len } => write!(
+                f,
+                "{}: {len} bytes is more than a seen journal may hold ({MAX_JOURNAL_LEN}); start a new one",
+                path.display()
+            ),
+            JournalError::Corrupt { path, line, reason } => write!(
+                f,
+                "{}: seen-journal line {line} is corrupt ({reason}); refusing to use it until it is repaired",
+                path.display()
+            ),
+            JournalError::InvalidLocation { reason } => write!(
+                f,
+                "invalid location label: {reason}; a label is at most {MAX_LOCATION_LEN} printable ASCII characters"
+            ),
+            JournalError::TooManyLocations { path } => write!(
+                f,
+                "{}: too many distinct location labels to index",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for JournalError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            JournalError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// The in-memory index: first sightings by serial.
+#[derive(Default)]
+struct Seen {
+    first: HashMap<SerialKey, FirstSeen>,
+    locations: Locations,
+}
+
+impl Seen {
+    /// Notes a sighting; returns the first one if the serial was seen before.
+    fn note(
+        &mut self,
+        path: &Path,
+        kid: KeyId,
+        record: &Record<'_>,
+    ) -> Result<Option<FirstSeen>, JournalError> {
+        match self.first.entry(serial_key(kid.to_bytes(), record.serial)) {
+            Entry::Occupied(entry) => Ok(Some(*entry.get())),
+            Entry::Vacant(entry) => {
+                let location = match record.location.as_deref() {
+                    Some(label) => Some(self.locations.intern(label).ok_or_else(|| {
+                        JournalError::TooManyLocations {
+                            path: path.to_owned(),
+                        }
+                    })?),
+                    None => None,
+                };
+                entry.insert(FirstSeen {
+                    time: record.time.to_ne_bytes(),
+                    location,
+                });
+                Ok(None)
+            }
+        }
+    }
+
+    fn sighting(&self, first: FirstSeen) -> Sighting {
+        Sighting {
+            time: u64::from_ne_bytes(first.time),
+            // Ids come from `intern`, so the lookup always succeeds.
+            location: first
+                .location
+                .and_then(|id| self.locations.get(id))
+                .map(String::from),
+        }
+    }
+}
+
+/// Location labels, each stored once.
+#[derive(Default)]
+struct Locations {
+    labels: Vec<Box<str>>,
+    ids: HashMap<Box<str>, NonZeroU32>,
+}
+
+impl Locations {
+    /// The label's id; `None` once 2^32 - 1 labels are stored.
+    fn intern(&mut self, label: &str) -> Option<NonZeroU32> {
+        if let Some(id) = self.ids.get(label) {
+            return Some(*id);
+        }
+        let id = NonZeroU32::new(u32::try_from(self.labels.len() + 1).ok()?)?;
+        self.labels.push(label.into());
+        self.ids.insert(label.into(), id);
+        Some(id)
+    }
+
+    fn get(&self, id: NonZeroU32) -> Option<&str> {
+        let index = usize::try_from(id.get() - 1).ok()?;
+        self.labels.get(index).map(|label| &**label)
+    }
+}
+
+fn serial_key(kid: [u8; 4], serial: u64) -> SerialKey {
+    let [a, b, c, d] = kid;
+    let [e, f, g, h, i, j, k, l] = serial.to_be_bytes();
+    [a, b, c, d, e, f, g, h, i, j, k, l]
+}
+
+/// Parses and checks one line (without its newline). The reason never quotes
+/// the line beyond a short prefix: serde_json's messages can quote any part.
+fn parse(body: &[u8]) -> Result<(KeyId, Record<'_>), String> {
+    let record: Record<'_> = serde_json::from_slice(body).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Syntax => "not valid JSON",
+            serde_json::error::Category::Eof => "record ends early",
+            serde_json::error::Category::Data => "not a seen-journal record",
+            serde_json::error::Category::Io => "unreadable",
+        };
+        format!("{what} at column {}; begins `{}`", e.column(), prefix(body))
+    })?;
+    if record.v != 1 {
+        return Err(format!("unknown record version {}", record.v));
+    }
+    let kid = parse_kid(&record.kid).ok_or("key id is not 8 lower-case hex digits")?;
+    if let Some(label) = &record.location {
+        check_location(label).map_err(|_| "location is not a valid label")?;
+    }
+    Ok((kid, record))
+}
+
+/// A key id in its one written form, 8 lower-case hex digits.
+fn parse_kid(s: &str) -> Option<KeyId> {
+    let canonical = s.len() == 8 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    canonical.then(|| s.parse().ok()).flatten()
+}
+
+/// The start of a damaged line, escaped, for an error message.
+fn prefix(line: &[u8]) -> String {
+    let head = line.get(..PREFIX_LEN).unwrap_or(line);
+    let more = if head.len() < line.len() { "..." } else { "" };
+    format!("{}{more}", head.escape_ascii())
+}
+
+/// Consumes the rest of an over-long line; true if a newline ended it, false
+/// if it ran to the end of the input.
+fn skip_line(reader: &mut impl BufRead) -> io::Result<bool> {
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(false);
+        }
+        if let Some(i) = buf.iter().position(|&b| b == b'\n') {
+            reader.consume(i + 1);
+            return Ok(true);
+        }
+        let n = buf.len();
+        reader.consume(n);
+    }
+}
+
+/// Opens `path` read-write, creating it if missing; true if it was created.
+fn open_or_create(path: &Path) -> Result<(File, bool), JournalError> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true);
+    match options.clone().create_new(true).open(path) {
+        Ok(file) => Ok((file, true)),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => options
+            .open(path)
+            .map(|file| (file, false))
+            .map_err(JournalError::io(path)),
+        Err(e) => Err(JournalError::io(path)(e)),
+    }
+}
+
+/// Makes a new file's directory entry durable.
+fn sync_parent(path: &Path) -> Result<(), JournalError> {
+    #[cfg(unix)]
+    {
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(JournalError::io(parent))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn kid() -> KeyId {
+        KeyId::from_bytes([1, 2, 3, 4])
+    }
+
+    fn sighting(time: u64, location: Option<&str>) -> Sighting {
+        Sighting {
+            time,
+            location: location.map(String::from),
+        }
+    }
+
+    fn temp() -> io::Result<(tempfile::TempDir, PathBuf)> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("seen.jsonl");
+        Ok((dir, path))
+    }
+
+    #[test]
+    fn round_trip_across_reopens() -> TestResult {
+        let (_dir, path) = temp()?;
+        let other = KeyId::from_bytes([9, 9, 9, 9]);
+        {
+            let mut j = Journal::open(&path)?;
+            assert!(j.is_empty());
+            assert_eq!(j.record(kid(), 1, 100, Some("Dock 3"))?, None);
+            assert_eq!(j.record(kid(), u64::MAX, 101, None)?, None);
+            assert_eq!(j.record(other, 1, 102, Some(""))?, None);
+            assert_eq!(
+                j.record(kid(), 2, 103, Some("a \"quoted\" \\ label"))?,
+                None
+            );
+            j.flush()?;
+        }
+        let text = std::fs::read_to_string(&path)?;
+        assert_eq!(
+            text.lines().next(),
+            Some(r#"{"v":1,"kid":"01020304","serial":1,"time":100,"location":"Dock 3"}"#)
+        );
+        let j = Journal::open(&path)?;
+        assert_eq!(j.len(), 4);
+        assert_eq!(j.first_seen(kid(), 1), Some(sighting(100, Some("Dock 3"))));
+        assert_eq!(j.first_seen(kid(), u64::MAX), Some(sighting(101, None)));
+        assert_eq!(j.first_seen(other, 1), Some(sighting(102, Some(""))));
+        let label = Some("a \"quoted\" \\ label");
+        assert_eq!(j.first_seen(kid(), 2), Some(sighting(103, label)));
+        assert_eq!(j.first_seen(other, 2), None);
+        Ok(())
+    }
+
+    #[test]
+    fn duplicates_report_the_first_sighting() -> TestResult {
+        let (_dir, path) = temp()?;
+        {
+            let mut j = Journal::open(&path)?;
+            assert_eq!(j.record(kid(), 7, 100, Some("Dock 3"))?, None);
+            // Earlier in the same input, before any flush.
+            let first = Some(sighting(100, Some("Dock 3")));
+            assert_eq!(j.record(kid(), 7, 200, Some("Shop"))?, first);
+            j.flush()?;
+        }
+        let mut j = Journal::open(&path)?;
+        let first = Some(sighting(100, Some("Dock 3")));
+        assert_eq!(j.record(kid(), 7, 300, None)?, first);
+        assert_eq!(j.record(kid(), 8, 300, None)?, None);
+        j.flush()?;
+        drop(j);
+        // Every sighting is history on file; only the first counts as first.
+        assert_eq!(std::fs::read_to_string(&path)?.lines().count(), 4);
+        let j = Journal::open(&path)?;
+        assert_eq!(j.len(), 2);
+        assert_eq!(j.first_seen(kid(), 7), first);
+        Ok(())
+    }
+
+    #[test]
+    fn torn_tail_is_ignored_and_cut_off() -> TestResult {
+        let (_dir, path) = temp()?;
+        let mut j = Journal::open(&path)?;
+        j.record(kid(), 1, 100, None)?;
+        j.record(kid(), 2, 100, None)?;
+        j.flush()?;
+        drop(j);
+        let good = std::fs::read(&path)?;
+        let mut torn = good.clone();
+        torn.extend_from_slice(br#"{"v":1,"kid":"01020304","serial":3,"ti"#);
+        std::fs::write(&path, &torn)?;
+        {
+            let mut j = Journal::open(&path)?;
+            assert_eq!(j.first_seen(kid(), 3), None);
+            j.record(kid(), 4, 200, None)?;
+            j.flush()?;
+        }
+        let text = std::fs::read(&path)?;
+        assert_eq!(text.get(..good.len()), Some(&good[..]));
+        assert!(text.ends_with(b"\"serial\":4,\"time\":200,\"location\":null}\n"));
+        let j = Journal::open(&path)?;
+        assert_eq!(j.len(), 3);
+        assert_eq!(j.first_seen(kid(), 3), None);
+        assert_eq!(j.first_seen(kid(), 4), Some(sighting(200, None)));
+        Ok(())
+    }
+
+    #[test]
+    fn long_torn_tail_of_zeros_is_cut_off() -> TestResult {
+        let (_dir, path) = temp()?;
+        let mut j = Journal::open(&path)?;
+        j.record(kid(), 1, 100, None)?;
+        j.flush()?;
+        drop(j);
+        // A crashed flush whose blocks were never written reads back as zeros.
+        let mut file = OpenOptions::new().append(true).open(&path)?;
+        file.write_all(&[0; 3 * MAX_LINE_LEN])?;
+        drop(file);
+        let mut j = Journal::open(&path)?;
+        assert_eq!(j.len(), 1);
+        j.record(kid(), 2, 200, None)?;
+        j.flush()?;
+        drop(j);
+        assert_eq!(std::fs::read_to_string(&path)?.lines().count(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn whole_unterminated_last_record_is_kept() -> TestResult {
+        let (_dir, path) = temp()?;
+        let mut j = Journal::open(&path)?;
+        j.record(kid(), 1, 100, Some("Dock 3"))?;
+        j.flush()?;
+        drop(j);
+        let mut text = std::fs::read(&path)?;
+        assert_eq!(text.pop(), Some(b'\n'));
+        std::fs::write(&path, &text)?;
+        {
+            let mut j = Journal::open(&path)?;
+            assert_eq!(j.first_seen(kid(), 1), Some(sighting(100, Some("Dock 3"))));
+            j.record(kid(), 2, 200, None)?;
+            j.flush()?;
+        }
+        let j = Journal::open(&path)?;
+        assert_eq!(j.len(), 2);
+        assert_eq!(std::fs::read_to_string(&path)?.lines().count(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn damage_in_the_middle_is_refused_with_its_line() -> TestResult {
+        let (_dir, path) = temp()?;
+        let good = r#"{"v":1,"kid":"01020304","serial":1,"time":1,"location":null}"#;
+        let cases: &[(&str, &str)] = &[
+            (
+                "secret garbage that must not be echoed in full",
+                "not valid JSON",
+            ),
+            (
+                r#"{"v":1,"kid":"01020304","serial":1}"#,
+                "not a seen-journal record",
+            ),
+            (
+                &good.replace("null}", r#"null,"x":1}"#),
+                "not a seen-journal record",
+            ),
+            (&good.replace("\"v\":1", "\"v\":2"), "version 2"),
+            (&good.replace("01020304", "0102030A"), "key id"),
+            (&good.replace("null", r#""tab\there""#), "location"),
+            (
+                &good.replace("serial\":1", "serial\":-1"),
+                "not a seen-journal record",
+            ),
+            ("", "record ends early"),
+        ];
+        for (bad, reason_part) in cases {
+            std::fs::write(&path, format!("{good}\n{bad}\n{good}\n"))?;
+            match Journal::open(&path) {
+                Err(e @ JournalError::Corrupt { line: 2, .. }) => {
+                    let message = e.to_string();
+                    assert!(message.contains(reason_part), "{message}");
+                    assert!(!message.contains("must not be echoed"), "{message}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn over_long_line_is_refused() -> TestResult {
+        let (_dir, path) = temp()?;
+        let long = "x".repeat(MAX_LINE_LEN + 1);
+        std::fs::write(&path, format!("{long}\n"))?;
+        assert!(matches!(
+            Journal::open(&path),
+            Err(JournalError::Corrupt { line: 1, .. })
+        ));
+        // The longest record a journal writes is well within the limit.
+        let (_dir, path) = temp()?;
+        let mut j = Journal::open(&path)?;
+        let label = "\"".repeat(MAX_LOCATION_LEN);
+        j.record(kid(), u64::MAX, u64::MAX, Some(&label))?;
+        assert!(j.pending.len() < MAX_LINE_LEN / 3);
+        Ok(())
+    }
+
+    #[test]
+    fn too_large_a_file_is_refused() -> TestResult {
+        let (_dir, path) = temp()?;
+        // Sparse: no disk space used.
+        File::create(&path)?.set_len(MAX_JOURNAL_LEN + 1)?;
+        assert!(matches!(
+            Journal::open(&path),
+            Err(JournalError::TooLarge { len, .. }) if len == MAX_JOURNAL_LEN + 1
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn second_opener_is_refused_while_locked() -> TestResult {
+        let (_dir, path) = temp()?;
+        let first = Journal::open(&path)?;
+        assert!(matches!(
+            Journal::try_open(&path),
+            Err(JournalError::Busy { .. })
+        ));
+        drop(first);
+        Journal::try_open(&path)?;
+        Ok(())
+    }
+
+    #[test]
+    fn not_a_regular_file_is_refused() -> TestResult {
+        let (dir, _path) = temp()?;
+        assert!(Journal::open(dir.path()).is_err());
+        #[cfg(unix)]
+        assert!(matches!(
+            Journal::open(Path::new("/dev/null")),
+            Err(JournalError::NotAFile { .. })
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn location_labels_are_checked() -> TestResult {
+        let (_dir, path) = temp()?;
+        let mut j = Journal::open(&path)?;
+        for good in ["", "Dock 3", " ~!", &"x".repeat(MAX_LOCATION_LEN)] {
+            check_location(good)?;
+        }
+        let long = "x".repeat(MAX_LOCATION_LEN + 1);
+        for bad in ["a\nb", "tab\t", "caf\u{e9}", "\u{7f}", &long] {
+            assert!(matches!(
+                j.record(kid(), 1, 1, Some(bad)),
+                Err(JournalError::InvalidLocation { .. })
+            ));
+        }
+        let e = check_location("line\nfeed")
+            .map(|()| "")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("byte 5 (0x0a)") && !e.contains("feed"), "{e}");
+        // Nothing was recorded.
+        assert!(j.is_empty());
+        j.flush()?;
+        assert_eq!(std::fs::metadata(&path)?.len(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn random_files_never_panic_and_appends_stay_readable() -> TestResult {
+        let (_dir, path) = temp()?;
+        let good = br#"{"v":1,"kid":"01020304","serial":1,"time":1,"location":"L"}"#;
+        let pieces: &[&[u8]] = &[
+            good,
+            b"\n",
+            b"{",
+            b"}",
+            b"\"",
+            b"\\",
+            b",",
+            b":",
+            b"1",
+            b"null",
+            b"\"v\":1",
+            b"\"kid\":\"01020304\"",
+            b"\"serial\":",
+            b"\"location\":\"L\"",
+            b"\0",
+            b"\xff",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            // xorshift64*
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        };
+        let mut accepted = 0;
+        for round in 0..400u64 {
+            let mut bytes = Vec::new();
+            for _ in 0..next() % 12 {
+                let r = next();
+                match pieces.get((r % 20) as usize) {
+                    Some(piece) => bytes.extend_from_slice(piece),
+                    None => bytes.push((r >> 8) as u8),
+                }
+            }
+            std::fs::write(&path, &bytes)?;
+            let Ok(mut j) = Journal::open(&path) else {
+                continue;
+            };
+            accepted += 1;
+            let before = j.len();
+            j.record(kid(), 1 << 40 | round, round, Some("here"))?;
+            j.flush()?;
+            drop(j);
+            // Whatever was accepted, an append never makes the file unreadable.
+            let j = Journal::open(&path)?;
+            assert_eq!(j.len(), before + 1);
+            assert_eq!(
+                j.first_seen(kid(), 1 << 40 | round),
+                Some(sighting(round, Some("here")))
+            );
+        }
+        // Both outcomes are exercised.
+        assert!((50..350).contains(&accepted), "{accepted} of 400 accepted");
+        Ok(())
+    }
+}

@@ -10,12 +10,19 @@
 //! `verify_strict`. This test shows the disagreement and that hallmark's single
 //! and bulk paths both refuse such codes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use ed25519_dalek::{Signature, VerifyingKey};
-use hallmark::{Date, KeyId, Payload, PublicKey, TrustStore, TrustedKey, UnsignedCode, Verdict, Verifier};
+use hallmark::{
+    Date, KeyId, Payload, PublicKey, TrustStore, TrustedKey, UnsignedCode, Verdict, Verifier,
+};
 use sha2::{Digest, Sha512};
 
 #[test]
@@ -26,7 +33,9 @@ fn dalek_batch_accepts_what_verify_strict_refuses_and_hallmark_refuses_both_ways
     let vk = VerifyingKey::from_bytes(&a_bytes).unwrap();
     let public = PublicKey::from_bytes(&a_bytes).unwrap();
     let mut trust = TrustStore::new();
-    trust.add(TrustedKey::new("t", public, None, None).unwrap()).unwrap();
+    trust
+        .add(TrustedKey::new("t", public, None, None).unwrap())
+        .unwrap();
     let kid = KeyId::derive(&a_bytes);
     // The point of order 2 (y = -1).
     let mut t_bytes = [0xffu8; 32];
@@ -55,15 +64,27 @@ fn dalek_batch_accepts_what_verify_strict_refuses_and_hallmark_refuses_both_ways
         sig[32..].copy_from_slice(s.as_bytes());
         let signature = Signature::from_bytes(&sig);
 
-        assert!(vk.verify_strict(&message, &signature).is_err(), "verify_strict refuses R with torsion");
+        assert!(
+            vk.verify_strict(&message, &signature).is_err(),
+            "verify_strict refuses R with torsion"
+        );
         if ed25519_dalek::verify_batch(&[&message], &[signature], &[vk]).is_ok() {
             batch_accepted += 1;
         }
         let code = unsigned.to_text(&sig);
         let single = verifier.verify(&code);
-        assert!(matches!(single, Verdict::Refused(hallmark::Error::BadSignature { .. })), "{single:?}");
+        assert!(
+            matches!(
+                single,
+                Verdict::Refused(hallmark::Error::BadSignature { .. })
+            ),
+            "{single:?}"
+        );
         assert_eq!(verifier.verify_batch([code.as_str()]), vec![single]);
     }
     // The batch equation accepts about half of them (z even kills an order-2 T).
-    assert!(batch_accepted > 10, "verify_batch accepted {batch_accepted} of 64");
+    assert!(
+        batch_accepted > 10,
+        "verify_batch accepted {batch_accepted} of 64"
+    );
 }

@@ -10,6 +10,7 @@ pub(crate) mod key;
 mod keygen;
 mod mint;
 mod qr;
+mod revocations;
 mod trust;
 mod verify;
 
@@ -25,6 +26,8 @@ pub(crate) enum Command {
     Verify(verify::Args),
     Inspect(inspect::Args),
     Qr(qr::Args),
+    #[command(subcommand)]
+    Revocations(revocations::Command),
 }
 
 impl Command {
@@ -39,6 +42,7 @@ impl Command {
             Command::Verify(args) => verify::run(args),
             Command::Inspect(args) => inspect::run(args),
             Command::Qr(args) => qr::run(args),
+            Command::Revocations(cmd) => revocations::run(cmd),
         }
     }
 }

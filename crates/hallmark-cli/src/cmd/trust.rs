@@ -40,6 +40,9 @@ pub(crate) struct AddArgs {
     /// Last date of manufacture the key may sign for (YYYY-MM-DD).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     valid_until: Option<Date>,
+    /// The key signs revocation snapshots (`hallmark verify --revocations`).
+    #[arg(long)]
+    revocation_signer: bool,
 }
 
 pub(crate) fn run(cmd: Command) -> Result<u8> {
@@ -60,7 +63,8 @@ fn add(args: AddArgs) -> Result<u8> {
             .map_err(|e| CliError::new(format!("{}: {e}", args.trust.display())))?,
         None => TrustStore::new(),
     };
-    let entry = TrustedKey::new(&public.name, public.key, args.valid_from, args.valid_until)?;
+    let entry = TrustedKey::new(&public.name, public.key, args.valid_from, args.valid_until)?
+        .with_revocation_signer(args.revocation_signer);
     let block = entry.to_toml();
     store.add(entry)?;
     let mut text = existing.unwrap_or_else(|| {

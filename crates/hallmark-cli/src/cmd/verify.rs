@@ -1,166 +1,603 @@
 //! `hallmark verify`
 
-use std::collections::BTreeMap;
-use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
-use hallmark::{Date, TrustStore};
-use serde_json::json;
+use hallmark::{Date, KeyId, RevocationSnapshot, TrustStore, Verdict, Verifier};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use serde_json::{Value, json};
 
 use crate::cmd::{parse_date, today};
 use crate::input::read_line;
+use crate::journal::Journal;
 use crate::output::{echo, payload_json, payload_text};
 use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
 
+/// Codes verified per step (on all cores); bounds memory whatever the input size.
+const CHUNK: usize = 4096;
+
 /// Verify codes offline against a trust store.
 ///
-/// Verifies the CODEs given, or else one code per line from stdin (blank lines
-/// are skipped). A code may be in any case, grouped with `-` or spaces, or a
-/// verification URL ending in the code. Prints one line per code, in input
-/// order: the verdict, the code, and the payload or the reason.
+/// Verifies the CODEs given, or the codes in --input FILE, or one code per line
+/// from stdin (blank lines are skipped), or the QR codes found in --image photos.
+/// A code may be in any case, grouped with `-` or spaces, prefixed by a scanner's
+/// symbology identifier (e.g. `]Q1`), or a verification URL ending in the code.
+/// Prints one line per code, in input order: the verdict, the code, and the
+/// payload or the reason; a summary goes to stderr. Verification runs on all
+/// cores; a progress bar shows on a terminal.
 ///
-/// Verdicts: genuine; malformed (not a well-formed code); unknown-key (no trusted
-/// key has its key id); bad-signature (altered or forged); key-not-valid (the key
-/// may not sign for the code's date); expired (past the code's expiry date).
+/// Verdicts:
+///   genuine        signature valid, key valid on the code's date, not revoked
+///   stale          genuine, but the --revocations data is older than --max-age
+///   malformed      not a well-formed code
+///   unknown-key    no trusted key has the code's key id
+///   bad-signature  altered or forged
+///   key-not-valid  the key may not sign for the code's date of manufacture
+///   expired        past the code's expiry date
+///   revoked        listed in the revocation snapshot (with reason and date)
+///   duplicate      genuine, but its serial was seen earlier in this input or in
+///                  the --seen journal (with when and where first seen)
 ///
-/// Exit status: 0 every code genuine, 1 any code not genuine (or no codes
-/// given), 2 usage or I/O error.
+/// Exit status: 0 every code genuine (or stale), 1 any other verdict (or no codes
+/// given), 2 usage or I/O error, or revocation data refused (bad signature, not
+/// from a revocation signer, or older than a snapshot already seen).
 ///
 /// Examples:
-///   hallmark verify --trust trust.toml 01ABC...
-///   hallmark verify --trust trust.toml --json < scanned.txt
+///   hallmark verify --trust trust.toml 0630HCDQ...
+///   hallmark verify --trust trust.toml --json --input scanned.txt \
+///       --revocations revocations.bin --seen seen.journal --location "Dock 4"
+///   hallmark verify --trust trust.toml --image label.jpg
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// The trust store (TOML) listing the issuer keys to accept.
     #[arg(long, value_name = "FILE")]
     trust: PathBuf,
-    /// Print one JSON object per code: code, verdict, error, reason, payload, ...
+    /// Print one JSON object per code: line, input, code, verdict, error, reason,
+    /// payload, revocation, first_seen.
     #[arg(long)]
     json: bool,
+    /// Read codes from FILE, one per line (default: stdin when no CODE is given).
+    #[arg(long, value_name = "FILE", conflicts_with = "codes")]
+    input: Option<PathBuf>,
+    /// Find and verify the QR codes in these photos (PNG or JPEG).
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["codes", "input"])]
+    image: Vec<PathBuf>,
+    /// A signed revocation snapshot (from `hallmark revocations build` or `pull`).
+    #[arg(long, value_name = "FILE")]
+    revocations: Option<PathBuf>,
+    /// Revocation data older than this is stale: 30m, 12h, 7d, 2w (default 7d).
+    #[arg(long, value_name = "AGE", value_parser = parse_age, default_value = "7d")]
+    max_age: u64,
+    /// Where the highest snapshot sequence seen is kept, to refuse rollbacks
+    /// (default: $HALLMARK_STATE_DIR, else $XDG_STATE_HOME/hallmark, else
+    /// ~/.local/state/hallmark).
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// A journal of verified serials kept across runs: codes seen before are duplicates.
+    #[arg(long, value_name = "PATH")]
+    seen: Option<PathBuf>,
+    /// Where this run happens, recorded in the --seen journal (e.g. "Dock 4").
+    #[arg(long, value_name = "LABEL", requires = "seen")]
+    location: Option<String>,
     /// Check expiry as of this date (YYYY-MM-DD) instead of today (UTC).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     today: Option<Date>,
-    /// Codes to verify; none means read them from stdin, one per line.
+    /// Codes to verify; none means --input, --image or stdin.
     #[arg(value_name = "CODE")]
     codes: Vec<String>,
 }
 
-pub(crate) fn run(args: Args) -> Result<u8> {
-    let text = std::fs::read(&args.trust)
-        .map_err(|e| CliError::new(format!("{}: {e}", args.trust.display())))?;
-    let text = String::from_utf8(text).map_err(|_| {
+/// Parses an age like `90s`, `30m`, `12h`, `7d` or `2w` into seconds.
+fn parse_age(s: &str) -> std::result::Result<u64, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number and a unit, like 7d"))?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(format!("{s:?}: unit must be s, m, h, d or w")),
+    };
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("{s:?}: too large"))
+}
+
+fn now_secs() -> Result<u64> {
+    Ok(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| CliError::new("the system clock is before 1970"))?
+        .as_secs())
+}
+
+fn load_trust(path: &Path) -> Result<TrustStore> {
+    let text = fs::read(path).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+    let text = String::from_utf8(text)
+        .map_err(|_| CliError::new(format!("{}: trust store is not UTF-8", path.display())))?;
+    TrustStore::from_toml(&text).map_err(|e| CliError::new(format!("{}: {e}", path.display())))
+}
+
+fn state_dir(arg: Option<&Path>) -> Result<PathBuf> {
+    if let Some(dir) = arg {
+        return Ok(dir.to_owned());
+    }
+    let env = |k| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(dir) = env("HALLMARK_STATE_DIR") {
+        return Ok(dir);
+    }
+    if let Some(dir) = env("XDG_STATE_HOME") {
+        return Ok(dir.join("hallmark"));
+    }
+    env("HOME")
+        .map(|h| h.join(".local/state/hallmark"))
+        .ok_or_else(|| {
+            CliError::new("no state directory: pass --state-dir or set $HALLMARK_STATE_DIR")
+        })
+}
+
+/// Refuses a snapshot older than one already seen from the same signer, and
+/// records a newer one. The state file is locked while it is read and updated.
+fn check_sequence(dir: &Path, signer: KeyId, sequence: u64) -> Result<()> {
+    let err = |e: io::Error| CliError::new(format!("{}: {e}", dir.display()));
+    fs::create_dir_all(dir).map_err(err)?;
+    let path = dir.join(format!("revocations-{signer}.seq"));
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(err)?;
+    file.lock().map_err(err)?;
+    let mut text = String::new();
+    Read::by_ref(&mut file)
+        .take(64)
+        .read_to_string(&mut text)
+        .map_err(err)?;
+    let seen: Option<u64> = match text.trim() {
+        "" => None,
+        t => Some(t.parse().map_err(|_| {
+            CliError::new(format!(
+                "{}: not a sequence number; delete it only if you trust the snapshot",
+                path.display()
+            ))
+        })?),
+    };
+    match seen {
+        Some(seen) if sequence < seen => Err(CliError::new(format!(
+            "revocation snapshot sequence {sequence} is older than sequence {seen} already seen from key {signer}: \
+             refusing a rollback (state in {})",
+            path.display()
+        ))),
+        Some(seen) if sequence == seen => Ok(()),
+        _ => file
+            .set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)).map(|_| ()))
+            .and_then(|()| file.write_all(format!("{sequence}\n").as_bytes()))
+            .and_then(|()| file.sync_all())
+            .map_err(err),
+    }
+}
+
+/// Loads, verifies and rollback-checks a snapshot; says whether it is stale.
+fn load_snapshot(
+    args: &Args,
+    trust: &TrustStore,
+    path: &Path,
+) -> Result<(RevocationSnapshot, bool)> {
+    let bytes = fs::read(path).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+    let snapshot = RevocationSnapshot::verify(&bytes, trust).map_err(|e| {
         CliError::new(format!(
-            "{}: trust store is not UTF-8",
-            args.trust.display()
+            "{}: revocation snapshot refused: {e}",
+            path.display()
         ))
     })?;
-    let trust = TrustStore::from_toml(&text)
-        .map_err(|e| CliError::new(format!("{}: {e}", args.trust.display())))?;
+    let signer = snapshot
+        .signer
+        .ok_or_else(|| CliError::new("snapshot without a signer"))?;
+    check_sequence(
+        &state_dir(args.state_dir.as_deref())?,
+        signer,
+        snapshot.sequence,
+    )?;
+    let age = now_secs()?.saturating_sub(snapshot.issued);
+    let stale = age > args.max_age;
+    if stale {
+        eprintln!(
+            "hallmark: warning: revocation snapshot {} (sequence {}) is {} hours old, older than --max-age: \
+             genuine codes are reported as stale",
+            path.display(),
+            snapshot.sequence,
+            age / 3600
+        );
+    }
+    Ok((snapshot, stale))
+}
+
+/// One code to verify: where it came from and its text.
+struct Item {
+    /// Line number (1-based), argument number, or image code number.
+    line: usize,
+    /// Where it came from, for images: "FILE#n".
+    source: Option<String>,
+    text: String,
+    /// Full length in bytes (more than `text` when an over-long line was cut).
+    len: usize,
+}
+
+/// Marks a serial whose first sighting is in the journal, from an earlier run.
+const FROM_JOURNAL: u32 = u32::MAX;
+
+/// Where a duplicate was first seen.
+enum FirstSeen {
+    Line(usize),
+    Journal { time: u64, location: Option<String> },
+}
+
+struct Run<'a, W: Write> {
+    verifier: Verifier<'a>,
+    json: bool,
+    out: W,
+    counts: BTreeMap<&'static str, usize>,
+    /// First line of each genuine serial in this run, or [`FROM_JOURNAL`]:
+    /// about 32 bytes per distinct genuine code.
+    here: HashMap<(KeyId, u64), u32>,
+    journal: Option<Journal>,
+    location: Option<String>,
+    now: u64,
+}
+
+impl<W: Write> Run<'_, W> {
+    fn chunk(&mut self, items: &[Item]) -> Result<()> {
+        let verifier = self.verifier;
+        let verdicts: Vec<Verdict> = items
+            .par_iter()
+            .map(|item| {
+                if item.len > item.text.len() {
+                    // The reader kept only part of an over-long line.
+                    Verdict::Refused(hallmark::Error::TooLong {
+                        len: item.len,
+                        max: hallmark::MAX_INPUT_LEN,
+                    })
+                } else {
+                    verifier.verify(&item.text)
+                }
+            })
+            .collect();
+        for (item, verdict) in items.iter().zip(verdicts) {
+            let first_seen = match (&verdict, verdict.verified()) {
+                (Verdict::Genuine { .. }, Some(v)) => {
+                    self.sighting(item.line, v.kid(), v.payload().serial())?
+                }
+                _ => None,
+            };
+            self.emit(item, &verdict, first_seen.as_ref())?;
+        }
+        if let Some(j) = &mut self.journal {
+            j.flush().map_err(|e| CliError::new(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Records a genuine sighting; returns where it was first seen, if before.
+    fn sighting(&mut self, line: usize, kid: KeyId, serial: u64) -> Result<Option<FirstSeen>> {
+        // Looked up before this sighting is recorded: a hit is an earlier run.
+        let earlier_run = self
+            .journal
+            .as_ref()
+            .and_then(|j| j.first_seen(kid, serial))
+            .map(|s| FirstSeen::Journal {
+                time: s.time,
+                location: s.location,
+            });
+        if let Some(j) = &mut self.journal {
+            j.record(kid, serial, self.now, self.location.as_deref())
+                .map_err(|e| CliError::new(e.to_string()))?;
+        }
+        match self.here.get(&(kid, serial)) {
+            Some(&FROM_JOURNAL) => Ok(earlier_run),
+            Some(&first_line) => Ok(Some(FirstSeen::Line(first_line as usize))),
+            None => {
+                let first = if earlier_run.is_some() {
+                    FROM_JOURNAL
+                } else {
+                    u32::try_from(line).unwrap_or(u32::MAX - 1)
+                };
+                self.here.insert((kid, serial), first);
+                Ok(earlier_run)
+            }
+        }
+    }
+
+    fn emit(
+        &mut self,
+        item: &Item,
+        verdict: &Verdict,
+        first_seen: Option<&FirstSeen>,
+    ) -> Result<()> {
+        let word = if first_seen.is_some() {
+            "duplicate"
+        } else {
+            verdict.word()
+        };
+        *self.counts.entry(word).or_default() += 1;
+        let input = echo(&item.text, item.len);
+        let code = verdict.verified().map(|v| v.to_text()).or_else(|| {
+            hallmark::UnverifiedCode::decode(&item.text)
+                .ok()
+                .map(|c| c.to_text())
+        });
+        let reason = reason(verdict, first_seen);
+        if self.json {
+            let mut value = serde_json::Map::new();
+            let mut put = |k: &str, v: Value| {
+                value.insert(k.to_owned(), v);
+            };
+            put("line", json!(item.line));
+            put("input", json!(input));
+            put("code", json!(code));
+            put("verdict", json!(word));
+            put(
+                "error",
+                match verdict {
+                    Verdict::Refused(e) => Value::from(e.kind()),
+                    _ => Value::Null,
+                },
+            );
+            put("reason", json!(reason));
+            put(
+                "payload",
+                json!(verdict.verified().map(|v| payload_json(v.payload()))),
+            );
+            if let Some(source) = &item.source {
+                put("source", json!(source));
+            }
+            if let Some(v) = verdict.verified() {
+                put("kid", json!(v.kid().to_string()));
+                put("key", json!(v.key_name()));
+            }
+            if let Verdict::Revoked { revocation, .. } = verdict {
+                put(
+                    "revocation",
+                    json!({
+                        "reason": revocation.reason.as_str(),
+                        "date": revocation.date.to_string(),
+                        "scope": scope_text(&revocation.scope),
+                    }),
+                );
+            }
+            match first_seen {
+                Some(FirstSeen::Line(l)) => put("first_seen", json!({"line": l})),
+                Some(FirstSeen::Journal { time, location }) => {
+                    put("first_seen", json!({"time": time, "location": location}))
+                }
+                None => {}
+            }
+            let value = Value::Object(value);
+            writeln!(self.out, "{value}")?;
+        } else {
+            let shown = code.unwrap_or(input);
+            writeln!(self.out, "{word}\t{shown}\t{reason}")?;
+        }
+        Ok(())
+    }
+}
+
+fn scope_text(scope: &hallmark::Scope) -> String {
+    match scope {
+        hallmark::Scope::Serial(s) => format!("serial {s}"),
+        hallmark::Scope::Range { first, last } => format!("serials {first}..={last}"),
+        hallmark::Scope::Lot(lot) => format!("lot {lot}"),
+        hallmark::Scope::Key { from } => format!("every code of the key made from {from}"),
+    }
+}
+
+fn reason(verdict: &Verdict, first_seen: Option<&FirstSeen>) -> String {
+    let about =
+        |v: &hallmark::Verified| format!("{} key={}", payload_text(v.payload()), v.key_name());
+    match (verdict, first_seen) {
+        (_, Some(FirstSeen::Line(l))) => format!("duplicate: first seen on line {l} of this input"),
+        (_, Some(FirstSeen::Journal { time, location })) => format!(
+            "duplicate: first seen at {time} (seconds since 1970){}",
+            location
+                .as_deref()
+                .map(|l| format!(" at {l:?}"))
+                .unwrap_or_default()
+        ),
+        (
+            Verdict::Genuine {
+                verified,
+                stale: false,
+            },
+            None,
+        ) => about(verified),
+        (
+            Verdict::Genuine {
+                verified,
+                stale: true,
+            },
+            None,
+        ) => {
+            format!("{} (revocation data older than --max-age)", about(verified))
+        }
+        (
+            Verdict::Revoked {
+                verified,
+                revocation,
+            },
+            None,
+        ) => format!(
+            "revoked ({}) on {}: {}; {}",
+            revocation.reason,
+            revocation.date,
+            scope_text(&revocation.scope),
+            about(verified)
+        ),
+        (Verdict::Refused(e), None) => e.to_string(),
+        (_, None) => verdict.word().to_owned(),
+    }
+}
+
+fn progress(len: Option<u64>) -> ProgressBar {
+    if !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr());
+    let template = if len.is_some() {
+        "{spinner} verifying [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta})"
+    } else {
+        "{spinner} verifying {pos} codes ({per_sec})"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+pub(crate) fn run(args: Args) -> Result<u8> {
+    let trust = load_trust(&args.trust)?;
     let today = match args.today {
         Some(d) => d,
         None => today()?,
     };
-    let mut v = Verifier {
-        trust: &trust,
-        today,
-        json: args.json,
-        out: BufWriter::new(std::io::stdout().lock()),
-        counts: BTreeMap::new(),
-        line: 0,
+    if let Some(l) = &args.location
+        && (l.len() > 64 || !l.bytes().all(|b| (0x20..=0x7e).contains(&b)))
+    {
+        return Err(CliError::new(
+            "--location: use at most 64 printable ASCII characters",
+        ));
+    }
+    let snapshot = match &args.revocations {
+        Some(path) => Some(load_snapshot(&args, &trust, path)?),
+        None => None,
     };
-    if args.codes.is_empty() {
-        let mut stdin = std::io::stdin().lock();
-        while let Some(line) = read_line(&mut stdin)? {
-            v.line += 1;
-            if line.text.trim().is_empty() && line.len == line.text.len() {
-                continue;
+    let mut verifier = Verifier::new(&trust, today);
+    if let Some((s, stale)) = &snapshot {
+        verifier = verifier.with_revocations(s, *stale);
+    }
+    let journal = match &args.seen {
+        Some(path) => Some(match Journal::try_open(path) {
+            Ok(j) => j,
+            Err(_) => {
+                eprintln!(
+                    "hallmark: waiting for another verify to release {}",
+                    path.display()
+                );
+                Journal::open(path).map_err(|e| CliError::new(e.to_string()))?
             }
-            v.check(&line.text, line.len)?;
+        }),
+        None => None,
+    };
+    let mut run = Run {
+        verifier,
+        json: args.json,
+        out: BufWriter::with_capacity(1 << 16, io::stdout().lock()),
+        counts: BTreeMap::new(),
+        here: HashMap::new(),
+        journal,
+        location: args.location.clone(),
+        now: now_secs()?,
+    };
+
+    if !args.image.is_empty() {
+        let mut items = Vec::new();
+        for path in &args.image {
+            let found = crate::image::decode_qr_file(path)
+                .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+            if found.is_empty() {
+                eprintln!("hallmark: {}: no QR code found", path.display());
+            }
+            for (n, text) in found.into_iter().enumerate() {
+                let len = text.len();
+                items.push(Item {
+                    line: items.len() + 1,
+                    source: Some(format!("{}#{}", path.display(), n + 1)),
+                    text,
+                    len,
+                });
+            }
+        }
+        run.chunk(&items)?;
+    } else if !args.codes.is_empty() {
+        let items: Vec<Item> = args
+            .codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Item {
+                line: i + 1,
+                source: None,
+                text: c.clone(),
+                len: c.len(),
+            })
+            .collect();
+        for chunk in items.chunks(CHUNK) {
+            run.chunk(chunk)?;
         }
     } else {
-        for code in &args.codes {
-            v.line += 1;
-            v.check(code, code.len())?;
+        let (reader, len): (Box<dyn BufRead>, Option<u64>) = match &args.input {
+            Some(path) => {
+                let file = fs::File::open(path)
+                    .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+                let len = file.metadata().ok().map(|m| m.len());
+                (Box::new(BufReader::with_capacity(1 << 16, file)), len)
+            }
+            None => (
+                Box::new(BufReader::with_capacity(1 << 16, io::stdin().lock())),
+                None,
+            ),
+        };
+        let bar = progress(len);
+        let mut reader = reader;
+        let mut line = 0usize;
+        let mut items = Vec::with_capacity(CHUNK);
+        loop {
+            let next = read_line(&mut reader)?;
+            let done = next.is_none();
+            if let Some(l) = next {
+                line += 1;
+                bar.inc(if len.is_some() { l.len as u64 + 1 } else { 1 });
+                if !(l.text.trim().is_empty() && l.len == l.text.len()) {
+                    items.push(Item {
+                        line,
+                        source: None,
+                        text: l.text,
+                        len: l.len,
+                    });
+                }
+            }
+            if items.len() >= CHUNK || (done && !items.is_empty()) {
+                run.chunk(&items)?;
+                items.clear();
+            }
+            if done {
+                break;
+            }
         }
+        bar.finish_and_clear();
     }
-    v.out.flush()?;
-    let total: usize = v.counts.values().sum();
+    run.out.flush()?;
+    let total: usize = run.counts.values().sum();
     if total == 0 {
         eprintln!("hallmark: no codes to verify");
         return Ok(EXIT_NOT_GENUINE);
     }
-    let summary: Vec<String> = v.counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let summary: Vec<String> = run.counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
     eprintln!("verified {total} codes: {}", summary.join(", "));
-    let all_genuine = v.counts.keys().all(|k| *k == "genuine");
+    let all_genuine = run.counts.keys().all(|k| *k == "genuine" || *k == "stale");
     Ok(if all_genuine {
         EXIT_OK
     } else {
         EXIT_NOT_GENUINE
     })
-}
-
-struct Verifier<'a, W: Write> {
-    trust: &'a TrustStore,
-    today: Date,
-    json: bool,
-    out: W,
-    counts: BTreeMap<&'static str, usize>,
-    line: usize,
-}
-
-impl<W: Write> Verifier<'_, W> {
-    fn check(&mut self, input: &str, full_len: usize) -> Result<()> {
-        let result = if full_len > input.len() {
-            // The reader kept only part of an over-long line.
-            Err(hallmark::Error::TooLong {
-                len: full_len,
-                max: hallmark::MAX_INPUT_LEN,
-            })
-        } else {
-            self.trust.verify_on(input, self.today)
-        };
-        let verdict = match &result {
-            Ok(_) => "genuine",
-            Err(e) => e.verdict(),
-        };
-        *self.counts.entry(verdict).or_default() += 1;
-        if self.json {
-            let value = match &result {
-                Ok(ok) => json!({
-                    "line": self.line,
-                    "input": echo(input, full_len),
-                    "code": ok.to_text(),
-                    "verdict": verdict,
-                    "error": null,
-                    "reason": format!("signature valid under trusted key {} ({})", ok.key_name(), ok.kid()),
-                    "kid": ok.kid().to_string(),
-                    "key": ok.key_name(),
-                    "payload": payload_json(ok.payload()),
-                }),
-                Err(e) => json!({
-                    "line": self.line,
-                    "input": echo(input, full_len),
-                    "code": hallmark::UnverifiedCode::decode(input).ok().map(|c| c.to_text()),
-                    "verdict": verdict,
-                    "error": e.kind(),
-                    "reason": e.to_string(),
-                    "payload": null,
-                }),
-            };
-            writeln!(self.out, "{value}")?;
-        } else {
-            match &result {
-                Ok(ok) => writeln!(
-                    self.out,
-                    "{verdict}\t{}\t{} key={}",
-                    ok.to_text(),
-                    payload_text(ok.payload()),
-                    ok.key_name()
-                )?,
-                Err(e) => writeln!(self.out, "{verdict}\t{}\t{e}", echo(input, full_len))?,
-            }
-        }
-        Ok(())
-    }
 }

@@ -1,0 +1,199 @@
+//! `hallmark revocations ...`
+
+use std::path::PathBuf;
+
+use hallmark::{Date, KeyId, Reason, RevocationSnapshot, Scope};
+use serde::Deserialize;
+
+use crate::{CliError, EXIT_OK, Result};
+
+/// Signed revocation snapshots for offline verification.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    Build(BuildArgs),
+}
+
+/// Build a signed revocation snapshot from a local list, without the service.
+///
+/// The list is TOML with any of these tables (dates YYYY-MM-DD; reason one of
+/// recalled, stolen, destroyed, counterfeit-reported, key-compromised,
+/// decommissioned; kid the issuer's 8-hex-digit key id):
+///
+///   [[serial]]  kid = "8608b1b7"  serial = 42  reason = "stolen"  date = 2026-11-01
+///   [[range]]   kid = "8608b1b7"  first = 100  last = 199  reason = "recalled"  date = 2026-11-01
+///   [[lot]]     kid = "8608b1b7"  lot = "L231212-01"  reason = "destroyed"  date = 2026-11-01
+///   [[key]]     kid = "8608b1b7"  from = 2026-06-01  reason = "key-compromised"  date = 2026-11-02
+///
+/// (one field per line in the file). The snapshot is signed with --key, which
+/// verifiers' trust stores must mark as a revocation signer
+/// (`hallmark trust add --revocation-signer`). --sequence must grow with every
+/// snapshot: verifiers refuse one older than a snapshot they have seen.
+///
+/// Example:
+///   hallmark revocations build --key keys/revocations.key --list revoked.toml \
+///       --sequence 8 --out revocations.bin
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct BuildArgs {
+    /// The revocation signing key (a key file from `hallmark keygen`).
+    #[arg(long, value_name = "KEY")]
+    key: PathBuf,
+    /// The list of revocations (TOML, see above).
+    #[arg(long, value_name = "FILE")]
+    list: PathBuf,
+    /// Sequence number of this snapshot (higher than every earlier one).
+    #[arg(long, value_name = "N")]
+    sequence: u64,
+    /// Where to write the snapshot.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    passphrase: crate::passphrase::Source,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct List {
+    #[serde(default)]
+    serial: Vec<SerialEntry>,
+    #[serde(default)]
+    range: Vec<RangeEntry>,
+    #[serde(default)]
+    lot: Vec<LotEntry>,
+    #[serde(default)]
+    key: Vec<KeyEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SerialEntry {
+    kid: String,
+    serial: u64,
+    reason: String,
+    date: toml::value::Datetime,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RangeEntry {
+    kid: String,
+    first: u64,
+    last: u64,
+    reason: String,
+    date: toml::value::Datetime,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LotEntry {
+    kid: String,
+    lot: String,
+    reason: String,
+    date: toml::value::Datetime,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyEntry {
+    kid: String,
+    from: toml::value::Datetime,
+    reason: String,
+    date: toml::value::Datetime,
+}
+
+fn date(what: &str, d: &toml::value::Datetime) -> Result<Date> {
+    match (d.date, d.time, d.offset) {
+        (Some(d), None, None) => Date::from_ymd(d.year.into(), d.month.into(), d.day.into()),
+        _ => None,
+    }
+    .ok_or_else(|| CliError::new(format!("{what}: dates must be YYYY-MM-DD")))
+}
+
+pub(crate) fn run(cmd: Command) -> Result<u8> {
+    match cmd {
+        Command::Build(args) => build(args),
+    }
+}
+
+fn build(args: BuildArgs) -> Result<u8> {
+    if args.out.exists() && !args.force {
+        return Err(CliError::new(format!(
+            "{}: already exists (use --force to replace it)",
+            args.out.display()
+        )));
+    }
+    let text = std::fs::read_to_string(&args.list)
+        .map_err(|e| CliError::new(format!("{}: {e}", args.list.display())))?;
+    let list: List = toml::from_str(&text)
+        .map_err(|e| CliError::new(format!("{}: {}", args.list.display(), e.message())))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| CliError::new("the system clock is before 1970"))?
+        .as_secs();
+    let mut snapshot = RevocationSnapshot::new(args.sequence, now);
+    let at = |kind: &str, i: usize| format!("{}: [[{kind}]] entry {}", args.list.display(), i + 1);
+    let parse = |what: &str, kid: &str, reason: &str| -> Result<(KeyId, Reason)> {
+        Ok((
+            kid.parse()
+                .map_err(|e| CliError::new(format!("{what}: kid: {e}")))?,
+            reason
+                .parse()
+                .map_err(|e| CliError::new(format!("{what}: {e}")))?,
+        ))
+    };
+    for (i, e) in list.serial.iter().enumerate() {
+        let w = at("serial", i);
+        let (kid, reason) = parse(&w, &e.kid, &e.reason)?;
+        snapshot.add(kid, Scope::Serial(e.serial), reason, date(&w, &e.date)?)?;
+    }
+    for (i, e) in list.range.iter().enumerate() {
+        let w = at("range", i);
+        let (kid, reason) = parse(&w, &e.kid, &e.reason)?;
+        snapshot
+            .add(
+                kid,
+                Scope::Range {
+                    first: e.first,
+                    last: e.last,
+                },
+                reason,
+                date(&w, &e.date)?,
+            )
+            .map_err(|e| CliError::new(format!("{w}: {e}")))?;
+    }
+    for (i, e) in list.lot.iter().enumerate() {
+        let w = at("lot", i);
+        let (kid, reason) = parse(&w, &e.kid, &e.reason)?;
+        snapshot
+            .add(kid, Scope::Lot(e.lot.clone()), reason, date(&w, &e.date)?)
+            .map_err(|e| CliError::new(format!("{w}: {e}")))?;
+    }
+    for (i, e) in list.key.iter().enumerate() {
+        let w = at("key", i);
+        let (kid, reason) = parse(&w, &e.kid, &e.reason)?;
+        snapshot.add(
+            kid,
+            Scope::Key {
+                from: date(&w, &e.from)?,
+            },
+            reason,
+            date(&w, &e.date)?,
+        )?;
+    }
+    let key = crate::cmd::key::open(&args.key, &args.passphrase)?;
+    let signature = key.sign(&snapshot.signing_message(key.kid()));
+    let bytes = snapshot.to_signed_bytes(key.kid(), &signature);
+    crate::cmd::trust::write_atomic(&args.out, &bytes)?;
+    eprintln!(
+        "wrote revocation snapshot sequence {} with {} revocations, signed by {} ({}), to {}",
+        args.sequence,
+        snapshot.revocations().len(),
+        key.name(),
+        key.kid(),
+        args.out.display()
+    );
+    Ok(EXIT_OK)
+}
