@@ -161,3 +161,42 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Bulk verification gives exactly the single verdicts, on genuine codes,
+    /// mutations of them, and signatures by keys the trust store refuses or lacks.
+    #[test]
+    fn bulk_equals_single(
+        seed in any::<[u8; 32]>(),
+        other_seed in any::<[u8; 32]>(),
+        serials in proptest::collection::vec(any::<u64>(), 1..20),
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..20),
+    ) {
+        let (key, trust) = setup(seed);
+        let other = SecretKey::from_seed("other", &other_seed).unwrap();
+        let date = Date::from_days(19_703).unwrap();
+        let mut inputs: Vec<String> = Vec::new();
+        for (i, serial) in serials.iter().enumerate() {
+            let p = Payload::new(*serial, "P", "L", date).unwrap();
+            let signer = if i % 5 == 4 { &other } else { &key };
+            inputs.push(mint(signer, &p).unwrap());
+        }
+        for (pos, ch) in &flips {
+            let base = inputs[pos.index(inputs.len())].clone();
+            let i = pos.index(base.len());
+            let c = ALPHABET[ch.index(ALPHABET.len())] as char;
+            let mut m = base.clone();
+            m.replace_range(i..i + 1, c.encode_utf8(&mut [0; 4]));
+            inputs.push(m);
+        }
+        let verifier = hallmark::Verifier::new(&trust, date);
+        let bulk = verifier.verify_batch(inputs.iter().map(String::as_str));
+        prop_assert_eq!(bulk.len(), inputs.len());
+        for (input, verdict) in inputs.iter().zip(&bulk) {
+            prop_assert_eq!(verdict, &verifier.verify(input));
+            prop_assert_eq!(verdict.is_genuine(), trust.verify(input).is_ok());
+        }
+    }
+}
