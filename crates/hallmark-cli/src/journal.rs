@@ -229,8 +229,9 @@ impl Journal {
                     return Ok(());
                 }
                 None => {
-                    // The last line, unterminated: kept if whole (its flush may
-                    // have been acknowledged), else a torn record, cut off later.
+                    // The last line, unterminated: kept if whole (the sighting
+                    // happened; only its newline was lost or never written),
+                    // else a torn record, cut off before the next append.
                     if let Ok((kid, record)) = parse(&line) {
                         self.seen.note(path, kid, &record)?;
                         self.clean_len += n as u64;

@@ -82,6 +82,12 @@ impl From<hallmark_issuer::Error> for CliError {
     }
 }
 
+impl From<journal::JournalError> for CliError {
+    fn from(e: journal::JournalError) -> CliError {
+        CliError::new(e.to_string())
+    }
+}
+
 impl From<hallmark::Error> for CliError {
     fn from(e: hallmark::Error) -> CliError {
         CliError::new(e.to_string())

@@ -285,7 +285,7 @@ impl<W: Write> Run<'_, W> {
             self.emit(item, &verdict, first_seen.as_ref())?;
         }
         if let Some(j) = &mut self.journal {
-            j.flush().map_err(|e| CliError::new(e.to_string()))?;
+            j.flush()?;
         }
         Ok(())
     }
@@ -302,8 +302,7 @@ impl<W: Write> Run<'_, W> {
                 location: s.location,
             });
         if let Some(j) = &mut self.journal {
-            j.record(kid, serial, self.now, self.location.as_deref())
-                .map_err(|e| CliError::new(e.to_string()))?;
+            j.record(kid, serial, self.now, self.location.as_deref())?;
         }
         match self.here.get(&(kid, serial)) {
             Some(&FROM_JOURNAL) => Ok(earlier_run),
@@ -471,12 +470,8 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         Some(d) => d,
         None => today()?,
     };
-    if let Some(l) = &args.location
-        && (l.len() > 64 || !l.bytes().all(|b| (0x20..=0x7e).contains(&b)))
-    {
-        return Err(CliError::new(
-            "--location: use at most 64 printable ASCII characters",
-        ));
+    if let Some(l) = &args.location {
+        crate::journal::check_location(l).map_err(|e| CliError::new(format!("--location: {e}")))?;
     }
     let snapshot = match &args.revocations {
         Some(path) => Some(load_snapshot(&args, &trust, path)?),
@@ -488,14 +483,14 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     }
     let journal = match &args.seen {
         Some(path) => Some(match Journal::try_open(path) {
-            Ok(j) => j,
-            Err(_) => {
+            Err(crate::journal::JournalError::Busy { .. }) => {
                 eprintln!(
                     "hallmark: waiting for another verify to release {}",
                     path.display()
                 );
-                Journal::open(path).map_err(|e| CliError::new(e.to_string()))?
+                Journal::open(path)?
             }
+            other => other?,
         }),
         None => None,
     };
