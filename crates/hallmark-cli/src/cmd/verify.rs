@@ -261,10 +261,12 @@ struct Run<'a, W: Write> {
 impl<W: Write> Run<'_, W> {
     fn chunk(&mut self, items: &[Item]) -> Result<()> {
         let verifier = self.verifier;
-        let verdicts: Vec<Verdict> = items
+        let json = self.json;
+        // Verify and render on all cores; only duplicate detection is sequential.
+        let done: Vec<(Verdict, &'static str, String)> = items
             .par_iter()
             .map(|item| {
-                if item.len > item.text.len() {
+                let verdict = if item.len > item.text.len() {
                     // The reader kept only part of an over-long line.
                     Verdict::Refused(hallmark::Error::TooLong {
                         len: item.len,
@@ -272,17 +274,24 @@ impl<W: Write> Run<'_, W> {
                     })
                 } else {
                     verifier.verify(&item.text)
-                }
+                };
+                let (word, line) = render(item, &verdict, None, json);
+                (verdict, word, line)
             })
             .collect();
-        for (item, verdict) in items.iter().zip(verdicts) {
+        for (item, (verdict, word, line)) in items.iter().zip(done) {
             let first_seen = match (&verdict, verdict.verified()) {
                 (Verdict::Genuine { .. }, Some(v)) => {
                     self.sighting(item.line, v.kid(), v.payload().serial())?
                 }
                 _ => None,
             };
-            self.emit(item, &verdict, first_seen.as_ref())?;
+            let (word, line) = match first_seen {
+                Some(first) => render(item, &verdict, Some(&first), json),
+                None => (word, line),
+            };
+            *self.counts.entry(word).or_default() += 1;
+            self.out.write_all(line.as_bytes())?;
         }
         if let Some(j) = &mut self.journal {
             j.flush()?;
@@ -318,78 +327,77 @@ impl<W: Write> Run<'_, W> {
             }
         }
     }
+}
 
-    fn emit(
-        &mut self,
-        item: &Item,
-        verdict: &Verdict,
-        first_seen: Option<&FirstSeen>,
-    ) -> Result<()> {
-        let word = if first_seen.is_some() {
-            "duplicate"
-        } else {
-            verdict.word()
+/// One output line (with its newline) and its verdict word.
+fn render(
+    item: &Item,
+    verdict: &Verdict,
+    first_seen: Option<&FirstSeen>,
+    json: bool,
+) -> (&'static str, String) {
+    let word = if first_seen.is_some() {
+        "duplicate"
+    } else {
+        verdict.word()
+    };
+    let input = echo(&item.text, item.len);
+    let code = verdict.verified().map(|v| v.to_text()).or_else(|| {
+        hallmark::UnverifiedCode::decode(&item.text)
+            .ok()
+            .map(|c| c.to_text())
+    });
+    let reason = reason(verdict, first_seen);
+    if json {
+        let mut value = serde_json::Map::new();
+        let mut put = |k: &str, v: Value| {
+            value.insert(k.to_owned(), v);
         };
-        *self.counts.entry(word).or_default() += 1;
-        let input = echo(&item.text, item.len);
-        let code = verdict.verified().map(|v| v.to_text()).or_else(|| {
-            hallmark::UnverifiedCode::decode(&item.text)
-                .ok()
-                .map(|c| c.to_text())
-        });
-        let reason = reason(verdict, first_seen);
-        if self.json {
-            let mut value = serde_json::Map::new();
-            let mut put = |k: &str, v: Value| {
-                value.insert(k.to_owned(), v);
-            };
-            put("line", json!(item.line));
-            put("input", json!(input));
-            put("code", json!(code));
-            put("verdict", json!(word));
-            put(
-                "error",
-                match verdict {
-                    Verdict::Refused(e) => Value::from(e.kind()),
-                    _ => Value::Null,
-                },
-            );
-            put("reason", json!(reason));
-            put(
-                "payload",
-                json!(verdict.verified().map(|v| payload_json(v.payload()))),
-            );
-            if let Some(source) = &item.source {
-                put("source", json!(source));
-            }
-            if let Some(v) = verdict.verified() {
-                put("kid", json!(v.kid().to_string()));
-                put("key", json!(v.key_name()));
-            }
-            if let Verdict::Revoked { revocation, .. } = verdict {
-                put(
-                    "revocation",
-                    json!({
-                        "reason": revocation.reason.as_str(),
-                        "date": revocation.date.to_string(),
-                        "scope": scope_text(&revocation.scope),
-                    }),
-                );
-            }
-            match first_seen {
-                Some(FirstSeen::Line(l)) => put("first_seen", json!({"line": l})),
-                Some(FirstSeen::Journal { time, location }) => {
-                    put("first_seen", json!({"time": time, "location": location}))
-                }
-                None => {}
-            }
-            let value = Value::Object(value);
-            writeln!(self.out, "{value}")?;
-        } else {
-            let shown = code.unwrap_or(input);
-            writeln!(self.out, "{word}\t{shown}\t{reason}")?;
+        put("line", json!(item.line));
+        put("input", json!(input));
+        put("code", json!(code));
+        put("verdict", json!(word));
+        put(
+            "error",
+            match verdict {
+                Verdict::Refused(e) => Value::from(e.kind()),
+                _ => Value::Null,
+            },
+        );
+        put("reason", json!(reason));
+        put(
+            "payload",
+            json!(verdict.verified().map(|v| payload_json(v.payload()))),
+        );
+        if let Some(source) = &item.source {
+            put("source", json!(source));
         }
-        Ok(())
+        if let Some(v) = verdict.verified() {
+            put("kid", json!(v.kid().to_string()));
+            put("key", json!(v.key_name()));
+        }
+        if let Verdict::Revoked { revocation, .. } = verdict {
+            put(
+                "revocation",
+                json!({
+                    "reason": revocation.reason.as_str(),
+                    "date": revocation.date.to_string(),
+                    "scope": scope_text(&revocation.scope),
+                }),
+            );
+        }
+        match first_seen {
+            Some(FirstSeen::Line(l)) => put("first_seen", json!({"line": l})),
+            Some(FirstSeen::Journal { time, location }) => {
+                put("first_seen", json!({"time": time, "location": location}))
+            }
+            None => {}
+        }
+        let value = Value::Object(value);
+        (word, format!("{value}\n"))
+    } else {
+        let shown = code.unwrap_or(input);
+        (word, format!("{word}\t{shown}\t{reason}\n"))
     }
 }
 
