@@ -96,6 +96,31 @@ impl From<hallmark::Error> for CliError {
 
 pub(crate) type Result<T, E = CliError> = std::result::Result<T, E>;
 
+/// Reads a whole file of at most `max` bytes, refusing a larger one before
+/// reading it all (so a huge or endless file cannot exhaust memory).
+pub(crate) fn read_bounded(path: &std::path::Path, max: usize, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let fail = |e: std::io::Error| CliError::new(format!("{}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(fail)?;
+    let mut bytes = Vec::new();
+    file.take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(fail)?;
+    if bytes.len() > max {
+        return Err(CliError::new(format!(
+            "{}: {what} is larger than {max} bytes",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// [`read_bounded`], as UTF-8 text.
+pub(crate) fn read_text_bounded(path: &std::path::Path, max: usize, what: &str) -> Result<String> {
+    String::from_utf8(read_bounded(path, max, what)?)
+        .map_err(|_| CliError::new(format!("{}: {what} is not UTF-8 text", path.display())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,12 +30,20 @@ pub(crate) fn get(
 ) -> Result<Passphrase, hallmark_issuer::Error> {
     let invalid = hallmark_issuer::Error::Invalid;
     let text = if let Some(file) = file {
-        let all = Zeroizing::new(std::fs::read_to_string(file).map_err(|e| {
-            invalid(format!(
-                "{}: cannot read the passphrase file: {e}",
-                file.display()
-            ))
-        })?);
+        let all = Zeroizing::new(
+            crate::read_bounded(file, 64 * 1024, "the passphrase file")
+                .map_err(|e| invalid(e.to_string()))?,
+        );
+        let all = Zeroizing::new(
+            std::str::from_utf8(&all)
+                .map_err(|_| {
+                    invalid(format!(
+                        "{}: the passphrase file is not UTF-8",
+                        file.display()
+                    ))
+                })?
+                .to_owned(),
+        );
         Zeroizing::new(all.lines().next().unwrap_or_default().to_owned())
     } else if let Some(value) = std::env::var_os(env) {
         Zeroizing::new(

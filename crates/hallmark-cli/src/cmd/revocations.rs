@@ -125,8 +125,7 @@ fn build(args: BuildArgs) -> Result<u8> {
             args.out.display()
         )));
     }
-    let text = std::fs::read_to_string(&args.list)
-        .map_err(|e| CliError::new(format!("{}: {e}", args.list.display())))?;
+    let text = crate::read_text_bounded(&args.list, 1 << 30, "the revocation list")?;
     let list: List = toml::from_str(&text)
         .map_err(|e| CliError::new(format!("{}: {}", args.list.display(), e.message())))?;
     let now = std::time::SystemTime::now()

@@ -53,10 +53,14 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
 
 fn add(args: AddArgs) -> Result<u8> {
     let public = PublicKeyFile::read(&args.public_key)?;
-    let existing = match fs::read_to_string(&args.trust) {
-        Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(CliError::new(format!("{}: {e}", args.trust.display()))),
+    let existing = if args.trust.exists() {
+        Some(crate::read_text_bounded(
+            &args.trust,
+            hallmark::MAX_TRUST_STORE_LEN,
+            "the trust store",
+        )?)
+    } else {
+        None
     };
     let mut store = match &existing {
         Some(text) => TrustStore::from_toml(text)

@@ -118,9 +118,7 @@ fn now_secs() -> Result<u64> {
 }
 
 fn load_trust(path: &Path) -> Result<TrustStore> {
-    let text = fs::read(path).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
-    let text = String::from_utf8(text)
-        .map_err(|_| CliError::new(format!("{}: trust store is not UTF-8", path.display())))?;
+    let text = crate::read_text_bounded(path, hallmark::MAX_TRUST_STORE_LEN, "the trust store")?;
     TrustStore::from_toml(&text).map_err(|e| CliError::new(format!("{}: {e}", path.display())))
 }
 
@@ -196,7 +194,11 @@ fn load_snapshot(
     trust: &TrustStore,
     path: &Path,
 ) -> Result<(RevocationSnapshot, bool)> {
-    let bytes = fs::read(path).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+    let bytes = crate::read_bounded(
+        path,
+        hallmark::MAX_SNAPSHOT_BYTES,
+        "the revocation snapshot",
+    )?;
     let snapshot = RevocationSnapshot::verify(&bytes, trust).map_err(|e| {
         CliError::new(format!(
             "{}: revocation snapshot refused: {e}",
