@@ -8,96 +8,18 @@
     clippy::expect_used
 )]
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hallmark");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+mod common;
 
-fn demo_key() -> PathBuf {
-    Path::new(ROOT).join("keys.example/demo-TEST-ONLY.key")
-}
-fn demo_trust() -> PathBuf {
-    Path::new(ROOT).join("keys.example/trust.toml")
-}
-
-/// Runs hallmark with `args` and `stdin`.
-fn run(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {BIN}: {e}"));
-    let mut input = child.stdin.take().unwrap_or_else(|| panic!("stdin"));
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("wait: {e}"));
-    let _ = writer.join();
-    out
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap_or_else(|| panic!("non-UTF-8 path"))
-}
-
-/// Mints `count` demo codes into a ledger in `dir`.
-fn mint_demo(dir: &Path, count: u32, extra: &[&str]) -> Vec<String> {
-    let ledger = dir.join("demo.ledger");
-    let key = demo_key();
-    let count = count.to_string();
-    let mut args = vec![
-        "mint",
-        "--key",
-        p(&key),
-        "--part",
-        "DRN-2980",
-        "--lot",
-        "L231212-01",
-        "--date",
-        "2023-12-12",
-        "--count",
-        &count,
-        "--ledger",
-        p(&ledger),
-    ];
-    args.extend_from_slice(extra);
-    let out = run(&args, b"");
-    assert_eq!(code(&out), 0, "mint failed: {}", stderr(&out));
-    stdout(&out).lines().map(str::to_owned).collect()
-}
+use common::*;
 
 fn verify(codes: &str, extra: &[&str]) -> Output {
     let trust = demo_trust();
     let mut args = vec!["verify", "--trust", p(&trust), "--today", "2026-11-23"];
     args.extend_from_slice(extra);
     run(&args, codes.as_bytes())
-}
-
-fn json_lines(out: &Output) -> Vec<serde_json::Value> {
-    stdout(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect()
-}
-
-fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))
 }
 
 #[test]

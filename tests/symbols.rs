@@ -14,46 +14,18 @@
 )]
 
 use std::io::ErrorKind;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hallmark");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const TODAY: &str = "2026-11-23";
+mod common;
 
-fn demo_key() -> PathBuf {
-    Path::new(ROOT).join("keys.example/demo-TEST-ONLY.key")
-}
-fn demo_trust() -> PathBuf {
-    Path::new(ROOT).join("keys.example/trust.toml")
-}
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap_or_else(|| panic!("non-UTF-8 path"))
-}
-fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))
-}
+use common::*;
 
-/// Runs `program` with `args`, no stdin.
-fn run_program(program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"))
-}
+/// hallmark with no stdin.
 fn run(args: &[&str]) -> Output {
-    run_program(BIN, args)
+    common::run(args, b"")
 }
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+const TODAY: &str = "2026-11-23";
 
 /// Mints `count` sample-sized (164-character) demo codes into a ledger in `dir`.
 fn mint_demo(dir: &Path, count: u32) -> Vec<String> {
