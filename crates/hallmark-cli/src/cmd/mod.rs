@@ -11,6 +11,8 @@ mod keygen;
 mod mint;
 mod qr;
 mod revocations;
+mod serve;
+mod token;
 mod trust;
 mod verify;
 
@@ -28,6 +30,9 @@ pub(crate) enum Command {
     Qr(qr::Args),
     #[command(subcommand)]
     Revocations(revocations::Command),
+    Serve(serve::Args),
+    #[command(subcommand)]
+    Token(token::Command),
 }
 
 impl Command {
@@ -43,6 +48,8 @@ impl Command {
             Command::Inspect(args) => inspect::run(args),
             Command::Qr(args) => qr::run(args),
             Command::Revocations(cmd) => revocations::run(cmd),
+            Command::Serve(args) => serve::run(args),
+            Command::Token(cmd) => token::run(cmd),
         }
     }
 }

@@ -1,0 +1,111 @@
+//! `hallmark serve`
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use hallmark::TrustStore;
+use hallmark_server::{ServeOptions, Settings};
+
+use crate::{CliError, EXIT_OK, Result};
+
+/// Run the hallmark service: code lookup, scan reports with clone alerts, status
+/// changes and signed revocation snapshots over HTTP (JSON under /v1).
+///
+/// The database is one SQLite file (WAL, every acknowledged write synced to
+/// disk), created and migrated on start. Writes need a bearer token from
+/// `hallmark token create`. Stops on Ctrl-C or SIGTERM after finishing the
+/// requests in flight. Logs go to stderr ($HALLMARK_LOG, e.g. debug).
+///
+/// Endpoints: GET /healthz, GET /v1/codes/{code}, POST /v1/scans,
+/// POST /v1/status (token scope status), POST /v1/batches (scope batches),
+/// GET /v1/revocations/snapshot (needs --revocation-key).
+///
+/// Example:
+///   hallmark serve --listen 127.0.0.1:8080 --trust trust.toml \
+///       --db /var/lib/hallmark/hallmark.db --revocation-key keys/revocations.key
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct Args {
+    /// Address and port to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The trust store (TOML) listing the issuer keys to accept.
+    #[arg(long, value_name = "FILE")]
+    trust: PathBuf,
+    /// The SQLite database file (created if missing).
+    #[arg(long, value_name = "PATH", default_value = "hallmark.db")]
+    db: PathBuf,
+    /// The key that signs revocation snapshots (a key file from `hallmark keygen`;
+    /// verifiers' trust stores must mark it as a revocation signer).
+    #[arg(long, value_name = "FILE")]
+    revocation_key: Option<PathBuf>,
+    /// Raise clone-suspected when a code is seen in more than N distinct
+    /// locations within --clone-window.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    clone_locations: u64,
+    /// The clone-detection window: 90s, 30m, 12h, 7d (default 24h).
+    #[arg(long, value_name = "AGE", value_parser = parse_secs, default_value = "24h")]
+    clone_window: u64,
+    #[command(flatten)]
+    passphrase: crate::passphrase::Source,
+}
+
+/// Parses `90s`, `30m`, `12h`, `7d` or `2w` into seconds.
+fn parse_secs(s: &str) -> std::result::Result<u64, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number and a unit, like 24h"))?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(format!("{s:?}: unit must be s, m, h, d or w")),
+    };
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("{s:?}: too large"))
+}
+
+/// Refuses database URLs this build cannot open yet.
+pub(crate) fn check_db(db: &std::path::Path) -> Result<()> {
+    let text = db.to_string_lossy();
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        return Err(CliError::new(
+            "PostgreSQL is not supported yet: --db takes an SQLite file path",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn run(args: Args) -> Result<u8> {
+    check_db(&args.db)?;
+    let text = crate::read_text_bounded(
+        &args.trust,
+        hallmark::MAX_TRUST_STORE_LEN,
+        "the trust store",
+    )?;
+    let trust = TrustStore::from_toml(&text)
+        .map_err(|e| CliError::new(format!("{}: {e}", args.trust.display())))?;
+    let revocation_key = args
+        .revocation_key
+        .as_deref()
+        .map(|path| crate::cmd::key::open(path, &args.passphrase))
+        .transpose()?;
+    hallmark_server::init_tracing();
+    hallmark_server::run(ServeOptions {
+        listen: args.listen,
+        trust,
+        db: args.db,
+        revocation_key,
+        settings: Settings {
+            clone_locations: args.clone_locations,
+            clone_window: args.clone_window,
+            ..Settings::default()
+        },
+    })
+    .map_err(|e| CliError::new(e.to_string()))?;
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,137 @@
+//! `hallmark token ...`
+
+use std::path::{Path, PathBuf};
+
+use hallmark_server::auth::{check_token_name, generate_token, hash_token};
+use hallmark_server::storage::{SqliteStorage, Storage, TokenScope};
+
+use crate::{CliError, EXIT_OK, Result};
+
+/// API tokens for the service's write endpoints (POST /v1/status, /v1/batches).
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    Create(CreateArgs),
+    List(ListArgs),
+    Revoke(RevokeArgs),
+}
+
+/// Create a token and print it once: the database keeps only its BLAKE3 hash,
+/// so a lost token cannot be shown again (revoke it and create another).
+///
+/// Scopes: status (revoke, decommission, reactivate) or batches (register
+/// signed batch manifests). Clients send it as `Authorization: Bearer TOKEN`.
+///
+/// Example:
+///   hallmark token create --db hallmark.db --name warehouse-ops --scope status
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct CreateArgs {
+    /// The service's SQLite database (created if missing).
+    #[arg(long, value_name = "PATH", default_value = "hallmark.db")]
+    db: PathBuf,
+    /// Who holds the token (1 to 64 of A-Z a-z 0-9 . _ -); shown in the audit log.
+    #[arg(long, value_name = "NAME")]
+    name: String,
+    /// What the token may do.
+    #[arg(long, value_name = "SCOPE", value_parser = ["status", "batches"])]
+    scope: String,
+}
+
+/// List tokens (names, scopes, creation and revocation times; never the tokens).
+///
+/// Example:
+///   hallmark token list --db hallmark.db
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct ListArgs {
+    /// The service's SQLite database.
+    #[arg(long, value_name = "PATH", default_value = "hallmark.db")]
+    db: PathBuf,
+}
+
+/// Revoke a token by name: the service refuses it from the next request on.
+///
+/// Example:
+///   hallmark token revoke --db hallmark.db --name warehouse-ops
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct RevokeArgs {
+    /// The service's SQLite database.
+    #[arg(long, value_name = "PATH", default_value = "hallmark.db")]
+    db: PathBuf,
+    /// The token's name.
+    #[arg(long, value_name = "NAME")]
+    name: String,
+}
+
+pub(crate) fn run(cmd: Command) -> Result<u8> {
+    match cmd {
+        Command::Create(args) => create(args),
+        Command::List(args) => list(args),
+        Command::Revoke(args) => revoke(args),
+    }
+}
+
+fn open(db: &Path) -> Result<SqliteStorage> {
+    crate::cmd::serve::check_db(db)?;
+    SqliteStorage::open(db).map_err(|e| CliError::new(format!("{}: {e}", db.display())))
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn create(args: CreateArgs) -> Result<u8> {
+    check_token_name(&args.name).map_err(CliError::new)?;
+    let scope: TokenScope = args.scope.parse().map_err(CliError::new)?;
+    let storage = open(&args.db)?;
+    let token = generate_token()
+        .map_err(|e| CliError::new(format!("no randomness from the operating system: {e}")))?;
+    storage
+        .create_token(&args.name, scope, &hash_token(&token), now())
+        .map_err(|e| CliError::new(format!("{}: {e}", args.db.display())))?;
+    println!("{token}");
+    eprintln!(
+        "created token {} (scope {}); it is shown only this once",
+        args.name,
+        scope.as_str()
+    );
+    Ok(EXIT_OK)
+}
+
+fn list(args: ListArgs) -> Result<u8> {
+    let storage = open(&args.db)?;
+    let tokens = storage
+        .tokens()
+        .map_err(|e| CliError::new(format!("{}: {e}", args.db.display())))?;
+    for t in tokens {
+        let state = match t.revoked {
+            Some(at) => format!("revoked {at}"),
+            None => "active".to_owned(),
+        };
+        println!(
+            "{}\t{}\tcreated {}\t{state}",
+            t.name,
+            t.scope.as_str(),
+            t.created
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+fn revoke(args: RevokeArgs) -> Result<u8> {
+    let storage = open(&args.db)?;
+    let done = storage
+        .revoke_token(&args.name, now())
+        .map_err(|e| CliError::new(format!("{}: {e}", args.db.display())))?;
+    if !done {
+        return Err(CliError::new(format!(
+            "no active token named {:?}",
+            args.name
+        )));
+    }
+    eprintln!("revoked token {}", args.name);
+    Ok(EXIT_OK)
+}

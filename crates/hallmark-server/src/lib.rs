@@ -1,0 +1,326 @@
+//! # hallmark-server: the hallmark service
+//!
+//! An axum application over a [`Storage`] backend: code lookup with the current
+//! status, scan reports with clone and unregistered-serial alerts, status
+//! changes (revoke, decommission, reactivate) and batch registration behind
+//! bearer tokens, and signed revocation snapshots for offline verifiers.
+//!
+//! [`app`] builds the router (testable with `tower::ServiceExt::oneshot`, no
+//! socket); [`serve`] runs it on a listener until a shutdown future resolves;
+//! [`run`] is what `hallmark serve` calls.
+//!
+//! Endpoints (every error is JSON `{"error": KIND, "detail": TEXT}`):
+//!
+//! | method and path | auth | what |
+//! |---|---|---|
+//! | `GET /healthz` | | liveness |
+//! | `GET /v1/codes/{code}` | | verdict, payload, status, registration, scan summary |
+//! | `POST /v1/scans` | | `{code, location?, scanner?}`: records a scan, returns alerts |
+//! | `POST /v1/status` | `status` token | revoke / decommission / reactivate a serial, range, lot or key |
+//! | `POST /v1/batches` | `batches` token | registers a signed batch manifest (octet-stream) |
+//! | `GET /v1/revocations/snapshot` | | the signed snapshot, with ETag / If-None-Match |
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use hallmark::{MAX_MANIFEST_BYTES, TrustStore};
+use hallmark_issuer::SecretKey;
+use tower::limit::ConcurrencyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub mod auth;
+pub mod error;
+mod routes;
+pub mod storage;
+
+pub use error::ApiError;
+pub use storage::{SqliteStorage, Storage, StorageError};
+
+/// Largest JSON request body, in bytes.
+pub const MAX_JSON_BODY: usize = 64 * 1024;
+
+/// The clock: seconds since 1970-01-01 UTC.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    })
+}
+
+/// Tunables of the service.
+#[derive(Clone)]
+pub struct Settings {
+    /// A code seen in more than this many distinct locations within
+    /// [`Settings::clone_window`] raises `clone-suspected`.
+    pub clone_locations: u64,
+    /// The clone-detection window, in seconds.
+    pub clone_window: u64,
+    /// Requests taking longer are answered 408.
+    pub request_timeout: Duration,
+    /// Requests handled at once; more wait.
+    pub max_concurrency: usize,
+    /// A served snapshot is re-signed with a fresh issue time after this many
+    /// seconds even when nothing changed, so verifiers do not see it as stale.
+    pub snapshot_refresh: u64,
+    /// Where time comes from (tests pass a fixed clock).
+    pub clock: Clock,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            clone_locations: 3,
+            clone_window: 24 * 3600,
+            request_timeout: Duration::from_secs(10),
+            max_concurrency: 512,
+            snapshot_refresh: 3600,
+            clock: system_clock(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("clone_locations", &self.clone_locations)
+            .field("clone_window", &self.clone_window)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_concurrency", &self.max_concurrency)
+            .field("snapshot_refresh", &self.snapshot_refresh)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A signed snapshot as served, cached until the sequence changes or it is
+/// older than [`Settings::snapshot_refresh`].
+#[derive(Debug)]
+struct SignedSnapshot {
+    sequence: u64,
+    issued: u64,
+    etag: String,
+    bytes: axum::body::Bytes,
+}
+
+struct Inner {
+    trust: TrustStore,
+    storage: Arc<dyn Storage>,
+    revocation_key: Option<SecretKey>,
+    settings: Settings,
+    snapshot: Mutex<Option<Arc<SignedSnapshot>>>,
+}
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("keys", &self.0.trust.keys().len())
+            .field("revocation_key", &self.0.revocation_key)
+            .field("settings", &self.0.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State over a trust store, a storage backend and the optional key that
+    /// signs revocation snapshots (without one, the snapshot endpoint is 404).
+    pub fn new(
+        trust: TrustStore,
+        storage: Arc<dyn Storage>,
+        revocation_key: Option<SecretKey>,
+        settings: Settings,
+    ) -> AppState {
+        AppState(Arc::new(Inner {
+            trust,
+            storage,
+            revocation_key,
+            settings,
+            snapshot: Mutex::new(None),
+        }))
+    }
+
+    /// The trusted issuer keys.
+    pub fn trust(&self) -> &TrustStore {
+        &self.0.trust
+    }
+
+    /// The storage backend.
+    pub fn storage(&self) -> Arc<dyn Storage> {
+        Arc::clone(&self.0.storage)
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.0.settings
+    }
+
+    /// Now, from the configured clock.
+    pub fn now(&self) -> u64 {
+        (self.0.settings.clock)()
+    }
+}
+
+/// The application: every route with its limits, timeout and error shaping.
+pub fn app(state: AppState) -> Router {
+    let settings = state.settings().clone();
+    Router::new()
+        .route("/healthz", get(routes::healthz))
+        .route("/v1/codes/{code}", get(routes::lookup))
+        .route("/v1/scans", post(routes::scan))
+        .route("/v1/status", post(routes::status))
+        .route(
+            "/v1/batches",
+            // The one large body: a manifest (framing and signature included).
+            post(routes::batches).layer(DefaultBodyLimit::max(MAX_MANIFEST_BYTES + 1024)),
+        )
+        .route("/v1/revocations/snapshot", get(routes::snapshot))
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            settings.request_timeout,
+        ))
+        .layer(axum::middleware::map_response(error::json_errors))
+        .layer(ConcurrencyLimitLayer::new(settings.max_concurrency.max(1)))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves [`app`] on `listener` until `shutdown` resolves, then finishes the
+/// requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// What `hallmark serve` runs.
+#[derive(Debug)]
+pub struct ServeOptions {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Trusted issuer keys.
+    pub trust: TrustStore,
+    /// The SQLite database file.
+    pub db: PathBuf,
+    /// The key that signs revocation snapshots.
+    pub revocation_key: Option<SecretKey>,
+    /// Tunables.
+    pub settings: Settings,
+}
+
+/// Why the service could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The database could not be opened or migrated.
+    #[error("{path}: {source}")]
+    Storage {
+        /// The database file.
+        path: PathBuf,
+        /// What failed.
+        source: StorageError,
+    },
+    /// Listening or serving failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the database, binds, and serves until Ctrl-C or SIGTERM (blocking).
+pub fn run(options: ServeOptions) -> Result<(), ServeError> {
+    let storage = SqliteStorage::open(&options.db).map_err(|source| ServeError::Storage {
+        path: options.db.clone(),
+        source,
+    })?;
+    if let Some(key) = &options.revocation_key {
+        let marked = options
+            .trust
+            .get(key.kid())
+            .is_some_and(|k| k.is_revocation_signer());
+        if !marked {
+            tracing::warn!(
+                "the revocation key {} ({}) is not a revocation signer in this trust store; \
+                 verifiers need it marked (hallmark trust add --revocation-signer)",
+                key.name(),
+                key.kid()
+            );
+        }
+    }
+    let state = AppState::new(
+        options.trust,
+        Arc::new(storage),
+        options.revocation_key,
+        options.settings,
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(options.listen).await?;
+        tracing::info!(
+            "hallmark serve: listening on http://{}, database {}",
+            listener.local_addr()?,
+            options.db.display()
+        );
+        serve(listener, state, shutdown_signal()).await
+    })?;
+    Ok(())
+}
+
+/// Logs to stderr, filtered by `$HALLMARK_LOG` (default `info`). Tokens are
+/// never logged: requests are logged by method and path only.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HALLMARK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}

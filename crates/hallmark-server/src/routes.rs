@@ -1,0 +1,570 @@
+//! The request handlers.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hallmark::{
+    BatchManifest, Date, Error, KeyId, Reason, Revocation, RevocationSnapshot, Scope, Verdict,
+    Verified,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::{Authorized, BatchesScope, StatusScope};
+use crate::error::{ApiError, ApiJson};
+use crate::storage::{Action, Scan, ScanSummary, Status, StatusChange};
+use crate::{AppState, SignedSnapshot};
+
+/// Longest location or scanner label, in bytes.
+const MAX_LABEL: usize = 128;
+
+/// Runs blocking work (storage, signature checks) off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await?
+}
+
+fn today(now: u64) -> Date {
+    Date::from_days(now / 86_400).unwrap_or(Date::MAX)
+}
+
+pub(crate) async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint")
+}
+
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "this endpoint does not take that method",
+    )
+}
+
+/// A code checked against the trust store and the stored status.
+struct Judgement {
+    verdict: Verdict,
+    /// Set whenever the signature verified (also when revoked or expired).
+    verified: Option<Verified>,
+    status: Option<Status>,
+}
+
+/// The verdict, exactly as [`hallmark::Verifier::verify`] gives it with a
+/// snapshot holding the stored revocations (revocation before expiry), with
+/// one signature check. A malformed code is a 400 that carries the verdict.
+fn judge(state: &AppState, code: &str) -> Result<Judgement, ApiError> {
+    let verified = match state.trust().verify(code) {
+        Ok(v) => v,
+        Err(e) if e.verdict() == "malformed" => {
+            return Err(
+                ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string())
+                    .with("verdict", json!("malformed")),
+            );
+        }
+        Err(e) => {
+            return Ok(Judgement {
+                verdict: Verdict::Refused(e),
+                verified: None,
+                status: None,
+            });
+        }
+    };
+    let status = state.storage().status(verified.kid(), verified.payload())?;
+    let today = today(state.now());
+    let verdict = match (&status, verified.payload().expiry()) {
+        (Some(s), _) => Verdict::Revoked {
+            verified: verified.clone(),
+            revocation: s.revocation.clone(),
+        },
+        (None, Some(expiry)) if expiry < today => {
+            Verdict::Refused(Error::Expired { expiry, today })
+        }
+        (None, _) => Verdict::Genuine {
+            verified: verified.clone(),
+            stale: false,
+        },
+    };
+    Ok(Judgement {
+        verdict,
+        verified: Some(verified),
+        status,
+    })
+}
+
+fn scope_json(scope: &Scope) -> Value {
+    match scope {
+        Scope::Serial(s) => json!({"serial": s}),
+        Scope::Range { first, last } => json!({"range": {"first": first, "last": last}}),
+        Scope::Lot(lot) => json!({"lot": lot}),
+        Scope::Key { from } => json!({"key_from": from.to_string()}),
+    }
+}
+
+fn status_json(status: Option<&Status>) -> Value {
+    match status {
+        None => json!({"state": "active"}),
+        Some(s) => json!({
+            "state": s.state(),
+            "reason": s.revocation.reason.as_str(),
+            "date": s.revocation.date.to_string(),
+            "scope": scope_json(&s.revocation.scope),
+            "since": s.time,
+        }),
+    }
+}
+
+fn scans_json(s: &ScanSummary) -> Value {
+    json!({
+        "count": s.count,
+        "locations_in_window": s.locations_in_window,
+        "first": s.first,
+        "last": s.last,
+    })
+}
+
+/// The common part of lookup and scan answers.
+fn verdict_json(j: &Judgement) -> Value {
+    let mut out = json!({"verdict": j.verdict.word()});
+    if let (Verdict::Refused(e), Some(map)) = (&j.verdict, out.as_object_mut()) {
+        map.insert("detail".into(), json!(e.to_string()));
+    }
+    if let (Some(v), Some(map)) = (&j.verified, out.as_object_mut()) {
+        let p = v.payload();
+        map.insert("code".into(), json!(v.to_text()));
+        map.insert("kid".into(), json!(v.kid().to_string()));
+        map.insert("key_name".into(), json!(v.key_name()));
+        map.insert(
+            "payload".into(),
+            json!({
+                "serial": p.serial(),
+                "part": p.part(),
+                "lot": p.lot(),
+                "date": p.date().to_string(),
+                "expiry": p.expiry().map(|e| e.to_string()),
+            }),
+        );
+        map.insert("status".into(), status_json(j.status.as_ref()));
+    }
+    out
+}
+
+fn insert(out: &mut Value, key: &str, value: Value) {
+    if let Some(map) = out.as_object_mut() {
+        map.insert(key.to_owned(), value);
+    }
+}
+
+pub(crate) async fn lookup(
+    State(state): State<AppState>,
+    code: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(code) = code?;
+    let body = blocking(move || {
+        let j = judge(&state, &code)?;
+        let mut out = verdict_json(&j);
+        if let Some(v) = &j.verified {
+            let storage = state.storage();
+            let registered = storage.is_registered(v.kid(), v.payload())?;
+            let window_start = state.now().saturating_sub(state.settings().clone_window);
+            let scans = storage.scan_summary(v.kid(), v.payload().serial(), window_start)?;
+            insert(&mut out, "registered", json!(registered));
+            insert(&mut out, "scans", scans_json(&scans));
+        }
+        Ok(out)
+    })
+    .await?;
+    Ok(Json(body))
+}
+
+/// `POST /v1/scans` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ScanRequest {
+    code: String,
+    location: Option<String>,
+    scanner: Option<String>,
+}
+
+/// A free-text label: at most [`MAX_LABEL`] bytes, no control characters;
+/// empty means absent.
+fn label(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(value) = value else { return Ok(None) };
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.len() > MAX_LABEL || value.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            format!("{field}: at most {MAX_LABEL} bytes, no control characters"),
+        ));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+fn alert(kind: &str, detail: String) -> Value {
+    json!({"alert": kind, "detail": detail})
+}
+
+pub(crate) async fn scan(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<ScanRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let location = label("location", req.location)?;
+    let scanner = label("scanner", req.scanner)?;
+    let body = blocking(move || {
+        let j = judge(&state, &req.code)?;
+        let mut out = verdict_json(&j);
+        let Some(v) = &j.verified else {
+            // Not genuine: nothing to record against a serial.
+            insert(&mut out, "recorded", json!(false));
+            insert(&mut out, "alerts", json!([]));
+            return Ok(out);
+        };
+        let storage = state.storage();
+        let now = state.now();
+        let settings = state.settings();
+        let window_start = now.saturating_sub(settings.clone_window);
+        let scans = storage.record_scan(
+            &Scan {
+                kid: v.kid(),
+                serial: v.payload().serial(),
+                time: now,
+                location,
+                scanner,
+            },
+            window_start,
+        )?;
+        let mut alerts = Vec::new();
+        if let Some(s) = &j.status {
+            let r = &s.revocation;
+            let (kind, what) = if r.reason == Reason::Decommissioned {
+                ("scanned-after-decommission", "decommissioned".to_owned())
+            } else {
+                (
+                    "scanned-after-revocation",
+                    format!("revoked ({})", r.reason),
+                )
+            };
+            alerts.push(alert(kind, format!("{what} on {}", r.date)));
+        }
+        if scans.locations_in_window > settings.clone_locations {
+            alerts.push(alert(
+                "clone-suspected",
+                format!(
+                    "seen in {} distinct locations within {} s (more than {})",
+                    scans.locations_in_window, settings.clone_window, settings.clone_locations
+                ),
+            ));
+        }
+        if !storage.is_registered(v.kid(), v.payload())? {
+            alerts.push(alert(
+                "unregistered-serial",
+                "valid signature, but the serial is in no registered batch (possible key leak)"
+                    .to_owned(),
+            ));
+        }
+        if !alerts.is_empty() {
+            tracing::warn!(
+                kid = %v.kid(),
+                serial = v.payload().serial(),
+                alerts = alerts.len(),
+                "scan raised alerts"
+            );
+        }
+        insert(&mut out, "recorded", json!(true));
+        insert(&mut out, "alerts", Value::Array(alerts));
+        insert(&mut out, "scans", scans_json(&scans));
+        Ok(out)
+    })
+    .await?;
+    Ok(Json(body))
+}
+
+/// `POST /v1/status` body: an action and exactly one target.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatusRequest {
+    action: String,
+    reason: Option<String>,
+    /// The issuer key id (8 hex digits); implied by `code`.
+    kid: Option<String>,
+    /// A code: targets its serial (its signature must verify).
+    code: Option<String>,
+    serial: Option<u64>,
+    range: Option<RangeRequest>,
+    lot: Option<String>,
+    /// A whole key, for codes made on or after this date.
+    key_from: Option<String>,
+    /// When the change takes effect (default today).
+    date: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RangeRequest {
+    first: u64,
+    last: u64,
+}
+
+fn invalid(detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid-request", detail)
+}
+
+fn parse_date(field: &str, s: &str) -> Result<Date, ApiError> {
+    s.parse()
+        .map_err(|e: Error| invalid(format!("{field}: {e}")))
+}
+
+/// Turns a request into a validated change (parse, don't validate).
+fn status_change(state: &AppState, req: StatusRequest) -> Result<StatusChange, ApiError> {
+    let reason = req
+        .reason
+        .as_deref()
+        .map(|r| r.parse::<Reason>().map_err(|e| invalid(e.to_string())))
+        .transpose()?;
+    let action = match (req.action.as_str(), reason) {
+        ("revoke", Some(Reason::Decommissioned)) => {
+            return Err(invalid("use the action decommission, not the reason"));
+        }
+        ("revoke", Some(reason)) => Action::Revoke(reason),
+        ("revoke", None) => return Err(invalid("revoke needs a reason")),
+        ("decommission" | "reactivate", Some(_)) => {
+            return Err(invalid("only revoke takes a reason"));
+        }
+        ("decommission", None) => Action::Decommission,
+        ("reactivate", None) => Action::Reactivate,
+        _ => {
+            return Err(invalid(
+                "action: expected revoke, decommission or reactivate",
+            ));
+        }
+    };
+    let targets = [
+        req.code.is_some(),
+        req.serial.is_some(),
+        req.range.is_some(),
+        req.lot.is_some(),
+        req.key_from.is_some(),
+    ];
+    if targets.iter().filter(|t| **t).count() != 1 {
+        return Err(invalid(
+            "give exactly one target: code, serial, range, lot or key_from",
+        ));
+    }
+    let kid = req
+        .kid
+        .as_deref()
+        .map(|k| k.parse::<KeyId>().map_err(|e| invalid(format!("kid: {e}"))))
+        .transpose()?;
+    let (kid, scope) = if let Some(code) = &req.code {
+        let verified = state
+            .trust()
+            .verify(code)
+            .map_err(|e| invalid(format!("code: {} ({e})", e.verdict())))?;
+        if kid.is_some_and(|k| k != verified.kid()) {
+            return Err(invalid("kid does not match the code's key"));
+        }
+        (verified.kid(), Scope::Serial(verified.payload().serial()))
+    } else {
+        let kid = kid.ok_or_else(|| invalid("kid is required (or give a code)"))?;
+        let scope = if let Some(serial) = req.serial {
+            Scope::Serial(serial)
+        } else if let Some(r) = req.range {
+            Scope::Range {
+                first: r.first,
+                last: r.last,
+            }
+        } else if let Some(lot) = req.lot {
+            Scope::Lot(lot)
+        } else if let Some(from) = &req.key_from {
+            Scope::Key {
+                from: parse_date("key_from", from)?,
+            }
+        } else {
+            return Err(invalid("no target"));
+        };
+        (kid, scope)
+    };
+    let date = match &req.date {
+        Some(d) => parse_date("date", d)?,
+        None => today(state.now()),
+    };
+    // The snapshot's own rules (lot labels, first <= last) decide what is
+    // storable, so every stored revocation can be served.
+    RevocationSnapshot::new(0, 0)
+        .add(kid, scope.clone(), Reason::Recalled, date)
+        .map_err(|e| invalid(e.to_string()))?;
+    Ok(StatusChange {
+        kid,
+        scope,
+        action,
+        date,
+    })
+}
+
+pub(crate) async fn status(
+    State(state): State<AppState>,
+    auth: Authorized<StatusScope>,
+    ApiJson(req): ApiJson<StatusRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let body = blocking(move || {
+        let change = status_change(&state, req)?;
+        let sequence = state
+            .storage()
+            .change_status(&change, &auth.token.name, state.now())?;
+        tracing::info!(
+            token = %auth.token.name,
+            action = change.action.as_str(),
+            target = %change.target(),
+            sequence,
+            "status changed"
+        );
+        Ok(json!({
+            "action": change.action.as_str(),
+            "reason": change.action.reason().map(Reason::as_str),
+            "kid": change.kid.to_string(),
+            "scope": scope_json(&change.scope),
+            "date": change.date.to_string(),
+            "target": change.target(),
+            "sequence": sequence,
+        }))
+    })
+    .await?;
+    Ok(Json(body))
+}
+
+pub(crate) async fn batches(
+    State(state): State<AppState>,
+    auth: Authorized<BatchesScope>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let bytes = body?;
+    if bytes.is_empty() {
+        return Err(invalid(
+            "the body must be a signed batch manifest (hallmark batches export)",
+        ));
+    }
+    let out = blocking(move || {
+        let manifest = BatchManifest::verify(&bytes, state.trust()).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-manifest",
+                format!("{}: {e}", e.kind()),
+            )
+        })?;
+        let new = state
+            .storage()
+            .register_batches(&manifest, &auth.token.name, state.now())?;
+        tracing::info!(token = %auth.token.name, kid = %manifest.kid, new, "batches registered");
+        Ok(json!({
+            "kid": manifest.kid.to_string(),
+            "batches": manifest.batches.len(),
+            "new": new,
+        }))
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+/// Whether `If-None-Match` lists `etag` (or `*`).
+fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*")
+}
+
+/// The current signed snapshot, from the cache when still current.
+fn current_snapshot(state: &AppState) -> Result<Option<Arc<SignedSnapshot>>, ApiError> {
+    let Some(key) = &state.0.revocation_key else {
+        return Ok(None);
+    };
+    let storage = state.storage();
+    let now = state.now();
+    let sequence = storage.sequence()?;
+    let cached = state
+        .0
+        .snapshot
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    if let Some(c) = cached
+        && c.sequence == sequence
+        && now.saturating_sub(c.issued) < state.settings().snapshot_refresh
+    {
+        return Ok(Some(c));
+    }
+    let (sequence, revocations) = storage.revocations()?;
+    let mut snapshot = RevocationSnapshot::new(sequence, now);
+    for Revocation {
+        kid,
+        scope,
+        reason,
+        date,
+    } in revocations
+    {
+        snapshot
+            .add(kid, scope, reason, date)
+            .map_err(ApiError::internal)?;
+    }
+    let signature = key.sign(&snapshot.signing_message(key.kid()));
+    let signed = Arc::new(SignedSnapshot {
+        sequence,
+        issued: now,
+        etag: format!("\"{}-{sequence}-{now}\"", key.kid()),
+        bytes: Bytes::from(snapshot.to_signed_bytes(key.kid(), &signature)),
+    });
+    *state
+        .0
+        .snapshot
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::clone(&signed));
+    Ok(Some(signed))
+}
+
+pub(crate) async fn snapshot(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let signed = blocking(move || current_snapshot(&state))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no-revocation-key",
+                "this service signs no snapshots (start it with --revocation-key)",
+            )
+        })?;
+    let etag = HeaderValue::from_str(&signed.etag).map_err(ApiError::internal)?;
+    let common = [
+        (header::ETAG, etag),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+    ];
+    if etag_matches(&headers, &signed.etag) {
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
+    }
+    Ok((
+        StatusCode::OK,
+        common,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        )],
+        signed.bytes.clone(),
+    )
+        .into_response())
+}

@@ -1,0 +1,313 @@
+//! What the service stores, behind one trait so that backends can be swapped.
+//!
+//! Exceptions only (see DESIGN.md, Storage): a minted code needs no row. Rows
+//! exist for status changes (revoked, decommissioned), scans, registered batches
+//! (one row per batch range), API tokens (hashed) and the audit log.
+//!
+//! The trait is synchronous: the HTTP layer calls it through
+//! `tokio::task::spawn_blocking`. [`SqliteStorage`] is the embedded default; a
+//! PostgreSQL backend implements the same trait.
+
+use hallmark::{BatchManifest, Date, KeyId, Payload, Reason, Revocation, Scope};
+
+mod sqlite;
+
+pub use sqlite::SqliteStorage;
+
+/// A storage failure. Its text is for the operator's log, never for clients.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// The database refused or failed an operation.
+    #[error("database: {0}")]
+    Database(String),
+    /// The database was written by a newer version of hallmark.
+    #[error("the database schema is version {found}; this hallmark knows up to {known}")]
+    SchemaTooNew {
+        /// Version found in the database.
+        found: i64,
+        /// Latest version this build knows.
+        known: i64,
+    },
+    /// A token with this name already exists.
+    #[error("a token named {0:?} already exists")]
+    DuplicateToken(String),
+    /// A stored value does not parse (the database was edited by hand?).
+    #[error("corrupt row in {table}: {reason}")]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// What a status change does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Revoke, with a reason (any but [`Reason::Decommissioned`]).
+    Revoke(Reason),
+    /// Mark decommissioned (sold, dispensed, used).
+    Decommission,
+    /// Remove the status previously set on exactly this target.
+    Reactivate,
+}
+
+impl Action {
+    /// `revoke`, `decommission` or `reactivate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Revoke(_) => "revoke",
+            Action::Decommission => "decommission",
+            Action::Reactivate => "reactivate",
+        }
+    }
+
+    /// The revocation reason this action stores, if it sets a status.
+    pub fn reason(self) -> Option<Reason> {
+        match self {
+            Action::Revoke(reason) => Some(reason),
+            Action::Decommission => Some(Reason::Decommissioned),
+            Action::Reactivate => None,
+        }
+    }
+}
+
+/// One status change on one target: a serial, a range, a lot, or a whole key
+/// from a date of manufacture on.
+///
+/// A target keeps one current status; a new change to the same target replaces
+/// it, and [`Action::Reactivate`] removes it. Targets do not override each
+/// other: reactivating serial 5 does not lift a revocation of its lot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusChange {
+    /// The issuer key whose codes it concerns.
+    pub kid: KeyId,
+    /// The target. For a key, the target is the key itself: its `from` date is
+    /// what a revocation stores, and is ignored by a reactivation.
+    pub scope: Scope,
+    /// What to do.
+    pub action: Action,
+    /// When it takes effect (stored in the snapshot).
+    pub date: Date,
+}
+
+impl StatusChange {
+    /// A short, stable description of the target for the audit log, e.g.
+    /// `8608b1b7 serial 42`.
+    pub fn target(&self) -> String {
+        let what = match &self.scope {
+            Scope::Serial(s) => format!("serial {s}"),
+            Scope::Range { first, last } => format!("range {first}-{last}"),
+            Scope::Lot(lot) => format!("lot {lot}"),
+            Scope::Key { from } => format!("key from {from}"),
+        };
+        format!("{} {what}", self.kid)
+    }
+}
+
+/// The current status of a code that is not active: the revocation that
+/// applies (decommissioned is the reason [`Reason::Decommissioned`]) and when
+/// it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// The revocation, exactly as the signed snapshot carries it.
+    pub revocation: Revocation,
+    /// When it was written, seconds since 1970-01-01 UTC.
+    pub time: u64,
+}
+
+impl Status {
+    /// `revoked` or `decommissioned`.
+    pub fn state(&self) -> &'static str {
+        if self.revocation.reason == Reason::Decommissioned {
+            "decommissioned"
+        } else {
+            "revoked"
+        }
+    }
+}
+
+/// One scan of a code whose signature verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scan {
+    /// Issuer key.
+    pub kid: KeyId,
+    /// Serial.
+    pub serial: u64,
+    /// When, seconds since 1970-01-01 UTC.
+    pub time: u64,
+    /// Where, as the scanner reported it.
+    pub location: Option<String>,
+    /// Who or what scanned.
+    pub scanner: Option<String>,
+}
+
+/// What the scans of one code add up to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScanSummary {
+    /// All scans ever recorded.
+    pub count: u64,
+    /// Distinct locations among the scans since the window start.
+    pub locations_in_window: u64,
+    /// First scan time.
+    pub first: Option<u64>,
+    /// Last scan time.
+    pub last: Option<u64>,
+}
+
+/// What a token may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenScope {
+    /// `POST /v1/status`.
+    Status,
+    /// `POST /v1/batches`.
+    Batches,
+}
+
+impl TokenScope {
+    /// `status` or `batches`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Status => "status",
+            TokenScope::Batches => "batches",
+        }
+    }
+}
+
+impl core::str::FromStr for TokenScope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<TokenScope, String> {
+        match s {
+            "status" => Ok(TokenScope::Status),
+            "batches" => Ok(TokenScope::Batches),
+            _ => Err(format!("unknown scope {s:?}: expected status or batches")),
+        }
+    }
+}
+
+/// A token as stored: never the token itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// Its name (who holds it).
+    pub name: String,
+    /// What it may do.
+    pub scope: TokenScope,
+    /// When it was created.
+    pub created: u64,
+    /// When it was revoked, if it was.
+    pub revoked: Option<u64>,
+}
+
+/// One line of the audit log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// The token that did it (`cli` for local commands).
+    pub token: String,
+    /// What was done, e.g. `revoke`, `register-batches`, `token-create`.
+    pub action: String,
+    /// On what.
+    pub target: String,
+    /// When.
+    pub time: u64,
+}
+
+/// Everything the service keeps. Writes are durable when a method returns
+/// `Ok` (the service acknowledges only after that).
+pub trait Storage: Send + Sync + 'static {
+    /// The status that applies to a code by `kid` with `payload`, with the
+    /// precedence of [`hallmark::RevocationSnapshot::check`]: the key's (from a
+    /// date on or before the code's date), the serial's, a range's, the lot's.
+    fn status(&self, kid: KeyId, payload: &Payload) -> Result<Option<Status>, StorageError>;
+
+    /// Applies a status change, bumps the snapshot sequence and writes the audit
+    /// log, in one transaction. Returns the new sequence.
+    fn change_status(
+        &self,
+        change: &StatusChange,
+        token: &str,
+        now: u64,
+    ) -> Result<u64, StorageError>;
+
+    /// The snapshot sequence: bumped by every status change.
+    fn sequence(&self) -> Result<u64, StorageError>;
+
+    /// Every current revocation (decommissions included) in the order they were
+    /// last written, with the sequence they correspond to (one consistent read).
+    fn revocations(&self) -> Result<(u64, Vec<Revocation>), StorageError>;
+
+    /// Records a scan and returns the code's scan summary including it, with
+    /// distinct locations counted from `window_start` on.
+    fn record_scan(&self, scan: &Scan, window_start: u64) -> Result<ScanSummary, StorageError>;
+
+    /// A code's scan summary, distinct locations counted from `window_start` on.
+    fn scan_summary(
+        &self,
+        kid: KeyId,
+        serial: u64,
+        window_start: u64,
+    ) -> Result<ScanSummary, StorageError>;
+
+    /// Registers the batches of a verified manifest (already registered ones are
+    /// kept) and writes the audit log. Returns how many were new.
+    fn register_batches(
+        &self,
+        manifest: &BatchManifest,
+        token: &str,
+        now: u64,
+    ) -> Result<u64, StorageError>;
+
+    /// Whether a registered batch of `kid` holds this code: for a sequential
+    /// batch its serial range and part, lot and date; for an opaque batch (whose
+    /// serials a registry cannot enumerate without the issuer's permutation key)
+    /// an opaque serial with the batch's part, lot and date.
+    fn is_registered(&self, kid: KeyId, payload: &Payload) -> Result<bool, StorageError>;
+
+    /// Stores a new token's hash.
+    fn create_token(
+        &self,
+        name: &str,
+        scope: TokenScope,
+        hash: &blake3::Hash,
+        now: u64,
+    ) -> Result<(), StorageError>;
+
+    /// Revokes a token by name; `false` if there is no such active token.
+    fn revoke_token(&self, name: &str, now: u64) -> Result<bool, StorageError>;
+
+    /// Every token, revoked ones included.
+    fn tokens(&self) -> Result<Vec<TokenInfo>, StorageError>;
+
+    /// The active token with this hash, compared in constant time.
+    fn authenticate(&self, hash: &blake3::Hash) -> Result<Option<TokenInfo>, StorageError>;
+
+    /// The latest `limit` audit entries, oldest first.
+    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StorageError>;
+}
+
+/// Maps a `u64` onto an `i64` preserving order (flips the top bit), so serial
+/// ranges compare correctly in SQL's signed 64-bit integers.
+pub fn serial_to_sql(serial: u64) -> i64 {
+    (serial ^ (1 << 63)) as i64
+}
+
+/// Inverse of [`serial_to_sql`].
+pub fn serial_from_sql(value: i64) -> u64 {
+    (value as u64) ^ (1 << 63)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_mapping_preserves_order() {
+        let samples = [0, 1, 42, (1 << 63) - 1, 1 << 63, u64::MAX - 1, u64::MAX];
+        for w in samples.windows(2) {
+            assert!(serial_to_sql(w[0]) < serial_to_sql(w[1]));
+        }
+        for s in samples {
+            assert_eq!(serial_from_sql(serial_to_sql(s)), s);
+        }
+    }
+}

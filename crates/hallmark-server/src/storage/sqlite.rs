@@ -1,0 +1,989 @@
+//! The embedded default: one SQLite file in WAL mode.
+//!
+//! `synchronous = FULL` makes every commit fsync the WAL before it returns, so a
+//! write the service acknowledged survives `kill -9` and power loss. The schema
+//! is versioned in `schema_migrations`; migrations run in order, each in its own
+//! transaction, when the file is opened.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use hallmark::{BatchManifest, Date, KeyId, Payload, Reason, Revocation, Scope};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{
+    AuditEntry, Scan, ScanSummary, Status, StatusChange, Storage, StorageError, TokenInfo,
+    TokenScope, serial_from_sql, serial_to_sql,
+};
+
+/// Versioned schema: (version, SQL). Append only; never edit a released step.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "
+    -- Current status per target: one row per (key, kind, target). Serials and
+    -- range bounds are order-preserving i64 (see serial_to_sql).
+    CREATE TABLE statuses (
+        kid      BLOB    NOT NULL,
+        kind     TEXT    NOT NULL CHECK (kind IN ('serial', 'range', 'lot', 'key')),
+        target   TEXT    NOT NULL,
+        first    INTEGER,
+        last     INTEGER,
+        lot      TEXT,
+        key_from INTEGER,
+        state    TEXT    NOT NULL CHECK (state IN ('revoked', 'decommissioned')),
+        reason   TEXT    NOT NULL,
+        date     INTEGER NOT NULL,
+        time     INTEGER NOT NULL,
+        seq      INTEGER NOT NULL,
+        PRIMARY KEY (kid, kind, target)
+    ) WITHOUT ROWID;
+    CREATE INDEX statuses_ranges ON statuses (kid, kind, first, last);
+    -- Every status change ever applied (the history behind `statuses`).
+    CREATE TABLE status_changes (
+        id       INTEGER PRIMARY KEY,
+        kid      BLOB    NOT NULL,
+        kind     TEXT    NOT NULL,
+        target   TEXT    NOT NULL,
+        action   TEXT    NOT NULL CHECK (action IN ('revoke', 'decommission', 'reactivate')),
+        reason   TEXT,
+        date     INTEGER NOT NULL,
+        time     INTEGER NOT NULL,
+        token    TEXT    NOT NULL,
+        seq      INTEGER NOT NULL
+    );
+    CREATE TABLE scans (
+        id       INTEGER PRIMARY KEY,
+        kid      BLOB    NOT NULL,
+        serial   INTEGER NOT NULL,
+        time     INTEGER NOT NULL,
+        location TEXT,
+        scanner  TEXT
+    );
+    CREATE INDEX scans_code ON scans (kid, serial, time);
+    CREATE TABLE tokens (
+        name     TEXT    PRIMARY KEY,
+        scope    TEXT    NOT NULL CHECK (scope IN ('status', 'batches')),
+        hash     BLOB    NOT NULL UNIQUE,
+        created  INTEGER NOT NULL,
+        revoked  INTEGER
+    );
+    CREATE TABLE audit (
+        id       INTEGER PRIMARY KEY,
+        token    TEXT    NOT NULL,
+        action   TEXT    NOT NULL,
+        target   TEXT    NOT NULL,
+        time     INTEGER NOT NULL
+    );
+    -- Registered batches from signed manifests: one row per batch.
+    CREATE TABLE batches (
+        kid        BLOB    NOT NULL,
+        opaque     INTEGER NOT NULL,
+        start      INTEGER NOT NULL,
+        last       INTEGER NOT NULL,
+        part       TEXT    NOT NULL,
+        lot        TEXT    NOT NULL,
+        date       INTEGER NOT NULL,
+        expiry     INTEGER,
+        minted     INTEGER NOT NULL,
+        issued     INTEGER NOT NULL,
+        registered INTEGER NOT NULL,
+        PRIMARY KEY (kid, opaque, start)
+    ) WITHOUT ROWID;
+    CREATE INDEX batches_labels ON batches (kid, part, lot, date);
+    CREATE TABLE counters (
+        name     TEXT    PRIMARY KEY,
+        value    INTEGER NOT NULL
+    );
+    INSERT INTO counters (name, value) VALUES ('revocation_sequence', 0);
+    ",
+)];
+
+/// Storage in one SQLite database file (or in memory, for tests).
+pub struct SqliteStorage {
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStorage").finish_non_exhaustive()
+    }
+}
+
+fn db(e: rusqlite::Error) -> StorageError {
+    StorageError::Database(e.to_string())
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn corrupt(table: &'static str, reason: impl Into<String>) -> StorageError {
+    StorageError::Corrupt {
+        table,
+        reason: reason.into(),
+    }
+}
+
+fn kid_from(bytes: &[u8]) -> Result<KeyId, StorageError> {
+    <[u8; hallmark::KID_LEN]>::try_from(bytes)
+        .map(KeyId::from_bytes)
+        .map_err(|_| corrupt("statuses", "kid is not 4 bytes"))
+}
+
+fn date_from(days: i64) -> Result<Date, StorageError> {
+    Date::from_days(to_u64(days)).ok_or_else(|| corrupt("statuses", "date out of range"))
+}
+
+/// (kind, target, first, last, lot, key_from) columns of a scope.
+type TargetColumns = (
+    &'static str,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
+
+fn target_columns(scope: &Scope) -> TargetColumns {
+    match scope {
+        Scope::Serial(s) => (
+            "serial",
+            s.to_string(),
+            Some(serial_to_sql(*s)),
+            Some(serial_to_sql(*s)),
+            None,
+            None,
+        ),
+        Scope::Range { first, last } => (
+            "range",
+            format!("{first}-{last}"),
+            Some(serial_to_sql(*first)),
+            Some(serial_to_sql(*last)),
+            None,
+            None,
+        ),
+        Scope::Lot(lot) => ("lot", lot.clone(), None, None, Some(lot.clone()), None),
+        // One key revocation per key: the key itself is the target.
+        Scope::Key { from } => (
+            "key",
+            String::new(),
+            None,
+            None,
+            None,
+            Some(i64::from(from.days())),
+        ),
+    }
+}
+
+const STATUS_COLUMNS: &str = "kid, kind, first, last, lot, key_from, reason, date, time";
+
+fn status_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawStatus> {
+    Ok(RawStatus {
+        kid: row.get(0)?,
+        kind: row.get(1)?,
+        first: row.get(2)?,
+        last: row.get(3)?,
+        lot: row.get(4)?,
+        key_from: row.get(5)?,
+        reason: row.get(6)?,
+        date: row.get(7)?,
+        time: row.get(8)?,
+    })
+}
+
+struct RawStatus {
+    kid: Vec<u8>,
+    kind: String,
+    first: Option<i64>,
+    last: Option<i64>,
+    lot: Option<String>,
+    key_from: Option<i64>,
+    reason: String,
+    date: i64,
+    time: i64,
+}
+
+impl RawStatus {
+    fn parse(self) -> Result<Status, StorageError> {
+        let bad = |what: &str| corrupt("statuses", format!("{} row without {what}", self.kind));
+        let scope = match self.kind.as_str() {
+            "serial" => Scope::Serial(serial_from_sql(self.first.ok_or_else(|| bad("first"))?)),
+            "range" => Scope::Range {
+                first: serial_from_sql(self.first.ok_or_else(|| bad("first"))?),
+                last: serial_from_sql(self.last.ok_or_else(|| bad("last"))?),
+            },
+            "lot" => Scope::Lot(self.lot.clone().ok_or_else(|| bad("lot"))?),
+            "key" => Scope::Key {
+                from: date_from(self.key_from.ok_or_else(|| bad("key_from"))?)?,
+            },
+            other => return Err(corrupt("statuses", format!("unknown kind {other:?}"))),
+        };
+        let reason: Reason = self
+            .reason
+            .parse()
+            .map_err(|_| corrupt("statuses", format!("unknown reason {:?}", self.reason)))?;
+        Ok(Status {
+            revocation: Revocation {
+                kid: kid_from(&self.kid)?,
+                scope,
+                reason,
+                date: date_from(self.date)?,
+            },
+            time: to_u64(self.time),
+        })
+    }
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database file at `path`, in WAL mode with
+    /// `synchronous = FULL`, and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStorage, StorageError> {
+        let conn = Connection::open(path).map_err(db)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(db)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StorageError::Database(format!(
+                "{}: cannot switch to WAL mode (got {mode})",
+                path.display()
+            )));
+        }
+        SqliteStorage::setup(conn)
+    }
+
+    /// A database in memory (tests).
+    pub fn open_in_memory() -> Result<SqliteStorage, StorageError> {
+        SqliteStorage::setup(Connection::open_in_memory().map_err(db)?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<SqliteStorage, StorageError> {
+        conn.execute_batch(
+            "PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000;",
+        )
+        .map_err(db)?;
+        migrate(&mut conn)?;
+        Ok(SqliteStorage {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The schema version of the database.
+    pub fn schema_version(&self) -> Result<i64, StorageError> {
+        self.lock()
+            .query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a transaction half-applied
+        // (it rolls back on drop), so a poisoned lock is safe to keep using.
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY,
+             applied INTEGER NOT NULL
+         )",
+    )
+    .map_err(db)?;
+    let current: i64 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+    let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+    if current > known {
+        return Err(StorageError::SchemaTooNew {
+            found: current,
+            known,
+        });
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        tx.execute_batch(sql).map_err(db)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied) VALUES (?1, strftime('%s', 'now'))",
+            params![version],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+    }
+    Ok(())
+}
+
+fn audit(
+    tx: &rusqlite::Transaction<'_>,
+    token: &str,
+    action: &str,
+    target: &str,
+    now: u64,
+) -> Result<(), StorageError> {
+    tx.execute(
+        "INSERT INTO audit (token, action, target, time) VALUES (?1, ?2, ?3, ?4)",
+        params![token, action, target, to_i64(now)],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
+fn summary(
+    conn: &Connection,
+    kid: KeyId,
+    serial: u64,
+    window_start: u64,
+) -> Result<ScanSummary, StorageError> {
+    let kid = kid.to_bytes();
+    let serial = serial_to_sql(serial);
+    let (count, first, last): (i64, Option<i64>, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT COUNT(*), MIN(time), MAX(time) FROM scans WHERE kid = ?1 AND serial = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![&kid[..], serial], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+        })
+        .map_err(db)?;
+    let locations: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(DISTINCT location) FROM scans
+             WHERE kid = ?1 AND serial = ?2 AND time >= ?3 AND location IS NOT NULL",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![&kid[..], serial, to_i64(window_start)], |r| {
+                r.get(0)
+            })
+        })
+        .map_err(db)?;
+    Ok(ScanSummary {
+        count: to_u64(count),
+        locations_in_window: to_u64(locations),
+        first: first.map(to_u64),
+        last: last.map(to_u64),
+    })
+}
+
+fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, i64, Option<i64>)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+}
+
+fn token_info(
+    (name, scope, created, revoked): (String, String, i64, Option<i64>),
+) -> Result<TokenInfo, StorageError> {
+    Ok(TokenInfo {
+        scope: scope.parse().map_err(|e: String| corrupt("tokens", e))?,
+        name,
+        created: to_u64(created),
+        revoked: revoked.map(to_u64),
+    })
+}
+
+impl Storage for SqliteStorage {
+    fn status(&self, kid: KeyId, payload: &Payload) -> Result<Option<Status>, StorageError> {
+        let conn = self.lock();
+        let kid_bytes = kid.to_bytes();
+        let kid_sql = &kid_bytes[..];
+        let serial = serial_to_sql(payload.serial());
+        let one = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<Option<Status>, StorageError> {
+            conn.prepare_cached(sql)
+                .and_then(|mut s| s.query_row(p, status_row).optional())
+                .map_err(db)?
+                .map(RawStatus::parse)
+                .transpose()
+        };
+        let date = i64::from(payload.date().days());
+        // Same precedence as RevocationSnapshot::check: key, serial, range, lot.
+        let by_key = one(
+            &format!(
+                "SELECT {STATUS_COLUMNS} FROM statuses WHERE kid = ?1 AND kind = 'key' AND key_from <= ?2"
+            ),
+            &[&kid_sql, &date],
+        )?;
+        if by_key.is_some() {
+            return Ok(by_key);
+        }
+        let by_serial = one(
+            &format!(
+                "SELECT {STATUS_COLUMNS} FROM statuses WHERE kid = ?1 AND kind = 'serial' AND first = ?2"
+            ),
+            &[&kid_sql, &serial],
+        )?;
+        if by_serial.is_some() {
+            return Ok(by_serial);
+        }
+        let by_range = one(
+            &format!(
+                "SELECT {STATUS_COLUMNS} FROM statuses
+                 WHERE kid = ?1 AND kind = 'range' AND first <= ?2 AND last >= ?2
+                 ORDER BY seq LIMIT 1"
+            ),
+            &[&kid_sql, &serial],
+        )?;
+        if by_range.is_some() {
+            return Ok(by_range);
+        }
+        one(
+            &format!(
+                "SELECT {STATUS_COLUMNS} FROM statuses WHERE kid = ?1 AND kind = 'lot' AND target = ?2"
+            ),
+            &[&kid_sql, &payload.lot()],
+        )
+    }
+
+    fn change_status(
+        &self,
+        change: &StatusChange,
+        token: &str,
+        now: u64,
+    ) -> Result<u64, StorageError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let seq: i64 = tx
+            .query_row(
+                "UPDATE counters SET value = value + 1 WHERE name = 'revocation_sequence' RETURNING value",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        let kid = change.kid.to_bytes();
+        let (kind, target, first, last, lot, key_from) = target_columns(&change.scope);
+        let date = i64::from(change.date.days());
+        let reason = change.action.reason();
+        tx.execute(
+            "INSERT INTO status_changes (kid, kind, target, action, reason, date, time, token, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                &kid[..],
+                kind,
+                target,
+                change.action.as_str(),
+                reason.map(Reason::as_str),
+                date,
+                to_i64(now),
+                token,
+                seq
+            ],
+        )
+        .map_err(db)?;
+        match reason {
+            None => {
+                tx.execute(
+                    "DELETE FROM statuses WHERE kid = ?1 AND kind = ?2 AND target = ?3",
+                    params![&kid[..], kind, target],
+                )
+                .map_err(db)?;
+            }
+            Some(reason) => {
+                let state = if reason == Reason::Decommissioned {
+                    "decommissioned"
+                } else {
+                    "revoked"
+                };
+                tx.execute(
+                    "INSERT OR REPLACE INTO statuses
+                     (kid, kind, target, first, last, lot, key_from, state, reason, date, time, seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    params![
+                        &kid[..],
+                        kind,
+                        target,
+                        first,
+                        last,
+                        lot,
+                        key_from,
+                        state,
+                        reason.as_str(),
+                        date,
+                        to_i64(now),
+                        seq
+                    ],
+                )
+                .map_err(db)?;
+            }
+        }
+        audit(&tx, token, change.action.as_str(), &change.target(), now)?;
+        tx.commit().map_err(db)?;
+        Ok(to_u64(seq))
+    }
+
+    fn sequence(&self) -> Result<u64, StorageError> {
+        self.lock()
+            .prepare_cached("SELECT value FROM counters WHERE name = 'revocation_sequence'")
+            .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+            .map(to_u64)
+            .map_err(db)
+    }
+
+    fn revocations(&self) -> Result<(u64, Vec<Revocation>), StorageError> {
+        let mut conn = self.lock();
+        // One read transaction: the list and the sequence agree.
+        let tx = conn.transaction().map_err(db)?;
+        let seq: i64 = tx
+            .query_row(
+                "SELECT value FROM counters WHERE name = 'revocation_sequence'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        let rows = {
+            let mut stmt = tx
+                .prepare(&format!(
+                    "SELECT {STATUS_COLUMNS} FROM statuses ORDER BY seq"
+                ))
+                .map_err(db)?;
+            stmt.query_map([], status_row)
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?
+        };
+        tx.commit().map_err(db)?;
+        let list = rows
+            .into_iter()
+            .map(|r| r.parse().map(|s| s.revocation))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((to_u64(seq), list))
+    }
+
+    fn record_scan(&self, scan: &Scan, window_start: u64) -> Result<ScanSummary, StorageError> {
+        let conn = self.lock();
+        let kid = scan.kid.to_bytes();
+        conn.prepare_cached(
+            "INSERT INTO scans (kid, serial, time, location, scanner) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                &kid[..],
+                serial_to_sql(scan.serial),
+                to_i64(scan.time),
+                scan.location,
+                scan.scanner
+            ])
+        })
+        .map_err(db)?;
+        summary(&conn, scan.kid, scan.serial, window_start)
+    }
+
+    fn scan_summary(
+        &self,
+        kid: KeyId,
+        serial: u64,
+        window_start: u64,
+    ) -> Result<ScanSummary, StorageError> {
+        summary(&self.lock(), kid, serial, window_start)
+    }
+
+    fn register_batches(
+        &self,
+        manifest: &BatchManifest,
+        token: &str,
+        now: u64,
+    ) -> Result<u64, StorageError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let kid = manifest.kid.to_bytes();
+        let mut new = 0u64;
+        for b in &manifest.batches {
+            // The manifest decoder guarantees count >= 1 and no overflow.
+            let last = b.start.saturating_add(b.count.saturating_sub(1));
+            new += tx
+                .execute(
+                    "INSERT OR IGNORE INTO batches
+                     (kid, opaque, start, last, part, lot, date, expiry, minted, issued, registered)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    params![
+                        &kid[..],
+                        b.opaque,
+                        serial_to_sql(b.start),
+                        serial_to_sql(last),
+                        b.part,
+                        b.lot,
+                        i64::from(b.date.days()),
+                        b.expiry.map(|e| i64::from(e.days())),
+                        to_i64(b.minted),
+                        to_i64(manifest.issued),
+                        to_i64(now)
+                    ],
+                )
+                .map_err(db)? as u64;
+        }
+        audit(
+            &tx,
+            token,
+            "register-batches",
+            &format!(
+                "{} ({} batches, {new} new)",
+                manifest.kid,
+                manifest.batches.len()
+            ),
+            now,
+        )?;
+        tx.commit().map_err(db)?;
+        Ok(new)
+    }
+
+    fn is_registered(&self, kid: KeyId, payload: &Payload) -> Result<bool, StorageError> {
+        let conn = self.lock();
+        let kid = kid.to_bytes();
+        let date = i64::from(payload.date().days());
+        let found: Option<i64> = if payload.serial() >= hallmark_issuer::OPAQUE_BIT {
+            conn.prepare_cached(
+                "SELECT 1 FROM batches WHERE kid = ?1 AND opaque = 1
+                 AND part = ?2 AND lot = ?3 AND date = ?4 LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row(
+                    params![&kid[..], payload.part(), payload.lot(), date],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+        } else {
+            conn.prepare_cached(
+                "SELECT 1 FROM batches WHERE kid = ?1 AND opaque = 0
+                 AND start <= ?2 AND last >= ?2 AND part = ?3 AND lot = ?4 AND date = ?5 LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row(
+                    params![
+                        &kid[..],
+                        serial_to_sql(payload.serial()),
+                        payload.part(),
+                        payload.lot(),
+                        date
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+        }
+        .map_err(db)?;
+        Ok(found.is_some())
+    }
+
+    fn create_token(
+        &self,
+        name: &str,
+        scope: TokenScope,
+        hash: &blake3::Hash,
+        now: u64,
+    ) -> Result<(), StorageError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let exists: Option<i64> = tx
+            .query_row("SELECT 1 FROM tokens WHERE name = ?1", [name], |r| r.get(0))
+            .optional()
+            .map_err(db)?;
+        if exists.is_some() {
+            return Err(StorageError::DuplicateToken(name.to_owned()));
+        }
+        tx.execute(
+            "INSERT INTO tokens (name, scope, hash, created) VALUES (?1, ?2, ?3, ?4)",
+            params![name, scope.as_str(), &hash.as_bytes()[..], to_i64(now)],
+        )
+        .map_err(db)?;
+        audit(
+            &tx,
+            "cli",
+            "token-create",
+            &format!("{name} ({})", scope.as_str()),
+            now,
+        )?;
+        tx.commit().map_err(db)?;
+        Ok(())
+    }
+
+    fn revoke_token(&self, name: &str, now: u64) -> Result<bool, StorageError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let n = tx
+            .execute(
+                "UPDATE tokens SET revoked = ?2 WHERE name = ?1 AND revoked IS NULL",
+                params![name, to_i64(now)],
+            )
+            .map_err(db)?;
+        if n > 0 {
+            audit(&tx, "cli", "token-revoke", name, now)?;
+        }
+        tx.commit().map_err(db)?;
+        Ok(n > 0)
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenInfo>, StorageError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare("SELECT name, scope, created, revoked FROM tokens ORDER BY name")
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([], token_row)
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        rows.into_iter().map(token_info).collect()
+    }
+
+    fn authenticate(&self, hash: &blake3::Hash) -> Result<Option<TokenInfo>, StorageError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT name, scope, created, revoked, hash FROM tokens WHERE revoked IS NULL",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([], |r| Ok((token_row(r)?, r.get::<_, Vec<u8>>(4)?)))
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        // Compare against every active token, in constant time each (blake3's
+        // Hash equality), without stopping at the first match.
+        let mut found = None;
+        for (row, stored) in rows {
+            let Ok(stored) = <[u8; 32]>::try_from(stored.as_slice()) else {
+                continue;
+            };
+            if blake3::Hash::from_bytes(stored) == *hash {
+                found = Some(row);
+            }
+        }
+        found.map(token_info).transpose()
+    }
+
+    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StorageError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT token, action, target, time FROM
+                   (SELECT id, token, action, target, time FROM audit ORDER BY id DESC LIMIT ?1)
+                 ORDER BY id",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([limit], |r| {
+                Ok(AuditEntry {
+                    token: r.get(0)?,
+                    action: r.get(1)?,
+                    target: r.get(2)?,
+                    time: to_u64(r.get(3)?),
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Action;
+
+    fn d(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    fn change(scope: Scope, action: Action) -> StatusChange {
+        StatusChange {
+            kid: KeyId::from_bytes([1, 2, 3, 4]),
+            scope,
+            action,
+            date: d("2026-11-01"),
+        }
+    }
+
+    #[test]
+    fn status_precedence_matches_snapshot_check() {
+        let s = SqliteStorage::open_in_memory().unwrap();
+        let kid = KeyId::from_bytes([1, 2, 3, 4]);
+        let p = |serial, lot: &str, date: &str| Payload::new(serial, "P", lot, d(date)).unwrap();
+        assert_eq!(s.status(kid, &p(42, "L1", "2024-01-01")).unwrap(), None);
+        s.change_status(
+            &change(Scope::Serial(42), Action::Revoke(Reason::Stolen)),
+            "t",
+            10,
+        )
+        .unwrap();
+        s.change_status(
+            &change(
+                Scope::Range {
+                    first: 40,
+                    last: 50,
+                },
+                Action::Decommission,
+            ),
+            "t",
+            11,
+        )
+        .unwrap();
+        s.change_status(
+            &change(Scope::Lot("L7".into()), Action::Revoke(Reason::Destroyed)),
+            "t",
+            12,
+        )
+        .unwrap();
+        let reason = |serial, lot| {
+            s.status(kid, &p(serial, lot, "2024-01-01"))
+                .unwrap()
+                .map(|st| st.revocation.reason)
+        };
+        assert_eq!(reason(42, "L1"), Some(Reason::Stolen));
+        assert_eq!(reason(41, "L1"), Some(Reason::Decommissioned));
+        assert_eq!(reason(51, "L1"), None);
+        assert_eq!(reason(51, "L7"), Some(Reason::Destroyed));
+        // Compare with the snapshot built from the same rows.
+        let (seq, list) = s.revocations().unwrap();
+        assert_eq!(seq, 3);
+        let mut snap = hallmark::RevocationSnapshot::new(seq, 0);
+        for r in list {
+            snap.add(r.kid, r.scope, r.reason, r.date).unwrap();
+        }
+        for (serial, lot) in [(42, "L1"), (41, "L7"), (51, "L7"), (60, "L1"), (45, "L7")] {
+            let payload = p(serial, lot, "2024-01-01");
+            assert_eq!(
+                s.status(kid, &payload).unwrap().map(|st| st.revocation),
+                snap.check(kid, &payload).cloned(),
+                "{serial} {lot}"
+            );
+        }
+        // A key revocation from a date covers later codes only, and wins.
+        s.change_status(
+            &change(
+                Scope::Key {
+                    from: d("2025-01-01"),
+                },
+                Action::Revoke(Reason::KeyCompromised),
+            ),
+            "t",
+            13,
+        )
+        .unwrap();
+        assert_eq!(
+            s.status(kid, &p(42, "L1", "2025-01-01"))
+                .unwrap()
+                .map(|st| st.revocation.reason),
+            Some(Reason::KeyCompromised)
+        );
+        assert_eq!(reason(42, "L1"), Some(Reason::Stolen));
+        // Reactivation removes exactly its target.
+        s.change_status(&change(Scope::Serial(42), Action::Reactivate), "t", 14)
+            .unwrap();
+        assert_eq!(reason(42, "L1"), Some(Reason::Decommissioned));
+        assert_eq!(s.sequence().unwrap(), 5);
+        let log = s.audit_log(100).unwrap();
+        assert_eq!(log.len(), 5);
+        assert_eq!(log[0].action, "revoke");
+        assert_eq!(log[0].target, "01020304 serial 42");
+        assert_eq!(log[4].action, "reactivate");
+    }
+
+    #[test]
+    fn scans_count_distinct_locations_in_window() {
+        let s = SqliteStorage::open_in_memory().unwrap();
+        let kid = KeyId::from_bytes([1, 2, 3, 4]);
+        let scan = |time, location: Option<&str>| Scan {
+            kid,
+            serial: u64::MAX,
+            time,
+            location: location.map(str::to_owned),
+            scanner: None,
+        };
+        s.record_scan(&scan(100, Some("A")), 0).unwrap();
+        s.record_scan(&scan(200, Some("B")), 0).unwrap();
+        s.record_scan(&scan(300, None), 0).unwrap();
+        let sum = s.record_scan(&scan(400, Some("B")), 150).unwrap();
+        assert_eq!(
+            sum,
+            ScanSummary {
+                count: 4,
+                locations_in_window: 1,
+                first: Some(100),
+                last: Some(400)
+            }
+        );
+        assert_eq!(
+            s.scan_summary(kid, u64::MAX, 0)
+                .unwrap()
+                .locations_in_window,
+            2
+        );
+        assert_eq!(s.scan_summary(kid, 7, 0).unwrap(), ScanSummary::default());
+    }
+
+    #[test]
+    fn tokens_hash_only_and_revocable() {
+        let s = SqliteStorage::open_in_memory().unwrap();
+        let h = blake3::hash(b"secret");
+        s.create_token("ops", TokenScope::Status, &h, 5).unwrap();
+        assert!(matches!(
+            s.create_token("ops", TokenScope::Batches, &blake3::hash(b"x"), 6),
+            Err(StorageError::DuplicateToken(_))
+        ));
+        assert_eq!(
+            s.authenticate(&h).unwrap().map(|t| t.scope),
+            Some(TokenScope::Status)
+        );
+        assert_eq!(s.authenticate(&blake3::hash(b"other")).unwrap(), None);
+        assert!(s.revoke_token("ops", 7).unwrap());
+        assert!(!s.revoke_token("ops", 8).unwrap());
+        assert_eq!(s.authenticate(&h).unwrap(), None);
+        assert_eq!(s.tokens().unwrap()[0].revoked, Some(7));
+    }
+
+    #[test]
+    fn file_database_is_wal_and_versioned() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let s = SqliteStorage::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), 1);
+        let (mode, sync): (String, i64) = {
+            let c = s.lock();
+            (
+                c.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                    .unwrap(),
+                c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap(),
+            )
+        };
+        assert_eq!(
+            (mode.as_str(), sync),
+            ("wal", 2),
+            "WAL with synchronous=FULL"
+        );
+        drop(s);
+        // Reopening does not re-run migrations; a newer schema is refused.
+        let s = SqliteStorage::open(&path).unwrap();
+        s.lock()
+            .execute("INSERT INTO schema_migrations VALUES (99, 0)", [])
+            .unwrap();
+        drop(s);
+        assert!(matches!(
+            SqliteStorage::open(&path),
+            Err(StorageError::SchemaTooNew { found: 99, .. })
+        ));
+    }
+}

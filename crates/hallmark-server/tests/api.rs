@@ -1,0 +1,844 @@
+//! Every endpoint through `tower::ServiceExt::oneshot` (no socket), over an
+//! in-memory SQLite database that the tests inspect directly.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use hallmark::{
+    BatchManifest, Date, ManifestBatch, Payload, RevocationSnapshot, TrustStore, TrustedKey,
+    UnsignedCode, Verifier,
+};
+use hallmark_issuer::SecretKey;
+use hallmark_server::auth::hash_token;
+use hallmark_server::storage::{SqliteStorage, Storage, TokenScope};
+use hallmark_server::{AppState, Settings, app};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// 2026-11-23 12:00 UTC.
+const NOW: u64 = 1_795_435_200;
+const STATUS_TOKEN: &str = "hm_status_token_for_tests";
+const BATCHES_TOKEN: &str = "hm_batches_token_for_tests";
+const REVOKED_TOKEN: &str = "hm_revoked_token_for_tests";
+
+struct Fixture {
+    issuer: SecretKey,
+    rev: SecretKey,
+    trust: TrustStore,
+    storage: Arc<SqliteStorage>,
+    clock: Arc<AtomicU64>,
+    state: AppState,
+}
+
+fn d(s: &str) -> Date {
+    s.parse().unwrap()
+}
+
+fn fixture_with(revocation_key: bool) -> Fixture {
+    let issuer = SecretKey::from_seed("issuer", &[1; 32]).unwrap();
+    let rev = SecretKey::from_seed("rev", &[2; 32]).unwrap();
+    let mut trust = TrustStore::new();
+    trust
+        .add(TrustedKey::new("issuer", issuer.public_key(), None, None).unwrap())
+        .unwrap();
+    trust
+        .add(
+            TrustedKey::new("rev", rev.public_key(), None, None)
+                .unwrap()
+                .with_revocation_signer(true),
+        )
+        .unwrap();
+    let storage = Arc::new(SqliteStorage::open_in_memory().unwrap());
+    storage
+        .create_token("ops", TokenScope::Status, &hash_token(STATUS_TOKEN), 1)
+        .unwrap();
+    storage
+        .create_token(
+            "factory",
+            TokenScope::Batches,
+            &hash_token(BATCHES_TOKEN),
+            1,
+        )
+        .unwrap();
+    storage
+        .create_token("gone", TokenScope::Status, &hash_token(REVOKED_TOKEN), 1)
+        .unwrap();
+    assert!(storage.revoke_token("gone", 2).unwrap());
+    let clock = Arc::new(AtomicU64::new(NOW));
+    let c = Arc::clone(&clock);
+    let settings = Settings {
+        clone_locations: 2,
+        clone_window: 3600,
+        clock: Arc::new(move || c.load(Ordering::SeqCst)),
+        ..Settings::default()
+    };
+    let key = revocation_key.then(|| SecretKey::from_seed("rev", &[2; 32]).unwrap());
+    let state = AppState::new(trust.clone(), storage.clone(), key, settings);
+    Fixture {
+        issuer,
+        rev,
+        trust,
+        storage,
+        clock,
+        state,
+    }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(true)
+}
+
+impl Fixture {
+    fn code_of(&self, payload: &Payload) -> String {
+        let unsigned = UnsignedCode::new(self.issuer.kid(), payload).unwrap();
+        unsigned.to_text(&self.issuer.sign(&unsigned.signing_message()))
+    }
+
+    fn code(&self, serial: u64, lot: &str) -> String {
+        self.code_of(&Payload::new(serial, "DRN-2980", lot, d("2023-12-12")).unwrap())
+    }
+
+    fn kid(&self) -> String {
+        self.issuer.kid().to_string()
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: impl Into<Body>,
+    ) -> (StatusCode, HeaderMap, Bytes) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        if let Some(ct) = content_type {
+            req = req.header(header::CONTENT_TYPE, ct);
+        }
+        let response = app(self.state.clone())
+            .oneshot(req.body(body.into()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, headers, bytes)
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        let (status, _, body) = self.send("GET", uri, None, None, Body::empty()).await;
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    async fn post_json(&self, uri: &str, token: Option<&str>, body: &Value) -> (StatusCode, Value) {
+        let (status, _, bytes) = self
+            .send(
+                "POST",
+                uri,
+                token,
+                Some("application/json"),
+                body.to_string(),
+            )
+            .await;
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    async fn lookup(&self, code: &str) -> Value {
+        let (status, v) = self.get(&format!("/v1/codes/{code}")).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        v
+    }
+
+    fn manifest(&self, batches: Vec<ManifestBatch>) -> Vec<u8> {
+        let m = BatchManifest {
+            kid: self.issuer.kid(),
+            issued: NOW,
+            batches,
+        };
+        m.to_signed_bytes(&self.issuer.sign(&m.signing_message()))
+    }
+
+    async fn snapshot_bytes(&self) -> Bytes {
+        let (status, _, bytes) = self
+            .send("GET", "/v1/revocations/snapshot", None, None, Body::empty())
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        bytes
+    }
+}
+
+fn batch(start: u64, count: u64, lot: &str) -> ManifestBatch {
+    ManifestBatch {
+        start,
+        count,
+        part: "DRN-2980".into(),
+        lot: lot.into(),
+        date: d("2023-12-12"),
+        expiry: None,
+        opaque: false,
+        minted: NOW,
+    }
+}
+
+/// The code with one character of its payload changed: well-formed, but the
+/// signature no longer verifies.
+fn forge(code: &str) -> String {
+    let mut c = code.to_owned().into_bytes();
+    c[40] = if c[40] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(c).unwrap()
+}
+
+fn assert_error_shape(status: StatusCode, body: &[u8], what: &str) {
+    assert!(
+        status.is_client_error(),
+        "{what}: expected 4xx, got {status}: {}",
+        String::from_utf8_lossy(body)
+    );
+    let v: Value = serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {}", String::from_utf8_lossy(body)));
+    assert!(
+        v["error"].is_string() && v["detail"].is_string(),
+        "{what}: {v}"
+    );
+}
+
+#[tokio::test]
+async fn healthz() {
+    let f = fixture();
+    assert_eq!(
+        f.get("/healthz").await,
+        (StatusCode::OK, json!({"status": "ok"}))
+    );
+}
+
+#[tokio::test]
+async fn lookup_gives_verdict_payload_status_and_scans() {
+    let f = fixture();
+    let code = f.code(42, "L1");
+    let v = f.lookup(&code.to_lowercase()).await;
+    assert_eq!(v["verdict"], "genuine");
+    assert_eq!(v["code"], code.as_str());
+    assert_eq!(v["kid"], f.kid());
+    assert_eq!(v["payload"]["serial"], 42);
+    assert_eq!(v["payload"]["lot"], "L1");
+    assert_eq!(v["payload"]["date"], "2023-12-12");
+    assert_eq!(v["status"], json!({"state": "active"}));
+    assert_eq!(v["registered"], false);
+    assert_eq!(v["scans"]["count"], 0);
+
+    // Not genuine: a verdict, no payload.
+    let v = f.lookup(&forge(&code)).await;
+    assert_eq!(v["verdict"], "bad-signature", "{v}");
+    assert!(v.get("payload").is_none());
+
+    let stranger = SecretKey::from_seed("stranger", &[9; 32]).unwrap();
+    let p = Payload::new(1, "X", "Y", d("2024-01-01")).unwrap();
+    let u = UnsignedCode::new(stranger.kid(), &p).unwrap();
+    let foreign = u.to_text(&stranger.sign(&u.signing_message()));
+    assert_eq!(f.lookup(&foreign).await["verdict"], "unknown-key");
+
+    let expired = f.code_of(
+        &Payload::new(7, "P", "L", d("2020-01-01"))
+            .unwrap()
+            .with_expiry(d("2021-01-01"))
+            .unwrap(),
+    );
+    let v = f.lookup(&expired).await;
+    assert_eq!(v["verdict"], "expired");
+    assert_eq!(v["payload"]["expiry"], "2021-01-01");
+
+    // Malformed: 400 with the verdict, never a 500.
+    for bad in ["garbage", "0000", "ILOU", &"A".repeat(2000)] {
+        let (status, _, body) = f
+            .send(
+                "GET",
+                &format!("/v1/codes/{bad}"),
+                None,
+                None,
+                Body::empty(),
+            )
+            .await;
+        assert_error_shape(status, &body, bad);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            (status, v["verdict"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("malformed"))
+        );
+    }
+}
+
+/// Every way of failing authentication: 401, JSON, and nothing written.
+#[tokio::test]
+async fn writes_without_a_valid_token_change_nothing() {
+    let f = fixture();
+    let code = f.code(42, "L1");
+    let revoke = json!({"action": "revoke", "reason": "stolen", "code": code});
+    let manifest = f.manifest(vec![batch(0, 100, "L1")]);
+    let audit_before = f.storage.audit_log(100).unwrap();
+    let bad_tokens: [Option<&str>; 5] = [
+        None,
+        Some("hm_wrong"),
+        Some(""),
+        Some(REVOKED_TOKEN),
+        Some(BATCHES_TOKEN), // wrong scope
+    ];
+    for token in bad_tokens {
+        let (status, _, body) = f
+            .send(
+                "POST",
+                "/v1/status",
+                token,
+                Some("application/json"),
+                revoke.to_string(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}");
+        assert_error_shape(status, &body, "status");
+    }
+    for token in [
+        None,
+        Some("hm_wrong"),
+        Some(REVOKED_TOKEN),
+        Some(STATUS_TOKEN),
+    ] {
+        let (status, headers, body) = f
+            .send(
+                "POST",
+                "/v1/batches",
+                token,
+                Some("application/octet-stream"),
+                manifest.clone(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}");
+        assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
+        assert_error_shape(status, &body, "batches");
+    }
+    // Not "Bearer", or an absurdly long token.
+    for auth in [
+        "Basic b3BzOm9wcw==",
+        "bearer x",
+        &format!("Bearer {}", "x".repeat(10_000)),
+    ] {
+        let req = Request::post("/v1/status")
+            .header(header::AUTHORIZATION, auth)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(revoke.to_string()))
+            .unwrap();
+        let r = app(f.state.clone()).oneshot(req).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Nothing changed.
+    assert_eq!(f.storage.sequence().unwrap(), 0);
+    assert_eq!(f.storage.revocations().unwrap().1, vec![]);
+    assert_eq!(f.storage.audit_log(100).unwrap(), audit_before);
+    let p = Payload::new(42, "DRN-2980", "L1", d("2023-12-12")).unwrap();
+    assert_eq!(f.storage.status(f.issuer.kid(), &p).unwrap(), None);
+    assert!(!f.storage.is_registered(f.issuer.kid(), &p).unwrap());
+    assert_eq!(f.lookup(&code).await["verdict"], "genuine");
+}
+
+#[tokio::test]
+async fn revoke_decommission_reactivate_show_in_lookups_and_audit() {
+    let f = fixture();
+    let code = f.code(42, "L1");
+    let (status, v) = f
+        .post_json(
+            "/v1/status",
+            Some(STATUS_TOKEN),
+            &json!({"action": "revoke", "reason": "stolen", "code": code, "date": "2026-11-01"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["sequence"], 1);
+    assert_eq!(v["scope"], json!({"serial": 42}));
+    let v = f.lookup(&code).await;
+    assert_eq!(v["verdict"], "revoked");
+    assert_eq!(v["status"]["state"], "revoked");
+    assert_eq!(v["status"]["reason"], "stolen");
+    assert_eq!(v["status"]["date"], "2026-11-01");
+
+    // Reactivate by kid and serial: active again.
+    let (status, _) = f
+        .post_json(
+            "/v1/status",
+            Some(STATUS_TOKEN),
+            &json!({"action": "reactivate", "kid": f.kid(), "serial": 42}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(f.lookup(&code).await["verdict"], "genuine");
+
+    // A range decommissioned, a lot recalled, a key compromised from a date.
+    for body in [
+        json!({"action": "decommission", "kid": f.kid(), "range": {"first": 40, "last": 45}}),
+        json!({"action": "revoke", "reason": "recalled", "kid": f.kid(), "lot": "L9"}),
+        json!({"action": "revoke", "reason": "key-compromised", "kid": f.kid(), "key_from": "2024-01-01"}),
+    ] {
+        let (status, v) = f.post_json("/v1/status", Some(STATUS_TOKEN), &body).await;
+        assert_eq!(status, StatusCode::OK, "{body}: {v}");
+    }
+    let v = f.lookup(&code).await;
+    assert_eq!(
+        (v["verdict"].as_str(), v["status"]["state"].as_str()),
+        (Some("revoked"), Some("decommissioned"))
+    );
+    assert_eq!(
+        f.lookup(&f.code(99, "L9")).await["status"]["reason"],
+        "recalled"
+    );
+    assert_eq!(f.lookup(&f.code(99, "L1")).await["verdict"], "genuine");
+    let later = f.code_of(&Payload::new(1, "P", "L1", d("2024-06-01")).unwrap());
+    assert_eq!(
+        f.lookup(&later).await["status"]["reason"],
+        "key-compromised"
+    );
+    assert_eq!(f.storage.sequence().unwrap(), 5);
+    let audit = f.storage.audit_log(100).unwrap();
+    let writes: Vec<_> = audit
+        .iter()
+        .filter(|a| a.token == "ops")
+        .map(|a| (a.action.as_str(), a.target.as_str()))
+        .collect();
+    let kid = f.kid();
+    assert_eq!(
+        writes,
+        [
+            ("revoke", format!("{kid} serial 42").as_str()),
+            ("reactivate", format!("{kid} serial 42").as_str()),
+            ("decommission", format!("{kid} range 40-45").as_str()),
+            ("revoke", format!("{kid} lot L9").as_str()),
+            ("revoke", format!("{kid} key from 2024-01-01").as_str()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn invalid_status_requests_are_400_and_change_nothing() {
+    let f = fixture();
+    let kid = f.kid();
+    let bad = [
+        json!({}),
+        json!({"action": "revoke", "kid": kid, "serial": 1}),
+        json!({"action": "revoke", "reason": "bored", "kid": kid, "serial": 1}),
+        json!({"action": "revoke", "reason": "decommissioned", "kid": kid, "serial": 1}),
+        json!({"action": "decommission", "reason": "stolen", "kid": kid, "serial": 1}),
+        json!({"action": "explode", "kid": kid, "serial": 1}),
+        json!({"action": "decommission", "serial": 1}),
+        json!({"action": "decommission", "kid": "zz", "serial": 1}),
+        json!({"action": "decommission", "kid": kid}),
+        json!({"action": "decommission", "kid": kid, "serial": 1, "lot": "L1"}),
+        json!({"action": "decommission", "kid": kid, "serial": -1}),
+        json!({"action": "decommission", "kid": kid, "serial": 1.5}),
+        json!({"action": "decommission", "kid": kid, "serial": "1"}),
+        json!({"action": "decommission", "kid": kid, "range": {"first": 9, "last": 1}}),
+        json!({"action": "decommission", "kid": kid, "lot": ""}),
+        json!({"action": "decommission", "kid": kid, "lot": "x".repeat(65)}),
+        json!({"action": "decommission", "kid": kid, "key_from": "2024-02-30"}),
+        json!({"action": "decommission", "kid": kid, "serial": 1, "date": "yesterday"}),
+        json!({"action": "decommission", "kid": kid, "serial": 1, "extra": true}),
+        json!({"action": "decommission", "code": "garbage"}),
+        json!({"action": "decommission", "code": f.code(1, "L1"), "kid": "00000000"}),
+        json!([1, 2, 3]),
+        json!("revoke"),
+        json!(null),
+    ];
+    for body in bad {
+        let (status, _, bytes) = f
+            .send(
+                "POST",
+                "/v1/status",
+                Some(STATUS_TOKEN),
+                Some("application/json"),
+                body.to_string(),
+            )
+            .await;
+        assert_error_shape(status, &bytes, &body.to_string());
+    }
+    assert_eq!(f.storage.sequence().unwrap(), 0);
+}
+
+#[tokio::test]
+async fn scans_raise_revocation_clone_and_unregistered_alerts() {
+    let f = fixture();
+    let code = f.code(42, "L1");
+    let scan = |location: &str| json!({"code": code, "location": location, "scanner": "app-1"});
+    let alerts = |v: &Value| -> Vec<String> {
+        v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["alert"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // Unregistered until a manifest covering it is pushed.
+    let (status, v) = f.post_json("/v1/scans", None, &scan("Paris")).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["recorded"], true);
+    assert_eq!(alerts(&v), ["unregistered-serial"]);
+    let (status, _, body) = f
+        .send(
+            "POST",
+            "/v1/batches",
+            Some(BATCHES_TOKEN),
+            Some("application/octet-stream"),
+            f.manifest(vec![batch(0, 100, "L1"), batch(100, 50, "L2")]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (v["batches"].as_u64(), v["new"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let (_, v) = f.post_json("/v1/scans", None, &scan("Paris")).await;
+    assert_eq!(alerts(&v), Vec::<String>::new());
+    // The right serial range but the wrong lot is not registered.
+    let wrong_lot = f.code(120, "L1");
+    let (_, v) = f
+        .post_json("/v1/scans", None, &json!({"code": wrong_lot}))
+        .await;
+    assert_eq!(alerts(&v), ["unregistered-serial"]);
+
+    // Two distinct locations are fine (N = 2); a third within the hour is not.
+    let (_, v) = f.post_json("/v1/scans", None, &scan("Lyon")).await;
+    assert_eq!(alerts(&v), Vec::<String>::new());
+    let (_, v) = f.post_json("/v1/scans", None, &scan("Oslo")).await;
+    assert_eq!(alerts(&v), ["clone-suspected"]);
+    assert_eq!(v["scans"]["count"], 4);
+    assert_eq!(v["scans"]["locations_in_window"], 3);
+    // Two hours later the window has moved on.
+    f.clock.fetch_add(7200, Ordering::SeqCst);
+    let (_, v) = f.post_json("/v1/scans", None, &scan("Oslo")).await;
+    assert_eq!(alerts(&v), Vec::<String>::new());
+
+    // Scanned after decommission, then after revocation.
+    f.post_json(
+        "/v1/status",
+        Some(STATUS_TOKEN),
+        &json!({"action": "decommission", "code": code}),
+    )
+    .await;
+    let (_, v) = f.post_json("/v1/scans", None, &scan("Oslo")).await;
+    assert_eq!(alerts(&v), ["scanned-after-decommission"]);
+    f.post_json(
+        "/v1/status",
+        Some(STATUS_TOKEN),
+        &json!({"action": "revoke", "reason": "counterfeit-reported", "code": code}),
+    )
+    .await;
+    let (_, v) = f.post_json("/v1/scans", None, &scan("Oslo")).await;
+    assert_eq!(alerts(&v), ["scanned-after-revocation"]);
+    assert_eq!(v["verdict"], "revoked");
+
+    // A forged code is answered but not recorded.
+    let (status, v) = f
+        .post_json("/v1/scans", None, &json!({"code": forge(&code)}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["recorded"], false);
+    let summary = f.storage.scan_summary(f.issuer.kid(), 42, 0).unwrap();
+    assert_eq!(summary.count, 7);
+    assert_eq!(f.lookup(&code).await["scans"]["count"], 7);
+
+    // Bad scan bodies.
+    for body in [
+        json!({}),
+        json!({"code": 5}),
+        json!({"code": code, "location": "x".repeat(129)}),
+        json!({"code": code, "location": "a\u{0}b"}),
+        json!({"code": code, "where": "here"}),
+        json!({"code": "not a code"}),
+    ] {
+        let (status, _, bytes) = f
+            .send(
+                "POST",
+                "/v1/scans",
+                None,
+                Some("application/json"),
+                body.to_string(),
+            )
+            .await;
+        assert_error_shape(status, &bytes, &body.to_string());
+    }
+    assert_eq!(
+        f.storage.scan_summary(f.issuer.kid(), 42, 0).unwrap().count,
+        7
+    );
+}
+
+#[tokio::test]
+async fn batches_refuse_bad_manifests_and_register_idempotently() {
+    let f = fixture();
+    let good = f.manifest(vec![batch(0, 10, "L1")]);
+    let mut tampered = good.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    let stranger = SecretKey::from_seed("stranger", &[9; 32]).unwrap();
+    let m = BatchManifest {
+        kid: stranger.kid(),
+        issued: NOW,
+        batches: vec![batch(0, 1, "L1")],
+    };
+    let foreign = m.to_signed_bytes(&stranger.sign(&m.signing_message()));
+    for (what, body) in [
+        ("empty", Vec::new()),
+        ("garbage", b"hello".to_vec()),
+        ("tampered", tampered),
+        ("unknown key", foreign),
+        ("truncated", good[..good.len() / 2].to_vec()),
+    ] {
+        let (status, _, bytes) = f
+            .send(
+                "POST",
+                "/v1/batches",
+                Some(BATCHES_TOKEN),
+                Some("application/octet-stream"),
+                body,
+            )
+            .await;
+        assert_error_shape(status, &bytes, what);
+    }
+    for expected_new in [1, 0] {
+        let (status, _, bytes) = f
+            .send(
+                "POST",
+                "/v1/batches",
+                Some(BATCHES_TOKEN),
+                None,
+                good.clone(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["new"], expected_new);
+    }
+    let audit = f.storage.audit_log(100).unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| a.action == "register-batches")
+            .count(),
+        2
+    );
+    assert_eq!(audit.last().unwrap().token, "factory");
+}
+
+#[tokio::test]
+async fn snapshot_verifies_offline_and_honours_etags() {
+    let f = fixture();
+    let revoked = f.code(42, "L1");
+    let expired_revoked = f.code_of(
+        &Payload::new(43, "DRN-2980", "L1", d("2020-01-01"))
+            .unwrap()
+            .with_expiry(d("2021-01-01"))
+            .unwrap(),
+    );
+    let expired = f.code_of(
+        &Payload::new(44, "DRN-2980", "L1", d("2020-01-01"))
+            .unwrap()
+            .with_expiry(d("2021-01-01"))
+            .unwrap(),
+    );
+    let genuine = f.code(45, "L1");
+    let in_lot = f.code(46, "L5");
+
+    let empty = f.snapshot_bytes().await;
+    let s = RevocationSnapshot::verify(&empty, &f.trust).unwrap();
+    assert_eq!((s.sequence, s.issued, s.revocations().len()), (0, NOW, 0));
+    assert_eq!(s.signer, Some(f.rev.kid()));
+
+    for body in [
+        json!({"action": "revoke", "reason": "stolen", "code": revoked}),
+        json!({"action": "revoke", "reason": "destroyed", "code": expired_revoked}),
+        json!({"action": "decommission", "kid": f.kid(), "lot": "L5"}),
+        json!({"action": "revoke", "reason": "recalled", "kid": f.kid(), "range": {"first": 1000, "last": u64::MAX}}),
+    ] {
+        let (status, v) = f.post_json("/v1/status", Some(STATUS_TOKEN), &body).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+    let (status, headers, bytes) = f
+        .send("GET", "/v1/revocations/snapshot", None, None, Body::empty())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/octet-stream");
+    let etag = headers[header::ETAG].to_str().unwrap().to_owned();
+    let snapshot = RevocationSnapshot::verify(&bytes, &f.trust).unwrap();
+    assert_eq!(snapshot.sequence, 4);
+    assert_eq!(snapshot.revocations().len(), 4);
+
+    // The server's verdicts and the offline verifier's agree on every code.
+    let today = Date::from_days(NOW / 86_400).unwrap();
+    let offline = Verifier::new(&f.trust, today).with_revocations(&snapshot, false);
+    for code in [&revoked, &expired_revoked, &expired, &genuine, &in_lot] {
+        let server = f.lookup(code).await;
+        assert_eq!(
+            server["verdict"].as_str(),
+            Some(offline.verify(code).word()),
+            "{server}"
+        );
+    }
+    assert_eq!(offline.verify(&expired_revoked).word(), "revoked");
+    assert_eq!(offline.verify(&in_lot).word(), "revoked");
+
+    // Unchanged: the same bytes, and 304 for a matching If-None-Match.
+    assert_eq!(f.snapshot_bytes().await, bytes);
+    for inm in [
+        etag.clone(),
+        format!("\"x\", {etag}"),
+        format!("W/{etag}"),
+        "*".into(),
+    ] {
+        let req = Request::get("/v1/revocations/snapshot")
+            .header(header::IF_NONE_MATCH, inm.as_str())
+            .body(Body::empty())
+            .unwrap();
+        let r = app(f.state.clone()).oneshot(req).await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_MODIFIED, "{inm}");
+        assert_eq!(r.headers()[header::ETAG], etag.as_str());
+    }
+    // A write changes the ETag and the sequence.
+    f.post_json(
+        "/v1/status",
+        Some(STATUS_TOKEN),
+        &json!({"action": "reactivate", "code": revoked}),
+    )
+    .await;
+    let req = Request::get("/v1/revocations/snapshot")
+        .header(header::IF_NONE_MATCH, etag.as_str())
+        .body(Body::empty())
+        .unwrap();
+    let r = app(f.state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_ne!(r.headers()[header::ETAG], etag.as_str());
+    let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let s = RevocationSnapshot::verify(&bytes, &f.trust).unwrap();
+    assert_eq!((s.sequence, s.revocations().len()), (5, 3));
+    // Refreshed (new issue time) once older than the refresh interval.
+    f.clock.fetch_add(3601, Ordering::SeqCst);
+    let s = RevocationSnapshot::verify(&f.snapshot_bytes().await, &f.trust).unwrap();
+    assert_eq!((s.sequence, s.issued), (5, NOW + 3601));
+}
+
+#[tokio::test]
+async fn snapshot_without_a_revocation_key_is_a_json_404() {
+    let f = fixture_with(false);
+    let (status, v) = f.get("/v1/revocations/snapshot").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(v["error"], "no-revocation-key");
+}
+
+/// Garbage in every path, method and body: always a 4xx JSON `{error, detail}`.
+#[tokio::test]
+async fn garbage_never_gets_a_5xx() {
+    let f = fixture();
+    let big = vec![b'{'; hallmark_server::MAX_JSON_BODY + 1];
+    let invalid_utf8: &[u8] = &[0xff, 0xfe, b'{'];
+    let paths = [
+        "/",
+        "/v1",
+        "/v1/codes",
+        "/v1/codes/",
+        "/v1/codes/%FF%FE",
+        "/v1/codes/%00",
+        "/v1/codes/a%2Fb",
+        "/v1/codes/http:%2F%2Fexample.com%2Fc%2FABC",
+        "/v1/codes/0630-HCDQ-MG01",
+        "/v1/codes/x/y",
+        "/v1/scans/1",
+        "/v1/revocations",
+        "/healthz/x",
+        "/../../etc/passwd",
+    ];
+    for path in paths {
+        for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+            let (status, _, body) = f
+                .send(
+                    method,
+                    path,
+                    Some(STATUS_TOKEN),
+                    Some("application/json"),
+                    "{}",
+                )
+                .await;
+            if status.is_success() {
+                continue;
+            }
+            assert_error_shape(status, &body, &format!("{method} {path}"));
+        }
+    }
+    let bodies: Vec<(&str, Option<&str>, Vec<u8>)> = vec![
+        ("/v1/scans", Some("application/json"), big.clone()),
+        ("/v1/scans", Some("application/json"), invalid_utf8.to_vec()),
+        ("/v1/scans", Some("application/json"), b"".to_vec()),
+        ("/v1/scans", Some("application/json"), b"{\"code\":".to_vec()),
+        ("/v1/scans", Some("text/plain"), b"{\"code\":\"x\"}".to_vec()),
+        ("/v1/scans", None, b"{\"code\":\"x\"}".to_vec()),
+        ("/v1/scans", Some("application/json"), b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[".to_vec()),
+        ("/v1/scans", Some("application/json"), format!("{{\"code\":\"{}\"}}", "A".repeat(60_000)).into_bytes()),
+        ("/v1/status", Some("application/json"), big.clone()),
+        ("/v1/status", Some("application/json"), invalid_utf8.to_vec()),
+        ("/v1/status", Some("text/plain"), b"{}".to_vec()),
+        ("/v1/status", Some("application/json"), b"{\"action\":\"revoke\",\"reason\":\"stolen\",\"kid\":\"00000000\",\"serial\":18446744073709551616}".to_vec()),
+        ("/v1/batches", Some("application/octet-stream"), big.clone()),
+        ("/v1/batches", Some("application/octet-stream"), vec![1; 300]),
+    ];
+    for (path, ct, body) in bodies {
+        let token = if path == "/v1/batches" {
+            BATCHES_TOKEN
+        } else {
+            STATUS_TOKEN
+        };
+        let (status, _, bytes) = f.send("POST", path, Some(token), ct, body).await;
+        assert_error_shape(status, &bytes, &format!("POST {path} {ct:?}"));
+    }
+    // Over the manifest limit.
+    let huge = vec![0u8; hallmark::MAX_MANIFEST_BYTES + 2048];
+    let (status, _, bytes) = f
+        .send("POST", "/v1/batches", Some(BATCHES_TOKEN), None, huge)
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_error_shape(status, &bytes, "huge manifest");
+    assert_eq!(f.storage.sequence().unwrap(), 0);
+}
+
+#[tokio::test]
+async fn error_responses_made_by_layers_get_the_json_shape() {
+    // What the timeout (408) and limit (413) layers return is plain; the
+    // response middleware rewrites it, keeping headers such as Allow.
+    use axum::response::IntoResponse;
+    for status in [
+        StatusCode::REQUEST_TIMEOUT,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        StatusCode::SERVICE_UNAVAILABLE,
+    ] {
+        let mut plain = (status, "plain text").into_response();
+        plain
+            .headers_mut()
+            .insert(header::ALLOW, "GET".parse().unwrap());
+        let r = hallmark_server::error::json_errors(plain).await;
+        assert_eq!(r.status(), status);
+        assert_eq!(r.headers()[header::ALLOW], "GET");
+        let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert!(v["error"].is_string() && v["detail"].is_string(), "{v}");
+    }
+}

@@ -1,0 +1,382 @@
+//! End-to-end: the real `hallmark serve` on loopback. Acknowledged status
+//! writes survive `kill -9`, and the snapshot it serves is accepted by
+//! `hallmark verify --revocations` offline.
+
+// Test helpers: a panic is the failure report.
+#![allow(
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+
+use common::*;
+
+/// A running `hallmark serve`; killed (SIGKILL) when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Starts the server on a free port and waits until /healthz answers
+    /// (polling, no fixed sleep). Retries with another port if the one picked
+    /// was taken in between.
+    fn start(dir: &Path, trust: &Path, db: &Path, rev_key: &Path) -> Server {
+        for attempt in 0..5 {
+            let port = free_port();
+            let log = dir.join(format!("serve-{port}.log"));
+            let child = Command::new(BIN)
+                .args([
+                    "serve",
+                    "--listen",
+                    &format!("127.0.0.1:{port}"),
+                    "--trust",
+                    p(trust),
+                    "--db",
+                    p(db),
+                    "--revocation-key",
+                    p(rev_key),
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap_or_else(|e| panic!("spawn {BIN}: {e}"));
+            let mut server = Server { child, port, log };
+            if server.wait_healthy() {
+                return server;
+            }
+            eprintln!(
+                "attempt {attempt}: server on port {port} did not come up: {}",
+                std::fs::read_to_string(&server.log).unwrap_or_default()
+            );
+        }
+        panic!("hallmark serve did not start");
+    }
+
+    /// Polls /healthz until it answers 200, the process exits, or 30 s pass.
+    fn wait_healthy(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
+            }
+            if http(self.port, "GET", "/healthz", &[], b"").is_ok_and(|r| r.status == 200) {
+                return true;
+            }
+            std::thread::yield_now();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> HttpResponse {
+        http(self.port, method, path, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// SIGKILL, as `kill -9`: no chance to flush or shut down.
+    fn kill9(mut self) {
+        self.child.kill().unwrap();
+        let status = self.child.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9)
+        );
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    trust: PathBuf,
+    rev_key: PathBuf,
+    db: PathBuf,
+}
+
+/// A revocation key marked as revocation signer in a copy of the demo trust
+/// store, and a database path.
+fn setup() -> Setup {
+    let dir = tempdir();
+    let out = run(
+        &[
+            "keygen",
+            "--name",
+            "rev",
+            "--out",
+            p(dir.path()),
+            "--unencrypted",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let trust = dir.path().join("trust.toml");
+    std::fs::copy(demo_trust(), &trust).unwrap();
+    let out = run(
+        &[
+            "trust",
+            "add",
+            "--trust",
+            p(&trust),
+            p(&dir.path().join("rev.pub")),
+            "--revocation-signer",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    Setup {
+        rev_key: dir.path().join("rev.key"),
+        db: dir.path().join("hallmark.db"),
+        trust,
+        dir,
+    }
+}
+
+fn create_token(db: &Path, name: &str, scope: &str) -> String {
+    let out = run(
+        &[
+            "token",
+            "create",
+            "--db",
+            p(db),
+            "--name",
+            name,
+            "--scope",
+            scope,
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let token = stdout(&out).trim().to_owned();
+    assert!(token.starts_with("hm_"), "{token}");
+    token
+}
+
+#[test]
+fn acknowledged_revocations_survive_kill_9_and_verify_offline() {
+    let s = setup();
+    let codes = mint_demo(s.dir.path(), 3, &[]);
+    let token = create_token(&s.db, "e2e", "status");
+    let auth = format!("Bearer {token}");
+    let json_auth = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+
+    let server = Server::start(s.dir.path(), &s.trust, &s.db, &s.rev_key);
+    let lookup = server.request("GET", &format!("/v1/codes/{}", codes[1]), &[], b"");
+    assert_eq!(lookup.status, 200);
+    let v = lookup.json();
+    assert_eq!(v["verdict"], "genuine");
+    let kid = v["kid"].as_str().unwrap().to_owned();
+
+    // No token, a wrong one: 401.
+    let body =
+        serde_json::json!({"action": "revoke", "reason": "stolen", "code": codes[1]}).to_string();
+    let r = server.request(
+        "POST",
+        "/v1/status",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 401);
+    let r = server.request(
+        "POST",
+        "/v1/status",
+        &[
+            ("Authorization", "Bearer hm_0000"),
+            ("Content-Type", "application/json"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 401);
+
+    // A burst of revocations, then kill -9 right after the last 200.
+    let serials: Vec<u64> = (1000..1020).collect();
+    for serial in &serials {
+        let b = serde_json::json!({"action": "revoke", "reason": "recalled", "kid": kid, "serial": serial});
+        let r = server.request("POST", "/v1/status", &json_auth, b.to_string().as_bytes());
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    let r = server.request("POST", "/v1/status", &json_auth, body.as_bytes());
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let acknowledged = Instant::now();
+    let sequence = r.json()["sequence"].as_u64().unwrap();
+    assert_eq!(sequence, serials.len() as u64 + 1);
+    server.kill9();
+    eprintln!(
+        "killed -9 {} µs after the last acknowledgement",
+        acknowledged.elapsed().as_micros()
+    );
+
+    // Restarted on the same database: every acknowledged write is there.
+    let server = Server::start(s.dir.path(), &s.trust, &s.db, &s.rev_key);
+    let v = server
+        .request("GET", &format!("/v1/codes/{}", codes[1]), &[], b"")
+        .json();
+    assert_eq!(v["verdict"], "revoked", "{v}");
+    assert_eq!(v["status"]["reason"], "stolen");
+    let v = server
+        .request("GET", &format!("/v1/codes/{}", codes[0]), &[], b"")
+        .json();
+    assert_eq!(v["verdict"], "genuine", "{v}");
+
+    // The snapshot, pulled over HTTP, verifies offline with the CLI.
+    let r = server.request("GET", "/v1/revocations/snapshot", &[], b"");
+    assert_eq!(r.status, 200);
+    let etag = r.header("etag").unwrap().to_owned();
+    let snapshot = s.dir.path().join("revocations.bin");
+    std::fs::write(&snapshot, &r.body).unwrap();
+    let state = s.dir.path().join("state");
+    let out = run(
+        &[
+            "verify",
+            "--trust",
+            p(&s.trust),
+            "--revocations",
+            p(&snapshot),
+            "--state-dir",
+            p(&state),
+            "--json",
+            &codes[0],
+            &codes[1],
+            &codes[2],
+        ],
+        b"",
+    );
+    let verdicts: Vec<_> = json_lines(&out)
+        .iter()
+        .map(|v| v["verdict"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["genuine", "revoked", "genuine"],
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(code(&out), 1, "a revoked code: exit status 1");
+    let snap = hallmark::RevocationSnapshot::verify(
+        &r.body,
+        &hallmark::TrustStore::from_toml(&std::fs::read_to_string(&s.trust).unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(snap.sequence, sequence, "the sequence survived too");
+    assert_eq!(snap.revocations().len(), serials.len() + 1);
+
+    // Unchanged: 304.
+    let r = server.request(
+        "GET",
+        "/v1/revocations/snapshot",
+        &[("If-None-Match", etag.as_str())],
+        b"",
+    );
+    assert_eq!(r.status, 304);
+}
+
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    let s = setup();
+    let mut server = Server::start(s.dir.path(), &s.trust, &s.db, &s.rev_key);
+    let pid = server.child.id().to_string();
+    let out = run_program("kill", &["-TERM", &pid]);
+    assert!(out.status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running 20 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{}",
+        std::fs::read_to_string(&server.log).unwrap()
+    );
+}
+
+#[test]
+fn token_commands_and_bad_arguments() {
+    let s = setup();
+    create_token(&s.db, "ops", "batches");
+    let out = run(
+        &[
+            "token",
+            "create",
+            "--db",
+            p(&s.db),
+            "--name",
+            "ops",
+            "--scope",
+            "status",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 2, "a duplicate name is refused");
+    let out = run(
+        &[
+            "token",
+            "create",
+            "--db",
+            p(&s.db),
+            "--name",
+            "bad name",
+            "--scope",
+            "status",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 2);
+    let out = run(&["token", "list", "--db", p(&s.db)], b"");
+    assert_eq!(code(&out), 0);
+    assert!(
+        stdout(&out).starts_with("ops\tbatches\t"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        !stdout(&out).contains("hm_"),
+        "tokens are never shown again"
+    );
+    let out = run(&["token", "revoke", "--db", p(&s.db), "--name", "ops"], b"");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&run(&["token", "list", "--db", p(&s.db)], b"")).contains("revoked"));
+    let out = run(&["token", "revoke", "--db", p(&s.db), "--name", "ops"], b"");
+    assert_eq!(code(&out), 2);
+    let out = run(
+        &[
+            "serve",
+            "--trust",
+            p(&s.trust),
+            "--db",
+            "postgres://localhost/h",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("PostgreSQL"), "{}", stderr(&out));
+}
