@@ -432,6 +432,13 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             }
             (_, Err(e)) => {
                 sink.abandon();
+                // Say so even when the reader simply stopped (broken pipe): the
+                // batch's serials are spent whether or not they were printed.
+                eprintln!(
+                    "hallmark: output failed or was closed early ({e}); all serials of this batch \
+                     (counters {first}..={last}) stay reserved in {} and will never be reissued",
+                    ledger_path.display()
+                );
                 return Err(e.into());
             }
         };
