@@ -144,10 +144,13 @@ where
 /// `{error, detail}` shape.
 pub async fn json_errors(response: Response) -> Response {
     let status = response.status();
+    // JSON errors, and the HTML pages for people (`/c/{code}`), are already shaped.
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+        });
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }

@@ -40,6 +40,7 @@ use tower_http::trace::TraceLayer;
 
 pub mod auth;
 pub mod error;
+mod pages;
 mod routes;
 pub mod storage;
 
@@ -170,6 +171,11 @@ impl AppState {
         &self.0.settings
     }
 
+    /// The key id of the key that signs revocation snapshots, if any.
+    pub fn revocation_kid(&self) -> Option<hallmark::KeyId> {
+        self.0.revocation_key.as_ref().map(SecretKey::kid)
+    }
+
     /// Now, from the configured clock.
     pub fn now(&self) -> u64 {
         (self.0.settings.clock)()
@@ -190,6 +196,11 @@ pub fn app(state: AppState) -> Router {
             post(routes::batches).layer(DefaultBodyLimit::max(MAX_MANIFEST_BYTES + 1024)),
         )
         .route("/v1/revocations/snapshot", get(routes::snapshot))
+        .route("/v1/keys", get(pages::keys))
+        .route("/readyz", get(pages::readyz))
+        // Verification URLs are printed in upper case so the QR stays alphanumeric.
+        .route("/c/{code}", get(pages::code_page))
+        .route("/C/{code}", get(pages::code_page))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))

@@ -51,17 +51,17 @@ pub(crate) async fn method_not_allowed() -> ApiError {
 }
 
 /// A code checked against the trust store and the stored status.
-struct Judgement {
-    verdict: Verdict,
+pub(crate) struct Judgement {
+    pub(crate) verdict: Verdict,
     /// Set whenever the signature verified (also when revoked or expired).
-    verified: Option<Verified>,
-    status: Option<Status>,
+    pub(crate) verified: Option<Verified>,
+    pub(crate) status: Option<Status>,
 }
 
 /// The verdict, exactly as [`hallmark::Verifier::verify`] gives it with a
 /// snapshot holding the stored revocations (revocation before expiry), with
 /// one signature check. A malformed code is a 400 that carries the verdict.
-fn judge(state: &AppState, code: &str) -> Result<Judgement, ApiError> {
+pub(crate) fn judge(state: &AppState, code: &str) -> Result<Judgement, ApiError> {
     let verified = match state.trust().verify(code) {
         Ok(v) => v,
         Err(e) if e.verdict() == "malformed" => {

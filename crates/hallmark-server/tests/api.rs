@@ -842,3 +842,87 @@ async fn error_responses_made_by_layers_get_the_json_shape() {
         assert!(v["error"].is_string() && v["detail"].is_string(), "{v}");
     }
 }
+
+#[tokio::test]
+async fn code_page_is_plain_escaped_html_for_every_verdict() {
+    let f = fixture();
+    let html = |bytes: &Bytes| String::from_utf8(bytes.to_vec()).unwrap();
+    // A genuine code whose lot carries HTML: escaped, never markup.
+    let tricky = f.code_of(&Payload::new(7, "<b>P&Q</b>", "L\"1'", d("2023-12-12")).unwrap());
+    for prefix in ["/c/", "/C/"] {
+        let (status, headers, body) = f
+            .send(
+                "GET",
+                &format!("{prefix}{tricky}"),
+                None,
+                None,
+                Body::empty(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let page = html(&body);
+        assert!(page.contains("<h1>Genuine</h1>"), "{page}");
+        assert!(
+            page.contains("&lt;b&gt;P&amp;Q&lt;/b&gt;") && page.contains("L&quot;1&#39;"),
+            "{page}"
+        );
+        assert!(!page.contains("<b>P&Q"), "unescaped payload");
+        assert!(!page.contains("<script"), "no JavaScript");
+    }
+    // Revoked.
+    let code = f.code(8, "L1");
+    let (status, _) = f
+        .post_json(
+            "/v1/status",
+            Some(STATUS_TOKEN),
+            &json!({"action": "revoke", "reason": "stolen", "code": code}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, body) = f
+        .send("GET", &format!("/c/{code}"), None, None, Body::empty())
+        .await;
+    assert!(
+        html(&body).contains("revoked") && html(&body).contains("stolen"),
+        "{}",
+        html(&body)
+    );
+    // Forged and malformed.
+    let (status, _, body) = f
+        .send(
+            "GET",
+            &format!("/c/{}", forge(&f.code(9, "L1"))),
+            None,
+            None,
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html(&body).contains("Not genuine"));
+    let (status, _, body) = f
+        .send("GET", "/c/%3Cscript%3E", None, None, Body::empty())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html(&body).contains("Not a genuine code") && !html(&body).contains("<script"));
+}
+
+#[tokio::test]
+async fn keys_and_readiness() {
+    let f = fixture();
+    let (status, v) = f.get("/v1/keys").await;
+    assert_eq!(status, StatusCode::OK);
+    let keys = v["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0]["kid"], f.kid());
+    assert_eq!(keys[1]["revocation_signer"], true);
+    assert_eq!(v["revocation_key"], f.rev.kid().to_string());
+    let (status, v) = f.get("/readyz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["status"], "ready");
+}

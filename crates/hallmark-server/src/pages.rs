@@ -1,0 +1,179 @@
+//! `GET /c/{code}`: the page a phone lands on after scanning a URL QR code. Plain
+//! HTML, no JavaScript, readable on any browser; every value is escaped.
+//! Also `GET /v1/keys` and `GET /readyz`.
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hallmark::Verdict;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::routes::{Judgement, judge};
+
+/// Escapes text for HTML element content and attribute values.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(status: StatusCode, title: &str, colour: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{t}</title><style>body{{font-family:sans-serif;max-width:36em;margin:1em auto;padding:0 1em}}\
+         h1{{color:{colour}}}td{{padding:.2em .8em .2em 0}}</style></head>\
+         <body><h1>{t}</h1>{body}<p><small>hallmark verification service</small></p></body></html>\n",
+        t = esc(title),
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+fn payload_table(j: &Judgement) -> String {
+    let Some(v) = &j.verified else {
+        return String::new();
+    };
+    let p = v.payload();
+    let mut rows = vec![
+        ("Part number", p.part().to_owned()),
+        ("Lot", p.lot().to_owned()),
+        ("Made on", p.date().to_string()),
+        ("Serial", p.serial().to_string()),
+        ("Manufacturer key", v.key_name().to_owned()),
+    ];
+    if let Some(e) = p.expiry() {
+        rows.push(("Expires", e.to_string()));
+    }
+    let cells: String = rows
+        .iter()
+        .map(|(k, val)| format!("<tr><td>{}</td><td><b>{}</b></td></tr>", esc(k), esc(val)))
+        .collect();
+    format!("<table>{cells}</table>")
+}
+
+/// `GET /c/{code}` (and `/C/{code}`, as upper-case QR URLs arrive).
+pub(crate) async fn code_page(
+    State(state): State<AppState>,
+    code: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Ok(Path(code)) = code else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Not a hallmark code",
+            "#b00",
+            "<p>This link does not hold a code.</p>",
+        );
+    };
+    let judged = tokio::task::spawn_blocking(move || judge(&state, &code)).await;
+    let j = match judged {
+        Ok(Ok(j)) => j,
+        Ok(Err(e)) if e.status() == StatusCode::BAD_REQUEST => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                "Not a genuine code",
+                "#b00",
+                "<p>This is not a well-formed hallmark code: the label may be damaged or fake.</p>",
+            );
+        }
+        _ => {
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Cannot check now",
+                "#b60",
+                "<p>The service could not check this code. Please try again later.</p>",
+            );
+        }
+    };
+    let table = payload_table(&j);
+    let (title, colour, text) = match &j.verdict {
+        Verdict::Genuine { .. } => (
+            "Genuine",
+            "#070",
+            "This code was issued by the manufacturer. If the same code is found on several products, report it.".to_owned(),
+        ),
+        Verdict::Revoked { revocation, .. } => (
+            "Warning: revoked",
+            "#b00",
+            format!(
+                "The manufacturer's signature is valid, but this product was marked {} on {}. Do not use it; report where you found it.",
+                revocation.reason, revocation.date
+            ),
+        ),
+        Verdict::Refused(e) => match e.verdict() {
+            "expired" => ("Expired", "#b60", format!("The code is genuine but {e}.")),
+            "unknown-key" => ("Not verified", "#b00", "This code was not issued by a manufacturer this service knows.".to_owned()),
+            _ => ("Not genuine", "#b00", "This code does not carry a valid manufacturer signature: it may be forged or altered.".to_owned()),
+        },
+        _ => ("Not genuine", "#b00", "This code could not be verified.".to_owned()),
+    };
+    page(
+        StatusCode::OK,
+        title,
+        colour,
+        &format!("<p>{}</p>{table}", esc(&text)),
+    )
+}
+
+/// `GET /v1/keys`: the trusted issuer keys, and the key that signs snapshots.
+pub(crate) async fn keys(State(state): State<AppState>) -> Json<Value> {
+    let keys: Vec<Value> = state
+        .trust()
+        .keys()
+        .iter()
+        .map(|k| {
+            json!({
+                "name": k.name(),
+                "kid": k.kid().to_string(),
+                "public_key": k.public_key().to_hex(),
+                "valid_from": k.valid_from().map(|d| d.to_string()),
+                "valid_until": k.valid_until().map(|d| d.to_string()),
+                "revocation_signer": k.is_revocation_signer(),
+            })
+        })
+        .collect();
+    Json(json!({"keys": keys, "revocation_key": state.revocation_kid().map(|k| k.to_string())}))
+}
+
+/// `GET /readyz`: ready when the database answers.
+pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let storage = state.storage();
+    let sequence = tokio::task::spawn_blocking(move || storage.sequence())
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not-ready",
+                "storage check failed",
+            )
+        })?
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not-ready",
+                "the database does not answer",
+            )
+        })?;
+    Ok(Json(json!({"status": "ready", "sequence": sequence})))
+}
