@@ -41,6 +41,7 @@ use tower_http::trace::TraceLayer;
 pub mod auth;
 pub mod error;
 mod pages;
+mod ratelimit;
 mod routes;
 pub mod storage;
 
@@ -77,6 +78,11 @@ pub struct Settings {
     /// A served snapshot is re-signed with a fresh issue time after this many
     /// seconds even when nothing changed, so verifiers do not see it as stale.
     pub snapshot_refresh: u64,
+    /// Lookups, scans and code pages allowed per client address per minute
+    /// (0: no limit); more get 429.
+    pub rate_limit_per_minute: u64,
+    /// Requests a client may make at once before the per-minute rate applies.
+    pub rate_limit_burst: u64,
     /// Where time comes from (tests pass a fixed clock).
     pub clock: Clock,
 }
@@ -89,6 +95,8 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(10),
             max_concurrency: 512,
             snapshot_refresh: 3600,
+            rate_limit_per_minute: 600,
+            rate_limit_burst: 120,
             clock: system_clock(),
         }
     }
@@ -102,6 +110,8 @@ impl std::fmt::Debug for Settings {
             .field("request_timeout", &self.request_timeout)
             .field("max_concurrency", &self.max_concurrency)
             .field("snapshot_refresh", &self.snapshot_refresh)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("rate_limit_burst", &self.rate_limit_burst)
             .finish_non_exhaustive()
     }
 }
@@ -122,6 +132,7 @@ struct Inner {
     revocation_key: Option<SecretKey>,
     settings: Settings,
     snapshot: Mutex<Option<Arc<SignedSnapshot>>>,
+    rate_limiter: ratelimit::RateLimiter,
 }
 
 /// Everything a request handler needs; cheap to clone.
@@ -153,6 +164,7 @@ impl AppState {
             revocation_key,
             settings,
             snapshot: Mutex::new(None),
+            rate_limiter: ratelimit::RateLimiter::default(),
         }))
     }
 
@@ -171,6 +183,10 @@ impl AppState {
         &self.0.settings
     }
 
+    pub(crate) fn rate_limiter(&self) -> &ratelimit::RateLimiter {
+        &self.0.rate_limiter
+    }
+
     /// The key id of the key that signs revocation snapshots, if any.
     pub fn revocation_kid(&self) -> Option<hallmark::KeyId> {
         self.0.revocation_key.as_ref().map(SecretKey::kid)
@@ -187,8 +203,6 @@ pub fn app(state: AppState) -> Router {
     let settings = state.settings().clone();
     Router::new()
         .route("/healthz", get(routes::healthz))
-        .route("/v1/codes/{code}", get(routes::lookup))
-        .route("/v1/scans", post(routes::scan))
         .route("/v1/status", post(routes::status))
         .route(
             "/v1/batches",
@@ -198,9 +212,19 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/revocations/snapshot", get(routes::snapshot))
         .route("/v1/keys", get(pages::keys))
         .route("/readyz", get(pages::readyz))
-        // Verification URLs are printed in upper case so the QR stays alphanumeric.
-        .route("/c/{code}", get(pages::code_page))
-        .route("/C/{code}", get(pages::code_page))
+        .merge(
+            // The public, unauthenticated reads and scan reports: rate limited per client.
+            Router::new()
+                .route("/v1/codes/{code}", get(routes::lookup))
+                .route("/v1/scans", post(routes::scan))
+                // Verification URLs are printed in upper case so the QR stays alphanumeric.
+                .route("/c/{code}", get(pages::code_page))
+                .route("/C/{code}", get(pages::code_page))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    ratelimit::limit,
+                )),
+        )
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
@@ -221,9 +245,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

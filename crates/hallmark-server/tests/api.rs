@@ -926,3 +926,53 @@ async fn keys_and_readiness() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["status"], "ready");
 }
+
+#[tokio::test]
+async fn public_reads_are_rate_limited_per_client() {
+    let f = fixture();
+    let settings = Settings {
+        rate_limit_per_minute: 60,
+        rate_limit_burst: 3,
+        clock: Arc::new(|| NOW),
+        ..Settings::default()
+    };
+    let state = AppState::new(f.trust.clone(), f.storage.clone(), None, settings);
+    let code = f.code(1, "L1");
+    let get = |ip: [u8; 4], uri: String| {
+        let state = state.clone();
+        async move {
+            let mut req = Request::builder().uri(uri).body(Body::empty()).unwrap();
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                    ip, 40_000,
+                ))));
+            app(state).oneshot(req).await.unwrap()
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            get([10, 0, 0, 1], format!("/v1/codes/{code}"))
+                .await
+                .status(),
+            StatusCode::OK
+        );
+    }
+    let limited = get([10, 0, 0, 1], format!("/c/{code}")).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key(header::RETRY_AFTER));
+    let body = axum::body::to_bytes(limited.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert_error_shape(StatusCode::TOO_MANY_REQUESTS, &body, "429");
+    // Another client is not affected; health checks are never limited.
+    assert_eq!(
+        get([10, 0, 0, 2], format!("/v1/codes/{code}"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        get([10, 0, 0, 1], "/healthz".to_owned()).await.status(),
+        StatusCode::OK
+    );
+}
