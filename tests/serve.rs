@@ -380,3 +380,152 @@ fn token_commands_and_bad_arguments() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("PostgreSQL"), "{}", stderr(&out));
 }
+
+#[test]
+fn cli_clients_set_status_pull_snapshots_and_push_batches() {
+    let s = setup();
+    let dir = s.dir.path();
+    let codes = mint_demo(dir, 3, &[]);
+    let status_token = create_token(&s.db, "ops", "status");
+    let batches_token = create_token(&s.db, "factory", "batches");
+    let server = Server::start(dir, &s.trust, &s.db, &s.rev_key);
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let lookup = |code: &str| {
+        let r = server.request("GET", &format!("/v1/codes/{code}"), &[], b"");
+        assert_eq!(r.status, 200);
+        r.json()
+    };
+    let v = lookup(&codes[1]);
+    assert_eq!(v["verdict"], "genuine", "{v}");
+    assert_eq!(v["registered"], false, "{v}");
+
+    // No token, then a wrong one: refused (exit 1), nothing changes.
+    let revoke = [
+        "status", "set", "--server", &url, "--code", &codes[1], "--action", "revoke", "--reason",
+        "stolen",
+    ];
+    let out = run_env(&revoke, &[("HALLMARK_TOKEN", None)]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("401"), "{}", stderr(&out));
+    let mut wrong = revoke.to_vec();
+    wrong.extend(["--token", "hm_0000"]);
+    let out = run_env(&wrong, &[("HALLMARK_TOKEN", None)]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("401"), "{}", stderr(&out));
+    // A token of the wrong scope is refused too.
+    let out = run_env(&revoke, &[("HALLMARK_TOKEN", Some(&batches_token))]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let v = lookup(&codes[1]);
+    assert_eq!(v["verdict"], "genuine", "{v}");
+    assert_eq!(v["status"]["state"], "active", "{v}");
+    // A usage error (revoke without a reason) is exit 2, before any request.
+    let out = run_env(
+        &[
+            "status", "set", "--server", &url, "--code", &codes[1], "--action", "revoke",
+        ],
+        &[("HALLMARK_TOKEN", Some(&status_token))],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+
+    // The right token (from the environment): revoked.
+    let out = run_env(&revoke, &[("HALLMARK_TOKEN", Some(&status_token))]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let answer: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(answer["action"], "revoke", "{answer}");
+    assert_eq!(answer["sequence"], 1, "{answer}");
+    let v = lookup(&codes[1]);
+    assert_eq!(v["verdict"], "revoked", "{v}");
+    assert_eq!(v["status"]["reason"], "stolen", "{v}");
+
+    // Pull the snapshot; a second pull gets 304 and keeps the file.
+    let snapshot = dir.join("pulled").join("revocations.bin");
+    std::fs::create_dir(snapshot.parent().unwrap()).unwrap();
+    let pull = [
+        "revocations",
+        "pull",
+        "--server",
+        &url,
+        "--out",
+        p(&snapshot),
+        "--trust",
+        p(&s.trust),
+    ];
+    let out = run(&pull, b"");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let bytes = std::fs::read(&snapshot).unwrap();
+    assert!(!bytes.is_empty());
+    let etag_file = dir.join("pulled").join("revocations.bin.etag");
+    let etag = std::fs::read_to_string(&etag_file).unwrap();
+    assert!(etag.starts_with('"'), "{etag}");
+    let modified = std::fs::metadata(&snapshot).unwrap().modified().unwrap();
+    let out = run(&pull[..6], b"");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("304"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&snapshot).unwrap(), bytes);
+    assert_eq!(
+        std::fs::metadata(&snapshot).unwrap().modified().unwrap(),
+        modified,
+        "the file was kept, not rewritten"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.join("pulled"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // The pulled snapshot verifies offline.
+    let out = run(
+        &[
+            "verify",
+            "--trust",
+            p(&s.trust),
+            "--revocations",
+            p(&snapshot),
+            "--state-dir",
+            p(&dir.join("state")),
+            "--json",
+            &codes[0],
+            &codes[1],
+        ],
+        b"",
+    );
+    let verdicts: Vec<_> = json_lines(&out)
+        .iter()
+        .map(|v| v["verdict"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(verdicts, ["genuine", "revoked"], "{}", stderr(&out));
+    assert_eq!(code(&out), 1);
+
+    // Export the demo batches and push them: the serials become registered.
+    let manifest = dir.join("demo-manifest.bin");
+    let out = run(
+        &[
+            "batches",
+            "export",
+            "--key",
+            p(&demo_key()),
+            "--ledger",
+            p(&dir.join("demo.ledger")),
+            "--out",
+            p(&manifest),
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let push = ["batches", "push", "--server", &url, p(&manifest)];
+    let out = run_env(&push, &[("HALLMARK_TOKEN", None)]);
+    assert_eq!(code(&out), 1, "no token: {}", stderr(&out));
+    assert_eq!(lookup(&codes[0])["registered"], false);
+    let out = run_env(&push, &[("HALLMARK_TOKEN", Some(&batches_token))]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let answer: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(answer["new"], 1, "{answer}");
+    let v = lookup(&codes[0]);
+    assert_eq!(v["registered"], true, "{v}");
+
+    // Connection refused: exit 2.
+    drop(server);
+    let out = run(&pull[..6], b"");
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+}

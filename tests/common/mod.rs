@@ -227,3 +227,17 @@ pub fn http(
         body: rest,
     })
 }
+
+/// Runs hallmark with `args` and no standard input, with environment changes:
+/// `(name, Some(value))` sets a variable, `(name, None)` removes it.
+pub fn run_env(args: &[&str], env: &[(&str, Option<&str>)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).stdin(Stdio::null());
+    for (name, value) in env {
+        match value {
+            Some(v) => cmd.env(name, v),
+            None => cmd.env_remove(name),
+        };
+    }
+    cmd.output().unwrap_or_else(|e| panic!("spawn {BIN}: {e}"))
+}

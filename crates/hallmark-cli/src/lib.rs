@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod client;
 mod cmd;
 pub mod image;
 mod input;

@@ -30,6 +30,7 @@ pub(crate) struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     Export(ExportArgs),
+    Push(PushArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -73,6 +74,7 @@ struct ExportArgs {
 pub(crate) fn run(args: Args) -> Result<u8> {
     match args.command {
         Some(Command::Export(e)) => export(e),
+        Some(Command::Push(p)) => push(p),
         None => list(args.list),
     }
 }
@@ -173,5 +175,50 @@ fn export(args: ExportArgs) -> Result<u8> {
         key.kid(),
         args.out.display()
     );
+    Ok(EXIT_OK)
+}
+
+/// Register a signed batch manifest (from `hallmark batches export`) with the
+/// service (POST /v1/batches), so scans of its serials raise no
+/// unregistered-serial alert. Pushing the same manifest again is harmless.
+///
+/// The token needs the scope batches (`hallmark token create --scope batches`);
+/// pass it in $HALLMARK_TOKEN rather than --token, which `ps` shows to others.
+/// Exit status: 0 registered, 1 the service refused (e.g. 401, or a manifest
+/// its trust store does not accept), 2 usage or connection error.
+///
+/// Example:
+///   hallmark batches export --key keys/acme.key --out acme-manifest.bin
+///   export HALLMARK_TOKEN=hm_...
+///   hallmark batches push --server http://127.0.0.1:8080 acme-manifest.bin
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+struct PushArgs {
+    #[command(flatten)]
+    write: crate::client::WriteArgs,
+    /// The signed batch manifest.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
+fn push(args: PushArgs) -> Result<u8> {
+    let bytes = crate::read_bounded(&args.file, hallmark::MAX_MANIFEST_BYTES, "the manifest")?;
+    if bytes.is_empty() {
+        return Err(CliError::new(format!(
+            "{}: empty file",
+            args.file.display()
+        )));
+    }
+    let client = args.write.client()?;
+    let reply = client.post(
+        "/v1/batches",
+        "application/octet-stream",
+        &bytes,
+        crate::client::MAX_JSON_RESPONSE,
+    )?;
+    if !reply.is_success() {
+        return reply.refused(crate::client::auth_hint(&reply));
+    }
+    println!("{}", reply.json()?);
     Ok(EXIT_OK)
 }

@@ -12,6 +12,7 @@ mod mint;
 mod qr;
 mod revocations;
 mod serve;
+mod status;
 mod token;
 mod trust;
 mod verify;
@@ -33,6 +34,8 @@ pub(crate) enum Command {
     Serve(serve::Args),
     #[command(subcommand)]
     Token(token::Command),
+    #[command(subcommand)]
+    Status(status::Command),
 }
 
 impl Command {
@@ -50,6 +53,7 @@ impl Command {
             Command::Revocations(cmd) => revocations::run(cmd),
             Command::Serve(args) => serve::run(args),
             Command::Token(cmd) => token::run(cmd),
+            Command::Status(cmd) => status::run(cmd),
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::{CliError, EXIT_OK, Result};
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
     Build(BuildArgs),
+    Pull(PullArgs),
 }
 
 /// Build a signed revocation snapshot from a local list, without the service.
@@ -115,6 +116,7 @@ fn date(what: &str, d: &toml::value::Datetime) -> Result<Date> {
 pub(crate) fn run(cmd: Command) -> Result<u8> {
     match cmd {
         Command::Build(args) => build(args),
+        Command::Pull(args) => pull(args),
     }
 }
 
@@ -194,5 +196,113 @@ fn build(args: BuildArgs) -> Result<u8> {
         key.kid(),
         args.out.display()
     );
+    Ok(EXIT_OK)
+}
+
+/// Download the service's current signed revocation snapshot
+/// (GET /v1/revocations/snapshot) for `hallmark verify --revocations`.
+///
+/// The file is replaced atomically. The snapshot's ETag is kept beside it in
+/// FILE.etag and sent back on the next pull: when nothing changed the service
+/// answers 304 and FILE stays as it is. With --trust the snapshot is checked
+/// (signed by a revocation signer of that trust store) before it is written.
+/// Run it from cron or a timer; exit status 0 when FILE is current.
+///
+/// Example:
+///   hallmark revocations pull --server http://127.0.0.1:8080 --out revocations.bin
+///   hallmark verify --trust trust.toml --revocations revocations.bin 0630HCDQ...
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct PullArgs {
+    /// The service's base URL (`hallmark serve`).
+    #[arg(long, value_name = "URL")]
+    server: String,
+    /// Where to write the snapshot (its ETag goes to FILE.etag).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Check the snapshot's signature against this trust store before writing.
+    #[arg(long, value_name = "FILE")]
+    trust: Option<PathBuf>,
+}
+
+/// Longest ETag kept.
+const MAX_ETAG: usize = 256;
+
+/// `FILE.etag`.
+fn etag_path(out: &std::path::Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".etag");
+    PathBuf::from(name)
+}
+
+fn valid_etag(etag: &str) -> bool {
+    !etag.is_empty()
+        && etag.len() <= MAX_ETAG
+        && etag.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+}
+
+fn pull(args: PullArgs) -> Result<u8> {
+    let trust = match &args.trust {
+        Some(path) => {
+            let text =
+                crate::read_text_bounded(path, hallmark::MAX_TRUST_STORE_LEN, "the trust store")?;
+            Some(
+                hallmark::TrustStore::from_toml(&text)
+                    .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?,
+            )
+        }
+        None => None,
+    };
+    let client = crate::client::Client::new(&args.server, None)?;
+    let etag_file = etag_path(&args.out);
+    // The previous ETag counts only while the file it describes is there.
+    let previous = if args.out.is_file() {
+        match std::fs::read(&etag_file) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .ok()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| valid_etag(s)),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    let headers: Vec<(&str, &str)> = previous
+        .iter()
+        .map(|e| ("If-None-Match", e.as_str()))
+        .collect();
+    let max = hallmark::MAX_SNAPSHOT_BYTES as u64;
+    let reply = client.get("/v1/revocations/snapshot", &headers, max)?;
+    if reply.status == 304 && previous.is_some() {
+        eprintln!("{}: unchanged (304 Not Modified)", args.out.display());
+        return Ok(EXIT_OK);
+    }
+    if reply.status != 200 {
+        return reply.refused(None);
+    }
+    if reply.body.is_empty() {
+        return Err(CliError::new("the service sent an empty snapshot"));
+    }
+    if let Some(trust) = &trust {
+        let snapshot = RevocationSnapshot::verify(&reply.body, trust)
+            .map_err(|e| CliError::new(format!("the snapshot was refused: {e}")))?;
+        eprintln!(
+            "snapshot sequence {} with {} revocations verified",
+            snapshot.sequence,
+            snapshot.revocations().len()
+        );
+    }
+    // The snapshot first, then its ETag: a crash in between only costs a
+    // full download next time, never a stale file kept on a 304.
+    crate::cmd::trust::write_atomic(&args.out, &reply.body)?;
+    match reply.etag.as_deref().filter(|e| valid_etag(e)) {
+        Some(etag) => crate::cmd::trust::write_atomic(&etag_file, etag.as_bytes())?,
+        None => match std::fs::remove_file(&etag_file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(CliError::new(format!("{}: {e}", etag_file.display()))),
+        },
+    }
+    eprintln!("wrote {} ({} bytes)", args.out.display(), reply.body.len());
     Ok(EXIT_OK)
 }

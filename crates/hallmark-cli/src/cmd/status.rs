@@ -1,0 +1,169 @@
+//! `hallmark status ...`: status changes through the service.
+
+use hallmark::{Date, KeyId, Reason};
+use serde_json::{Map, Value, json};
+
+use crate::client::{self, MAX_JSON_RESPONSE, WriteArgs};
+use crate::{CliError, EXIT_OK, Result};
+
+/// Status of codes in the service's registry (client of `hallmark serve`).
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    Set(SetArgs),
+}
+
+/// Revoke, decommission or reactivate codes through the service (POST /v1/status).
+///
+/// The target is one code (--code), or with --kid the issuer key's serial,
+/// serial range, lot, or every code it made from a date on. Revoking takes a
+/// reason: recalled, stolen, destroyed, counterfeit-reported or key-compromised.
+/// The token needs the scope status (`hallmark token create --scope status`);
+/// pass it in $HALLMARK_TOKEN rather than --token, which `ps` shows to others.
+///
+/// Prints the service's answer (one JSON line). Exit status: 0 done, 1 the
+/// service refused (e.g. 401 for a missing or wrong token, 400 for a bad
+/// target), 2 usage or connection error.
+///
+/// Example:
+///   export HALLMARK_TOKEN=hm_...
+///   hallmark status set --server http://127.0.0.1:8080 --code 0630HCDQ... \
+///       --action revoke --reason stolen
+///   hallmark status set --server http://127.0.0.1:8080 --kid 8608b1b7 \
+///       --range 100-199 --action decommission --date 2026-11-01
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+#[command(group = clap::ArgGroup::new("target").required(true).args(["code", "serial", "range", "lot", "key_from"]))]
+pub(crate) struct SetArgs {
+    #[command(flatten)]
+    write: WriteArgs,
+    /// A code: targets its serial (its signature must verify on the service).
+    #[arg(long, value_name = "CODE")]
+    code: Option<String>,
+    /// The issuer's key id (8 hex digits), for --serial, --range, --lot, --key-from.
+    #[arg(long, value_name = "KID", value_parser = parse_kid)]
+    kid: Option<KeyId>,
+    /// One serial of --kid.
+    #[arg(long, value_name = "N", requires = "kid")]
+    serial: Option<u64>,
+    /// A serial range of --kid, both ends included.
+    #[arg(long, value_name = "FIRST-LAST", requires = "kid", value_parser = parse_range)]
+    range: Option<(u64, u64)>,
+    /// A lot of --kid.
+    #[arg(long, value_name = "LOT", requires = "kid")]
+    lot: Option<String>,
+    /// Every code of --kid made on or after this date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE", requires = "kid", value_parser = super::parse_date)]
+    key_from: Option<Date>,
+    /// What to do.
+    #[arg(long, value_name = "ACTION", value_parser = ["revoke", "decommission", "reactivate"])]
+    action: String,
+    /// Why (revoke only): recalled, stolen, destroyed, counterfeit-reported, key-compromised.
+    #[arg(long, value_name = "REASON", value_parser = parse_reason)]
+    reason: Option<Reason>,
+    /// When the change takes effect (YYYY-MM-DD; default: the service's today).
+    #[arg(long, value_name = "DATE", value_parser = super::parse_date)]
+    date: Option<Date>,
+}
+
+fn parse_kid(s: &str) -> Result<KeyId, String> {
+    s.parse().map_err(|e: hallmark::Error| e.to_string())
+}
+
+fn parse_reason(s: &str) -> Result<Reason, String> {
+    s.parse().map_err(|e: hallmark::Error| e.to_string())
+}
+
+fn parse_range(s: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("{s:?}: expected FIRST-LAST, e.g. 100-199");
+    let (first, last) = s.split_once('-').ok_or_else(bad)?;
+    let first: u64 = first.trim().parse().map_err(|_| bad())?;
+    let last: u64 = last.trim().parse().map_err(|_| bad())?;
+    if first > last {
+        return Err(format!("{s:?}: FIRST is greater than LAST"));
+    }
+    Ok((first, last))
+}
+
+pub(crate) fn run(cmd: Command) -> Result<u8> {
+    match cmd {
+        Command::Set(args) => set(args),
+    }
+}
+
+/// The `POST /v1/status` body.
+fn request(args: &SetArgs) -> Result<Value> {
+    match (args.action.as_str(), &args.reason) {
+        ("revoke", None) => {
+            return Err(CliError::new(
+                "--action revoke needs --reason (recalled, stolen, destroyed, \
+                 counterfeit-reported or key-compromised)",
+            ));
+        }
+        ("revoke", Some(Reason::Decommissioned)) => {
+            return Err(CliError::new(
+                "use --action decommission, not --reason decommissioned",
+            ));
+        }
+        ("decommission" | "reactivate", Some(_)) => {
+            return Err(CliError::new("only --action revoke takes a --reason"));
+        }
+        _ => {}
+    }
+    let mut body = Map::new();
+    body.insert("action".into(), json!(args.action));
+    if let Some(r) = &args.reason {
+        body.insert("reason".into(), json!(r.as_str()));
+    }
+    if let Some(kid) = &args.kid {
+        body.insert("kid".into(), json!(kid.to_string()));
+    }
+    if let Some(code) = &args.code {
+        body.insert("code".into(), json!(code.trim()));
+    }
+    if let Some(serial) = args.serial {
+        body.insert("serial".into(), json!(serial));
+    }
+    if let Some((first, last)) = args.range {
+        body.insert("range".into(), json!({"first": first, "last": last}));
+    }
+    if let Some(lot) = &args.lot {
+        body.insert("lot".into(), json!(lot));
+    }
+    if let Some(from) = &args.key_from {
+        body.insert("key_from".into(), json!(from.to_string()));
+    }
+    if let Some(date) = &args.date {
+        body.insert("date".into(), json!(date.to_string()));
+    }
+    Ok(Value::Object(body))
+}
+
+fn set(args: SetArgs) -> Result<u8> {
+    let body = request(&args)?.to_string();
+    let client = args.write.client()?;
+    let reply = client.post(
+        "/v1/status",
+        "application/json",
+        body.as_bytes(),
+        MAX_JSON_RESPONSE,
+    )?;
+    if !reply.is_success() {
+        return reply.refused(client::auth_hint(&reply));
+    }
+    println!("{}", reply.json()?);
+    Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("100-199"), Ok((100, 199)));
+        assert_eq!(parse_range("7-7"), Ok((7, 7)));
+        assert!(parse_range("9-1").is_err());
+        assert!(parse_range("100").is_err());
+        assert!(parse_range("-1-5").is_err());
+    }
+}
