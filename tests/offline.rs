@@ -59,28 +59,7 @@ fn setup() -> Setup {
 }
 
 fn mint(s: &Setup, count: u32, extra: &[&str]) -> Vec<String> {
-    let key = Path::new(ROOT).join("keys.example/demo-TEST-ONLY.key");
-    let ledger = s.dir.path().join("demo.ledger");
-    let count = count.to_string();
-    let mut args = vec![
-        "mint",
-        "--key",
-        p(&key),
-        "--part",
-        "DRN-2980",
-        "--lot",
-        "L231212-01",
-        "--date",
-        "2023-12-12",
-        "--count",
-        &count,
-        "--ledger",
-        p(&ledger),
-    ];
-    args.extend_from_slice(extra);
-    let out = run(&args, b"");
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    stdout(&out).lines().map(str::to_owned).collect()
+    mint_demo(s.dir.path(), count, extra)
 }
 
 fn snapshot(s: &Setup, name: &str, sequence: u64, list: &str) -> PathBuf {
@@ -352,4 +331,54 @@ fn seen_journal_flags_duplicates_across_runs_and_survives_a_torn_record() {
     assert_eq!(v[2]["verdict"], "genuine");
     let out = verify(&s, &codes[2], &["--seen", p(&journal)]);
     assert_eq!(json_lines(&out)[0]["first_seen"]["location"], "Warehouse B");
+}
+
+#[test]
+fn bad_revocation_lists_and_options_are_clear_errors() {
+    let s = setup();
+    let cases = [
+        (
+            "[[serial]]\nkid = \"zz\"\nserial = 1\nreason = \"stolen\"\ndate = 2026-11-01\n",
+            "kid",
+        ),
+        (
+            "[[serial]]\nkid = \"8608b1b7\"\nserial = 1\nreason = \"lost\"\ndate = 2026-11-01\n",
+            "reason",
+        ),
+        (
+            "[[serial]]\nkid = \"8608b1b7\"\nserial = 1\nreason = \"stolen\"\ndate = \"soon\"\n",
+            "date",
+        ),
+        (
+            "[[range]]\nkid = \"8608b1b7\"\nfirst = 9\nlast = 1\nreason = \"stolen\"\ndate = 2026-11-01\n",
+            "range",
+        ),
+        ("[[serial]]\nkid = \"8608b1b7\"\nserail = 1\n", "serail"),
+    ];
+    for (i, (list, word)) in cases.iter().enumerate() {
+        let path = s.dir.path().join(format!("bad{i}.toml"));
+        std::fs::write(&path, list).unwrap();
+        let out_path = s.dir.path().join(format!("bad{i}.bin"));
+        let out = run(
+            &[
+                "revocations",
+                "build",
+                "--key",
+                p(&s.rev_key),
+                "--list",
+                p(&path),
+                "--sequence",
+                "1",
+                "--out",
+                p(&out_path),
+            ],
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(2), "{list}");
+        assert!(stderr(&out).contains(word), "{list}: {}", stderr(&out));
+        assert!(!out_path.exists(), "nothing written");
+    }
+    let out = verify(&s, "", &["--max-age", "7y"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unit must be"), "{}", stderr(&out));
 }

@@ -163,10 +163,7 @@ fn export(args: ExportArgs) -> Result<u8> {
     };
     let kid = key.kid().to_string();
     let count = batches.iter().filter(|b| b.kid == kid).count();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| CliError::new("the system clock is before 1970"))?
-        .as_secs();
+    let now = crate::cmd::now_secs()?;
     let bytes = sign_manifest(&key, &batches, now)?;
     crate::cmd::trust::write_atomic(&args.out, &bytes)?;
     eprintln!(

@@ -496,10 +496,7 @@ fn reserve(
         }
         other => other?,
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| CliError::new("the system clock is before 1970"))?
-        .as_secs();
+    let now = crate::cmd::now_secs()?;
     Ok(ledger.reserve(&BatchRequest {
         kid: key.kid(),
         count: args.count,

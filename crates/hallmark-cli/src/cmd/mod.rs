@@ -63,12 +63,58 @@ pub(crate) fn parse_date(s: &str) -> Result<hallmark::Date, String> {
     s.parse().map_err(|e: hallmark::Error| e.to_string())
 }
 
-/// Today's date in UTC from the system clock.
-pub(crate) fn today() -> Result<hallmark::Date> {
-    let secs = std::time::SystemTime::now()
+/// Seconds since 1970-01-01 UTC from the system clock.
+pub(crate) fn now_secs() -> Result<u64> {
+    Ok(std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|_| crate::CliError::new("the system clock is before 1970"))?
-        .as_secs();
-    hallmark::Date::from_days(secs / 86_400)
+        .as_secs())
+}
+
+/// Today's date in UTC from the system clock.
+pub(crate) fn today() -> Result<hallmark::Date> {
+    hallmark::Date::from_days(now_secs()? / 86_400)
         .ok_or_else(|| crate::CliError::new("the system clock is past 9999-12-31"))
+}
+
+/// Parses a duration like `90s`, `30m`, `12h`, `7d` or `2w` into seconds.
+pub(crate) fn parse_duration(s: &str) -> Result<u64, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number and a unit, like 7d"))?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(format!("{s:?}: unit must be s, m, h, d or w")),
+    };
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("{s:?}: too large"))
+}
+
+/// Reads and parses a trust store file (bounded in size).
+pub(crate) fn load_trust(path: &std::path::Path) -> Result<hallmark::TrustStore> {
+    let text = crate::read_text_bounded(path, hallmark::MAX_TRUST_STORE_LEN, "the trust store")?;
+    hallmark::TrustStore::from_toml(&text)
+        .map_err(|e| crate::CliError::new(format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_or_say_why() {
+        assert_eq!(parse_duration("90s"), Ok(90));
+        assert_eq!(parse_duration("7d"), Ok(604_800));
+        assert_eq!(parse_duration("0"), Ok(0));
+        for bad in ["", "d", "7y", "-1h", "1.5h", "99999999999999999999w"] {
+            let err = parse_duration(bad).err().unwrap_or_default();
+            assert!(err.contains(&format!("{bad:?}")), "{bad:?}: {err}");
+        }
+    }
 }

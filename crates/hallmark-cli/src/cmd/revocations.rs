@@ -130,10 +130,7 @@ fn build(args: BuildArgs) -> Result<u8> {
     let text = crate::read_text_bounded(&args.list, 1 << 30, "the revocation list")?;
     let list: List = toml::from_str(&text)
         .map_err(|e| CliError::new(format!("{}: {}", args.list.display(), e.message())))?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| CliError::new("the system clock is before 1970"))?
-        .as_secs();
+    let now = crate::cmd::now_secs()?;
     let mut snapshot = RevocationSnapshot::new(args.sequence, now);
     let at = |kind: &str, i: usize| format!("{}: [[{kind}]] entry {}", args.list.display(), i + 1);
     let parse = |what: &str, kid: &str, reason: &str| -> Result<(KeyId, Reason)> {
@@ -243,14 +240,7 @@ fn valid_etag(etag: &str) -> bool {
 
 fn pull(args: PullArgs) -> Result<u8> {
     let trust = match &args.trust {
-        Some(path) => {
-            let text =
-                crate::read_text_bounded(path, hallmark::MAX_TRUST_STORE_LEN, "the trust store")?;
-            Some(
-                hallmark::TrustStore::from_toml(&text)
-                    .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?,
-            )
-        }
+        Some(path) => Some(crate::cmd::load_trust(path)?),
         None => None,
     };
     let client = crate::client::Client::new(&args.server, None)?;

@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use hallmark::TrustStore;
 use hallmark_server::{ServeOptions, Settings};
 
 use crate::{CliError, EXIT_OK, Result};
@@ -44,29 +43,10 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N", default_value_t = 3)]
     clone_locations: u64,
     /// The clone-detection window: 90s, 30m, 12h, 7d (default 24h).
-    #[arg(long, value_name = "AGE", value_parser = parse_secs, default_value = "24h")]
+    #[arg(long, value_name = "AGE", value_parser = crate::cmd::parse_duration, default_value = "24h")]
     clone_window: u64,
     #[command(flatten)]
     passphrase: crate::passphrase::Source,
-}
-
-/// Parses `90s`, `30m`, `12h`, `7d` or `2w` into seconds.
-fn parse_secs(s: &str) -> std::result::Result<u64, String> {
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("{s:?}: expected a number and a unit, like 24h"))?;
-    let scale = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return Err(format!("{s:?}: unit must be s, m, h, d or w")),
-    };
-    n.checked_mul(scale)
-        .ok_or_else(|| format!("{s:?}: too large"))
 }
 
 /// Refuses database URLs this build cannot open yet.
@@ -82,13 +62,7 @@ pub(crate) fn check_db(db: &std::path::Path) -> Result<()> {
 
 pub(crate) fn run(args: Args) -> Result<u8> {
     check_db(&args.db)?;
-    let text = crate::read_text_bounded(
-        &args.trust,
-        hallmark::MAX_TRUST_STORE_LEN,
-        "the trust store",
-    )?;
-    let trust = TrustStore::from_toml(&text)
-        .map_err(|e| CliError::new(format!("{}: {e}", args.trust.display())))?;
+    let trust = crate::cmd::load_trust(&args.trust)?;
     let revocation_key = args
         .revocation_key
         .as_deref()

@@ -77,12 +77,6 @@ fn open(db: &Path) -> Result<SqliteStorage> {
     SqliteStorage::open(db).map_err(|e| CliError::new(format!("{}: {e}", db.display())))
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 fn create(args: CreateArgs) -> Result<u8> {
     check_token_name(&args.name).map_err(CliError::new)?;
     let scope: TokenScope = args.scope.parse().map_err(CliError::new)?;
@@ -90,7 +84,12 @@ fn create(args: CreateArgs) -> Result<u8> {
     let token = generate_token()
         .map_err(|e| CliError::new(format!("no randomness from the operating system: {e}")))?;
     storage
-        .create_token(&args.name, scope, &hash_token(&token), now())
+        .create_token(
+            &args.name,
+            scope,
+            &hash_token(&token),
+            crate::cmd::now_secs()?,
+        )
         .map_err(|e| CliError::new(format!("{}: {e}", args.db.display())))?;
     println!("{token}");
     eprintln!(
@@ -124,7 +123,7 @@ fn list(args: ListArgs) -> Result<u8> {
 fn revoke(args: RevokeArgs) -> Result<u8> {
     let storage = open(&args.db)?;
     let done = storage
-        .revoke_token(&args.name, now())
+        .revoke_token(&args.name, crate::cmd::now_secs()?)
         .map_err(|e| CliError::new(format!("{}: {e}", args.db.display())))?;
     if !done {
         return Err(CliError::new(format!(

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
-use crate::cmd::{parse_date, today};
+use crate::cmd::{load_trust, now_secs, parse_date, parse_duration, today};
 use crate::input::read_line;
 use crate::journal::Journal;
 use crate::output::{echo, payload_json, payload_text};
@@ -70,7 +70,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE")]
     revocations: Option<PathBuf>,
     /// Revocation data older than this is stale: 30m, 12h, 7d, 2w (default 7d).
-    #[arg(long, value_name = "AGE", value_parser = parse_age, default_value = "7d")]
+    #[arg(long, value_name = "AGE", value_parser = parse_duration, default_value = "7d")]
     max_age: u64,
     /// Where the highest snapshot sequence seen is kept, to refuse rollbacks
     /// (default: $HALLMARK_STATE_DIR, else $XDG_STATE_HOME/hallmark, else
@@ -89,37 +89,6 @@ pub(crate) struct Args {
     /// Codes to verify; none means --input, --image or stdin.
     #[arg(value_name = "CODE")]
     codes: Vec<String>,
-}
-
-/// Parses an age like `90s`, `30m`, `12h`, `7d` or `2w` into seconds.
-fn parse_age(s: &str) -> std::result::Result<u64, String> {
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("{s:?}: expected a number and a unit, like 7d"))?;
-    let scale = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return Err(format!("{s:?}: unit must be s, m, h, d or w")),
-    };
-    n.checked_mul(scale)
-        .ok_or_else(|| format!("{s:?}: too large"))
-}
-
-fn now_secs() -> Result<u64> {
-    Ok(std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| CliError::new("the system clock is before 1970"))?
-        .as_secs())
-}
-
-fn load_trust(path: &Path) -> Result<TrustStore> {
-    let text = crate::read_text_bounded(path, hallmark::MAX_TRUST_STORE_LEN, "the trust store")?;
-    TrustStore::from_toml(&text).map_err(|e| CliError::new(format!("{}: {e}", path.display())))
 }
 
 fn state_dir(arg: Option<&Path>) -> Result<PathBuf> {
