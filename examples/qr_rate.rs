@@ -73,12 +73,27 @@ fn main() {
         let c = &codes[i % codes.len()];
         black_box(render(c, Symbol::DataMatrix, ImageFormat::Png).unwrap());
     });
+    // Baseline in the same run: fast_qr's encoder (ECC M) on the same codes.
+    let baseline = per_image(duration / 2, |i| {
+        let code = &codes[i % codes.len()];
+        black_box(
+            fast_qr::qr::QRBuilder::new(code.as_bytes())
+                .ecl(fast_qr::ECL::M)
+                .build()
+                .unwrap(),
+        );
+    });
     println!(
         "one core: QR encode {:.1} us + PNG {:.1} us per image; \
          (Data Matrix encode + PNG {:.1} us)",
         encode.as_secs_f64() * 1e6,
         to_png.as_secs_f64() * 1e6,
         dm.as_secs_f64() * 1e6,
+    );
+    println!(
+        "baseline: fast_qr encode {:.1} us per symbol, so hallmark's encoder is {:.2}x as fast",
+        baseline.as_secs_f64() * 1e6,
+        baseline.as_secs_f64() / encode.as_secs_f64(),
     );
 
     let mut counts = vec![1, 2, cores];
