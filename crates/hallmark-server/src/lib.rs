@@ -24,7 +24,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,7 +45,7 @@ mod routes;
 pub mod storage;
 
 pub use error::ApiError;
-pub use storage::{SqliteStorage, Storage, StorageError};
+pub use storage::{Database, PostgresStorage, SqliteStorage, Storage, StorageError};
 
 /// Largest JSON request body, in bytes.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
@@ -285,8 +284,8 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// Trusted issuer keys.
     pub trust: TrustStore,
-    /// The SQLite database file.
-    pub db: PathBuf,
+    /// The database.
+    pub db: Database,
     /// The key that signs revocation snapshots.
     pub revocation_key: Option<SecretKey>,
     /// Tunables.
@@ -298,10 +297,10 @@ pub struct ServeOptions {
 #[non_exhaustive]
 pub enum ServeError {
     /// The database could not be opened or migrated.
-    #[error("{path}: {source}")]
+    #[error("{db}: {source}")]
     Storage {
-        /// The database file.
-        path: PathBuf,
+        /// The database.
+        db: Database,
         /// What failed.
         source: StorageError,
     },
@@ -312,8 +311,8 @@ pub enum ServeError {
 
 /// Opens the database, binds, and serves until Ctrl-C or SIGTERM (blocking).
 pub fn run(options: ServeOptions) -> Result<(), ServeError> {
-    let storage = SqliteStorage::open(&options.db).map_err(|source| ServeError::Storage {
-        path: options.db.clone(),
+    let storage = options.db.open().map_err(|source| ServeError::Storage {
+        db: options.db.clone(),
         source,
     })?;
     if let Some(key) = &options.revocation_key {
@@ -332,7 +331,7 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
     }
     let state = AppState::new(
         options.trust,
-        Arc::new(storage),
+        storage,
         options.revocation_key,
         options.settings,
     );
@@ -344,7 +343,7 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
         tracing::info!(
             "hallmark serve: listening on http://{}, database {}",
             listener.local_addr()?,
-            options.db.display()
+            options.db
         );
         serve(listener, state, shutdown_signal()).await
     })?;

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use hallmark_server::storage::Database;
 use hallmark_server::{ServeOptions, Settings};
 
 use crate::{CliError, EXIT_OK, Result};
@@ -31,9 +32,8 @@ pub(crate) struct Args {
     /// The trust store (TOML) listing the issuer keys to accept.
     #[arg(long, value_name = "FILE")]
     trust: PathBuf,
-    /// The SQLite database file (created if missing).
-    #[arg(long, value_name = "PATH", default_value = "hallmark.db")]
-    db: PathBuf,
+    #[command(flatten)]
+    db: DbArg,
     /// The key that signs revocation snapshots (a key file from `hallmark keygen`;
     /// verifiers' trust stores must mark it as a revocation signer).
     #[arg(long, value_name = "FILE")]
@@ -49,19 +49,34 @@ pub(crate) struct Args {
     passphrase: crate::passphrase::Source,
 }
 
-/// Refuses database URLs this build cannot open yet.
-pub(crate) fn check_db(db: &std::path::Path) -> Result<()> {
-    let text = db.to_string_lossy();
-    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-        return Err(CliError::new(
-            "PostgreSQL is not supported yet: --db takes an SQLite file path",
-        ));
+/// `--db`, shared by `serve` and `token`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DbArg {
+    /// The database: an SQLite file path (created if missing; the embedded
+    /// default) or a PostgreSQL URL, postgres://USER:PASSWORD@HOST:5432/DB
+    /// (tables created on first use). Prefer $HALLMARK_DB for URLs with a
+    /// password: command lines are visible to other local users.
+    #[arg(
+        long = "db",
+        env = "HALLMARK_DB",
+        value_name = "PATH|URL",
+        default_value = "hallmark.db",
+        hide_env_values = true,
+        value_parser = |s: &str| Ok::<_, std::convert::Infallible>(Database::parse(s))
+    )]
+    pub(crate) db: Database,
+}
+
+impl DbArg {
+    /// Opens the database, naming it (without its password) on failure.
+    pub(crate) fn open(&self) -> Result<std::sync::Arc<dyn hallmark_server::Storage>> {
+        self.db
+            .open()
+            .map_err(|e| CliError::new(format!("{}: {e}", self.db)))
     }
-    Ok(())
 }
 
 pub(crate) fn run(args: Args) -> Result<u8> {
-    check_db(&args.db)?;
     let trust = crate::cmd::load_trust(&args.trust)?;
     let revocation_key = args
         .revocation_key
@@ -72,7 +87,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     hallmark_server::run(ServeOptions {
         listen: args.listen,
         trust,
-        db: args.db,
+        db: args.db.db,
         revocation_key,
         settings: Settings {
             clone_locations: args.clone_locations,

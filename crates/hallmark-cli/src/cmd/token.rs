@@ -1,9 +1,7 @@
 //! `hallmark token ...`
 
-use std::path::{Path, PathBuf};
-
 use hallmark_server::auth::{check_token_name, generate_token, hash_token};
-use hallmark_server::storage::{SqliteStorage, Storage, TokenScope};
+use hallmark_server::storage::TokenScope;
 
 use crate::{CliError, EXIT_OK, Result};
 
@@ -26,9 +24,8 @@ pub(crate) enum Command {
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct CreateArgs {
-    /// The service's SQLite database (created if missing).
-    #[arg(long, value_name = "PATH", default_value = "hallmark.db")]
-    db: PathBuf,
+    #[command(flatten)]
+    db: crate::cmd::serve::DbArg,
     /// Who holds the token (1 to 64 of A-Z a-z 0-9 . _ -); shown in the audit log.
     #[arg(long, value_name = "NAME")]
     name: String,
@@ -44,9 +41,8 @@ pub(crate) struct CreateArgs {
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct ListArgs {
-    /// The service's SQLite database.
-    #[arg(long, value_name = "PATH", default_value = "hallmark.db")]
-    db: PathBuf,
+    #[command(flatten)]
+    db: crate::cmd::serve::DbArg,
 }
 
 /// Revoke a token by name: the service refuses it from the next request on.
@@ -56,9 +52,8 @@ pub(crate) struct ListArgs {
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct RevokeArgs {
-    /// The service's SQLite database.
-    #[arg(long, value_name = "PATH", default_value = "hallmark.db")]
-    db: PathBuf,
+    #[command(flatten)]
+    db: crate::cmd::serve::DbArg,
     /// The token's name.
     #[arg(long, value_name = "NAME")]
     name: String,
@@ -72,15 +67,10 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
     }
 }
 
-fn open(db: &Path) -> Result<SqliteStorage> {
-    crate::cmd::serve::check_db(db)?;
-    SqliteStorage::open(db).map_err(|e| CliError::new(format!("{}: {e}", db.display())))
-}
-
 fn create(args: CreateArgs) -> Result<u8> {
     check_token_name(&args.name).map_err(CliError::new)?;
     let scope: TokenScope = args.scope.parse().map_err(CliError::new)?;
-    let storage = open(&args.db)?;
+    let storage = args.db.open()?;
     let token = generate_token()
         .map_err(|e| CliError::new(format!("no randomness from the operating system: {e}")))?;
     storage
@@ -90,7 +80,7 @@ fn create(args: CreateArgs) -> Result<u8> {
             &hash_token(&token),
             crate::cmd::now_secs()?,
         )
-        .map_err(|e| CliError::new(format!("{}: {e}", args.db.display())))?;
+        .map_err(|e| CliError::new(format!("{}: {e}", args.db.db)))?;
     println!("{token}");
     eprintln!(
         "created token {} (scope {}); it is shown only this once",
@@ -101,10 +91,10 @@ fn create(args: CreateArgs) -> Result<u8> {
 }
 
 fn list(args: ListArgs) -> Result<u8> {
-    let storage = open(&args.db)?;
+    let storage = args.db.open()?;
     let tokens = storage
         .tokens()
-        .map_err(|e| CliError::new(format!("{}: {e}", args.db.display())))?;
+        .map_err(|e| CliError::new(format!("{}: {e}", args.db.db)))?;
     for t in tokens {
         let state = match t.revoked {
             Some(at) => format!("revoked {at}"),
@@ -121,10 +111,10 @@ fn list(args: ListArgs) -> Result<u8> {
 }
 
 fn revoke(args: RevokeArgs) -> Result<u8> {
-    let storage = open(&args.db)?;
+    let storage = args.db.open()?;
     let done = storage
         .revoke_token(&args.name, crate::cmd::now_secs()?)
-        .map_err(|e| CliError::new(format!("{}: {e}", args.db.display())))?;
+        .map_err(|e| CliError::new(format!("{}: {e}", args.db.db)))?;
     if !done {
         return Err(CliError::new(format!(
             "no active token named {:?}",

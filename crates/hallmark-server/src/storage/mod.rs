@@ -10,8 +10,11 @@
 
 use hallmark::{BatchManifest, Date, KeyId, Payload, Reason, Revocation, Scope};
 
+mod postgres;
+mod rows;
 mod sqlite;
 
+pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
 
 /// A storage failure. Its text is for the operator's log, never for clients.
@@ -285,6 +288,83 @@ pub trait Storage: Send + Sync + 'static {
     fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StorageError>;
 }
 
+/// Where the service keeps its data, as given to `--db`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file (the embedded default): a path, or `sqlite:PATH`.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL server: `postgres://…` or `postgresql://…`.
+    Postgres(String),
+}
+
+impl Database {
+    /// Reads a `--db` value: a `postgres://` or `postgresql://` URL, or an
+    /// SQLite file path (optionally written `sqlite:PATH` or `sqlite://PATH`).
+    pub fn parse(value: &str) -> Database {
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            return Database::Postgres(value.to_owned());
+        }
+        let path = value
+            .strip_prefix("sqlite://")
+            .or_else(|| value.strip_prefix("sqlite:"))
+            .unwrap_or(value);
+        Database::Sqlite(path.into())
+    }
+
+    /// Opens (creating or migrating as needed) the database.
+    pub fn open(&self) -> Result<std::sync::Arc<dyn Storage>, StorageError> {
+        Ok(match self {
+            Database::Sqlite(path) => std::sync::Arc::new(SqliteStorage::open(path)?),
+            Database::Postgres(url) => std::sync::Arc::new(PostgresStorage::connect(url)?),
+        })
+    }
+}
+
+/// Names the database without its password, for messages and logs.
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "SQLite {}", path.display()),
+            Database::Postgres(url) => write!(f, "PostgreSQL {}", redact_url(url)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+/// A database URL with any password replaced by `***`: the user info part
+/// (`user:password@`) of the authority, and a `password=` query parameter.
+fn redact_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{user_info}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => kv.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
 /// Maps a `u64` onto an `i64` preserving order (flips the top bit), so serial
 /// ranges compare correctly in SQL's signed 64-bit integers.
 pub fn serial_to_sql(serial: u64) -> i64 {
@@ -299,6 +379,32 @@ pub fn serial_from_sql(value: i64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_urls_parse_and_never_show_passwords() {
+        assert_eq!(
+            Database::parse("hallmark.db"),
+            Database::Sqlite("hallmark.db".into())
+        );
+        assert_eq!(
+            Database::parse("sqlite:/var/lib/h.db"),
+            Database::Sqlite("/var/lib/h.db".into())
+        );
+        let pg = Database::parse(
+            "postgres://app:s3cret@db.internal:5432/hallmark?password=x2&sslmode=disable",
+        );
+        assert!(matches!(pg, Database::Postgres(_)));
+        let shown = format!("{pg} {pg:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("x2"),
+            "{shown}"
+        );
+        assert!(shown.contains("app:***@db.internal:5432/hallmark?password=***&sslmode=disable"));
+        assert_eq!(
+            redact_url("postgresql://db/hallmark"),
+            "postgresql://db/hallmark"
+        );
+    }
 
     #[test]
     fn serial_mapping_preserves_order() {

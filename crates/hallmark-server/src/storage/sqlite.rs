@@ -8,12 +8,16 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use hallmark::{BatchManifest, Date, KeyId, Payload, Reason, Revocation, Scope};
+use hallmark::{BatchManifest, KeyId, Payload, Reason, Revocation};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::rows::{
+    RawStatus, STATUS_COLUMNS, STATUS_QUERIES, StatusParam, TokenRow, find_token, state_of,
+    target_columns, to_i64, to_u64, token_info,
+};
 use super::{
     AuditEntry, Scan, ScanSummary, Status, StatusChange, Storage, StorageError, TokenInfo,
-    TokenScope, serial_from_sql, serial_to_sql,
+    TokenScope, serial_to_sql,
 };
 
 /// Versioned schema: (version, SQL). Append only; never edit a released step.
@@ -113,74 +117,6 @@ fn db(e: rusqlite::Error) -> StorageError {
     StorageError::Database(e.to_string())
 }
 
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-fn to_u64(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
-}
-
-fn corrupt(table: &'static str, reason: impl Into<String>) -> StorageError {
-    StorageError::Corrupt {
-        table,
-        reason: reason.into(),
-    }
-}
-
-fn kid_from(bytes: &[u8]) -> Result<KeyId, StorageError> {
-    <[u8; hallmark::KID_LEN]>::try_from(bytes)
-        .map(KeyId::from_bytes)
-        .map_err(|_| corrupt("statuses", "kid is not 4 bytes"))
-}
-
-fn date_from(days: i64) -> Result<Date, StorageError> {
-    Date::from_days(to_u64(days)).ok_or_else(|| corrupt("statuses", "date out of range"))
-}
-
-/// (kind, target, first, last, lot, key_from) columns of a scope.
-type TargetColumns = (
-    &'static str,
-    String,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-);
-
-fn target_columns(scope: &Scope) -> TargetColumns {
-    match scope {
-        Scope::Serial(s) => (
-            "serial",
-            s.to_string(),
-            Some(serial_to_sql(*s)),
-            Some(serial_to_sql(*s)),
-            None,
-            None,
-        ),
-        Scope::Range { first, last } => (
-            "range",
-            format!("{first}-{last}"),
-            Some(serial_to_sql(*first)),
-            Some(serial_to_sql(*last)),
-            None,
-            None,
-        ),
-        Scope::Lot(lot) => ("lot", lot.clone(), None, None, Some(lot.clone()), None),
-        // One key revocation per key: the key itself is the target.
-        Scope::Key { from } => (
-            "key",
-            String::new(),
-            None,
-            None,
-            None,
-            Some(i64::from(from.days())),
-        ),
-    }
-}
-
-const STATUS_COLUMNS: &str = "kid, kind, first, last, lot, key_from, reason, date, time";
-
 fn status_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawStatus> {
     Ok(RawStatus {
         kid: row.get(0)?,
@@ -193,49 +129,6 @@ fn status_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawStatus> {
         date: row.get(7)?,
         time: row.get(8)?,
     })
-}
-
-struct RawStatus {
-    kid: Vec<u8>,
-    kind: String,
-    first: Option<i64>,
-    last: Option<i64>,
-    lot: Option<String>,
-    key_from: Option<i64>,
-    reason: String,
-    date: i64,
-    time: i64,
-}
-
-impl RawStatus {
-    fn parse(self) -> Result<Status, StorageError> {
-        let bad = |what: &str| corrupt("statuses", format!("{} row without {what}", self.kind));
-        let scope = match self.kind.as_str() {
-            "serial" => Scope::Serial(serial_from_sql(self.first.ok_or_else(|| bad("first"))?)),
-            "range" => Scope::Range {
-                first: serial_from_sql(self.first.ok_or_else(|| bad("first"))?),
-                last: serial_from_sql(self.last.ok_or_else(|| bad("last"))?),
-            },
-            "lot" => Scope::Lot(self.lot.clone().ok_or_else(|| bad("lot"))?),
-            "key" => Scope::Key {
-                from: date_from(self.key_from.ok_or_else(|| bad("key_from"))?)?,
-            },
-            other => return Err(corrupt("statuses", format!("unknown kind {other:?}"))),
-        };
-        let reason: Reason = self
-            .reason
-            .parse()
-            .map_err(|_| corrupt("statuses", format!("unknown reason {:?}", self.reason)))?;
-        Ok(Status {
-            revocation: Revocation {
-                kid: kid_from(&self.kid)?,
-                scope,
-                reason,
-                date: date_from(self.date)?,
-            },
-            time: to_u64(self.time),
-        })
-    }
 }
 
 impl SqliteStorage {
@@ -382,19 +275,8 @@ fn summary(
     })
 }
 
-fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, i64, Option<i64>)> {
+fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-}
-
-fn token_info(
-    (name, scope, created, revoked): (String, String, i64, Option<i64>),
-) -> Result<TokenInfo, StorageError> {
-    Ok(TokenInfo {
-        scope: scope.parse().map_err(|e: String| corrupt("tokens", e))?,
-        name,
-        created: to_u64(created),
-        revoked: revoked.map(to_u64),
-    })
 }
 
 impl Storage for SqliteStorage {
@@ -402,51 +284,24 @@ impl Storage for SqliteStorage {
         let conn = self.lock();
         let kid_bytes = kid.to_bytes();
         let kid_sql = &kid_bytes[..];
-        let serial = serial_to_sql(payload.serial());
-        let one = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<Option<Status>, StorageError> {
-            conn.prepare_cached(sql)
-                .and_then(|mut s| s.query_row(p, status_row).optional())
-                .map_err(db)?
-                .map(RawStatus::parse)
-                .transpose()
-        };
         let date = i64::from(payload.date().days());
-        // Same precedence as RevocationSnapshot::check: key, serial, range, lot.
-        let by_key = one(
-            &format!(
-                "SELECT {STATUS_COLUMNS} FROM statuses WHERE kid = ?1 AND kind = 'key' AND key_from <= ?2"
-            ),
-            &[&kid_sql, &date],
-        )?;
-        if by_key.is_some() {
-            return Ok(by_key);
+        let serial = serial_to_sql(payload.serial());
+        let lot = payload.lot();
+        for (sql, param) in STATUS_QUERIES {
+            let value: &dyn rusqlite::ToSql = match param {
+                StatusParam::Date => &date,
+                StatusParam::Serial => &serial,
+                StatusParam::Lot => &lot,
+            };
+            let row = conn
+                .prepare_cached(sql)
+                .and_then(|mut s| s.query_row(params![kid_sql, value], status_row).optional())
+                .map_err(db)?;
+            if let Some(row) = row {
+                return row.parse().map(Some);
+            }
         }
-        let by_serial = one(
-            &format!(
-                "SELECT {STATUS_COLUMNS} FROM statuses WHERE kid = ?1 AND kind = 'serial' AND first = ?2"
-            ),
-            &[&kid_sql, &serial],
-        )?;
-        if by_serial.is_some() {
-            return Ok(by_serial);
-        }
-        let by_range = one(
-            &format!(
-                "SELECT {STATUS_COLUMNS} FROM statuses
-                 WHERE kid = ?1 AND kind = 'range' AND first <= ?2 AND last >= ?2
-                 ORDER BY seq LIMIT 1"
-            ),
-            &[&kid_sql, &serial],
-        )?;
-        if by_range.is_some() {
-            return Ok(by_range);
-        }
-        one(
-            &format!(
-                "SELECT {STATUS_COLUMNS} FROM statuses WHERE kid = ?1 AND kind = 'lot' AND target = ?2"
-            ),
-            &[&kid_sql, &payload.lot()],
-        )
+        Ok(None)
     }
 
     fn change_status(
@@ -495,11 +350,7 @@ impl Storage for SqliteStorage {
                 .map_err(db)?;
             }
             Some(reason) => {
-                let state = if reason == Reason::Decommissioned {
-                    "decommissioned"
-                } else {
-                    "revoked"
-                };
+                let state = state_of(reason);
                 tx.execute(
                     "INSERT OR REPLACE INTO statuses
                      (kid, kind, target, first, last, lot, key_from, state, reason, date, time, seq)
@@ -760,18 +611,7 @@ impl Storage for SqliteStorage {
             .map_err(db)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(db)?;
-        // Compare against every active token, in constant time each (blake3's
-        // Hash equality), without stopping at the first match.
-        let mut found = None;
-        for (row, stored) in rows {
-            let Ok(stored) = <[u8; 32]>::try_from(stored.as_slice()) else {
-                continue;
-            };
-            if blake3::Hash::from_bytes(stored) == *hash {
-                found = Some(row);
-            }
-        }
-        found.map(token_info).transpose()
+        find_token(rows, hash)
     }
 
     fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StorageError> {
@@ -802,158 +642,6 @@ impl Storage for SqliteStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::Action;
-
-    fn d(s: &str) -> Date {
-        s.parse().unwrap()
-    }
-
-    fn change(scope: Scope, action: Action) -> StatusChange {
-        StatusChange {
-            kid: KeyId::from_bytes([1, 2, 3, 4]),
-            scope,
-            action,
-            date: d("2026-11-01"),
-        }
-    }
-
-    #[test]
-    fn status_precedence_matches_snapshot_check() {
-        let s = SqliteStorage::open_in_memory().unwrap();
-        let kid = KeyId::from_bytes([1, 2, 3, 4]);
-        let p = |serial, lot: &str, date: &str| Payload::new(serial, "P", lot, d(date)).unwrap();
-        assert_eq!(s.status(kid, &p(42, "L1", "2024-01-01")).unwrap(), None);
-        s.change_status(
-            &change(Scope::Serial(42), Action::Revoke(Reason::Stolen)),
-            "t",
-            10,
-        )
-        .unwrap();
-        s.change_status(
-            &change(
-                Scope::Range {
-                    first: 40,
-                    last: 50,
-                },
-                Action::Decommission,
-            ),
-            "t",
-            11,
-        )
-        .unwrap();
-        s.change_status(
-            &change(Scope::Lot("L7".into()), Action::Revoke(Reason::Destroyed)),
-            "t",
-            12,
-        )
-        .unwrap();
-        let reason = |serial, lot| {
-            s.status(kid, &p(serial, lot, "2024-01-01"))
-                .unwrap()
-                .map(|st| st.revocation.reason)
-        };
-        assert_eq!(reason(42, "L1"), Some(Reason::Stolen));
-        assert_eq!(reason(41, "L1"), Some(Reason::Decommissioned));
-        assert_eq!(reason(51, "L1"), None);
-        assert_eq!(reason(51, "L7"), Some(Reason::Destroyed));
-        // Compare with the snapshot built from the same rows.
-        let (seq, list) = s.revocations().unwrap();
-        assert_eq!(seq, 3);
-        let mut snap = hallmark::RevocationSnapshot::new(seq, 0);
-        for r in list {
-            snap.add(r.kid, r.scope, r.reason, r.date).unwrap();
-        }
-        for (serial, lot) in [(42, "L1"), (41, "L7"), (51, "L7"), (60, "L1"), (45, "L7")] {
-            let payload = p(serial, lot, "2024-01-01");
-            assert_eq!(
-                s.status(kid, &payload).unwrap().map(|st| st.revocation),
-                snap.check(kid, &payload).cloned(),
-                "{serial} {lot}"
-            );
-        }
-        // A key revocation from a date covers later codes only, and wins.
-        s.change_status(
-            &change(
-                Scope::Key {
-                    from: d("2025-01-01"),
-                },
-                Action::Revoke(Reason::KeyCompromised),
-            ),
-            "t",
-            13,
-        )
-        .unwrap();
-        assert_eq!(
-            s.status(kid, &p(42, "L1", "2025-01-01"))
-                .unwrap()
-                .map(|st| st.revocation.reason),
-            Some(Reason::KeyCompromised)
-        );
-        assert_eq!(reason(42, "L1"), Some(Reason::Stolen));
-        // Reactivation removes exactly its target.
-        s.change_status(&change(Scope::Serial(42), Action::Reactivate), "t", 14)
-            .unwrap();
-        assert_eq!(reason(42, "L1"), Some(Reason::Decommissioned));
-        assert_eq!(s.sequence().unwrap(), 5);
-        let log = s.audit_log(100).unwrap();
-        assert_eq!(log.len(), 5);
-        assert_eq!(log[0].action, "revoke");
-        assert_eq!(log[0].target, "01020304 serial 42");
-        assert_eq!(log[4].action, "reactivate");
-    }
-
-    #[test]
-    fn scans_count_distinct_locations_in_window() {
-        let s = SqliteStorage::open_in_memory().unwrap();
-        let kid = KeyId::from_bytes([1, 2, 3, 4]);
-        let scan = |time, location: Option<&str>| Scan {
-            kid,
-            serial: u64::MAX,
-            time,
-            location: location.map(str::to_owned),
-            scanner: None,
-        };
-        s.record_scan(&scan(100, Some("A")), 0).unwrap();
-        s.record_scan(&scan(200, Some("B")), 0).unwrap();
-        s.record_scan(&scan(300, None), 0).unwrap();
-        let sum = s.record_scan(&scan(400, Some("B")), 150).unwrap();
-        assert_eq!(
-            sum,
-            ScanSummary {
-                count: 4,
-                locations_in_window: 1,
-                first: Some(100),
-                last: Some(400)
-            }
-        );
-        assert_eq!(
-            s.scan_summary(kid, u64::MAX, 0)
-                .unwrap()
-                .locations_in_window,
-            2
-        );
-        assert_eq!(s.scan_summary(kid, 7, 0).unwrap(), ScanSummary::default());
-    }
-
-    #[test]
-    fn tokens_hash_only_and_revocable() {
-        let s = SqliteStorage::open_in_memory().unwrap();
-        let h = blake3::hash(b"secret");
-        s.create_token("ops", TokenScope::Status, &h, 5).unwrap();
-        assert!(matches!(
-            s.create_token("ops", TokenScope::Batches, &blake3::hash(b"x"), 6),
-            Err(StorageError::DuplicateToken(_))
-        ));
-        assert_eq!(
-            s.authenticate(&h).unwrap().map(|t| t.scope),
-            Some(TokenScope::Status)
-        );
-        assert_eq!(s.authenticate(&blake3::hash(b"other")).unwrap(), None);
-        assert!(s.revoke_token("ops", 7).unwrap());
-        assert!(!s.revoke_token("ops", 8).unwrap());
-        assert_eq!(s.authenticate(&h).unwrap(), None);
-        assert_eq!(s.tokens().unwrap()[0].revoked, Some(7));
-    }
 
     #[test]
     fn file_database_is_wal_and_versioned() {

@@ -1,0 +1,658 @@
+//! The scale-out backend: one PostgreSQL database shared by any number of
+//! stateless `hallmark serve` replicas.
+//!
+//! Every write is one transaction that commits before the method returns; with
+//! PostgreSQL's defaults (`fsync = on`, `synchronous_commit = on`) a commit is
+//! on disk when it returns, so a write the service acknowledged survives a
+//! crash of the service or of the database server. Concurrent replicas are
+//! serialised where it matters by row locks: every status change updates the
+//! one `revocation_sequence` row, so sequences are unique and gap-free.
+//!
+//! The schema is versioned in `schema_migrations` like the SQLite one;
+//! migrations run at connect, in one transaction under an advisory lock, so
+//! replicas starting together migrate once.
+//!
+//! The client is the blocking `postgres` crate behind an r2d2 pool. Like every
+//! [`Storage`], call it off the async runtime's threads (`spawn_blocking`).
+
+use std::time::Duration;
+
+use hallmark::{BatchManifest, KeyId, Payload, Reason, Revocation};
+use postgres::{IsolationLevel, NoTls, Row};
+use r2d2_postgres::PostgresConnectionManager;
+
+use super::rows::{
+    RawStatus, STATUS_COLUMNS, STATUS_QUERIES, StatusParam, TokenRow, find_token, state_of,
+    target_columns, to_i64, to_u64, token_info,
+};
+use super::{
+    AuditEntry, Scan, ScanSummary, Status, StatusChange, Storage, StorageError, TokenInfo,
+    TokenScope, serial_to_sql,
+};
+
+type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type Conn = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
+
+/// Versioned schema: (version, SQL). Append only; never edit a released step.
+/// The columns are those of the SQLite schema, so both backends share their
+/// row conversions.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "
+    CREATE TABLE statuses (
+        kid      BYTEA   NOT NULL,
+        kind     TEXT    NOT NULL CHECK (kind IN ('serial', 'range', 'lot', 'key')),
+        target   TEXT    NOT NULL,
+        first    BIGINT,
+        last     BIGINT,
+        lot      TEXT,
+        key_from BIGINT,
+        state    TEXT    NOT NULL CHECK (state IN ('revoked', 'decommissioned')),
+        reason   TEXT    NOT NULL,
+        date     BIGINT  NOT NULL,
+        time     BIGINT  NOT NULL,
+        seq      BIGINT  NOT NULL,
+        PRIMARY KEY (kid, kind, target)
+    );
+    CREATE INDEX statuses_ranges ON statuses (kid, kind, first, last);
+    CREATE TABLE status_changes (
+        id       BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        kid      BYTEA   NOT NULL,
+        kind     TEXT    NOT NULL,
+        target   TEXT    NOT NULL,
+        action   TEXT    NOT NULL CHECK (action IN ('revoke', 'decommission', 'reactivate')),
+        reason   TEXT,
+        date     BIGINT  NOT NULL,
+        time     BIGINT  NOT NULL,
+        token    TEXT    NOT NULL,
+        seq      BIGINT  NOT NULL
+    );
+    CREATE TABLE scans (
+        id       BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        kid      BYTEA   NOT NULL,
+        serial   BIGINT  NOT NULL,
+        time     BIGINT  NOT NULL,
+        location TEXT,
+        scanner  TEXT
+    );
+    CREATE INDEX scans_code ON scans (kid, serial, time);
+    CREATE TABLE tokens (
+        name     TEXT    PRIMARY KEY,
+        scope    TEXT    NOT NULL CHECK (scope IN ('status', 'batches')),
+        hash     BYTEA   NOT NULL UNIQUE,
+        created  BIGINT  NOT NULL,
+        revoked  BIGINT
+    );
+    CREATE TABLE audit (
+        id       BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        token    TEXT    NOT NULL,
+        action   TEXT    NOT NULL,
+        target   TEXT    NOT NULL,
+        time     BIGINT  NOT NULL
+    );
+    CREATE TABLE batches (
+        kid        BYTEA   NOT NULL,
+        opaque     BOOLEAN NOT NULL,
+        start      BIGINT  NOT NULL,
+        last       BIGINT  NOT NULL,
+        part       TEXT    NOT NULL,
+        lot        TEXT    NOT NULL,
+        date       BIGINT  NOT NULL,
+        expiry     BIGINT,
+        minted     BIGINT  NOT NULL,
+        issued     BIGINT  NOT NULL,
+        registered BIGINT  NOT NULL,
+        PRIMARY KEY (kid, opaque, start)
+    );
+    CREATE INDEX batches_labels ON batches (kid, part, lot, date);
+    CREATE TABLE counters (
+        name     TEXT    PRIMARY KEY,
+        value    BIGINT  NOT NULL
+    );
+    INSERT INTO counters (name, value) VALUES ('revocation_sequence', 0);
+    ",
+)];
+
+/// The advisory lock held while migrating ("hallmark" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6861_6c6c_6d61_726b;
+
+/// Connections kept open per replica, at most.
+pub const DEFAULT_POOL_SIZE: u32 = 16;
+
+/// Storage in a PostgreSQL database.
+pub struct PostgresStorage {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for PostgresStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStorage").finish_non_exhaustive()
+    }
+}
+
+fn db(e: postgres::Error) -> StorageError {
+    // A server error's text is in its DbError; the outer Display says only
+    // "db error".
+    StorageError::Database(match e.as_db_error() {
+        Some(d) => format!("{} ({})", d.message(), d.code().code()),
+        None => {
+            // "error connecting to server: Connection refused (os error 111)".
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                text = format!("{text}: {cause}");
+                source = cause.source();
+            }
+            text
+        }
+    })
+}
+
+fn pool_error(e: r2d2::Error) -> StorageError {
+    StorageError::Database(format!("no database connection: {e}"))
+}
+
+fn status_row(row: &Row) -> Result<RawStatus, StorageError> {
+    Ok(RawStatus {
+        kid: row.try_get(0).map_err(db)?,
+        kind: row.try_get(1).map_err(db)?,
+        first: row.try_get(2).map_err(db)?,
+        last: row.try_get(3).map_err(db)?,
+        lot: row.try_get(4).map_err(db)?,
+        key_from: row.try_get(5).map_err(db)?,
+        reason: row.try_get(6).map_err(db)?,
+        date: row.try_get(7).map_err(db)?,
+        time: row.try_get(8).map_err(db)?,
+    })
+}
+
+fn token_row(row: &Row) -> Result<TokenRow, StorageError> {
+    Ok((
+        row.try_get(0).map_err(db)?,
+        row.try_get(1).map_err(db)?,
+        row.try_get(2).map_err(db)?,
+        row.try_get(3).map_err(db)?,
+    ))
+}
+
+impl PostgresStorage {
+    /// Connects to the database at `url` (`postgres://user:password@host/db`,
+    /// or libpq's `key=value` form) and brings its schema up to date. To keep
+    /// hallmark's tables in their own schema, add
+    /// `?options=-c%20search_path%3DNAME` to the URL.
+    ///
+    /// Connections are unencrypted: run the database on a private network or
+    /// over loopback.
+    pub fn connect(url: &str) -> Result<PostgresStorage, StorageError> {
+        let config: postgres::Config = url
+            .parse()
+            .map_err(|e| StorageError::Database(format!("bad PostgreSQL URL: {e}")))?;
+        PostgresStorage::with_config(config, DEFAULT_POOL_SIZE)
+    }
+
+    /// Connects with a parsed configuration and at most `pool_size`
+    /// connections, and brings the schema up to date.
+    pub fn with_config(
+        config: postgres::Config,
+        pool_size: u32,
+    ) -> Result<PostgresStorage, StorageError> {
+        let mut config = config;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        // One direct connection first: it reports why the server refused
+        // (wrong password, no such database) at once, where the pool would
+        // retry until its timeout; it then runs the migrations.
+        let mut client = config.connect(NoTls).map_err(db)?;
+        migrate(&mut client)?;
+        drop(client);
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            // Check a pooled connection before use: a database restart must
+            // not turn into failed requests.
+            .test_on_check_out(true)
+            .build(manager)
+            .map_err(pool_error)?;
+        Ok(PostgresStorage { pool })
+    }
+
+    /// The schema version of the database.
+    pub fn schema_version(&self) -> Result<i64, StorageError> {
+        self.conn()?
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .and_then(|r| r.try_get(0))
+            .map_err(db)
+    }
+
+    fn conn(&self) -> Result<Conn, StorageError> {
+        self.pool.get().map_err(pool_error)
+    }
+}
+
+fn migrate(client: &mut postgres::Client) -> Result<(), StorageError> {
+    let mut tx = client.transaction().map_err(db)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .map_err(db)?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version BIGINT PRIMARY KEY,
+             applied BIGINT NOT NULL
+         )",
+    )
+    .map_err(db)?;
+    let current: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .and_then(|r| r.try_get(0))
+        .map_err(db)?;
+    let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+    if current > known {
+        return Err(StorageError::SchemaTooNew {
+            found: current,
+            known,
+        });
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        tx.batch_execute(sql).map_err(db)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied)
+             VALUES ($1, EXTRACT(EPOCH FROM now())::BIGINT)",
+            &[version],
+        )
+        .map_err(db)?;
+    }
+    tx.commit().map_err(db)
+}
+
+fn audit(
+    tx: &mut postgres::Transaction<'_>,
+    token: &str,
+    action: &str,
+    target: &str,
+    now: u64,
+) -> Result<(), StorageError> {
+    tx.execute(
+        "INSERT INTO audit (token, action, target, time) VALUES ($1, $2, $3, $4)",
+        &[&token, &action, &target, &to_i64(now)],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
+fn summary(
+    conn: &mut impl postgres::GenericClient,
+    kid: KeyId,
+    serial: u64,
+    window_start: u64,
+) -> Result<ScanSummary, StorageError> {
+    let kid = kid.to_bytes();
+    let kid = &kid[..];
+    let serial = serial_to_sql(serial);
+    let row = conn
+        .query_one(
+            "SELECT COUNT(*), MIN(time), MAX(time),
+                    COUNT(DISTINCT location) FILTER (WHERE time >= $3)
+             FROM scans WHERE kid = $1 AND serial = $2",
+            &[&kid, &serial, &to_i64(window_start)],
+        )
+        .map_err(db)?;
+    let count: i64 = row.try_get(0).map_err(db)?;
+    let first: Option<i64> = row.try_get(1).map_err(db)?;
+    let last: Option<i64> = row.try_get(2).map_err(db)?;
+    let locations: i64 = row.try_get(3).map_err(db)?;
+    Ok(ScanSummary {
+        count: to_u64(count),
+        locations_in_window: to_u64(locations),
+        first: first.map(to_u64),
+        last: last.map(to_u64),
+    })
+}
+
+impl Storage for PostgresStorage {
+    fn status(&self, kid: KeyId, payload: &Payload) -> Result<Option<Status>, StorageError> {
+        let mut conn = self.conn()?;
+        let kid_bytes = kid.to_bytes();
+        let kid_sql = &kid_bytes[..];
+        let date = i64::from(payload.date().days());
+        let serial = serial_to_sql(payload.serial());
+        let lot = payload.lot();
+        for (sql, param) in STATUS_QUERIES {
+            let value: &(dyn postgres::types::ToSql + Sync) = match param {
+                StatusParam::Date => &date,
+                StatusParam::Serial => &serial,
+                StatusParam::Lot => &lot,
+            };
+            if let Some(row) = conn.query_opt(sql, &[&kid_sql, value]).map_err(db)? {
+                return status_row(&row)?.parse().map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    fn change_status(
+        &self,
+        change: &StatusChange,
+        token: &str,
+        now: u64,
+    ) -> Result<u64, StorageError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().map_err(db)?;
+        // The row lock on the counter serialises status changes across replicas.
+        let seq: i64 = tx
+            .query_one(
+                "UPDATE counters SET value = value + 1
+                 WHERE name = 'revocation_sequence' RETURNING value",
+                &[],
+            )
+            .and_then(|r| r.try_get(0))
+            .map_err(db)?;
+        let kid = change.kid.to_bytes();
+        let kid = &kid[..];
+        let (kind, target, first, last, lot, key_from) = target_columns(&change.scope);
+        let date = i64::from(change.date.days());
+        let now_sql = to_i64(now);
+        let reason = change.action.reason();
+        tx.execute(
+            "INSERT INTO status_changes (kid, kind, target, action, reason, date, time, token, seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &kid,
+                &kind,
+                &target,
+                &change.action.as_str(),
+                &reason.map(Reason::as_str),
+                &date,
+                &now_sql,
+                &token,
+                &seq,
+            ],
+        )
+        .map_err(db)?;
+        match reason {
+            None => {
+                tx.execute(
+                    "DELETE FROM statuses WHERE kid = $1 AND kind = $2 AND target = $3",
+                    &[&kid, &kind, &target],
+                )
+                .map_err(db)?;
+            }
+            Some(reason) => {
+                tx.execute(
+                    "INSERT INTO statuses
+                     (kid, kind, target, first, last, lot, key_from, state, reason, date, time, seq)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                     ON CONFLICT (kid, kind, target) DO UPDATE SET
+                       first = EXCLUDED.first, last = EXCLUDED.last, lot = EXCLUDED.lot,
+                       key_from = EXCLUDED.key_from, state = EXCLUDED.state,
+                       reason = EXCLUDED.reason, date = EXCLUDED.date,
+                       time = EXCLUDED.time, seq = EXCLUDED.seq",
+                    &[
+                        &kid,
+                        &kind,
+                        &target,
+                        &first,
+                        &last,
+                        &lot,
+                        &key_from,
+                        &state_of(reason),
+                        &reason.as_str(),
+                        &date,
+                        &now_sql,
+                        &seq,
+                    ],
+                )
+                .map_err(db)?;
+            }
+        }
+        audit(
+            &mut tx,
+            token,
+            change.action.as_str(),
+            &change.target(),
+            now,
+        )?;
+        tx.commit().map_err(db)?;
+        Ok(to_u64(seq))
+    }
+
+    fn sequence(&self) -> Result<u64, StorageError> {
+        self.conn()?
+            .query_one(
+                "SELECT value FROM counters WHERE name = 'revocation_sequence'",
+                &[],
+            )
+            .and_then(|r| r.try_get::<_, i64>(0))
+            .map(to_u64)
+            .map_err(db)
+    }
+
+    fn revocations(&self) -> Result<(u64, Vec<Revocation>), StorageError> {
+        let mut conn = self.conn()?;
+        // One snapshot of the database: the list and the sequence agree.
+        let mut tx = conn
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(db)?;
+        let seq: i64 = tx
+            .query_one(
+                "SELECT value FROM counters WHERE name = 'revocation_sequence'",
+                &[],
+            )
+            .and_then(|r| r.try_get(0))
+            .map_err(db)?;
+        let rows = tx
+            .query(
+                format!("SELECT {STATUS_COLUMNS} FROM statuses ORDER BY seq").as_str(),
+                &[],
+            )
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+        let list = rows
+            .iter()
+            .map(|r| status_row(r)?.parse().map(|s| s.revocation))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((to_u64(seq), list))
+    }
+
+    fn record_scan(&self, scan: &Scan, window_start: u64) -> Result<ScanSummary, StorageError> {
+        let mut conn = self.conn()?;
+        let kid = scan.kid.to_bytes();
+        conn.execute(
+            "INSERT INTO scans (kid, serial, time, location, scanner) VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &&kid[..],
+                &serial_to_sql(scan.serial),
+                &to_i64(scan.time),
+                &scan.location,
+                &scan.scanner,
+            ],
+        )
+        .map_err(db)?;
+        summary(&mut *conn, scan.kid, scan.serial, window_start)
+    }
+
+    fn scan_summary(
+        &self,
+        kid: KeyId,
+        serial: u64,
+        window_start: u64,
+    ) -> Result<ScanSummary, StorageError> {
+        summary(&mut *self.conn()?, kid, serial, window_start)
+    }
+
+    fn register_batches(
+        &self,
+        manifest: &BatchManifest,
+        token: &str,
+        now: u64,
+    ) -> Result<u64, StorageError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().map_err(db)?;
+        let kid = manifest.kid.to_bytes();
+        let kid_sql = &kid[..];
+        let mut new = 0u64;
+        for b in &manifest.batches {
+            // The manifest decoder guarantees count >= 1 and no overflow.
+            let last = b.start.saturating_add(b.count.saturating_sub(1));
+            new += tx
+                .execute(
+                    "INSERT INTO batches
+                     (kid, opaque, start, last, part, lot, date, expiry, minted, issued, registered)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                     ON CONFLICT DO NOTHING",
+                    &[
+                        &kid_sql,
+                        &b.opaque,
+                        &serial_to_sql(b.start),
+                        &serial_to_sql(last),
+                        &b.part,
+                        &b.lot,
+                        &i64::from(b.date.days()),
+                        &b.expiry.map(|e| i64::from(e.days())),
+                        &to_i64(b.minted),
+                        &to_i64(manifest.issued),
+                        &to_i64(now),
+                    ],
+                )
+                .map_err(db)?;
+        }
+        audit(
+            &mut tx,
+            token,
+            "register-batches",
+            &format!(
+                "{} ({} batches, {new} new)",
+                manifest.kid,
+                manifest.batches.len()
+            ),
+            now,
+        )?;
+        tx.commit().map_err(db)?;
+        Ok(new)
+    }
+
+    fn is_registered(&self, kid: KeyId, payload: &Payload) -> Result<bool, StorageError> {
+        let mut conn = self.conn()?;
+        let kid = kid.to_bytes();
+        let kid = &kid[..];
+        let date = i64::from(payload.date().days());
+        let (part, lot) = (payload.part(), payload.lot());
+        let found = if payload.serial() >= hallmark_issuer::OPAQUE_BIT {
+            conn.query_opt(
+                "SELECT 1 FROM batches WHERE kid = $1 AND opaque
+                 AND part = $2 AND lot = $3 AND date = $4 LIMIT 1",
+                &[&kid, &part, &lot, &date],
+            )
+        } else {
+            conn.query_opt(
+                "SELECT 1 FROM batches WHERE kid = $1 AND NOT opaque
+                 AND start <= $2 AND last >= $2 AND part = $3 AND lot = $4 AND date = $5 LIMIT 1",
+                &[&kid, &serial_to_sql(payload.serial()), &part, &lot, &date],
+            )
+        }
+        .map_err(db)?;
+        Ok(found.is_some())
+    }
+
+    fn create_token(
+        &self,
+        name: &str,
+        scope: TokenScope,
+        hash: &blake3::Hash,
+        now: u64,
+    ) -> Result<(), StorageError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().map_err(db)?;
+        let inserted = tx
+            .execute(
+                "INSERT INTO tokens (name, scope, hash, created) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (name) DO NOTHING",
+                &[&name, &scope.as_str(), &&hash.as_bytes()[..], &to_i64(now)],
+            )
+            .map_err(db)?;
+        if inserted == 0 {
+            return Err(StorageError::DuplicateToken(name.to_owned()));
+        }
+        audit(
+            &mut tx,
+            "cli",
+            "token-create",
+            &format!("{name} ({})", scope.as_str()),
+            now,
+        )?;
+        tx.commit().map_err(db)
+    }
+
+    fn revoke_token(&self, name: &str, now: u64) -> Result<bool, StorageError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().map_err(db)?;
+        let n = tx
+            .execute(
+                "UPDATE tokens SET revoked = $2 WHERE name = $1 AND revoked IS NULL",
+                &[&name, &to_i64(now)],
+            )
+            .map_err(db)?;
+        if n > 0 {
+            audit(&mut tx, "cli", "token-revoke", name, now)?;
+        }
+        tx.commit().map_err(db)?;
+        Ok(n > 0)
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenInfo>, StorageError> {
+        self.conn()?
+            .query(
+                "SELECT name, scope, created, revoked FROM tokens ORDER BY name",
+                &[],
+            )
+            .map_err(db)?
+            .iter()
+            .map(|r| token_row(r).and_then(token_info))
+            .collect()
+    }
+
+    fn authenticate(&self, hash: &blake3::Hash) -> Result<Option<TokenInfo>, StorageError> {
+        let rows = self
+            .conn()?
+            .query(
+                "SELECT name, scope, created, revoked, hash FROM tokens WHERE revoked IS NULL",
+                &[],
+            )
+            .map_err(db)?
+            .iter()
+            .map(|r| Ok((token_row(r)?, r.try_get::<_, Vec<u8>>(4).map_err(db)?)))
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        find_token(rows, hash)
+    }
+
+    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StorageError> {
+        self.conn()?
+            .query(
+                "SELECT token, action, target, time FROM
+                   (SELECT id, token, action, target, time FROM audit ORDER BY id DESC LIMIT $1) a
+                 ORDER BY id",
+                &[&i64::from(limit)],
+            )
+            .map_err(db)?
+            .iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    token: r.try_get(0).map_err(db)?,
+                    action: r.try_get(1).map_err(db)?,
+                    target: r.try_get(2).map_err(db)?,
+                    time: to_u64(r.try_get(3).map_err(db)?),
+                })
+            })
+            .collect()
+    }
+}

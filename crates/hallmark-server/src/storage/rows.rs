@@ -1,0 +1,197 @@
+//! Row conversions shared by the SQL backends: both store the same columns.
+
+use hallmark::{Date, KeyId, Reason, Revocation, Scope};
+
+use super::{Status, StorageError, TokenInfo, serial_from_sql, serial_to_sql};
+
+pub(super) fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub(super) fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+pub(super) fn corrupt(table: &'static str, reason: impl Into<String>) -> StorageError {
+    StorageError::Corrupt {
+        table,
+        reason: reason.into(),
+    }
+}
+
+pub(super) fn kid_from(bytes: &[u8]) -> Result<KeyId, StorageError> {
+    <[u8; hallmark::KID_LEN]>::try_from(bytes)
+        .map(KeyId::from_bytes)
+        .map_err(|_| corrupt("statuses", "kid is not 4 bytes"))
+}
+
+pub(super) fn date_from(days: i64) -> Result<Date, StorageError> {
+    Date::from_days(to_u64(days)).ok_or_else(|| corrupt("statuses", "date out of range"))
+}
+
+/// (kind, target, first, last, lot, key_from) columns of a scope.
+pub(super) type TargetColumns = (
+    &'static str,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
+
+pub(super) fn target_columns(scope: &Scope) -> TargetColumns {
+    match scope {
+        Scope::Serial(s) => (
+            "serial",
+            s.to_string(),
+            Some(serial_to_sql(*s)),
+            Some(serial_to_sql(*s)),
+            None,
+            None,
+        ),
+        Scope::Range { first, last } => (
+            "range",
+            format!("{first}-{last}"),
+            Some(serial_to_sql(*first)),
+            Some(serial_to_sql(*last)),
+            None,
+            None,
+        ),
+        Scope::Lot(lot) => ("lot", lot.clone(), None, None, Some(lot.clone()), None),
+        // One key revocation per key: the key itself is the target.
+        Scope::Key { from } => (
+            "key",
+            String::new(),
+            None,
+            None,
+            None,
+            Some(i64::from(from.days())),
+        ),
+    }
+}
+
+pub(super) const STATUS_COLUMNS: &str = "kid, kind, first, last, lot, key_from, reason, date, time";
+
+/// What the first status query binds to `$2`.
+#[derive(Clone, Copy)]
+pub(super) enum StatusParam {
+    /// The code's date of manufacture, in days.
+    Date,
+    /// The code's serial, as [`serial_to_sql`].
+    Serial,
+    /// The code's lot.
+    Lot,
+}
+
+/// The queries for the status that applies to a code, in the precedence of
+/// `RevocationSnapshot::check` (key, serial, range, lot): the first that finds
+/// a row decides. Each binds the kid to `$1` and one value to `$2` (a
+/// placeholder both SQLite and PostgreSQL read).
+pub(super) const STATUS_QUERIES: [(&str, StatusParam); 4] = [
+    (
+        "SELECT kid, kind, first, last, lot, key_from, reason, date, time FROM statuses
+         WHERE kid = $1 AND kind = 'key' AND key_from <= $2",
+        StatusParam::Date,
+    ),
+    (
+        "SELECT kid, kind, first, last, lot, key_from, reason, date, time FROM statuses
+         WHERE kid = $1 AND kind = 'serial' AND first = $2",
+        StatusParam::Serial,
+    ),
+    (
+        "SELECT kid, kind, first, last, lot, key_from, reason, date, time FROM statuses
+         WHERE kid = $1 AND kind = 'range' AND first <= $2 AND last >= $2
+         ORDER BY seq LIMIT 1",
+        StatusParam::Serial,
+    ),
+    (
+        "SELECT kid, kind, first, last, lot, key_from, reason, date, time FROM statuses
+         WHERE kid = $1 AND kind = 'lot' AND target = $2",
+        StatusParam::Lot,
+    ),
+];
+
+pub(super) struct RawStatus {
+    pub(super) kid: Vec<u8>,
+    pub(super) kind: String,
+    pub(super) first: Option<i64>,
+    pub(super) last: Option<i64>,
+    pub(super) lot: Option<String>,
+    pub(super) key_from: Option<i64>,
+    pub(super) reason: String,
+    pub(super) date: i64,
+    pub(super) time: i64,
+}
+
+impl RawStatus {
+    pub(super) fn parse(self) -> Result<Status, StorageError> {
+        let bad = |what: &str| corrupt("statuses", format!("{} row without {what}", self.kind));
+        let scope = match self.kind.as_str() {
+            "serial" => Scope::Serial(serial_from_sql(self.first.ok_or_else(|| bad("first"))?)),
+            "range" => Scope::Range {
+                first: serial_from_sql(self.first.ok_or_else(|| bad("first"))?),
+                last: serial_from_sql(self.last.ok_or_else(|| bad("last"))?),
+            },
+            "lot" => Scope::Lot(self.lot.clone().ok_or_else(|| bad("lot"))?),
+            "key" => Scope::Key {
+                from: date_from(self.key_from.ok_or_else(|| bad("key_from"))?)?,
+            },
+            other => return Err(corrupt("statuses", format!("unknown kind {other:?}"))),
+        };
+        let reason: Reason = self
+            .reason
+            .parse()
+            .map_err(|_| corrupt("statuses", format!("unknown reason {:?}", self.reason)))?;
+        Ok(Status {
+            revocation: Revocation {
+                kid: kid_from(&self.kid)?,
+                scope,
+                reason,
+                date: date_from(self.date)?,
+            },
+            time: to_u64(self.time),
+        })
+    }
+}
+
+pub(super) fn token_info(
+    (name, scope, created, revoked): TokenRow,
+) -> Result<TokenInfo, StorageError> {
+    Ok(TokenInfo {
+        scope: scope.parse().map_err(|e: String| corrupt("tokens", e))?,
+        name,
+        created: to_u64(created),
+        revoked: revoked.map(to_u64),
+    })
+}
+
+/// The `state` column for a stored reason.
+pub(super) fn state_of(reason: Reason) -> &'static str {
+    if reason == Reason::Decommissioned {
+        "decommissioned"
+    } else {
+        "revoked"
+    }
+}
+
+/// A token row: (name, scope, created, revoked).
+pub(super) type TokenRow = (String, String, i64, Option<i64>);
+
+/// The token among `rows` (active tokens with their stored hashes) whose hash
+/// is `hash`. Every row is compared, in constant time each (blake3's `Hash`
+/// equality), without stopping at the first match.
+pub(super) fn find_token(
+    rows: Vec<(TokenRow, Vec<u8>)>,
+    hash: &blake3::Hash,
+) -> Result<Option<TokenInfo>, StorageError> {
+    let mut found = None;
+    for (row, stored) in rows {
+        let Ok(stored) = <[u8; 32]>::try_from(stored.as_slice()) else {
+            continue;
+        };
+        if blake3::Hash::from_bytes(stored) == *hash {
+            found = Some(row);
+        }
+    }
+    found.map(token_info).transpose()
+}

@@ -1,0 +1,312 @@
+//! The storage conformance suite: every test runs against SQLite (in memory and
+//! on disk) and against a real PostgreSQL server (a scratch schema per test;
+//! skipped with a printed reason when none is reachable outside CI).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod pg;
+
+use hallmark::{Date, KeyId, Payload, Reason, Scope};
+use hallmark_server::storage::{
+    Action, PostgresStorage, Scan, ScanSummary, StatusChange, Storage, StorageError, TokenScope,
+};
+
+fn d(s: &str) -> Date {
+    s.parse().unwrap()
+}
+
+fn change(scope: Scope, action: Action) -> StatusChange {
+    StatusChange {
+        kid: KeyId::from_bytes([1, 2, 3, 4]),
+        scope,
+        action,
+        date: d("2026-11-01"),
+    }
+}
+
+/// Runs a suite function on each backend.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite_memory {
+            $(#[test]
+            fn $name() {
+                super::$name(&hallmark_server::SqliteStorage::open_in_memory().unwrap());
+            })*
+        }
+        mod on_sqlite_file {
+            $(#[test]
+            fn $name() {
+                let dir = tempfile::tempdir().unwrap();
+                super::$name(&hallmark_server::SqliteStorage::open(&dir.path().join("h.db")).unwrap());
+            })*
+        }
+        mod on_postgres {
+            $(#[test]
+            fn $name() {
+                let Some(scratch) = super::pg::scratch(stringify!($name)) else {
+                    return;
+                };
+                super::$name(&hallmark_server::PostgresStorage::connect(&scratch.url).unwrap());
+            })*
+        }
+    };
+}
+
+on_every_backend!(
+    status_precedence_matches_snapshot_check,
+    scans_count_distinct_locations_in_window,
+    tokens_hash_only_and_revocable,
+    batches_register_idempotently,
+    status_changes_from_concurrent_writers_get_unique_sequences,
+);
+
+fn status_precedence_matches_snapshot_check(s: &dyn Storage) {
+    let kid = KeyId::from_bytes([1, 2, 3, 4]);
+    let p = |serial, lot: &str, date: &str| Payload::new(serial, "P", lot, d(date)).unwrap();
+    assert_eq!(s.status(kid, &p(42, "L1", "2024-01-01")).unwrap(), None);
+    s.change_status(
+        &change(Scope::Serial(42), Action::Revoke(Reason::Stolen)),
+        "t",
+        10,
+    )
+    .unwrap();
+    s.change_status(
+        &change(
+            Scope::Range {
+                first: 40,
+                last: 50,
+            },
+            Action::Decommission,
+        ),
+        "t",
+        11,
+    )
+    .unwrap();
+    s.change_status(
+        &change(Scope::Lot("L7".into()), Action::Revoke(Reason::Destroyed)),
+        "t",
+        12,
+    )
+    .unwrap();
+    let reason = |serial, lot| {
+        s.status(kid, &p(serial, lot, "2024-01-01"))
+            .unwrap()
+            .map(|st| st.revocation.reason)
+    };
+    assert_eq!(reason(42, "L1"), Some(Reason::Stolen));
+    assert_eq!(reason(41, "L1"), Some(Reason::Decommissioned));
+    assert_eq!(reason(51, "L1"), None);
+    assert_eq!(reason(51, "L7"), Some(Reason::Destroyed));
+    // Compare with the snapshot built from the same rows.
+    let (seq, list) = s.revocations().unwrap();
+    assert_eq!(seq, 3);
+    let mut snap = hallmark::RevocationSnapshot::new(seq, 0);
+    for r in list {
+        snap.add(r.kid, r.scope, r.reason, r.date).unwrap();
+    }
+    for (serial, lot) in [(42, "L1"), (41, "L7"), (51, "L7"), (60, "L1"), (45, "L7")] {
+        let payload = p(serial, lot, "2024-01-01");
+        assert_eq!(
+            s.status(kid, &payload).unwrap().map(|st| st.revocation),
+            snap.check(kid, &payload).cloned(),
+            "{serial} {lot}"
+        );
+    }
+    // A key revocation from a date covers later codes only, and wins.
+    s.change_status(
+        &change(
+            Scope::Key {
+                from: d("2025-01-01"),
+            },
+            Action::Revoke(Reason::KeyCompromised),
+        ),
+        "t",
+        13,
+    )
+    .unwrap();
+    assert_eq!(
+        s.status(kid, &p(42, "L1", "2025-01-01"))
+            .unwrap()
+            .map(|st| st.revocation.reason),
+        Some(Reason::KeyCompromised)
+    );
+    assert_eq!(reason(42, "L1"), Some(Reason::Stolen));
+    // Reactivation removes exactly its target.
+    s.change_status(&change(Scope::Serial(42), Action::Reactivate), "t", 14)
+        .unwrap();
+    assert_eq!(reason(42, "L1"), Some(Reason::Decommissioned));
+    assert_eq!(s.sequence().unwrap(), 5);
+    let log = s.audit_log(100).unwrap();
+    assert_eq!(log.len(), 5);
+    assert_eq!(log[0].action, "revoke");
+    assert_eq!(log[0].target, "01020304 serial 42");
+    assert_eq!(log[4].action, "reactivate");
+}
+
+fn scans_count_distinct_locations_in_window(s: &dyn Storage) {
+    let kid = KeyId::from_bytes([1, 2, 3, 4]);
+    let scan = |time, location: Option<&str>| Scan {
+        kid,
+        serial: u64::MAX,
+        time,
+        location: location.map(str::to_owned),
+        scanner: None,
+    };
+    s.record_scan(&scan(100, Some("A")), 0).unwrap();
+    s.record_scan(&scan(200, Some("B")), 0).unwrap();
+    s.record_scan(&scan(300, None), 0).unwrap();
+    let sum = s.record_scan(&scan(400, Some("B")), 150).unwrap();
+    assert_eq!(
+        sum,
+        ScanSummary {
+            count: 4,
+            locations_in_window: 1,
+            first: Some(100),
+            last: Some(400)
+        }
+    );
+    assert_eq!(
+        s.scan_summary(kid, u64::MAX, 0)
+            .unwrap()
+            .locations_in_window,
+        2
+    );
+    assert_eq!(s.scan_summary(kid, 7, 0).unwrap(), ScanSummary::default());
+}
+
+fn tokens_hash_only_and_revocable(s: &dyn Storage) {
+    let h = blake3::hash(b"secret");
+    s.create_token("ops", TokenScope::Status, &h, 5).unwrap();
+    assert!(matches!(
+        s.create_token("ops", TokenScope::Batches, &blake3::hash(b"x"), 6),
+        Err(StorageError::DuplicateToken(_))
+    ));
+    assert_eq!(
+        s.authenticate(&h).unwrap().map(|t| t.scope),
+        Some(TokenScope::Status)
+    );
+    assert_eq!(s.authenticate(&blake3::hash(b"other")).unwrap(), None);
+    assert!(s.revoke_token("ops", 7).unwrap());
+    assert!(!s.revoke_token("ops", 8).unwrap());
+    assert_eq!(s.authenticate(&h).unwrap(), None);
+    assert_eq!(s.tokens().unwrap()[0].revoked, Some(7));
+}
+
+fn batches_register_idempotently(s: &dyn Storage) {
+    use hallmark::{BatchManifest, ManifestBatch};
+    let kid = KeyId::from_bytes([1, 2, 3, 4]);
+    let batch = |start: u64, count: u64, lot: &str, opaque: bool| ManifestBatch {
+        opaque,
+        start,
+        count,
+        part: "DRN-2980".into(),
+        lot: lot.into(),
+        date: d("2026-01-02"),
+        expiry: None,
+        minted: 1_000,
+    };
+    let manifest = BatchManifest {
+        kid,
+        issued: 5,
+        batches: vec![
+            batch(1, 100, "L1", false),
+            batch(1 << 63, 10, "L2", true),
+            batch((1 << 63) - 10, 10, "L3", false),
+        ],
+    };
+    assert_eq!(s.register_batches(&manifest, "factory", 10).unwrap(), 3);
+    assert_eq!(s.register_batches(&manifest, "factory", 11).unwrap(), 0);
+    let p = |serial, lot: &str| Payload::new(serial, "DRN-2980", lot, d("2026-01-02")).unwrap();
+    assert!(s.is_registered(kid, &p(1, "L1")).unwrap());
+    assert!(s.is_registered(kid, &p(100, "L1")).unwrap());
+    assert!(!s.is_registered(kid, &p(101, "L1")).unwrap());
+    assert!(
+        !s.is_registered(kid, &p(50, "L2")).unwrap(),
+        "lot must match"
+    );
+    assert!(s.is_registered(kid, &p((1 << 63) + 12345, "L2")).unwrap());
+    assert!(s.is_registered(kid, &p((1 << 63) - 1, "L3")).unwrap());
+    assert!(!s.is_registered(kid, &p(u64::MAX, "L3")).unwrap(), "opaque serial, sequential batch");
+    assert!(
+        !s.is_registered(KeyId::from_bytes([9; 4]), &p(1, "L1"))
+            .unwrap()
+    );
+    let log = s.audit_log(10).unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1].target, "01020304 (3 batches, 0 new)");
+}
+
+/// Two handles on one database (two replicas, or two threads of one) change
+/// statuses at once: every change gets its own sequence number, none is lost.
+fn status_changes_from_concurrent_writers_get_unique_sequences(s: &dyn Storage) {
+    const EACH: u64 = 25;
+    let mut seqs: Vec<u64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4u64)
+            .map(|w| {
+                scope.spawn(move || {
+                    (0..EACH)
+                        .map(|i| {
+                            s.change_status(
+                                &change(
+                                    Scope::Serial(w * 1000 + i),
+                                    Action::Revoke(Reason::Stolen),
+                                ),
+                                "t",
+                                i,
+                            )
+                            .unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=4 * EACH).collect::<Vec<_>>());
+    let (seq, list) = s.revocations().unwrap();
+    assert_eq!(seq, 4 * EACH);
+    assert_eq!(list.len() as u64, 4 * EACH);
+    assert_eq!(s.audit_log(1000).unwrap().len() as u64, 4 * EACH);
+}
+
+#[test]
+fn postgres_replicas_share_one_database_and_migrate_once() {
+    let Some(scratch) = pg::scratch("replicas") else {
+        return;
+    };
+    // Four replicas connect at once to an empty schema: one migrates, the
+    // others wait for its advisory lock and find the schema current.
+    let replicas: Vec<PostgresStorage> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| PostgresStorage::connect(&scratch.url).unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(replicas[0].schema_version().unwrap(), 1);
+    replicas[0]
+        .change_status(&change(Scope::Serial(7), Action::Decommission), "t", 1)
+        .unwrap();
+    let p = Payload::new(7, "P", "L", d("2024-01-01")).unwrap();
+    let seen = replicas[3]
+        .status(KeyId::from_bytes([1, 2, 3, 4]), &p)
+        .unwrap();
+    assert_eq!(seen.unwrap().state(), "decommissioned");
+    // A schema from a newer hallmark is refused, not written to.
+    let mut client = postgres::Client::connect(&scratch.url, postgres::NoTls).unwrap();
+    client
+        .batch_execute("INSERT INTO schema_migrations VALUES (99, 0)")
+        .unwrap();
+    assert!(matches!(
+        PostgresStorage::connect(&scratch.url),
+        Err(StorageError::SchemaTooNew { found: 99, .. })
+    ));
+}
