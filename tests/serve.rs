@@ -15,6 +15,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
+#[path = "../crates/hallmark-server/tests/pg/mod.rs"]
+mod pg;
 
 use common::*;
 
@@ -29,7 +31,7 @@ impl Server {
     /// Starts the server on a free port and waits until /healthz answers
     /// (polling, no fixed sleep). Retries with another port if the one picked
     /// was taken in between.
-    fn start(dir: &Path, trust: &Path, db: &Path, rev_key: &Path) -> Server {
+    fn start(dir: &Path, trust: &Path, db: &str, rev_key: &Path) -> Server {
         for attempt in 0..5 {
             let port = free_port();
             let log = dir.join(format!("serve-{port}.log"));
@@ -41,7 +43,7 @@ impl Server {
                     "--trust",
                     p(trust),
                     "--db",
-                    p(db),
+                    db,
                     "--revocation-key",
                     p(rev_key),
                 ])
@@ -111,12 +113,25 @@ struct Setup {
     dir: tempfile::TempDir,
     trust: PathBuf,
     rev_key: PathBuf,
-    db: PathBuf,
+    /// `--db`: an SQLite path or a PostgreSQL URL.
+    db: String,
+    /// Keeps the PostgreSQL schema until the test ends.
+    _scratch: Option<pg::Scratch>,
 }
 
 /// A revocation key marked as revocation signer in a copy of the demo trust
-/// store, and a database path.
+/// store, and an SQLite database path.
 fn setup() -> Setup {
+    setup_on(None)
+}
+
+/// The same on a scratch PostgreSQL schema, or `None` (reason printed) when no
+/// server is reachable outside CI.
+fn setup_postgres(test: &str) -> Option<Setup> {
+    pg::scratch(test).map(|scratch| setup_on(Some(scratch)))
+}
+
+fn setup_on(scratch: Option<pg::Scratch>) -> Setup {
     let dir = tempdir();
     let out = run(
         &[
@@ -146,23 +161,20 @@ fn setup() -> Setup {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     Setup {
         rev_key: dir.path().join("rev.key"),
-        db: dir.path().join("hallmark.db"),
+        db: match &scratch {
+            Some(scratch) => scratch.url.clone(),
+            None => p(&dir.path().join("hallmark.db")).to_owned(),
+        },
+        _scratch: scratch,
         trust,
         dir,
     }
 }
 
-fn create_token(db: &Path, name: &str, scope: &str) -> String {
+fn create_token(db: &str, name: &str, scope: &str) -> String {
     let out = run(
         &[
-            "token",
-            "create",
-            "--db",
-            p(db),
-            "--name",
-            name,
-            "--scope",
-            scope,
+            "token", "create", "--db", db, "--name", name, "--scope", scope,
         ],
         b"",
     );
@@ -174,7 +186,17 @@ fn create_token(db: &Path, name: &str, scope: &str) -> String {
 
 #[test]
 fn acknowledged_revocations_survive_kill_9_and_verify_offline() {
-    let s = setup();
+    acknowledged_revocations_survive_kill_9(&setup());
+}
+
+#[test]
+fn acknowledged_revocations_survive_kill_9_and_verify_offline_on_postgres() {
+    if let Some(s) = setup_postgres("kill9") {
+        acknowledged_revocations_survive_kill_9(&s);
+    }
+}
+
+fn acknowledged_revocations_survive_kill_9(s: &Setup) {
     let codes = mint_demo(s.dir.path(), 3, &[]);
     let token = create_token(&s.db, "e2e", "status");
     let auth = format!("Bearer {token}");
@@ -295,7 +317,17 @@ fn acknowledged_revocations_survive_kill_9_and_verify_offline() {
 
 #[test]
 fn sigterm_shuts_down_gracefully() {
-    let s = setup();
+    sigterm_shuts_down(&setup());
+}
+
+#[test]
+fn sigterm_shuts_down_gracefully_on_postgres() {
+    if let Some(s) = setup_postgres("sigterm") {
+        sigterm_shuts_down(&s);
+    }
+}
+
+fn sigterm_shuts_down(s: &Setup) {
     let mut server = Server::start(s.dir.path(), &s.trust, &s.db, &s.rev_key);
     let pid = server.child.id().to_string();
     let out = run_program("kill", &["-TERM", &pid]);
@@ -325,33 +357,19 @@ fn token_commands_and_bad_arguments() {
     create_token(&s.db, "ops", "batches");
     let out = run(
         &[
-            "token",
-            "create",
-            "--db",
-            p(&s.db),
-            "--name",
-            "ops",
-            "--scope",
-            "status",
+            "token", "create", "--db", &s.db, "--name", "ops", "--scope", "status",
         ],
         b"",
     );
     assert_eq!(code(&out), 2, "a duplicate name is refused");
     let out = run(
         &[
-            "token",
-            "create",
-            "--db",
-            p(&s.db),
-            "--name",
-            "bad name",
-            "--scope",
-            "status",
+            "token", "create", "--db", &s.db, "--name", "bad name", "--scope", "status",
         ],
         b"",
     );
     assert_eq!(code(&out), 2);
-    let out = run(&["token", "list", "--db", p(&s.db)], b"");
+    let out = run(&["token", "list", "--db", &s.db], b"");
     assert_eq!(code(&out), 0);
     assert!(
         stdout(&out).starts_with("ops\tbatches\t"),
@@ -362,10 +380,10 @@ fn token_commands_and_bad_arguments() {
         !stdout(&out).contains("hm_"),
         "tokens are never shown again"
     );
-    let out = run(&["token", "revoke", "--db", p(&s.db), "--name", "ops"], b"");
+    let out = run(&["token", "revoke", "--db", &s.db, "--name", "ops"], b"");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stdout(&run(&["token", "list", "--db", p(&s.db)], b"")).contains("revoked"));
-    let out = run(&["token", "revoke", "--db", p(&s.db), "--name", "ops"], b"");
+    assert!(stdout(&run(&["token", "list", "--db", &s.db], b"")).contains("revoked"));
+    let out = run(&["token", "revoke", "--db", &s.db, "--name", "ops"], b"");
     assert_eq!(code(&out), 2);
     let out = run(
         &[
@@ -373,7 +391,7 @@ fn token_commands_and_bad_arguments() {
             "--trust",
             p(&s.trust),
             "--db",
-            "postgres://localhost/h",
+            "postgres://hallmark@127.0.0.1:1/h",
         ],
         b"",
     );

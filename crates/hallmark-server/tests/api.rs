@@ -1,5 +1,7 @@
-//! Every endpoint through `tower::ServiceExt::oneshot` (no socket), over an
-//! in-memory SQLite database that the tests inspect directly.
+//! Every endpoint through `tower::ServiceExt::oneshot` (no socket), over each
+//! storage backend (an in-memory SQLite database, and a scratch schema on a
+//! real PostgreSQL server when one is reachable) that the tests inspect
+//! directly.
 
 #![allow(
     clippy::unwrap_used,
@@ -19,10 +21,12 @@ use hallmark::{
 };
 use hallmark_issuer::SecretKey;
 use hallmark_server::auth::hash_token;
-use hallmark_server::storage::{SqliteStorage, Storage, TokenScope};
+use hallmark_server::storage::{PostgresStorage, SqliteStorage, Storage, TokenScope};
 use hallmark_server::{AppState, Settings, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
+
+mod pg;
 
 /// 2026-11-23 12:00 UTC.
 const NOW: u64 = 1_795_435_200;
@@ -34,7 +38,9 @@ struct Fixture {
     issuer: SecretKey,
     rev: SecretKey,
     trust: TrustStore,
-    storage: Arc<SqliteStorage>,
+    storage: Arc<dyn Storage>,
+    /// Keeps the PostgreSQL schema until the test ends.
+    _scratch: Option<pg::Scratch>,
     clock: Arc<AtomicU64>,
     state: AppState,
 }
@@ -43,7 +49,7 @@ fn d(s: &str) -> Date {
     s.parse().unwrap()
 }
 
-fn fixture_with(revocation_key: bool) -> Fixture {
+fn fixture_with(backend: Backend, revocation_key: bool) -> Fixture {
     let issuer = SecretKey::from_seed("issuer", &[1; 32]).unwrap();
     let rev = SecretKey::from_seed("rev", &[2; 32]).unwrap();
     let mut trust = TrustStore::new();
@@ -57,22 +63,30 @@ fn fixture_with(revocation_key: bool) -> Fixture {
                 .with_revocation_signer(true),
         )
         .unwrap();
-    let storage = Arc::new(SqliteStorage::open_in_memory().unwrap());
-    storage
-        .create_token("ops", TokenScope::Status, &hash_token(STATUS_TOKEN), 1)
-        .unwrap();
-    storage
-        .create_token(
-            "factory",
-            TokenScope::Batches,
-            &hash_token(BATCHES_TOKEN),
-            1,
-        )
-        .unwrap();
-    storage
-        .create_token("gone", TokenScope::Status, &hash_token(REVOKED_TOKEN), 1)
-        .unwrap();
-    assert!(storage.revoke_token("gone", 2).unwrap());
+    let (storage, scratch): (Arc<dyn Storage>, _) = match backend {
+        Backend::Sqlite => (Arc::new(SqliteStorage::open_in_memory().unwrap()), None),
+        Backend::Postgres(scratch) => (
+            Arc::new(pg::off_runtime(|| PostgresStorage::connect(&scratch.url)).unwrap()),
+            Some(scratch),
+        ),
+    };
+    pg::off_runtime(|| {
+        storage
+            .create_token("ops", TokenScope::Status, &hash_token(STATUS_TOKEN), 1)
+            .unwrap();
+        storage
+            .create_token(
+                "factory",
+                TokenScope::Batches,
+                &hash_token(BATCHES_TOKEN),
+                1,
+            )
+            .unwrap();
+        storage
+            .create_token("gone", TokenScope::Status, &hash_token(REVOKED_TOKEN), 1)
+            .unwrap();
+        assert!(storage.revoke_token("gone", 2).unwrap());
+    });
     let clock = Arc::new(AtomicU64::new(NOW));
     let c = Arc::clone(&clock);
     let settings = Settings {
@@ -88,16 +102,49 @@ fn fixture_with(revocation_key: bool) -> Fixture {
         rev,
         trust,
         storage,
+        _scratch: scratch,
         clock,
         state,
     }
 }
 
-fn fixture() -> Fixture {
-    fixture_with(true)
+fn fixture(backend: Backend) -> Fixture {
+    fixture_with(backend, true)
+}
+
+/// Where a test's data lives.
+enum Backend {
+    Sqlite,
+    Postgres(pg::Scratch),
+}
+
+/// Runs each `async fn(Backend)` test on SQLite and on PostgreSQL.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Backend::Sqlite).await;
+            })*
+        }
+        mod on_postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                if let Some(scratch) = super::pg::scratch(stringify!($name)) {
+                    super::$name(super::Backend::Postgres(scratch)).await;
+                }
+            })*
+        }
+    };
 }
 
 impl Fixture {
+    /// Reads the storage directly, off the runtime's threads (the storage
+    /// API blocks).
+    fn db<T: Send>(&self, read: impl FnOnce(&dyn Storage) -> T + Send) -> T {
+        pg::off_runtime(|| read(&*self.storage))
+    }
+
     fn code_of(&self, payload: &Payload) -> String {
         let unsigned = UnsignedCode::new(self.issuer.kid(), payload).unwrap();
         unsigned.to_text(&self.issuer.sign(&unsigned.signing_message()))
@@ -215,18 +262,16 @@ fn assert_error_shape(status: StatusCode, body: &[u8], what: &str) {
     );
 }
 
-#[tokio::test]
-async fn healthz() {
-    let f = fixture();
+async fn healthz(b: Backend) {
+    let f = fixture(b);
     assert_eq!(
         f.get("/healthz").await,
         (StatusCode::OK, json!({"status": "ok"}))
     );
 }
 
-#[tokio::test]
-async fn lookup_gives_verdict_payload_status_and_scans() {
-    let f = fixture();
+async fn lookup_gives_verdict_payload_status_and_scans(b: Backend) {
+    let f = fixture(b);
     let code = f.code(42, "L1");
     let v = f.lookup(&code.to_lowercase()).await;
     assert_eq!(v["verdict"], "genuine");
@@ -281,13 +326,12 @@ async fn lookup_gives_verdict_payload_status_and_scans() {
 }
 
 /// Every way of failing authentication: 401, JSON, and nothing written.
-#[tokio::test]
-async fn writes_without_a_valid_token_change_nothing() {
-    let f = fixture();
+async fn writes_without_a_valid_token_change_nothing(b: Backend) {
+    let f = fixture(b);
     let code = f.code(42, "L1");
     let revoke = json!({"action": "revoke", "reason": "stolen", "code": code});
     let manifest = f.manifest(vec![batch(0, 100, "L1")]);
-    let audit_before = f.storage.audit_log(100).unwrap();
+    let audit_before = f.db(|s| s.audit_log(100)).unwrap();
     let bad_tokens: [Option<&str>; 5] = [
         None,
         Some("hm_wrong"),
@@ -342,18 +386,17 @@ async fn writes_without_a_valid_token_change_nothing() {
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
     // Nothing changed.
-    assert_eq!(f.storage.sequence().unwrap(), 0);
-    assert_eq!(f.storage.revocations().unwrap().1, vec![]);
-    assert_eq!(f.storage.audit_log(100).unwrap(), audit_before);
+    assert_eq!(f.db(|s| s.sequence()).unwrap(), 0);
+    assert_eq!(f.db(|s| s.revocations()).unwrap().1, vec![]);
+    assert_eq!(f.db(|s| s.audit_log(100)).unwrap(), audit_before);
     let p = Payload::new(42, "DRN-2980", "L1", d("2023-12-12")).unwrap();
-    assert_eq!(f.storage.status(f.issuer.kid(), &p).unwrap(), None);
-    assert!(!f.storage.is_registered(f.issuer.kid(), &p).unwrap());
+    assert_eq!(f.db(|s| s.status(f.issuer.kid(), &p)).unwrap(), None);
+    assert!(!f.db(|s| s.is_registered(f.issuer.kid(), &p)).unwrap());
     assert_eq!(f.lookup(&code).await["verdict"], "genuine");
 }
 
-#[tokio::test]
-async fn revoke_decommission_reactivate_show_in_lookups_and_audit() {
-    let f = fixture();
+async fn revoke_decommission_reactivate_show_in_lookups_and_audit(b: Backend) {
+    let f = fixture(b);
     let code = f.code(42, "L1");
     let (status, v) = f
         .post_json(
@@ -406,8 +449,8 @@ async fn revoke_decommission_reactivate_show_in_lookups_and_audit() {
         f.lookup(&later).await["status"]["reason"],
         "key-compromised"
     );
-    assert_eq!(f.storage.sequence().unwrap(), 5);
-    let audit = f.storage.audit_log(100).unwrap();
+    assert_eq!(f.db(|s| s.sequence()).unwrap(), 5);
+    let audit = f.db(|s| s.audit_log(100)).unwrap();
     let writes: Vec<_> = audit
         .iter()
         .filter(|a| a.token == "ops")
@@ -426,9 +469,8 @@ async fn revoke_decommission_reactivate_show_in_lookups_and_audit() {
     );
 }
 
-#[tokio::test]
-async fn invalid_status_requests_are_400_and_change_nothing() {
-    let f = fixture();
+async fn invalid_status_requests_are_400_and_change_nothing(b: Backend) {
+    let f = fixture(b);
     let kid = f.kid();
     let bad = [
         json!({}),
@@ -468,12 +510,11 @@ async fn invalid_status_requests_are_400_and_change_nothing() {
             .await;
         assert_error_shape(status, &bytes, &body.to_string());
     }
-    assert_eq!(f.storage.sequence().unwrap(), 0);
+    assert_eq!(f.db(|s| s.sequence()).unwrap(), 0);
 }
 
-#[tokio::test]
-async fn scans_raise_revocation_clone_and_unregistered_alerts() {
-    let f = fixture();
+async fn scans_raise_revocation_clone_and_unregistered_alerts(b: Backend) {
+    let f = fixture(b);
     let code = f.code(42, "L1");
     let scan = |location: &str| json!({"code": code, "location": location, "scanner": "app-1"});
     let alerts = |v: &Value| -> Vec<String> {
@@ -551,7 +592,7 @@ async fn scans_raise_revocation_clone_and_unregistered_alerts() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["recorded"], false);
-    let summary = f.storage.scan_summary(f.issuer.kid(), 42, 0).unwrap();
+    let summary = f.db(|s| s.scan_summary(f.issuer.kid(), 42, 0)).unwrap();
     assert_eq!(summary.count, 7);
     assert_eq!(f.lookup(&code).await["scans"]["count"], 7);
 
@@ -576,14 +617,15 @@ async fn scans_raise_revocation_clone_and_unregistered_alerts() {
         assert_error_shape(status, &bytes, &body.to_string());
     }
     assert_eq!(
-        f.storage.scan_summary(f.issuer.kid(), 42, 0).unwrap().count,
+        f.db(|s| s.scan_summary(f.issuer.kid(), 42, 0))
+            .unwrap()
+            .count,
         7
     );
 }
 
-#[tokio::test]
-async fn batches_refuse_bad_manifests_and_register_idempotently() {
-    let f = fixture();
+async fn batches_refuse_bad_manifests_and_register_idempotently(b: Backend) {
+    let f = fixture(b);
     let good = f.manifest(vec![batch(0, 10, "L1")]);
     let mut tampered = good.clone();
     let last = tampered.len() - 1;
@@ -627,7 +669,7 @@ async fn batches_refuse_bad_manifests_and_register_idempotently() {
         let v: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(v["new"], expected_new);
     }
-    let audit = f.storage.audit_log(100).unwrap();
+    let audit = f.db(|s| s.audit_log(100)).unwrap();
     assert_eq!(
         audit
             .iter()
@@ -638,9 +680,8 @@ async fn batches_refuse_bad_manifests_and_register_idempotently() {
     assert_eq!(audit.last().unwrap().token, "factory");
 }
 
-#[tokio::test]
-async fn snapshot_verifies_offline_and_honours_etags() {
-    let f = fixture();
+async fn snapshot_verifies_offline_and_honours_etags(b: Backend) {
+    let f = fixture(b);
     let revoked = f.code(42, "L1");
     let expired_revoked = f.code_of(
         &Payload::new(43, "DRN-2980", "L1", d("2020-01-01"))
@@ -736,18 +777,16 @@ async fn snapshot_verifies_offline_and_honours_etags() {
     assert_eq!((s.sequence, s.issued), (5, NOW + 3601));
 }
 
-#[tokio::test]
-async fn snapshot_without_a_revocation_key_is_a_json_404() {
-    let f = fixture_with(false);
+async fn snapshot_without_a_revocation_key_is_a_json_404(b: Backend) {
+    let f = fixture_with(b, false);
     let (status, v) = f.get("/v1/revocations/snapshot").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(v["error"], "no-revocation-key");
 }
 
 /// Garbage in every path, method and body: always a 4xx JSON `{error, detail}`.
-#[tokio::test]
-async fn garbage_never_gets_a_5xx() {
-    let f = fixture();
+async fn garbage_never_gets_a_5xx(b: Backend) {
+    let f = fixture(b);
     let big = vec![b'{'; hallmark_server::MAX_JSON_BODY + 1];
     let invalid_utf8: &[u8] = &[0xff, 0xfe, b'{'];
     let paths = [
@@ -815,7 +854,7 @@ async fn garbage_never_gets_a_5xx() {
         .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_error_shape(status, &bytes, "huge manifest");
-    assert_eq!(f.storage.sequence().unwrap(), 0);
+    assert_eq!(f.db(|s| s.sequence()).unwrap(), 0);
 }
 
 #[tokio::test]
@@ -843,9 +882,8 @@ async fn error_responses_made_by_layers_get_the_json_shape() {
     }
 }
 
-#[tokio::test]
-async fn code_page_is_plain_escaped_html_for_every_verdict() {
-    let f = fixture();
+async fn code_page_is_plain_escaped_html_for_every_verdict(b: Backend) {
+    let f = fixture(b);
     let html = |bytes: &Bytes| String::from_utf8(bytes.to_vec()).unwrap();
     // A genuine code whose lot carries HTML: escaped, never markup.
     let tricky = f.code_of(&Payload::new(7, "<b>P&Q</b>", "L\"1'", d("2023-12-12")).unwrap());
@@ -912,9 +950,8 @@ async fn code_page_is_plain_escaped_html_for_every_verdict() {
     assert!(html(&body).contains("Not a genuine code") && !html(&body).contains("<script"));
 }
 
-#[tokio::test]
-async fn keys_and_readiness() {
-    let f = fixture();
+async fn keys_and_readiness(b: Backend) {
+    let f = fixture(b);
     let (status, v) = f.get("/v1/keys").await;
     assert_eq!(status, StatusCode::OK);
     let keys = v["keys"].as_array().unwrap();
@@ -927,9 +964,8 @@ async fn keys_and_readiness() {
     assert_eq!(v["status"], "ready");
 }
 
-#[tokio::test]
-async fn public_reads_are_rate_limited_per_client() {
-    let f = fixture();
+async fn public_reads_are_rate_limited_per_client(b: Backend) {
+    let f = fixture(b);
     let settings = Settings {
         rate_limit_per_minute: 60,
         rate_limit_burst: 3,
@@ -976,3 +1012,19 @@ async fn public_reads_are_rate_limited_per_client() {
         StatusCode::OK
     );
 }
+
+on_every_backend!(
+    healthz,
+    lookup_gives_verdict_payload_status_and_scans,
+    writes_without_a_valid_token_change_nothing,
+    revoke_decommission_reactivate_show_in_lookups_and_audit,
+    invalid_status_requests_are_400_and_change_nothing,
+    scans_raise_revocation_clone_and_unregistered_alerts,
+    batches_refuse_bad_manifests_and_register_idempotently,
+    snapshot_verifies_offline_and_honours_etags,
+    snapshot_without_a_revocation_key_is_a_json_404,
+    garbage_never_gets_a_5xx,
+    code_page_is_plain_escaped_html_for_every_verdict,
+    keys_and_readiness,
+    public_reads_are_rate_limited_per_client,
+);

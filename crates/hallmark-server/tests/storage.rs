@@ -231,7 +231,10 @@ fn batches_register_idempotently(s: &dyn Storage) {
     );
     assert!(s.is_registered(kid, &p((1 << 63) + 12345, "L2")).unwrap());
     assert!(s.is_registered(kid, &p((1 << 63) - 1, "L3")).unwrap());
-    assert!(!s.is_registered(kid, &p(u64::MAX, "L3")).unwrap(), "opaque serial, sequential batch");
+    assert!(
+        !s.is_registered(kid, &p(u64::MAX, "L3")).unwrap(),
+        "opaque serial, sequential batch"
+    );
     assert!(
         !s.is_registered(KeyId::from_bytes([9; 4]), &p(1, "L1"))
             .unwrap()

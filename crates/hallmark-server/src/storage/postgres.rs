@@ -121,7 +121,23 @@ pub const DEFAULT_POOL_SIZE: u32 = 16;
 
 /// Storage in a PostgreSQL database.
 pub struct PostgresStorage {
-    pool: Pool,
+    /// Always `Some` until dropped.
+    pool: Option<Pool>,
+}
+
+impl Drop for PostgresStorage {
+    fn drop(&mut self) {
+        // Closing a blocking client blocks; on an async runtime's thread (the
+        // service's state is dropped there at shutdown) that would panic, so
+        // the idle connections are closed on a thread of their own.
+        if let Some(pool) = self.pool.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = std::thread::spawn(move || drop(pool)).join();
+            } else {
+                drop(pool);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for PostgresStorage {
@@ -216,7 +232,7 @@ impl PostgresStorage {
             .test_on_check_out(true)
             .build(manager)
             .map_err(pool_error)?;
-        Ok(PostgresStorage { pool })
+        Ok(PostgresStorage { pool: Some(pool) })
     }
 
     /// The schema version of the database.
@@ -231,7 +247,11 @@ impl PostgresStorage {
     }
 
     fn conn(&self) -> Result<Conn, StorageError> {
-        self.pool.get().map_err(pool_error)
+        self.pool
+            .as_ref()
+            .ok_or_else(|| StorageError::Database("the connection pool is closed".into()))?
+            .get()
+            .map_err(pool_error)
     }
 }
 

@@ -51,7 +51,10 @@ pub fn scratch(test: &str) -> Option<Scratch> {
         client.batch_execute(&format!("CREATE SCHEMA {schema}"))
     });
     if let Err(e) = created {
-        let why = format!("PostgreSQL at {admin_url} is not usable: {e}");
+        let why = format!(
+            "PostgreSQL at {} is not usable: {e}",
+            hallmark_server::Database::parse(&admin_url)
+        );
         if std::env::var_os("CI").is_some() {
             panic!("{why} (CI is set: .ci/run starts one)");
         }
