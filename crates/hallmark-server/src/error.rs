@@ -93,15 +93,16 @@ impl From<tokio::task::JoinError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> ApiError {
-        let kind = match &r {
-            JsonRejection::MissingJsonContentType(_) => "unsupported-media-type",
-            JsonRejection::JsonSyntaxError(_) => "invalid-json",
-            JsonRejection::JsonDataError(_) => "invalid-request",
-            _ => "bad-request",
+        let (status, kind) = match &r {
+            JsonRejection::MissingJsonContentType(_) => (r.status(), "unsupported-media-type"),
+            JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "invalid-json"),
+            // axum says 422; every other bad input here is a 400.
+            JsonRejection::JsonDataError(_) => (StatusCode::BAD_REQUEST, "invalid-request"),
+            _ => (r.status(), "bad-request"),
         };
         // body_text() names the field and what was expected, never more input
         // than the client sent.
-        ApiError::new(r.status(), kind, r.body_text())
+        ApiError::new(status, kind, r.body_text())
     }
 }
 

@@ -13,7 +13,10 @@
 //!
 //! | method and path | auth | what |
 //! |---|---|---|
-//! | `GET /healthz` | | liveness |
+//! | `GET /healthz`, `GET /readyz` | | liveness, readiness (the database answers) |
+//! | `GET /openapi.json` | | the OpenAPI document of all of this ([`api::ApiDoc`]) |
+//! | `GET /v1/keys` | | the trusted issuer keys |
+//! | `GET /c/{code}` | | an HTML page for people who scanned a label |
 //! | `GET /v1/codes/{code}` | | verdict, payload, status, registration, scan summary |
 //! | `POST /v1/scans` | | `{code, location?, scanner?}`: records a scan, returns alerts |
 //! | `POST /v1/status` | `status` token | revoke / decommission / reactivate a serial, range, lot or key |
@@ -37,8 +40,10 @@ use tower::limit::ConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub mod api;
 pub mod auth;
 pub mod error;
+pub mod metrics;
 mod pages;
 mod ratelimit;
 mod routes;
@@ -132,6 +137,7 @@ struct Inner {
     settings: Settings,
     snapshot: Mutex<Option<Arc<SignedSnapshot>>>,
     rate_limiter: ratelimit::RateLimiter,
+    metrics: metrics::Metrics,
 }
 
 /// Everything a request handler needs; cheap to clone.
@@ -164,6 +170,7 @@ impl AppState {
             settings,
             snapshot: Mutex::new(None),
             rate_limiter: ratelimit::RateLimiter::default(),
+            metrics: metrics::Metrics::default(),
         }))
     }
 
@@ -180,6 +187,11 @@ impl AppState {
     /// The settings.
     pub fn settings(&self) -> &Settings {
         &self.0.settings
+    }
+
+    /// The service's metrics.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.0.metrics
     }
 
     pub(crate) fn rate_limiter(&self) -> &ratelimit::RateLimiter {
@@ -202,6 +214,7 @@ pub fn app(state: AppState) -> Router {
     let settings = state.settings().clone();
     Router::new()
         .route("/healthz", get(routes::healthz))
+        .route("/openapi.json", get(routes::openapi))
         .route("/v1/status", post(routes::status))
         .route(
             "/v1/batches",
@@ -224,6 +237,10 @@ pub fn app(state: AppState) -> Router {
                     ratelimit::limit,
                 )),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
@@ -290,6 +307,8 @@ pub struct ServeOptions {
     pub revocation_key: Option<SecretKey>,
     /// Tunables.
     pub settings: Settings,
+    /// Where to serve Prometheus metrics (`GET /metrics`), if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Why the service could not run.
@@ -345,7 +364,24 @@ pub fn run(options: ServeOptions) -> Result<(), ServeError> {
             listener.local_addr()?,
             options.db
         );
-        serve(listener, state, shutdown_signal()).await
+        let metrics = match options.metrics_listen {
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr).await?;
+                tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
+                let router = metrics::router(state.clone());
+                Some(tokio::spawn(async move {
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(shutdown_signal())
+                        .await
+                }))
+            }
+            None => None,
+        };
+        serve(listener, state, shutdown_signal()).await?;
+        if let Some(task) = metrics {
+            task.abort();
+        }
+        Ok::<(), std::io::Error>(())
     })?;
     Ok(())
 }

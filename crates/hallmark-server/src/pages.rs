@@ -8,9 +8,9 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hallmark::Verdict;
-use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::api::{ErrorBody, HealthBody, KeyBody, KeysBody};
 use crate::error::ApiError;
 use crate::routes::{Judgement, judge};
 
@@ -73,7 +73,20 @@ fn payload_table(j: &Judgement) -> String {
     format!("<table>{cells}</table>")
 }
 
-/// `GET /c/{code}` (and `/C/{code}`, as upper-case QR URLs arrive).
+/// A page for people who scanned a label's URL QR: genuine or not in plain
+/// words, with the payload and status. No JavaScript. Also at `/C/{code}`, as
+/// upper-case QR URLs arrive.
+#[utoipa::path(
+    get,
+    path = "/c/{code}",
+    params(("code" = String, Path, description = "The code (text form)")),
+    responses(
+        (status = 200, description = "The verdict in words (also for codes that are not genuine)", content_type = "text/html", body = String),
+        (status = 400, description = "Not a code", content_type = "text/html", body = String),
+        (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
+        (status = 503, description = "The database does not answer", content_type = "text/html", body = String),
+    )
+)]
 pub(crate) async fn code_page(
     State(state): State<AppState>,
     code: Result<Path<String>, PathRejection>,
@@ -136,28 +149,25 @@ pub(crate) async fn code_page(
     )
 }
 
-/// `GET /v1/keys`: the trusted issuer keys, and the key that signs snapshots.
-pub(crate) async fn keys(State(state): State<AppState>) -> Json<Value> {
-    let keys: Vec<Value> = state
-        .trust()
-        .keys()
-        .iter()
-        .map(|k| {
-            json!({
-                "name": k.name(),
-                "kid": k.kid().to_string(),
-                "public_key": k.public_key().to_hex(),
-                "valid_from": k.valid_from().map(|d| d.to_string()),
-                "valid_until": k.valid_until().map(|d| d.to_string()),
-                "revocation_signer": k.is_revocation_signer(),
-            })
-        })
-        .collect();
-    Json(json!({"keys": keys, "revocation_key": state.revocation_kid().map(|k| k.to_string())}))
+/// The trusted issuer keys, and the key that signs snapshots.
+#[utoipa::path(get, path = "/v1/keys", responses((status = 200, description = "The keys", body = KeysBody)))]
+pub(crate) async fn keys(State(state): State<AppState>) -> Json<KeysBody> {
+    Json(KeysBody {
+        keys: state.trust().keys().iter().map(KeyBody::from).collect(),
+        revocation_key: state.revocation_kid().map(|k| k.to_string()),
+    })
 }
 
-/// `GET /readyz`: ready when the database answers.
-pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Readiness: ready when the database answers.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    responses(
+        (status = 200, description = "Ready", body = HealthBody),
+        (status = 503, description = "The database does not answer", body = ErrorBody),
+    )
+)]
+pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<HealthBody>, ApiError> {
     let storage = state.storage();
     let sequence = tokio::task::spawn_blocking(move || storage.sequence())
         .await
@@ -175,5 +185,8 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>,
                 "the database does not answer",
             )
         })?;
-    Ok(Json(json!({"status": "ready", "sequence": sequence})))
+    Ok(Json(HealthBody {
+        status: "ready".into(),
+        sequence: Some(sequence),
+    }))
 }

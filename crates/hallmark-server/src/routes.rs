@@ -12,12 +12,15 @@ use hallmark::{
     BatchManifest, Date, Error, KeyId, Reason, Revocation, RevocationSnapshot, Scope, Verdict,
     Verified,
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::api::{
+    AlertBody, BatchesRegistered, CodeReport, ErrorBody, HealthBody, PayloadBody, ScanRequest,
+    ScansBody, ScopeBody, StatusBody, StatusChanged, StatusRequest,
+};
 use crate::auth::{Authorized, BatchesScope, StatusScope};
 use crate::error::{ApiError, ApiJson};
-use crate::storage::{Action, Scan, ScanSummary, Status, StatusChange};
+use crate::storage::{Action, Scan, Status, StatusChange};
 use crate::{AppState, SignedSnapshot};
 
 /// Longest location or scanner label, in bytes.
@@ -34,8 +37,20 @@ fn today(now: u64) -> Date {
     Date::from_days(now / 86_400).unwrap_or(Date::MAX)
 }
 
-pub(crate) async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Alive", body = HealthBody)))]
+pub(crate) async fn healthz() -> Json<HealthBody> {
+    Json(HealthBody {
+        status: "ok".into(),
+        sequence: None,
+    })
+}
+
+/// The OpenAPI document (computed once).
+pub(crate) async fn openapi() -> Response {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(crate::api::openapi_json).clone();
+    ([(header::CONTENT_TYPE, "application/json")], doc).into_response()
 }
 
 pub(crate) async fn not_found() -> ApiError {
@@ -62,6 +77,16 @@ pub(crate) struct Judgement {
 /// snapshot holding the stored revocations (revocation before expiry), with
 /// one signature check. A malformed code is a 400 that carries the verdict.
 pub(crate) fn judge(state: &AppState, code: &str) -> Result<Judgement, ApiError> {
+    let judged = judge_uncounted(state, code);
+    match &judged {
+        Ok(j) => state.metrics().verdict(j.verdict.word()),
+        Err(e) if e.status() == StatusCode::BAD_REQUEST => state.metrics().verdict("malformed"),
+        Err(_) => {}
+    }
+    judged
+}
+
+fn judge_uncounted(state: &AppState, code: &str) -> Result<Judgement, ApiError> {
     let verified = match state.trust().verify(code) {
         Ok(v) => v,
         Err(e) if e.verdict() == "malformed" => {
@@ -100,98 +125,74 @@ pub(crate) fn judge(state: &AppState, code: &str) -> Result<Judgement, ApiError>
     })
 }
 
-fn scope_json(scope: &Scope) -> Value {
-    match scope {
-        Scope::Serial(s) => json!({"serial": s}),
-        Scope::Range { first, last } => json!({"range": {"first": first, "last": last}}),
-        Scope::Lot(lot) => json!({"lot": lot}),
-        Scope::Key { from } => json!({"key_from": from.to_string()}),
-    }
-}
-
-fn status_json(status: Option<&Status>) -> Value {
-    match status {
-        None => json!({"state": "active"}),
-        Some(s) => json!({
-            "state": s.state(),
-            "reason": s.revocation.reason.as_str(),
-            "date": s.revocation.date.to_string(),
-            "scope": scope_json(&s.revocation.scope),
-            "since": s.time,
-        }),
-    }
-}
-
-fn scans_json(s: &ScanSummary) -> Value {
-    json!({
-        "count": s.count,
-        "locations_in_window": s.locations_in_window,
-        "first": s.first,
-        "last": s.last,
-    })
-}
-
 /// The common part of lookup and scan answers.
-fn verdict_json(j: &Judgement) -> Value {
-    let mut out = json!({"verdict": j.verdict.word()});
-    if let (Verdict::Refused(e), Some(map)) = (&j.verdict, out.as_object_mut()) {
-        map.insert("detail".into(), json!(e.to_string()));
+fn report(j: &Judgement) -> CodeReport {
+    let mut out = CodeReport {
+        verdict: j.verdict.word().to_owned(),
+        detail: None,
+        code: None,
+        kid: None,
+        key_name: None,
+        payload: None,
+        status: None,
+        registered: None,
+        recorded: None,
+        alerts: None,
+        scans: None,
+    };
+    if let Verdict::Refused(e) = &j.verdict {
+        out.detail = Some(e.to_string());
     }
-    if let (Some(v), Some(map)) = (&j.verified, out.as_object_mut()) {
+    if let Some(v) = &j.verified {
         let p = v.payload();
-        map.insert("code".into(), json!(v.to_text()));
-        map.insert("kid".into(), json!(v.kid().to_string()));
-        map.insert("key_name".into(), json!(v.key_name()));
-        map.insert(
-            "payload".into(),
-            json!({
-                "serial": p.serial(),
-                "part": p.part(),
-                "lot": p.lot(),
-                "date": p.date().to_string(),
-                "expiry": p.expiry().map(|e| e.to_string()),
-            }),
-        );
-        map.insert("status".into(), status_json(j.status.as_ref()));
+        out.code = Some(v.to_text());
+        out.kid = Some(v.kid().to_string());
+        out.key_name = Some(v.key_name().to_owned());
+        out.payload = Some(PayloadBody {
+            serial: p.serial(),
+            part: p.part().to_owned(),
+            lot: p.lot().to_owned(),
+            date: p.date().to_string(),
+            expiry: p.expiry().map(|e| e.to_string()),
+        });
+        out.status = Some(StatusBody::from(j.status.as_ref()));
     }
     out
 }
 
-fn insert(out: &mut Value, key: &str, value: Value) {
-    if let Some(map) = out.as_object_mut() {
-        map.insert(key.to_owned(), value);
-    }
-}
-
+/// Looks up a code: verdict, payload, current status, registration, scans.
+#[utoipa::path(
+    get,
+    path = "/v1/codes/{code}",
+    params(("code" = String, Path, description = "The code (text or URL form)")),
+    responses(
+        (status = 200, description = "What the service knows of the code; `verdict` says whether it is genuine", body = CodeReport),
+        (status = 400, description = "Not a code at all (`verdict`: `malformed`)", body = ErrorBody),
+        (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
+    )
+)]
 pub(crate) async fn lookup(
     State(state): State<AppState>,
     code: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CodeReport>, ApiError> {
     let Path(code) = code?;
     let body = blocking(move || {
         let j = judge(&state, &code)?;
-        let mut out = verdict_json(&j);
+        let mut out = report(&j);
         if let Some(v) = &j.verified {
             let storage = state.storage();
-            let registered = storage.is_registered(v.kid(), v.payload())?;
             let window_start = state.now().saturating_sub(state.settings().clone_window);
-            let scans = storage.scan_summary(v.kid(), v.payload().serial(), window_start)?;
-            insert(&mut out, "registered", json!(registered));
-            insert(&mut out, "scans", scans_json(&scans));
+            out.registered = Some(storage.is_registered(v.kid(), v.payload())?);
+            out.scans = Some(ScansBody::from(&storage.scan_summary(
+                v.kid(),
+                v.payload().serial(),
+                window_start,
+            )?));
         }
         Ok(out)
     })
     .await?;
     Ok(Json(body))
-}
-
-/// `POST /v1/scans` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ScanRequest {
-    code: String,
-    location: Option<String>,
-    scanner: Option<String>,
 }
 
 /// A free-text label: at most [`MAX_LABEL`] bytes, no control characters;
@@ -212,23 +213,41 @@ fn label(field: &str, value: Option<String>) -> Result<Option<String>, ApiError>
     Ok(Some(value.to_owned()))
 }
 
-fn alert(kind: &str, detail: String) -> Value {
-    json!({"alert": kind, "detail": detail})
+fn alert(kind: &str, detail: String) -> AlertBody {
+    AlertBody {
+        alert: kind.to_owned(),
+        detail,
+    }
 }
 
+/// Records a scan and returns the verdict with any alerts: scanned after
+/// revocation or decommission, seen in too many places (clone suspected), or a
+/// valid signature on a serial in no registered batch (possible key leak).
+#[utoipa::path(
+    post,
+    path = "/v1/scans",
+    request_body = ScanRequest,
+    responses(
+        (status = 200, description = "The verdict, whether the scan was recorded, and alerts", body = CodeReport),
+        (status = 400, description = "Bad request or a code that is not a code", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
+    )
+)]
 pub(crate) async fn scan(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ScanRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CodeReport>, ApiError> {
     let location = label("location", req.location)?;
     let scanner = label("scanner", req.scanner)?;
     let body = blocking(move || {
         let j = judge(&state, &req.code)?;
-        let mut out = verdict_json(&j);
+        let mut out = report(&j);
         let Some(v) = &j.verified else {
             // Not genuine: nothing to record against a serial.
-            insert(&mut out, "recorded", json!(false));
-            insert(&mut out, "alerts", json!([]));
+            out.recorded = Some(false);
+            out.alerts = Some(Vec::new());
             return Ok(out);
         };
         let storage = state.storage();
@@ -274,6 +293,9 @@ pub(crate) async fn scan(
                     .to_owned(),
             ));
         }
+        for a in &alerts {
+            state.metrics().alert(&a.alert);
+        }
         if !alerts.is_empty() {
             tracing::warn!(
                 kid = %v.kid(),
@@ -282,39 +304,13 @@ pub(crate) async fn scan(
                 "scan raised alerts"
             );
         }
-        insert(&mut out, "recorded", json!(true));
-        insert(&mut out, "alerts", Value::Array(alerts));
-        insert(&mut out, "scans", scans_json(&scans));
+        out.recorded = Some(true);
+        out.alerts = Some(alerts);
+        out.scans = Some(ScansBody::from(&scans));
         Ok(out)
     })
     .await?;
     Ok(Json(body))
-}
-
-/// `POST /v1/status` body: an action and exactly one target.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct StatusRequest {
-    action: String,
-    reason: Option<String>,
-    /// The issuer key id (8 hex digits); implied by `code`.
-    kid: Option<String>,
-    /// A code: targets its serial (its signature must verify).
-    code: Option<String>,
-    serial: Option<u64>,
-    range: Option<RangeRequest>,
-    lot: Option<String>,
-    /// A whole key, for codes made on or after this date.
-    key_from: Option<String>,
-    /// When the change takes effect (default today).
-    date: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RangeRequest {
-    first: u64,
-    last: u64,
 }
 
 fn invalid(detail: impl Into<String>) -> ApiError {
@@ -413,16 +409,32 @@ fn status_change(state: &AppState, req: StatusRequest) -> Result<StatusChange, A
     })
 }
 
+/// Revokes (with a reason), decommissions or reactivates a serial, a serial
+/// range, a lot, or a whole key from a date. Needs a `status` token.
+#[utoipa::path(
+    post,
+    path = "/v1/status",
+    request_body = StatusRequest,
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "Stored (durably) and in the next snapshot", body = StatusChanged),
+        (status = 400, description = "Invalid request; nothing changed", body = ErrorBody),
+        (status = 401, description = "No token, a wrong, revoked or wrong-scope one; nothing changed", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+    )
+)]
 pub(crate) async fn status(
     State(state): State<AppState>,
     auth: Authorized<StatusScope>,
     ApiJson(req): ApiJson<StatusRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<StatusChanged>, ApiError> {
     let body = blocking(move || {
         let change = status_change(&state, req)?;
         let sequence = state
             .storage()
             .change_status(&change, &auth.token.name, state.now())?;
+        state.metrics().status_change(change.action.as_str());
         tracing::info!(
             token = %auth.token.name,
             action = change.action.as_str(),
@@ -430,25 +442,39 @@ pub(crate) async fn status(
             sequence,
             "status changed"
         );
-        Ok(json!({
-            "action": change.action.as_str(),
-            "reason": change.action.reason().map(Reason::as_str),
-            "kid": change.kid.to_string(),
-            "scope": scope_json(&change.scope),
-            "date": change.date.to_string(),
-            "target": change.target(),
-            "sequence": sequence,
-        }))
+        Ok(StatusChanged {
+            action: change.action.as_str().to_owned(),
+            reason: change.action.reason().map(|r| r.as_str().to_owned()),
+            kid: change.kid.to_string(),
+            scope: ScopeBody::from(&change.scope),
+            date: change.date.to_string(),
+            target: change.target(),
+            sequence,
+        })
     })
     .await?;
     Ok(Json(body))
 }
 
+/// Registers the batches of a signed manifest from `hallmark batches export`
+/// (the raw bytes). Needs a `batches` token. Idempotent.
+#[utoipa::path(
+    post,
+    path = "/v1/batches",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "A signed batch manifest"),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "Registered (durably)", body = BatchesRegistered),
+        (status = 400, description = "Not a manifest, a bad signature or an unknown key; nothing changed", body = ErrorBody),
+        (status = 401, description = "No token, a wrong, revoked or wrong-scope one; nothing changed", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+    )
+)]
 pub(crate) async fn batches(
     State(state): State<AppState>,
     auth: Authorized<BatchesScope>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BatchesRegistered>, ApiError> {
     let bytes = body?;
     if bytes.is_empty() {
         return Err(invalid(
@@ -467,11 +493,11 @@ pub(crate) async fn batches(
             .storage()
             .register_batches(&manifest, &auth.token.name, state.now())?;
         tracing::info!(token = %auth.token.name, kid = %manifest.kid, new, "batches registered");
-        Ok(json!({
-            "kid": manifest.kid.to_string(),
-            "batches": manifest.batches.len(),
-            "new": new,
-        }))
+        Ok(BatchesRegistered {
+            kid: manifest.kid.to_string(),
+            batches: manifest.batches.len() as u64,
+            new,
+        })
     })
     .await?;
     Ok(Json(out))
@@ -536,6 +562,20 @@ fn current_snapshot(state: &AppState) -> Result<Option<Arc<SignedSnapshot>>, Api
     Ok(Some(signed))
 }
 
+/// The current signed revocation snapshot, in the format
+/// `hallmark verify --revocations` reads. Send the ETag back in
+/// If-None-Match to get 304 while it is unchanged.
+#[utoipa::path(
+    get,
+    path = "/v1/revocations/snapshot",
+    params(("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer")),
+    responses(
+        (status = 200, description = "The snapshot", content_type = "application/octet-stream", body = Vec<u8>,
+         headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 304, description = "Unchanged since the ETag given", headers(("ETag" = String))),
+        (status = 404, description = "This service signs no snapshots", body = ErrorBody),
+    )
+)]
 pub(crate) async fn snapshot(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -1013,6 +1013,86 @@ async fn public_reads_are_rate_limited_per_client(b: Backend) {
     );
 }
 
+#[tokio::test]
+async fn openapi_document_lists_every_route() {
+    let f = fixture(Backend::Sqlite);
+    let (status, doc) = f.get("/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut paths: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| format!("{} {path}", method.to_uppercase()))
+        })
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "GET /c/{code}",
+            "GET /healthz",
+            "GET /readyz",
+            "GET /v1/codes/{code}",
+            "GET /v1/keys",
+            "GET /v1/revocations/snapshot",
+            "POST /v1/batches",
+            "POST /v1/scans",
+            "POST /v1/status",
+        ]
+    );
+    for schema in [
+        "CodeReport",
+        "ErrorBody",
+        "StatusRequest",
+        "ScanRequest",
+        "StatusChanged",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} missing"
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["token"]["scheme"],
+        "bearer"
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_verdicts() {
+    let f = fixture(Backend::Sqlite);
+    let code = f.code(42, "L1");
+    assert_eq!(f.lookup(&code).await["verdict"], "genuine");
+    assert_eq!(f.lookup(&forge(&code)).await["verdict"], "bad-signature");
+    let (status, _) = f.get("/v1/codes/not-a-code").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let response = hallmark_server::metrics::router(f.state.clone())
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    for line in [
+        "hallmark_http_requests_total{method=\"GET\",route=\"/v1/codes/{code}\",status=\"200\"} 2",
+        "hallmark_http_requests_total{method=\"GET\",route=\"/v1/codes/{code}\",status=\"400\"} 1",
+        "hallmark_verdicts_total{word=\"genuine\"} 1",
+        "hallmark_verdicts_total{word=\"bad-signature\"} 1",
+        "hallmark_verdicts_total{word=\"malformed\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} not in\n{text}");
+    }
+    assert!(text.contains("hallmark_http_request_duration_seconds_bucket{"));
+    assert!(!text.contains(&code), "codes never become labels");
+}
+
 on_every_backend!(
     healthz,
     lookup_gives_verdict_payload_status_and_scans,

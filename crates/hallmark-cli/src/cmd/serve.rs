@@ -11,14 +11,18 @@ use crate::{CliError, EXIT_OK, Result};
 /// Run the hallmark service: code lookup, scan reports with clone alerts, status
 /// changes and signed revocation snapshots over HTTP (JSON under /v1).
 ///
-/// The database is one SQLite file (WAL, every acknowledged write synced to
-/// disk), created and migrated on start. Writes need a bearer token from
-/// `hallmark token create`. Stops on Ctrl-C or SIGTERM after finishing the
-/// requests in flight. Logs go to stderr ($HALLMARK_LOG, e.g. debug).
+/// The database is an SQLite file (the default, hallmark.db: WAL, every
+/// acknowledged write synced to disk) or PostgreSQL (--db postgres://..., the
+/// scale-out path: several replicas over one database); tables are created and
+/// migrated on start. Writes need a bearer token from `hallmark token create`.
+/// Stops on Ctrl-C or SIGTERM after finishing the requests in flight. Logs go
+/// to stderr ($HALLMARK_LOG, e.g. debug); they never contain tokens.
 ///
-/// Endpoints: GET /healthz, GET /v1/codes/{code}, POST /v1/scans,
+/// Endpoints (described by GET /openapi.json): GET /healthz, GET /readyz,
+/// GET /v1/keys, GET /v1/codes/{code}, POST /v1/scans,
 /// POST /v1/status (token scope status), POST /v1/batches (scope batches),
-/// GET /v1/revocations/snapshot (needs --revocation-key).
+/// GET /v1/revocations/snapshot (needs --revocation-key), GET /c/{code} (HTML).
+/// Metrics: --metrics-listen.
 ///
 /// Example:
 ///   hallmark serve --listen 127.0.0.1:8080 --trust trust.toml \
@@ -45,6 +49,21 @@ pub(crate) struct Args {
     /// The clone-detection window: 90s, 30m, 12h, 7d (default 24h).
     #[arg(long, value_name = "AGE", value_parser = crate::cmd::parse_duration, default_value = "24h")]
     clone_window: u64,
+    /// Lookups, scans and code pages allowed per client address per minute;
+    /// more get 429 with Retry-After. 0 turns the limit off (behind a proxy
+    /// every client has the proxy's address: limit there instead).
+    #[arg(long, value_name = "PER_MINUTE", default_value_t = 600)]
+    rate_limit: u64,
+    /// Requests a client may make at once before --rate-limit applies.
+    #[arg(long, value_name = "N", default_value_t = 120)]
+    rate_limit_burst: u64,
+    /// Requests handled at once; more wait their turn.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    max_concurrency: usize,
+    /// Serve Prometheus metrics (GET /metrics) on this address, e.g.
+    /// 127.0.0.1:9090. Keep it off the public network.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     passphrase: crate::passphrase::Source,
 }
@@ -92,8 +111,12 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         settings: Settings {
             clone_locations: args.clone_locations,
             clone_window: args.clone_window,
+            rate_limit_per_minute: args.rate_limit,
+            rate_limit_burst: args.rate_limit_burst,
+            max_concurrency: args.max_concurrency,
             ..Settings::default()
         },
+        metrics_listen: args.metrics_listen,
     })
     .map_err(|e| CliError::new(e.to_string()))?;
     Ok(EXIT_OK)

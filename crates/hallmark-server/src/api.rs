@@ -1,0 +1,382 @@
+//! The JSON the API speaks: request and response bodies, and the OpenAPI
+//! document built from them and from the handlers' `#[utoipa::path]`
+//! annotations, served at `GET /openapi.json`.
+//!
+//! Handlers build these types (never ad-hoc JSON), so the document describes
+//! what is sent; `tests/api.rs` checks that it lists every route, and
+//! `scripts/api-fuzz.sh` runs schemathesis against a live server to check
+//! every answer against it.
+
+use hallmark::{Scope, TrustedKey};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::storage::{ScanSummary, Status};
+
+/// Every error: a stable kebab-case kind and a sentence for people.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The kind, e.g. `invalid-request`, `unauthorized`, `rate-limited`.
+    pub error: String,
+    /// What was wrong, for people.
+    pub detail: String,
+    /// For a code that could not be read: `malformed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
+}
+
+/// A code's signed payload.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PayloadBody {
+    /// Serial number.
+    pub serial: u64,
+    /// Part number.
+    pub part: String,
+    /// Lot.
+    pub lot: String,
+    /// Date of manufacture, YYYY-MM-DD.
+    pub date: String,
+    /// Expiry date, YYYY-MM-DD, if any.
+    pub expiry: Option<String>,
+}
+
+/// Serial range, inclusive.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RangeBody {
+    /// First serial.
+    pub first: u64,
+    /// Last serial (at least `first`).
+    pub last: u64,
+}
+
+/// What a status applies to: exactly one field is present.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct ScopeBody {
+    /// One serial.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<u64>,
+    /// A serial range.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<RangeBody>,
+    /// A lot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot: Option<String>,
+    /// The whole key, for codes made on or after this date (YYYY-MM-DD).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_from: Option<String>,
+}
+
+impl From<&Scope> for ScopeBody {
+    fn from(scope: &Scope) -> ScopeBody {
+        match scope {
+            Scope::Serial(s) => ScopeBody {
+                serial: Some(*s),
+                ..ScopeBody::default()
+            },
+            Scope::Range { first, last } => ScopeBody {
+                range: Some(RangeBody {
+                    first: *first,
+                    last: *last,
+                }),
+                ..ScopeBody::default()
+            },
+            Scope::Lot(lot) => ScopeBody {
+                lot: Some(lot.clone()),
+                ..ScopeBody::default()
+            },
+            Scope::Key { from } => ScopeBody {
+                key_from: Some(from.to_string()),
+                ..ScopeBody::default()
+            },
+        }
+    }
+}
+
+/// A code's current status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusBody {
+    /// `active`, `revoked` or `decommissioned`.
+    #[schema(pattern = "^(active|revoked|decommissioned)$")]
+    pub state: String,
+    /// The revocation reason (not for `active`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When it took effect, YYYY-MM-DD (not for `active`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// What the status was set on (the serial, its range, lot or key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ScopeBody>,
+    /// When it was recorded, seconds since 1970-01-01 UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<u64>,
+}
+
+impl From<Option<&Status>> for StatusBody {
+    fn from(status: Option<&Status>) -> StatusBody {
+        match status {
+            None => StatusBody {
+                state: "active".into(),
+                reason: None,
+                date: None,
+                scope: None,
+                since: None,
+            },
+            Some(s) => StatusBody {
+                state: s.state().into(),
+                reason: Some(s.revocation.reason.as_str().into()),
+                date: Some(s.revocation.date.to_string()),
+                scope: Some(ScopeBody::from(&s.revocation.scope)),
+                since: Some(s.time),
+            },
+        }
+    }
+}
+
+/// What the scans of a code add up to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScansBody {
+    /// Every scan recorded.
+    pub count: u64,
+    /// Distinct locations within the clone-detection window.
+    pub locations_in_window: u64,
+    /// First scan, seconds since 1970-01-01 UTC.
+    pub first: Option<u64>,
+    /// Last scan, seconds since 1970-01-01 UTC.
+    pub last: Option<u64>,
+}
+
+impl From<&ScanSummary> for ScansBody {
+    fn from(s: &ScanSummary) -> ScansBody {
+        ScansBody {
+            count: s.count,
+            locations_in_window: s.locations_in_window,
+            first: s.first,
+            last: s.last,
+        }
+    }
+}
+
+/// A scan alert.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertBody {
+    /// `scanned-after-revocation`, `scanned-after-decommission`,
+    /// `clone-suspected` or `unregistered-serial`.
+    pub alert: String,
+    /// What was seen.
+    pub detail: String,
+}
+
+/// What the service knows of a code (`GET /v1/codes/{code}`,
+/// `POST /v1/scans`). Fields past `verdict` and `detail` are present when the
+/// signature verified (also for `revoked` and `expired` codes).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CodeReport {
+    /// `genuine`, `malformed`, `bad-signature`, `unknown-key`,
+    /// `key-not-valid`, `expired` or `revoked`.
+    pub verdict: String,
+    /// Why a code is not genuine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The code in canonical text form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The issuer key id (8 hex digits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// The issuer key's name in the trust store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_name: Option<String>,
+    /// The signed payload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<PayloadBody>,
+    /// The current status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusBody>,
+    /// Whether the serial is in a registered batch (lookups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registered: Option<bool>,
+    /// Whether this scan was recorded (scans; only codes whose signature
+    /// verified are).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<bool>,
+    /// Alerts this scan raised (scans).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<Vec<AlertBody>>,
+    /// The code's scans, this one included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scans: Option<ScansBody>,
+}
+
+/// `POST /v1/scans`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanRequest {
+    /// The code as scanned (text, URL, or with a scanner prefix).
+    pub code: String,
+    /// Where (at most 128 bytes, no control characters).
+    #[serde(default)]
+    pub location: Option<String>,
+    /// Who or what scanned (same limits).
+    #[serde(default)]
+    pub scanner: Option<String>,
+}
+
+/// `POST /v1/status`: an action and exactly one target.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    /// `revoke`, `decommission` or `reactivate`.
+    pub action: String,
+    /// For `revoke`: stolen, counterfeit-suspected, recalled, destroyed,
+    /// key-compromised or other.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The issuer key id (8 hex digits); implied by `code`.
+    #[serde(default)]
+    pub kid: Option<String>,
+    /// A code: targets its serial (its signature must verify).
+    #[serde(default)]
+    pub code: Option<String>,
+    /// One serial.
+    #[serde(default)]
+    pub serial: Option<u64>,
+    /// A serial range.
+    #[serde(default)]
+    pub range: Option<RangeBody>,
+    /// A lot.
+    #[serde(default)]
+    pub lot: Option<String>,
+    /// A whole key, for codes made on or after this date (YYYY-MM-DD).
+    #[serde(default)]
+    pub key_from: Option<String>,
+    /// When the change takes effect, YYYY-MM-DD (default today).
+    #[serde(default)]
+    pub date: Option<String>,
+}
+
+/// A status change, as stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusChanged {
+    /// `revoke`, `decommission` or `reactivate`.
+    pub action: String,
+    /// The stored reason (`decommissioned` for a decommission; none for a
+    /// reactivation).
+    pub reason: Option<String>,
+    /// The issuer key id.
+    pub kid: String,
+    /// The target.
+    pub scope: ScopeBody,
+    /// When it takes effect, YYYY-MM-DD.
+    pub date: String,
+    /// The target in words (as in the audit log).
+    pub target: String,
+    /// The revocation snapshot sequence this change made.
+    pub sequence: u64,
+}
+
+/// A registered manifest.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchesRegistered {
+    /// The issuer key id.
+    pub kid: String,
+    /// Batches in the manifest.
+    pub batches: u64,
+    /// Batches not registered before.
+    pub new: u64,
+}
+
+/// A trusted issuer key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyBody {
+    /// Its name.
+    pub name: String,
+    /// Key id (8 hex digits).
+    pub kid: String,
+    /// Ed25519 public key, hex.
+    pub public_key: String,
+    /// First day codes may carry, YYYY-MM-DD.
+    pub valid_from: Option<String>,
+    /// Last day codes may carry, YYYY-MM-DD.
+    pub valid_until: Option<String>,
+    /// Whether it may sign revocation snapshots.
+    pub revocation_signer: bool,
+}
+
+impl From<&TrustedKey> for KeyBody {
+    fn from(k: &TrustedKey) -> KeyBody {
+        KeyBody {
+            name: k.name().into(),
+            kid: k.kid().to_string(),
+            public_key: k.public_key().to_hex(),
+            valid_from: k.valid_from().map(|d| d.to_string()),
+            valid_until: k.valid_until().map(|d| d.to_string()),
+            revocation_signer: k.is_revocation_signer(),
+        }
+    }
+}
+
+/// `GET /v1/keys`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeysBody {
+    /// The trusted issuer keys.
+    pub keys: Vec<KeyBody>,
+    /// The key id that signs this service's snapshots, if any.
+    pub revocation_key: Option<String>,
+}
+
+/// `GET /healthz` and `GET /readyz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthBody {
+    /// `ok` (alive) or `ready` (the database answers).
+    pub status: String,
+    /// The current snapshot sequence (`/readyz`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+}
+
+/// The OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "hallmark",
+        description = "Lookups, scan reports with clone alerts, status changes and signed \
+                       revocation snapshots for hallmark codes. Every error is JSON \
+                       `{error, detail}`."
+    ),
+    paths(
+        crate::routes::healthz,
+        crate::pages::readyz,
+        crate::pages::keys,
+        crate::routes::lookup,
+        crate::routes::scan,
+        crate::routes::status,
+        crate::routes::batches,
+        crate::routes::snapshot,
+        crate::pages::code_page,
+    ),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+/// Declares the bearer token scheme the write endpoints name.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The document as served.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\":\"internal\",\"detail\":\"{e}\"}}"))
+}

@@ -1,0 +1,200 @@
+//! Prometheus metrics, served in the text exposition format on a listener of
+//! their own (`hallmark serve --metrics-listen`), never on the public one.
+//!
+//! Labels are bounded: routes are the router's patterns (`/v1/codes/{code}`,
+//! never the code), unknown paths are `other`, verdicts and alerts are the
+//! documented words.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::AppState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WordLabels {
+    word: String,
+}
+
+type HistogramMaker = fn() -> Histogram;
+
+/// The service's metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RouteLabels, Histogram, HistogramMaker>,
+    verdicts: Family<WordLabels, Counter>,
+    alerts: Family<WordLabels, Counter>,
+    status_changes: Family<WordLabels, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    // 100 µs to about 3 s.
+    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let mut registry = Registry::with_prefix("hallmark");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method, route and status",
+            requests.clone(),
+        );
+        let durations = Family::<RouteLabels, Histogram, HistogramMaker>::new_with_constructor(
+            latency_histogram as HistogramMaker,
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer, by route",
+            durations.clone(),
+        );
+        let verdicts = Family::<WordLabels, Counter>::default();
+        registry.register(
+            "verdicts",
+            "Codes judged by lookups, scans and code pages, by verdict",
+            verdicts.clone(),
+        );
+        let alerts = Family::<WordLabels, Counter>::default();
+        registry.register("scan_alerts", "Alerts raised by scans", alerts.clone());
+        let status_changes = Family::<WordLabels, Counter>::default();
+        registry.register(
+            "status_changes",
+            "Acknowledged status changes, by action",
+            status_changes.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            durations,
+            verdicts,
+            alerts,
+            status_changes,
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts a judged code.
+    pub fn verdict(&self, word: &str) {
+        self.verdicts.get_or_create(&word_label(word)).inc();
+    }
+
+    /// Counts a scan alert.
+    pub fn alert(&self, word: &str) {
+        self.alerts.get_or_create(&word_label(word)).inc();
+    }
+
+    /// Counts an acknowledged status change.
+    pub fn status_change(&self, action: &str) {
+        self.status_changes.get_or_create(&word_label(action)).inc();
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+fn word_label(word: &str) -> WordLabels {
+    WordLabels {
+        word: word.to_owned(),
+    }
+}
+
+/// Middleware: counts and times every request by its route pattern.
+pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "other".to_owned(), |m| m.as_str().to_owned());
+    let response = next.run(request).await;
+    let metrics = state.metrics();
+    metrics
+        .durations
+        .get_or_create(&RouteLabels {
+            route: route.clone(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            method,
+            route,
+            status: response.status().as_u16(),
+        })
+        .inc();
+    response
+}
+
+/// The metrics endpoint's router (`GET /metrics`).
+pub fn router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(|State(state): State<AppState>| async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    state.metrics().render(),
+                )
+            }),
+        )
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_with_bounded_labels() {
+        let m = Metrics::default();
+        m.verdict("genuine");
+        m.verdict("genuine");
+        m.alert("clone-suspected");
+        m.status_change("revoke");
+        let text = m.render();
+        assert!(
+            text.contains("hallmark_verdicts_total{word=\"genuine\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("hallmark_scan_alerts_total{word=\"clone-suspected\"} 1"));
+        assert!(text.contains("hallmark_status_changes_total{word=\"revoke\"} 1"));
+        assert!(text.ends_with("# EOF\n"));
+    }
+}
