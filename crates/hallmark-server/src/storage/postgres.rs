@@ -22,7 +22,7 @@ use postgres::{IsolationLevel, NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
 
 use super::rows::{
-    RawStatus, STATUS_COLUMNS, STATUS_QUERIES, StatusParam, TokenRow, find_token, state_of,
+    RawStatus, STATUS_COLUMNS, STATUS_QUERY, SUMMARY_QUERY, TokenRow, find_token, state_of,
     target_columns, to_i64, to_u64, token_info,
 };
 use super::{
@@ -317,12 +317,7 @@ fn summary(
     let kid = &kid[..];
     let serial = serial_to_sql(serial);
     let row = conn
-        .query_one(
-            "SELECT COUNT(*), MIN(time), MAX(time),
-                    COUNT(DISTINCT location) FILTER (WHERE time >= $3)
-             FROM scans WHERE kid = $1 AND serial = $2",
-            &[&kid, &serial, &to_i64(window_start)],
-        )
+        .query_one(SUMMARY_QUERY, &[&kid, &serial, &to_i64(window_start)])
         .map_err(db)?;
     let count: i64 = row.try_get(0).map_err(db)?;
     let first: Option<i64> = row.try_get(1).map_err(db)?;
@@ -344,17 +339,10 @@ impl Storage for PostgresStorage {
         let date = i64::from(payload.date().days());
         let serial = serial_to_sql(payload.serial());
         let lot = payload.lot();
-        for (sql, param) in STATUS_QUERIES {
-            let value: &(dyn postgres::types::ToSql + Sync) = match param {
-                StatusParam::Date => &date,
-                StatusParam::Serial => &serial,
-                StatusParam::Lot => &lot,
-            };
-            if let Some(row) = conn.query_opt(sql, &[&kid_sql, value]).map_err(db)? {
-                return status_row(&row)?.parse().map(Some);
-            }
-        }
-        Ok(None)
+        conn.query_opt(STATUS_QUERY, &[&kid_sql, &date, &serial, &lot])
+            .map_err(db)?
+            .map(|row| status_row(&row)?.parse())
+            .transpose()
     }
 
     fn change_status(

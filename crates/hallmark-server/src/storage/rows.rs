@@ -72,44 +72,37 @@ pub(super) fn target_columns(scope: &Scope) -> TargetColumns {
 
 pub(super) const STATUS_COLUMNS: &str = "kid, kind, first, last, lot, key_from, reason, date, time";
 
-/// What the first status query binds to `$2`.
-#[derive(Clone, Copy)]
-pub(super) enum StatusParam {
-    /// The code's date of manufacture, in days.
-    Date,
-    /// The code's serial, as [`serial_to_sql`].
-    Serial,
-    /// The code's lot.
-    Lot,
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn status_query_reads_the_status_columns() {
+        let select = format!("SELECT {} FROM statuses", super::STATUS_COLUMNS);
+        assert!(super::STATUS_QUERY.contains(&select));
+    }
 }
 
-/// The queries for the status that applies to a code, in the precedence of
-/// `RevocationSnapshot::check` (key, serial, range, lot): the first that finds
-/// a row decides. Each binds the kid to `$1` and one value to `$2` (a
-/// placeholder both SQLite and PostgreSQL read).
-pub(super) const STATUS_QUERIES: [(&str, StatusParam); 4] = [
-    (
-        "SELECT kid, kind, first, last, lot, key_from, reason, date, time FROM statuses
-         WHERE kid = $1 AND kind = 'key' AND key_from <= $2",
-        StatusParam::Date,
-    ),
-    (
-        "SELECT kid, kind, first, last, lot, key_from, reason, date, time FROM statuses
-         WHERE kid = $1 AND kind = 'serial' AND first = $2",
-        StatusParam::Serial,
-    ),
-    (
-        "SELECT kid, kind, first, last, lot, key_from, reason, date, time FROM statuses
-         WHERE kid = $1 AND kind = 'range' AND first <= $2 AND last >= $2
-         ORDER BY seq LIMIT 1",
-        StatusParam::Serial,
-    ),
-    (
-        "SELECT kid, kind, first, last, lot, key_from, reason, date, time FROM statuses
-         WHERE kid = $1 AND kind = 'lot' AND target = $2",
-        StatusParam::Lot,
-    ),
-];
+/// The status that applies to a code, in the precedence of
+/// `RevocationSnapshot::check`: the key's (from a date on or before the code's
+/// date), then the serial's, then the first-written range holding the serial,
+/// then the lot's. Binds the kid to `$1`, the code's date in days to `$2`, its
+/// serial (as [`serial_to_sql`]) to `$3` and its lot to `$4`: placeholders
+/// both SQLite and PostgreSQL read.
+pub(super) const STATUS_QUERY: &str = "
+    SELECT kid, kind, first, last, lot, key_from, reason, date, time FROM statuses
+    WHERE kid = $1 AND (
+           (kind = 'key' AND key_from <= $2)
+        OR (kind = 'serial' AND first = $3)
+        OR (kind = 'range' AND first <= $3 AND last >= $3)
+        OR (kind = 'lot' AND target = $4))
+    ORDER BY CASE kind WHEN 'key' THEN 0 WHEN 'serial' THEN 1 WHEN 'range' THEN 2 ELSE 3 END, seq
+    LIMIT 1";
+
+/// A code's scan summary: count, first, last, and distinct locations from
+/// `$3` on, for kid `$1` and serial `$2`.
+pub(super) const SUMMARY_QUERY: &str = "
+    SELECT COUNT(*), MIN(time), MAX(time),
+           COUNT(DISTINCT location) FILTER (WHERE time >= $3)
+    FROM scans WHERE kid = $1 AND serial = $2";
 
 pub(super) struct RawStatus {
     pub(super) kid: Vec<u8>,

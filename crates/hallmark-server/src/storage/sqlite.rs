@@ -12,7 +12,7 @@ use hallmark::{BatchManifest, KeyId, Payload, Reason, Revocation};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::rows::{
-    RawStatus, STATUS_COLUMNS, STATUS_QUERIES, StatusParam, TokenRow, find_token, state_of,
+    RawStatus, STATUS_COLUMNS, STATUS_QUERY, SUMMARY_QUERY, TokenRow, find_token, state_of,
     target_columns, to_i64, to_u64, token_info,
 };
 use super::{
@@ -102,9 +102,23 @@ const MIGRATIONS: &[(i64, &str)] = &[(
     ",
 )];
 
+// The shared queries number their parameters `$N`. SQLite reads `$N` as a
+// *named* parameter and numbers those in order of first appearance, which
+// differs from N when a query uses `$3` before `$1`; `?N` binds by number.
+static STATUS_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| STATUS_QUERY.replace('$', "?"));
+static SUMMARY_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| SUMMARY_QUERY.replace('$', "?"));
+
 /// Storage in one SQLite database file (or in memory, for tests).
+///
+/// One connection writes (SQLite has one writer at a time anyway); reads go to
+/// a few more connections, which WAL mode lets run beside the writer and each
+/// other, so lookups on all cores do not queue behind one lock.
 pub struct SqliteStorage {
     conn: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -145,10 +159,24 @@ impl SqliteStorage {
                 path.display()
             )));
         }
-        SqliteStorage::setup(conn)
+        let mut storage = SqliteStorage::setup(conn)?;
+        let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+        for _ in 0..readers {
+            let reader = Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(db)?;
+            reader
+                .execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;")
+                .map_err(db)?;
+            storage.readers.push(Mutex::new(reader));
+        }
+        Ok(storage)
     }
 
-    /// A database in memory (tests).
+    /// A database in memory (tests). It has the one connection.
     pub fn open_in_memory() -> Result<SqliteStorage, StorageError> {
         SqliteStorage::setup(Connection::open_in_memory().map_err(db)?)
     }
@@ -163,6 +191,8 @@ impl SqliteStorage {
         migrate(&mut conn)?;
         Ok(SqliteStorage {
             conn: Mutex::new(conn),
+            readers: Vec::new(),
+            next_reader: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -175,6 +205,29 @@ impl SqliteStorage {
                 |r| r.get(0),
             )
             .map_err(db)
+    }
+
+    /// A connection for reading: a free reader if there is one, else the next
+    /// in turn (or the writer, for a database in memory).
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        let n = self.readers.len();
+        if n == 0 {
+            return self.lock();
+        }
+        let start = self
+            .next_reader
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for i in 0..n {
+            if let Some(Ok(guard)) = self.readers.get((start + i) % n).map(Mutex::try_lock) {
+                return guard;
+            }
+        }
+        match self.readers.get(start % n) {
+            Some(reader) => reader
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            None => self.lock(),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -246,24 +299,11 @@ fn summary(
 ) -> Result<ScanSummary, StorageError> {
     let kid = kid.to_bytes();
     let serial = serial_to_sql(serial);
-    let (count, first, last): (i64, Option<i64>, Option<i64>) = conn
-        .prepare_cached(
-            "SELECT COUNT(*), MIN(time), MAX(time) FROM scans WHERE kid = ?1 AND serial = ?2",
-        )
-        .and_then(|mut s| {
-            s.query_row(params![&kid[..], serial], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-        })
-        .map_err(db)?;
-    let locations: i64 = conn
-        .prepare_cached(
-            "SELECT COUNT(DISTINCT location) FROM scans
-             WHERE kid = ?1 AND serial = ?2 AND time >= ?3 AND location IS NOT NULL",
-        )
+    let (count, first, last, locations): (i64, Option<i64>, Option<i64>, i64) = conn
+        .prepare_cached(&SUMMARY_SQL)
         .and_then(|mut s| {
             s.query_row(params![&kid[..], serial, to_i64(window_start)], |r| {
-                r.get(0)
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
         })
         .map_err(db)?;
@@ -281,27 +321,20 @@ fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
 
 impl Storage for SqliteStorage {
     fn status(&self, kid: KeyId, payload: &Payload) -> Result<Option<Status>, StorageError> {
-        let conn = self.lock();
+        let conn = self.reader();
         let kid_bytes = kid.to_bytes();
         let kid_sql = &kid_bytes[..];
         let date = i64::from(payload.date().days());
         let serial = serial_to_sql(payload.serial());
         let lot = payload.lot();
-        for (sql, param) in STATUS_QUERIES {
-            let value: &dyn rusqlite::ToSql = match param {
-                StatusParam::Date => &date,
-                StatusParam::Serial => &serial,
-                StatusParam::Lot => &lot,
-            };
-            let row = conn
-                .prepare_cached(sql)
-                .and_then(|mut s| s.query_row(params![kid_sql, value], status_row).optional())
-                .map_err(db)?;
-            if let Some(row) = row {
-                return row.parse().map(Some);
-            }
-        }
-        Ok(None)
+        conn.prepare_cached(&STATUS_SQL)
+            .and_then(|mut s| {
+                s.query_row(params![kid_sql, date, serial, lot], status_row)
+                    .optional()
+            })
+            .map_err(db)?
+            .map(RawStatus::parse)
+            .transpose()
     }
 
     fn change_status(
@@ -379,7 +412,7 @@ impl Storage for SqliteStorage {
     }
 
     fn sequence(&self) -> Result<u64, StorageError> {
-        self.lock()
+        self.reader()
             .prepare_cached("SELECT value FROM counters WHERE name = 'revocation_sequence'")
             .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
             .map(to_u64)
@@ -387,7 +420,7 @@ impl Storage for SqliteStorage {
     }
 
     fn revocations(&self) -> Result<(u64, Vec<Revocation>), StorageError> {
-        let mut conn = self.lock();
+        let mut conn = self.reader();
         // One read transaction: the list and the sequence agree.
         let tx = conn.transaction().map_err(db)?;
         let seq: i64 = tx
@@ -441,7 +474,7 @@ impl Storage for SqliteStorage {
         serial: u64,
         window_start: u64,
     ) -> Result<ScanSummary, StorageError> {
-        summary(&self.lock(), kid, serial, window_start)
+        summary(&self.reader(), kid, serial, window_start)
     }
 
     fn register_batches(
@@ -496,7 +529,7 @@ impl Storage for SqliteStorage {
     }
 
     fn is_registered(&self, kid: KeyId, payload: &Payload) -> Result<bool, StorageError> {
-        let conn = self.lock();
+        let conn = self.reader();
         let kid = kid.to_bytes();
         let date = i64::from(payload.date().days());
         let found: Option<i64> = if payload.serial() >= hallmark_issuer::OPAQUE_BIT {
@@ -587,7 +620,7 @@ impl Storage for SqliteStorage {
     }
 
     fn tokens(&self) -> Result<Vec<TokenInfo>, StorageError> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut stmt = conn
             .prepare("SELECT name, scope, created, revoked FROM tokens ORDER BY name")
             .map_err(db)?;
@@ -600,7 +633,7 @@ impl Storage for SqliteStorage {
     }
 
     fn authenticate(&self, hash: &blake3::Hash) -> Result<Option<TokenInfo>, StorageError> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(
                 "SELECT name, scope, created, revoked, hash FROM tokens WHERE revoked IS NULL",
@@ -615,7 +648,7 @@ impl Storage for SqliteStorage {
     }
 
     fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StorageError> {
-        let conn = self.lock();
+        let conn = self.reader();
         let mut stmt = conn
             .prepare(
                 "SELECT token, action, target, time FROM
