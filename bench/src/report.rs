@@ -503,6 +503,22 @@ impl Report<'_> {
              the verify columns (messages of 55 bytes, the size of a sample code's signed bytes). \
              Bold: the best format in the column (floors and backends excluded).\n\n",
         );
+        if let (Some(one), Some(all)) = (
+            self.rate(Row::Dalek, Col::Sign1),
+            self.rate(Row::Dalek, Col::Sign2),
+        ) && self.machine.threads > 1
+            && all < 1.5 * one
+        {
+            let _ = writeln!(
+                s,
+                "**Caveat:** in this run the raw signing rate on {} threads was only {:.2}× the \
+                 one-core rate: other work on the machine held the other core(s), so the \
+                 all-cores columns show little more than one core. Compare them by their \
+                 ratios, not with earlier runs.\n",
+                self.machine.threads,
+                all / one
+            );
+        }
         s.push_str("Goal (among the formats): shortest code, smallest QR, highest rates.\n\n");
         s.push_str(&self.goal());
         s.push_str("\n\nThe sample tokens (serial 123456789, all signed with one key):\n\n```\n");
