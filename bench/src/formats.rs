@@ -579,6 +579,22 @@ mod tests {
         Ok(())
     }
 
+    /// What docs/PERFORMANCE.md says of the DCC's zlib step: without it, the
+    /// COSE token would be 108 bytes, 166 characters, QR version 7.
+    #[test]
+    fn cose_without_zlib() -> Result<(), BoxError> {
+        let cose = Cose::new(&SEED);
+        let raw = Cose::open(&cose.sign(SERIAL)?)?
+            .to_tagged_vec()
+            .map_err(cose_error)?;
+        assert_eq!(raw.len(), 108);
+        let text = format!("{HC1}{}", base45::encode(&raw));
+        assert_eq!(text.len(), 166);
+        assert_eq!(crate::report::Size::of(&text)?.qr_version, 7);
+        assert!(cose.sign(SERIAL)?.len() > text.len());
+        Ok(())
+    }
+
     #[test]
     fn mint_one_and_minter_agree() -> Result<(), BoxError> {
         let key = SecretKey::from_seed("bench", &SEED)?;

@@ -183,6 +183,20 @@ fn run() -> Result<(), BoxError> {
         };
         cells.push(Cell::new((*row, Col::Verify2), bulk));
     }
+    // Where hallmark's verification time goes besides the signature: the strict
+    // decoding (text normalisation, canonical base32, deterministic CBOR).
+    if let Some(pool) = pools.get(&Row::Hallmark) {
+        let mut codes = Cycle::new(pool, CHUNK_ONE)?;
+        cells.push(Cell::new(
+            (Row::HallmarkDecode, Col::Verify1),
+            Box::new(move || {
+                for code in codes.next_chunk() {
+                    black_box(hallmark::UnverifiedCode::decode(code)?);
+                }
+                Ok(CHUNK_ONE as u64)
+            }),
+        ));
+    }
     eprintln!(
         "timing {} cells: {} ms warm-up, {} rounds of {} ms each (about {} s)",
         cells.len(),

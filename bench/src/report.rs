@@ -34,6 +34,8 @@ pub enum Row {
     Hallmark,
     /// hallmark: `mint()` one payload at a time.
     HallmarkMintOne,
+    /// hallmark: decoding alone, no signature check (where verification time goes).
+    HallmarkDecode,
     /// JWT.
     Jwt,
     /// COSE_Sign1, DCC style.
@@ -44,7 +46,7 @@ pub enum Row {
 
 impl Row {
     /// Every row, in table order.
-    pub const ALL: [Row; 10] = [
+    pub const ALL: [Row; 11] = [
         Row::Dalek,
         Row::Batch64,
         Row::Batch256,
@@ -52,6 +54,7 @@ impl Row {
         Row::Compact,
         Row::Hallmark,
         Row::HallmarkMintOne,
+        Row::HallmarkDecode,
         Row::Jwt,
         Row::Cose,
         Row::Paseto,
@@ -75,6 +78,7 @@ impl Row {
             Row::Compact => "raw ed25519-compact",
             Row::Hallmark => "hallmark",
             Row::HallmarkMintOne => "hallmark mint()",
+            Row::HallmarkDecode => "hallmark decode",
             Row::Jwt => "JWT",
             Row::Cose => "COSE (DCC)",
             Row::Paseto => "PASETO",
@@ -101,6 +105,9 @@ impl Row {
                 "**hallmark**: `Minter`; `Verifier::verify`, bulk `verify_batch`".into()
             }
             Row::HallmarkMintOne => "hallmark: `mint()`, payload encoded per code".into(),
+            Row::HallmarkDecode => {
+                "hallmark: `UnverifiedCode::decode` alone, no signature check".into()
+            }
             Row::Jwt => format!(
                 "JWT, EdDSA: jsonwebtoken {} (aws-lc-rs)",
                 v.get("jsonwebtoken")
