@@ -324,6 +324,15 @@ impl Report<'_> {
         Some(self.rate(row, col)? / self.rate(Row::Dalek, col)?)
     }
 
+    /// How much faster raw signing ran on all threads than on one, when that
+    /// is so little (under 1.5× with two or more threads) that other work must
+    /// have held the other cores during the run.
+    fn other_cores_busy(&self) -> Option<f64> {
+        let one = self.rate(Row::Dalek, Col::Sign1)?;
+        let all = self.rate(Row::Dalek, Col::Sign2)?;
+        (self.machine.threads > 1 && all < 1.5 * one).then_some(all / one)
+    }
+
     /// The best format row of a rate column.
     fn best(&self, col: Col) -> Option<(Row, f64)> {
         Row::FORMATS
@@ -420,6 +429,7 @@ impl Report<'_> {
             format!("version {}", s.qr_version)
         });
         let cores = self.machine.threads;
+        let busy = self.other_cores_busy().is_some();
         for col in Col::ALL {
             let hallmark = [Row::Hallmark, Row::HallmarkMintOne]
                 .iter()
@@ -435,8 +445,13 @@ impl Report<'_> {
                 } else {
                     "**a peer wins**"
                 };
+                let unreliable = if busy && matches!(col, Col::Sign2 | Col::Verify2) {
+                    " (unreliable in this run: see the caveat)"
+                } else {
+                    ""
+                };
                 lines.push(format!(
-                    "- {}: {verdict}: {} {} /s, best peer {} {} /s ({:.2}× hallmark)",
+                    "- {}: {verdict}: {} {} /s, best peer {} {} /s ({:.2}× hallmark){unreliable}",
                     Col::name(col, cores),
                     h.short(),
                     thousands(hr),
@@ -505,25 +520,22 @@ impl Report<'_> {
         );
         s.push_str(&self.table());
         s.push_str(
-            "\nRates are operations per second. In brackets, the ratio to the floor **in the same \
-             column and the same run**: raw `sign` for the sign columns, raw `verify_strict` for \
-             the verify columns (messages of 55 bytes, the size of a sample code's signed bytes). \
-             Bold: the best format in the column (floors and backends excluded).\n\n",
+            "\nRates are operations per second: per second of the measuring thread's CPU time in \
+             the one-core columns (time the machine gave to other work is not counted), per \
+             second of wall-clock time in the all-cores columns. In brackets, the ratio to the \
+             floor **in the same column and the same run**: raw `sign` for the sign columns, raw \
+             `verify_strict` for the verify columns (messages of 55 bytes, the size of a sample \
+             code's signed bytes). Bold: the best format in the column (floors and backends \
+             excluded).\n\n",
         );
-        if let (Some(one), Some(all)) = (
-            self.rate(Row::Dalek, Col::Sign1),
-            self.rate(Row::Dalek, Col::Sign2),
-        ) && self.machine.threads > 1
-            && all < 1.5 * one
-        {
+        if let Some(scaling) = self.other_cores_busy() {
             let _ = writeln!(
                 s,
                 "**Caveat:** in this run the raw signing rate on {} threads was only {:.2}× the \
-                 one-core rate: other work on the machine held the other core(s), so the \
-                 all-cores columns show little more than one core. Compare them by their \
-                 ratios, not with earlier runs.\n",
-                self.machine.threads,
-                all / one
+                 one-core rate (wall-clock against CPU time): other work on the machine held \
+                 the cores, so the all-cores columns do not show what {} free cores do. \
+                 Compare them by their ratios only, and not with other runs.\n",
+                self.machine.threads, scaling, self.machine.threads
             );
         }
         s.push_str("Goal (among the formats): shortest code, smallest QR, highest rates.\n\n");

@@ -6,6 +6,11 @@
 //! repetitions run round-robin over all closures (repetition 1 of every cell,
 //! then repetition 2, ...), each for the same wall-clock duration; a cell's rate
 //! is the median of its repetitions.
+//!
+//! One-core cells count their operations against the CPU time of the measuring
+//! thread (`CLOCK_THREAD_CPUTIME_ID`), so that time the scheduler gives to other
+//! work on a shared machine is not charged to them; all-cores cells count
+//! against wall-clock time, since how well they use every core is the point.
 
 use std::time::{Duration, Instant};
 
@@ -42,33 +47,59 @@ impl Plan {
 /// makes the measurement meaningless (a token that stopped verifying, say).
 pub type Work<'a> = Box<dyn FnMut() -> Result<u64, BoxError> + 'a>;
 
+/// The time a cell's operations are counted against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// Wall-clock time.
+    Wall,
+    /// CPU time of the calling thread.
+    ThreadCpu,
+}
+
+impl Clock {
+    fn now(self) -> Result<Duration, BoxError> {
+        match self {
+            Clock::Wall => Ok(EPOCH.elapsed()),
+            Clock::ThreadCpu => {
+                Ok(nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)?.into())
+            }
+        }
+    }
+}
+
+static EPOCH: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+
 /// A measurement waiting to be run: its key and its work.
 pub struct Cell<'a, K> {
     /// What the measurement is (row and column of the report).
     pub key: K,
+    clock: Clock,
     work: Work<'a>,
     samples: Vec<f64>,
 }
 
 impl<'a, K> Cell<'a, K> {
-    /// A cell measuring `work`.
-    pub fn new(key: K, work: Work<'a>) -> Cell<'a, K> {
+    /// A cell measuring `work`, its rate per second of `clock`.
+    pub fn new(key: K, clock: Clock, work: Work<'a>) -> Cell<'a, K> {
         Cell {
             key,
+            clock,
             work,
             samples: Vec::new(),
         }
     }
 
-    /// Runs the work for at least `duration`; returns operations per second.
+    /// Runs the work for at least `duration` of wall-clock time; returns
+    /// operations per second of the cell's clock.
     fn run_for(&mut self, duration: Duration) -> Result<f64, BoxError> {
         let started = Instant::now();
+        let clock_started = self.clock.now()?;
         let mut ops = 0u64;
         loop {
             ops += (self.work)()?;
-            let elapsed = started.elapsed();
-            if elapsed >= duration {
-                if ops == 0 {
+            if started.elapsed() >= duration {
+                let elapsed = self.clock.now()?.saturating_sub(clock_started);
+                if ops == 0 || elapsed.is_zero() {
                     return Err("a measurement did no work".into());
                 }
                 return Ok(ops as f64 / elapsed.as_secs_f64());
@@ -141,7 +172,7 @@ mod tests {
 
     #[test]
     fn median_and_cycle() -> Result<(), BoxError> {
-        let mut cell = Cell::new((), Box::new(|| Ok(1u64)));
+        let mut cell = Cell::new((), Clock::Wall, Box::new(|| Ok(1u64)));
         cell.samples = vec![3.0, 1.0, 2.0];
         assert_eq!(cell.median(), Some(2.0));
         let items = [1, 2, 3, 4];
@@ -154,8 +185,29 @@ mod tests {
     }
 
     #[test]
+    fn thread_cpu_time_advances_with_work() -> Result<(), BoxError> {
+        let mut x = 0u64;
+        let mut cell = Cell::new(
+            (),
+            Clock::ThreadCpu,
+            Box::new(move || {
+                for i in 0..10_000u64 {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+                }
+                Ok(1)
+            }),
+        );
+        assert!(cell.run_for(Duration::from_millis(20))? > 0.0);
+        Ok(())
+    }
+
+    #[test]
     fn work_that_does_nothing_is_an_error() {
-        let cells = vec![Cell::new((), Box::new(|| Ok(0u64)) as Work<'_>)];
+        let cells = vec![Cell::new(
+            (),
+            Clock::Wall,
+            Box::new(|| Ok(0u64)) as Work<'_>,
+        )];
         let plan = Plan {
             warm_up: Duration::from_millis(1),
             repetition: Duration::from_millis(1),
