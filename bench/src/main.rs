@@ -99,8 +99,10 @@ fn run() -> Result<(), BoxError> {
     };
     let plan = if args.quick { Plan::QUICK } else { Plan::FULL };
 
-    // One key for everyone: the hallmark issuer key, dalek's, aws-lc's (JWT),
-    // ed25519-compact's (PASETO) all come from SEED; checked below.
+    // One key for everyone: the hallmark issuer key, dalek's (COSE), aws-lc's
+    // (JWT) and ed25519-compact's (PASETO) all come from SEED. hallmark's and
+    // JWT's public keys are compared here; pasetors checks that the public key
+    // it is given belongs to the seed.
     let key = hallmark_issuer::SecretKey::from_seed("bench", &SEED)?;
     let other_key = hallmark_issuer::SecretKey::from_seed("other", &OTHER_SEED)?;
     let hallmark = Hallmark::new(&key)?;
