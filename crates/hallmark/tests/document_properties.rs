@@ -212,3 +212,75 @@ proptest! {
         prop_assert!(RevocationSnapshot::verify(&bytes, &as_signer).is_err());
     }
 }
+
+/// A snapshot document signed as given, for documents `RevocationSnapshot`
+/// itself would never write.
+fn sign_raw_snapshot(document: &ciborium::Value, key: &SigningKey, kid: KeyId) -> Vec<u8> {
+    let mut doc = Vec::new();
+    ciborium::into_writer(document, &mut doc).unwrap();
+    let mut signed = vec![hallmark::VERSION];
+    signed.extend_from_slice(&kid.to_bytes());
+    signed.extend_from_slice(&doc);
+    let signature = key
+        .sign(&[hallmark::REVOCATIONS_SIGNING_TAG, &signed].concat())
+        .to_bytes();
+    signed.extend_from_slice(&signature);
+    signed
+}
+
+/// A serial, lot or key listed twice for one kid was accepted and the second
+/// entry silently dropped: the decoded snapshot no longer re-encoded to the
+/// signed bytes, and which entry counted (here: which reason) depended on the
+/// reader. Such a snapshot is refused.
+#[test]
+fn snapshot_with_a_repeated_entry_is_refused() {
+    use ciborium::Value;
+    let int = |n: u64| Value::Integer(n.into());
+    let (key, kid, trust) = signer([3; 32], true);
+    let issuer = Value::Bytes(vec![1, 2, 3, 4]);
+    let entry = |fields: Vec<Value>| Value::Array([vec![issuer.clone()], fields].concat());
+    let document = |serials: Vec<Value>, lots: Vec<Value>, keys: Vec<Value>| {
+        Value::Map(vec![
+            (int(0), int(1)),
+            (int(1), int(1_795_435_200)),
+            (int(2), Value::Array(serials)),
+            (int(3), Value::Array(vec![])),
+            (int(4), Value::Array(lots)),
+            (int(5), Value::Array(keys)),
+        ])
+    };
+    let serial = |reason| entry(vec![int(42), int(reason), int(20_000)]);
+    let lot = |reason| entry(vec![Value::Text("L7".into()), int(reason), int(20_000)]);
+    let key_from = |from| entry(vec![int(from), int(4), int(20_000)]);
+
+    // Each kind once: accepted, and the same bytes again.
+    let once = sign_raw_snapshot(
+        &document(vec![serial(1)], vec![lot(0)], vec![key_from(19_000)]),
+        &key,
+        kid,
+    );
+    let s = RevocationSnapshot::verify(&once, &trust).unwrap();
+    assert_eq!(signed_snapshot(&s, &key, kid), once);
+
+    for (what, doc) in [
+        (
+            "serial",
+            document(vec![serial(1), serial(1)], vec![], vec![]),
+        ),
+        (
+            "serial, other reason",
+            document(vec![serial(1), serial(0)], vec![], vec![]),
+        ),
+        ("lot", document(vec![], vec![lot(0), lot(2)], vec![])),
+        (
+            "key",
+            document(vec![], vec![], vec![key_from(19_000), key_from(18_000)]),
+        ),
+    ] {
+        let bytes = sign_raw_snapshot(&doc, &key, kid);
+        assert!(
+            RevocationSnapshot::verify(&bytes, &trust).is_err(),
+            "a snapshot listing a {what} twice was accepted"
+        );
+    }
+}
