@@ -13,7 +13,7 @@
 //!   seconds; the passphrase tried is `fuzz`, and a wrong one must fail as
 //!   `WrongPassphrase`;
 //! - an unencrypted key survives writing out and reading back;
-//! - no error message quotes the value of a `secret` line;
+//! - no error message or `Debug` output quotes the value of a `secret` line;
 //! - a parsed public key file survives `public_file_text` and reading back.
 
 #![no_main]
@@ -77,15 +77,18 @@ fn passphrase(text: &str) -> Result<Passphrase, Error> {
 }
 
 /// The values of `secret = ...` lines, as the parser would split them, that
-/// look like a secret (16 or more hex digits: shorter or other text could be
-/// part of a fixed message, such as the header's name).
+/// look like an unencrypted secret (64 hex digits) and occur nowhere else in
+/// the file: shorter text could be part of a fixed message (such as the
+/// header's name), and text also in another line (say, `public_key`) may be
+/// shown for that line's sake.
 fn secret_values(data: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(data)
-        .lines()
+    let text = String::from_utf8_lossy(data);
+    text.lines()
         .filter_map(|line| line.trim().split_once('='))
         .filter(|(k, _)| k.trim() == "secret")
         .map(|(_, v)| v.trim().to_owned())
-        .filter(|v| v.len() >= 16 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter(|v| text.matches(v.as_str()).count() == 1)
         .collect()
 }
 
