@@ -9,7 +9,11 @@
 #   "payload_cbor"  (hex)   -> corpus/decode (raw payload CBOR)
 #   "expect.canonical"      -> corpus/decode, corpus/verify
 #   "trust_store"   (text)  -> corpus/trust_store (also the file's top-level one)
-# plus a few hand-made seeds, so the corpora are never empty. Seed files are
+#   "input"/"expect.canonical" -> corpus/server too, as lookups, code pages and
+#                              scan bodies
+# plus hand-made seeds for every target (snapshot and manifest documents,
+# key files including keys.example/, ledger and journal lines, requests), so
+# the corpora are never empty. Seed files are
 # named by the SHA-1 of their content (as libFuzzer names its own), so running
 # the script again adds nothing twice. Missing or unreadable vector files are
 # skipped with a warning.
@@ -25,7 +29,18 @@ import sys
 fuzz = pathlib.Path(sys.argv[1])
 vectors = fuzz.parent / "tests" / "vectors"
 corpus = fuzz / "corpus"
-targets = ("decode", "verify", "trust_store")
+targets = (
+    "decode",
+    "verify",
+    "trust_store",
+    "signed_documents",
+    "revocation_snapshot",
+    "batch_manifest",
+    "key_file",
+    "ledger",
+    "seen_journal",
+    "server",
+)
 added = {t: 0 for t in targets}
 
 
@@ -45,6 +60,40 @@ def add_hex(target, text):
         add(target, bytes.fromhex(text))
     except (TypeError, ValueError):
         print(f"seed.sh: skipping bad hex {text!r:.40}", file=sys.stderr)
+
+
+def add_requests(code):
+    """server: a code as lookup, code pages and scan body (see fuzz_targets/server.rs)."""
+    if len(code) > 300:
+        return
+    for op in (0, 1, 2):
+        add("server", bytes([op]) + code.encode("utf-8"))
+    add("server", bytes([3, 0]) + json.dumps({"code": code, "location": "Dock 3"}).encode())
+
+
+def cbor(v):
+    """Deterministic CBOR for the few types the documents use."""
+    def head(major, n):
+        if n < 24:
+            return bytes([major << 5 | n])
+        for extra, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+            if n < 1 << (8 * size):
+                return bytes([major << 5 | extra]) + n.to_bytes(size, "big")
+        raise ValueError(n)
+    if isinstance(v, bool):
+        return b"\xf5" if v else b"\xf4"
+    if isinstance(v, int):
+        return head(0, v)
+    if isinstance(v, bytes):
+        return head(2, len(v)) + v
+    if isinstance(v, str):
+        b = v.encode("utf-8")
+        return head(3, len(b)) + b
+    if isinstance(v, list):
+        return head(4, len(v)) + b"".join(cbor(x) for x in v)
+    if isinstance(v, dict):
+        return head(5, len(v)) + b"".join(cbor(k) + cbor(v[k]) for k in sorted(v))
+    raise TypeError(v)
 
 
 for target in targets:
@@ -70,6 +119,7 @@ for f in files:
         if isinstance(case.get("input"), str):
             add("decode", case["input"])
             add("verify", case["input"])
+            add_requests(case["input"])
         if isinstance(case.get("trust_store"), str):
             add("trust_store", case["trust_store"])
         for field in ("bytes", "payload_cbor"):
@@ -79,6 +129,7 @@ for f in files:
         if isinstance(expect, dict) and isinstance(expect.get("canonical"), str):
             add("decode", expect["canonical"])
             add("verify", expect["canonical"])
+            add_requests(expect["canonical"])
 
 # Built-in seeds.
 # decode: a minimal payload {0:1, 1:"A", 2:"B", 3:2}, one with an extension
@@ -99,6 +150,86 @@ add("trust_store", '[[key]]\nname = "demo"\n'
     'public_key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"\n'
     "valid_from = 2024-01-01\nvalid_until = 2026-12-31\n")
 add("trust_store", "")
+
+# revocation_snapshot: documents (the target signs them), empty and full.
+kid = bytes.fromhex("4d436e5b")
+add("revocation_snapshot", cbor({0: 1, 1: 1795435200, 2: [], 3: [], 4: [], 5: []}))
+add("revocation_snapshot", cbor({
+    0: 7, 1: 1795435200,
+    2: [[kid, 42, 1, 20454], [kid, 123456789, 5, 20454]],
+    3: [[kid, 100, 199, 0, 20455]],
+    4: [[kid, "L231212-01", 2, 20456]],
+    5: [[bytes.fromhex("01020304"), 19000, 4, 20457]],
+}))
+# signed_documents: a sequence byte, then 12-byte revocation entries.
+add("signed_documents", bytes([3]) + bytes(range(24)))
+
+# batch_manifest: documents (the target signs them).
+batch = {0: 0, 1: 1000, 2: "DRN-2980", 3: "L231212-01", 4: 19703, 6: False, 7: 1702339200}
+add("batch_manifest", cbor({0: 1795435200, 1: []}))
+add("batch_manifest", cbor({0: 1795435200, 1: [batch, {**batch, 0: 1000, 5: 20434, 6: True}]}))
+
+# key_file: the demo key files, an unencrypted key with a public key, and an
+# encrypted key with argon2 parameters cheap enough for the fuzzer (passphrase
+# `fuzz`, seed [7; 32]; made once, test only).
+for name in ("demo-TEST-ONLY.key", "demo-TEST-ONLY.pub"):
+    f = fuzz.parent / "keys.example" / name
+    if f.is_file():
+        add("key_file", f.read_bytes())
+add("key_file", "# hallmark secret key v1\nname = plain\n"
+    "public_key = ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c\n"
+    "encryption = none\n"
+    "secret = 0707070707070707070707070707070707070707070707070707070707070707\n")
+add("key_file", "# hallmark secret key v1\n"
+    "name = fuzz-enc\n"
+    "public_key = ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c\n"
+    "encryption = argon2id-xchacha20poly1305\n"
+    "argon2_m_kib = 8\nargon2_t = 1\nargon2_p = 1\n"
+    "salt = 000102030405060708090a0b0c0d0e0f\n"
+    "nonce = 6465666768696a6b6c6d6e6f707172737475767778797a7b\n"
+    "secret = 34759c2e570138d22561aec76c2696706c5a9c36f8c080d59fa1416787ceb73e"
+    "370e4807fe159edcde115cc63dd26d74\n")
+
+# ledger: whole records, a torn tail, a record without its newline.
+rec = ('{"v":1,"kid":"4d436e5b","start":0,"count":10,"part":"DRN-2980",'
+       '"lot":"L231212-01","date":"2023-12-12","expiry":null,"time":1702339200,'
+       '"serials":"sequential"}')
+rec2 = rec.replace('"start":0', '"start":10').replace('"sequential"', '"opaque"')
+add("ledger", "")
+add("ledger", rec + "\n" + rec2 + "\n")
+add("ledger", rec + "\n" + rec2[:40])
+add("ledger", rec)
+
+# seen_journal: sightings with and without a location, a duplicate, a torn tail.
+s1 = '{"v":1,"kid":"4d436e5b","serial":42,"time":1767225600,"location":"Dock 3"}'
+s2 = '{"v":1,"kid":"4d436e5b","serial":43,"time":1767225601,"location":null}'
+s3 = '{"v":1,"kid":"4d436e5b","serial":42,"time":1767312000}'
+add("seen_journal", "")
+add("seen_journal", s1 + "\n" + s2 + "\n" + s3 + "\n")
+add("seen_journal", s1 + "\n" + s2[:30])
+add("seen_journal", s1)
+
+# server: every request kind of fuzz_targets/server.rs.
+status = {"action": "revoke", "reason": "stolen", "kid": "4d436e5b", "serial": 42}
+add("server", bytes([4, 0, 0]) + json.dumps(status).encode())
+add("server", bytes([4, 0, 0]) + json.dumps(
+    {"action": "decommission", "kid": "4d436e5b", "range": {"first": 1, "last": 9}}).encode())
+add("server", bytes([4, 0, 0]) + json.dumps(
+    {"action": "revoke", "reason": "recalled", "kid": "4d436e5b", "lot": "L7", "date": "2026-01-01"}).encode())
+add("server", bytes([4, 0, 0]) + json.dumps(
+    {"action": "revoke", "reason": "key-compromised", "kid": "4d436e5b", "key_from": "2025-06-01"}).encode())
+add("server", bytes([5, 1]) + bytes([1]) + kid + cbor({0: 1, 1: [batch]}) + bytes(64))
+add("server", bytes([6]) + b'"8608b1b7-1-1795435200", W/"x", *')
+add("server", bytes([7, 1, 0]) + b"/v1/scans?x=1\n" + b'{"code": "00"}')
+add("server", bytes([7, 0, 4]) + b"/v1/nothing/here")
+add("server", bytes([10]) + b"Bearer hm_fuzz_status_token\n" + json.dumps(status).encode())
+for what in range(6):
+    for flags in (0, 1, 2, 4, 8, 12):
+        add("server", bytes([8, what, flags]) + (42).to_bytes(8, "little")
+            + (19703).to_bytes(2, "little") + b"Dock 3")
+add("server", bytes([9]) + bytes(range(24)))
+for i in range(5):
+    add("server", bytes([11, i]))
 
 for target in targets:
     total = sum(1 for _ in (corpus / target).iterdir())

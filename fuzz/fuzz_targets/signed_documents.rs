@@ -7,7 +7,9 @@
 
 use std::sync::OnceLock;
 
-use hallmark::{BatchManifest, Date, KeyId, Reason, RevocationSnapshot, Scope, TrustStore, TrustedKey};
+use hallmark::{
+    BatchManifest, Date, KeyId, Reason, RevocationSnapshot, Scope, TrustStore, TrustedKey,
+};
 use hallmark_issuer::SecretKey;
 use libfuzzer_sys::fuzz_target;
 
@@ -41,7 +43,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = BatchManifest::verify(data, &f.trust);
 
     // Structured: build a snapshot from the input, sign it, verify it back.
-    let Some((&first, rest)) = data.split_first() else { return };
+    let Some((&first, rest)) = data.split_first() else {
+        return;
+    };
     let mut snapshot = RevocationSnapshot::new(u64::from(first), 1_800_000_000);
     for chunk in rest.chunks(12).take(64) {
         let mut b = [0u8; 12];
@@ -52,7 +56,10 @@ fuzz_target!(|data: &[u8]| {
         let date = Date::from_days(u64::from(b[11]) * 100).expect("in range");
         let scope = match b[10] / 64 {
             0 => Scope::Serial(n),
-            1 => Scope::Range { first: n.min(n ^ 0xff), last: n.max(n ^ 0xff) },
+            1 => Scope::Range {
+                first: n.min(n ^ 0xff),
+                last: n.max(n ^ 0xff),
+            },
             2 => Scope::Lot(format!("L{}", n % 1000)),
             _ => Scope::Key { from: date },
         };
@@ -64,10 +71,16 @@ fuzz_target!(|data: &[u8]| {
     // Decode then encode reproduces the signed bytes exactly.
     assert_eq!(back.to_signed_bytes(f.key.kid(), &signature), bytes);
     assert_eq!(back.revocations().len(), snapshot.revocations().len());
-    assert_eq!((back.sequence, back.issued), (snapshot.sequence, snapshot.issued));
+    assert_eq!(
+        (back.sequence, back.issued),
+        (snapshot.sequence, snapshot.issued)
+    );
     // One flipped bit anywhere: refused.
     let i = usize::from(first) % bytes.len();
     let mut flipped = bytes.clone();
     flipped[i] ^= 1 << (first % 8);
-    assert!(RevocationSnapshot::verify(&flipped, &f.trust).is_err(), "flipped bit {i} accepted");
+    assert!(
+        RevocationSnapshot::verify(&flipped, &f.trust).is_err(),
+        "flipped bit {i} accepted"
+    );
 });

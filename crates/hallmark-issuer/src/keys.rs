@@ -395,6 +395,17 @@ impl fmt::Debug for KeyFile {
 }
 
 impl KeyFile {
+    /// The argon2id parameters an encrypted file asks for (already checked
+    /// against [`KdfParams::MAX`]); `None` for an unencrypted file. Lets a
+    /// caller (the fuzzer, a UI) see the work a passphrase would cost before
+    /// asking for one.
+    pub fn kdf_params(&self) -> Option<KdfParams> {
+        match &self.encryption {
+            Encryption::None { .. } => None,
+            Encryption::Passphrase { params, .. } => Some(*params),
+        }
+    }
+
     /// Parses a secret key file without decrypting it. Errors name the line,
     /// never its content.
     pub fn read(path: &Path) -> Result<KeyFile, Error> {
@@ -680,6 +691,7 @@ mod tests {
         let (kp, pp) = key.write_unencrypted(dir.path())?;
         let back = SecretKey::read(&kp)?;
         assert_eq!(back.public_key(), key.public_key());
+        assert_eq!(KeyFile::read(&kp)?.kdf_params(), None);
         assert_eq!(PublicKeyFile::read(&pp)?.key, key.public_key());
         assert!(matches!(
             key.write_unencrypted(dir.path()),
@@ -723,6 +735,7 @@ mod tests {
         let info = KeyFile::read(&kp)?;
         assert!(info.encrypted);
         assert_eq!(info.public_key, Some(key.public_key()));
+        assert_eq!(info.kdf_params(), Some(KdfParams::default()));
 
         // Tampering with authenticated parameters fails like a wrong passphrase.
         let tampered = text.replace("argon2_t = 3", "argon2_t = 2");

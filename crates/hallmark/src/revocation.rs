@@ -380,40 +380,61 @@ fn entry_reason(v: Option<&Value>) -> Result<Reason, PayloadError> {
     })
 }
 
+/// [`RevocationSnapshot::add`] for a decoded entry: a serial, lot or key listed
+/// twice for one kid is refused, not dropped, so that the snapshot re-encodes to
+/// the signed bytes and no reader has to choose between the two entries.
+fn add_once(
+    s: &mut RevocationSnapshot,
+    kid: KeyId,
+    scope: Scope,
+    reason: Reason,
+    date: Date,
+) -> Result<(), Error> {
+    let before = s.entries.len();
+    s.add(kid, scope, reason, date).map_err(|e| match e {
+        Error::InvalidField { field, reason } => {
+            Error::Payload(PayloadError::InvalidValue { field, reason })
+        }
+        other => other,
+    })?;
+    if s.entries.len() == before {
+        return Err(PayloadError::InvalidValue {
+            field: "revocations",
+            reason: "the same serial, lot or key listed twice for one key id",
+        }
+        .into());
+    }
+    Ok(())
+}
+
 fn decode(document: &[u8]) -> Result<RevocationSnapshot, Error> {
     let Value::Map(top) = parse_canonical(document)? else {
         return Err(PayloadError::NotAMap.into());
     };
     only_keys(&top, 5)?;
     let mut s = RevocationSnapshot::new(uint(&top, 0, "sequence")?, uint(&top, 1, "issued")?);
-    let invalid = |e: Error| match e {
-        Error::InvalidField { field, reason } => {
-            Error::Payload(PayloadError::InvalidValue { field, reason })
-        }
-        other => other,
-    };
     for e in entries(&top, 2, "serials", 4)? {
         let scope = Scope::Serial(entry_uint(e.get(1), "serial")?);
-        s.add(
+        add_once(
+            &mut s,
             entry_kid(e.first())?,
             scope,
             entry_reason(e.get(2))?,
             entry_date(e.get(3), "date")?,
-        )
-        .map_err(invalid)?;
+        )?;
     }
     for e in entries(&top, 3, "ranges", 5)? {
         let scope = Scope::Range {
             first: entry_uint(e.get(1), "first")?,
             last: entry_uint(e.get(2), "last")?,
         };
-        s.add(
+        add_once(
+            &mut s,
             entry_kid(e.first())?,
             scope,
             entry_reason(e.get(3))?,
             entry_date(e.get(4), "date")?,
-        )
-        .map_err(invalid)?;
+        )?;
     }
     for e in entries(&top, 4, "lots", 4)? {
         let lot = match e.get(1) {
@@ -426,25 +447,25 @@ fn decode(document: &[u8]) -> Result<RevocationSnapshot, Error> {
                 .into());
             }
         };
-        s.add(
+        add_once(
+            &mut s,
             entry_kid(e.first())?,
             Scope::Lot(lot),
             entry_reason(e.get(2))?,
             entry_date(e.get(3), "date")?,
-        )
-        .map_err(invalid)?;
+        )?;
     }
     for e in entries(&top, 5, "keys", 4)? {
         let scope = Scope::Key {
             from: entry_date(e.get(1), "from")?,
         };
-        s.add(
+        add_once(
+            &mut s,
             entry_kid(e.first())?,
             scope,
             entry_reason(e.get(2))?,
             entry_date(e.get(3), "date")?,
-        )
-        .map_err(invalid)?;
+        )?;
     }
     Ok(s)
 }
