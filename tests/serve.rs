@@ -32,6 +32,11 @@ impl Server {
     /// (polling, no fixed sleep). Retries with another port if the one picked
     /// was taken in between.
     fn start(dir: &Path, trust: &Path, db: &str, rev_key: &Path) -> Server {
+        Server::start_with(dir, trust, db, rev_key, &[])
+    }
+
+    /// [`Server::start`] with more arguments.
+    fn start_with(dir: &Path, trust: &Path, db: &str, rev_key: &Path, extra: &[&str]) -> Server {
         for attempt in 0..5 {
             let port = free_port();
             let log = dir.join(format!("serve-{port}.log"));
@@ -47,6 +52,7 @@ impl Server {
                     "--revocation-key",
                     p(rev_key),
                 ])
+                .args(extra)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(std::fs::File::create(&log).unwrap())
@@ -546,4 +552,36 @@ fn cli_clients_set_status_pull_snapshots_and_push_batches() {
     drop(server);
     let out = run(&pull[..6], b"");
     assert_eq!(code(&out), 2, "{}", stderr(&out));
+}
+
+#[test]
+fn metrics_are_served_on_their_own_listener_only() {
+    let s = setup();
+    let codes = mint_demo(s.dir.path(), 1, &[]);
+    let metrics_port = free_port();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let server = Server::start_with(
+        s.dir.path(),
+        &s.trust,
+        &s.db,
+        &s.rev_key,
+        &["--metrics-listen", &metrics_addr],
+    );
+    let r = server.request("GET", &format!("/v1/codes/{}", codes[0]), &[], b"");
+    assert_eq!(r.status, 200);
+    let scrape = http(metrics_port, "GET", "/metrics", &[], b"").unwrap();
+    assert_eq!(scrape.status, 200);
+    let text = String::from_utf8_lossy(&scrape.body);
+    assert!(
+        text.contains(
+            "hallmark_http_requests_total{method=\"GET\",route=\"/v1/codes/{code}\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("hallmark_verdicts_total{word=\"genuine\"} 1"),
+        "{text}"
+    );
+    // Not on the public listener.
+    assert_eq!(server.request("GET", "/metrics", &[], b"").status, 404);
 }

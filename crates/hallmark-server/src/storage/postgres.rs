@@ -339,10 +339,19 @@ impl Storage for PostgresStorage {
         let date = i64::from(payload.date().days());
         let serial = serial_to_sql(payload.serial());
         let lot = payload.lot();
-        conn.query_opt(STATUS_QUERY, &[&kid_sql, &date, &serial, &lot])
-            .map_err(db)?
-            .map(|row| status_row(&row)?.parse())
-            .transpose()
+        conn.query_opt(
+            STATUS_QUERY,
+            &[
+                &kid_sql,
+                &date,
+                &serial,
+                &lot,
+                &payload.serial().to_string(),
+            ],
+        )
+        .map_err(db)?
+        .map(|row| status_row(&row)?.parse())
+        .transpose()
     }
 
     fn change_status(

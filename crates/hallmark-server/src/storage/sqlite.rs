@@ -329,8 +329,11 @@ impl Storage for SqliteStorage {
         let lot = payload.lot();
         conn.prepare_cached(&STATUS_SQL)
             .and_then(|mut s| {
-                s.query_row(params![kid_sql, date, serial, lot], status_row)
-                    .optional()
+                s.query_row(
+                    params![kid_sql, date, serial, lot, payload.serial().to_string()],
+                    status_row,
+                )
+                .optional()
             })
             .map_err(db)?
             .map(RawStatus::parse)
