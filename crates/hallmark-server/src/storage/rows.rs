@@ -72,15 +72,6 @@ pub(super) fn target_columns(scope: &Scope) -> TargetColumns {
 
 pub(super) const STATUS_COLUMNS: &str = "kid, kind, first, last, lot, key_from, reason, date, time";
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn status_query_reads_the_status_columns() {
-        let select = format!("SELECT {} FROM (", super::STATUS_COLUMNS);
-        assert!(super::STATUS_QUERY.contains(&select));
-    }
-}
-
 /// The status that applies to a code, in the precedence of
 /// `RevocationSnapshot::check`: the key's (from a date on or before the code's
 /// date), then the serial's, then the first-written range holding the serial,
@@ -198,4 +189,13 @@ pub(super) fn find_token(
         }
     }
     found.map(token_info).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn status_query_reads_the_status_columns() {
+        let select = format!("SELECT {} FROM (", super::STATUS_COLUMNS);
+        assert!(super::STATUS_QUERY.contains(&select));
+    }
 }
