@@ -14,39 +14,19 @@ cd "$(dirname "$0")/.."
 SECS="${1:-15}"
 command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk"; exit 1; }
 cargo build --release -q --bin hallmark --example verify_rate
-BIN="$PWD/target/release/hallmark"
+HALLMARK="$PWD/target/release/hallmark"
 WORK="$(mktemp -d)"
-SERVER_PID=""
+. scripts/lib/serve.sh
 cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+    hm_stop_server
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-"$BIN" keygen --name rev --out "$WORK" --unencrypted >/dev/null 2>&1
-cp keys.example/trust.toml "$WORK/trust.toml"
-"$BIN" trust add --trust "$WORK/trust.toml" "$WORK/rev.pub" --revocation-signer >/dev/null 2>&1
-"$BIN" mint --key keys.example/demo-TEST-ONLY.key --part DRN-2980 --lot L231212-01 \
+hm_setup_keys
+"$HALLMARK" mint --key keys.example/demo-TEST-ONLY.key --part DRN-2980 --lot L231212-01 \
     --date 2023-12-12 --count 1000 --ledger "$WORK/ledger" --out "$WORK/codes.txt" 2>/dev/null
-KID="$("$BIN" inspect --json "$(head -n 1 "$WORK/codes.txt")" | sed -n 's/.*"kid":"\([0-9a-f]*\)".*/\1/p')"
+KID="$("$HALLMARK" inspect --json "$(head -n 1 "$WORK/codes.txt")" | sed -n 's/.*"kid":"\([0-9a-f]*\)".*/\1/p')"
 
-start_server() { # db
-    local port
-    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-    HALLMARK_LOG=warn "$BIN" serve --listen "127.0.0.1:$port" --trust "$WORK/trust.toml" \
-        --db "$1" --revocation-key "$WORK/rev.key" --rate-limit 0 >"$WORK/serve.log" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 1 100); do
-        curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-        sleep 0.1
-    done
-    PORT="$port"
-}
-stop_server() {
-    kill "$SERVER_PID"
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-}
 wrk_run() { # connections script -> wrk output
     wrk -t 2 -c "$1" -d "${SECS}s" --latency -s "$2" "http://127.0.0.1:$PORT" 2>&1
 }
@@ -62,30 +42,27 @@ strict_one="$(sed -n 's/.*verify_strict_one_core=\([0-9]*\).*/\1/p' <<<"$raw")"
 echo "raw ($(nproc) cores): $raw"
 
 # Lookups (SQLite).
-start_server "$WORK/lookup.db"
+hm_start_server "$WORK/lookup.db" "$WORK/serve.log" --rate-limit 0
 out="$(CODES="$WORK/codes.txt" wrk_run 64 bench/wrk/lookup.lua)"
-stop_server
+hm_stop_server
 lookups="$(rate_of <<<"$out")"
 p50="$(pct_of 50% <<<"$out")"; p99="$(pct_of 99% <<<"$out")"; lookup_errors="$(errors_of <<<"$out")"
 
 # Status writes.
 writes() { # db -> writes/s errors p99
-    start_server "$1"
+    hm_start_server "$1" "$WORK/serve.log" --rate-limit 0
     local token out
-    token="$("$BIN" token create --db "$1" --name "bench-$RANDOM" --scope status)"
+    token="$("$HALLMARK" token create --db "$1" --name "bench-$RANDOM" --scope status)"
     out="$(TOKEN="$token" KID="$KID" wrk_run 16 bench/wrk/status.lua)"
-    stop_server
+    hm_stop_server
     echo "$(rate_of <<<"$out") $(errors_of <<<"$out") $(pct_of 99% <<<"$out")"
 }
 read -r sqlite_writes sqlite_errors sqlite_p99 < <(writes "$WORK/status.db")
-PG="${HALLMARK_TEST_POSTGRES:-postgres://hallmark:hallmark@127.0.0.1:5432/hallmark_test}"
-pg_line="PostgreSQL: not reachable at this URL, skipped"
-if command -v psql >/dev/null && psql "$PG" -qAtc 'SELECT 1' >/dev/null 2>&1; then
+pg_line="PostgreSQL: not reachable at $PG, skipped"
+if hm_pg_up; then
     schema="bench_$$"
-    psql "$PG" -qc "CREATE SCHEMA $schema"
-    sep='?'; case "$PG" in *\?*) sep='&';; esac
-    read -r pg_writes pg_errors pg_p99 < <(writes "$PG${sep}options=-c%20search_path%3D$schema")
-    psql "$PG" -qc "DROP SCHEMA $schema CASCADE"
+    read -r pg_writes pg_errors pg_p99 < <(writes "$(hm_pg_schema_url "$schema")")
+    hm_pg_drop_schema "$schema"
     pg_line="$(printf 'PostgreSQL %.0f writes/s (p99 %s, errors %s)' "$pg_writes" "$pg_p99" "$pg_errors")"
 fi
 

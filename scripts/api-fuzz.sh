@@ -23,16 +23,13 @@ cargo build -q --release --bin hallmark
 HALLMARK="$PWD/target/release/hallmark"
 
 WORK="$(mktemp -d)"
-SERVER_PID=""
+. scripts/lib/serve.sh
 cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+    hm_stop_server
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-"$HALLMARK" keygen --name rev --out "$WORK" --unencrypted >/dev/null 2>&1
-cp keys.example/trust.toml "$WORK/trust.toml"
-"$HALLMARK" trust add --trust "$WORK/trust.toml" "$WORK/rev.pub" --revocation-signer >/dev/null 2>&1
+hm_setup_keys
 
 # Checks: every one schemathesis has except positive_data_acceptance, which
 # expects any schema-valid body to succeed; the schema cannot say "exactly one
@@ -42,28 +39,17 @@ CHECKS="not_a_server_error,status_code_conformance,content_type_conformance,resp
 fuzz_backend() {
     local name="$1" db="$2"
     echo "--- fuzzing the API on $name"
-    local port
-    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
     local status_token batches_token
     status_token="$("$HALLMARK" token create --db "$db" --name "fuzz-status-$$" --scope status)"
     batches_token="$("$HALLMARK" token create --db "$db" --name "fuzz-batches-$$" --scope batches)"
     # A generous rate limit: the fuzzer is one client sending as fast as it can.
-    HALLMARK_LOG=warn "$HALLMARK" serve --listen "127.0.0.1:$port" --trust "$WORK/trust.toml" \
-        --db "$db" --revocation-key "$WORK/rev.key" --rate-limit 100000 \
-        >"$WORK/serve-$name.log" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 1 100); do
-        curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-        sleep 0.1
-    done
-    local url="http://127.0.0.1:$port/openapi.json" rc=0
+    hm_start_server "$db" "$WORK/serve-$name.log" --rate-limit 100000
+    local url="http://127.0.0.1:$PORT/openapi.json" rc=0
     "$VENV/bin/st" run "$url" --checks "$CHECKS" -n "$EXAMPLES" --generation-deterministic \
         --exclude-path /v1/batches -H "Authorization: Bearer $status_token" || rc=1
     "$VENV/bin/st" run "$url" --checks "$CHECKS" -n "$EXAMPLES" --generation-deterministic \
         --include-path /v1/batches -H "Authorization: Bearer $batches_token" || rc=1
-    kill "$SERVER_PID"
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
+    hm_stop_server
     if grep -q "internal error" "$WORK/serve-$name.log"; then
         echo "the server logged internal errors:"
         grep "internal error" "$WORK/serve-$name.log" | head -20
@@ -74,13 +60,10 @@ fuzz_backend() {
 
 failed=0
 fuzz_backend sqlite "$WORK/hallmark.db" || failed=1
-PG="${HALLMARK_TEST_POSTGRES:-postgres://hallmark:hallmark@127.0.0.1:5432/hallmark_test}"
-if command -v psql >/dev/null && psql "$PG" -qAtc 'SELECT 1' >/dev/null 2>&1; then
+if hm_pg_up; then
     schema="api_fuzz_$$"
-    psql "$PG" -qc "CREATE SCHEMA $schema"
-    sep='?'; case "$PG" in *\?*) sep='&';; esac
-    fuzz_backend postgresql "$PG${sep}options=-c%20search_path%3D$schema" || failed=1
-    psql "$PG" -qc "DROP SCHEMA $schema CASCADE"
+    fuzz_backend postgresql "$(hm_pg_schema_url "$schema")" || failed=1
+    hm_pg_drop_schema "$schema"
 elif [ -n "${CI:-}" ]; then
     echo "PostgreSQL at $PG is unreachable (CI is set)"
     failed=1

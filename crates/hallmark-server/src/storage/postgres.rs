@@ -22,8 +22,8 @@ use postgres::{IsolationLevel, NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
 
 use super::rows::{
-    RawStatus, STATUS_COLUMNS, STATUS_QUERY, SUMMARY_QUERY, TokenRow, find_token, state_of,
-    target_columns, to_i64, to_u64, token_info,
+    RawStatus, STATUS_COLUMNS, STATUS_QUERY, SUMMARY_QUERY, TokenRow, batches_target, find_token,
+    state_of, target_columns, to_i64, to_u64, token_info,
 };
 use super::{
     AuditEntry, Scan, ScanSummary, Status, StatusChange, Storage, StorageError, TokenInfo,
@@ -547,11 +547,7 @@ impl Storage for PostgresStorage {
             &mut tx,
             token,
             "register-batches",
-            &format!(
-                "{} ({} batches, {new} new)",
-                manifest.kid,
-                manifest.batches.len()
-            ),
+            &batches_target(manifest, new),
             now,
         )?;
         tx.commit().map_err(db)?;

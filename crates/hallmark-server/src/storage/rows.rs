@@ -160,6 +160,15 @@ pub(super) fn token_info(
     })
 }
 
+/// The audit log's target for a registered manifest.
+pub(super) fn batches_target(manifest: &hallmark::BatchManifest, new: u64) -> String {
+    format!(
+        "{} ({} batches, {new} new)",
+        manifest.kid,
+        manifest.batches.len()
+    )
+}
+
 /// The `state` column for a stored reason.
 pub(super) fn state_of(reason: Reason) -> &'static str {
     if reason == Reason::Decommissioned {
