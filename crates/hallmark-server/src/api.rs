@@ -229,13 +229,16 @@ pub struct ScanRequest {
 #[serde(deny_unknown_fields)]
 pub struct StatusRequest {
     /// `revoke`, `decommission` or `reactivate`.
+    #[schema(pattern = "^(revoke|decommission|reactivate)$")]
     pub action: String,
-    /// For `revoke`: stolen, counterfeit-suspected, recalled, destroyed,
-    /// key-compromised or other.
+    /// For `revoke` (and only for it): recalled, stolen, destroyed,
+    /// counterfeit-reported or key-compromised.
     #[serde(default)]
+    #[schema(pattern = "^(recalled|stolen|destroyed|counterfeit-reported|key-compromised)$")]
     pub reason: Option<String>,
     /// The issuer key id (8 hex digits); implied by `code`.
     #[serde(default)]
+    #[schema(pattern = "^[0-9a-fA-F]{8}$")]
     pub kid: Option<String>,
     /// A code: targets its serial (its signature must verify).
     #[serde(default)]
@@ -251,9 +254,11 @@ pub struct StatusRequest {
     pub lot: Option<String>,
     /// A whole key, for codes made on or after this date (YYYY-MM-DD).
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub key_from: Option<String>,
     /// When the change takes effect, YYYY-MM-DD (default today).
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub date: Option<String>,
 }
 
