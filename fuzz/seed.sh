@@ -161,6 +161,10 @@ add("revocation_snapshot", cbor({
     4: [[kid, "L231212-01", 2, 20456]],
     5: [[bytes.fromhex("01020304"), 19000, 4, 20457]],
 }))
+# A serial listed twice: refused (see snapshot_with_a_repeated_entry_is_refused).
+add("revocation_snapshot", cbor({
+    0: 8, 1: 1795435200, 2: [[kid, 42, 1, 20454], [kid, 42, 1, 20454]], 3: [], 4: [], 5: [],
+}))
 # signed_documents: a sequence byte, then 12-byte revocation entries.
 add("signed_documents", bytes([3]) + bytes(range(24)))
 

@@ -62,10 +62,19 @@ fn check_text(input: &str) {
 }
 
 /// The input's code characters, upper-cased and without grouping: the same
-/// spelling rules as the decoder (trim, URL last path segment, `-` and space).
-/// `None` for URL shapes this helper does not model.
+/// spelling rules as the decoder (trim, a scanner's AIM symbology identifier
+/// such as `]Q1`, URL last path segment, `-` and space; docs/FORMAT.md
+/// section 6). `None` for URL shapes this helper does not model.
 fn normalize(input: &str) -> Option<String> {
     let input = input.trim();
+    let input = match input.as_bytes() {
+        [b']', letter, modifier, ..]
+            if letter.is_ascii_alphabetic() && modifier.is_ascii_alphanumeric() =>
+        {
+            input.get(3..)?.trim_start()
+        }
+        _ => input,
+    };
     let has_prefix = |p: &str| {
         input
             .get(..p.len())
