@@ -53,6 +53,9 @@ impl Server {
                     p(rev_key),
                 ])
                 .args(extra)
+                // The most verbose logs, so that the tests that look for tokens
+                // in them would find any.
+                .env("HALLMARK_LOG", "debug")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(std::fs::File::create(&log).unwrap())
@@ -251,6 +254,12 @@ fn acknowledged_revocations_survive_kill_9(s: &Setup) {
     let acknowledged = Instant::now();
     let sequence = r.json()["sequence"].as_u64().unwrap();
     assert_eq!(sequence, serials.len() as u64 + 1);
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(log.contains("status changed"), "debug log written: {log}");
+    assert!(
+        !log.contains(&token) && !log.contains(token.trim_start_matches("hm_")),
+        "a token reached the log"
+    );
     server.kill9();
     eprintln!(
         "killed -9 {} µs after the last acknowledgement",
