@@ -22,8 +22,9 @@ use postgres::{IsolationLevel, NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
 
 use super::rows::{
-    RawStatus, STATUS_COLUMNS, STATUS_QUERY, SUMMARY_QUERY, TokenRow, batches_target, find_token,
-    state_of, target_columns, to_i64, to_u64, token_info,
+    REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus, STATUS_COLUMNS, STATUS_QUERY,
+    SUMMARY_QUERY, TokenRow, batches_target, find_token, state_of, target_columns, to_i64, to_u64,
+    token_info,
 };
 use super::{
     AuditEntry, Scan, ScanSummary, Status, StatusChange, Storage, StorageError, TokenInfo,
@@ -560,20 +561,17 @@ impl Storage for PostgresStorage {
         let kid = &kid[..];
         let date = i64::from(payload.date().days());
         let (part, lot) = (payload.part(), payload.lot());
-        let found = if payload.serial() >= hallmark_issuer::OPAQUE_BIT {
-            conn.query_opt(
-                "SELECT 1 FROM batches WHERE kid = $1 AND opaque
-                 AND part = $2 AND lot = $3 AND date = $4 LIMIT 1",
-                &[&kid, &part, &lot, &date],
-            )
+        let opaque = payload.serial() >= hallmark_issuer::OPAQUE_BIT;
+        let serial = serial_to_sql(payload.serial());
+        let mut values: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            vec![&kid, &opaque, &part, &lot, &date];
+        let sql = if opaque {
+            REGISTERED_OPAQUE_QUERY
         } else {
-            conn.query_opt(
-                "SELECT 1 FROM batches WHERE kid = $1 AND NOT opaque
-                 AND start <= $2 AND last >= $2 AND part = $3 AND lot = $4 AND date = $5 LIMIT 1",
-                &[&kid, &serial_to_sql(payload.serial()), &part, &lot, &date],
-            )
-        }
-        .map_err(db)?;
+            values.push(&serial);
+            REGISTERED_SEQUENTIAL_QUERY
+        };
+        let found = conn.query_opt(sql, &values).map_err(db)?;
         Ok(found.is_some())
     }
 

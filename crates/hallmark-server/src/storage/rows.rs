@@ -99,6 +99,20 @@ pub(super) const STATUS_QUERY: &str = "
     ORDER BY rank, seq
     LIMIT 1";
 
+/// Whether a registered batch holds a code with an opaque serial (which a
+/// registry cannot place in a range): one of the key's opaque batches with the
+/// code's part, lot and date. Binds kid `$1`, `true` `$2`, part `$3`, lot `$4`,
+/// date in days `$5`.
+pub(super) const REGISTERED_OPAQUE_QUERY: &str = "
+    SELECT 1 FROM batches WHERE kid = $1 AND opaque = $2
+    AND part = $3 AND lot = $4 AND date = $5 LIMIT 1";
+
+/// [`REGISTERED_OPAQUE_QUERY`] for a sequential serial (`$2` `false`): the
+/// batch's range must also hold the serial, `$6` (as [`serial_to_sql`]).
+pub(super) const REGISTERED_SEQUENTIAL_QUERY: &str = "
+    SELECT 1 FROM batches WHERE kid = $1 AND opaque = $2 AND start <= $6 AND last >= $6
+    AND part = $3 AND lot = $4 AND date = $5 LIMIT 1";
+
 /// A code's scan summary: count, first, last, and distinct locations from
 /// `$3` on, for kid `$1` and serial `$2`.
 pub(super) const SUMMARY_QUERY: &str = "

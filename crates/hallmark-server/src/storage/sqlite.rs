@@ -12,8 +12,9 @@ use hallmark::{BatchManifest, KeyId, Payload, Reason, Revocation};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::rows::{
-    RawStatus, STATUS_COLUMNS, STATUS_QUERY, SUMMARY_QUERY, TokenRow, batches_target, find_token,
-    state_of, target_columns, to_i64, to_u64, token_info,
+    REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus, STATUS_COLUMNS, STATUS_QUERY,
+    SUMMARY_QUERY, TokenRow, batches_target, find_token, state_of, target_columns, to_i64, to_u64,
+    token_info,
 };
 use super::{
     AuditEntry, Scan, ScanSummary, Status, StatusChange, Storage, StorageError, TokenInfo,
@@ -109,6 +110,10 @@ static STATUS_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| STATUS_QUERY.replace('$', "?"));
 static SUMMARY_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| SUMMARY_QUERY.replace('$', "?"));
+static REGISTERED_OPAQUE_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| REGISTERED_OPAQUE_QUERY.replace('$', "?"));
+static REGISTERED_SEQUENTIAL_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| REGISTERED_SEQUENTIAL_QUERY.replace('$', "?"));
 
 /// Storage in one SQLite database file (or in memory, for tests).
 ///
@@ -530,39 +535,22 @@ impl Storage for SqliteStorage {
     fn is_registered(&self, kid: KeyId, payload: &Payload) -> Result<bool, StorageError> {
         let conn = self.reader();
         let kid = kid.to_bytes();
+        let kid = &kid[..];
         let date = i64::from(payload.date().days());
-        let found: Option<i64> = if payload.serial() >= hallmark_issuer::OPAQUE_BIT {
-            conn.prepare_cached(
-                "SELECT 1 FROM batches WHERE kid = ?1 AND opaque = 1
-                 AND part = ?2 AND lot = ?3 AND date = ?4 LIMIT 1",
-            )
-            .and_then(|mut s| {
-                s.query_row(
-                    params![&kid[..], payload.part(), payload.lot(), date],
-                    |r| r.get(0),
-                )
-                .optional()
-            })
+        let (part, lot) = (payload.part(), payload.lot());
+        let opaque = payload.serial() >= hallmark_issuer::OPAQUE_BIT;
+        let serial = serial_to_sql(payload.serial());
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&kid, &opaque, &part, &lot, &date];
+        let sql = if opaque {
+            &*REGISTERED_OPAQUE_SQL
         } else {
-            conn.prepare_cached(
-                "SELECT 1 FROM batches WHERE kid = ?1 AND opaque = 0
-                 AND start <= ?2 AND last >= ?2 AND part = ?3 AND lot = ?4 AND date = ?5 LIMIT 1",
-            )
-            .and_then(|mut s| {
-                s.query_row(
-                    params![
-                        &kid[..],
-                        serial_to_sql(payload.serial()),
-                        payload.part(),
-                        payload.lot(),
-                        date
-                    ],
-                    |r| r.get(0),
-                )
-                .optional()
-            })
-        }
-        .map_err(db)?;
+            values.push(&serial);
+            &*REGISTERED_SEQUENTIAL_SQL
+        };
+        let found: Option<i64> = conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.query_row(values.as_slice(), |r| r.get(0)).optional())
+            .map_err(db)?;
         Ok(found.is_some())
     }
 
