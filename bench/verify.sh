@@ -5,8 +5,8 @@
 #   bench/verify.sh [COUNT]      (default 1000000)
 #
 # Mints COUNT codes with the demo key, then times `hallmark verify --input` over
-# them (all cores) under /usr/bin/time (peak RSS), and prints the ratios to the raw
-# single-core verify_strict rate.
+# them (all cores, then one thread, then --json) under /usr/bin/time (peak RSS), and
+# prints the ratios to the raw single-core verify_strict rate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT="${1:-1000000}"
@@ -26,9 +26,15 @@ run() { # extra args -> "seconds peak_kib"
         --input "$WORK/codes.txt" "$@" >/dev/null 2>"$WORK/err" || { cat "$WORK/err"; exit 1; }
     cat "$WORK/time"
 }
+report() { # label seconds kib
+    local rate
+    rate="$(awk -v n="$COUNT" -v s="$2" 'BEGIN { printf "%.0f", n / s }')"
+    echo "$1: $COUNT codes in ${2}s = $rate codes/s, peak RSS $(($3 / 1024)) MiB," \
+        "$(awk -v a="$rate" -v b="$strict_one" 'BEGIN { printf "%.2f", a / b }')x raw 1-core verify_strict"
+}
 read -r secs kib < <(run)
-rate="$(awk -v n="$COUNT" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')"
-echo "hallmark verify: $COUNT codes in ${secs}s = $rate codes/s, peak RSS $((kib / 1024)) MiB"
-echo "ratio:          verify rate / raw 1-core verify_strict = $(awk -v a="$rate" -v b="$strict_one" 'BEGIN { printf "%.2f", a / b }')"
+report "hallmark verify (all cores)" "$secs" "$kib"
+read -r secs kib < <(RAYON_NUM_THREADS=1 run)
+report "hallmark verify (1 thread)  " "$secs" "$kib"
 read -r secs kib < <(run --json)
-echo "hallmark verify --json: ${secs}s, peak RSS $((kib / 1024)) MiB"
+report "hallmark verify --json      " "$secs" "$kib"

@@ -157,12 +157,16 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// State over a trust store, a storage backend and the optional key that
     /// signs revocation snapshots (without one, the snapshot endpoint is 404).
+    /// Builds the trust store's tables of multiples
+    /// ([`TrustStore::precompute`]: a few milliseconds and 676 KB per key),
+    /// which make every lookup's signature check about three times cheaper.
     pub fn new(
         trust: TrustStore,
         storage: Arc<dyn Storage>,
         revocation_key: Option<SecretKey>,
         settings: Settings,
     ) -> AppState {
+        trust.precompute();
         AppState(Arc::new(Inner {
             trust,
             storage,

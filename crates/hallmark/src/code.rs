@@ -93,6 +93,11 @@ impl UnverifiedCode {
         [CODE_SIGNING_TAG, &self.signed_part].concat()
     }
 
+    /// [`UnverifiedCode::signing_message`] in its two parts, without copying.
+    pub(crate) fn signing_parts(&self) -> [&[u8]; 2] {
+        [CODE_SIGNING_TAG, &self.signed_part]
+    }
+
     /// The binary form.
     pub fn to_bytes(&self) -> Vec<u8> {
         [&self.signed_part[..], &self.signature].concat()

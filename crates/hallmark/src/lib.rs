@@ -45,6 +45,7 @@ mod date;
 mod error;
 mod key;
 mod manifest;
+mod multiples;
 mod payload;
 mod revocation;
 mod signed;
@@ -65,7 +66,7 @@ pub use revocation::{
     MAX_SNAPSHOT_BYTES, REVOCATIONS_SIGNING_TAG, Reason, Revocation, RevocationSnapshot, Scope,
 };
 pub use trust::{MAX_TRUST_STORE_LEN, TrustStore, TrustedKey, Verified};
-pub use verdict::{Verdict, Verifier};
+pub use verdict::{BUILD_TABLES_FROM, Verdict, Verifier};
 
 /// The version byte of the code format this crate implements.
 pub const VERSION: u8 = 1;

@@ -7,6 +7,20 @@ use crate::{MAX_CODE_BYTES, MAX_INPUT_LEN};
 /// Crockford's base32 alphabet: digits and upper-case letters without I, L, O, U.
 pub(crate) const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/// Whether each byte is a character of [`ALPHABET`] (a table, not a search:
+/// this check runs on every character of every code verified).
+// Evaluated at compile time: an index out of range would fail the build.
+#[allow(clippy::indexing_slicing)]
+const IN_ALPHABET: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < ALPHABET.len() {
+        table[ALPHABET[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// The most base32 characters a code of [`MAX_CODE_BYTES`] bytes takes.
 pub(crate) const MAX_TEXT_LEN: usize = (MAX_CODE_BYTES * 8).div_ceil(5);
 
@@ -73,7 +87,7 @@ pub(crate) fn normalize(input: &str) -> Result<String, Error> {
             continue;
         }
         let up = ch.to_ascii_uppercase();
-        if !up.is_ascii() || !ALPHABET.contains(&(up as u8)) {
+        if !up.is_ascii() || !IN_ALPHABET.get(up as usize).copied().unwrap_or(false) {
             return Err(Error::InvalidCharacter { ch, position });
         }
         out.push(up);

@@ -18,6 +18,9 @@ use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
 
 /// Codes verified per step (on all cores); bounds memory whatever the input size.
 const CHUNK: usize = 4096;
+/// Codes per [`Verifier::verify_batch`] call within a chunk: at least
+/// [`hallmark::BUILD_TABLES_FROM`], so that a large input builds the tables.
+const SLICE: usize = 512;
 
 /// Verify codes offline against a trust store.
 ///
@@ -233,21 +236,26 @@ impl<W: Write> Run<'_, W> {
     fn chunk(&mut self, items: &[Item]) -> Result<()> {
         let verifier = self.verifier;
         let json = self.json;
-        // Verify and render on all cores; only duplicate detection is sequential.
+        // Verify and render on all cores, in slices that share one field
+        // inversion (Verifier::verify_batch); only duplicate detection is
+        // sequential.
         let done: Vec<(Verdict, &'static str, String)> = items
-            .par_iter()
-            .map(|item| {
-                let verdict = if item.len > item.text.len() {
-                    // The reader kept only part of an over-long line.
-                    Verdict::Refused(hallmark::Error::TooLong {
-                        len: item.len,
-                        max: hallmark::MAX_INPUT_LEN,
-                    })
-                } else {
-                    verifier.verify(&item.text)
-                };
-                let (word, line) = render(item, &verdict, None, json);
-                (verdict, word, line)
+            .par_chunks(SLICE)
+            .flat_map_iter(|slice| {
+                let verdicts = verifier.verify_batch(slice.iter().map(|item| item.text.as_str()));
+                slice.iter().zip(verdicts).map(move |(item, verdict)| {
+                    let verdict = if item.len > item.text.len() {
+                        // The reader kept only part of an over-long line.
+                        Verdict::Refused(hallmark::Error::TooLong {
+                            len: item.len,
+                            max: hallmark::MAX_INPUT_LEN,
+                        })
+                    } else {
+                        verdict
+                    };
+                    let (word, line) = render(item, &verdict, None, json);
+                    (verdict, word, line)
+                })
             })
             .collect();
         for (item, (verdict, word, line)) in items.iter().zip(done) {
