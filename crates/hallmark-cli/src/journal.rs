@@ -24,7 +24,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::fmt;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -32,6 +31,8 @@ use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use hallmark::KeyId;
+
+use crate::runs::{Runs, Step};
 use serde::{Deserialize, Serialize};
 
 /// Largest journal file read or written, in bytes (4 GiB, some 50 million sightings).
@@ -46,12 +47,8 @@ const MAX_LINE_LEN: usize = 1024;
 /// How many bytes of a damaged line an error shows.
 const PREFIX_LEN: usize = 16;
 
-/// A map key: the key id's 4 bytes, then the serial big-endian. A byte array
-/// (alignment 1) so that it packs with [`FirstSeen`] without padding.
-type SerialKey = [u8; 12];
-
 /// When and where a serial was first seen, as stored in the map.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct FirstSeen {
     /// Seconds since 1970, native-endian: bytes keep the alignment at 4.
     time: [u8; 8],
@@ -59,8 +56,15 @@ struct FirstSeen {
     location: Option<NonZeroU32>,
 }
 
-// The per-entry cost stated on [`Journal`].
-const _: () = assert!(size_of::<(SerialKey, FirstSeen)>() == 24);
+// The per-run cost stated on [`Journal`]: a run's length, serial and this.
+const _: () = assert!(size_of::<FirstSeen>() == 12);
+
+/// Consecutive serials first seen at one time and place make one run.
+impl Step for FirstSeen {
+    fn step(self, _: u64) -> Option<FirstSeen> {
+        Some(self)
+    }
+}
 
 /// One line of the journal.
 #[derive(Debug, Serialize, Deserialize)]
@@ -91,10 +95,12 @@ pub struct Sighting {
 /// Sightings passed to [`Journal::record`] are buffered (about 80 to 250 bytes
 /// each) until [`Journal::flush`]; a journal dropped without a flush loses them.
 ///
-/// Memory: each distinct (key id, serial) costs one 24-byte hash-table slot
-/// (12-byte key, 8-byte time, 4-byte location id) plus a control byte, so 29 to
-/// 57 bytes with the table's load factor and power-of-two growth (about 43 MB
-/// for a million serials at worst). Each distinct location label of a first
+/// Memory: first sightings are kept as runs of consecutive serials first seen
+/// at the same time and place (one run per key and batch when a run of the
+/// CLI verifies labels in order), each run an entry of about 28 bytes (serial,
+/// length, 8-byte time, 4-byte location id) in a B-tree per key id. Serials in
+/// random order cost one entry each, about 40 MB per million with the tree's
+/// overhead. Each distinct location label of a first
 /// sighting is stored once (twice its length plus about 40 bytes); repeat
 /// sightings cost nothing once on disk.
 ///
@@ -261,8 +267,8 @@ impl Journal {
     /// The first sighting of `serial` under `kid`, from the file or from this
     /// run's records. Owned, since sightings are stored packed (see [`Journal`]).
     pub fn first_seen(&self, kid: KeyId, serial: u64) -> Option<Sighting> {
-        let first = self.seen.first.get(&serial_key(kid.to_bytes(), serial))?;
-        Some(self.seen.sighting(*first))
+        let first = self.seen.first.get(kid, serial)?;
+        Some(self.seen.sighting(first))
     }
 
     /// Records a sighting of `serial` under `kid` at `time` (seconds since
@@ -347,6 +353,7 @@ impl fmt::Debug for Journal {
         f.debug_struct("Journal")
             .field("path", &self.path)
             .field("serials", &self.seen.first.len())
+            .field("runs", &self.seen.first.runs())
             .field("pending_bytes", &self.pending.len())
             .finish_non_exhaustive()
     }
@@ -484,7 +491,7 @@ impl std::error::Error for JournalError {
 /// The in-memory index: first sightings by serial.
 #[derive(Default)]
 struct Seen {
-    first: HashMap<SerialKey, FirstSeen>,
+    first: Runs<FirstSeen>,
     locations: Locations,
 }
 
@@ -496,24 +503,22 @@ impl Seen {
         kid: KeyId,
         record: &Record<'_>,
     ) -> Result<Option<FirstSeen>, JournalError> {
-        match self.first.entry(serial_key(kid.to_bytes(), record.serial)) {
-            Entry::Occupied(entry) => Ok(Some(*entry.get())),
-            Entry::Vacant(entry) => {
-                let location = match record.location.as_deref() {
-                    Some(label) => Some(self.locations.intern(label).ok_or_else(|| {
-                        JournalError::TooManyLocations {
-                            path: path.to_owned(),
-                        }
-                    })?),
-                    None => None,
-                };
-                entry.insert(FirstSeen {
-                    time: record.time.to_ne_bytes(),
-                    location,
-                });
-                Ok(None)
-            }
+        if let Some(first) = self.first.get(kid, record.serial) {
+            return Ok(Some(first));
         }
+        let location = match record.location.as_deref() {
+            Some(label) => Some(self.locations.intern(label).ok_or_else(|| {
+                JournalError::TooManyLocations {
+                    path: path.to_owned(),
+                }
+            })?),
+            None => None,
+        };
+        let first = FirstSeen {
+            time: record.time.to_ne_bytes(),
+            location,
+        };
+        Ok(self.first.insert(kid, record.serial, first))
     }
 
     fn sighting(&self, first: FirstSeen) -> Sighting {
@@ -551,12 +556,6 @@ impl Locations {
         let index = usize::try_from(id.get() - 1).ok()?;
         self.labels.get(index).map(|label| &**label)
     }
-}
-
-fn serial_key(kid: [u8; 4], serial: u64) -> SerialKey {
-    let [a, b, c, d] = kid;
-    let [e, f, g, h, i, j, k, l] = serial.to_be_bytes();
-    [a, b, c, d, e, f, g, h, i, j, k, l]
 }
 
 /// Parses and checks one line (without its newline). The reason never quotes

@@ -14,6 +14,7 @@ mod input;
 pub mod journal;
 mod output;
 mod passphrase;
+mod runs;
 pub mod symbol;
 
 /// Exit status: every code genuine / command succeeded.

@@ -28,7 +28,7 @@ impl KeyId {
     }
 
     /// A key id from its bytes.
-    pub fn from_bytes(bytes: [u8; KID_LEN]) -> KeyId {
+    pub const fn from_bytes(bytes: [u8; KID_LEN]) -> KeyId {
         KeyId(bytes)
     }
 

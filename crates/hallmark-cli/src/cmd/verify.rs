@@ -1,6 +1,6 @@
 //! `hallmark verify`
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -14,6 +14,7 @@ use crate::cmd::{load_trust, now_secs, parse_date, parse_duration, today};
 use crate::input::read_line;
 use crate::journal::Journal;
 use crate::output::{echo, payload_json, payload_text};
+use crate::runs::{Runs, Step};
 use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
 
 /// Codes verified per step (on all cores); bounds memory whatever the input size.
@@ -224,9 +225,10 @@ struct Run<'a, W: Write> {
     json: bool,
     out: W,
     counts: BTreeMap<&'static str, usize>,
-    /// First line of each genuine serial in this run, or [`FROM_JOURNAL`]:
-    /// about 32 bytes per distinct genuine code.
-    here: HashMap<(KeyId, u64), u32>,
+    /// First line of each genuine serial in this run, or [`FROM_JOURNAL`], as
+    /// runs of consecutive serials on consecutive lines: flat in the input's
+    /// size when labels are scanned in order.
+    here: Runs<FirstLine>,
     journal: Option<Journal>,
     location: Option<String>,
     now: u64,
@@ -292,19 +294,33 @@ impl<W: Write> Run<'_, W> {
         if let Some(j) = &mut self.journal {
             j.record(kid, serial, self.now, self.location.as_deref())?;
         }
-        match self.here.get(&(kid, serial)) {
-            Some(&FROM_JOURNAL) => Ok(earlier_run),
-            Some(&first_line) => Ok(Some(FirstSeen::Line(first_line as usize))),
-            None => {
-                let first = if earlier_run.is_some() {
-                    FROM_JOURNAL
-                } else {
-                    u32::try_from(line).unwrap_or(u32::MAX - 1)
-                };
-                self.here.insert((kid, serial), first);
-                Ok(earlier_run)
-            }
+        let first = if earlier_run.is_some() {
+            FirstLine(FROM_JOURNAL)
+        } else {
+            FirstLine(u32::try_from(line).unwrap_or(u32::MAX - 1))
+        };
+        match self.here.insert(kid, serial, first) {
+            Some(FirstLine(FROM_JOURNAL)) | None => Ok(earlier_run),
+            Some(FirstLine(first_line)) => Ok(Some(FirstSeen::Line(first_line as usize))),
         }
+    }
+}
+
+/// A serial's first line in this run, or [`FROM_JOURNAL`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct FirstLine(u32);
+
+/// Consecutive serials on consecutive lines make one run; so do consecutive
+/// serials first seen in the journal.
+impl Step for FirstLine {
+    fn step(self, offset: u64) -> Option<FirstLine> {
+        if self.0 == FROM_JOURNAL || offset == 0 {
+            return Some(self);
+        }
+        let line = u32::try_from(offset)
+            .ok()
+            .and_then(|o| self.0.checked_add(o))?;
+        (line < FROM_JOURNAL - 1).then_some(FirstLine(line))
     }
 }
 
@@ -486,7 +502,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         json: args.json,
         out: BufWriter::with_capacity(1 << 16, io::stdout().lock()),
         counts: BTreeMap::new(),
-        here: HashMap::new(),
+        here: Runs::default(),
         journal,
         location: args.location.clone(),
         now: now_secs()?,
