@@ -99,10 +99,10 @@ pub(crate) async fn code_page(
             "<p>This link does not hold a code.</p>",
         );
     };
-    let judged = tokio::task::spawn_blocking(move || judge(&state, &code)).await;
+    let judged = crate::routes::read_only(&state.clone(), move || judge(&state, &code)).await;
     let j = match judged {
-        Ok(Ok(j)) => j,
-        Ok(Err(e)) if e.status() == StatusCode::BAD_REQUEST => {
+        Ok(j) => j,
+        Err(e) if e.status() == StatusCode::BAD_REQUEST => {
             return page(
                 StatusCode::BAD_REQUEST,
                 "Not a genuine code",

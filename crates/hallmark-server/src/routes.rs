@@ -33,6 +33,20 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await?
 }
 
+/// Runs read-only work (signature check, storage reads) on this thread when the
+/// storage's reads are local ([`crate::Storage::reads_inline`]), else as
+/// [`blocking`].
+pub(crate) async fn read_only<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    if state.storage().reads_inline() {
+        f()
+    } else {
+        blocking(f).await
+    }
+}
+
 fn today(now: u64) -> Date {
     Date::from_days(now / 86_400).unwrap_or(Date::MAX)
 }
@@ -176,7 +190,7 @@ pub(crate) async fn lookup(
     code: Result<Path<String>, PathRejection>,
 ) -> Result<Json<CodeReport>, ApiError> {
     let Path(code) = code?;
-    let body = blocking(move || {
+    let body = read_only(&state.clone(), move || {
         let j = judge(&state, &code)?;
         let mut out = report(&j);
         if let Some(v) = &j.verified {

@@ -286,6 +286,17 @@ pub trait Storage: Send + Sync + 'static {
 
     /// The latest `limit` audit entries, oldest first.
     fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StorageError>;
+
+    /// Whether the read methods ([`Storage::status`], [`Storage::is_registered`],
+    /// [`Storage::scan_summary`]) are short local work that may run on an async
+    /// worker thread: true for SQLite (indexed reads of a WAL snapshot in the
+    /// page cache, never waiting for the writer), false (the default) for a
+    /// backend that waits on the network. Lookups then skip the hand-off to the
+    /// blocking pool, which under load costs more than the lookup itself (two
+    /// context switches and contended wake-ups per request).
+    fn reads_inline(&self) -> bool {
+        false
+    }
 }
 
 /// Where the service keeps its data, as given to `--db`.

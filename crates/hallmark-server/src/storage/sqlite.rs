@@ -325,6 +325,10 @@ fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
 }
 
 impl Storage for SqliteStorage {
+    fn reads_inline(&self) -> bool {
+        true
+    }
+
     fn status(&self, kid: KeyId, payload: &Payload) -> Result<Option<Status>, StorageError> {
         let conn = self.reader();
         let kid_bytes = kid.to_bytes();
