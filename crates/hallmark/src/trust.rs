@@ -333,6 +333,21 @@ impl TrustStore {
     /// equation is the same (see `multiples.rs`). Worth it for a server or for
     /// more than a few hundred codes; [`crate::Verifier::verify_batch`] builds
     /// them itself for large batches.
+    ///
+    /// ```
+    /// use hallmark::TrustStore;
+    /// let trust = TrustStore::from_toml(r#"
+    ///     [[key]]
+    ///     name = "demo-TEST-ONLY"
+    ///     public_key = "0faada074b654141829ba20700f2446d0f8e1f8f8794ffc2f18239c980f024ee"
+    /// "#)?;
+    /// let code = "0630HCDQMG01M1TVSMAG2T24A972TCHS70R04TJC68SK2CHH68PK0C83356FFX0ANVQRTRZFQZ5TQV6WPGHQJK82WBZV4VJ86213X7S0NAQ94EY8SRQVMYPG15657FJ4SAQXZQ5WPTHY9BRXCTXM5A1TM3RMTCQDHR7G";
+    /// let before = trust.verify(code)?;
+    /// trust.precompute(); // from here on, the same answers, faster
+    /// assert_eq!(trust.verify(code)?, before);
+    /// assert!(trust.verify(&code.replacen('A', "B", 1)).is_err());
+    /// # Ok::<(), hallmark::Error>(())
+    /// ```
     pub fn precompute(&self) {
         for key in &self.keys {
             key.multiples();
