@@ -1,6 +1,9 @@
 //! Verification against a fixed trust store of one key.
 //!
-//! Every UTF-8 input goes to `TrustStore::verify`, which must never panic.
+//! Every UTF-8 input goes to `TrustStore::verify`, which must never panic, and
+//! to a second store with its tables of multiples built
+//! (`TrustStore::precompute`): both must give the same answer, and so must
+//! `Verifier::verify_batch` on the second store (tables, one inversion per slice).
 //!
 //! Structured mode (first byte odd): mint a genuine code with the fuzz key,
 //! check that it and its other accepted spellings verify, then apply edits
@@ -21,7 +24,10 @@
 
 use std::sync::OnceLock;
 
-use hallmark::{Date, Payload, TrustStore, TrustedKey, UnverifiedCode};
+use hallmark::{
+    Date, Error, Payload, TrustStore, TrustedKey, UnverifiedCode, Verified,
+    Verifier,
+};
 use hallmark_issuer::{SecretKey, mint, public_file_text};
 use libfuzzer_sys::fuzz_target;
 
@@ -34,6 +40,8 @@ const MAX_EDITS: usize = 16;
 struct Fixture {
     key: SecretKey,
     trust: TrustStore,
+    /// The same key, with its tables of multiples built.
+    fast: TrustStore,
 }
 
 fn fixture() -> &'static Fixture {
@@ -47,7 +55,10 @@ fn fixture() -> &'static Fixture {
             .add(TrustedKey::new("fuzz", key.public_key(), None, None).expect("trusted key"))
             .expect("add key");
         assert_eq!(trust, built, "TOML and programmatic trust stores differ");
-        Fixture { key, trust }
+        // A separate store (clones share their tables).
+        let fast = TrustStore::from_toml(&toml).expect("fuzz trust store");
+        fast.precompute();
+        Fixture { key, trust, fast }
     })
 }
 
@@ -64,7 +75,7 @@ fuzz_target!(|data: &[u8]| {
 /// Arbitrary input: no panic, and anything that verifies is a well-formed code.
 fn check_plain(fx: &Fixture, input: &str) {
     let today = Date::from_days(20_000).expect("date");
-    let verified = fx.trust.verify(input);
+    let verified = verify(fx, input);
     let verified_on = fx.trust.verify_on(input, today);
     if verified.is_err() {
         assert!(
@@ -79,7 +90,7 @@ fn check_plain(fx: &Fixture, input: &str) {
         assert_eq!(v.kid(), fx.key.kid());
         assert_eq!(v.key_name(), "fuzz");
         assert!(
-            fx.trust.verify(&v.to_text()).is_ok(),
+            verify(fx, &v.to_text()).is_ok(),
             "canonical text of a verified code fails"
         );
     }
@@ -120,7 +131,7 @@ fn check_structured(fx: &Fixture, data: &[u8]) {
     let pick = usize::from(data.first().copied().unwrap_or(0) >> 1) % spellings.len();
     if let Some(spelling) = spellings.get(pick) {
         assert!(
-            fx.trust.verify(spelling).is_ok(),
+            verify(fx, spelling).is_ok(),
             "an accepted spelling of a genuine code fails: {spelling:?}"
         );
     }
@@ -138,7 +149,7 @@ fn check_structured(fx: &Fixture, data: &[u8]) {
     }
     let mutated: String = chars.into_iter().collect();
     let same_code = UnverifiedCode::decode(&mutated).is_ok_and(|c| c.to_text() == original);
-    match fx.trust.verify(&mutated) {
+    match verify(fx, &mutated) {
         Ok(v) => assert!(
             same_code,
             "a mutated code verified!\noriginal: {original}\nmutated:  {mutated:?}\nverified as: {}",
@@ -218,4 +229,20 @@ fn apply_edit(chars: &mut Vec<char>, op: u8, pos: usize, arg: u8) {
         }
         _ => {}
     }
+}
+
+/// `TrustStore::verify` without and with the tables of multiples, which must
+/// agree; and, for inputs that decode, bulk verification (tables, one
+/// inversion for the slice) agrees too.
+fn verify(fx: &Fixture, input: &str) -> Result<Verified, Error> {
+    let plain = fx.trust.verify(input);
+    assert_eq!(fx.fast.verify(input), plain, "tables disagree with verify_strict");
+    if UnverifiedCode::decode(input).is_ok() {
+        let today = Date::from_days(20_000).expect("date");
+        let single = Verifier::new(&fx.trust, today).verify(input);
+        // The fast store's tables are built, so a short slice uses them.
+        let bulk = Verifier::new(&fx.fast, today).verify_batch([input, input]);
+        assert!(bulk.iter().all(|v| *v == single), "bulk disagrees with single");
+    }
+    plain
 }
