@@ -317,11 +317,7 @@ impl TrustStore {
         let (trusted, signature) = self.signer(&code)?;
         let good = match trusted.multiples.0.get() {
             Some(multiples) => multiples.verify(&signature, &code.signing_parts()),
-            None => trusted
-                .key
-                .verifying_key()
-                .verify_strict(&code.signing_message(), &signature)
-                .is_ok(),
+            None => strict(trusted, &code, &signature),
         };
         finish(trusted, code, good)
     }
@@ -387,11 +383,7 @@ impl TrustStore {
                     Some(m) => expected
                         .next()
                         .is_some_and(|(point, enc)| m.accepts(&signature, point, enc)),
-                    None => trusted
-                        .key
-                        .verifying_key()
-                        .verify_strict(&code.signing_message(), &signature)
-                        .is_ok(),
+                    None => strict(trusted, &code, &signature),
                 };
                 finish(trusted, code, good)
             })
@@ -408,6 +400,15 @@ impl TrustStore {
         }
         Ok((trusted, signature))
     }
+}
+
+/// The signature check without tables: ed25519-dalek's `verify_strict`.
+fn strict(trusted: &TrustedKey, code: &UnverifiedCode, signature: &Signature) -> bool {
+    trusted
+        .key
+        .verifying_key()
+        .verify_strict(&code.signing_message(), signature)
+        .is_ok()
 }
 
 /// The rest of verification once the signature has been checked (`good`): the
