@@ -12,7 +12,8 @@
 #   "input"/"expect.canonical" -> corpus/server too, as lookups, code pages and
 #                              scan bodies
 # plus hand-made seeds for every target (snapshot and manifest documents,
-# key files including keys.example/, ledger and journal lines, requests), so
+# key files including keys.example/, ledger and journal lines, requests, the
+# pictures in fuzz/seeds/image/), so
 # the corpora are never empty. Seed files are
 # named by the SHA-1 of their content (as libFuzzer names its own), so running
 # the script again adds nothing twice. Missing or unreadable vector files are
@@ -40,6 +41,7 @@ targets = (
     "ledger",
     "seen_journal",
     "server",
+    "image",
 )
 added = {t: 0 for t in targets}
 
@@ -234,6 +236,11 @@ for what in range(6):
 add("server", bytes([9]) + bytes(range(24)))
 for i in range(5):
     add("server", bytes([11, i]))
+
+# image: the pictures in fuzz/seeds/image/ (PNG and JPEG labels, and one that
+# made the QR detector panic).
+for f in sorted((fuzz / "seeds" / "image").glob("*")):
+    add("image", f.read_bytes())
 
 for target in targets:
     total = sum(1 for _ in (corpus / target).iterdir())
