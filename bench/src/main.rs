@@ -313,12 +313,14 @@ fn verify_all<'a>(format: &'a dyn Format, mut tokens: Cycle<'a, String>) -> Work
     })
 }
 
-/// hallmark's bulk path: the library's `Verifier::verify_batch` on chunks of
-/// 64 codes, chunks spread over all cores (as `hallmark verify --input`).
+/// hallmark's bulk path: the library's `Verifier::verify_batch` on slices of
+/// 512 codes, slices spread over all cores (as `hallmark verify --input`); from
+/// `hallmark::BUILD_TABLES_FROM` codes a slice uses the key's tables of
+/// multiples (the same signature equation as `verify_strict`, FORMAT.md §16).
 fn hallmark_bulk<'a>(hallmark: &'a Hallmark<'_>, mut codes: Cycle<'a, String>) -> Work<'a> {
     Box::new(move || {
         let verifier = hallmark.verifier();
-        codes.next_chunk().par_chunks(64).try_for_each(|chunk| {
+        codes.next_chunk().par_chunks(512).try_for_each(|chunk| {
             let verdicts = verifier.verify_batch(chunk.iter().map(String::as_str));
             if verdicts.len() != chunk.len() || !verdicts.iter().all(|v| v.is_genuine()) {
                 return Err(BoxError::from("hallmark bulk verification refused a code"));
