@@ -103,7 +103,8 @@ impl Row {
                 v.get("ed25519-compact")
             ),
             Row::Hallmark => {
-                "**hallmark**: `Minter`; `Verifier::verify` (tables built), bulk `verify_batch`".into()
+                "**hallmark**: `Minter`; `Verifier::verify` (tables built), bulk `verify_batch`"
+                    .into()
             }
             Row::HallmarkMintOne => "hallmark: `mint()`, payload encoded per code".into(),
             Row::HallmarkDecode => {
