@@ -208,6 +208,23 @@ fn bulk_equals_single_on_a_mixed_shipment() {
         assert_eq!(single["verdict"], expected, "{line}");
         assert_eq!(single["error"], v["error"], "{line}");
     }
+    // The same lines followed by enough genuine codes that bulk verification
+    // builds and uses the key's tables of multiples (hallmark::BUILD_TABLES_FROM):
+    // the same verdicts, line for line.
+    let more = mint(&s, 300, &[]);
+    std::fs::write(&file, input.clone() + &more.join("\n") + "\n").unwrap();
+    let out = verify(&s, "", &["--revocations", p(&snap), "--input", p(&file)]);
+    let with_tables = json_lines(&out);
+    assert_eq!(with_tables.len(), bulk.len() + more.len());
+    assert!(hallmark::BUILD_TABLES_FROM <= with_tables.len());
+    for (small, large) in bulk.iter().zip(&with_tables) {
+        assert_eq!(small, large);
+    }
+    assert!(
+        with_tables[bulk.len()..]
+            .iter()
+            .all(|v| v["verdict"] == "genuine")
+    );
 }
 
 #[test]
