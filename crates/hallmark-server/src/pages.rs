@@ -99,7 +99,7 @@ pub(crate) async fn code_page(
             "<p>This link does not hold a code.</p>",
         );
     };
-    let judged = crate::routes::read_only(&state.clone(), move || judge(&state, &code)).await;
+    let judged = crate::routes::read_only(state, move |state| judge(state, &code)).await;
     let j = match judged {
         Ok(j) => j,
         Err(e) if e.status() == StatusCode::BAD_REQUEST => {

@@ -37,13 +37,13 @@ async fn blocking<T: Send + 'static>(
 /// storage's reads are local ([`crate::Storage::reads_inline`]), else as
 /// [`blocking`].
 pub(crate) async fn read_only<T: Send + 'static>(
-    state: &AppState,
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+    state: AppState,
+    f: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     if state.storage().reads_inline() {
-        f()
+        f(&state)
     } else {
-        blocking(f).await
+        blocking(move || f(&state)).await
     }
 }
 
@@ -190,8 +190,8 @@ pub(crate) async fn lookup(
     code: Result<Path<String>, PathRejection>,
 ) -> Result<Json<CodeReport>, ApiError> {
     let Path(code) = code?;
-    let body = read_only(&state.clone(), move || {
-        let j = judge(&state, &code)?;
+    let body = read_only(state, move |state| {
+        let j = judge(state, &code)?;
         let mut out = report(&j);
         if let Some(v) = &j.verified {
             let storage = state.storage();

@@ -369,19 +369,20 @@ impl TrustStore {
                     (true, None) => trusted.multiples(),
                     (false, None) => return Ok((code, trusted, signature, None)),
                 };
+                let index = expected.len();
                 expected.push(multiples.expected_r(&signature, &code.signing_parts()));
-                Ok((code, trusted, signature, Some(multiples)))
+                Ok((code, trusted, signature, Some((multiples, index))))
             })
             .collect();
         let encoded = multiples::compress_all(&expected);
-        let mut expected = expected.iter().zip(&encoded);
         checked
             .into_iter()
             .map(|checked: Result<_, Error>| {
                 let (code, trusted, signature, multiples) = checked?;
                 let good = match multiples {
-                    Some(m) => expected
-                        .next()
+                    Some((m, i)) => expected
+                        .get(i)
+                        .zip(encoded.get(i))
                         .is_some_and(|(point, enc)| m.accepts(&signature, point, enc)),
                     None => strict(trusted, &code, &signature),
                 };
