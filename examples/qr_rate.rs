@@ -1,4 +1,4 @@
-//! Measures how many QR PNG label images per second `hallmark_cli::symbol`
+//! Measures how many QR PNG label images per second `hallmark_label::symbol`
 //! renders for sample-sized (164-character) codes: on one core, on two, and on
 //! every core; compares with the goal of 20,000 images/s on 2 cores.
 //!
@@ -17,8 +17,8 @@ use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
 use hallmark::Payload;
-use hallmark_cli::symbol::{DEFAULT_SCALE, ImageFormat, Matrix, Symbol, render};
 use hallmark_issuer::{SecretKey, mint};
+use hallmark_label::symbol::{DEFAULT_SCALE, ImageFormat, Matrix, Symbol, render};
 
 /// The goal: QR PNG images per second on 2 cores.
 const GOAL_ON_2_CORES: f64 = 20_000.0;

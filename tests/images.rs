@@ -1,7 +1,7 @@
 //! End-to-end tests of reading codes from photos: codes minted with the demo
 //! key, rendered by `hallmark qr`, made into "photos" by ImageMagick (a label
 //! on a cluttered, noisy background; scaled, rotated, blurred; JPEG and PNG),
-//! then read back by `hallmark_cli::image` and by `hallmark verify --image`.
+//! then read back by `hallmark_label::photo` and by `hallmark verify --image`.
 //!
 //! Without ImageMagick's `convert` the tests print why and pass, unless the
 //! environment variable CI is set: then a missing `convert` is a failure.
@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use hallmark_cli::image::{ImageError, decode_qr_file};
+use hallmark_label::photo::{ImageError, decode_qr_file};
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Codes from photos: `hallmark_cli::image::decode_qr_codes` on any bytes.
+//! Codes from photos: `hallmark_label::photo::decode_qr_codes` on any bytes.
 //!
 //! The PNG and JPEG decoders and the QR detector (rqrr) run on files a
 //! distributor's phone produced, so on attacker-chosen bytes. Checks: no
@@ -16,7 +16,7 @@
 
 #![no_main]
 
-use hallmark_cli::image::{ImageError, decode_qr_codes};
+use hallmark_label::photo::{ImageError, decode_qr_codes};
 use libfuzzer_sys::fuzz_target;
 
 /// The most characters one QR symbol holds (version 40, numeric mode, ECC L);

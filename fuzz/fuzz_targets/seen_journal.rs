@@ -1,5 +1,5 @@
 //! The seen-journal reader (`hallmark verify --seen PATH`), in the CLI crate:
-//! `hallmark_cli::journal::Journal::open` on each input written as a journal
+//! `hallmark_state::journal::Journal::open` on each input written as a journal
 //! file (in memory when `/dev/shm` exists).
 //!
 //! Checks besides "no panic":
@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use hallmark::KeyId;
-use hallmark_cli::journal::{Journal, JournalError, Sighting};
+use hallmark_state::journal::{Journal, JournalError, Sighting};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 

@@ -48,6 +48,7 @@ mod manifest;
 mod multiples;
 mod payload;
 mod revocation;
+pub mod runs;
 mod signed;
 mod text;
 mod trust;

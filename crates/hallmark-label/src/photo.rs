@@ -33,8 +33,8 @@
 //! the program installs a quiet one, the panic message goes to stderr.
 //!
 //! ```
-//! use hallmark_cli::image::decode_qr_codes;
-//! use hallmark_cli::symbol::{ImageFormat, Symbol, render};
+//! use hallmark_label::photo::decode_qr_codes;
+//! use hallmark_label::symbol::{ImageFormat, Symbol, render};
 //!
 //! let code = "01HM".repeat(41); // 164 characters, like a sample code
 //! let png = render(&code, Symbol::Qr, ImageFormat::Png)?;

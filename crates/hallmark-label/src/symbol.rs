@@ -16,13 +16,13 @@
 //! QR, 1 module for Data Matrix.
 //!
 //! ```
-//! use hallmark_cli::symbol::{ImageFormat, Matrix, Symbol, render};
+//! use hallmark_label::symbol::{ImageFormat, Matrix, Symbol, render};
 //!
 //! let code = "01HM".repeat(41); // 164 characters, like a sample code
 //! let png = render(&code, Symbol::Qr, ImageFormat::Png)?;
 //! assert!(png.starts_with(b"\x89PNG"));
 //! assert_eq!(Matrix::encode(&code, Symbol::Qr)?.qr_version(), Some(7));
-//! # Ok::<(), hallmark_cli::symbol::SymbolError>(())
+//! # Ok::<(), hallmark_label::symbol::SymbolError>(())
 //! ```
 
 use std::fmt::{self, Write as _};
@@ -41,13 +41,14 @@ pub const MAX_SCALE: u32 = 32;
 pub const MAX_DATA_LEN: usize = hallmark::MAX_INPUT_LEN;
 
 /// A two-dimensional symbology.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Symbol {
     /// QR code (ISO/IEC 18004), error correction level M.
-    #[value(name = "qr")]
+    #[cfg_attr(feature = "clap", value(name = "qr"))]
     Qr,
     /// Data Matrix ECC 200 (ISO/IEC 16022).
-    #[value(name = "datamatrix", alias = "data-matrix")]
+    #[cfg_attr(feature = "clap", value(name = "datamatrix", alias = "data-matrix"))]
     DataMatrix,
 }
 
@@ -72,13 +73,14 @@ impl fmt::Display for Symbol {
 }
 
 /// An image file format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ImageFormat {
     /// Scalable vector graphics: one path, black on white.
-    #[value(name = "svg")]
+    #[cfg_attr(feature = "clap", value(name = "svg"))]
     Svg,
     /// PNG, 1-bit greyscale, a whole number of pixels per module.
-    #[value(name = "png")]
+    #[cfg_attr(feature = "clap", value(name = "png"))]
     Png,
 }
 
@@ -186,11 +188,11 @@ impl std::error::Error for SymbolError {}
 /// stays in alphanumeric mode.
 ///
 /// ```
-/// use hallmark_cli::symbol::{ImageFormat, Symbol, render};
+/// use hallmark_label::symbol::{ImageFormat, Symbol, render};
 ///
 /// let svg = render("HTTPS://HM.EXAMPLE.COM/C/0123", Symbol::DataMatrix, ImageFormat::Svg)?;
 /// assert!(svg.starts_with(b"<svg"));
-/// # Ok::<(), hallmark_cli::symbol::SymbolError>(())
+/// # Ok::<(), hallmark_label::symbol::SymbolError>(())
 /// ```
 pub fn render(data: &str, symbol: Symbol, format: ImageFormat) -> Result<Vec<u8>, SymbolError> {
     render_scaled(data, symbol, format, DEFAULT_SCALE)

@@ -1,6 +1,6 @@
 //! Writes the test vectors in tests/vectors/ from a fixed test key.
 //!
-//! Run once when the format gains cases: `cargo run --example gen_vectors -- tests/vectors`.
+//! Run once when the format gains cases: `cargo run -p hallmark-gen-vectors -- tests/vectors`.
 //! The vectors are the format's contract: a committed vector is never edited to
 //! make a test pass. Expected results here are written down from how each input
 //! was built, never by asking the verifier.

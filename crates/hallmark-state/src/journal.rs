@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 use hallmark::KeyId;
 
-use crate::runs::{Runs, Step};
+use hallmark::runs::{Runs, Step};
 use serde::{Deserialize, Serialize};
 
 /// Largest journal file read or written, in bytes (4 GiB, some 50 million sightings).
@@ -108,7 +108,7 @@ pub struct Sighting {
 ///
 /// ```
 /// use hallmark::KeyId;
-/// use hallmark_cli::journal::{Journal, Sighting};
+/// use hallmark_state::journal::{Journal, Sighting};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let dir = tempfile::tempdir()?;

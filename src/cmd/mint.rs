@@ -13,8 +13,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::cmd::parse_date;
-use crate::symbol::{ImageFormat, Symbol, render};
 use crate::{CliError, EXIT_OK, Result};
+use hallmark_label::symbol::{ImageFormat, Symbol, render};
 
 /// Exit status after Ctrl-C (128 + SIGINT).
 const EXIT_INTERRUPTED: u8 = 130;

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use hallmark::UnverifiedCode;
 
-use crate::symbol::{DEFAULT_SCALE, ImageFormat, MAX_SCALE, Matrix, Symbol};
 use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
+use hallmark_label::symbol::{DEFAULT_SCALE, ImageFormat, MAX_SCALE, Matrix, Symbol};
 
 /// Write a code as a QR or Data Matrix symbol (SVG or PNG) for a label.
 ///

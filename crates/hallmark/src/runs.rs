@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use hallmark::KeyId;
+use crate::KeyId;
 
 /// What is stored for each serial of a run: the first serial's value, from
 /// which the value `offset` serials later follows (a line number advances, a

@@ -12,10 +12,10 @@ use serde_json::{Value, json};
 
 use crate::cmd::{load_trust, now_secs, parse_date, parse_duration, today};
 use crate::input::read_line;
-use crate::journal::Journal;
 use crate::output::{echo, payload_json, payload_text};
-use crate::runs::{Runs, Step};
 use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
+use hallmark::runs::{Runs, Step};
+use hallmark_state::journal::Journal;
 
 /// Codes verified per step (on all cores); bounds memory whatever the input size.
 const CHUNK: usize = 4096;
@@ -474,7 +474,8 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         None => today()?,
     };
     if let Some(l) = &args.location {
-        crate::journal::check_location(l).map_err(|e| CliError::new(format!("--location: {e}")))?;
+        hallmark_state::journal::check_location(l)
+            .map_err(|e| CliError::new(format!("--location: {e}")))?;
     }
     let snapshot = match &args.revocations {
         Some(path) => Some(load_snapshot(&args, &trust, path)?),
@@ -486,7 +487,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     }
     let journal = match &args.seen {
         Some(path) => Some(match Journal::try_open(path) {
-            Err(crate::journal::JournalError::Busy { .. }) => {
+            Err(hallmark_state::journal::JournalError::Busy { .. }) => {
                 eprintln!(
                     "hallmark: waiting for another verify to release {}",
                     path.display()
@@ -511,7 +512,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     if !args.image.is_empty() {
         let mut items = Vec::new();
         for path in &args.image {
-            let found = crate::image::decode_qr_file(path)
+            let found = hallmark_label::photo::decode_qr_file(path)
                 .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
             if found.is_empty() {
                 eprintln!("hallmark: {}: no QR code found", path.display());

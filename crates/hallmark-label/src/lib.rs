@@ -1,0 +1,13 @@
+//! # hallmark-label
+//!
+//! Label symbols for hallmark codes: [`symbol`] renders a code (or its
+//! verification URL) as a QR or Data Matrix symbol in SVG or PNG; [`photo`]
+//! (feature `photo`, on by default) finds and reads the QR codes in a photo of
+//! labels. No I/O beyond what the caller hands in, except
+//! [`photo::decode_qr_file`], which reads one bounded file.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[cfg(feature = "photo")]
+pub mod photo;
+pub mod symbol;
