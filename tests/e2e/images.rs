@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use hallmark_label::photo::{ImageError, decode_qr_file};
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -14,9 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
-#[path = "../crates/hallmark-server/tests/pg/mod.rs"]
-mod pg;
+use crate::common;
+use crate::pg;
 
 use common::*;
 

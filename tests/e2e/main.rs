@@ -1,0 +1,17 @@
+//! The end-to-end tests, as one test binary (ripgrep's layout): each module
+//! drives the real `hallmark` binary, the real server over loopback, or the
+//! libraries as an app would.
+
+mod common;
+#[allow(clippy::panic)]
+#[path = "../../crates/hallmark-server/tests/pg/mod.rs"]
+mod pg;
+
+mod cli;
+mod images;
+mod offline;
+mod properties;
+mod serve;
+mod size;
+mod symbols;
+mod vectors;
