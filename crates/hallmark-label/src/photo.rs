@@ -21,8 +21,13 @@
 //! noisy background, JPEG quality 75) this reads symbols at any rotation down
 //! to about 2.4 pixels a module with a Gaussian blur of sigma 0.7 pixels; at 4
 //! pixels a module up to sigma 2, at 10 up to sigma 4. Smaller or blurrier
-//! symbols may be found but not read, or not found. A 12-megapixel photo takes
-//! 0.25 to 0.65 s on one core (release build).
+//! symbols may be found but not read, or not found. Timings are in
+//! docs/PERFORMANCE.md.
+//!
+//! Work per photo is bounded: a photo is searched for at most [`MAX_SYMBOLS`]
+//! symbols, one that seems to hold more is refused at once
+//! ([`ImageError::TooManySymbols`]), and the detector's candidates over all
+//! passes are capped.
 //!
 //! Input is untrusted: the file size and the pixel count are checked against
 //! [`MAX_FILE_BYTES`] and [`MAX_PIXELS`] from the header, before any pixel data
@@ -69,6 +74,22 @@ pub const MAX_DECODED_BYTES: u64 = 4 * MAX_PIXELS;
 /// the width still has 3 pixels per module.
 pub const WORK_SIDE: u32 = 1600;
 
+/// Most QR codes one photo is searched for. A photo of a label holds one, of
+/// a shelf a few; the detector's work grows faster than the number of symbols
+/// (each candidate group of finder patterns is fitted against the picture), so
+/// a photo that seems to hold more is refused at once
+/// ([`ImageError::TooManySymbols`]) instead of being searched for minutes.
+pub const MAX_SYMBOLS: usize = 16;
+
+/// Most finder-like patterns (the squares in a QR symbol's three corners) in
+/// the working picture before the photo is refused: three per symbol, and
+/// room for patterns in the background.
+const MAX_FINDERS: usize = 3 * MAX_SYMBOLS + 16;
+
+/// Most symbol candidates the detector may report over all passes and rounds
+/// of one photo: the bound on the work a photo costs, whatever it shows.
+const MAX_CANDIDATES: usize = 8 * MAX_SYMBOLS;
+
 /// Why the QR codes in an image could not be read.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -106,6 +127,14 @@ pub enum ImageError {
     },
     /// The image declares a width or height of zero.
     Empty,
+    /// The photo holds more QR codes (or patterns that look like their finder
+    /// squares) than one photo is searched for: at most [`MAX_SYMBOLS`]. The
+    /// work a photo costs grows with the symbols in it, so a sheet of labels
+    /// is refused rather than searched for minutes.
+    TooManySymbols {
+        /// How many symbols the photo seems to hold, at least.
+        about: usize,
+    },
     /// At least one QR code was found but could not be read.
     UnreadableQr {
         /// The codes that were read, in reading order.
@@ -143,6 +172,11 @@ impl fmt::Display for ImageError {
                  pixels and {MAX_DECODED_BYTES} bytes of pixel data)"
             ),
             ImageError::Empty => f.write_str("the image has no pixels"),
+            ImageError::TooManySymbols { about } => write!(
+                f,
+                "the image holds too many QR codes (about {about}; at most {MAX_SYMBOLS} are \
+                 searched for in one photo): photograph fewer labels at a time"
+            ),
             ImageError::UnreadableQr {
                 decoded,
                 unreadable,
@@ -198,7 +232,7 @@ pub fn decode_qr_file(path: &Path) -> Result<Vec<String>, ImageError> {
 /// gives [`ImageError::UnreadableQr`], which carries the codes that were read.
 pub fn decode_qr_codes(bytes: &[u8]) -> Result<Vec<String>, ImageError> {
     let grey = load_grey(bytes)?;
-    let symbols = scan(&grey, &PASSES);
+    let symbols = scan(&grey, &PASSES)?;
     let mut decoded = Vec::with_capacity(symbols.len());
     let mut unreadable = 0;
     let mut reason = None;
@@ -476,7 +510,12 @@ impl Pictures<'_> {
 /// symbols found but not read, those that overlap a symbol read are dropped
 /// (the detector combined finder patterns of different symbols), and
 /// overlapping ones count once.
-fn scan(grey: &DynamicImage, passes: &[Pass]) -> Vec<Found> {
+///
+/// Work is bounded: a working picture with more than [`MAX_FINDERS`]
+/// finder-like patterns is refused before the detector runs, and the scan
+/// stops once the detector has reported [`MAX_CANDIDATES`] candidates; more
+/// than [`MAX_SYMBOLS`] symbols found is [`ImageError::TooManySymbols`].
+fn scan(grey: &DynamicImage, passes: &[Pass]) -> Result<Vec<Found>, ImageError> {
     let (width, height) = (grey.width(), grey.height());
     let reduced = (width.max(height) > WORK_SIDE).then(|| {
         let (w, h) = fit(width, height, WORK_SIDE);
@@ -490,10 +529,15 @@ fn scan(grey: &DynamicImage, passes: &[Pass]) -> Vec<Found> {
     };
     // Original pixels per working pixel.
     let work_scale = f64::from(width) / f64::from(pictures.work().width().max(1));
+    let finders = count_finders(&local_threshold(&pictures.work().to_luma8(), 100));
+    if finders > MAX_FINDERS {
+        return Err(ImageError::TooManySymbols { about: finders / 3 });
+    }
 
     let mut found: Vec<Found> = Vec::new();
     let mut quiet = 0;
-    for pass in passes {
+    let mut candidates = 0_usize;
+    'passes: for pass in passes {
         if settled(&found) {
             if quiet >= QUIET_PASSES {
                 break;
@@ -519,7 +563,9 @@ fn scan(grey: &DynamicImage, passes: &[Pass]) -> Vec<Found> {
         // peeling the symbols away is enough for the others.
         for _ in 0..MAX_ROUNDS {
             let mut read_new = false;
-            for (corners, modules, text) in detect(image.clone()) {
+            let detections = detect(image.clone());
+            candidates = candidates.saturating_add(detections.len());
+            for (corners, modules, text) in detections {
                 if text.is_ok() {
                     paint_out(&mut image, corners);
                 }
@@ -539,6 +585,12 @@ fn scan(grey: &DynamicImage, passes: &[Pass]) -> Vec<Found> {
                 }
             }
             news |= read_new;
+            if found.len() > MAX_SYMBOLS {
+                return Err(ImageError::TooManySymbols { about: found.len() });
+            }
+            if candidates >= MAX_CANDIDATES {
+                break 'passes;
+            }
             if !read_new {
                 break;
             }
@@ -552,7 +604,90 @@ fn scan(grey: &DynamicImage, passes: &[Pass]) -> Vec<Found> {
             kept.push(symbol);
         }
     }
-    reading_order(kept)
+    Ok(reading_order(kept))
+}
+
+/// Estimates how many QR finder patterns a black-and-white picture holds: on
+/// each row, runs of dark, light, dark, light, dark in the proportions
+/// 1:1:3:1:1 (a finder square crossed through its middle), grouped into one
+/// pattern where they stack on nearby rows at the same place. A linear pass
+/// over the pixels, made before the detector (whose work grows much faster
+/// with the number of patterns) runs at all.
+fn count_finders(image: &GrayImage) -> usize {
+    /// A pattern being followed down the rows: centre, width, last row met,
+    /// rows met.
+    struct Open {
+        x: usize,
+        width: usize,
+        last: usize,
+        rows: usize,
+    }
+    // A pattern counts when crossed on rows spanning two of its centre
+    // square's three modules (and at least two rows): data modules of a
+    // symbol make the proportions on a row or a module's height now and then.
+    let counts = |p: &Open| p.rows >= 2 && p.rows * 7 >= p.width * 2;
+    let width = image.width() as usize;
+    let mut open: Vec<Open> = Vec::new();
+    let mut total = 0_usize;
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (y, line) in image.as_raw().chunks_exact(width.max(1)).enumerate() {
+        // Runs of one colour on this row: (start, length), dark first or not.
+        runs.clear();
+        let mut start = 0;
+        for x in 1..=line.len() {
+            if line.get(x) != line.get(start) {
+                runs.push((start, x - start));
+                start = x;
+            }
+        }
+        let first_dark = line.first() == Some(&0);
+        for (i, window) in runs.windows(5).enumerate() {
+            // Windows starting on a dark run: every other one.
+            if (i % 2 == 0) != first_dark {
+                continue;
+            }
+            let &[(_, a), (_, b), (xc, c), (_, d), (_, e)] = window else {
+                continue;
+            };
+            let sum = a + b + c + d + e;
+            if sum < 7 {
+                continue;
+            }
+            // Each thin run within half a module of one module, the middle
+            // one within a module of three (in sevenths of the sum).
+            let thin = |n: usize| (7 * n).abs_diff(sum) * 2 <= sum;
+            let thick = (7 * c).abs_diff(3 * sum) <= sum;
+            if !(thin(a) && thin(b) && thin(d) && thin(e) && thick) {
+                continue;
+            }
+            let x = xc + c / 2;
+            match open
+                .iter_mut()
+                .find(|p| p.last + 2 >= y && p.x.abs_diff(x) * 4 <= p.width)
+            {
+                Some(p) if p.last != y => {
+                    p.last = y;
+                    p.rows += 1;
+                }
+                Some(_) => {}
+                None => open.push(Open {
+                    x,
+                    width: sum,
+                    last: y,
+                    rows: 1,
+                }),
+            }
+        }
+        // Patterns no longer met are complete.
+        open.retain(|p| {
+            let done = p.last + 2 < y;
+            if done && counts(p) {
+                total += 1;
+            }
+            !done
+        });
+    }
+    total + open.iter().filter(|p| counts(p)).count()
 }
 
 /// Whether the symbols found so far look complete: at least one, every one
@@ -779,6 +914,57 @@ mod tests {
             .collect()
     }
 
+    /// `n` x `n` distinct QR symbols side by side, `scale` pixels a module.
+    fn sheet_of_labels(n: u32, scale: u32) -> Vec<u8> {
+        let tiles: Vec<symbol::Matrix> = (0..n * n)
+            .map(|i| symbol::Matrix::encode(&format!("{i:0>20}"), Symbol::Qr).unwrap())
+            .collect();
+        let side = (tiles[0].width() as u32 + 8) * scale;
+        let mut sheet = GrayImage::from_pixel(side * n, side * n, ::image::Luma([255]));
+        for (i, m) in (0_u32..).zip(&tiles) {
+            let (left, top) = ((i % n) * side, (i / n) * side);
+            for y in 0..m.height() {
+                for x in 0..m.width() {
+                    if !m.is_dark(x, y) {
+                        continue;
+                    }
+                    for dy in 0..scale {
+                        for dx in 0..scale {
+                            let px = left + (x as u32 + 4) * scale + dx;
+                            let py = top + (y as u32 + 4) * scale + dy;
+                            sheet.put_pixel(px, py, ::image::Luma([0]));
+                        }
+                    }
+                }
+            }
+        }
+        encode(&sheet, ImageFormat::Png)
+    }
+
+    /// Issue 18: a 34 KiB photo with 144 QR codes took 198 s. Its work is now
+    /// bounded: refused at once, before the detector runs.
+    #[test]
+    fn regression_photo_with_144_qr_codes_is_refused_without_searching() {
+        let png = sheet_of_labels(12, 2);
+        assert!(png.len() < 40 * 1024, "{} bytes", png.len());
+        let grey = load_grey(&png).unwrap().to_luma8();
+        let finders = count_finders(&local_threshold(&grey, 100));
+        // 432 finder patterns; the estimate is close, and far over the limit.
+        assert!((400..=480).contains(&finders), "{finders} finders");
+        match decode_qr_codes(&png) {
+            Err(ImageError::TooManySymbols { about }) => assert!(about > MAX_SYMBOLS),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The bound leaves a photo of up to MAX_SYMBOLS labels readable.
+    #[test]
+    fn a_photo_of_max_symbols_labels_is_read_in_full() {
+        let png = sheet_of_labels(4, 3);
+        let expected: Vec<String> = (0..16).map(|i| format!("{i:0>20}")).collect();
+        assert_eq!(decode_qr_codes(&png).unwrap(), expected);
+    }
+
     fn qr_png(data: &str) -> Vec<u8> {
         symbol::render(data, Symbol::Qr, symbol::ImageFormat::Png).unwrap()
     }
@@ -952,7 +1138,7 @@ mod tests {
             });
             let blocky = DynamicImage::ImageLuma8(blocky);
             for pass in PASSES {
-                scan(&blocky, &[pass]);
+                scan(&blocky, &[pass]).unwrap();
             }
         }
     }

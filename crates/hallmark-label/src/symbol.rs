@@ -6,8 +6,8 @@
 //! code or URL stays in alphanumeric mode: a 164-character code is a version 7
 //! symbol (45 x 45 modules). Lower case forces byte mode and a larger symbol;
 //! callers should pass the canonical upper-case text. The QR encoder is this
-//! module's own, for speed (about 45 us per version 7 symbol, a third of
-//! fast_qr's time); its output is tested module for module against fast_qr.
+//! module's own, for speed (docs/PERFORMANCE.md gives its rate against
+//! fast_qr's); its output is tested module for module against fast_qr.
 //!
 //! Data Matrix symbols are ECC 200, square or rectangular (no DMRE sizes), the
 //! smallest that holds the data.
