@@ -64,7 +64,16 @@ pub(crate) fn parse_date(s: &str) -> Result<hallmark::Date, String> {
 }
 
 /// Seconds since 1970-01-01 UTC from the system clock.
+///
+/// `$HALLMARK_NOW` (seconds since 1970), when set, stands in for the clock:
+/// tests give the CLI a clock instead of sleeping. It is not for production
+/// use and is not listed in `--help`.
 pub(crate) fn now_secs() -> Result<u64> {
+    if let Some(now) = std::env::var_os("HALLMARK_NOW") {
+        return now.to_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+            crate::CliError::new("$HALLMARK_NOW: expected seconds since 1970, like 1767225600")
+        });
+    }
     Ok(std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|_| crate::CliError::new("the system clock is before 1970"))?

@@ -880,7 +880,19 @@ fn ctrl_c_leaves_ledger_and_output_consistent() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // Interrupted once it is writing codes (to its temporary output file): a
+    // wait for a condition, not for a time.
+    let writing = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .any(|e| e.path() != ledger && e.metadata().map(|m| m.len() > 0).unwrap_or(false))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !writing() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(writing(), "mint never started writing codes");
     sigint(child.id());
     let out = child.wait_with_output().unwrap();
     assert_eq!(code(&out), 130, "{}", stderr(&out));

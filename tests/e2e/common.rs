@@ -49,23 +49,77 @@ pub fn run_program(program: &str, args: &[&str]) -> Output {
 
 /// Runs hallmark with `args`, feeding `stdin`.
 pub fn run(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {BIN}: {e}"));
-    let mut input = child.stdin.take().unwrap_or_else(|| panic!("stdin"));
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("wait: {e}"));
-    let _ = writer.join();
-    out
+    hallmark(args).stdin(stdin).run()
+}
+
+/// A `hallmark` invocation being built: arguments, environment, stdin.
+pub struct Hallmark {
+    command: Command,
+    stdin: Vec<u8>,
+}
+
+/// Starts building an invocation of the binary under test with `args`.
+pub fn hallmark(args: &[&str]) -> Hallmark {
+    let mut command = Command::new(BIN);
+    command.args(args);
+    Hallmark {
+        command,
+        stdin: Vec::new(),
+    }
+}
+
+impl Hallmark {
+    /// More arguments.
+    pub fn args(mut self, args: &[&str]) -> Hallmark {
+        self.command.args(args);
+        self
+    }
+
+    /// An environment variable.
+    pub fn env(mut self, key: &str, value: &str) -> Hallmark {
+        self.command.env(key, value);
+        self
+    }
+
+    /// The clock the CLI reads (`$HALLMARK_NOW`, seconds since 1970).
+    pub fn now(self, secs: u64) -> Hallmark {
+        self.env("HALLMARK_NOW", &secs.to_string())
+    }
+
+    /// What the binary reads on stdin.
+    pub fn stdin(mut self, bytes: &[u8]) -> Hallmark {
+        self.stdin = bytes.to_vec();
+        self
+    }
+
+    /// Runs it to the end and returns what it printed.
+    pub fn run(mut self) -> Output {
+        let mut child = self
+            .command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {BIN}: {e}"));
+        let mut input = child.stdin.take().unwrap_or_else(|| panic!("stdin"));
+        let data = std::mem::take(&mut self.stdin);
+        let writer = std::thread::spawn(move || {
+            let _ = input.write_all(&data);
+        });
+        let out = child
+            .wait_with_output()
+            .unwrap_or_else(|e| panic!("wait: {e}"));
+        let _ = writer.join();
+        out
+    }
+}
+
+/// Seconds since 1970 by the system clock.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// The exit status (-1 when killed by a signal).
