@@ -442,30 +442,34 @@ fn decode(document: &[u8]) -> Result<RevocationSnapshot, Error> {
         return Err(PayloadError::SequenceOutOfRange { sequence }.into());
     }
     let mut s = RevocationSnapshot::new(sequence, uint(&top, 1, "issued")?);
+    // Each entry's elements are read left to right (docs/FORMAT.md §15).
     for e in entries(&top, 2, "serials", 4)? {
+        let kid = entry_kid(e.first())?;
         let scope = Scope::Serial(entry_uint(e.get(1), "serial")?);
         add_once(
             &mut s,
-            entry_kid(e.first())?,
+            kid,
             scope,
             entry_reason(e.get(2))?,
             entry_date(e.get(3), "date")?,
         )?;
     }
     for e in entries(&top, 3, "ranges", 5)? {
+        let kid = entry_kid(e.first())?;
         let scope = Scope::Range {
             first: entry_uint(e.get(1), "first")?,
             last: entry_uint(e.get(2), "last")?,
         };
         add_once(
             &mut s,
-            entry_kid(e.first())?,
+            kid,
             scope,
             entry_reason(e.get(3))?,
             entry_date(e.get(4), "date")?,
         )?;
     }
     for e in entries(&top, 4, "lots", 4)? {
+        let kid = entry_kid(e.first())?;
         let lot = match e.get(1) {
             Some(Value::Text(t)) => t.clone(),
             _ => {
@@ -478,19 +482,20 @@ fn decode(document: &[u8]) -> Result<RevocationSnapshot, Error> {
         };
         add_once(
             &mut s,
-            entry_kid(e.first())?,
+            kid,
             Scope::Lot(lot),
             entry_reason(e.get(2))?,
             entry_date(e.get(3), "date")?,
         )?;
     }
     for e in entries(&top, 5, "keys", 4)? {
+        let kid = entry_kid(e.first())?;
         let scope = Scope::Key {
             from: entry_date(e.get(1), "from")?,
         };
         add_once(
             &mut s,
-            entry_kid(e.first())?,
+            kid,
             scope,
             entry_reason(e.get(2))?,
             entry_date(e.get(3), "date")?,
