@@ -852,7 +852,7 @@ mod tests {
         let trust = |from, until| {
             let mut t = TrustStore::new();
             t.add(
-                TrustedKey::new("rev", public.clone(), from, until)
+                TrustedKey::new("rev", public, from, until)
                     .unwrap()
                     .with_revocation_signer(true),
             )
