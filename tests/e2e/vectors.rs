@@ -14,7 +14,7 @@
 
 use std::path::Path;
 
-use hallmark::{Date, TrustStore, UnverifiedCode};
+use hallmark::{Date, RevocationSnapshot, TrustStore, UnverifiedCode, Verdict, Verifier};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -45,6 +45,8 @@ struct Case {
     trust_store: Option<String>,
     bytes: Option<String>,
     payload_cbor: Option<String>,
+    /// A revocation snapshot (hex) to verify, and to judge `input` under.
+    snapshot: Option<String>,
     expect: Expect,
 }
 
@@ -55,6 +57,10 @@ struct Expect {
     error: Option<String>,
     canonical: Option<String>,
     payload: Option<Value>,
+    /// For an accepted snapshot: its sequence.
+    sequence: Option<u64>,
+    /// For a revoked code: the revocation's reason.
+    reason: Option<String>,
 }
 
 fn payload_json(p: &hallmark::Payload) -> Value {
@@ -88,11 +94,74 @@ fn run_case(
                 _ => Err(format!("trust store refused with {} ({e})", e.kind())),
             };
         }
-        (Ok(_), None) => return Err("trust store loaded but the case expects it refused".into()),
-        (Ok(t), Some(_)) => t,
+        (Ok(_), None) if case.snapshot.is_none() => {
+            return Err("trust store loaded but the case expects it refused".into());
+        }
+        (Ok(t), _) => t,
     };
+    if let Some(snapshot) = &case.snapshot {
+        return run_snapshot_case(&trust, today, snapshot, case);
+    }
     let input = case.input.as_deref().unwrap_or_default();
-    match trust.verify_on(input, today) {
+    check_verified(trust.verify_on(input, today), input, case)
+}
+
+/// A revocation snapshot case: the snapshot is accepted (with its sequence) or
+/// refused (with a kind); with an `input`, the code's verdict under it.
+fn run_snapshot_case(
+    trust: &TrustStore,
+    today: Date,
+    snapshot: &str,
+    case: &Case,
+) -> Result<(), String> {
+    let bytes = hex::decode(snapshot).map_err(|e| format!("snapshot hex: {e}"))?;
+    let snapshot = match RevocationSnapshot::verify(&bytes, trust) {
+        Err(e) => {
+            return match (case.expect.verdict.as_str(), case.expect.error.as_deref()) {
+                ("error", Some(kind)) if kind == e.kind() => Ok(()),
+                _ => Err(format!("snapshot refused with {} ({e})", e.kind())),
+            };
+        }
+        Ok(s) => s,
+    };
+    let Some(input) = case.input.as_deref() else {
+        if case.expect.verdict != "accepted" {
+            return Err(format!(
+                "snapshot accepted, expected {}",
+                case.expect.verdict
+            ));
+        }
+        return match case.expect.sequence {
+            Some(seq) if seq == snapshot.sequence => Ok(()),
+            other => Err(format!("sequence {} != {other:?}", snapshot.sequence)),
+        };
+    };
+    let verdict = Verifier::new(trust, today)
+        .with_revocations(&snapshot, false)
+        .verify(input);
+    match verdict {
+        Verdict::Revoked { revocation, .. } => {
+            if case.expect.verdict != "revoked" {
+                return Err(format!("revoked, expected {}", case.expect.verdict));
+            }
+            match case.expect.reason.as_deref() {
+                Some(r) if r == revocation.reason.as_str() => Ok(()),
+                other => Err(format!("reason {} != {other:?}", revocation.reason)),
+            }
+        }
+        Verdict::Genuine { verified, .. } => check_verified(Ok(verified), input, case),
+        Verdict::Refused(e) => check_verified(Err(e), input, case),
+        other => Err(format!("unexpected verdict {}", other.word())),
+    }
+}
+
+/// Compares a code's verification result with the case's expectation.
+fn check_verified(
+    result: Result<hallmark::Verified, hallmark::Error>,
+    input: &str,
+    case: &Case,
+) -> Result<(), String> {
+    match result {
         Ok(v) => {
             if case.expect.verdict != "genuine" {
                 return Err(format!("verified, expected {}", case.expect.verdict));
@@ -161,7 +230,7 @@ fn vectors() {
         .collect();
     paths.sort();
     assert!(
-        paths.len() >= 5,
+        paths.len() >= 6,
         "vector files missing from {}",
         dir.display()
     );

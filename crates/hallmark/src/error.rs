@@ -222,6 +222,13 @@ pub enum PayloadError {
         /// The type it must have.
         expected: &'static str,
     },
+    /// A revocation snapshot's sequence number above
+    /// [`MAX_SEQUENCE`](crate::MAX_SEQUENCE) (2^53 − 1).
+    #[error("snapshot sequence {sequence} is above the largest allowed, 2^53-1 = 9007199254740991")]
+    SequenceOutOfRange {
+        /// The sequence number found.
+        sequence: u64,
+    },
     /// A field's value is outside its range or character set.
     #[error("field {field}: {reason}")]
     InvalidValue {
@@ -305,6 +312,7 @@ impl PayloadError {
             PayloadError::TooDeep(_) => "too-deep",
             PayloadError::MissingField(_) => "missing-field",
             PayloadError::WrongType { .. } => "wrong-type",
+            PayloadError::SequenceOutOfRange { .. } => "sequence-out-of-range",
             PayloadError::InvalidValue { .. } => "invalid-value",
         }
     }

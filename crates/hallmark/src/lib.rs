@@ -64,7 +64,8 @@ pub use payload::{
     MAX_EXTENSION_DEPTH, MAX_LABEL_LEN, Payload,
 };
 pub use revocation::{
-    MAX_SNAPSHOT_BYTES, REVOCATIONS_SIGNING_TAG, Reason, Revocation, RevocationSnapshot, Scope,
+    MAX_SEQUENCE, MAX_SNAPSHOT_BYTES, REVOCATIONS_SIGNING_TAG, Reason, Revocation,
+    RevocationSnapshot, Scope,
 };
 pub use trust::{MAX_TRUST_STORE_LEN, TrustStore, TrustedKey, Verified};
 pub use verdict::{BUILD_TABLES_FROM, Verdict, Verifier};

@@ -153,13 +153,19 @@ pub(crate) fn date(days: u64, name: &'static str) -> Result<Date, PayloadError> 
     })
 }
 
-pub(crate) fn only_keys(entries: &[(Value, Value)], max: u64) -> Result<(), PayloadError> {
+/// Refuses a map of `document` with a key above `max` (`invalid-value`) or a
+/// key that is not an unsigned integer (`key-not-unsigned`).
+pub(crate) fn only_keys(
+    entries: &[(Value, Value)],
+    max: u64,
+    document: &'static str,
+) -> Result<(), PayloadError> {
     for (k, _) in entries {
         match as_u64(k) {
             Some(k) if k <= max => {}
             Some(_) => {
                 return Err(PayloadError::InvalidValue {
-                    field: "manifest",
+                    field: document,
                     reason: "unknown field",
                 });
             }
@@ -173,7 +179,7 @@ fn decode_document(bytes: &[u8]) -> Result<(u64, Vec<ManifestBatch>), PayloadErr
     let Value::Map(top) = parse_canonical(bytes)? else {
         return Err(PayloadError::NotAMap);
     };
-    only_keys(&top, 1)?;
+    only_keys(&top, 1, "manifest")?;
     let issued = uint(&top, 0, "issued")?;
     let Some(Value::Array(items)) = field(&top, 1) else {
         return Err(PayloadError::WrongType {
@@ -190,7 +196,7 @@ fn decode_document(bytes: &[u8]) -> Result<(u64, Vec<ManifestBatch>), PayloadErr
                     expected: "a map",
                 });
             };
-            only_keys(m, 7)?;
+            only_keys(m, 7, "batch")?;
             let start = uint(m, 0, "start")?;
             let count = uint(m, 1, "count")?;
             if count == 0 || start.checked_add(count - 1).is_none() {

@@ -5,6 +5,8 @@ use ciborium::Value;
 use crate::Date;
 use crate::error::{Error, PayloadError};
 
+mod reader;
+
 /// Map key of the serial number.
 pub const KEY_SERIAL: u64 = 0;
 /// Map key of the part number.
@@ -197,37 +199,23 @@ pub(crate) fn to_vec(value: &Value) -> Vec<u8> {
     out
 }
 
-/// Parses exactly one CBOR item that fills `bytes` and is in deterministic form.
+/// Parses exactly one CBOR item that fills `bytes` and is in deterministic form
+/// (docs/FORMAT.md §4.1, §8.2 steps 1-4).
 pub(crate) fn parse_canonical(bytes: &[u8]) -> Result<Value, PayloadError> {
-    let mut reader = bytes;
-    let value: Value =
-        ciborium::de::from_reader_with_recursion_limit(&mut reader, MAX_EXTENSION_DEPTH + 2)
-            .map_err(|e| match e {
-                ciborium::de::Error::RecursionLimitExceeded => {
-                    PayloadError::TooDeep(MAX_EXTENSION_DEPTH)
-                }
-                ciborium::de::Error::Io(_) => PayloadError::InvalidCbor("truncated".into()),
-                ciborium::de::Error::Syntax(at) => {
-                    PayloadError::InvalidCbor(format!("syntax error at byte {at}"))
-                }
-                ciborium::de::Error::Semantic(at, _) => PayloadError::InvalidCbor(match at {
-                    Some(at) => format!("invalid item at byte {at}"),
-                    None => "invalid item".into(),
-                }),
-            })?;
-    if !reader.is_empty() {
+    let read = reader::read(bytes)?;
+    if read.used < bytes.len() {
         return Err(PayloadError::TrailingBytes {
-            count: reader.len(),
+            count: bytes.len() - read.used,
         });
     }
-    // Deterministic encoding is what re-encoding produces: minimal integers and
-    // lengths, definite lengths. Anything else differs from the input. Map order
-    // and duplicates survive re-encoding, so they are checked apart.
-    if to_vec(&value) != bytes {
+    // The reader judges heads, lengths, floats and bignums byte by byte;
+    // re-encoding must then give the input back. Map order and duplicates
+    // survive re-encoding, so they are checked apart.
+    if !read.canonical || to_vec(&read.value) != bytes {
         return Err(PayloadError::NonCanonical);
     }
-    check_map_order(&value)?;
-    Ok(value)
+    check_map_order(&read.value)?;
+    Ok(read.value)
 }
 
 /// Checks that every map, at any depth, has strictly ascending keys in the

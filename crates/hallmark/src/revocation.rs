@@ -21,6 +21,13 @@ pub const REVOCATIONS_SIGNING_TAG: &[u8] = b"hallmark revocations v1\0";
 /// Largest snapshot accepted, in bytes (about 10 million revoked serials).
 pub const MAX_SNAPSHOT_BYTES: usize = 256 * 1024 * 1024;
 
+/// The largest sequence number a snapshot may carry: 2^53 − 1 (exact in a
+/// JSON number or a double). A larger one is refused
+/// (`sequence-out-of-range`), so that no snapshot can pin its verifiers at
+/// u64::MAX: counting one snapshot a second from 0, the range lasts 285 million
+/// years.
+pub const MAX_SEQUENCE: u64 = (1 << 53) - 1;
+
 /// Why a code was revoked (after EU FMD practice).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -306,7 +313,8 @@ impl RevocationSnapshot {
     }
 
     /// Parses a snapshot file and verifies its signature with a key that `trust`
-    /// marks as a revocation signer.
+    /// marks as a revocation signer, valid (`valid_from`, `valid_until`) on the
+    /// UTC day of the snapshot's `issued` time (docs/FORMAT.md §15).
     pub fn verify(bytes: &[u8], trust: &TrustStore) -> Result<RevocationSnapshot, Error> {
         let (key, document) =
             crate::signed::open(bytes, REVOCATIONS_SIGNING_TAG, MAX_SNAPSHOT_BYTES, trust)?;
@@ -317,6 +325,23 @@ impl RevocationSnapshot {
             });
         }
         let mut snapshot = decode(document)?;
+        // A signer past its valid_until issues no more accepted snapshots, as a
+        // code key past it signs no more accepted codes. A day past 9999-12-31
+        // is after every valid_until.
+        let day = Date::from_days(snapshot.issued / 86_400);
+        let valid = match day {
+            Some(day) => key.is_valid_on(day),
+            None => key.valid_until().is_none(),
+        };
+        if !valid {
+            return Err(Error::KeyNotValid {
+                kid: key.kid(),
+                key_name: key.name().to_owned(),
+                date: day.unwrap_or(Date::MAX),
+                valid_from: key.valid_from(),
+                valid_until: key.valid_until(),
+            });
+        }
         snapshot.signer = Some(key.kid());
         Ok(snapshot)
     }
@@ -411,32 +436,40 @@ fn decode(document: &[u8]) -> Result<RevocationSnapshot, Error> {
     let Value::Map(top) = parse_canonical(document)? else {
         return Err(PayloadError::NotAMap.into());
     };
-    only_keys(&top, 5)?;
-    let mut s = RevocationSnapshot::new(uint(&top, 0, "sequence")?, uint(&top, 1, "issued")?);
+    only_keys(&top, 5, "snapshot")?;
+    let sequence = uint(&top, 0, "sequence")?;
+    if sequence > MAX_SEQUENCE {
+        return Err(PayloadError::SequenceOutOfRange { sequence }.into());
+    }
+    let mut s = RevocationSnapshot::new(sequence, uint(&top, 1, "issued")?);
+    // Each entry's elements are read left to right (docs/FORMAT.md §15).
     for e in entries(&top, 2, "serials", 4)? {
+        let kid = entry_kid(e.first())?;
         let scope = Scope::Serial(entry_uint(e.get(1), "serial")?);
         add_once(
             &mut s,
-            entry_kid(e.first())?,
+            kid,
             scope,
             entry_reason(e.get(2))?,
             entry_date(e.get(3), "date")?,
         )?;
     }
     for e in entries(&top, 3, "ranges", 5)? {
+        let kid = entry_kid(e.first())?;
         let scope = Scope::Range {
             first: entry_uint(e.get(1), "first")?,
             last: entry_uint(e.get(2), "last")?,
         };
         add_once(
             &mut s,
-            entry_kid(e.first())?,
+            kid,
             scope,
             entry_reason(e.get(3))?,
             entry_date(e.get(4), "date")?,
         )?;
     }
     for e in entries(&top, 4, "lots", 4)? {
+        let kid = entry_kid(e.first())?;
         let lot = match e.get(1) {
             Some(Value::Text(t)) => t.clone(),
             _ => {
@@ -449,19 +482,20 @@ fn decode(document: &[u8]) -> Result<RevocationSnapshot, Error> {
         };
         add_once(
             &mut s,
-            entry_kid(e.first())?,
+            kid,
             Scope::Lot(lot),
             entry_reason(e.get(2))?,
             entry_date(e.get(3), "date")?,
         )?;
     }
     for e in entries(&top, 5, "keys", 4)? {
+        let kid = entry_kid(e.first())?;
         let scope = Scope::Key {
             from: entry_date(e.get(1), "from")?,
         };
         add_once(
             &mut s,
-            entry_kid(e.first())?,
+            kid,
             scope,
             entry_reason(e.get(2))?,
             entry_date(e.get(3), "date")?,
@@ -601,5 +635,242 @@ mod tests {
             RevocationSnapshot::verify(&forged, &trust),
             Err(Error::BadSignature { .. })
         ));
+    }
+
+    fn sign_document(document: &[u8], key: &SigningKey) -> Vec<u8> {
+        let kid = KeyId::derive(key.verifying_key().as_bytes());
+        let signed = crate::signed::signed_part(kid, document);
+        let sig = key
+            .sign(&[REVOCATIONS_SIGNING_TAG, &signed].concat())
+            .to_bytes();
+        [signed, sig.to_vec()].concat()
+    }
+
+    /// A snapshot document from its six fields (each a CBOR value), plus extra
+    /// top-level entries.
+    fn document(sequence: Value, fields: [Vec<Value>; 4], extra: Vec<(Value, Value)>) -> Vec<u8> {
+        let [serials, ranges, lots, keys] = fields;
+        let mut top = vec![
+            (int(0), sequence),
+            (int(1), int(1_790_000_000)),
+            (int(2), Value::Array(serials)),
+            (int(3), Value::Array(ranges)),
+            (int(4), Value::Array(lots)),
+            (int(5), Value::Array(keys)),
+        ];
+        top.extend(extra);
+        to_vec(&Value::Map(top))
+    }
+
+    fn kind(bytes: &[u8], trust: &TrustStore) -> &'static str {
+        match RevocationSnapshot::verify(bytes, trust) {
+            Ok(_) => "ok",
+            Err(e) => e.kind(),
+        }
+    }
+
+    fn kid_v() -> Value {
+        kid_value(KeyId::from_bytes([1, 2, 3, 4]))
+    }
+
+    #[test]
+    fn regression_snapshot_sequence_u64_max_pins_verifiers() {
+        let (key, trust) = setup(true);
+        let at = |sequence: u64| {
+            kind(
+                &sign_document(&document(int(sequence), Default::default(), vec![]), &key),
+                &trust,
+            )
+        };
+        assert_eq!(at(0), "ok");
+        assert_eq!(at(MAX_SEQUENCE), "ok");
+        assert_eq!(at(MAX_SEQUENCE + 1), "sequence-out-of-range");
+        assert_eq!(at(u64::MAX), "sequence-out-of-range");
+        // The builder's own snapshots at the limit verify.
+        let ok = sign(&RevocationSnapshot::new(MAX_SEQUENCE, 1), &key);
+        assert_eq!(
+            RevocationSnapshot::verify(&ok, &trust).map(|s| s.sequence),
+            Ok(MAX_SEQUENCE)
+        );
+    }
+
+    #[test]
+    fn snapshot_document_rules() {
+        let (key, trust) = setup(true);
+        let check = |fields: [Vec<Value>; 4], extra| {
+            kind(
+                &sign_document(&document(int(1), fields, extra), &key),
+                &trust,
+            )
+        };
+        let d = int(20_000);
+        let serial = |n: u64| Value::Array(vec![kid_v(), int(n), int(0), d.clone()]);
+        let range = |a: u64, b: u64| Value::Array(vec![kid_v(), int(a), int(b), int(1), d.clone()]);
+        // An unknown top-level key, or a key that is not an unsigned integer.
+        assert_eq!(
+            check(Default::default(), vec![(int(6), int(0))]),
+            "invalid-value"
+        );
+        assert_eq!(
+            check(Default::default(), vec![(Value::Text("x".into()), int(0))]),
+            "key-not-unsigned"
+        );
+        // Entry arity and types.
+        assert_eq!(
+            check(
+                [
+                    vec![Value::Array(vec![kid_v(), int(1), int(0)])],
+                    vec![],
+                    vec![],
+                    vec![]
+                ],
+                vec![]
+            ),
+            "wrong-type"
+        );
+        assert_eq!(
+            check(
+                [
+                    vec![Value::Array(vec![
+                        kid_v(),
+                        int(1),
+                        int(0),
+                        d.clone(),
+                        int(0)
+                    ])],
+                    vec![],
+                    vec![],
+                    vec![]
+                ],
+                vec![]
+            ),
+            "wrong-type"
+        );
+        assert_eq!(
+            check(
+                [
+                    vec![Value::Array(vec![
+                        Value::Bytes(vec![1, 2, 3]),
+                        int(1),
+                        int(0),
+                        d.clone()
+                    ])],
+                    vec![],
+                    vec![],
+                    vec![]
+                ],
+                vec![]
+            ),
+            "wrong-type"
+        );
+        // Unknown reason, date after 9999-12-31, first > last.
+        assert_eq!(
+            check(
+                [
+                    vec![Value::Array(vec![kid_v(), int(1), int(6), d.clone()])],
+                    vec![],
+                    vec![],
+                    vec![]
+                ],
+                vec![]
+            ),
+            "invalid-value"
+        );
+        assert_eq!(
+            check(
+                [
+                    vec![Value::Array(vec![kid_v(), int(1), int(0), int(2_932_897)])],
+                    vec![],
+                    vec![],
+                    vec![]
+                ],
+                vec![]
+            ),
+            "invalid-value"
+        );
+        assert_eq!(
+            check([vec![], vec![range(5, 4)], vec![], vec![]], vec![]),
+            "invalid-value"
+        );
+        // The same serial twice is refused; order is free; ranges may overlap
+        // each other and listed serials.
+        assert_eq!(
+            check([vec![serial(1), serial(1)], vec![], vec![], vec![]], vec![]),
+            "invalid-value"
+        );
+        assert_eq!(
+            check([vec![serial(9), serial(1)], vec![], vec![], vec![]], vec![]),
+            "ok"
+        );
+        let overlapping = sign_document(
+            &document(
+                int(1),
+                [
+                    vec![serial(5)],
+                    vec![range(0, 10), range(3, 7), range(0, 10)],
+                    vec![],
+                    vec![],
+                ],
+                vec![],
+            ),
+            &key,
+        );
+        let s = RevocationSnapshot::verify(&overlapping, &trust).unwrap();
+        let p = Payload::new(5, "P", "L", Date::EPOCH).unwrap();
+        // The serial entry comes before the ranges.
+        assert_eq!(
+            s.check(KeyId::from_bytes([1, 2, 3, 4]), &p)
+                .map(|r| r.reason),
+            Some(Reason::Recalled)
+        );
+        let p = Payload::new(4, "P", "L", Date::EPOCH).unwrap();
+        assert!(matches!(
+            s.check(KeyId::from_bytes([1, 2, 3, 4]), &p)
+                .map(|r| &r.scope),
+            Some(Scope::Range { first: 0, last: 10 })
+        ));
+        // A missing field.
+        let missing = to_vec(&Value::Map(vec![(int(0), int(1)), (int(1), int(1))]));
+        assert_eq!(
+            kind(&sign_document(&missing, &key), &trust),
+            "missing-field"
+        );
+        // Not deterministic CBOR: refused like a code's payload.
+        let mut long_head = document(int(1), Default::default(), vec![]);
+        long_head.splice(2..3, [0x18, 0x01]);
+        assert_eq!(
+            kind(&sign_document(&long_head, &key), &trust),
+            "non-canonical-cbor"
+        );
+    }
+
+    #[test]
+    fn a_revocation_signer_signs_only_while_valid() {
+        let key = SigningKey::from_bytes(&[11; 32]);
+        let public = PublicKey::from_bytes(key.verifying_key().as_bytes()).unwrap();
+        let d = |s: &str| s.parse::<Date>().ok();
+        let trust = |from, until| {
+            let mut t = TrustStore::new();
+            t.add(
+                TrustedKey::new("rev", public, from, until)
+                    .unwrap()
+                    .with_revocation_signer(true),
+            )
+            .unwrap();
+            t
+        };
+        // 2026-09-21T12:00:00Z is day 20717.
+        let issued = 20_717 * 86_400 + 43_200;
+        let bytes = sign(&RevocationSnapshot::new(1, issued), &key);
+        let on = |from, until| kind(&bytes, &trust(from, until));
+        assert_eq!(on(None, None), "ok");
+        assert_eq!(on(None, d("2026-09-21")), "ok", "valid_until is inclusive");
+        assert_eq!(on(None, d("2026-09-20")), "key-not-valid");
+        assert_eq!(on(d("2026-09-21"), None), "ok", "valid_from is inclusive");
+        assert_eq!(on(d("2026-09-22"), None), "key-not-valid");
+        // An issued time past 9999-12-31 is after every valid_until.
+        let far = sign(&RevocationSnapshot::new(1, u64::MAX), &key);
+        assert_eq!(kind(&far, &trust(None, None)), "ok");
+        assert_eq!(kind(&far, &trust(None, d("9999-12-31"))), "key-not-valid");
     }
 }

@@ -250,6 +250,14 @@ impl TrustStore {
                 text.len()
             )));
         }
+        // One byte order mark at the start is ignored (docs/FORMAT.md §9), whatever
+        // the TOML parser does with one.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if text.starts_with('\u{feff}') {
+            return Err(Error::TrustStore(
+                "a byte order mark is allowed only once, at the start".to_owned(),
+            ));
+        }
         let file: File =
             toml::from_str(text).map_err(|e| Error::TrustStore(e.message().to_owned()))?;
         let mut store = TrustStore::new();
@@ -483,5 +491,81 @@ mod tests {
             Err(Error::TrustStore(_))
         ));
         assert_eq!(TrustStore::from_toml("").map(|t| t.keys().len()), Ok(0));
+    }
+
+    const PK: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+
+    fn load(text: &str) -> Result<usize, &'static str> {
+        TrustStore::from_toml(text)
+            .map(|t| t.keys().len())
+            .map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn trust_store_schema() {
+        let good = format!("[[key]]\nname = \"a\"\npublic_key = \"{PK}\"\n");
+        // One byte order mark at the very start is ignored; anywhere else it is
+        // a TOML syntax error.
+        assert_eq!(load(&format!("\u{feff}{good}")), Ok(1));
+        assert_eq!(load(&format!("\u{feff}\u{feff}{good}")), Err("trust-store"));
+        assert_eq!(load(&format!("{good}\u{feff}")), Err("trust-store"));
+        assert_eq!(load("\u{feff}"), Ok(0));
+        // name and public_key are required strings.
+        assert_eq!(
+            load(&format!("[[key]]\npublic_key = \"{PK}\"\n")),
+            Err("trust-store")
+        );
+        assert_eq!(load("[[key]]\nname = \"a\"\n"), Err("trust-store"));
+        assert_eq!(
+            load(&format!("[[key]]\nname = 1\npublic_key = \"{PK}\"\n")),
+            Err("trust-store")
+        );
+        // revocation_signer is an optional boolean, false when absent.
+        for v in ["\"true\"", "1", "2024-01-01"] {
+            assert_eq!(
+                load(&format!("{good}revocation_signer = {v}\n")),
+                Err("trust-store")
+            );
+        }
+        let marked = TrustStore::from_toml(&format!("{good}revocation_signer = true\n"));
+        assert_eq!(
+            marked.map(|t| t
+                .keys()
+                .iter()
+                .map(TrustedKey::is_revocation_signer)
+                .collect()),
+            Ok(vec![true])
+        );
+        let unmarked = TrustStore::from_toml(&format!("{good}revocation_signer = false\n"));
+        assert_eq!(
+            unmarked.map(|t| t
+                .keys()
+                .iter()
+                .map(TrustedKey::is_revocation_signer)
+                .collect()),
+            Ok(vec![false])
+        );
+        // A field twice, an unknown field at any level, [key] as a table.
+        assert_eq!(load(&format!("{good}name = \"b\"\n")), Err("trust-store"));
+        assert_eq!(load(&format!("version = 1\n{good}")), Err("trust-store"));
+        assert_eq!(load(&good.replace("[[key]]", "[key]")), Err("trust-store"));
+        // Two entries may share a name (the kid tells them apart), not a kid.
+        let other = "0faada074b654141829ba20700f2446d0f8e1f8f8794ffc2f18239c980f024ee";
+        assert_eq!(
+            load(&format!(
+                "{good}[[key]]\nname = \"a\"\npublic_key = \"{other}\"\n"
+            )),
+            Ok(2)
+        );
+        assert_eq!(
+            load(&format!(
+                "{good}[[key]]\nname = \"b\"\npublic_key = \"{}\"\n",
+                PK.to_uppercase()
+            )),
+            Err("duplicate-key-id")
+        );
+        // CRLF line ends, surrounding spaces in the key string, upper-case hex.
+        assert_eq!(load(&good.replace('\n', "\r\n")), Ok(1));
+        assert_eq!(load(&good.replace("= \"d75a", "= \" d75a")), Ok(1));
     }
 }

@@ -50,7 +50,7 @@ fn scope() -> impl Strategy<Value = Scope> {
 
 prop_compose! {
     fn snapshot()(
-        sequence in any::<u64>(),
+        sequence in 0..=hallmark::MAX_SEQUENCE,
         issued in any::<u64>(),
         entries in proptest::collection::vec((kid(), scope(), reason(), date()), 0..24),
     ) -> RevocationSnapshot {
@@ -126,6 +126,17 @@ fn mutate(
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn snapshot_sequences_above_the_limit_are_refused(
+        seed in any::<[u8; 32]>(),
+        sequence in (hallmark::MAX_SEQUENCE + 1)..=u64::MAX,
+    ) {
+        let (key, kid, trust) = signer(seed, true);
+        let bytes = signed_snapshot(&RevocationSnapshot::new(sequence, 1), &key, kid);
+        let refused = RevocationSnapshot::verify(&bytes, &trust).map(|_| ()).map_err(|e| e.kind());
+        prop_assert_eq!(refused, Err("sequence-out-of-range"));
+    }
 
     #[test]
     fn snapshots_round_trip(seed in any::<[u8; 32]>(), s in snapshot()) {

@@ -211,7 +211,7 @@ fn main() {
         file(
             "Correctly signed payloads that are not deterministic CBOR or not the v1 shape.",
             &signer,
-            cbor_cases(&signer),
+            [cbor_cases(&signer), cbor_corner_cases(&signer)].concat(),
         ),
     );
     write(
@@ -220,8 +220,17 @@ fn main() {
         file(
             "Trust stores: weak and invalid keys, duplicates, validity windows.",
             &signer,
-            trust_cases(&signer, &sample_text),
+            [
+                trust_cases(&signer, &sample_text),
+                trust_schema_cases(&signer, &sample_text),
+            ]
+            .concat(),
         ),
+    );
+    write(
+        &dir,
+        "revocations.json",
+        revocations_file(&signer, &other, &sample_payload, &sample_text),
     );
 }
 
@@ -1198,4 +1207,771 @@ fn trust_cases(s: &Signer, sample_text: &str) -> Vec<Value> {
             Some("unknown-key"),
         ),
     ]
+}
+
+// --- Corners added when FORMAT.md became normative (issue 12 item 8). ---
+
+fn arr(items: &[Vec<u8>]) -> Vec<u8> {
+    [head(4, items.len() as u64), items.concat()].concat()
+}
+
+/// CBOR corners of §8.3: simple values, nested indefinite-length chunks,
+/// bignums, NaN and other float encodings. All correctly signed.
+fn cbor_corner_cases(s: &Signer) -> Vec<Value> {
+    let code = |payload: Vec<u8>| b32(&s.code(&payload));
+    let c =
+        |name: &str, payload: Vec<u8>, error: &str| bad(name, &code(payload), "malformed", error);
+    let ext = |value: Vec<u8>| {
+        let mut p = sample_pairs(1);
+        p.push(kv(5, value));
+        map(&p)
+    };
+    let with = |i: usize, pair: (Vec<u8>, Vec<u8>)| {
+        let mut p = sample_pairs(1);
+        p[i] = pair;
+        map(&p)
+    };
+    let big = |tag: u8, bytes: &[u8]| [vec![0xc0 | tag], bstr(bytes)].concat();
+    vec![
+        c(
+            "two-byte simple value f8 14 (false in the long form) in an extension",
+            ext(vec![0xf8, 0x14]),
+            "invalid-cbor",
+        ),
+        c(
+            "two-byte simple value f8 17 (undefined in the long form) in an extension",
+            ext(vec![0xf8, 0x17]),
+            "invalid-cbor",
+        ),
+        c(
+            "two-byte simple value f8 00 in an extension",
+            ext(vec![0xf8, 0x00]),
+            "invalid-cbor",
+        ),
+        c(
+            "unassigned simple value f8 20 in an extension",
+            ext(vec![0xf8, 0x20]),
+            "invalid-cbor",
+        ),
+        c(
+            "unassigned simple value e0 in an extension",
+            ext(vec![0xe0]),
+            "invalid-cbor",
+        ),
+        c(
+            "undefined (f7) in an extension reads as null: non-canonical",
+            ext(vec![0xf7]),
+            "non-canonical-cbor",
+        ),
+        c(
+            "break where an item is expected",
+            ext(vec![0xff]),
+            "invalid-cbor",
+        ),
+        c(
+            "nested indefinite-length byte string chunk in an extension",
+            ext(vec![0x5f, 0x5f, 0x41, 0x00, 0xff, 0xff]),
+            "invalid-cbor",
+        ),
+        c(
+            "indefinite-length text with a nested indefinite-length chunk",
+            with(
+                1,
+                kv(
+                    1,
+                    [vec![0x7f, 0x7f], text("DRN-2980"), vec![0xff, 0xff]].concat(),
+                ),
+            ),
+            "invalid-cbor",
+        ),
+        c(
+            "indefinite-length byte string with a text chunk",
+            ext(vec![0x5f, 0x61, 0x41, 0xff]),
+            "invalid-cbor",
+        ),
+        c(
+            "indefinite-length text chunks splitting a UTF-8 character",
+            ext(vec![0x7f, 0x61, 0xc3, 0x61, 0xa4, 0xff]),
+            "invalid-cbor",
+        ),
+        c(
+            "indefinite-length byte string without its break",
+            ext(vec![0x5f, 0x41, 0x00]),
+            "invalid-cbor",
+        ),
+        c(
+            "bignum 1 in an extension (the integer form is deterministic)",
+            ext(big(2, &[1])),
+            "non-canonical-cbor",
+        ),
+        c(
+            "bignum 2^64-1 as the serial",
+            with(0, kv(0, big(2, &[0xff; 8]))),
+            "non-canonical-cbor",
+        ),
+        c(
+            "negative bignum -2^64 in an extension",
+            ext(big(3, &[0xff; 8])),
+            "non-canonical-cbor",
+        ),
+        c(
+            "bignum 2^64 in an extension (outside the 64-bit range: a tag)",
+            ext(big(2, &[1, 0, 0, 0, 0, 0, 0, 0, 0])),
+            "unsupported-cbor",
+        ),
+        c(
+            "bignum 2^64 as the serial",
+            with(0, kv(0, big(2, &[1, 0, 0, 0, 0, 0, 0, 0, 0]))),
+            "wrong-type",
+        ),
+        c(
+            "negative bignum of 17 bytes in an extension",
+            ext(big(3, &[0xff; 17])),
+            "unsupported-cbor",
+        ),
+        c(
+            "bignum 2^64 with a leading zero byte",
+            ext(big(2, &[0, 1, 0, 0, 0, 0, 0, 0, 0, 0])),
+            "non-canonical-cbor",
+        ),
+        c(
+            "tag 2 around a text string is a tag",
+            ext([vec![0xc2], text("1")].concat()),
+            "unsupported-cbor",
+        ),
+        c(
+            "NaN f9 7e00 in an extension",
+            ext(vec![0xf9, 0x7e, 0x00]),
+            "unsupported-cbor",
+        ),
+        c(
+            "NaN with a payload, f9 7e01",
+            ext(vec![0xf9, 0x7e, 0x01]),
+            "non-canonical-cbor",
+        ),
+        c(
+            "negative NaN, f9 fe00",
+            ext(vec![0xf9, 0xfe, 0x00]),
+            "non-canonical-cbor",
+        ),
+        c(
+            "single-precision NaN",
+            ext(vec![0xfa, 0x7f, 0xc0, 0, 0]),
+            "non-canonical-cbor",
+        ),
+        c(
+            "double-precision NaN",
+            ext(vec![0xfb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0]),
+            "non-canonical-cbor",
+        ),
+        c(
+            "NaN f9 7e00 as the date",
+            with(3, kv(3, vec![0xf9, 0x7e, 0x00])),
+            "wrong-type",
+        ),
+        c(
+            "infinity in half precision in an extension",
+            ext(vec![0xf9, 0x7c, 0x00]),
+            "unsupported-cbor",
+        ),
+        c(
+            "1.0 in single precision",
+            ext(vec![0xfa, 0x3f, 0x80, 0, 0]),
+            "non-canonical-cbor",
+        ),
+        c(
+            "1.1 in single precision (not a half)",
+            ext(vec![0xfa, 0x3f, 0x8c, 0xcc, 0xcd]),
+            "unsupported-cbor",
+        ),
+        c(
+            "2^-24 in single precision (a subnormal half)",
+            ext(vec![0xfa, 0x33, 0x80, 0, 0]),
+            "non-canonical-cbor",
+        ),
+        c(
+            "a bignum does not count as nesting",
+            ext([vec![0x81; 4], big(2, &[1; 9])].concat()),
+            "unsupported-cbor",
+        ),
+        c(
+            "a tag counts as nesting",
+            ext([vec![0x81; 5], vec![0xc1, 0x00]].concat()),
+            "too-deep",
+        ),
+    ]
+}
+
+/// §9 trust-store schema: byte order mark, required fields and their types,
+/// duplicate fields and keys.
+fn trust_schema_cases(s: &Signer, sample_text: &str) -> Vec<Value> {
+    let own = s.key.public_key().to_hex();
+    let entry = |name: &str, key_hex: &str| {
+        format!("[[key]]\nname = \"{name}\"\npublic_key = \"{key_hex}\"\n")
+    };
+    let genuine = |name: &str, trust: String| {
+        json!({"name": name, "trust_store": trust, "input": sample_text, "expect": {
+            "verdict": "genuine", "canonical": sample_text,
+            "payload": payload_json(123_456_789, "DRN-2980", "L231212-01", SAMPLE_DATE, None, &[]),
+        }})
+    };
+    let refused = |name: &str, trust: String, error: &str| json!({"name": name, "trust_store": trust, "expect": {"verdict": "error", "error": error}});
+    let other = "0faada074b654141829ba20700f2446d0f8e1f8f8794ffc2f18239c980f024ee";
+    vec![
+        genuine(
+            "a byte order mark at the start is ignored",
+            format!("\u{feff}{}", entry("a", &own)),
+        ),
+        refused(
+            "two byte order marks",
+            format!("\u{feff}\u{feff}{}", entry("a", &own)),
+            "trust-store",
+        ),
+        refused(
+            "a byte order mark after the start",
+            format!("{}\u{feff}", entry("a", &own)),
+            "trust-store",
+        ),
+        refused(
+            "public_key missing",
+            "[[key]]\nname = \"a\"\n".into(),
+            "trust-store",
+        ),
+        refused(
+            "name missing",
+            format!("[[key]]\npublic_key = \"{own}\"\n"),
+            "trust-store",
+        ),
+        refused(
+            "name not a string",
+            format!("[[key]]\nname = 1\npublic_key = \"{own}\"\n"),
+            "trust-store",
+        ),
+        refused(
+            "public_key not a string",
+            "[[key]]\nname = \"a\"\npublic_key = 1\n".into(),
+            "trust-store",
+        ),
+        refused(
+            "valid_from as a string",
+            format!("{}valid_from = \"2024-01-01\"\n", entry("a", &own)),
+            "trust-store",
+        ),
+        refused(
+            "revocation_signer as a string",
+            format!("{}revocation_signer = \"true\"\n", entry("a", &own)),
+            "trust-store",
+        ),
+        refused(
+            "revocation_signer as an integer",
+            format!("{}revocation_signer = 1\n", entry("a", &own)),
+            "trust-store",
+        ),
+        genuine(
+            "revocation_signer = false is the default",
+            format!("{}revocation_signer = false\n", entry("a", &own)),
+        ),
+        refused(
+            "a field twice in one entry",
+            format!("{}name = \"b\"\n", entry("a", &own)),
+            "trust-store",
+        ),
+        refused(
+            "an unknown top-level key",
+            format!("version = 1\n{}", entry("a", &own)),
+            "trust-store",
+        ),
+        refused(
+            "[key] as a table, not an array of tables",
+            entry("a", &own).replace("[[key]]", "[key]"),
+            "trust-store",
+        ),
+        refused(
+            "the same key twice, in upper and lower case",
+            format!("{}{}", entry("a", &own), entry("b", &own.to_uppercase())),
+            "duplicate-key-id",
+        ),
+        genuine(
+            "two keys may share a name",
+            format!("{}{}", entry("a", &own), entry("a", other)),
+        ),
+        genuine(
+            "CRLF line ends, upper-case hex, spaces inside the key string",
+            entry("a", &format!(" {} ", own.to_uppercase())).replace('\n', "\r\n"),
+        ),
+    ]
+}
+
+/// Issued time of the revocation vectors: 2026-11-18T13:46:40Z (day 20775).
+const ISSUED: u64 = 1_795_009_600;
+
+/// One revocation entry: kid, then the scope's fields, reason, date.
+fn entry(kid: [u8; 4], scope: &[Vec<u8>], reason: u64, date: u64) -> Vec<u8> {
+    let mut items = vec![bstr(&kid)];
+    items.extend_from_slice(scope);
+    items.push(uint(reason));
+    items.push(uint(date));
+    arr(&items)
+}
+
+/// A snapshot document: sequence, issued and the four lists (serials, ranges,
+/// lots, keys), plus extra entries.
+fn snapshot_doc(
+    sequence: u64,
+    issued: u64,
+    lists: [&[Vec<u8>]; 4],
+    extra: &[(Vec<u8>, Vec<u8>)],
+) -> Vec<u8> {
+    let mut pairs = vec![kv(0, uint(sequence)), kv(1, uint(issued))];
+    for (i, list) in lists.iter().enumerate() {
+        pairs.push(kv(2 + i as u64, arr(list)));
+    }
+    pairs.extend_from_slice(extra);
+    map(&pairs)
+}
+
+/// A snapshot file: `version || kid || document || signature` under the
+/// revocations tag.
+fn snapshot(signer: &Signer, document: &[u8]) -> Vec<u8> {
+    let signed = [&[1u8][..], &signer.kid(), document].concat();
+    let sig = signer
+        .key
+        .sign(&[hallmark::REVOCATIONS_SIGNING_TAG, &signed].concat());
+    [signed, sig.to_vec()].concat()
+}
+
+/// §15: revocation snapshots, and codes judged under them.
+fn revocations_file(s: &Signer, rev: &Signer, sample_payload: &[u8], sample_text: &str) -> Value {
+    let trust = format!(
+        "{}[[key]]\nname = \"revocation-key\"\npublic_key = \"{}\"\nrevocation_signer = true\n",
+        trust_toml(&s.key, ""),
+        rev.key.public_key().to_hex()
+    );
+    let third = Signer {
+        key: SecretKey::from_seed("third", &[7; 32]).unwrap_or_else(|e| panic!("{e}")),
+    };
+    let k = s.kid();
+    let empty: [&[Vec<u8>]; 4] = [&[], &[], &[], &[]];
+    let doc = |sequence: u64| snapshot_doc(sequence, ISSUED, empty, &[]);
+    let accepted = |name: &str, bytes: &[u8], sequence: u64| {
+        json!({"name": name, "snapshot": hex::encode(bytes),
+            "expect": {"verdict": "accepted", "sequence": sequence}})
+    };
+    let refused = |name: &str, bytes: &[u8], error: &str| json!({"name": name, "snapshot": hex::encode(bytes), "expect": {"verdict": "error", "error": error}});
+    let sample_json = payload_json(
+        123_456_789,
+        "DRN-2980",
+        "L231212-01",
+        SAMPLE_DATE,
+        None,
+        &[],
+    );
+    let judged = |name: &str, bytes: &[u8], input: &str, verdict: &str, reason: Option<&str>| {
+        let mut v = json!({"name": name, "snapshot": hex::encode(bytes), "input": input,
+            "expect": {"verdict": verdict}});
+        if verdict == "genuine" {
+            v["expect"]["canonical"] = json!(sample_text);
+            v["expect"]["payload"] = sample_json.clone();
+        }
+        if let Some(r) = reason {
+            v["expect"]["reason"] = json!(r);
+        }
+        v
+    };
+    let serial = |n: u64, reason: u64| entry(k, &[uint(n)], reason, 20_000);
+    let range = |a: u64, b: u64, reason: u64| entry(k, &[uint(a), uint(b)], reason, 20_000);
+    let flipped = {
+        let mut b = snapshot(rev, &doc(1));
+        let n = b.len();
+        b[n - 40] ^= 1;
+        b
+    };
+    let code_tag = {
+        let signed = [&[1u8][..], &rev.kid(), &doc(1)].concat();
+        let sig = rev.key.sign(&[CODE_SIGNING_TAG, &signed].concat());
+        [signed, sig.to_vec()].concat()
+    };
+    let mut long_sequence = doc(1);
+    long_sequence.splice(2..3, [0x18, 0x01]);
+    let nested_chunk = snapshot_doc(
+        1,
+        ISSUED,
+        [
+            &[],
+            &[],
+            &[arr(&[
+                bstr(&k),
+                vec![0x7f, 0x7f, 0x61, 0x4c, 0xff, 0xff],
+                uint(0),
+                uint(20_000),
+            ])],
+            &[],
+        ],
+        &[],
+    );
+    let expired = s.code(&map(&[
+        kv(0, uint(123_456_789)),
+        kv(1, text("DRN-2980")),
+        kv(2, text("L231212-01")),
+        kv(3, uint(SAMPLE_DATE)),
+        kv(4, uint(TODAY_DAYS - 1)),
+    ]));
+    let sample_code = s.code(sample_payload);
+    assert_eq!(b32(&sample_code), sample_text);
+    let mut cases = vec![
+        accepted("empty snapshot, sequence 0", &snapshot(rev, &doc(0)), 0),
+        accepted(
+            "sequence 2^53-1, the largest allowed",
+            &snapshot(rev, &doc((1 << 53) - 1)),
+            (1 << 53) - 1,
+        ),
+        refused(
+            "sequence 2^53",
+            &snapshot(rev, &doc(1 << 53)),
+            "sequence-out-of-range",
+        ),
+        refused(
+            "sequence 2^64-1 would pin every verifier",
+            &snapshot(rev, &doc(u64::MAX)),
+            "sequence-out-of-range",
+        ),
+        accepted(
+            "issued far in the future is accepted (staleness is the verifier's)",
+            &snapshot(rev, &snapshot_doc(1, 253_402_300_799, empty, &[])),
+            1,
+        ),
+        refused(
+            "signed by a trusted key not marked revocation_signer",
+            &snapshot(s, &doc(1)),
+            "not-revocation-signer",
+        ),
+        refused(
+            "signed by an unknown key",
+            &snapshot(&third, &doc(1)),
+            "unknown-key",
+        ),
+        refused("a bit flipped in the signature", &flipped, "bad-signature"),
+        refused("signed under the code tag", &code_tag, "bad-signature"),
+        refused(
+            "version 2",
+            &[&[2u8][..], &snapshot(rev, &doc(1))[1..]].concat(),
+            "unsupported-version",
+        ),
+        refused("69 bytes", &snapshot(rev, &doc(1))[..69], "truncated"),
+        refused(
+            "an unknown top-level key",
+            &snapshot(rev, &snapshot_doc(1, ISSUED, empty, &[kv(6, uint(0))])),
+            "invalid-value",
+        ),
+        refused(
+            "a text top-level key",
+            &snapshot(
+                rev,
+                &snapshot_doc(1, ISSUED, empty, &[(text("x"), uint(0))]),
+            ),
+            "key-not-unsigned",
+        ),
+        refused(
+            "the keys list missing",
+            &snapshot(
+                rev,
+                &map(&[
+                    kv(0, uint(1)),
+                    kv(1, uint(ISSUED)),
+                    kv(2, arr(&[])),
+                    kv(3, arr(&[])),
+                    kv(4, arr(&[])),
+                ]),
+            ),
+            "missing-field",
+        ),
+        refused(
+            "a serial entry of three elements",
+            &snapshot(
+                rev,
+                &snapshot_doc(
+                    1,
+                    ISSUED,
+                    [&[arr(&[bstr(&k), uint(1), uint(0)])], &[], &[], &[]],
+                    &[],
+                ),
+            ),
+            "wrong-type",
+        ),
+        refused(
+            "a range entry of four elements",
+            &snapshot(
+                rev,
+                &snapshot_doc(
+                    1,
+                    ISSUED,
+                    [
+                        &[],
+                        &[arr(&[bstr(&k), uint(1), uint(2), uint(0)])],
+                        &[],
+                        &[],
+                    ],
+                    &[],
+                ),
+            ),
+            "wrong-type",
+        ),
+        refused(
+            "a kid of three bytes",
+            &snapshot(
+                rev,
+                &snapshot_doc(1, ISSUED, [&[entry_kid3()], &[], &[], &[]], &[]),
+            ),
+            "wrong-type",
+        ),
+        refused(
+            "reason 6 is unknown",
+            &snapshot(
+                rev,
+                &snapshot_doc(1, ISSUED, [&[serial(1, 6)], &[], &[], &[]], &[]),
+            ),
+            "invalid-value",
+        ),
+        refused(
+            "a range with first > last",
+            &snapshot(
+                rev,
+                &snapshot_doc(1, ISSUED, [&[], &[range(5, 4, 0)], &[], &[]], &[]),
+            ),
+            "invalid-value",
+        ),
+        refused(
+            "the same serial twice",
+            &snapshot(
+                rev,
+                &snapshot_doc(
+                    1,
+                    ISSUED,
+                    [&[serial(1, 0), serial(1, 1)], &[], &[], &[]],
+                    &[],
+                ),
+            ),
+            "invalid-value",
+        ),
+        refused(
+            "a lot breaking the text rule",
+            &snapshot(
+                rev,
+                &snapshot_doc(
+                    1,
+                    ISSUED,
+                    [&[], &[], &[entry(k, &[text(" L")], 0, 20_000)], &[]],
+                    &[],
+                ),
+            ),
+            "invalid-value",
+        ),
+        refused(
+            "the sequence in a long form",
+            &snapshot(rev, &long_sequence),
+            "non-canonical-cbor",
+        ),
+        refused(
+            "a nested indefinite-length chunk in a lot",
+            &snapshot(rev, &nested_chunk),
+            "invalid-cbor",
+        ),
+        accepted(
+            "entries in any order",
+            &snapshot(
+                rev,
+                &snapshot_doc(
+                    1,
+                    ISSUED,
+                    [&[serial(9, 0), serial(1, 0)], &[], &[], &[]],
+                    &[],
+                ),
+            ),
+            1,
+        ),
+        accepted(
+            "overlapping ranges",
+            &snapshot(
+                rev,
+                &snapshot_doc(
+                    1,
+                    ISSUED,
+                    [
+                        &[],
+                        &[range(0, 10, 0), range(5, 20, 1), range(0, 10, 2)],
+                        &[],
+                        &[],
+                    ],
+                    &[],
+                ),
+            ),
+            1,
+        ),
+    ];
+    // Signer validity: the UTC day of `issued` against valid_from/valid_until.
+    let with_validity = |extra: &str| {
+        format!(
+            "{}[[key]]\nname = \"revocation-key\"\npublic_key = \"{}\"\nrevocation_signer = true\n{extra}",
+            trust_toml(&s.key, ""),
+            rev.key.public_key().to_hex()
+        )
+    };
+    let plain = snapshot(rev, &doc(1));
+    let mut v = refused(
+        "signer's valid_until the day before issued",
+        &plain,
+        "key-not-valid",
+    );
+    v["trust_store"] = json!(with_validity("valid_until = 2026-11-17\n"));
+    cases.push(v);
+    let mut v = accepted(
+        "signer's valid_until the day of issued (inclusive)",
+        &plain,
+        1,
+    );
+    v["trust_store"] = json!(with_validity("valid_until = 2026-11-18\n"));
+    cases.push(v);
+    let mut v = refused(
+        "signer's valid_from the day after issued",
+        &plain,
+        "key-not-valid",
+    );
+    v["trust_store"] = json!(with_validity("valid_from = 2026-11-19\n"));
+    cases.push(v);
+    // Codes under a snapshot: the order keys, serials, ranges, lots; revocation before expiry.
+    let one = |lists: [&[Vec<u8>]; 4]| snapshot(rev, &snapshot_doc(1, ISSUED, lists, &[]));
+    cases.extend([
+        judged(
+            "no entry for the code",
+            &one([&[serial(1, 1)], &[range(0, 9, 0)], &[], &[]]),
+            sample_text,
+            "genuine",
+            None,
+        ),
+        judged(
+            "its serial listed",
+            &one([&[serial(123_456_789, 1)], &[], &[], &[]]),
+            sample_text,
+            "revoked",
+            Some("stolen"),
+        ),
+        judged(
+            "a range's last serial",
+            &one([&[], &[range(123_456_700, 123_456_789, 0)], &[], &[]]),
+            sample_text,
+            "revoked",
+            Some("recalled"),
+        ),
+        judged(
+            "the range just below",
+            &one([&[], &[range(0, 123_456_788, 0)], &[], &[]]),
+            sample_text,
+            "genuine",
+            None,
+        ),
+        judged(
+            "its lot listed",
+            &one([&[], &[], &[entry(k, &[text("L231212-01")], 2, 20_000)], &[]]),
+            sample_text,
+            "revoked",
+            Some("destroyed"),
+        ),
+        judged(
+            "another key's lot",
+            &one([
+                &[],
+                &[],
+                &[entry(rev.kid(), &[text("L231212-01")], 2, 20_000)],
+                &[],
+            ]),
+            sample_text,
+            "genuine",
+            None,
+        ),
+        judged(
+            "its key from its date of manufacture",
+            &one([&[], &[], &[], &[entry(k, &[uint(SAMPLE_DATE)], 4, 20_000)]]),
+            sample_text,
+            "revoked",
+            Some("key-compromised"),
+        ),
+        judged(
+            "its key from the day after",
+            &one([
+                &[],
+                &[],
+                &[],
+                &[entry(k, &[uint(SAMPLE_DATE + 1)], 4, 20_000)],
+            ]),
+            sample_text,
+            "genuine",
+            None,
+        ),
+        judged(
+            "a serial entry is reported before an overlapping range",
+            &one([
+                &[serial(123_456_789, 3)],
+                &[range(0, u64::MAX, 0)],
+                &[],
+                &[],
+            ]),
+            sample_text,
+            "revoked",
+            Some("counterfeit-reported"),
+        ),
+        judged(
+            "of overlapping ranges, the first listed is reported",
+            &one([
+                &[],
+                &[range(123_456_789, 123_456_789, 5), range(0, u64::MAX, 0)],
+                &[],
+                &[],
+            ]),
+            sample_text,
+            "revoked",
+            Some("decommissioned"),
+        ),
+        judged(
+            "the key before the serial",
+            &one([
+                &[serial(123_456_789, 1)],
+                &[],
+                &[],
+                &[entry(k, &[uint(0)], 4, 20_000)],
+            ]),
+            sample_text,
+            "revoked",
+            Some("key-compromised"),
+        ),
+        judged(
+            "revoked and expired is revoked",
+            &one([&[serial(123_456_789, 1)], &[], &[], &[]]),
+            &b32(&expired),
+            "revoked",
+            Some("stolen"),
+        ),
+        judged(
+            "expired and not revoked is expired",
+            &one([&[serial(1, 1)], &[], &[], &[]]),
+            &b32(&expired),
+            "expired",
+            None,
+        ),
+    ]);
+    for c in cases.iter_mut() {
+        if c["expect"]["verdict"] == "expired" {
+            c["expect"]["error"] = json!("expired");
+        }
+    }
+    let mut f = file(
+        "Revocation snapshots (section 15): framing, signer, document rules, sequence range, and codes judged under them.",
+        s,
+        cases,
+    );
+    f["trust_store"] = json!(trust);
+    f
+}
+
+fn entry_kid3() -> Vec<u8> {
+    arr(&[bstr(&[1, 2, 3]), uint(1), uint(0), uint(20_000)])
 }
