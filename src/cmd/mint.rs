@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use crate::cmd::parse_date;
 use crate::{CliError, EXIT_OK, Result};
 use hallmark_label::symbol::{ImageFormat, Symbol, render};
+use hallmark_state::file::{self as durable, AtomicFile};
 
 /// Exit status after Ctrl-C (128 + SIGINT).
 const EXIT_INTERRUPTED: u8 = 130;
@@ -226,50 +227,35 @@ impl LineFormat {
     }
 }
 
-/// Where the lines go: stdout, or a temporary file renamed into place at the end.
+/// Where the lines go: stdout, or a temporary file (see
+/// `hallmark_state::file`) given the --out name at the end.
 enum Sink {
     Stdout(BufWriter<io::Stdout>),
     File {
-        tmp: PathBuf,
-        path: PathBuf,
-        file: BufWriter<fs::File>,
+        replace: bool,
+        file: BufWriter<AtomicFile>,
     },
 }
 
 impl Sink {
-    fn open(out: Option<&Path>, force: bool) -> Result<Sink> {
+    fn open(out: Option<&Path>, force: bool, protected: &[(&Path, &str)]) -> Result<Sink> {
         let Some(path) = out else {
             return Ok(Sink::Stdout(BufWriter::with_capacity(
                 1 << 20,
                 io::stdout(),
             )));
         };
-        if path.exists() && !force {
+        if fs::symlink_metadata(path).is_ok() && !force {
             return Err(CliError::new(format!(
                 "{}: already exists (use --force to replace it)",
                 path.display()
             )));
         }
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let name = path
-            .file_name()
-            .ok_or_else(|| CliError::new(format!("{}: not a file name", path.display())))?;
-        let tmp = dir.join(format!(
-            ".{}.tmp{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| CliError::new(format!("{}: {e}", tmp.display())))?;
+        crate::cmd::files::refuse_protected(path, protected)?;
+        durable::clean_stale_temps(durable::parent_dir(path));
+        let file = AtomicFile::new(path, durable::MODE_PUBLIC)?;
         Ok(Sink::File {
-            tmp,
-            path: path.to_owned(),
+            replace: force,
             file: BufWriter::with_capacity(1 << 20, file),
         })
     }
@@ -281,21 +267,26 @@ impl Sink {
         }
     }
 
-    /// Completes the output: flush, and for a file fsync and rename into place.
+    /// Completes the output: flush, and for a file fsync and give it its name
+    /// (without --force, only if nothing has appeared there meanwhile).
     fn finish(self) -> Result<()> {
         match self {
             Sink::Stdout(mut w) => Ok(w.flush()?),
-            Sink::File { tmp, path, file } => {
-                let done = file
-                    .into_inner()
-                    .map_err(|e| e.into_error())
-                    .and_then(|f| f.sync_all())
-                    .and_then(|()| fs::rename(&tmp, &path));
-                if let Err(e) = done {
-                    let _ = fs::remove_file(&tmp);
-                    return Err(CliError::new(format!("{}: {e}", path.display())));
-                }
-                Ok(())
+            Sink::File { replace, file } => {
+                let file = file.into_inner().map_err(|e| e.into_error())?;
+                let target = file.target().to_owned();
+                let done = if replace {
+                    file.commit_replace()
+                } else {
+                    file.commit_new()
+                };
+                done.map_err(|e| match e {
+                    durable::FileError::Exists { .. } => CliError::new(format!(
+                        "{}: appeared while minting; not replaced (use --force to replace it)",
+                        target.display()
+                    )),
+                    e => e.into(),
+                })
             }
         }
     }
@@ -306,14 +297,15 @@ impl Sink {
             Sink::Stdout(mut w) => {
                 let _ = w.flush();
             }
-            Sink::File { tmp, .. } => {
-                let _ = fs::remove_file(&tmp);
-            }
+            // Dropping the temporary file removes it.
+            Sink::File { .. } => {}
         }
     }
 }
 
-/// Writes one symbol image, via a temporary name, so no half image is left.
+/// Writes one symbol image atomically, so no half image is left, never
+/// through a symlink planted at its name. The directory is fsynced once,
+/// after the last image ([`durable::sync_dir`] in `run`).
 fn write_image(
     dir: &Path,
     serial: u64,
@@ -323,10 +315,10 @@ fn write_image(
 ) -> Result<()> {
     let bytes = render(data, symbol, format).map_err(|e| CliError::new(e.to_string()))?;
     let path = dir.join(format!("{serial}.{}", format.extension()));
-    let tmp = dir.join(format!(".{serial}.{}.tmp", format.extension()));
-    fs::write(&tmp, bytes)
-        .and_then(|()| fs::rename(&tmp, &path))
-        .map_err(|e| CliError::new(format!("{}: {e}", path.display())))
+    let mut file = AtomicFile::new(&path, durable::MODE_PUBLIC)?;
+    file.write_all(&bytes)
+        .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+    Ok(file.commit_replace_in_batch()?)
 }
 
 pub(crate) fn run(args: Args) -> Result<u8> {
@@ -354,13 +346,17 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     )?;
     if let Some(dir) = &args.qr_dir {
         fs::create_dir_all(dir).map_err(|e| CliError::new(format!("{}: {e}", dir.display())))?;
+        durable::clean_stale_temps(dir);
     }
-    let sink = Sink::open(args.out.as_deref(), args.force)?;
-
-    let ledger_path = args
-        .ledger
-        .clone()
-        .unwrap_or_else(|| args.key.with_extension("ledger"));
+    let ledger_path = crate::cmd::files::ledger_path(&args.key, args.ledger.as_deref());
+    let sink = Sink::open(
+        args.out.as_deref(),
+        args.force,
+        &[
+            (&args.key, "the key file"),
+            (&ledger_path, "the key's ledger"),
+        ],
+    )?;
     let reserved = reserve(&ledger_path, &args, &key, mode);
     let batch = match reserved {
         Ok(batch) => batch,
@@ -445,6 +441,9 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         if emitted < batch.count {
             sink.abandon();
         } else {
+            if let Some(dir) = &args.qr_dir {
+                durable::sync_dir(dir)?;
+            }
             sink.finish()?;
         }
         Ok(emitted)

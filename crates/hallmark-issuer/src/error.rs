@@ -106,6 +106,9 @@ pub enum Error {
     /// A bad argument.
     #[error("{0}")]
     Invalid(String),
+    /// A file could not be used (a symlink where a file was expected, ...).
+    #[error(transparent)]
+    File(#[from] hallmark_state::file::FileError),
 }
 
 impl Error {
