@@ -33,6 +33,11 @@ const CHUNK: u64 = 8192;
 /// --serial-start continues a legacy numbering and is refused if it would
 /// overlap serials the key already issued.
 ///
+/// KEY itself records the highest counter it has reserved (written before the
+/// first code is printed): if the ledger is missing, another key's or edited
+/// backwards, mint refuses instead of reprinting codes, unless --new-ledger.
+/// Test-only keys record nothing.
+///
 /// Signs on all cores and streams its output; a progress bar with rate and ETA
 /// shows on a terminal. Ctrl-C stops after whole lines: with --out no file is
 /// left, on stdout every printed line is complete.
@@ -79,6 +84,14 @@ pub(crate) struct Args {
     /// The serial ledger (default: KEY with the extension .ledger).
     #[arg(long, value_name = "PATH")]
     ledger: Option<PathBuf>,
+    /// Mint although KEY records serials reserved beyond what the ledger holds
+    /// (the ledger was lost, replaced or edited backwards). RISK: the batches
+    /// of the lost ledger are gone for good (`batches list/export` cannot show
+    /// them). Numbering continues above the highest counter KEY records, so
+    /// no serial KEY recorded is reissued, but serials reserved with a copy of
+    /// KEY that recorded them elsewhere can be. Restore the real ledger if you can.
+    #[arg(long)]
+    new_ledger: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -495,18 +508,57 @@ fn reserve(
         }
         other => other?,
     };
+    // What KEY records it has reserved: the ledger must know at least as much.
+    let issued = if key.is_test_only() {
+        hallmark_issuer::issued::Issued::default()
+    } else {
+        hallmark_issuer::KeyFile::read(&args.key)?.issued
+    };
+    let ledger_next = ledger.next_serial(key.kid()).unwrap_or(u64::MAX);
+    let mut start = args.serial_start;
+    let mut floor = None;
+    match issued.check_ledger(&args.key, ledger_path, ledger_next) {
+        Ok(()) => {}
+        Err(e) if !args.new_ledger => return Err(e.into()),
+        Err(_) => {
+            let key_next = issued.next.unwrap_or(0);
+            eprintln!(
+                "hallmark: warning: --new-ledger: {} does not hold the batches {} records;                  continuing from counter {key_next}, and refusing any serial below it from now on",
+                ledger_path.display(),
+                args.key.display()
+            );
+            floor = Some(key_next);
+            start = Some(start.unwrap_or(key_next));
+        }
+    }
+    let floor_now = hallmark_issuer::issued::Issued {
+        floor: floor.or(issued.floor),
+        ..issued
+    };
+    match start {
+        Some(s) => floor_now.check_start(&args.key, s)?,
+        None if floor_now.floor.is_some_and(|f| f > ledger_next) => start = floor_now.floor,
+        None => {}
+    }
     let now = crate::cmd::now_secs()?;
-    Ok(ledger.reserve(&BatchRequest {
+    let batch = ledger.reserve(&BatchRequest {
         kid: key.kid(),
         count: args.count,
-        start: args.serial_start,
+        start,
         part: &args.part,
         lot: &args.lot,
         date: args.date,
         expiry: args.expiry,
         time: now,
         serials: mode,
-    })?)
+    })?;
+    // Recorded in KEY before any code is printed (a crash in between leaves
+    // the ledger ahead of KEY, which is harmless).
+    if !key.is_test_only() {
+        let next = batch.serials().end().saturating_add(1);
+        hallmark_issuer::issued::record(&args.key, next, floor)?;
+    }
+    Ok(batch)
 }
 
 fn progress_bar(len: u64) -> ProgressBar {

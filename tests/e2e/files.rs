@@ -523,3 +523,132 @@ fn regression_kill_9_temporary_files_are_cleaned_on_the_next_run() {
         "a file not of the layer's pattern was removed"
     );
 }
+
+/// Mints `count` codes with `key` (its default ledger unless `extra` says
+/// otherwise) as CSV; returns (exit code, serial,code pairs, stderr).
+fn mint_csv(key: &Path, count: &str, extra: &[&str]) -> (i32, Vec<(u64, String)>, String) {
+    let mut args = vec![
+        "mint",
+        "--key",
+        p(key),
+        "--part",
+        "P-1",
+        "--lot",
+        "L-1",
+        "--date",
+        "2024-01-01",
+        "--count",
+        count,
+        "--format",
+        "csv",
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args, b"");
+    let rows = stdout(&out)
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut f = l.split(',');
+            let serial = f.next().unwrap().parse().unwrap();
+            (serial, f.next().unwrap().to_owned())
+        })
+        .collect();
+    (code(&out), rows, stderr(&out))
+}
+
+#[test]
+fn regression_mint_refuses_when_the_ledger_beside_the_key_is_deleted() {
+    let t = Plant::new();
+    let key = keygen(&t.path("keys"), "acme");
+    let (status, first, err) = mint_csv(&key, "3", &[]);
+    assert_eq!(status, 0, "{err}");
+    assert_eq!(first.len(), 3);
+    fs::remove_file(key.with_extension("ledger")).unwrap();
+    // The key copied elsewhere has no ledger beside it either.
+    let copy_dir = t.path("elsewhere");
+    fs::create_dir_all(&copy_dir).unwrap();
+    let copy = copy_dir.join("acme.key");
+    fs::copy(&key, &copy).unwrap();
+    for key in [&key, &copy] {
+        let (status, rows, err) = mint_csv(key, "3", &[]);
+        assert_eq!(status, 2, "{err}");
+        assert!(rows.is_empty(), "codes printed: {rows:?}");
+        assert!(
+            err.contains("--new-ledger") && err.contains("reprint"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn regression_mint_refuses_when_the_ledger_is_edited_backwards() {
+    let t = Plant::new();
+    let key = keygen(&t.path("keys"), "acme");
+    assert_eq!(mint_csv(&key, "3", &[]).0, 0);
+    let ledger = key.with_extension("ledger");
+    let one_batch = fs::read_to_string(&ledger).unwrap();
+    assert_eq!(mint_csv(&key, "3", &[]).0, 0);
+    // Hand-edited back to the first batch (or restored from an old backup).
+    fs::write(&ledger, &one_batch).unwrap();
+    let (status, rows, err) = mint_csv(&key, "3", &[]);
+    assert_eq!(status, 2, "{err}");
+    assert!(rows.is_empty());
+    assert!(err.contains("edited backwards"), "{err}");
+    // The ledger was not extended by the refused mint.
+    assert_eq!(fs::read_to_string(&ledger).unwrap(), one_batch);
+}
+
+#[test]
+fn regression_mint_new_ledger_never_reprints_an_issued_serial() {
+    let t = Plant::new();
+    let key = keygen(&t.path("keys"), "acme");
+    let (_, first, _) = mint_csv(&key, "4", &[]);
+    let (_, second, _) = mint_csv(&key, "4", &[]);
+    fs::remove_file(key.with_extension("ledger")).unwrap();
+    let (status, third, err) = mint_csv(&key, "4", &["--new-ledger"]);
+    assert_eq!(status, 0, "{err}");
+    assert!(err.contains("--new-ledger"), "the decision is loud: {err}");
+    let issued: Vec<&(u64, String)> = first.iter().chain(&second).collect();
+    for row in &third {
+        assert!(
+            !issued.iter().any(|(s, c)| *s == row.0 || *c == row.1),
+            "reprinted {row:?}"
+        );
+    }
+    assert_eq!(third.first().map(|r| r.0), Some(8));
+    // Serials below the new ledger's floor cannot be checked: refused.
+    let (status, rows, err) = mint_csv(&key, "1", &["--serial-start", "0"]);
+    assert_eq!(status, 2, "{err}");
+    assert!(rows.is_empty());
+    // Minting on continues without the flag.
+    let (status, fourth, err) = mint_csv(&key, "2", &[]);
+    assert_eq!(status, 0, "{err}");
+    assert_eq!(fourth.first().map(|r| r.0), Some(12));
+    // The key file stayed private, and opens.
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn regression_demo_key_mints_without_a_ledger_and_is_never_modified() {
+    let key = demo_key();
+    let before = fs::read(&key).unwrap();
+    let t = Plant::new();
+    // A fresh clone has no ledger: the quickstart mints all the same.
+    let codes = mint_demo(t.dir.path(), 2, &[]);
+    assert_eq!(codes.len(), 2);
+    fs::remove_file(t.path("demo.ledger")).unwrap();
+    assert_eq!(
+        mint_demo(t.dir.path(), 2, &[]),
+        codes,
+        "test-only: no guard"
+    );
+    assert_eq!(
+        fs::read(&key).unwrap(),
+        before,
+        "the committed demo key changed"
+    );
+}

@@ -116,7 +116,11 @@ impl SecretKey {
     /// 0600 file with an unpredictable name beside it, fsynced, renamed over
     /// the old one, the directory fsynced.
     pub fn rewrite(&self, path: &Path, passphrase: Option<&Passphrase>) -> Result<(), Error> {
-        let body = self.key_file_text(passphrase, &KdfParams::default())?;
+        let mut body = self.key_file_text(passphrase, &KdfParams::default())?;
+        // The minting record is carried over.
+        if let Ok(old) = KeyFile::read(path) {
+            old.issued.append_to(&mut body);
+        }
         durable::replace(path, body.as_bytes(), durable::MODE_SECRET)?;
         Ok(())
     }
@@ -373,6 +377,8 @@ pub struct KeyFile {
     pub encrypted: bool,
     /// Whether the file marks a published demo key.
     pub test_only: bool,
+    /// What the key has reserved, as recorded by `mint` (see [`crate::issued`]).
+    pub issued: crate::issued::Issued,
     encryption: Encryption,
 }
 
@@ -411,8 +417,10 @@ impl KeyFile {
         if !text.starts_with(SECRET_MAGIC) {
             return Err(bad(1, "missing the '# hallmark secret key v1' header"));
         }
-        let mut fields: [Option<&str>; 11] = Default::default();
-        const NAMES: [&str; 11] = [
+        let mut fields: [Option<&str>; 13] = Default::default();
+        const NAMES: [&str; 13] = [
+            crate::issued::FIELD_NEXT,
+            crate::issued::FIELD_FLOOR,
             "name",
             "public_key",
             "encryption",
@@ -444,6 +452,8 @@ impl KeyFile {
             }
         }
         let [
+            ledger_next,
+            ledger_floor,
             name,
             public_key,
             encryption,
@@ -461,6 +471,8 @@ impl KeyFile {
         let public_key = public_key
             .map(|hex| PublicKey::from_hex(hex).map_err(|_| bad(0, "invalid `public_key`")))
             .transpose()?;
+        let issued = crate::issued::Issued::parse(ledger_next, ledger_floor)
+            .map_err(|reason| bad(0, reason))?;
         let test_only = match test_only {
             None | Some("false") => false,
             Some("true") => true,
@@ -520,6 +532,7 @@ impl KeyFile {
             public_key,
             encrypted: matches!(encryption, Encryption::Passphrase { .. }),
             test_only,
+            issued,
             encryption,
         })
     }
@@ -586,7 +599,7 @@ fn check_private(path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-fn read_limited(path: &Path) -> Result<Zeroizing<String>, Error> {
+pub(crate) fn read_limited(path: &Path) -> Result<Zeroizing<String>, Error> {
     let bytes =
         durable::read_bounded(path, MAX_KEY_FILE_LEN, "a key file").map_err(|e| match e {
             FileError::TooLarge { .. } => Error::KeyFile {
