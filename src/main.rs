@@ -85,6 +85,19 @@ impl From<hallmark_state::journal::JournalError> for CliError {
     }
 }
 
+impl From<hallmark_state::file::FileError> for CliError {
+    fn from(e: hallmark_state::file::FileError) -> CliError {
+        let broken_pipe = e.io_kind() == Some(std::io::ErrorKind::BrokenPipe);
+        CliError(e.to_string(), broken_pipe)
+    }
+}
+
+impl From<hallmark_state::sequence::SequenceError> for CliError {
+    fn from(e: hallmark_state::sequence::SequenceError) -> CliError {
+        CliError::new(e.to_string())
+    }
+}
+
 impl From<hallmark::Error> for CliError {
     fn from(e: hallmark::Error) -> CliError {
         CliError::new(e.to_string())
@@ -95,27 +108,23 @@ pub(crate) type Result<T, E = CliError> = std::result::Result<T, E>;
 
 /// Reads a whole file of at most `max` bytes, refusing a larger one before
 /// reading it all (so a huge or endless file cannot exhaust memory).
-pub(crate) fn read_bounded(path: &std::path::Path, max: usize, what: &str) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let fail = |e: std::io::Error| CliError::new(format!("{}: {e}", path.display()));
-    let file = std::fs::File::open(path).map_err(fail)?;
-    let mut bytes = Vec::new();
-    file.take(max as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(fail)?;
-    if bytes.len() > max {
-        return Err(CliError::new(format!(
-            "{}: {what} is larger than {max} bytes",
-            path.display()
-        )));
-    }
-    Ok(bytes)
+pub(crate) fn read_bounded(
+    path: &std::path::Path,
+    max: usize,
+    what: &'static str,
+) -> Result<Vec<u8>> {
+    Ok(hallmark_state::file::read_bounded(path, max as u64, what)?)
 }
 
 /// [`read_bounded`], as UTF-8 text.
-pub(crate) fn read_text_bounded(path: &std::path::Path, max: usize, what: &str) -> Result<String> {
-    String::from_utf8(read_bounded(path, max, what)?)
-        .map_err(|_| CliError::new(format!("{}: {what} is not UTF-8 text", path.display())))
+pub(crate) fn read_text_bounded(
+    path: &std::path::Path,
+    max: usize,
+    what: &'static str,
+) -> Result<String> {
+    Ok(hallmark_state::file::read_text_bounded(
+        path, max as u64, what,
+    )?)
 }
 
 #[cfg(test)]

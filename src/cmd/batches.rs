@@ -150,12 +150,17 @@ fn list(args: ListArgs) -> Result<u8> {
 }
 
 fn export(args: ExportArgs) -> Result<u8> {
-    if args.out.exists() && !args.force {
+    if std::fs::symlink_metadata(&args.out).is_ok() && !args.force {
         return Err(CliError::new(format!(
             "{}: already exists (use --force to replace it)",
             args.out.display()
         )));
     }
+    let ledger = crate::cmd::files::ledger_path(&args.key, args.ledger.as_deref());
+    crate::cmd::files::refuse_protected(
+        &args.out,
+        &[(&args.key, "the key file"), (&ledger, "the key's ledger")],
+    )?;
     let key = crate::cmd::key::open(&args.key, &args.passphrase)?;
     let batches = match open_ledger(&args.key, args.ledger.as_deref())? {
         Some((_, ledger)) => ledger.batches().to_vec(),
@@ -165,7 +170,7 @@ fn export(args: ExportArgs) -> Result<u8> {
     let count = batches.iter().filter(|b| b.kid == kid).count();
     let now = crate::cmd::now_secs()?;
     let bytes = sign_manifest(&key, &batches, now)?;
-    crate::cmd::trust::write_atomic(&args.out, &bytes)?;
+    crate::cmd::files::write_output(&args.out, &bytes, args.force)?;
     eprintln!(
         "wrote a manifest of {count} batches signed by {} ({}) to {}",
         key.name(),

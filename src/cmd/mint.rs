@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use crate::cmd::parse_date;
 use crate::{CliError, EXIT_OK, Result};
 use hallmark_label::symbol::{ImageFormat, Symbol, render};
+use hallmark_state::file::{self as durable, AtomicFile};
 
 /// Exit status after Ctrl-C (128 + SIGINT).
 const EXIT_INTERRUPTED: u8 = 130;
@@ -31,6 +32,11 @@ const CHUNK: u64 = 8192;
 /// Two mints on one ledger never overlap: the second waits for the first.
 /// --serial-start continues a legacy numbering and is refused if it would
 /// overlap serials the key already issued.
+///
+/// KEY itself records the highest counter it has reserved (written before the
+/// first code is printed): if the ledger is missing, another key's or edited
+/// backwards, mint refuses instead of reprinting codes, unless --new-ledger.
+/// Test-only keys record nothing.
 ///
 /// Signs on all cores and streams its output; a progress bar with rate and ETA
 /// shows on a terminal. Ctrl-C stops after whole lines: with --out no file is
@@ -78,6 +84,14 @@ pub(crate) struct Args {
     /// The serial ledger (default: KEY with the extension .ledger).
     #[arg(long, value_name = "PATH")]
     ledger: Option<PathBuf>,
+    /// Mint although KEY records serials reserved beyond what the ledger holds
+    /// (the ledger was lost, replaced or edited backwards). RISK: the batches
+    /// of the lost ledger are gone for good (`batches list/export` cannot show
+    /// them). Numbering continues above the highest counter KEY records, so
+    /// no serial KEY recorded is reissued, but serials reserved with a copy of
+    /// KEY that recorded them elsewhere can be. Restore the real ledger if you can.
+    #[arg(long)]
+    new_ledger: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -226,50 +240,35 @@ impl LineFormat {
     }
 }
 
-/// Where the lines go: stdout, or a temporary file renamed into place at the end.
+/// Where the lines go: stdout, or a temporary file (see
+/// `hallmark_state::file`) given the --out name at the end.
 enum Sink {
     Stdout(BufWriter<io::Stdout>),
     File {
-        tmp: PathBuf,
-        path: PathBuf,
-        file: BufWriter<fs::File>,
+        replace: bool,
+        file: BufWriter<AtomicFile>,
     },
 }
 
 impl Sink {
-    fn open(out: Option<&Path>, force: bool) -> Result<Sink> {
+    fn open(out: Option<&Path>, force: bool, protected: &[(&Path, &str)]) -> Result<Sink> {
         let Some(path) = out else {
             return Ok(Sink::Stdout(BufWriter::with_capacity(
                 1 << 20,
                 io::stdout(),
             )));
         };
-        if path.exists() && !force {
+        if fs::symlink_metadata(path).is_ok() && !force {
             return Err(CliError::new(format!(
                 "{}: already exists (use --force to replace it)",
                 path.display()
             )));
         }
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let name = path
-            .file_name()
-            .ok_or_else(|| CliError::new(format!("{}: not a file name", path.display())))?;
-        let tmp = dir.join(format!(
-            ".{}.tmp{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| CliError::new(format!("{}: {e}", tmp.display())))?;
+        crate::cmd::files::refuse_protected(path, protected)?;
+        durable::clean_stale_temps(durable::parent_dir(path));
+        let file = AtomicFile::new(path, durable::MODE_PUBLIC)?;
         Ok(Sink::File {
-            tmp,
-            path: path.to_owned(),
+            replace: force,
             file: BufWriter::with_capacity(1 << 20, file),
         })
     }
@@ -281,21 +280,26 @@ impl Sink {
         }
     }
 
-    /// Completes the output: flush, and for a file fsync and rename into place.
+    /// Completes the output: flush, and for a file fsync and give it its name
+    /// (without --force, only if nothing has appeared there meanwhile).
     fn finish(self) -> Result<()> {
         match self {
             Sink::Stdout(mut w) => Ok(w.flush()?),
-            Sink::File { tmp, path, file } => {
-                let done = file
-                    .into_inner()
-                    .map_err(|e| e.into_error())
-                    .and_then(|f| f.sync_all())
-                    .and_then(|()| fs::rename(&tmp, &path));
-                if let Err(e) = done {
-                    let _ = fs::remove_file(&tmp);
-                    return Err(CliError::new(format!("{}: {e}", path.display())));
-                }
-                Ok(())
+            Sink::File { replace, file } => {
+                let file = file.into_inner().map_err(|e| e.into_error())?;
+                let target = file.target().to_owned();
+                let done = if replace {
+                    file.commit_replace()
+                } else {
+                    file.commit_new()
+                };
+                done.map_err(|e| match e {
+                    durable::FileError::Exists { .. } => CliError::new(format!(
+                        "{}: appeared while minting; not replaced (use --force to replace it)",
+                        target.display()
+                    )),
+                    e => e.into(),
+                })
             }
         }
     }
@@ -306,14 +310,15 @@ impl Sink {
             Sink::Stdout(mut w) => {
                 let _ = w.flush();
             }
-            Sink::File { tmp, .. } => {
-                let _ = fs::remove_file(&tmp);
-            }
+            // Dropping the temporary file removes it.
+            Sink::File { .. } => {}
         }
     }
 }
 
-/// Writes one symbol image, via a temporary name, so no half image is left.
+/// Writes one symbol image atomically, so no half image is left, never
+/// through a symlink planted at its name. The directory is fsynced once,
+/// after the last image ([`durable::sync_dir`] in `run`).
 fn write_image(
     dir: &Path,
     serial: u64,
@@ -323,10 +328,10 @@ fn write_image(
 ) -> Result<()> {
     let bytes = render(data, symbol, format).map_err(|e| CliError::new(e.to_string()))?;
     let path = dir.join(format!("{serial}.{}", format.extension()));
-    let tmp = dir.join(format!(".{serial}.{}.tmp", format.extension()));
-    fs::write(&tmp, bytes)
-        .and_then(|()| fs::rename(&tmp, &path))
-        .map_err(|e| CliError::new(format!("{}: {e}", path.display())))
+    let mut file = AtomicFile::new(&path, durable::MODE_PUBLIC)?;
+    file.write_all(&bytes)
+        .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+    Ok(file.commit_replace_in_batch()?)
 }
 
 pub(crate) fn run(args: Args) -> Result<u8> {
@@ -354,13 +359,17 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     )?;
     if let Some(dir) = &args.qr_dir {
         fs::create_dir_all(dir).map_err(|e| CliError::new(format!("{}: {e}", dir.display())))?;
+        durable::clean_stale_temps(dir);
     }
-    let sink = Sink::open(args.out.as_deref(), args.force)?;
-
-    let ledger_path = args
-        .ledger
-        .clone()
-        .unwrap_or_else(|| args.key.with_extension("ledger"));
+    let ledger_path = crate::cmd::files::ledger_path(&args.key, args.ledger.as_deref());
+    let sink = Sink::open(
+        args.out.as_deref(),
+        args.force,
+        &[
+            (&args.key, "the key file"),
+            (&ledger_path, "the key's ledger"),
+        ],
+    )?;
     let reserved = reserve(&ledger_path, &args, &key, mode);
     let batch = match reserved {
         Ok(batch) => batch,
@@ -445,6 +454,9 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         if emitted < batch.count {
             sink.abandon();
         } else {
+            if let Some(dir) = &args.qr_dir {
+                durable::sync_dir(dir)?;
+            }
             sink.finish()?;
         }
         Ok(emitted)
@@ -496,18 +508,57 @@ fn reserve(
         }
         other => other?,
     };
+    // What KEY records it has reserved: the ledger must know at least as much.
+    let issued = if key.is_test_only() {
+        hallmark_issuer::issued::Issued::default()
+    } else {
+        hallmark_issuer::KeyFile::read(&args.key)?.issued
+    };
+    let ledger_next = ledger.next_serial(key.kid()).unwrap_or(u64::MAX);
+    let mut start = args.serial_start;
+    let mut floor = None;
+    match issued.check_ledger(&args.key, ledger_path, ledger_next) {
+        Ok(()) => {}
+        Err(e) if !args.new_ledger => return Err(e.into()),
+        Err(_) => {
+            let key_next = issued.next.unwrap_or(0);
+            eprintln!(
+                "hallmark: warning: --new-ledger: {} does not hold the batches {} records;                  continuing from counter {key_next}, and refusing any serial below it from now on",
+                ledger_path.display(),
+                args.key.display()
+            );
+            floor = Some(key_next);
+            start = Some(start.unwrap_or(key_next));
+        }
+    }
+    let floor_now = hallmark_issuer::issued::Issued {
+        floor: floor.or(issued.floor),
+        ..issued
+    };
+    match start {
+        Some(s) => floor_now.check_start(&args.key, s)?,
+        None if floor_now.floor.is_some_and(|f| f > ledger_next) => start = floor_now.floor,
+        None => {}
+    }
     let now = crate::cmd::now_secs()?;
-    Ok(ledger.reserve(&BatchRequest {
+    let batch = ledger.reserve(&BatchRequest {
         kid: key.kid(),
         count: args.count,
-        start: args.serial_start,
+        start,
         part: &args.part,
         lot: &args.lot,
         date: args.date,
         expiry: args.expiry,
         time: now,
         serials: mode,
-    })?)
+    })?;
+    // Recorded in KEY before any code is printed (a crash in between leaves
+    // the ledger ahead of KEY, which is harmless).
+    if !key.is_test_only() {
+        let next = batch.serials().end().saturating_add(1);
+        hallmark_issuer::issued::record(&args.key, next, floor)?;
+    }
+    Ok(batch)
 }
 
 fn progress_bar(len: u64) -> ProgressBar {

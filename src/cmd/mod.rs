@@ -5,6 +5,7 @@ use clap::Subcommand;
 use crate::Result;
 
 mod batches;
+pub(crate) mod files;
 mod inspect;
 pub(crate) mod key;
 mod keygen;

@@ -1,8 +1,10 @@
 //! `hallmark qr`
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use hallmark_state::file::AtomicFile;
 
 use hallmark::UnverifiedCode;
 
@@ -140,75 +142,26 @@ fn exists_error(path: &Path) -> CliError {
     ))
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory, so
-/// `path` is either untouched or complete. Without `replace`, an existing
-/// `path` is never overwritten, even one created meanwhile.
+/// Writes `bytes` to `path` atomically (see `hallmark_state::file`), so
+/// `path` is either untouched or complete and never written through a
+/// symlink. Without `replace`, an existing `path` is never overwritten, even
+/// one created meanwhile.
 fn write_atomically(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
-    let temp = TempFile::create_beside(path)?;
-    let mut file = &temp.file;
-    file.write_all(bytes)?;
-    file.sync_all()?;
     if replace {
-        fs::rename(&temp.path, path)
-            .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?;
+        crate::cmd::files::refuse_protected(path, &[])?;
+    }
+    hallmark_state::file::clean_stale_temps(hallmark_state::file::parent_dir(path));
+    let mut file = AtomicFile::new(path, hallmark_state::file::MODE_PUBLIC)?;
+    file.write_all(bytes)?;
+    if replace {
+        file.commit_replace()?;
     } else {
-        // A hard link fails if `path` exists, where a rename would replace it.
-        match fs::hard_link(&temp.path, path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(exists_error(path)),
-            // No hard links on this file system: check, then rename.
-            Err(_) if fs::symlink_metadata(path).is_err() => fs::rename(&temp.path, path)
-                .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?,
-            Err(_) => return Err(exists_error(path)),
-        }
+        file.commit_new().map_err(|e| match e {
+            hallmark_state::file::FileError::Exists { path } => exists_error(&path),
+            e => e.into(),
+        })?;
     }
     Ok(())
-}
-
-/// A new file that is removed on drop unless it has been renamed away.
-struct TempFile {
-    path: PathBuf,
-    file: File,
-}
-
-impl TempFile {
-    fn create_beside(target: &Path) -> Result<TempFile> {
-        let dir = match target.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        let name = target
-            .file_name()
-            .map_or("hallmark-qr".into(), |n| n.to_string_lossy());
-        let pid = std::process::id();
-        let mut last_error = None;
-        for attempt in 0..100 {
-            let path = dir.join(format!(".{name}.{pid}-{attempt}.tmp"));
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(file) => return Ok(TempFile { path, file }),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_error = Some(e),
-                Err(e) => {
-                    return Err(CliError::new(format!(
-                        "cannot create a file in {}: {e}",
-                        dir.display()
-                    )));
-                }
-            }
-        }
-        Err(CliError::new(format!(
-            "cannot create a temporary file in {}: {}",
-            dir.display(),
-            last_error.map_or("too many attempts".to_owned(), |e| e.to_string())
-        )))
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        // After a rename this fails with NotFound, which is the point; after a
-        // hard link it removes the extra name.
-        let _ = fs::remove_file(&self.path);
-    }
 }
 
 #[cfg(test)]

@@ -121,12 +121,21 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
 }
 
 fn build(args: BuildArgs) -> Result<u8> {
-    if args.out.exists() && !args.force {
+    if std::fs::symlink_metadata(&args.out).is_ok() && !args.force {
         return Err(CliError::new(format!(
             "{}: already exists (use --force to replace it)",
             args.out.display()
         )));
     }
+    let ledger = crate::cmd::files::ledger_path(&args.key, None);
+    crate::cmd::files::refuse_protected(
+        &args.out,
+        &[
+            (&args.key, "the signing key file"),
+            (&ledger, "the key's ledger"),
+            (&args.list, "the revocation list"),
+        ],
+    )?;
     let text = crate::read_text_bounded(&args.list, 1 << 30, "the revocation list")?;
     let list: List = toml::from_str(&text)
         .map_err(|e| CliError::new(format!("{}: {}", args.list.display(), e.message())))?;
@@ -184,7 +193,7 @@ fn build(args: BuildArgs) -> Result<u8> {
     let key = crate::cmd::key::open(&args.key, &args.passphrase)?;
     let signature = key.sign(&snapshot.signing_message(key.kid()));
     let bytes = snapshot.to_signed_bytes(key.kid(), &signature);
-    crate::cmd::trust::write_atomic(&args.out, &bytes)?;
+    crate::cmd::files::write_output(&args.out, &bytes, args.force)?;
     eprintln!(
         "wrote revocation snapshot sequence {} with {} revocations, signed by {} ({}), to {}",
         args.sequence,
@@ -245,9 +254,17 @@ fn pull(args: PullArgs) -> Result<u8> {
     };
     let client = crate::client::Client::new(&args.server, None)?;
     let etag_file = etag_path(&args.out);
+    for out in [&args.out, &etag_file] {
+        let trust: Vec<(&std::path::Path, &str)> = args
+            .trust
+            .iter()
+            .map(|t| (t.as_path(), "the trust store"))
+            .collect();
+        crate::cmd::files::refuse_protected(out, &trust)?;
+    }
     // The previous ETag counts only while the file it describes is there.
     let previous = if args.out.is_file() {
-        match std::fs::read(&etag_file) {
+        match hallmark_state::file::read_bounded(&etag_file, 4096, "the ETag file") {
             Ok(bytes) => String::from_utf8(bytes)
                 .ok()
                 .map(|s| s.trim().to_owned())
@@ -284,9 +301,9 @@ fn pull(args: PullArgs) -> Result<u8> {
     }
     // The snapshot first, then its ETag: a crash in between only costs a
     // full download next time, never a stale file kept on a 304.
-    crate::cmd::trust::write_atomic(&args.out, &reply.body)?;
+    crate::cmd::files::write_output(&args.out, &reply.body, true)?;
     match reply.etag.as_deref().filter(|e| valid_etag(e)) {
-        Some(etag) => crate::cmd::trust::write_atomic(&etag_file, etag.as_bytes())?,
+        Some(etag) => crate::cmd::files::write_output(&etag_file, etag.as_bytes(), true)?,
         None => match std::fs::remove_file(&etag_file) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

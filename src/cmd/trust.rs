@@ -1,8 +1,6 @@
 //! `hallmark trust ...`
 
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use hallmark::{Date, TrustStore, TrustedKey};
 use hallmark_issuer::PublicKeyFile;
@@ -83,7 +81,7 @@ fn add(args: AddArgs) -> Result<u8> {
     text.push_str(&block);
     // The result must still load: never write a store that verify would refuse.
     TrustStore::from_toml(&text)?;
-    write_atomic(&args.trust, text.as_bytes())?;
+    crate::cmd::files::write_output(&args.trust, text.as_bytes(), true)?;
     eprintln!(
         "added key {} ({}) to {}",
         public.name,
@@ -91,34 +89,4 @@ fn add(args: AddArgs) -> Result<u8> {
         args.trust.display()
     );
     Ok(EXIT_OK)
-}
-
-/// Writes `path` by writing a temporary file beside it, fsyncing and renaming it.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| CliError::new(format!("{}: not a file name", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(|e| CliError::new(format!("{}: {e}", path.display())))
 }

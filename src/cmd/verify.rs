@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use hallmark::{Date, KeyId, RevocationSnapshot, TrustStore, Verdict, Verifier};
@@ -79,8 +79,14 @@ pub(crate) struct Args {
     /// Where the highest snapshot sequence seen is kept, to refuse rollbacks
     /// (default: $HALLMARK_STATE_DIR, else $XDG_STATE_HOME/hallmark, else
     /// ~/.local/state/hallmark).
+    /// Deleting this state (or using another directory) lets an older
+    /// snapshot be accepted again: pin a floor with --min-sequence.
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
+    /// Refuse a revocation snapshot whose sequence is below N, whatever the
+    /// state directory holds (a floor that survives a deleted state file).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    min_sequence: u64,
     /// A journal of verified serials kept across runs: codes seen before are duplicates.
     #[arg(long, value_name = "PATH")]
     seen: Option<PathBuf>,
@@ -93,72 +99,6 @@ pub(crate) struct Args {
     /// Codes to verify; none means --input, --image or stdin.
     #[arg(value_name = "CODE")]
     codes: Vec<String>,
-}
-
-fn state_dir(arg: Option<&Path>) -> Result<PathBuf> {
-    if let Some(dir) = arg {
-        return Ok(dir.to_owned());
-    }
-    let env = |k| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(dir) = env("HALLMARK_STATE_DIR") {
-        return Ok(dir);
-    }
-    if let Some(dir) = env("XDG_STATE_HOME") {
-        return Ok(dir.join("hallmark"));
-    }
-    env("HOME")
-        .map(|h| h.join(".local/state/hallmark"))
-        .ok_or_else(|| {
-            CliError::new("no state directory: pass --state-dir or set $HALLMARK_STATE_DIR")
-        })
-}
-
-/// Refuses a snapshot older than one already seen from the same signer, and
-/// records a newer one. The state file is locked while it is read and updated.
-fn check_sequence(dir: &Path, signer: KeyId, sequence: u64) -> Result<()> {
-    let err = |e: io::Error| CliError::new(format!("{}: {e}", dir.display()));
-    fs::create_dir_all(dir).map_err(err)?;
-    let path = dir.join(format!("revocations-{signer}.seq"));
-    let mut file = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(err)?;
-    file.lock().map_err(err)?;
-    let mut text = String::new();
-    Read::by_ref(&mut file)
-        .take(64)
-        .read_to_string(&mut text)
-        .map_err(err)?;
-    let seen: Option<u64> = match text.trim() {
-        "" => None,
-        t => Some(t.parse().map_err(|_| {
-            CliError::new(format!(
-                "{}: not a sequence number; delete it only if you trust the snapshot",
-                path.display()
-            ))
-        })?),
-    };
-    match seen {
-        Some(seen) if sequence < seen => Err(CliError::new(format!(
-            "revocation snapshot sequence {sequence} is older than sequence {seen} already seen from key {signer}: \
-             refusing a rollback (state in {})",
-            path.display()
-        ))),
-        Some(seen) if sequence == seen => Ok(()),
-        _ => file
-            .set_len(0)
-            .and_then(|()| file.seek(SeekFrom::Start(0)).map(|_| ()))
-            .and_then(|()| file.write_all(format!("{sequence}\n").as_bytes()))
-            .and_then(|()| file.sync_all())
-            .map_err(err),
-    }
 }
 
 /// Loads, verifies and rollback-checks a snapshot; says whether it is stale.
@@ -181,10 +121,11 @@ fn load_snapshot(
     let signer = snapshot
         .signer
         .ok_or_else(|| CliError::new("snapshot without a signer"))?;
-    check_sequence(
-        &state_dir(args.state_dir.as_deref())?,
+    let dir = hallmark_state::sequence::state_dir(args.state_dir.as_deref())?;
+    hallmark_state::sequence::SequenceStore::new(dir).check(
         signer,
         snapshot.sequence,
+        args.min_sequence,
     )?;
     let age = now_secs()?.saturating_sub(snapshot.issued);
     let stale = age > args.max_age;

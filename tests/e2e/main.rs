@@ -8,6 +8,7 @@ mod common;
 mod pg;
 
 mod cli;
+mod files;
 mod images;
 mod offline;
 mod properties;

@@ -106,6 +106,40 @@ pub enum Error {
     /// A bad argument.
     #[error("{0}")]
     Invalid(String),
+    /// The key file records serials reserved beyond what the ledger holds.
+    #[error(
+        "{}: the key file records counters reserved up to {key_next} but the ledger {} reaches only {ledger_next}: \
+         the ledger is missing, replaced or edited backwards, and minting with it could reprint codes already issued. \
+         Restore the real ledger, or pass --new-ledger (read `hallmark mint --help` first)",
+        key.display(), ledger.display()
+    )]
+    LedgerBehind {
+        /// The key file.
+        key: PathBuf,
+        /// The ledger.
+        ledger: PathBuf,
+        /// The first counter the ledger has not reserved.
+        ledger_next: u64,
+        /// The first counter the key file records as not reserved.
+        key_next: u64,
+    },
+    /// A reservation below the floor a new ledger started at.
+    #[error(
+        "{}: counters below {floor} were reserved before this key's current ledger was started (--new-ledger), \
+         so they cannot be checked for overlap: refusing --serial-start {start}",
+        key.display()
+    )]
+    BelowLedgerFloor {
+        /// The key file.
+        key: PathBuf,
+        /// The requested first counter.
+        start: u64,
+        /// The floor.
+        floor: u64,
+    },
+    /// A file could not be used (a symlink where a file was expected, ...).
+    #[error(transparent)]
+    File(#[from] hallmark_state::file::FileError),
 }
 
 impl Error {

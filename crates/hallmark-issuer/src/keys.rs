@@ -1,9 +1,10 @@
 //! Issuer keys: generation, and the secret and public key files.
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs;
 use std::path::{Path, PathBuf};
+
+use hallmark_state::file::{self as durable, FileError};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -111,22 +112,17 @@ impl SecretKey {
     }
 
     /// Replaces the secret key file at `path` with this key under a new
-    /// passphrase (or none), atomically: a new 0600 file beside it, fsynced, then
-    /// renamed over the old one.
+    /// passphrase (or none), atomically through [`hallmark_state::file`]: a new
+    /// 0600 file with an unpredictable name beside it, fsynced, renamed over
+    /// the old one, the directory fsynced.
     pub fn rewrite(&self, path: &Path, passphrase: Option<&Passphrase>) -> Result<(), Error> {
-        let body = self.key_file_text(passphrase, &KdfParams::default())?;
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let tmp = dir.join(format!(".{}.key.tmp{}", self.name, std::process::id()));
-        let _ = fs::remove_file(&tmp);
-        write_new(&tmp, body.as_bytes(), true)?;
-        fs::rename(&tmp, path).map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            Error::io(path)(e)
-        })?;
-        sync_dir(dir)
+        let mut body = self.key_file_text(passphrase, &KdfParams::default())?;
+        // The minting record is carried over.
+        if let Ok(old) = KeyFile::read(path) {
+            old.issued.append_to(&mut body);
+        }
+        durable::replace(path, body.as_bytes(), durable::MODE_SECRET)?;
+        Ok(())
     }
 
     /// The text of the secret key file.
@@ -381,6 +377,8 @@ pub struct KeyFile {
     pub encrypted: bool,
     /// Whether the file marks a published demo key.
     pub test_only: bool,
+    /// What the key has reserved, as recorded by `mint` (see [`crate::issued`]).
+    pub issued: crate::issued::Issued,
     encryption: Encryption,
 }
 
@@ -419,8 +417,10 @@ impl KeyFile {
         if !text.starts_with(SECRET_MAGIC) {
             return Err(bad(1, "missing the '# hallmark secret key v1' header"));
         }
-        let mut fields: [Option<&str>; 11] = Default::default();
-        const NAMES: [&str; 11] = [
+        let mut fields: [Option<&str>; 13] = Default::default();
+        const NAMES: [&str; 13] = [
+            crate::issued::FIELD_NEXT,
+            crate::issued::FIELD_FLOOR,
             "name",
             "public_key",
             "encryption",
@@ -452,6 +452,8 @@ impl KeyFile {
             }
         }
         let [
+            ledger_next,
+            ledger_floor,
             name,
             public_key,
             encryption,
@@ -469,6 +471,8 @@ impl KeyFile {
         let public_key = public_key
             .map(|hex| PublicKey::from_hex(hex).map_err(|_| bad(0, "invalid `public_key`")))
             .transpose()?;
+        let issued = crate::issued::Issued::parse(ledger_next, ledger_floor)
+            .map_err(|reason| bad(0, reason))?;
         let test_only = match test_only {
             None | Some("false") => false,
             Some("true") => true,
@@ -528,6 +532,7 @@ impl KeyFile {
             public_key,
             encrypted: matches!(encryption, Encryption::Passphrase { .. }),
             test_only,
+            issued,
             encryption,
         })
     }
@@ -561,38 +566,18 @@ fn check_name(name: &str) -> Result<(), Error> {
     }
 }
 
-/// Creates `path` (never overwriting) with `bytes`, fsynced; mode 0600 when `secret`.
+/// Creates `path` (never overwriting, never through a symlink) with `bytes`,
+/// atomically; mode 0600 when `secret`.
 pub(crate) fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<(), Error> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(if secret { 0o600 } else { 0o644 });
-    }
-    let mut file = options.open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::KeyExists {
-                path: path.to_owned(),
-            }
-        } else {
-            Error::Io {
-                path: path.to_owned(),
-                source: e,
-            }
-        }
-    })?;
-    file.write_all(bytes).map_err(Error::io(path))?;
-    file.sync_all().map_err(Error::io(path))?;
-    Ok(())
-}
-
-fn sync_dir(dir: &Path) -> Result<(), Error> {
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(Error::io(dir))?;
-    Ok(())
+    let mode = if secret {
+        durable::MODE_SECRET
+    } else {
+        durable::MODE_PUBLIC
+    };
+    durable::create(path, bytes, mode).map_err(|e| match e {
+        FileError::Exists { path } => Error::KeyExists { path },
+        e => Error::File(e),
+    })
 }
 
 fn check_private(path: &Path) -> Result<(), Error> {
@@ -614,21 +599,31 @@ fn check_private(path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-fn read_limited(path: &Path) -> Result<Zeroizing<String>, Error> {
-    let file = File::open(path).map_err(Error::io(path))?;
-    let mut text = Zeroizing::new(String::new());
-    file.take(MAX_KEY_FILE_LEN + 1)
-        .read_to_string(&mut text)
-        .map_err(Error::io(path))?;
-    if text.len() as u64 > MAX_KEY_FILE_LEN {
-        return Err(Error::KeyFile {
-            path: path.to_owned(),
-            what: "key",
-            line: 0,
-            reason: "file is larger than 64 KiB",
-        });
+pub(crate) fn read_limited(path: &Path) -> Result<Zeroizing<String>, Error> {
+    let bytes =
+        durable::read_bounded(path, MAX_KEY_FILE_LEN, "a key file").map_err(|e| match e {
+            FileError::TooLarge { .. } => Error::KeyFile {
+                path: path.to_owned(),
+                what: "key",
+                line: 0,
+                reason: "file is larger than 64 KiB",
+            },
+            FileError::Io { path, source } => Error::Io { path, source },
+            e => Error::File(e),
+        })?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Zeroizing::new(text)),
+        Err(e) => {
+            drop(Zeroizing::new(e.into_bytes()));
+            Err(Error::Io {
+                path: path.to_owned(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "stream did not contain valid UTF-8",
+                ),
+            })
+        }
     }
-    Ok(text)
 }
 
 /// A public key file: a name and a public key.

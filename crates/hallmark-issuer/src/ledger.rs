@@ -5,14 +5,18 @@
 //! emitted. A crash may therefore leave a batch recorded whose codes were never
 //! printed (a gap in the numbering), but never codes printed whose serials are
 //! unrecorded. The file is locked exclusively while open, so two mint processes
-//! never interleave. A torn final line (a crash mid-append, before the fsync
-//! returned and so before any code was emitted) is ignored and cut off on the
-//! next append; any other damaged line stops minting.
+//! never interleave. The file is a [`hallmark_state::log::AppendLog`], with
+//! its one torn-tail rule: a torn final line (a crash mid-append, before the
+//! fsync returned and so before any code was emitted) is ignored and cut off
+//! on the next append, a whole final record missing only its newline is kept;
+//! any other damaged line stops minting. The file is never opened through a
+//! symlink.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
+
+use hallmark_state::file::{self, FileError};
+use hallmark_state::log::{AppendLog, LoadError, LogError, Reject};
 
 use hallmark::{Date, KeyId};
 use serde::{Deserialize, Serialize};
@@ -22,6 +26,9 @@ use crate::serials::{OPAQUE_BIT, SerialMode};
 
 /// Largest ledger file read, in bytes (about a million batches).
 const MAX_LEDGER_LEN: u64 = 256 * 1024 * 1024;
+
+/// Longest ledger line, without its newline. A record is at most about 400 bytes.
+const MAX_LINE_LEN: usize = 64 * 1024;
 
 /// One minted batch. `start` and `count` are ledger counters: in sequential
 /// mode the serials themselves, in opaque mode the inputs of the permutation.
@@ -86,12 +93,8 @@ pub struct BatchRequest<'a> {
 #[derive(Debug)]
 pub struct Ledger {
     path: PathBuf,
-    file: File,
+    log: AppendLog,
     batches: Vec<Batch>,
-    /// Length of the file up to the end of the last complete record.
-    clean_len: u64,
-    /// The last complete record lacks its newline.
-    needs_newline: bool,
 }
 
 impl Ledger {
@@ -108,48 +111,31 @@ impl Ledger {
     }
 
     fn open_with(path: &Path, wait: bool) -> Result<Ledger, Error> {
-        let existed = path.exists();
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(Error::io(path))?;
-        if wait {
-            file.lock().map_err(Error::io(path))?;
-        } else {
-            match file.try_lock() {
-                Ok(()) => {}
-                Err(TryLockError::WouldBlock) => {
-                    return Err(Error::LedgerBusy {
-                        path: path.to_owned(),
-                    });
-                }
-                Err(TryLockError::Error(e)) => return Err(Error::io(path)(e)),
-            }
-        }
-        if !existed {
-            sync_parent(path)?;
-        }
-        let len = file.metadata().map_err(Error::io(path))?.len();
-        if len > MAX_LEDGER_LEN {
-            return Err(Error::LedgerCorrupt {
-                path: path.to_owned(),
-                line: 0,
-                reason: format!("file is {len} bytes, more than a ledger can be"),
-            });
-        }
-        let mut text = Vec::new();
-        file.read_to_end(&mut text).map_err(Error::io(path))?;
-        let (batches, clean_len, needs_newline) = parse(path, &text)?;
+        let mut log =
+            AppendLog::open(path, file::MODE_PUBLIC, MAX_LEDGER_LEN, wait).map_err(log_error)?;
+        let mut batches = Vec::new();
+        log.load(MAX_LINE_LEN, |body| {
+            let batch = serde_json::from_slice::<Batch>(body)
+                .map_err(|e| e.to_string())
+                .and_then(|b| validate(&b).map(|()| b))
+                .map_err(Reject::<Error>::Invalid)?;
+            batches.push(batch);
+            Ok(())
+        })
+        .map_err(|e| match e {
+            LoadError::Log(e) => log_error(e),
+            LoadError::Parser(e) => e,
+        })?;
         Ok(Ledger {
             path: path.to_owned(),
-            file,
+            log,
             batches,
-            clean_len,
-            needs_newline,
         })
+    }
+
+    /// The ledger's path.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Every batch recorded, oldest first.
@@ -220,62 +206,34 @@ impl Ledger {
             serials: request.serials,
         };
         let mut line = Vec::with_capacity(256);
-        if self.needs_newline {
-            line.push(b'\n');
-        }
         serde_json::to_writer(&mut line, &batch)
             .map_err(|e| Error::Invalid(format!("cannot encode ledger record: {e}")))?;
         line.push(b'\n');
-        // Cut off a torn final record left by a crash, then append and fsync.
-        let result = (|| {
-            self.file.set_len(self.clean_len)?;
-            self.file.seek(SeekFrom::Start(self.clean_len))?;
-            self.file.write_all(&line)?;
-            self.file.sync_data()
-        })();
-        result.map_err(Error::io(&self.path))?;
-        self.clean_len += line.len() as u64;
-        self.needs_newline = false;
+        // Cuts off a torn final record left by a crash, then appends and fsyncs.
+        self.log.append(&line).map_err(log_error)?;
         self.batches.push(batch.clone());
         Ok(batch)
     }
 }
 
-/// Parses the ledger; returns the batches, the length up to the end of the last
-/// good record, and whether that record lacks its final newline.
-fn parse(path: &Path, text: &[u8]) -> Result<(Vec<Batch>, u64, bool), Error> {
-    let mut batches = Vec::new();
-    let mut clean_len = 0u64;
-    for (i, line) in text.split_inclusive(|&b| b == b'\n').enumerate() {
-        let line_no = i + 1;
-        let (body, complete) = match line.strip_suffix(b"\n") {
-            Some(body) => (body, true),
-            None => (line, false),
-        };
-        let parsed = serde_json::from_slice::<Batch>(body)
-            .map_err(|e| e.to_string())
-            .and_then(|b| validate(&b).map(|()| b));
-        match parsed {
-            Ok(batch) => batches.push(batch),
-            // A torn last record: its fsync never returned, so none of its codes
-            // were emitted. It is dropped and cut off before the next append.
-            Err(_) if !complete => return Ok((batches, clean_len, false)),
-            Err(reason) => {
-                return Err(Error::LedgerCorrupt {
-                    path: path.to_owned(),
-                    line: line_no,
-                    reason,
-                });
-            }
-        }
-        clean_len += line.len() as u64;
-        if !complete {
-            // A whole record missing only its newline may have been fsynced:
-            // keep it, and terminate it before the next append.
-            return Ok((batches, clean_len, true));
-        }
+/// The ledger's errors for the log's.
+fn log_error(e: LogError) -> Error {
+    match e {
+        LogError::File(FileError::Io { path, source }) => Error::Io { path, source },
+        LogError::File(e) => Error::File(e),
+        LogError::Busy { path } => Error::LedgerBusy { path },
+        LogError::TooLarge { path, len, .. } => Error::LedgerCorrupt {
+            path,
+            line: 0,
+            reason: format!("file is {len} bytes, more than a ledger can be"),
+        },
+        LogError::Corrupt { path, line, reason } => Error::LedgerCorrupt {
+            path,
+            line: usize::try_from(line).unwrap_or(usize::MAX),
+            reason,
+        },
+        other => Error::Invalid(other.to_string()),
     }
-    Ok((batches, clean_len, false))
 }
 
 fn validate(b: &Batch) -> Result<(), String> {
@@ -292,20 +250,6 @@ fn validate(b: &Batch) -> Result<(), String> {
     b.date.parse::<Date>().map_err(|e| e.to_string())?;
     if let Some(expiry) = &b.expiry {
         expiry.parse::<Date>().map_err(|e| e.to_string())?;
-    }
-    Ok(())
-}
-
-fn sync_parent(path: &Path) -> Result<(), Error> {
-    #[cfg(unix)]
-    {
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(Error::io(parent))?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 mod error;
+pub mod issued;
 mod keys;
 mod ledger;
 mod mint;

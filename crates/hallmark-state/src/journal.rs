@@ -14,19 +14,17 @@
 //! so a flushed sighting survives a crash. The file is locked exclusively while
 //! open, so two runs never interleave their lines.
 //!
-//! A crash mid-flush leaves at worst an unterminated final line. If it is a
-//! whole record missing only its newline it is kept (and terminated before the
-//! next append); otherwise it is a torn record, ignored and cut off before the
-//! next append. A torn tail may be longer than a line (a crashed flush of many
-//! lines whose blocks read back as zeros), so an over-long line is corruption
-//! only when a newline ends it. Any other damaged line is an error naming its
-//! line number: skipping it would hide duplicates.
+//! The file is a [`crate::log::AppendLog`], with its one torn-tail rule: a
+//! crash mid-flush leaves at worst an unterminated final line, kept if it is a
+//! whole record (and terminated before the next append), otherwise ignored and
+//! cut off before the next append. Any other damaged line is an error naming
+//! its line number: skipping it would hide duplicates. The file is never
+//! opened through a symlink.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +32,9 @@ use hallmark::KeyId;
 
 use hallmark::runs::{Runs, Step};
 use serde::{Deserialize, Serialize};
+
+use crate::file::{self, FileError};
+use crate::log::{AppendLog, LoadError, LogError, Reject, prefix};
 
 /// Largest journal file read or written, in bytes (4 GiB, some 50 million sightings).
 pub const MAX_JOURNAL_LEN: u64 = 4 << 30;
@@ -43,9 +44,6 @@ pub const MAX_LOCATION_LEN: usize = 64;
 
 /// Longest line, without its newline. A record is at most about 250 bytes.
 const MAX_LINE_LEN: usize = 1024;
-
-/// How many bytes of a damaged line an error shows.
-const PREFIX_LEN: usize = 16;
 
 /// When and where a serial was first seen, as stored in the map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,14 +128,10 @@ pub struct Sighting {
 /// ```
 pub struct Journal {
     path: PathBuf,
-    file: File,
+    log: AppendLog,
     seen: Seen,
     /// Encoded lines not yet written.
     pending: Vec<u8>,
-    /// Length of the file up to the end of the last complete record.
-    clean_len: u64,
-    /// The last complete record on file lacks its newline.
-    needs_newline: bool,
 }
 
 impl Journal {
@@ -154,99 +148,25 @@ impl Journal {
     }
 
     fn open_with(path: &Path, wait: bool) -> Result<Journal, JournalError> {
-        let (file, created) = open_or_create(path)?;
-        let metadata = file.metadata().map_err(JournalError::io(path))?;
-        // A FIFO or device would block or never end; a journal is a plain file.
-        if !metadata.is_file() {
-            return Err(JournalError::NotAFile {
-                path: path.to_owned(),
-            });
-        }
-        if wait {
-            file.lock().map_err(JournalError::io(path))?;
-        } else {
-            match file.try_lock() {
-                Ok(()) => {}
-                Err(TryLockError::WouldBlock) => {
-                    return Err(JournalError::Busy {
-                        path: path.to_owned(),
-                    });
-                }
-                Err(TryLockError::Error(e)) => return Err(JournalError::io(path)(e)),
-            }
-        }
-        if created {
-            sync_parent(path)?;
-        }
-        // Measured under the lock: another run may have appended meanwhile.
-        let len = file.metadata().map_err(JournalError::io(path))?.len();
-        if len > MAX_JOURNAL_LEN {
-            return Err(JournalError::TooLarge {
-                path: path.to_owned(),
-                len,
-            });
-        }
+        let log = AppendLog::open(path, file::MODE_PUBLIC, MAX_JOURNAL_LEN, wait)
+            .map_err(JournalError::from_log)?;
         let mut journal = Journal {
             path: path.to_owned(),
-            file,
+            log,
             seen: Seen::default(),
             pending: Vec::new(),
-            clean_len: 0,
-            needs_newline: false,
         };
-        journal.load(len)?;
+        let Journal { log, seen, .. } = &mut journal;
+        log.load(MAX_LINE_LEN, |body| {
+            let (kid, record) = parse(body).map_err(Reject::Invalid)?;
+            seen.note(path, kid, &record).map_err(Reject::Fatal)?;
+            Ok(())
+        })
+        .map_err(|e| match e {
+            LoadError::Log(e) => JournalError::from_log(e),
+            LoadError::Parser(e) => e,
+        })?;
         Ok(journal)
-    }
-
-    /// Reads the first `len` bytes of the file, line by line.
-    fn load(&mut self, len: u64) -> Result<(), JournalError> {
-        let path = &self.path;
-        let mut reader = BufReader::with_capacity(64 * 1024, (&self.file).take(len));
-        let mut line = Vec::with_capacity(MAX_LINE_LEN + 1);
-        let mut line_no = 0u64;
-        loop {
-            line.clear();
-            let n = (&mut reader)
-                .take(MAX_LINE_LEN as u64 + 1)
-                .read_until(b'\n', &mut line)
-                .map_err(JournalError::io(path))?;
-            if n == 0 {
-                return Ok(());
-            }
-            line_no += 1;
-            let corrupt = |reason: String| JournalError::Corrupt {
-                path: path.clone(),
-                line: line_no,
-                reason,
-            };
-            match line.strip_suffix(b"\n") {
-                Some(body) => {
-                    let (kid, record) = parse(body).map_err(corrupt)?;
-                    self.seen.note(path, kid, &record)?;
-                    self.clean_len += n as u64;
-                }
-                None if n > MAX_LINE_LEN => {
-                    if skip_line(&mut reader).map_err(JournalError::io(path))? {
-                        let prefix = prefix(&line);
-                        let reason = format!("longer than {MAX_LINE_LEN} bytes; begins `{prefix}`");
-                        return Err(corrupt(reason));
-                    }
-                    // Runs to the end of the file: a torn append.
-                    return Ok(());
-                }
-                None => {
-                    // The last line, unterminated: kept if whole (the sighting
-                    // happened; only its newline was lost or never written),
-                    // else a torn record, cut off before the next append.
-                    if let Ok((kid, record)) = parse(&line) {
-                        self.seen.note(path, kid, &record)?;
-                        self.clean_len += n as u64;
-                        self.needs_newline = true;
-                    }
-                    return Ok(());
-                }
-            }
-        }
     }
 
     /// The journal's path.
@@ -297,7 +217,10 @@ impl Journal {
         };
         let mark = self.pending.len();
         let noted = serde_json::to_writer(&mut self.pending, &record)
-            .map_err(|e| JournalError::io(&self.path)(io::Error::other(e)))
+            .map_err(|e| JournalError::Io {
+                path: self.path.clone(),
+                source: io::Error::other(e),
+            })
             .and_then(|()| self.seen.note(&self.path, kid, &record));
         match noted {
             Ok(earlier) => {
@@ -320,29 +243,9 @@ impl Journal {
     /// [`JournalError::TooLarge`], writing nothing, if the file would grow past
     /// [`MAX_JOURNAL_LEN`] and so could not be read back.
     pub fn flush(&mut self) -> Result<(), JournalError> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        if self.needs_newline {
-            // Once per journal at most: terminate the unterminated last record.
-            self.pending.insert(0, b'\n');
-            self.needs_newline = false;
-        }
-        let new_len = self.clean_len.saturating_add(self.pending.len() as u64);
-        if new_len > MAX_JOURNAL_LEN {
-            return Err(JournalError::TooLarge {
-                path: self.path.clone(),
-                len: new_len,
-            });
-        }
-        let result = (|| {
-            self.file.set_len(self.clean_len)?;
-            self.file.seek(SeekFrom::Start(self.clean_len))?;
-            self.file.write_all(&self.pending)?;
-            self.file.sync_data()
-        })();
-        result.map_err(JournalError::io(&self.path))?;
-        self.clean_len = new_len;
+        self.log
+            .append(&self.pending)
+            .map_err(JournalError::from_log)?;
         self.pending.clear();
         Ok(())
     }
@@ -429,13 +332,21 @@ pub enum JournalError {
         /// The journal file.
         path: PathBuf,
     },
+    /// The file could not be used for another reason (a symlink at its path).
+    File(FileError),
 }
 
 impl JournalError {
-    fn io(path: &Path) -> impl FnOnce(io::Error) -> JournalError + '_ {
-        move |source| JournalError::Io {
-            path: path.to_owned(),
-            source,
+    fn from_log(e: LogError) -> JournalError {
+        match e {
+            LogError::File(FileError::Io { path, source }) => JournalError::Io { path, source },
+            LogError::File(FileError::NotAFile { path }) => JournalError::NotAFile { path },
+            LogError::File(e) => JournalError::File(e),
+            LogError::Busy { path } => JournalError::Busy { path },
+            LogError::TooLarge { path, len, .. } => JournalError::TooLarge { path, len },
+            LogError::Corrupt { path, line, reason } => {
+                JournalError::Corrupt { path, line, reason }
+            }
         }
     }
 }
@@ -475,6 +386,7 @@ impl fmt::Display for JournalError {
                 "{}: too many distinct location labels to index",
                 path.display()
             ),
+            JournalError::File(e) => write!(f, "{e} (seen journal)"),
         }
     }
 }
@@ -483,6 +395,7 @@ impl std::error::Error for JournalError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             JournalError::Io { source, .. } => Some(source),
+            JournalError::File(e) => Some(e),
             _ => None,
         }
     }
@@ -586,62 +499,11 @@ fn parse_kid(s: &str) -> Option<KeyId> {
     canonical.then(|| s.parse().ok()).flatten()
 }
 
-/// The start of a damaged line, escaped, for an error message.
-fn prefix(line: &[u8]) -> String {
-    let head = line.get(..PREFIX_LEN).unwrap_or(line);
-    let more = if head.len() < line.len() { "..." } else { "" };
-    format!("{}{more}", head.escape_ascii())
-}
-
-/// Consumes the rest of an over-long line; true if a newline ended it, false
-/// if it ran to the end of the input.
-fn skip_line(reader: &mut impl BufRead) -> io::Result<bool> {
-    loop {
-        let buf = reader.fill_buf()?;
-        if buf.is_empty() {
-            return Ok(false);
-        }
-        if let Some(i) = buf.iter().position(|&b| b == b'\n') {
-            reader.consume(i + 1);
-            return Ok(true);
-        }
-        let n = buf.len();
-        reader.consume(n);
-    }
-}
-
-/// Opens `path` read-write, creating it if missing; true if it was created.
-fn open_or_create(path: &Path) -> Result<(File, bool), JournalError> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true);
-    match options.clone().create_new(true).open(path) {
-        Ok(file) => Ok((file, true)),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => options
-            .open(path)
-            .map(|file| (file, false))
-            .map_err(JournalError::io(path)),
-        Err(e) => Err(JournalError::io(path)(e)),
-    }
-}
-
-/// Makes a new file's directory entry durable.
-fn sync_parent(path: &Path) -> Result<(), JournalError> {
-    #[cfg(unix)]
-    {
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(JournalError::io(parent))?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::{File, OpenOptions};
+    use std::io::Write;
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 

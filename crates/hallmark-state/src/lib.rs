@@ -1,8 +1,20 @@
 //! # hallmark-state
 //!
-//! The files a hallmark verifier keeps between runs: the [`journal`] of
-//! verified serials (duplicate detection across runs).
+//! hallmark's local durable state, in one place with one set of rules:
+//!
+//! - [`file`]: whole files written atomically (a temporary file with an
+//!   unpredictable name beside the target, fsynced, renamed or linked into
+//!   place, the directory fsynced), never through a planted symlink; bounded
+//!   reads; cleanup of temporary files left by a killed process.
+//! - [`log`]: one locked append-only log with one torn-tail rule, used by the
+//!   issuer's serial ledger and by the [`journal`] of verified serials
+//!   (duplicate detection across runs).
+//! - [`sequence`]: the highest revocation-snapshot sequence seen per signer
+//!   (rollback protection), and where a verifier keeps its state.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod file;
 pub mod journal;
+pub mod log;
+pub mod sequence;
