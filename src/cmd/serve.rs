@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use hallmark_server::storage::Database;
+use hallmark_server::storage::{Database, DatabaseError};
 use hallmark_server::{ServeOptions, Settings};
 
 use crate::{CliError, EXIT_OK, Result};
@@ -72,30 +72,55 @@ pub(crate) struct Args {
 #[derive(Debug, clap::Args)]
 pub(crate) struct DbArg {
     /// The database: an SQLite file path (created if missing; the embedded
-    /// default) or a PostgreSQL URL, postgres://USER:PASSWORD@HOST:5432/DB
-    /// (tables created on first use). Prefer $HALLMARK_DB for URLs with a
-    /// password: command lines are visible to other local users.
+    /// default; sqlite:PATH also works) or a PostgreSQL URL,
+    /// postgres://USER:PASSWORD@HOST:5432/DB (tables created on first use).
+    /// libpq key=value strings are refused. Prefer $HALLMARK_DB for URLs with
+    /// a password: command lines are visible to other local users.
     #[arg(
         long = "db",
         env = "HALLMARK_DB",
         value_name = "PATH|URL",
         default_value = "hallmark.db",
         hide_env_values = true,
-        value_parser = |s: &str| Ok::<_, std::convert::Infallible>(Database::parse(s))
+        // Never fails here: clap would repeat the value (and any password in
+        // it) in its message. A refusal is reported when the database is used.
+        value_parser = |s: &str| Ok::<_, std::convert::Infallible>(DbValue(Database::parse(s)))
     )]
-    pub(crate) db: Database,
+    db: DbValue,
+}
+
+/// A parsed `--db` value, or why it was refused (never the value itself).
+#[derive(Clone)]
+struct DbValue(std::result::Result<Database, DatabaseError>);
+
+/// Shows the database without its password, or the refusal.
+impl std::fmt::Debug for DbValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Ok(db) => write!(f, "{db}"),
+            Err(e) => write!(f, "refused --db ({e})"),
+        }
+    }
 }
 
 impl DbArg {
+    /// The database, or a clear error naming what was wrong with `--db`.
+    pub(crate) fn database(&self) -> Result<&Database> {
+        self.db
+            .0
+            .as_ref()
+            .map_err(|e| CliError::new(format!("--db (or $HALLMARK_DB): {e}")))
+    }
+
     /// Opens the database, naming it (without its password) on failure.
     pub(crate) fn open(&self) -> Result<std::sync::Arc<dyn hallmark_server::Storage>> {
-        self.db
-            .open()
-            .map_err(|e| CliError::new(format!("{}: {e}", self.db)))
+        let db = self.database()?;
+        db.open().map_err(|e| CliError::new(format!("{db}: {e}")))
     }
 }
 
 pub(crate) fn run(args: Args) -> Result<u8> {
+    let db = args.db.database()?.clone();
     let trust = crate::cmd::load_trust(&args.trust)?;
     let revocation_key = args
         .revocation_key
@@ -106,7 +131,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     hallmark_server::run(ServeOptions {
         listen: args.listen,
         trust,
-        db: args.db.db,
+        db,
         revocation_key,
         settings: Settings {
             clone_locations: args.clone_locations,

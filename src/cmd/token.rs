@@ -70,6 +70,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
 fn create(args: CreateArgs) -> Result<u8> {
     check_token_name(&args.name).map_err(CliError::new)?;
     let scope: TokenScope = args.scope.parse().map_err(CliError::new)?;
+    let db = args.db.database()?;
     let storage = args.db.open()?;
     let token = generate_token()
         .map_err(|e| CliError::new(format!("no randomness from the operating system: {e}")))?;
@@ -80,7 +81,7 @@ fn create(args: CreateArgs) -> Result<u8> {
             &hash_token(&token),
             crate::cmd::now_secs()?,
         )
-        .map_err(|e| CliError::new(format!("{}: {e}", args.db.db)))?;
+        .map_err(|e| CliError::new(format!("{db}: {e}")))?;
     println!("{token}");
     eprintln!(
         "created token {} (scope {}); it is shown only this once",
@@ -91,10 +92,11 @@ fn create(args: CreateArgs) -> Result<u8> {
 }
 
 fn list(args: ListArgs) -> Result<u8> {
+    let db = args.db.database()?;
     let storage = args.db.open()?;
     let tokens = storage
         .tokens()
-        .map_err(|e| CliError::new(format!("{}: {e}", args.db.db)))?;
+        .map_err(|e| CliError::new(format!("{db}: {e}")))?;
     for t in tokens {
         let state = match t.revoked {
             Some(at) => format!("revoked {at}"),
@@ -111,10 +113,11 @@ fn list(args: ListArgs) -> Result<u8> {
 }
 
 fn revoke(args: RevokeArgs) -> Result<u8> {
+    let db = args.db.database()?;
     let storage = args.db.open()?;
     let done = storage
         .revoke_token(&args.name, crate::cmd::now_secs()?)
-        .map_err(|e| CliError::new(format!("{}: {e}", args.db.db)))?;
+        .map_err(|e| CliError::new(format!("{db}: {e}")))?;
     if !done {
         return Err(CliError::new(format!(
             "no active token named {:?}",
