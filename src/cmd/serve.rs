@@ -42,10 +42,21 @@ pub(crate) struct Args {
     /// verifiers' trust stores must mark it as a revocation signer).
     #[arg(long, value_name = "FILE")]
     revocation_key: Option<PathBuf>,
-    /// Raise clone-suspected when a code is seen in more than N distinct
-    /// locations within --clone-window.
+    /// Raise clone-suspected when authenticated scanners (a token of scope
+    /// scans) see a code in more than N distinct locations within
+    /// --clone-window.
     #[arg(long, value_name = "N", default_value_t = 3)]
     clone_locations: u64,
+    /// Raise clone-suspected from anonymous scans (no token) only when a code
+    /// is reported from more than N distinct locations within --clone-window,
+    /// every scanner's counted: an anonymous location is whatever the client
+    /// typed.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    anonymous_clone_locations: u64,
+    /// Forget a code's scans, and each of its locations, this long after they
+    /// were last seen: 90d, 52w, 400d (default). 0 keeps them forever.
+    #[arg(long, value_name = "AGE", value_parser = crate::cmd::parse_duration, default_value = "400d")]
+    scan_retention: u64,
     /// The clone-detection window: 90s, 30m, 12h, 7d (default 24h).
     #[arg(long, value_name = "AGE", value_parser = crate::cmd::parse_duration, default_value = "24h")]
     clone_window: u64,
@@ -121,6 +132,21 @@ impl DbArg {
 
 pub(crate) fn run(args: Args) -> Result<u8> {
     let db = args.db.database()?.clone();
+    let most = hallmark_server::storage::MAX_LOCATIONS_PER_CODE;
+    for (flag, n) in [
+        ("--clone-locations", args.clone_locations),
+        (
+            "--anonymous-clone-locations",
+            args.anonymous_clone_locations,
+        ),
+    ] {
+        if n >= most {
+            return Err(CliError::new(format!(
+                "{flag} {n}: at most {} (the service keeps {most} locations per code)",
+                most - 1
+            )));
+        }
+    }
     let trust = crate::cmd::load_trust(&args.trust)?;
     let revocation_key = args
         .revocation_key
@@ -136,6 +162,10 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         settings: Settings {
             clone_locations: args.clone_locations,
             clone_window: args.clone_window,
+            scans: hallmark_server::storage::ScanPolicy {
+                anonymous_clone_locations: args.anonymous_clone_locations,
+                retention: args.scan_retention,
+            },
             rate_limit_per_minute: args.rate_limit,
             rate_limit_burst: args.rate_limit_burst,
             max_concurrency: args.max_concurrency,

@@ -5,7 +5,8 @@ use hallmark_server::storage::TokenScope;
 
 use crate::{CliError, EXIT_OK, Result};
 
-/// API tokens for the service's write endpoints (POST /v1/status, /v1/batches).
+/// API tokens for the service's write endpoints (POST /v1/status, /v1/batches)
+/// and for authenticated scanners (POST /v1/scans).
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
     Create(CreateArgs),
@@ -16,8 +17,10 @@ pub(crate) enum Command {
 /// Create a token and print it once: the database keeps only its BLAKE3 hash,
 /// so a lost token cannot be shown again (revoke it and create another).
 ///
-/// Scopes: status (revoke, decommission, reactivate) or batches (register
-/// signed batch manifests). Clients send it as `Authorization: Bearer TOKEN`.
+/// Scopes: status (revoke, decommission, reactivate), batches (register
+/// signed batch manifests) or scans (an authenticated scanner: its scan
+/// locations count fully for clone detection; anonymous ones weigh less).
+/// Clients send it as `Authorization: Bearer TOKEN`.
 ///
 /// Example:
 ///   hallmark token create --db hallmark.db --name warehouse-ops --scope status
@@ -30,7 +33,7 @@ pub(crate) struct CreateArgs {
     #[arg(long, value_name = "NAME")]
     name: String,
     /// What the token may do.
-    #[arg(long, value_name = "SCOPE", value_parser = ["status", "batches"])]
+    #[arg(long, value_name = "SCOPE", value_parser = ["status", "batches", "scans"])]
     scope: String,
 }
 

@@ -135,13 +135,17 @@ impl From<Option<&Status>> for StatusBody {
     }
 }
 
-/// What the scans of a code add up to.
+/// What the scans of a code add up to (within the retention period).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScansBody {
-    /// Every scan recorded.
+    /// Scans recorded (scans older than the retention period are forgotten).
     pub count: u64,
-    /// Distinct locations within the clone-detection window.
+    /// Distinct locations within the clone-detection window, authenticated
+    /// and anonymous scanners together.
     pub locations_in_window: u64,
+    /// Distinct locations within the window reported by authenticated
+    /// scanners (a `scans` token).
+    pub trusted_locations_in_window: u64,
     /// First scan, seconds since 1970-01-01 UTC.
     pub first: Option<u64>,
     /// Last scan, seconds since 1970-01-01 UTC.
@@ -153,6 +157,7 @@ impl From<&ScanSummary> for ScansBody {
         ScansBody {
             count: s.count,
             locations_in_window: s.locations_in_window,
+            trusted_locations_in_window: s.trusted_locations_in_window,
             first: s.first,
             last: s.last,
         }

@@ -18,7 +18,7 @@ use crate::api::{
     AlertBody, BatchesRegistered, CodeReport, ErrorBody, HealthBody, PayloadBody, ScanRequest,
     ScansBody, ScopeBody, StatusBody, StatusChanged, StatusRequest,
 };
-use crate::auth::{Authorized, BatchesScope, StatusScope};
+use crate::auth::{Authorized, BatchesScope, ScansScope, StatusScope};
 use crate::error::{ApiError, ApiJson};
 use crate::storage::{Action, Scan, Status, StatusChange};
 use crate::{AppState, SignedSnapshot};
@@ -237,13 +237,17 @@ fn alert(kind: &str, detail: String) -> AlertBody {
 /// Records a scan and returns the verdict with any alerts: scanned after
 /// revocation or decommission, seen in too many places (clone suspected), or a
 /// valid signature on a serial in no registered batch (possible key leak).
+/// Anonymous (no token) or as an authenticated scanner (a `scans` token),
+/// whose locations weigh more for clone detection.
 #[utoipa::path(
     post,
     path = "/v1/scans",
     request_body = ScanRequest,
+    security((), ("token" = [])),
     responses(
         (status = 200, description = "The verdict, whether the scan was recorded, and alerts", body = CodeReport),
         (status = 400, description = "Bad request or a code that is not a code", body = ErrorBody),
+        (status = 401, description = "A token was sent, but it is wrong, revoked or not of scope `scans`; nothing recorded", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
@@ -251,8 +255,10 @@ fn alert(kind: &str, detail: String) -> AlertBody {
 )]
 pub(crate) async fn scan(
     State(state): State<AppState>,
+    scanner_token: Option<Authorized<ScansScope>>,
     ApiJson(req): ApiJson<ScanRequest>,
 ) -> Result<Json<CodeReport>, ApiError> {
+    let trusted = scanner_token.is_some();
     let location = label("location", req.location)?;
     let scanner = label("scanner", req.scanner)?;
     let body = blocking(move || {
@@ -270,6 +276,7 @@ pub(crate) async fn scan(
         let window_start = now.saturating_sub(settings.clone_window);
         let scans = storage.record_scan(
             &Scan {
+                trusted,
                 kid: v.kid(),
                 serial: v.payload().serial(),
                 time: now,
@@ -277,6 +284,7 @@ pub(crate) async fn scan(
                 scanner,
             },
             window_start,
+            settings.scans.forget_before(now),
         )?;
         let mut alerts = Vec::new();
         if let Some(s) = &j.status {
@@ -291,14 +299,8 @@ pub(crate) async fn scan(
             };
             alerts.push(alert(kind, format!("{what} on {}", r.date)));
         }
-        if scans.locations_in_window > settings.clone_locations {
-            alerts.push(alert(
-                "clone-suspected",
-                format!(
-                    "seen in {} distinct locations within {} s (more than {})",
-                    scans.locations_in_window, settings.clone_window, settings.clone_locations
-                ),
-            ));
+        if let Some(detail) = clone_suspected(settings, &scans) {
+            alerts.push(alert("clone-suspected", detail));
         }
         if !storage.is_registered(v.kid(), v.payload())? {
             alerts.push(alert(
@@ -325,6 +327,31 @@ pub(crate) async fn scan(
     })
     .await?;
     Ok(Json(body))
+}
+
+/// Whether a code's scans suggest clones: more than `clone_locations`
+/// distinct locations from authenticated scanners within the window, or more
+/// than the (higher) anonymous threshold counting every scanner's, since an
+/// anonymous location is only what a client typed.
+fn clone_suspected(
+    settings: &crate::Settings,
+    scans: &crate::storage::ScanSummary,
+) -> Option<String> {
+    let window = settings.clone_window;
+    if scans.trusted_locations_in_window > settings.clone_locations {
+        return Some(format!(
+            "seen by authenticated scanners in {} distinct locations within {window} s (more than {})",
+            scans.trusted_locations_in_window, settings.clone_locations
+        ));
+    }
+    let anonymous = settings.scans.anonymous_clone_locations;
+    (scans.locations_in_window > anonymous).then(|| {
+        format!(
+            "reported from {} distinct locations within {window} s, anonymous reports included \
+             (more than {anonymous})",
+            scans.locations_in_window
+        )
+    })
 }
 
 fn invalid(detail: impl Into<String>) -> ApiError {

@@ -33,6 +33,7 @@ const NOW: u64 = 1_795_435_200;
 const STATUS_TOKEN: &str = "hm_status_token_for_tests";
 const BATCHES_TOKEN: &str = "hm_batches_token_for_tests";
 const REVOKED_TOKEN: &str = "hm_revoked_token_for_tests";
+const SCANS_TOKEN: &str = "hm_scans_token_for_tests";
 
 struct Fixture {
     issuer: SecretKey,
@@ -84,6 +85,9 @@ fn fixture_with(backend: Backend, revocation_key: bool) -> Fixture {
             .unwrap();
         storage
             .create_token("gone", TokenScope::Status, &hash_token(REVOKED_TOKEN), 1)
+            .unwrap();
+        storage
+            .create_token("scanner", TokenScope::Scans, &hash_token(SCANS_TOKEN), 1)
             .unwrap();
         assert!(storage.revoke_token("gone", 2).unwrap());
     });
@@ -555,16 +559,21 @@ async fn scans_raise_revocation_clone_and_unregistered_alerts(b: Backend) {
         .await;
     assert_eq!(alerts(&v), ["unregistered-serial"]);
 
-    // Two distinct locations are fine (N = 2); a third within the hour is not.
-    let (_, v) = f.post_json("/v1/scans", None, &scan("Lyon")).await;
+    // An authenticated scanner's locations: two distinct locations are fine
+    // (N = 2); a third within the hour is not.
+    let trusted = Some(SCANS_TOKEN);
+    let (_, v) = f.post_json("/v1/scans", trusted, &scan("Paris")).await;
     assert_eq!(alerts(&v), Vec::<String>::new());
-    let (_, v) = f.post_json("/v1/scans", None, &scan("Oslo")).await;
+    let (_, v) = f.post_json("/v1/scans", trusted, &scan("Lyon")).await;
+    assert_eq!(alerts(&v), Vec::<String>::new());
+    let (_, v) = f.post_json("/v1/scans", trusted, &scan("Oslo")).await;
     assert_eq!(alerts(&v), ["clone-suspected"]);
-    assert_eq!(v["scans"]["count"], 4);
+    assert_eq!(v["scans"]["count"], 5);
+    assert_eq!(v["scans"]["trusted_locations_in_window"], 3);
     assert_eq!(v["scans"]["locations_in_window"], 3);
     // Two hours later the window has moved on.
     f.clock.fetch_add(7200, Ordering::SeqCst);
-    let (_, v) = f.post_json("/v1/scans", None, &scan("Oslo")).await;
+    let (_, v) = f.post_json("/v1/scans", trusted, &scan("Oslo")).await;
     assert_eq!(alerts(&v), Vec::<String>::new());
 
     // Scanned after decommission, then after revocation.
@@ -593,8 +602,8 @@ async fn scans_raise_revocation_clone_and_unregistered_alerts(b: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["recorded"], false);
     let summary = f.db(|s| s.scan_summary(f.issuer.kid(), 42, 0)).unwrap();
-    assert_eq!(summary.count, 7);
-    assert_eq!(f.lookup(&code).await["scans"]["count"], 7);
+    assert_eq!(summary.count, 8);
+    assert_eq!(f.lookup(&code).await["scans"]["count"], 8);
 
     // Bad scan bodies.
     for body in [
@@ -620,7 +629,7 @@ async fn scans_raise_revocation_clone_and_unregistered_alerts(b: Backend) {
         f.db(|s| s.scan_summary(f.issuer.kid(), 42, 0))
             .unwrap()
             .count,
-        7
+        8
     );
 }
 
@@ -1100,6 +1109,7 @@ on_every_backend!(
     revoke_decommission_reactivate_show_in_lookups_and_audit,
     invalid_status_requests_are_400_and_change_nothing,
     scans_raise_revocation_clone_and_unregistered_alerts,
+    regression_anonymous_scans_from_invented_locations_do_not_flag_clone_suspected,
     batches_refuse_bad_manifests_and_register_idempotently,
     snapshot_verifies_offline_and_honours_etags,
     snapshot_without_a_revocation_key_is_a_json_404,
@@ -1108,3 +1118,60 @@ on_every_backend!(
     keys_and_readiness,
     public_reads_are_rate_limited_per_client,
 );
+
+/// Issue 18.7: four anonymous scans from invented locations flagged any
+/// genuine code `clone-suspected`. Anonymous reports now count only past the
+/// higher anonymous threshold (10 by default), authenticated scanners' past
+/// `clone_locations` (2 here); a token that is not a `scans` token is refused
+/// rather than counted as anonymous.
+async fn regression_anonymous_scans_from_invented_locations_do_not_flag_clone_suspected(
+    b: Backend,
+) {
+    let f = fixture(b);
+    let code = f.code(7, "L1");
+    let clone_alerts = |v: &Value| {
+        v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["alert"] == "clone-suspected")
+            .count()
+    };
+    let threshold = Settings::default().scans.anonymous_clone_locations;
+    assert!(threshold > f.state.settings().clone_locations + 2);
+    for i in 0..threshold {
+        let body = json!({"code": code, "location": format!("invented-{i}")});
+        let (status, v) = f.post_json("/v1/scans", None, &body).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        assert_eq!(clone_alerts(&v), 0, "anonymous scan {i}: {v}");
+        assert_eq!(v["scans"]["trusted_locations_in_window"], 0);
+    }
+    let body = json!({"code": code, "location": "one-too-many"});
+    let (_, v) = f.post_json("/v1/scans", None, &body).await;
+    assert_eq!(clone_alerts(&v), 1, "past the anonymous threshold: {v}");
+    let clone = v["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["alert"] == "clone-suspected")
+        .unwrap();
+    assert!(
+        clone["detail"].as_str().unwrap().contains("anonymous"),
+        "{clone}"
+    );
+
+    // Wrong tokens on a scan: 401, nothing recorded.
+    let before = f
+        .db(|s| s.scan_summary(f.issuer.kid(), 7, 0))
+        .unwrap()
+        .count;
+    for token in [STATUS_TOKEN, REVOKED_TOKEN, "hm_nonsense"] {
+        let (status, v) = f.post_json("/v1/scans", Some(token), &body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token}: {v}");
+    }
+    let after = f
+        .db(|s| s.scan_summary(f.issuer.kid(), 7, 0))
+        .unwrap()
+        .count;
+    assert_eq!(before, after);
+}

@@ -62,6 +62,8 @@ on_every_backend!(
     scans_count_distinct_locations_in_window,
     tokens_hash_only_and_revocable,
     batches_register_idempotently,
+    regression_anonymous_scans_weigh_less_and_per_code_scan_storage_is_bounded,
+    regression_scan_rows_are_pruned_after_the_retention_period,
     status_changes_from_concurrent_writers_get_unique_sequences,
 );
 
@@ -151,21 +153,23 @@ fn status_precedence_matches_snapshot_check(s: &dyn Storage) {
 fn scans_count_distinct_locations_in_window(s: &dyn Storage) {
     let kid = KeyId::from_bytes([1, 2, 3, 4]);
     let scan = |time, location: Option<&str>| Scan {
+        trusted: false,
         kid,
         serial: u64::MAX,
         time,
         location: location.map(str::to_owned),
         scanner: None,
     };
-    s.record_scan(&scan(100, Some("A")), 0).unwrap();
-    s.record_scan(&scan(200, Some("B")), 0).unwrap();
-    s.record_scan(&scan(300, None), 0).unwrap();
-    let sum = s.record_scan(&scan(400, Some("B")), 150).unwrap();
+    s.record_scan(&scan(100, Some("A")), 0, None).unwrap();
+    s.record_scan(&scan(200, Some("B")), 0, None).unwrap();
+    s.record_scan(&scan(300, None), 0, None).unwrap();
+    let sum = s.record_scan(&scan(400, Some("B")), 150, None).unwrap();
     assert_eq!(
         sum,
         ScanSummary {
             count: 4,
             locations_in_window: 1,
+            trusted_locations_in_window: 0,
             first: Some(100),
             last: Some(400)
         }
@@ -294,7 +298,7 @@ fn postgres_replicas_share_one_database_and_migrate_once() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(replicas[0].schema_version().unwrap(), 1);
+    assert_eq!(replicas[0].schema_version().unwrap(), 2);
     replicas[0]
         .change_status(&change(Scope::Serial(7), Action::Decommission), "t", 1)
         .unwrap();
@@ -312,4 +316,98 @@ fn postgres_replicas_share_one_database_and_migrate_once() {
         PostgresStorage::connect(&scratch.url),
         Err(StorageError::SchemaTooNew { found: 99, .. })
     ));
+}
+
+/// Issue 18.7: scans are kept per code as totals plus at most
+/// MAX_LOCATIONS_PER_CODE locations per kind of scanner (the least recently
+/// seen forgotten first), and authenticated scanners' locations are counted
+/// apart from anonymous ones.
+fn regression_anonymous_scans_weigh_less_and_per_code_scan_storage_is_bounded(s: &dyn Storage) {
+    use hallmark_server::storage::MAX_LOCATIONS_PER_CODE;
+    let kid = KeyId::from_bytes([1, 2, 3, 4]);
+    let scan = |trusted, time, location: String| Scan {
+        trusted,
+        kid,
+        serial: 9,
+        time,
+        location: Some(location),
+        scanner: None,
+    };
+    let flood = MAX_LOCATIONS_PER_CODE + 500;
+    let mut last = ScanSummary::default();
+    for i in 0..flood {
+        last = s
+            .record_scan(&scan(false, 1000 + i, format!("invented-{i}")), 0, None)
+            .unwrap();
+    }
+    assert_eq!(last.count, flood, "every scan is counted");
+    assert_eq!(last.locations_in_window, MAX_LOCATIONS_PER_CODE, "bounded");
+    assert_eq!(last.trusted_locations_in_window, 0);
+    // The most recent locations are the ones kept: a window over the last ten
+    // scans still sees ten.
+    let recent = s.scan_summary(kid, 9, 1000 + flood - 10).unwrap();
+    assert_eq!(recent.locations_in_window, 10);
+    // An authenticated scanner's locations are kept and counted apart; the
+    // same place reported by both counts once among all locations.
+    s.record_scan(&scan(true, 5000, "Paris".into()), 0, None)
+        .unwrap();
+    s.record_scan(&scan(true, 5001, "Paris".into()), 0, None)
+        .unwrap();
+    let sum = s
+        .record_scan(&scan(true, 5002, "Lyon".into()), 4999, None)
+        .unwrap();
+    assert_eq!(sum.trusted_locations_in_window, 2);
+    assert_eq!(sum.locations_in_window, 2);
+    let sum = s
+        .record_scan(&scan(false, 5003, "Lyon".into()), 4999, None)
+        .unwrap();
+    assert_eq!(
+        (sum.trusted_locations_in_window, sum.locations_in_window),
+        (2, 2)
+    );
+    assert_eq!(sum.count, flood + 4);
+    assert_eq!((sum.first, sum.last), (Some(1000), Some(5003)));
+}
+
+/// Issue 18.7: scan rows were never pruned. `prune_scans` forgets locations
+/// and codes last seen before the cutoff, and a scan with a retention cutoff
+/// prunes on write (once per hour of scan time).
+fn regression_scan_rows_are_pruned_after_the_retention_period(s: &dyn Storage) {
+    let kid = KeyId::from_bytes([1, 2, 3, 4]);
+    let scan = |serial, time, location: &str| Scan {
+        trusted: false,
+        kid,
+        serial,
+        time,
+        location: Some(location.to_owned()),
+        scanner: None,
+    };
+    s.record_scan(&scan(1, 100, "A"), 0, None).unwrap();
+    s.record_scan(&scan(1, 5000, "B"), 0, None).unwrap();
+    s.record_scan(&scan(2, 200, "A"), 0, None).unwrap();
+    assert_eq!(s.prune_scans(1000).unwrap(), 1, "serial 2 is forgotten");
+    assert_eq!(s.scan_summary(kid, 2, 0).unwrap(), ScanSummary::default());
+    let one = s.scan_summary(kid, 1, 0).unwrap();
+    assert_eq!(
+        (one.count, one.locations_in_window),
+        (2, 1),
+        "A is forgotten"
+    );
+    // On write: the first scan with a cutoff prunes.
+    s.record_scan(&scan(3, 300, "A"), 0, None).unwrap();
+    let sum = s.record_scan(&scan(1, 10_000, "C"), 0, Some(6000)).unwrap();
+    assert_eq!(
+        sum.locations_in_window, 2,
+        "the answer counts before pruning"
+    );
+    assert_eq!(s.scan_summary(kid, 3, 0).unwrap(), ScanSummary::default());
+    assert_eq!(s.scan_summary(kid, 1, 0).unwrap().locations_in_window, 1);
+    // Not again within the hour: this scan's cutoff would forget serial 4.
+    s.record_scan(&scan(4, 10_001, "A"), 0, None).unwrap();
+    s.record_scan(&scan(1, 10_002, "C"), 0, Some(10_002))
+        .unwrap();
+    assert_eq!(s.scan_summary(kid, 4, 0).unwrap().count, 1);
+    s.record_scan(&scan(1, 10_000 + 3600, "C"), 0, Some(10_002))
+        .unwrap();
+    assert_eq!(s.scan_summary(kid, 4, 0).unwrap(), ScanSummary::default());
 }

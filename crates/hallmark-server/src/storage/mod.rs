@@ -134,6 +134,9 @@ impl Status {
 /// One scan of a code whose signature verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scan {
+    /// Whether the scanner authenticated (a token of scope `scans`): its
+    /// location is evidence; an anonymous phone's is only a claim.
+    pub trusted: bool,
     /// Issuer key.
     pub kid: KeyId,
     /// Serial.
@@ -146,13 +149,76 @@ pub struct Scan {
     pub scanner: Option<String>,
 }
 
-/// What the scans of one code add up to.
+/// Distinct locations kept per code and per kind of scanner (authenticated,
+/// anonymous): when a new one arrives past this, the one seen least recently
+/// is forgotten. Clone thresholds above it could never be reached, so `serve`
+/// refuses them.
+pub const MAX_LOCATIONS_PER_CODE: u64 = 64;
+
+/// How scans count and how long they are kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanPolicy {
+    /// Anonymous scans (no token) raise `clone-suspected` only when the code
+    /// was reported from more than this many distinct locations within the
+    /// window, anonymous and authenticated reports together. Anonymous
+    /// locations are whatever a client typed, so this is set higher than
+    /// [`crate::Settings::clone_locations`], which counts authenticated
+    /// scanners' locations alone.
+    pub anonymous_clone_locations: u64,
+    /// Scans are forgotten this many seconds after a code's (or a location's)
+    /// last sighting; 0 keeps them forever.
+    pub retention: u64,
+}
+
+impl Default for ScanPolicy {
+    fn default() -> ScanPolicy {
+        ScanPolicy {
+            anonymous_clone_locations: 10,
+            retention: 400 * 86_400,
+        }
+    }
+}
+
+impl ScanPolicy {
+    /// The time before which scans are forgotten, at `now`; `None` when kept
+    /// forever.
+    pub fn forget_before(&self, now: u64) -> Option<u64> {
+        (self.retention > 0).then(|| now.saturating_sub(self.retention))
+    }
+}
+
+/// How often (in seconds of scan time) a backend prunes old scans on write.
+pub(crate) const PRUNE_EVERY: u64 = 3600;
+
+/// When a backend last pruned: pruning runs on the first scan after
+/// [`PRUNE_EVERY`] seconds, once even under concurrent scans.
+#[derive(Debug, Default)]
+pub(crate) struct PruneClock(std::sync::atomic::AtomicU64);
+
+impl PruneClock {
+    /// Whether pruning is due at `now` (and, if so, claims it).
+    pub(crate) fn claim(&self, now: u64) -> bool {
+        use std::sync::atomic::Ordering;
+        let last = self.0.load(Ordering::Relaxed);
+        now >= last.saturating_add(PRUNE_EVERY)
+            && self
+                .0
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+}
+
+/// What the scans of one code add up to, within the retention period.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScanSummary {
-    /// All scans ever recorded.
+    /// Scans recorded (since the code's scans were last forgotten).
     pub count: u64,
-    /// Distinct locations among the scans since the window start.
+    /// Distinct locations seen since the window start, authenticated and
+    /// anonymous scanners together.
     pub locations_in_window: u64,
+    /// Distinct locations seen by authenticated scanners since the window
+    /// start.
+    pub trusted_locations_in_window: u64,
     /// First scan time.
     pub first: Option<u64>,
     /// Last scan time.
@@ -166,14 +232,18 @@ pub enum TokenScope {
     Status,
     /// `POST /v1/batches`.
     Batches,
+    /// `POST /v1/scans` as an authenticated scanner, whose locations count as
+    /// evidence for `clone-suspected`.
+    Scans,
 }
 
 impl TokenScope {
-    /// `status` or `batches`.
+    /// `status`, `batches` or `scans`.
     pub fn as_str(self) -> &'static str {
         match self {
             TokenScope::Status => "status",
             TokenScope::Batches => "batches",
+            TokenScope::Scans => "scans",
         }
     }
 }
@@ -184,7 +254,10 @@ impl core::str::FromStr for TokenScope {
         match s {
             "status" => Ok(TokenScope::Status),
             "batches" => Ok(TokenScope::Batches),
-            _ => Err(format!("unknown scope {s:?}: expected status or batches")),
+            "scans" => Ok(TokenScope::Scans),
+            _ => Err(format!(
+                "unknown scope {s:?}: expected status, batches or scans"
+            )),
         }
     }
 }
@@ -240,8 +313,20 @@ pub trait Storage: Send + Sync + 'static {
     fn revocations(&self) -> Result<(u64, Vec<Revocation>), StorageError>;
 
     /// Records a scan and returns the code's scan summary including it, with
-    /// distinct locations counted from `window_start` on.
-    fn record_scan(&self, scan: &Scan, window_start: u64) -> Result<ScanSummary, StorageError>;
+    /// distinct locations counted from `window_start` on. Keeps at most
+    /// [`MAX_LOCATIONS_PER_CODE`] locations per code and kind of scanner. With
+    /// `forget_before`, also prunes (at most once per hour of scan time, after
+    /// the scan is committed) what [`Storage::prune_scans`] would.
+    fn record_scan(
+        &self,
+        scan: &Scan,
+        window_start: u64,
+        forget_before: Option<u64>,
+    ) -> Result<ScanSummary, StorageError>;
+
+    /// Forgets every location last seen before `before`, and every code not
+    /// scanned since. Returns how many codes were forgotten.
+    fn prune_scans(&self, before: u64) -> Result<u64, StorageError>;
 
     /// A code's scan summary, distinct locations counted from `window_start` on.
     fn scan_summary(

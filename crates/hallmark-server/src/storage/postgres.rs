@@ -22,13 +22,14 @@ use postgres::{IsolationLevel, NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
 
 use super::rows::{
-    REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus, STATUS_COLUMNS, STATUS_QUERY,
-    SUMMARY_QUERY, TokenRow, batches_target, find_token, state_of, target_columns, to_i64, to_u64,
+    REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus, SCAN_CODES_UPSERT,
+    SCAN_LOCATIONS_BOUND, SCAN_LOCATIONS_UPSERT, STATUS_COLUMNS, STATUS_QUERY, SUMMARY_QUERY,
+    TokenRow, batches_target, find_token, state_of, summary_from, target_columns, to_i64, to_u64,
     token_info,
 };
 use super::{
-    AuditEntry, Scan, ScanSummary, Status, StatusChange, Storage, StorageError, TokenInfo,
-    TokenScope, serial_to_sql,
+    AuditEntry, MAX_LOCATIONS_PER_CODE, PruneClock, Scan, ScanSummary, Status, StatusChange,
+    Storage, StorageError, TokenInfo, TokenScope, serial_to_sql,
 };
 
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
@@ -37,9 +38,10 @@ type Conn = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 /// Versioned schema: (version, SQL). Append only; never edit a released step.
 /// The columns are those of the SQLite schema, so both backends share their
 /// row conversions.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "
     CREATE TABLE statuses (
         kid      BYTEA   NOT NULL,
         kind     TEXT    NOT NULL CHECK (kind IN ('serial', 'range', 'lot', 'key')),
@@ -112,7 +114,53 @@ const MIGRATIONS: &[(i64, &str)] = &[(
     );
     INSERT INTO counters (name, value) VALUES ('revocation_sequence', 0);
     ",
-)];
+    ),
+    (2, MIGRATION_2),
+];
+
+/// Bounded scans: per-code totals and at most MAX_LOCATIONS_PER_CODE locations
+/// per code and kind of scanner, instead of one row per scan; the token scope
+/// `scans`. The same tables as SQLite's migration 2.
+const MIGRATION_2: &str = "
+    ALTER TABLE tokens DROP CONSTRAINT IF EXISTS tokens_scope_check;
+    ALTER TABLE tokens ADD CONSTRAINT tokens_scope_check
+        CHECK (scope IN ('status', 'batches', 'scans'));
+    CREATE TABLE scan_codes (
+        kid      BYTEA   NOT NULL,
+        serial   BIGINT  NOT NULL,
+        count    BIGINT  NOT NULL,
+        first    BIGINT  NOT NULL,
+        last     BIGINT  NOT NULL,
+        PRIMARY KEY (kid, serial)
+    );
+    CREATE INDEX scan_codes_last ON scan_codes (last);
+    CREATE TABLE scan_locations (
+        kid      BYTEA   NOT NULL,
+        serial   BIGINT  NOT NULL,
+        trusted  BOOLEAN NOT NULL,
+        location TEXT    NOT NULL,
+        count    BIGINT  NOT NULL,
+        first    BIGINT  NOT NULL,
+        last     BIGINT  NOT NULL,
+        scanner  TEXT,
+        PRIMARY KEY (kid, serial, trusted, location)
+    );
+    CREATE INDEX scan_locations_last ON scan_locations (last);
+    -- Every scan so far was anonymous.
+    INSERT INTO scan_codes (kid, serial, count, first, last)
+        SELECT kid, serial, COUNT(*), MIN(time), MAX(time) FROM scans GROUP BY kid, serial;
+    INSERT INTO scan_locations (kid, serial, trusted, location, count, first, last, scanner)
+        SELECT kid, serial, FALSE, location, COUNT(*), MIN(time), MAX(time), MAX(scanner)
+        FROM scans WHERE location IS NOT NULL GROUP BY kid, serial, location;
+    DROP TABLE scans;
+";
+
+static SCAN_CODES_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| SCAN_CODES_UPSERT.replace("{max}", "GREATEST"));
+static SCAN_LOCATIONS_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| SCAN_LOCATIONS_UPSERT.replace("{max}", "GREATEST"));
+static SCAN_BOUND_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| SCAN_LOCATIONS_BOUND.replace("{all}", ""));
 
 /// The advisory lock held while migrating ("hallmark" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6861_6c6c_6d61_726b;
@@ -124,6 +172,7 @@ pub const DEFAULT_POOL_SIZE: u32 = 16;
 pub struct PostgresStorage {
     /// Always `Some` until dropped.
     pool: Option<Pool>,
+    pruned: PruneClock,
 }
 
 impl Drop for PostgresStorage {
@@ -233,7 +282,10 @@ impl PostgresStorage {
             .test_on_check_out(true)
             .build(manager)
             .map_err(pool_error)?;
-        Ok(PostgresStorage { pool: Some(pool) })
+        Ok(PostgresStorage {
+            pool: Some(pool),
+            pruned: PruneClock::default(),
+        })
     }
 
     /// The schema version of the database.
@@ -318,18 +370,19 @@ fn summary(
     let kid = &kid[..];
     let serial = serial_to_sql(serial);
     let row = conn
-        .query_one(SUMMARY_QUERY, &[&kid, &serial, &to_i64(window_start)])
+        .query_opt(SUMMARY_QUERY, &[&kid, &serial, &to_i64(window_start)])
         .map_err(db)?;
-    let count: i64 = row.try_get(0).map_err(db)?;
-    let first: Option<i64> = row.try_get(1).map_err(db)?;
-    let last: Option<i64> = row.try_get(2).map_err(db)?;
-    let locations: i64 = row.try_get(3).map_err(db)?;
-    Ok(ScanSummary {
-        count: to_u64(count),
-        locations_in_window: to_u64(locations),
-        first: first.map(to_u64),
-        last: last.map(to_u64),
-    })
+    let row = match row {
+        None => None,
+        Some(r) => Some((
+            r.try_get(0).map_err(db)?,
+            r.try_get(1).map_err(db)?,
+            r.try_get(2).map_err(db)?,
+            r.try_get(3).map_err(db)?,
+            r.try_get(4).map_err(db)?,
+        )),
+    };
+    Ok(summary_from(row))
 }
 
 impl Storage for PostgresStorage {
@@ -482,21 +535,63 @@ impl Storage for PostgresStorage {
         Ok((to_u64(seq), list))
     }
 
-    fn record_scan(&self, scan: &Scan, window_start: u64) -> Result<ScanSummary, StorageError> {
+    fn record_scan(
+        &self,
+        scan: &Scan,
+        window_start: u64,
+        forget_before: Option<u64>,
+    ) -> Result<ScanSummary, StorageError> {
+        let summary = {
+            let mut conn = self.conn()?;
+            let mut tx = conn.transaction().map_err(db)?;
+            let kid = scan.kid.to_bytes();
+            let kid = &kid[..];
+            let serial = serial_to_sql(scan.serial);
+            let time = to_i64(scan.time);
+            tx.execute(SCAN_CODES_SQL.as_str(), &[&kid, &serial, &time])
+                .map_err(db)?;
+            if let Some(location) = &scan.location {
+                tx.execute(
+                    SCAN_LOCATIONS_SQL.as_str(),
+                    &[&kid, &serial, &scan.trusted, location, &time, &scan.scanner],
+                )
+                .map_err(db)?;
+                tx.execute(
+                    SCAN_BOUND_SQL.as_str(),
+                    &[
+                        &kid,
+                        &serial,
+                        &scan.trusted,
+                        &to_i64(MAX_LOCATIONS_PER_CODE),
+                    ],
+                )
+                .map_err(db)?;
+            }
+            let out = summary(&mut tx, scan.kid, scan.serial, window_start)?;
+            tx.commit().map_err(db)?;
+            out
+        };
+        if let Some(before) = forget_before
+            && self.pruned.claim(scan.time)
+            && let Err(e) = self.prune_scans(before)
+        {
+            // The scan is recorded; pruning is retried an hour later.
+            tracing::warn!("pruning old scans failed: {e}");
+        }
+        Ok(summary)
+    }
+
+    fn prune_scans(&self, before: u64) -> Result<u64, StorageError> {
         let mut conn = self.conn()?;
-        let kid = scan.kid.to_bytes();
-        conn.execute(
-            "INSERT INTO scans (kid, serial, time, location, scanner) VALUES ($1, $2, $3, $4, $5)",
-            &[
-                &&kid[..],
-                &serial_to_sql(scan.serial),
-                &to_i64(scan.time),
-                &scan.location,
-                &scan.scanner,
-            ],
-        )
-        .map_err(db)?;
-        summary(&mut *conn, scan.kid, scan.serial, window_start)
+        let mut tx = conn.transaction().map_err(db)?;
+        let before = to_i64(before);
+        tx.execute("DELETE FROM scan_locations WHERE last < $1", &[&before])
+            .map_err(db)?;
+        let codes = tx
+            .execute("DELETE FROM scan_codes WHERE last < $1", &[&before])
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(codes)
     }
 
     fn scan_summary(

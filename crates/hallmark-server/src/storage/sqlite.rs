@@ -12,19 +12,21 @@ use hallmark::{BatchManifest, KeyId, Payload, Reason, Revocation};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::rows::{
-    REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus, STATUS_COLUMNS, STATUS_QUERY,
-    SUMMARY_QUERY, TokenRow, batches_target, find_token, state_of, target_columns, to_i64, to_u64,
+    REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus, SCAN_CODES_UPSERT,
+    SCAN_LOCATIONS_BOUND, SCAN_LOCATIONS_UPSERT, STATUS_COLUMNS, STATUS_QUERY, SUMMARY_QUERY,
+    TokenRow, batches_target, find_token, state_of, summary_from, target_columns, to_i64, to_u64,
     token_info,
 };
 use super::{
-    AuditEntry, Scan, ScanSummary, Status, StatusChange, Storage, StorageError, TokenInfo,
-    TokenScope, serial_to_sql,
+    AuditEntry, MAX_LOCATIONS_PER_CODE, PruneClock, Scan, ScanSummary, Status, StatusChange,
+    Storage, StorageError, TokenInfo, TokenScope, serial_to_sql,
 };
 
 /// Versioned schema: (version, SQL). Append only; never edit a released step.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "
     -- Current status per target: one row per (key, kind, target). Serials and
     -- range bounds are order-preserving i64 (see serial_to_sql).
     CREATE TABLE statuses (
@@ -101,7 +103,55 @@ const MIGRATIONS: &[(i64, &str)] = &[(
     );
     INSERT INTO counters (name, value) VALUES ('revocation_sequence', 0);
     ",
-)];
+    ),
+    (2, MIGRATION_2),
+];
+
+/// Bounded scans: per-code totals and at most MAX_LOCATIONS_PER_CODE locations
+/// per code and kind of scanner, instead of one row per scan; the token scope
+/// `scans`.
+const MIGRATION_2: &str = "
+    -- SQLite cannot alter a CHECK constraint: the table is rebuilt.
+    CREATE TABLE tokens_v2 (
+        name     TEXT    PRIMARY KEY,
+        scope    TEXT    NOT NULL CHECK (scope IN ('status', 'batches', 'scans')),
+        hash     BLOB    NOT NULL UNIQUE,
+        created  INTEGER NOT NULL,
+        revoked  INTEGER
+    );
+    INSERT INTO tokens_v2 (name, scope, hash, created, revoked)
+        SELECT name, scope, hash, created, revoked FROM tokens;
+    DROP TABLE tokens;
+    ALTER TABLE tokens_v2 RENAME TO tokens;
+    CREATE TABLE scan_codes (
+        kid      BLOB    NOT NULL,
+        serial   INTEGER NOT NULL,
+        count    INTEGER NOT NULL,
+        first    INTEGER NOT NULL,
+        last     INTEGER NOT NULL,
+        PRIMARY KEY (kid, serial)
+    ) WITHOUT ROWID;
+    CREATE INDEX scan_codes_last ON scan_codes (last);
+    CREATE TABLE scan_locations (
+        kid      BLOB    NOT NULL,
+        serial   INTEGER NOT NULL,
+        trusted  INTEGER NOT NULL,
+        location TEXT    NOT NULL,
+        count    INTEGER NOT NULL,
+        first    INTEGER NOT NULL,
+        last     INTEGER NOT NULL,
+        scanner  TEXT,
+        PRIMARY KEY (kid, serial, trusted, location)
+    ) WITHOUT ROWID;
+    CREATE INDEX scan_locations_last ON scan_locations (last);
+    -- Every scan so far was anonymous.
+    INSERT INTO scan_codes (kid, serial, count, first, last)
+        SELECT kid, serial, COUNT(*), MIN(time), MAX(time) FROM scans GROUP BY kid, serial;
+    INSERT INTO scan_locations (kid, serial, trusted, location, count, first, last, scanner)
+        SELECT kid, serial, 0, location, COUNT(*), MIN(time), MAX(time), MAX(scanner)
+        FROM scans WHERE location IS NOT NULL GROUP BY kid, serial, location;
+    DROP TABLE scans;
+";
 
 // The shared queries number their parameters `$N`. SQLite reads `$N` as a
 // *named* parameter and numbers those in order of first appearance, which
@@ -110,6 +160,18 @@ static STATUS_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| STATUS_QUERY.replace('$', "?"));
 static SUMMARY_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| SUMMARY_QUERY.replace('$', "?"));
+static SCAN_CODES_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| SCAN_CODES_UPSERT.replace('$', "?").replace("{max}", "MAX"));
+static SCAN_LOCATIONS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    SCAN_LOCATIONS_UPSERT
+        .replace('$', "?")
+        .replace("{max}", "MAX")
+});
+static SCAN_BOUND_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    SCAN_LOCATIONS_BOUND
+        .replace('$', "?")
+        .replace("{all}", "LIMIT -1")
+});
 static REGISTERED_OPAQUE_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| REGISTERED_OPAQUE_QUERY.replace('$', "?"));
 static REGISTERED_SEQUENTIAL_SQL: std::sync::LazyLock<String> =
@@ -124,6 +186,7 @@ pub struct SqliteStorage {
     conn: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: std::sync::atomic::AtomicUsize,
+    pruned: PruneClock,
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -198,6 +261,7 @@ impl SqliteStorage {
             conn: Mutex::new(conn),
             readers: Vec::new(),
             next_reader: std::sync::atomic::AtomicUsize::new(0),
+            pruned: PruneClock::default(),
         })
     }
 
@@ -304,20 +368,16 @@ fn summary(
 ) -> Result<ScanSummary, StorageError> {
     let kid = kid.to_bytes();
     let serial = serial_to_sql(serial);
-    let (count, first, last, locations): (i64, Option<i64>, Option<i64>, i64) = conn
+    let row = conn
         .prepare_cached(&SUMMARY_SQL)
         .and_then(|mut s| {
             s.query_row(params![&kid[..], serial, to_i64(window_start)], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
+            .optional()
         })
         .map_err(db)?;
-    Ok(ScanSummary {
-        count: to_u64(count),
-        locations_in_window: to_u64(locations),
-        first: first.map(to_u64),
-        last: last.map(to_u64),
-    })
+    Ok(summary_from(row))
 }
 
 fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
@@ -461,23 +521,75 @@ impl Storage for SqliteStorage {
         Ok((to_u64(seq), list))
     }
 
-    fn record_scan(&self, scan: &Scan, window_start: u64) -> Result<ScanSummary, StorageError> {
-        let conn = self.lock();
-        let kid = scan.kid.to_bytes();
-        conn.prepare_cached(
-            "INSERT INTO scans (kid, serial, time, location, scanner) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                &kid[..],
-                serial_to_sql(scan.serial),
-                to_i64(scan.time),
-                scan.location,
-                scan.scanner
-            ])
-        })
-        .map_err(db)?;
-        summary(&conn, scan.kid, scan.serial, window_start)
+    fn record_scan(
+        &self,
+        scan: &Scan,
+        window_start: u64,
+        forget_before: Option<u64>,
+    ) -> Result<ScanSummary, StorageError> {
+        let summary = {
+            let mut conn = self.lock();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let kid = scan.kid.to_bytes();
+            let kid = &kid[..];
+            let serial = serial_to_sql(scan.serial);
+            let time = to_i64(scan.time);
+            tx.prepare_cached(&SCAN_CODES_SQL)
+                .and_then(|mut s| s.execute(params![kid, serial, time]))
+                .map_err(db)?;
+            if let Some(location) = &scan.location {
+                tx.prepare_cached(&SCAN_LOCATIONS_SQL)
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            kid,
+                            serial,
+                            scan.trusted,
+                            location,
+                            time,
+                            scan.scanner
+                        ])
+                    })
+                    .map_err(db)?;
+                tx.prepare_cached(&SCAN_BOUND_SQL)
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            kid,
+                            serial,
+                            scan.trusted,
+                            to_i64(MAX_LOCATIONS_PER_CODE)
+                        ])
+                    })
+                    .map_err(db)?;
+            }
+            let out = summary(&tx, scan.kid, scan.serial, window_start)?;
+            tx.commit().map_err(db)?;
+            out
+        };
+        if let Some(before) = forget_before
+            && self.pruned.claim(scan.time)
+            && let Err(e) = self.prune_scans(before)
+        {
+            // The scan is recorded; pruning is retried an hour later.
+            tracing::warn!("pruning old scans failed: {e}");
+        }
+        Ok(summary)
+    }
+
+    fn prune_scans(&self, before: u64) -> Result<u64, StorageError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let before = to_i64(before);
+        tx.execute("DELETE FROM scan_locations WHERE last < ?1", [before])
+            .map_err(db)?;
+        let codes = tx
+            .execute("DELETE FROM scan_codes WHERE last < ?1", [before])
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(codes as u64)
     }
 
     fn scan_summary(
@@ -672,7 +784,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.db");
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 1);
+        assert_eq!(s.schema_version().unwrap(), 2);
         let (mode, sync): (String, i64) = {
             let c = s.lock();
             (
@@ -697,5 +809,43 @@ mod tests {
             SqliteStorage::open(&path),
             Err(StorageError::SchemaTooNew { found: 99, .. })
         ));
+    }
+
+    #[test]
+    fn migration_2_keeps_scans_as_totals_and_locations_and_tokens() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, 0);",
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[0].1).unwrap();
+        // Serials are stored order-preserving (serial_to_sql).
+        let five = serial_to_sql(5);
+        conn.execute_batch(&format!(
+            "INSERT INTO scans (kid, serial, time, location, scanner) VALUES
+               (x'01020304', {five}, 100, 'A', 's1'), (x'01020304', {five}, 200, 'A', NULL),
+               (x'01020304', {five}, 300, NULL, NULL), (x'01020304', {five}, 400, 'B', NULL);
+             INSERT INTO tokens (name, scope, hash, created) VALUES ('ops', 'status', x'00', 1);"
+        ))
+        .unwrap();
+        let s = SqliteStorage::setup(conn).unwrap();
+        assert_eq!(s.schema_version().unwrap(), 2);
+        let sum = s
+            .scan_summary(KeyId::from_bytes([1, 2, 3, 4]), 5, 150)
+            .unwrap();
+        assert_eq!(
+            (sum.count, sum.first, sum.last, sum.locations_in_window),
+            (4, Some(100), Some(400), 2)
+        );
+        assert_eq!(sum.trusted_locations_in_window, 0);
+        assert_eq!(s.tokens().unwrap().len(), 1);
+        let hash = blake3::hash(b"x");
+        s.create_token("scanner", TokenScope::Scans, &hash, 2)
+            .unwrap();
+        assert_eq!(
+            s.authenticate(&hash).unwrap().map(|t| t.scope),
+            Some(TokenScope::Scans)
+        );
     }
 }
