@@ -410,7 +410,8 @@ async fn revoke_decommission_reactivate_show_in_lookups_and_audit(b: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
-    assert_eq!(v["sequence"], 1);
+    // The sequence is derived from the clock (issue 18.9): NOW, then one up.
+    assert_eq!(v["sequence"], NOW);
     assert_eq!(v["scope"], json!({"serial": 42}));
     let v = f.lookup(&code).await;
     assert_eq!(v["verdict"], "revoked");
@@ -453,7 +454,7 @@ async fn revoke_decommission_reactivate_show_in_lookups_and_audit(b: Backend) {
         f.lookup(&later).await["status"]["reason"],
         "key-compromised"
     );
-    assert_eq!(f.db(|s| s.sequence()).unwrap(), 5);
+    assert_eq!(f.db(|s| s.sequence()).unwrap(), NOW + 4);
     let audit = f.db(|s| s.audit_log(100)).unwrap();
     let writes: Vec<_> = audit
         .iter()
@@ -728,7 +729,7 @@ async fn snapshot_verifies_offline_and_honours_etags(b: Backend) {
     assert_eq!(headers[header::CONTENT_TYPE], "application/octet-stream");
     let etag = headers[header::ETAG].to_str().unwrap().to_owned();
     let snapshot = RevocationSnapshot::verify(&bytes, &f.trust).unwrap();
-    assert_eq!(snapshot.sequence, 4);
+    assert_eq!(snapshot.sequence, NOW + 3);
     assert_eq!(snapshot.revocations().len(), 4);
 
     // The server's verdicts and the offline verifier's agree on every code.
@@ -779,11 +780,11 @@ async fn snapshot_verifies_offline_and_honours_etags(b: Backend) {
         .await
         .unwrap();
     let s = RevocationSnapshot::verify(&bytes, &f.trust).unwrap();
-    assert_eq!((s.sequence, s.revocations().len()), (5, 3));
+    assert_eq!((s.sequence, s.revocations().len()), (NOW + 4, 3));
     // Refreshed (new issue time) once older than the refresh interval.
     f.clock.fetch_add(3601, Ordering::SeqCst);
     let s = RevocationSnapshot::verify(&f.snapshot_bytes().await, &f.trust).unwrap();
-    assert_eq!((s.sequence, s.issued), (5, NOW + 3601));
+    assert_eq!((s.sequence, s.issued), (NOW + 4, NOW + 3601));
 }
 
 async fn snapshot_without_a_revocation_key_is_a_json_404(b: Backend) {

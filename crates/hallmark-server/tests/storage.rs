@@ -64,6 +64,7 @@ on_every_backend!(
     batches_register_idempotently,
     regression_anonymous_scans_weigh_less_and_per_code_scan_storage_is_bounded,
     regression_scan_rows_are_pruned_after_the_retention_period,
+    regression_snapshot_sequence_survives_a_move_to_a_new_database,
     status_changes_from_concurrent_writers_get_unique_sequences,
 );
 
@@ -106,7 +107,7 @@ fn status_precedence_matches_snapshot_check(s: &dyn Storage) {
     assert_eq!(reason(51, "L7"), Some(Reason::Destroyed));
     // Compare with the snapshot built from the same rows.
     let (seq, list) = s.revocations().unwrap();
-    assert_eq!(seq, 3);
+    assert_eq!(seq, 12, "three changes at times 10 to 12");
     let mut snap = hallmark::RevocationSnapshot::new(seq, 0);
     for r in list {
         snap.add(r.kid, r.scope, r.reason, r.date).unwrap();
@@ -142,7 +143,8 @@ fn status_precedence_matches_snapshot_check(s: &dyn Storage) {
     s.change_status(&change(Scope::Serial(42), Action::Reactivate), "t", 14)
         .unwrap();
     assert_eq!(reason(42, "L1"), Some(Reason::Decommissioned));
-    assert_eq!(s.sequence().unwrap(), 5);
+    // Five changes at times 10 to 14: each sequence is its time.
+    assert_eq!(s.sequence().unwrap(), 14);
     let log = s.audit_log(100).unwrap();
     assert_eq!(log.len(), 5);
     assert_eq!(log[0].action, "revoke");
@@ -410,4 +412,41 @@ fn regression_scan_rows_are_pruned_after_the_retention_period(s: &dyn Storage) {
     s.record_scan(&scan(1, 10_000 + 3600, "C"), 0, Some(10_002))
         .unwrap();
     assert_eq!(s.scan_summary(kid, 4, 0).unwrap(), ScanSummary::default());
+}
+
+/// Issue 18.9: moving the service to a new database restarted its snapshot
+/// sequence at 1, so every verifier that had seen the old one refused the new
+/// snapshots. A sequence is at least the time of its change, so the new
+/// database's first change, made after the move, is above the old sequences
+/// (also after a burst of changes faster than one a second).
+fn regression_snapshot_sequence_survives_a_move_to_a_new_database(new: &dyn Storage) {
+    let old = hallmark_server::SqliteStorage::open_in_memory().unwrap();
+    let t = 1_795_435_200;
+    let mut last = 0;
+    for i in 0..50 {
+        // 50 changes within one second.
+        let seq = old
+            .change_status(&change(Scope::Serial(i), Action::Decommission), "t", t)
+            .unwrap();
+        assert!(seq > last);
+        last = seq;
+    }
+    assert_eq!(last, t + 49);
+    // The empty new database has served nothing: sequence 0, which verifiers
+    // with state refuse (an empty snapshot after a move is not trusted).
+    assert_eq!(new.sequence().unwrap(), 0);
+    let moved = new
+        .change_status(
+            &change(Scope::Serial(0), Action::Decommission),
+            "t",
+            t + 120,
+        )
+        .unwrap();
+    assert!(moved > last, "{moved} after {last}");
+    assert_eq!(new.revocations().unwrap().0, moved);
+    // And it still only goes up, even if the clock goes back.
+    let next = new
+        .change_status(&change(Scope::Serial(1), Action::Decommission), "t", t)
+        .unwrap();
+    assert_eq!(next, moved + 1);
 }

@@ -297,7 +297,10 @@ pub trait Storage: Send + Sync + 'static {
     fn status(&self, kid: KeyId, payload: &Payload) -> Result<Option<Status>, StorageError>;
 
     /// Applies a status change, bumps the snapshot sequence and writes the audit
-    /// log, in one transaction. Returns the new sequence.
+    /// log, in one transaction. Returns the new sequence: the larger of the
+    /// last one plus one and `now` (seconds since 1970), so that a service
+    /// moved to a new database, whose changes are made later, continues above
+    /// the sequences verifiers have already seen.
     fn change_status(
         &self,
         change: &StatusChange,
@@ -305,7 +308,7 @@ pub trait Storage: Send + Sync + 'static {
         now: u64,
     ) -> Result<u64, StorageError>;
 
-    /// The snapshot sequence: bumped by every status change.
+    /// The snapshot sequence: bumped by every status change (0 before any).
     fn sequence(&self) -> Result<u64, StorageError>;
 
     /// Every current revocation (decommissions included) in the order they were

@@ -419,9 +419,9 @@ impl Storage for PostgresStorage {
         // The row lock on the counter serialises status changes across replicas.
         let seq: i64 = tx
             .query_one(
-                "UPDATE counters SET value = value + 1
+                "UPDATE counters SET value = GREATEST(value + 1, $1)
                  WHERE name = 'revocation_sequence' RETURNING value",
-                &[],
+                &[&to_i64(now)],
             )
             .and_then(|r| r.try_get(0))
             .map_err(db)?;

@@ -421,8 +421,9 @@ impl Storage for SqliteStorage {
             .map_err(db)?;
         let seq: i64 = tx
             .query_row(
-                "UPDATE counters SET value = value + 1 WHERE name = 'revocation_sequence' RETURNING value",
-                [],
+                "UPDATE counters SET value = MAX(value + 1, ?1)
+                 WHERE name = 'revocation_sequence' RETURNING value",
+                [to_i64(now)],
                 |r| r.get(0),
             )
             .map_err(db)?;
