@@ -556,24 +556,28 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
 }
 
 /// The current signed snapshot, from the cache when still current.
+///
+/// Single flight: the cache's lock is held while a snapshot is built, so the
+/// requests that arrive after a change wait for the one build and then share
+/// it (a cached snapshot at least as new as the sequence a request read is
+/// current for it), instead of each reading every revocation and signing.
 fn current_snapshot(state: &AppState) -> Result<Option<Arc<SignedSnapshot>>, ApiError> {
     let Some(key) = &state.0.revocation_key else {
         return Ok(None);
     };
     let storage = state.storage();
-    let now = state.now();
     let sequence = storage.sequence()?;
-    let cached = state
+    let mut cache = state
         .0
         .snapshot
         .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone();
-    if let Some(c) = cached
-        && c.sequence == sequence
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let now = state.now();
+    if let Some(c) = &*cache
+        && c.sequence >= sequence
         && now.saturating_sub(c.issued) < state.settings().snapshot_refresh
     {
-        return Ok(Some(c));
+        return Ok(Some(Arc::clone(c)));
     }
     let (sequence, revocations) = storage.revocations()?;
     let mut snapshot = RevocationSnapshot::new(sequence, now);
@@ -595,11 +599,8 @@ fn current_snapshot(state: &AppState) -> Result<Option<Arc<SignedSnapshot>>, Api
         etag: format!("\"{}-{sequence}-{now}\"", key.kid()),
         bytes: Bytes::from(snapshot.to_signed_bytes(key.kid(), &signature)),
     });
-    *state
-        .0
-        .snapshot
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::clone(&signed));
+    state.metrics().snapshot_built();
+    *cache = Some(Arc::clone(&signed));
     Ok(Some(signed))
 }
 

@@ -26,6 +26,7 @@ use hallmark_server::{AppState, Settings, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+mod faulty;
 mod pg;
 
 /// 2026-11-23 12:00 UTC.
@@ -1175,4 +1176,125 @@ async fn regression_anonymous_scans_from_invented_locations_do_not_flag_clone_su
         .unwrap()
         .count;
     assert_eq!(before, after);
+}
+
+/// An app over a [`faulty::Faulty`] storage with the fixture's keys.
+fn faulty_app(f: &Fixture, storage: Arc<faulty::Faulty>, settings: Settings) -> AppState {
+    let key = SecretKey::from_seed("rev", &[2; 32]).unwrap();
+    AppState::new(f.trust.clone(), storage, Some(key), settings)
+}
+
+async fn get_from(state: &AppState, uri: &str) -> (StatusCode, HeaderMap, Bytes) {
+    let response = app(state.clone())
+        .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, headers, body)
+}
+
+/// Issue 18.10: `/readyz` answered 200 while every write failed, and 408 (the
+/// request timeout) instead of 503 when the database hung. It probes with a
+/// write and answers 503 with the JSON error body within half the request
+/// timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_readyz_is_503_json_when_writes_fail_or_the_database_hangs() {
+    let f = fixture(Backend::Sqlite);
+    let storage = Arc::new(faulty::Faulty::new());
+    let settings = Settings {
+        request_timeout: std::time::Duration::from_secs(2),
+        ..Settings::default()
+    };
+    let state = faulty_app(&f, Arc::clone(&storage), settings);
+    let (status, _, body) = get_from(&state, "/readyz").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+
+    storage.fail_writes.store(true, Ordering::SeqCst);
+    let (status, _, body) = get_from(&state, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["error"], "not-ready", "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("refuses writes"),
+        "{v}"
+    );
+    storage.fail_writes.store(false, Ordering::SeqCst);
+
+    storage.hang.store(true, Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let (status, _, body) = get_from(&state, "/readyz").await;
+    let took = started.elapsed();
+    storage.release();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "not 408");
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["error"], "not-ready", "{v}");
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+}
+
+/// Issue 18.10: after a change, every concurrent snapshot request rebuilt
+/// (read every revocation and signed). They now share one build: the first
+/// builds while the others wait for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_snapshot_is_built_once_for_concurrent_requests_after_a_change() {
+    const REQUESTS: u64 = 8;
+    let f = fixture(Backend::Sqlite);
+    let storage = Arc::new(faulty::Faulty::new());
+    let state = faulty_app(
+        &f,
+        Arc::clone(&storage),
+        Settings {
+            clock: Arc::new(|| NOW),
+            ..Settings::default()
+        },
+    );
+    let (status, _, _) = get_from(&state, "/v1/revocations/snapshot").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(state.metrics().snapshot_builds(), 1);
+    let change = hallmark_server::storage::StatusChange {
+        kid: f.issuer.kid(),
+        scope: hallmark::Scope::Serial(5),
+        action: hallmark_server::storage::Action::Decommission,
+        date: d("2026-11-01"),
+    };
+    let s = Arc::clone(&storage);
+    pg::off_runtime(move || s.change_status(&change, "t", NOW)).unwrap();
+    storage.gate_revocations.store(true, Ordering::SeqCst);
+    let (before_seq, before_rev) = (
+        storage.sequence_calls.load(Ordering::SeqCst),
+        storage.revocations_calls.load(Ordering::SeqCst),
+    );
+    let requests: Vec<_> = (0..REQUESTS)
+        .map(|_| {
+            let state = state.clone();
+            tokio::spawn(async move { get_from(&state, "/v1/revocations/snapshot").await })
+        })
+        .collect();
+    // Every request has read the sequence and one build is under way (held
+    // at the gate): any request that would build again has had its chance.
+    let s = Arc::clone(&storage);
+    tokio::task::spawn_blocking(move || {
+        s.wait_until(|s| {
+            s.sequence_calls.load(Ordering::SeqCst) >= before_seq + REQUESTS
+                && s.revocations_calls.load(Ordering::SeqCst) > before_rev
+        });
+    })
+    .await
+    .unwrap();
+    storage.release();
+    let mut etags = std::collections::BTreeSet::new();
+    for r in requests {
+        let (status, headers, _) = r.await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        etags.insert(headers[header::ETAG].to_str().unwrap().to_owned());
+    }
+    assert_eq!(etags.len(), 1, "{etags:?}");
+    assert_eq!(
+        storage.revocations_calls.load(Ordering::SeqCst) - before_rev,
+        1,
+        "one build for {REQUESTS} requests"
+    );
+    assert_eq!(state.metrics().snapshot_builds(), 2);
 }

@@ -65,6 +65,7 @@ on_every_backend!(
     regression_anonymous_scans_weigh_less_and_per_code_scan_storage_is_bounded,
     regression_scan_rows_are_pruned_after_the_retention_period,
     regression_snapshot_sequence_survives_a_move_to_a_new_database,
+    readiness_write_probe_commits_and_leaves_the_sequence_alone,
     status_changes_from_concurrent_writers_get_unique_sequences,
 );
 
@@ -449,4 +450,18 @@ fn regression_snapshot_sequence_survives_a_move_to_a_new_database(new: &dyn Stor
         .change_status(&change(Scope::Serial(1), Action::Decommission), "t", t)
         .unwrap();
     assert_eq!(next, moved + 1);
+}
+
+/// The `/readyz` write probe is a real committed write on each backend, and
+/// the health row it writes is not the snapshot sequence.
+fn readiness_write_probe_commits_and_leaves_the_sequence_alone(s: &dyn Storage) {
+    s.check_writable(100).unwrap();
+    s.check_writable(200).unwrap();
+    assert_eq!(s.sequence().unwrap(), 0);
+    let seq = s
+        .change_status(&change(Scope::Serial(1), Action::Decommission), "t", 300)
+        .unwrap();
+    s.check_writable(400).unwrap();
+    assert_eq!(s.sequence().unwrap(), seq);
+    assert_eq!(s.revocations().unwrap().0, seq);
 }

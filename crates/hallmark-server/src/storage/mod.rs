@@ -308,6 +308,11 @@ pub trait Storage: Send + Sync + 'static {
         now: u64,
     ) -> Result<u64, StorageError>;
 
+    /// Whether the database takes writes now: commits a write to a health row
+    /// (`counters.ready_probe`, the time `now`), so a read-only, full or
+    /// unreachable database is reported, not only one that does not answer.
+    fn check_writable(&self, now: u64) -> Result<(), StorageError>;
+
     /// The snapshot sequence: bumped by every status change (0 before any).
     fn sequence(&self) -> Result<u64, StorageError>;
 

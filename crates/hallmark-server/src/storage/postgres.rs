@@ -494,6 +494,18 @@ impl Storage for PostgresStorage {
         Ok(to_u64(seq))
     }
 
+    fn check_writable(&self, now: u64) -> Result<(), StorageError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().map_err(db)?;
+        tx.execute(
+            "INSERT INTO counters (name, value) VALUES ('ready_probe', $1)
+             ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+            &[&to_i64(now)],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)
+    }
+
     fn sequence(&self) -> Result<u64, StorageError> {
         self.conn()?
             .query_one(

@@ -484,6 +484,20 @@ impl Storage for SqliteStorage {
         Ok(to_u64(seq))
     }
 
+    fn check_writable(&self, now: u64) -> Result<(), StorageError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        tx.execute(
+            "INSERT INTO counters (name, value) VALUES ('ready_probe', ?1)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            [to_i64(now)],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)
+    }
+
     fn sequence(&self) -> Result<u64, StorageError> {
         self.reader()
             .prepare_cached("SELECT value FROM counters WHERE name = 'revocation_sequence'")
