@@ -39,121 +39,15 @@ type Conn = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 /// The columns are those of the SQLite schema, so both backends share their
 /// row conversions.
 const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/001_initial.sql")),
+    // Bounded scans: per-code totals and at most MAX_LOCATIONS_PER_CODE
+    // locations per code and kind of scanner, instead of one row per scan; the
+    // token scope `scans`.
     (
-        1,
-        "
-    CREATE TABLE statuses (
-        kid      BYTEA   NOT NULL,
-        kind     TEXT    NOT NULL CHECK (kind IN ('serial', 'range', 'lot', 'key')),
-        target   TEXT    NOT NULL,
-        first    BIGINT,
-        last     BIGINT,
-        lot      TEXT,
-        key_from BIGINT,
-        state    TEXT    NOT NULL CHECK (state IN ('revoked', 'decommissioned')),
-        reason   TEXT    NOT NULL,
-        date     BIGINT  NOT NULL,
-        time     BIGINT  NOT NULL,
-        seq      BIGINT  NOT NULL,
-        PRIMARY KEY (kid, kind, target)
-    );
-    CREATE INDEX statuses_ranges ON statuses (kid, kind, first, last);
-    CREATE TABLE status_changes (
-        id       BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        kid      BYTEA   NOT NULL,
-        kind     TEXT    NOT NULL,
-        target   TEXT    NOT NULL,
-        action   TEXT    NOT NULL CHECK (action IN ('revoke', 'decommission', 'reactivate')),
-        reason   TEXT,
-        date     BIGINT  NOT NULL,
-        time     BIGINT  NOT NULL,
-        token    TEXT    NOT NULL,
-        seq      BIGINT  NOT NULL
-    );
-    CREATE TABLE scans (
-        id       BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        kid      BYTEA   NOT NULL,
-        serial   BIGINT  NOT NULL,
-        time     BIGINT  NOT NULL,
-        location TEXT,
-        scanner  TEXT
-    );
-    CREATE INDEX scans_code ON scans (kid, serial, time);
-    CREATE TABLE tokens (
-        name     TEXT    PRIMARY KEY,
-        scope    TEXT    NOT NULL CHECK (scope IN ('status', 'batches')),
-        hash     BYTEA   NOT NULL UNIQUE,
-        created  BIGINT  NOT NULL,
-        revoked  BIGINT
-    );
-    CREATE TABLE audit (
-        id       BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        token    TEXT    NOT NULL,
-        action   TEXT    NOT NULL,
-        target   TEXT    NOT NULL,
-        time     BIGINT  NOT NULL
-    );
-    CREATE TABLE batches (
-        kid        BYTEA   NOT NULL,
-        opaque     BOOLEAN NOT NULL,
-        start      BIGINT  NOT NULL,
-        last       BIGINT  NOT NULL,
-        part       TEXT    NOT NULL,
-        lot        TEXT    NOT NULL,
-        date       BIGINT  NOT NULL,
-        expiry     BIGINT,
-        minted     BIGINT  NOT NULL,
-        issued     BIGINT  NOT NULL,
-        registered BIGINT  NOT NULL,
-        PRIMARY KEY (kid, opaque, start)
-    );
-    CREATE INDEX batches_labels ON batches (kid, part, lot, date);
-    CREATE TABLE counters (
-        name     TEXT    PRIMARY KEY,
-        value    BIGINT  NOT NULL
-    );
-    INSERT INTO counters (name, value) VALUES ('revocation_sequence', 0);
-    ",
+        2,
+        include_str!("../../migrations/postgres/002_bounded_scans.sql"),
     ),
-    (2, MIGRATION_2),
 ];
-
-/// Bounded scans: per-code totals and at most MAX_LOCATIONS_PER_CODE locations
-/// per code and kind of scanner, instead of one row per scan; the token scope
-/// `scans`. The same tables as SQLite's migration 2.
-const MIGRATION_2: &str = "
-    ALTER TABLE tokens DROP CONSTRAINT IF EXISTS tokens_scope_check;
-    ALTER TABLE tokens ADD CONSTRAINT tokens_scope_check
-        CHECK (scope IN ('status', 'batches', 'scans'));
-    CREATE TABLE scan_codes (
-        kid      BYTEA   NOT NULL,
-        serial   BIGINT  NOT NULL,
-        count    BIGINT  NOT NULL,
-        first    BIGINT  NOT NULL,
-        last     BIGINT  NOT NULL,
-        PRIMARY KEY (kid, serial)
-    );
-    CREATE INDEX scan_codes_last ON scan_codes (last);
-    CREATE TABLE scan_locations (
-        kid      BYTEA   NOT NULL,
-        serial   BIGINT  NOT NULL,
-        trusted  BOOLEAN NOT NULL,
-        location TEXT    NOT NULL,
-        count    BIGINT  NOT NULL,
-        first    BIGINT  NOT NULL,
-        last     BIGINT  NOT NULL,
-        scanner  TEXT,
-        PRIMARY KEY (kid, serial, trusted, location)
-    );
-    CREATE INDEX scan_locations_last ON scan_locations (last);
-    -- Every scan so far was anonymous.
-    INSERT INTO scan_codes (kid, serial, count, first, last)
-        SELECT kid, serial, COUNT(*), MIN(time), MAX(time) FROM scans GROUP BY kid, serial;
-    INSERT INTO scan_locations (kid, serial, trusted, location, count, first, last, scanner)
-        SELECT kid, serial, FALSE, location, COUNT(*), MIN(time), MAX(time), MAX(scanner)
-        FROM scans WHERE location IS NOT NULL GROUP BY kid, serial, location;
-    DROP TABLE scans;
-";
 
 static SCAN_CODES_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| SCAN_CODES_UPSERT.replace("{max}", "GREATEST"));

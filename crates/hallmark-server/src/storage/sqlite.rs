@@ -24,134 +24,15 @@ use super::{
 
 /// Versioned schema: (version, SQL). Append only; never edit a released step.
 const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/001_initial.sql")),
+    // Bounded scans: per-code totals and at most MAX_LOCATIONS_PER_CODE
+    // locations per code and kind of scanner, instead of one row per scan; the
+    // token scope `scans`.
     (
-        1,
-        "
-    -- Current status per target: one row per (key, kind, target). Serials and
-    -- range bounds are order-preserving i64 (see serial_to_sql).
-    CREATE TABLE statuses (
-        kid      BLOB    NOT NULL,
-        kind     TEXT    NOT NULL CHECK (kind IN ('serial', 'range', 'lot', 'key')),
-        target   TEXT    NOT NULL,
-        first    INTEGER,
-        last     INTEGER,
-        lot      TEXT,
-        key_from INTEGER,
-        state    TEXT    NOT NULL CHECK (state IN ('revoked', 'decommissioned')),
-        reason   TEXT    NOT NULL,
-        date     INTEGER NOT NULL,
-        time     INTEGER NOT NULL,
-        seq      INTEGER NOT NULL,
-        PRIMARY KEY (kid, kind, target)
-    ) WITHOUT ROWID;
-    CREATE INDEX statuses_ranges ON statuses (kid, kind, first, last);
-    -- Every status change ever applied (the history behind `statuses`).
-    CREATE TABLE status_changes (
-        id       INTEGER PRIMARY KEY,
-        kid      BLOB    NOT NULL,
-        kind     TEXT    NOT NULL,
-        target   TEXT    NOT NULL,
-        action   TEXT    NOT NULL CHECK (action IN ('revoke', 'decommission', 'reactivate')),
-        reason   TEXT,
-        date     INTEGER NOT NULL,
-        time     INTEGER NOT NULL,
-        token    TEXT    NOT NULL,
-        seq      INTEGER NOT NULL
-    );
-    CREATE TABLE scans (
-        id       INTEGER PRIMARY KEY,
-        kid      BLOB    NOT NULL,
-        serial   INTEGER NOT NULL,
-        time     INTEGER NOT NULL,
-        location TEXT,
-        scanner  TEXT
-    );
-    CREATE INDEX scans_code ON scans (kid, serial, time);
-    CREATE TABLE tokens (
-        name     TEXT    PRIMARY KEY,
-        scope    TEXT    NOT NULL CHECK (scope IN ('status', 'batches')),
-        hash     BLOB    NOT NULL UNIQUE,
-        created  INTEGER NOT NULL,
-        revoked  INTEGER
-    );
-    CREATE TABLE audit (
-        id       INTEGER PRIMARY KEY,
-        token    TEXT    NOT NULL,
-        action   TEXT    NOT NULL,
-        target   TEXT    NOT NULL,
-        time     INTEGER NOT NULL
-    );
-    -- Registered batches from signed manifests: one row per batch.
-    CREATE TABLE batches (
-        kid        BLOB    NOT NULL,
-        opaque     INTEGER NOT NULL,
-        start      INTEGER NOT NULL,
-        last       INTEGER NOT NULL,
-        part       TEXT    NOT NULL,
-        lot        TEXT    NOT NULL,
-        date       INTEGER NOT NULL,
-        expiry     INTEGER,
-        minted     INTEGER NOT NULL,
-        issued     INTEGER NOT NULL,
-        registered INTEGER NOT NULL,
-        PRIMARY KEY (kid, opaque, start)
-    ) WITHOUT ROWID;
-    CREATE INDEX batches_labels ON batches (kid, part, lot, date);
-    CREATE TABLE counters (
-        name     TEXT    PRIMARY KEY,
-        value    INTEGER NOT NULL
-    );
-    INSERT INTO counters (name, value) VALUES ('revocation_sequence', 0);
-    ",
+        2,
+        include_str!("../../migrations/sqlite/002_bounded_scans.sql"),
     ),
-    (2, MIGRATION_2),
 ];
-
-/// Bounded scans: per-code totals and at most MAX_LOCATIONS_PER_CODE locations
-/// per code and kind of scanner, instead of one row per scan; the token scope
-/// `scans`.
-const MIGRATION_2: &str = "
-    -- SQLite cannot alter a CHECK constraint: the table is rebuilt.
-    CREATE TABLE tokens_v2 (
-        name     TEXT    PRIMARY KEY,
-        scope    TEXT    NOT NULL CHECK (scope IN ('status', 'batches', 'scans')),
-        hash     BLOB    NOT NULL UNIQUE,
-        created  INTEGER NOT NULL,
-        revoked  INTEGER
-    );
-    INSERT INTO tokens_v2 (name, scope, hash, created, revoked)
-        SELECT name, scope, hash, created, revoked FROM tokens;
-    DROP TABLE tokens;
-    ALTER TABLE tokens_v2 RENAME TO tokens;
-    CREATE TABLE scan_codes (
-        kid      BLOB    NOT NULL,
-        serial   INTEGER NOT NULL,
-        count    INTEGER NOT NULL,
-        first    INTEGER NOT NULL,
-        last     INTEGER NOT NULL,
-        PRIMARY KEY (kid, serial)
-    ) WITHOUT ROWID;
-    CREATE INDEX scan_codes_last ON scan_codes (last);
-    CREATE TABLE scan_locations (
-        kid      BLOB    NOT NULL,
-        serial   INTEGER NOT NULL,
-        trusted  INTEGER NOT NULL,
-        location TEXT    NOT NULL,
-        count    INTEGER NOT NULL,
-        first    INTEGER NOT NULL,
-        last     INTEGER NOT NULL,
-        scanner  TEXT,
-        PRIMARY KEY (kid, serial, trusted, location)
-    ) WITHOUT ROWID;
-    CREATE INDEX scan_locations_last ON scan_locations (last);
-    -- Every scan so far was anonymous.
-    INSERT INTO scan_codes (kid, serial, count, first, last)
-        SELECT kid, serial, COUNT(*), MIN(time), MAX(time) FROM scans GROUP BY kid, serial;
-    INSERT INTO scan_locations (kid, serial, trusted, location, count, first, last, scanner)
-        SELECT kid, serial, 0, location, COUNT(*), MIN(time), MAX(time), MAX(scanner)
-        FROM scans WHERE location IS NOT NULL GROUP BY kid, serial, location;
-    DROP TABLE scans;
-";
 
 // The shared queries number their parameters `$N`. SQLite reads `$N` as a
 // *named* parameter and numbers those in order of first appearance, which
