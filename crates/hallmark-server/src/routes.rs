@@ -9,14 +9,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hallmark::{
-    BatchManifest, Date, Error, KeyId, Reason, Revocation, RevocationSnapshot, Scope, Verdict,
-    Verified,
+    BatchManifest, Date, Error, Reason, Revocation, RevocationSnapshot, Scope, Verdict, Verified,
 };
 use serde_json::json;
 
 use crate::api::{
     AlertBody, BatchesRegistered, CodeReport, ErrorBody, HealthBody, PayloadBody, ScanRequest,
-    ScansBody, ScopeBody, StatusBody, StatusChanged, StatusRequest,
+    ScansBody, ScopeBody, StatusBody, StatusChanged, StatusRequest, StatusRequestBody,
+    StatusTarget,
 };
 use crate::auth::{Authorized, BatchesScope, ScansScope, StatusScope};
 use crate::error::{ApiError, ApiJson};
@@ -358,85 +358,28 @@ fn invalid(detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid-request", detail)
 }
 
-fn parse_date(field: &str, s: &str) -> Result<Date, ApiError> {
-    s.parse()
-        .map_err(|e: Error| invalid(format!("{field}: {e}")))
-}
-
-/// Turns a request into a validated change (parse, don't validate).
+/// Turns a typed request into a change: verifies a code target, defaults the
+/// date, and checks what the snapshot format could not store.
 fn status_change(state: &AppState, req: StatusRequest) -> Result<StatusChange, ApiError> {
-    let reason = req
-        .reason
-        .as_deref()
-        .map(|r| r.parse::<Reason>().map_err(|e| invalid(e.to_string())))
-        .transpose()?;
-    let action = match (req.action.as_str(), reason) {
-        ("revoke", Some(Reason::Decommissioned)) => {
-            return Err(invalid("use the action decommission, not the reason"));
-        }
-        ("revoke", Some(reason)) => Action::Revoke(reason),
-        ("revoke", None) => return Err(invalid("revoke needs a reason")),
-        ("decommission" | "reactivate", Some(_)) => {
-            return Err(invalid("only revoke takes a reason"));
-        }
-        ("decommission", None) => Action::Decommission,
-        ("reactivate", None) => Action::Reactivate,
-        _ => {
-            return Err(invalid(
-                "action: expected revoke, decommission or reactivate",
-            ));
-        }
+    let action = match &req {
+        StatusRequest::Revoke { reason, .. } => Action::Revoke(*reason),
+        StatusRequest::Decommission { .. } => Action::Decommission,
+        StatusRequest::Reactivate { .. } => Action::Reactivate,
     };
-    let targets = [
-        req.code.is_some(),
-        req.serial.is_some(),
-        req.range.is_some(),
-        req.lot.is_some(),
-        req.key_from.is_some(),
-    ];
-    if targets.iter().filter(|t| **t).count() != 1 {
-        return Err(invalid(
-            "give exactly one target: code, serial, range, lot or key_from",
-        ));
-    }
-    let kid = req
-        .kid
-        .as_deref()
-        .map(|k| k.parse::<KeyId>().map_err(|e| invalid(format!("kid: {e}"))))
-        .transpose()?;
-    let (kid, scope) = if let Some(code) = &req.code {
-        let verified = state
-            .trust()
-            .verify(code)
-            .map_err(|e| invalid(format!("code: {} ({e})", e.verdict())))?;
-        if kid.is_some_and(|k| k != verified.kid()) {
-            return Err(invalid("kid does not match the code's key"));
-        }
-        (verified.kid(), Scope::Serial(verified.payload().serial()))
-    } else {
-        let kid = kid.ok_or_else(|| invalid("kid is required (or give a code)"))?;
-        let scope = if let Some(serial) = req.serial {
-            Scope::Serial(serial)
-        } else if let Some(r) = req.range {
-            Scope::Range {
-                first: r.first,
-                last: r.last,
+    let (kid, scope) = match req.target() {
+        StatusTarget::Code { code, kid } => {
+            let verified = state
+                .trust()
+                .verify(code)
+                .map_err(|e| invalid(format!("code: {} ({e})", e.verdict())))?;
+            if kid.is_some_and(|k| k != verified.kid()) {
+                return Err(invalid("kid does not match the code's key"));
             }
-        } else if let Some(lot) = req.lot {
-            Scope::Lot(lot)
-        } else if let Some(from) = &req.key_from {
-            Scope::Key {
-                from: parse_date("key_from", from)?,
-            }
-        } else {
-            return Err(invalid("no target"));
-        };
-        (kid, scope)
+            (verified.kid(), Scope::Serial(verified.payload().serial()))
+        }
+        StatusTarget::Scope { kid, scope } => (*kid, scope.clone()),
     };
-    let date = match &req.date {
-        Some(d) => parse_date("date", d)?,
-        None => today(state.now()),
-    };
+    let date = req.date().unwrap_or_else(|| today(state.now()));
     // The snapshot's own rules (lot labels, first <= last) decide what is
     // storable, so every stored revocation can be served.
     RevocationSnapshot::new(0, 0)
@@ -455,7 +398,7 @@ fn status_change(state: &AppState, req: StatusRequest) -> Result<StatusChange, A
 #[utoipa::path(
     post,
     path = "/v1/status",
-    request_body = StatusRequest,
+    request_body = StatusRequestBody,
     security(("token" = [])),
     responses(
         (status = 200, description = "Stored (durably) and in the next snapshot", body = StatusChanged),

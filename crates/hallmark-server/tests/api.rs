@@ -1298,3 +1298,63 @@ async fn regression_snapshot_is_built_once_for_concurrent_requests_after_a_chang
     );
     assert_eq!(state.metrics().snapshot_builds(), 2);
 }
+
+/// The typed `StatusRequest` (serde builds reason, kid and dates from their
+/// strings and checks the action and its one target) says which field was
+/// wrong, with the 400 `invalid-request` of every other bad status request.
+#[tokio::test]
+async fn typed_status_requests_name_what_was_wrong() {
+    let f = fixture(Backend::Sqlite);
+    let kid = f.kid();
+    for (body, expect) in [
+        (
+            json!({"action": "revoke", "reason": "bored", "kid": kid, "serial": 1}),
+            "reason",
+        ),
+        (
+            json!({"action": "decommission", "kid": "zz", "serial": 1}),
+            "kid",
+        ),
+        (
+            json!({"action": "decommission", "kid": kid, "key_from": "2024-02-30"}),
+            "key_from",
+        ),
+        (
+            json!({"action": "decommission", "kid": kid, "serial": 1, "date": "x"}),
+            "date",
+        ),
+        (
+            json!({"action": "explode", "kid": kid, "serial": 1}),
+            "action",
+        ),
+        (
+            json!({"action": "revoke", "kid": kid, "serial": 1}),
+            "needs a reason",
+        ),
+        (
+            json!({"action": "reactivate", "kid": kid}),
+            "exactly one target",
+        ),
+        (
+            json!({"action": "decommission", "serial": 1}),
+            "kid is required",
+        ),
+    ] {
+        let (status, v) = f.post_json("/v1/status", Some(STATUS_TOKEN), &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {v}");
+        assert_eq!(v["error"], "invalid-request", "{body}: {v}");
+        assert!(
+            v["detail"].as_str().unwrap().contains(expect),
+            "{body}: {v}"
+        );
+    }
+    // The document still describes the wire format under its old name.
+    let doc: Value = serde_json::from_str(&hallmark_server::api::openapi_json()).unwrap();
+    let props = &doc["components"]["schemas"]["StatusRequest"]["properties"];
+    for field in [
+        "action", "reason", "kid", "code", "serial", "range", "lot", "key_from", "date",
+    ] {
+        assert!(props[field].is_object(), "{field}: {props}");
+    }
+    assert_eq!(props["kid"]["pattern"], "^[0-9a-fA-F]{8}$");
+}
