@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use hallmark_server::storage::Database;
+use hallmark_server::storage::{Database, DatabaseError};
 use hallmark_server::{ServeOptions, Settings};
 
 use crate::{CliError, EXIT_OK, Result};
@@ -42,10 +42,21 @@ pub(crate) struct Args {
     /// verifiers' trust stores must mark it as a revocation signer).
     #[arg(long, value_name = "FILE")]
     revocation_key: Option<PathBuf>,
-    /// Raise clone-suspected when a code is seen in more than N distinct
-    /// locations within --clone-window.
+    /// Raise clone-suspected when authenticated scanners (a token of scope
+    /// scans) see a code in more than N distinct locations within
+    /// --clone-window.
     #[arg(long, value_name = "N", default_value_t = 3)]
     clone_locations: u64,
+    /// Raise clone-suspected from anonymous scans (no token) only when a code
+    /// is reported from more than N distinct locations within --clone-window,
+    /// every scanner's counted: an anonymous location is whatever the client
+    /// typed.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    anonymous_clone_locations: u64,
+    /// Forget a code's scans, and each of its locations, this long after they
+    /// were last seen: 90d, 52w, 400d (default). 0 keeps them forever.
+    #[arg(long, value_name = "AGE", value_parser = crate::cmd::parse_duration, default_value = "400d")]
+    scan_retention: u64,
     /// The clone-detection window: 90s, 30m, 12h, 7d (default 24h).
     #[arg(long, value_name = "AGE", value_parser = crate::cmd::parse_duration, default_value = "24h")]
     clone_window: u64,
@@ -72,30 +83,70 @@ pub(crate) struct Args {
 #[derive(Debug, clap::Args)]
 pub(crate) struct DbArg {
     /// The database: an SQLite file path (created if missing; the embedded
-    /// default) or a PostgreSQL URL, postgres://USER:PASSWORD@HOST:5432/DB
-    /// (tables created on first use). Prefer $HALLMARK_DB for URLs with a
-    /// password: command lines are visible to other local users.
+    /// default; sqlite:PATH also works) or a PostgreSQL URL,
+    /// postgres://USER:PASSWORD@HOST:5432/DB (tables created on first use).
+    /// libpq key=value strings are refused. Prefer $HALLMARK_DB for URLs with
+    /// a password: command lines are visible to other local users.
     #[arg(
         long = "db",
         env = "HALLMARK_DB",
         value_name = "PATH|URL",
         default_value = "hallmark.db",
         hide_env_values = true,
-        value_parser = |s: &str| Ok::<_, std::convert::Infallible>(Database::parse(s))
+        // Never fails here: clap would repeat the value (and any password in
+        // it) in its message. A refusal is reported when the database is used.
+        value_parser = |s: &str| Ok::<_, std::convert::Infallible>(DbValue(Database::parse(s)))
     )]
-    pub(crate) db: Database,
+    db: DbValue,
+}
+
+/// A parsed `--db` value, or why it was refused (never the value itself).
+#[derive(Clone)]
+struct DbValue(std::result::Result<Database, DatabaseError>);
+
+/// Shows the database without its password, or the refusal.
+impl std::fmt::Debug for DbValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Ok(db) => write!(f, "{db}"),
+            Err(e) => write!(f, "refused --db ({e})"),
+        }
+    }
 }
 
 impl DbArg {
+    /// The database, or a clear error naming what was wrong with `--db`.
+    pub(crate) fn database(&self) -> Result<&Database> {
+        self.db
+            .0
+            .as_ref()
+            .map_err(|e| CliError::new(format!("--db (or $HALLMARK_DB): {e}")))
+    }
+
     /// Opens the database, naming it (without its password) on failure.
     pub(crate) fn open(&self) -> Result<std::sync::Arc<dyn hallmark_server::Storage>> {
-        self.db
-            .open()
-            .map_err(|e| CliError::new(format!("{}: {e}", self.db)))
+        let db = self.database()?;
+        db.open().map_err(|e| CliError::new(format!("{db}: {e}")))
     }
 }
 
 pub(crate) fn run(args: Args) -> Result<u8> {
+    let db = args.db.database()?.clone();
+    let most = hallmark_server::storage::MAX_LOCATIONS_PER_CODE;
+    for (flag, n) in [
+        ("--clone-locations", args.clone_locations),
+        (
+            "--anonymous-clone-locations",
+            args.anonymous_clone_locations,
+        ),
+    ] {
+        if n >= most {
+            return Err(CliError::new(format!(
+                "{flag} {n}: at most {} (the service keeps {most} locations per code)",
+                most - 1
+            )));
+        }
+    }
     let trust = crate::cmd::load_trust(&args.trust)?;
     let revocation_key = args
         .revocation_key
@@ -106,11 +157,15 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     hallmark_server::run(ServeOptions {
         listen: args.listen,
         trust,
-        db: args.db.db,
+        db,
         revocation_key,
         settings: Settings {
             clone_locations: args.clone_locations,
             clone_window: args.clone_window,
+            scans: hallmark_server::storage::ScanPolicy {
+                anonymous_clone_locations: args.anonymous_clone_locations,
+                retention: args.scan_retention,
+            },
             rate_limit_per_minute: args.rate_limit,
             rate_limit_burst: args.rate_limit_burst,
             max_concurrency: args.max_concurrency,

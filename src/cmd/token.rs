@@ -5,7 +5,8 @@ use hallmark_server::storage::TokenScope;
 
 use crate::{CliError, EXIT_OK, Result};
 
-/// API tokens for the service's write endpoints (POST /v1/status, /v1/batches).
+/// API tokens for the service's write endpoints (POST /v1/status, /v1/batches)
+/// and for authenticated scanners (POST /v1/scans).
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
     Create(CreateArgs),
@@ -16,8 +17,10 @@ pub(crate) enum Command {
 /// Create a token and print it once: the database keeps only its BLAKE3 hash,
 /// so a lost token cannot be shown again (revoke it and create another).
 ///
-/// Scopes: status (revoke, decommission, reactivate) or batches (register
-/// signed batch manifests). Clients send it as `Authorization: Bearer TOKEN`.
+/// Scopes: status (revoke, decommission, reactivate), batches (register
+/// signed batch manifests) or scans (an authenticated scanner: its scan
+/// locations count fully for clone detection; anonymous ones weigh less).
+/// Clients send it as `Authorization: Bearer TOKEN`.
 ///
 /// Example:
 ///   hallmark token create --db hallmark.db --name warehouse-ops --scope status
@@ -30,7 +33,7 @@ pub(crate) struct CreateArgs {
     #[arg(long, value_name = "NAME")]
     name: String,
     /// What the token may do.
-    #[arg(long, value_name = "SCOPE", value_parser = ["status", "batches"])]
+    #[arg(long, value_name = "SCOPE", value_parser = ["status", "batches", "scans"])]
     scope: String,
 }
 
@@ -70,6 +73,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
 fn create(args: CreateArgs) -> Result<u8> {
     check_token_name(&args.name).map_err(CliError::new)?;
     let scope: TokenScope = args.scope.parse().map_err(CliError::new)?;
+    let db = args.db.database()?;
     let storage = args.db.open()?;
     let token = generate_token()
         .map_err(|e| CliError::new(format!("no randomness from the operating system: {e}")))?;
@@ -80,7 +84,7 @@ fn create(args: CreateArgs) -> Result<u8> {
             &hash_token(&token),
             crate::cmd::now_secs()?,
         )
-        .map_err(|e| CliError::new(format!("{}: {e}", args.db.db)))?;
+        .map_err(|e| CliError::new(format!("{db}: {e}")))?;
     println!("{token}");
     eprintln!(
         "created token {} (scope {}); it is shown only this once",
@@ -91,10 +95,11 @@ fn create(args: CreateArgs) -> Result<u8> {
 }
 
 fn list(args: ListArgs) -> Result<u8> {
+    let db = args.db.database()?;
     let storage = args.db.open()?;
     let tokens = storage
         .tokens()
-        .map_err(|e| CliError::new(format!("{}: {e}", args.db.db)))?;
+        .map_err(|e| CliError::new(format!("{db}: {e}")))?;
     for t in tokens {
         let state = match t.revoked {
             Some(at) => format!("revoked {at}"),
@@ -111,10 +116,11 @@ fn list(args: ListArgs) -> Result<u8> {
 }
 
 fn revoke(args: RevokeArgs) -> Result<u8> {
+    let db = args.db.database()?;
     let storage = args.db.open()?;
     let done = storage
         .revoke_token(&args.name, crate::cmd::now_secs()?)
-        .map_err(|e| CliError::new(format!("{}: {e}", args.db.db)))?;
+        .map_err(|e| CliError::new(format!("{db}: {e}")))?;
     if !done {
         return Err(CliError::new(format!(
             "no active token named {:?}",

@@ -7,7 +7,7 @@
 //! `scripts/api-fuzz.sh` runs schemathesis against a live server to check
 //! every answer against it.
 
-use hallmark::{Scope, TrustedKey};
+use hallmark::{Date, KeyId, Reason, Scope, TrustedKey};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -135,13 +135,17 @@ impl From<Option<&Status>> for StatusBody {
     }
 }
 
-/// What the scans of a code add up to.
+/// What the scans of a code add up to (within the retention period).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScansBody {
-    /// Every scan recorded.
+    /// Scans recorded (scans older than the retention period are forgotten).
     pub count: u64,
-    /// Distinct locations within the clone-detection window.
+    /// Distinct locations within the clone-detection window, authenticated
+    /// and anonymous scanners together.
     pub locations_in_window: u64,
+    /// Distinct locations within the window reported by authenticated
+    /// scanners (a `scans` token).
+    pub trusted_locations_in_window: u64,
     /// First scan, seconds since 1970-01-01 UTC.
     pub first: Option<u64>,
     /// Last scan, seconds since 1970-01-01 UTC.
@@ -153,6 +157,7 @@ impl From<&ScanSummary> for ScansBody {
         ScansBody {
             count: s.count,
             locations_in_window: s.locations_in_window,
+            trusted_locations_in_window: s.trusted_locations_in_window,
             first: s.first,
             last: s.last,
         }
@@ -224,22 +229,26 @@ pub struct ScanRequest {
     pub scanner: Option<String>,
 }
 
-/// `POST /v1/status`: an action and exactly one target.
+/// `POST /v1/status` on the wire: an action and exactly one target. This is
+/// what the OpenAPI document describes; handlers receive it as the typed
+/// [`StatusRequest`], which serde builds from it (so a request that does not
+/// make one is a 400 before the handler runs).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StatusRequest {
+#[schema(as = StatusRequest)]
+pub struct StatusRequestBody {
     /// `revoke`, `decommission` or `reactivate`.
-    #[schema(pattern = "^(revoke|decommission|reactivate)$")]
-    pub action: String,
+    #[schema(value_type = String, pattern = "^(revoke|decommission|reactivate)$")]
+    pub action: ActionWord,
     /// For `revoke` (and only for it): recalled, stolen, destroyed,
     /// counterfeit-reported or key-compromised.
-    #[serde(default)]
-    #[schema(pattern = "^(recalled|stolen|destroyed|counterfeit-reported|key-compromised)$")]
-    pub reason: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    #[schema(value_type = Option<String>, pattern = "^(recalled|stolen|destroyed|counterfeit-reported|key-compromised)$")]
+    pub reason: Option<Reason>,
     /// The issuer key id (8 hex digits); implied by `code`.
-    #[serde(default)]
-    #[schema(pattern = "^[0-9a-fA-F]{8}$")]
-    pub kid: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    #[schema(value_type = Option<String>, pattern = "^[0-9a-fA-F]{8}$")]
+    pub kid: Option<KeyId>,
     /// A code: targets its serial (its signature must verify).
     #[serde(default)]
     pub code: Option<String>,
@@ -253,13 +262,152 @@ pub struct StatusRequest {
     #[serde(default)]
     pub lot: Option<String>,
     /// A whole key, for codes made on or after this date (YYYY-MM-DD).
-    #[serde(default)]
-    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
-    pub key_from: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub key_from: Option<Date>,
     /// When the change takes effect, YYYY-MM-DD (default today).
-    #[serde(default)]
-    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
-    pub date: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub date: Option<Date>,
+}
+
+/// The `action` of a status request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionWord {
+    /// Revoke, with a reason.
+    Revoke,
+    /// Mark decommissioned.
+    Decommission,
+    /// Remove the status set on exactly the target.
+    Reactivate,
+}
+
+/// An optional string field parsed by its type's `FromStr` (a field that is
+/// absent or `null` is `None`).
+fn parsed<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    Option::<String>::deserialize(deserializer)?
+        .map(|s| s.parse().map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+/// `POST /v1/status`, typed: tagged by its action, with one typed target.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "StatusRequestBody")]
+pub enum StatusRequest {
+    /// Revoke the target for a reason (never [`Reason::Decommissioned`]).
+    Revoke {
+        /// Why.
+        reason: Reason,
+        /// What.
+        target: StatusTarget,
+        /// When it takes effect (default today).
+        date: Option<Date>,
+    },
+    /// Mark the target decommissioned.
+    Decommission {
+        /// What.
+        target: StatusTarget,
+        /// When it takes effect (default today).
+        date: Option<Date>,
+    },
+    /// Remove the status set on exactly the target.
+    Reactivate {
+        /// What.
+        target: StatusTarget,
+        /// When it takes effect (default today).
+        date: Option<Date>,
+    },
+}
+
+impl StatusRequest {
+    /// The target.
+    pub fn target(&self) -> &StatusTarget {
+        match self {
+            StatusRequest::Revoke { target, .. }
+            | StatusRequest::Decommission { target, .. }
+            | StatusRequest::Reactivate { target, .. } => target,
+        }
+    }
+
+    /// The date given, if any.
+    pub fn date(&self) -> Option<Date> {
+        match self {
+            StatusRequest::Revoke { date, .. }
+            | StatusRequest::Decommission { date, .. }
+            | StatusRequest::Reactivate { date, .. } => *date,
+        }
+    }
+}
+
+/// What a status request targets: exactly one of these.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StatusTarget {
+    /// A code's serial (its signature must verify; `kid`, if given, must be
+    /// its key).
+    Code {
+        /// The code as given.
+        code: String,
+        /// The key id given beside it.
+        kid: Option<KeyId>,
+    },
+    /// A serial, a range, a lot or a key from a date, of key `kid`.
+    Scope {
+        /// The issuer key.
+        kid: KeyId,
+        /// The target.
+        scope: Scope,
+    },
+}
+
+impl TryFrom<StatusRequestBody> for StatusRequest {
+    type Error = String;
+
+    fn try_from(b: StatusRequestBody) -> Result<StatusRequest, String> {
+        let target = match (b.code, b.serial, b.range, b.lot, b.key_from) {
+            (Some(code), None, None, None, None) => StatusTarget::Code { code, kid: b.kid },
+            (None, Some(serial), None, None, None) => scope(b.kid, Scope::Serial(serial))?,
+            (None, None, Some(r), None, None) => scope(
+                b.kid,
+                Scope::Range {
+                    first: r.first,
+                    last: r.last,
+                },
+            )?,
+            (None, None, None, Some(lot), None) => scope(b.kid, Scope::Lot(lot))?,
+            (None, None, None, None, Some(from)) => scope(b.kid, Scope::Key { from })?,
+            _ => {
+                return Err("give exactly one target: code, serial, range, lot or key_from".into());
+            }
+        };
+        let date = b.date;
+        match (b.action, b.reason) {
+            (ActionWord::Revoke, Some(Reason::Decommissioned)) => {
+                Err("use the action decommission, not the reason".into())
+            }
+            (ActionWord::Revoke, Some(reason)) => Ok(StatusRequest::Revoke {
+                reason,
+                target,
+                date,
+            }),
+            (ActionWord::Revoke, None) => Err("revoke needs a reason".into()),
+            (ActionWord::Decommission | ActionWord::Reactivate, Some(_)) => {
+                Err("only revoke takes a reason".into())
+            }
+            (ActionWord::Decommission, None) => Ok(StatusRequest::Decommission { target, date }),
+            (ActionWord::Reactivate, None) => Ok(StatusRequest::Reactivate { target, date }),
+        }
+    }
+}
+
+fn scope(kid: Option<KeyId>, scope: Scope) -> Result<StatusTarget, String> {
+    let kid = kid.ok_or("kid is required (or give a code)")?;
+    Ok(StatusTarget::Scope { kid, scope })
 }
 
 /// A status change, as stored.

@@ -67,6 +67,13 @@ impl RequiredScope for BatchesScope {
     const SCOPE: TokenScope = TokenScope::Batches;
 }
 
+/// Requires the `scans` scope (an authenticated scanner).
+#[derive(Debug)]
+pub struct ScansScope;
+impl RequiredScope for ScansScope {
+    const SCOPE: TokenScope = TokenScope::Scans;
+}
+
 /// The token that authorised a request, with scope `S`. As an extractor it
 /// runs before the body is read: an unauthorised request is refused (401)
 /// without its body being parsed.
@@ -110,6 +117,26 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Authorized<S> {
             token,
             scope: PhantomData,
         })
+    }
+}
+
+/// As `Option<Authorized<S>>`: no `Authorization` header is `None` (an
+/// anonymous request); a header with a wrong, revoked or wrong-scope token is
+/// still refused (401), so a misconfigured scanner is told rather than being
+/// silently counted as anonymous.
+impl<S: RequiredScope> axum::extract::OptionalFromRequestParts<AppState> for Authorized<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Authorized<S>>, ApiError> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(None);
+        }
+        <Authorized<S> as FromRequestParts<AppState>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
     }
 }
 

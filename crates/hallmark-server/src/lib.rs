@@ -70,11 +70,14 @@ pub fn system_clock() -> Clock {
 /// Tunables of the service.
 #[derive(Clone)]
 pub struct Settings {
-    /// A code seen in more than this many distinct locations within
-    /// [`Settings::clone_window`] raises `clone-suspected`.
+    /// A code seen by authenticated scanners (a `scans` token) in more than
+    /// this many distinct locations within [`Settings::clone_window`] raises
+    /// `clone-suspected` (anonymous scans: [`storage::ScanPolicy`]).
     pub clone_locations: u64,
     /// The clone-detection window, in seconds.
     pub clone_window: u64,
+    /// How anonymous scans count, and how long scans are kept.
+    pub scans: storage::ScanPolicy,
     /// Requests taking longer are answered 408.
     pub request_timeout: Duration,
     /// Requests handled at once; more wait.
@@ -96,6 +99,7 @@ impl Default for Settings {
         Settings {
             clone_locations: 3,
             clone_window: 24 * 3600,
+            scans: storage::ScanPolicy::default(),
             request_timeout: Duration::from_secs(10),
             max_concurrency: 512,
             snapshot_refresh: 3600,
@@ -111,6 +115,7 @@ impl std::fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("clone_locations", &self.clone_locations)
             .field("clone_window", &self.clone_window)
+            .field("scans", &self.scans)
             .field("request_timeout", &self.request_timeout)
             .field("max_concurrency", &self.max_concurrency)
             .field("snapshot_refresh", &self.snapshot_refresh)

@@ -45,6 +45,7 @@ pub struct Metrics {
     verdicts: Family<WordLabels, Counter>,
     alerts: Family<WordLabels, Counter>,
     status_changes: Family<WordLabels, Counter>,
+    snapshot_builds: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -89,7 +90,14 @@ impl Default for Metrics {
             "Acknowledged status changes, by action",
             status_changes.clone(),
         );
+        let snapshot_builds = Counter::default();
+        registry.register(
+            "snapshot_builds",
+            "Revocation snapshots built and signed (once per change or refresh)",
+            snapshot_builds.clone(),
+        );
         Metrics {
+            snapshot_builds,
             registry,
             requests,
             durations,
@@ -114,6 +122,16 @@ impl Metrics {
     /// Counts an acknowledged status change.
     pub fn status_change(&self, action: &str) {
         self.status_changes.get_or_create(&word_label(action)).inc();
+    }
+
+    /// Counts a snapshot built and signed.
+    pub fn snapshot_built(&self) {
+        self.snapshot_builds.inc();
+    }
+
+    /// Snapshots built and signed so far.
+    pub fn snapshot_builds(&self) -> u64 {
+        self.snapshot_builds.get()
     }
 
     /// The text exposition format.

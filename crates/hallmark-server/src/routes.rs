@@ -9,16 +9,16 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hallmark::{
-    BatchManifest, Date, Error, KeyId, Reason, Revocation, RevocationSnapshot, Scope, Verdict,
-    Verified,
+    BatchManifest, Date, Error, Reason, Revocation, RevocationSnapshot, Scope, Verdict, Verified,
 };
 use serde_json::json;
 
 use crate::api::{
     AlertBody, BatchesRegistered, CodeReport, ErrorBody, HealthBody, PayloadBody, ScanRequest,
-    ScansBody, ScopeBody, StatusBody, StatusChanged, StatusRequest,
+    ScansBody, ScopeBody, StatusBody, StatusChanged, StatusRequest, StatusRequestBody,
+    StatusTarget,
 };
-use crate::auth::{Authorized, BatchesScope, StatusScope};
+use crate::auth::{Authorized, BatchesScope, ScansScope, StatusScope};
 use crate::error::{ApiError, ApiJson};
 use crate::storage::{Action, Scan, Status, StatusChange};
 use crate::{AppState, SignedSnapshot};
@@ -237,13 +237,17 @@ fn alert(kind: &str, detail: String) -> AlertBody {
 /// Records a scan and returns the verdict with any alerts: scanned after
 /// revocation or decommission, seen in too many places (clone suspected), or a
 /// valid signature on a serial in no registered batch (possible key leak).
+/// Anonymous (no token) or as an authenticated scanner (a `scans` token),
+/// whose locations weigh more for clone detection.
 #[utoipa::path(
     post,
     path = "/v1/scans",
     request_body = ScanRequest,
+    security((), ("token" = [])),
     responses(
         (status = 200, description = "The verdict, whether the scan was recorded, and alerts", body = CodeReport),
         (status = 400, description = "Bad request or a code that is not a code", body = ErrorBody),
+        (status = 401, description = "A token was sent, but it is wrong, revoked or not of scope `scans`; nothing recorded", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
@@ -251,8 +255,10 @@ fn alert(kind: &str, detail: String) -> AlertBody {
 )]
 pub(crate) async fn scan(
     State(state): State<AppState>,
+    scanner_token: Option<Authorized<ScansScope>>,
     ApiJson(req): ApiJson<ScanRequest>,
 ) -> Result<Json<CodeReport>, ApiError> {
+    let trusted = scanner_token.is_some();
     let location = label("location", req.location)?;
     let scanner = label("scanner", req.scanner)?;
     let body = blocking(move || {
@@ -270,6 +276,7 @@ pub(crate) async fn scan(
         let window_start = now.saturating_sub(settings.clone_window);
         let scans = storage.record_scan(
             &Scan {
+                trusted,
                 kid: v.kid(),
                 serial: v.payload().serial(),
                 time: now,
@@ -277,6 +284,7 @@ pub(crate) async fn scan(
                 scanner,
             },
             window_start,
+            settings.scans.forget_before(now),
         )?;
         let mut alerts = Vec::new();
         if let Some(s) = &j.status {
@@ -291,14 +299,8 @@ pub(crate) async fn scan(
             };
             alerts.push(alert(kind, format!("{what} on {}", r.date)));
         }
-        if scans.locations_in_window > settings.clone_locations {
-            alerts.push(alert(
-                "clone-suspected",
-                format!(
-                    "seen in {} distinct locations within {} s (more than {})",
-                    scans.locations_in_window, settings.clone_window, settings.clone_locations
-                ),
-            ));
+        if let Some(detail) = clone_suspected(settings, &scans) {
+            alerts.push(alert("clone-suspected", detail));
         }
         if !storage.is_registered(v.kid(), v.payload())? {
             alerts.push(alert(
@@ -327,89 +329,57 @@ pub(crate) async fn scan(
     Ok(Json(body))
 }
 
+/// Whether a code's scans suggest clones: more than `clone_locations`
+/// distinct locations from authenticated scanners within the window, or more
+/// than the (higher) anonymous threshold counting every scanner's, since an
+/// anonymous location is only what a client typed.
+fn clone_suspected(
+    settings: &crate::Settings,
+    scans: &crate::storage::ScanSummary,
+) -> Option<String> {
+    let window = settings.clone_window;
+    if scans.trusted_locations_in_window > settings.clone_locations {
+        return Some(format!(
+            "seen by authenticated scanners in {} distinct locations within {window} s (more than {})",
+            scans.trusted_locations_in_window, settings.clone_locations
+        ));
+    }
+    let anonymous = settings.scans.anonymous_clone_locations;
+    (scans.locations_in_window > anonymous).then(|| {
+        format!(
+            "reported from {} distinct locations within {window} s, anonymous reports included \
+             (more than {anonymous})",
+            scans.locations_in_window
+        )
+    })
+}
+
 fn invalid(detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid-request", detail)
 }
 
-fn parse_date(field: &str, s: &str) -> Result<Date, ApiError> {
-    s.parse()
-        .map_err(|e: Error| invalid(format!("{field}: {e}")))
-}
-
-/// Turns a request into a validated change (parse, don't validate).
+/// Turns a typed request into a change: verifies a code target, defaults the
+/// date, and checks what the snapshot format could not store.
 fn status_change(state: &AppState, req: StatusRequest) -> Result<StatusChange, ApiError> {
-    let reason = req
-        .reason
-        .as_deref()
-        .map(|r| r.parse::<Reason>().map_err(|e| invalid(e.to_string())))
-        .transpose()?;
-    let action = match (req.action.as_str(), reason) {
-        ("revoke", Some(Reason::Decommissioned)) => {
-            return Err(invalid("use the action decommission, not the reason"));
-        }
-        ("revoke", Some(reason)) => Action::Revoke(reason),
-        ("revoke", None) => return Err(invalid("revoke needs a reason")),
-        ("decommission" | "reactivate", Some(_)) => {
-            return Err(invalid("only revoke takes a reason"));
-        }
-        ("decommission", None) => Action::Decommission,
-        ("reactivate", None) => Action::Reactivate,
-        _ => {
-            return Err(invalid(
-                "action: expected revoke, decommission or reactivate",
-            ));
-        }
+    let action = match &req {
+        StatusRequest::Revoke { reason, .. } => Action::Revoke(*reason),
+        StatusRequest::Decommission { .. } => Action::Decommission,
+        StatusRequest::Reactivate { .. } => Action::Reactivate,
     };
-    let targets = [
-        req.code.is_some(),
-        req.serial.is_some(),
-        req.range.is_some(),
-        req.lot.is_some(),
-        req.key_from.is_some(),
-    ];
-    if targets.iter().filter(|t| **t).count() != 1 {
-        return Err(invalid(
-            "give exactly one target: code, serial, range, lot or key_from",
-        ));
-    }
-    let kid = req
-        .kid
-        .as_deref()
-        .map(|k| k.parse::<KeyId>().map_err(|e| invalid(format!("kid: {e}"))))
-        .transpose()?;
-    let (kid, scope) = if let Some(code) = &req.code {
-        let verified = state
-            .trust()
-            .verify(code)
-            .map_err(|e| invalid(format!("code: {} ({e})", e.verdict())))?;
-        if kid.is_some_and(|k| k != verified.kid()) {
-            return Err(invalid("kid does not match the code's key"));
-        }
-        (verified.kid(), Scope::Serial(verified.payload().serial()))
-    } else {
-        let kid = kid.ok_or_else(|| invalid("kid is required (or give a code)"))?;
-        let scope = if let Some(serial) = req.serial {
-            Scope::Serial(serial)
-        } else if let Some(r) = req.range {
-            Scope::Range {
-                first: r.first,
-                last: r.last,
+    let (kid, scope) = match req.target() {
+        StatusTarget::Code { code, kid } => {
+            let verified = state
+                .trust()
+                .verify(code)
+                .map_err(|e| invalid(format!("code: {} ({e})", e.verdict())))?;
+            if kid.is_some_and(|k| k != verified.kid()) {
+                return Err(invalid("kid does not match the code's key"));
             }
-        } else if let Some(lot) = req.lot {
-            Scope::Lot(lot)
-        } else if let Some(from) = &req.key_from {
-            Scope::Key {
-                from: parse_date("key_from", from)?,
-            }
-        } else {
-            return Err(invalid("no target"));
-        };
-        (kid, scope)
+            (verified.kid(), Scope::Serial(verified.payload().serial()))
+        }
+        StatusTarget::Scope { kid, scope } => (*kid, scope.clone()),
     };
-    let date = match &req.date {
-        Some(d) => parse_date("date", d)?,
-        None => today(state.now()),
-    };
+    let date = req.date().unwrap_or_else(|| today(state.now()));
     // The snapshot's own rules (lot labels, first <= last) decide what is
     // storable, so every stored revocation can be served.
     RevocationSnapshot::new(0, 0)
@@ -428,7 +398,7 @@ fn status_change(state: &AppState, req: StatusRequest) -> Result<StatusChange, A
 #[utoipa::path(
     post,
     path = "/v1/status",
-    request_body = StatusRequest,
+    request_body = StatusRequestBody,
     security(("token" = [])),
     responses(
         (status = 200, description = "Stored (durably) and in the next snapshot", body = StatusChanged),
@@ -529,24 +499,28 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
 }
 
 /// The current signed snapshot, from the cache when still current.
+///
+/// Single flight: the cache's lock is held while a snapshot is built, so the
+/// requests that arrive after a change wait for the one build and then share
+/// it (a cached snapshot at least as new as the sequence a request read is
+/// current for it), instead of each reading every revocation and signing.
 fn current_snapshot(state: &AppState) -> Result<Option<Arc<SignedSnapshot>>, ApiError> {
     let Some(key) = &state.0.revocation_key else {
         return Ok(None);
     };
     let storage = state.storage();
-    let now = state.now();
     let sequence = storage.sequence()?;
-    let cached = state
+    let mut cache = state
         .0
         .snapshot
         .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone();
-    if let Some(c) = cached
-        && c.sequence == sequence
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let now = state.now();
+    if let Some(c) = &*cache
+        && c.sequence >= sequence
         && now.saturating_sub(c.issued) < state.settings().snapshot_refresh
     {
-        return Ok(Some(c));
+        return Ok(Some(Arc::clone(c)));
     }
     let (sequence, revocations) = storage.revocations()?;
     let mut snapshot = RevocationSnapshot::new(sequence, now);
@@ -568,11 +542,8 @@ fn current_snapshot(state: &AppState) -> Result<Option<Arc<SignedSnapshot>>, Api
         etag: format!("\"{}-{sequence}-{now}\"", key.kid()),
         bytes: Bytes::from(snapshot.to_signed_bytes(key.kid(), &signature)),
     });
-    *state
-        .0
-        .snapshot
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::clone(&signed));
+    state.metrics().snapshot_built();
+    *cache = Some(Arc::clone(&signed));
     Ok(Some(signed))
 }
 

@@ -26,6 +26,7 @@ use hallmark_server::{AppState, Settings, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+mod faulty;
 mod pg;
 
 /// 2026-11-23 12:00 UTC.
@@ -33,6 +34,7 @@ const NOW: u64 = 1_795_435_200;
 const STATUS_TOKEN: &str = "hm_status_token_for_tests";
 const BATCHES_TOKEN: &str = "hm_batches_token_for_tests";
 const REVOKED_TOKEN: &str = "hm_revoked_token_for_tests";
+const SCANS_TOKEN: &str = "hm_scans_token_for_tests";
 
 struct Fixture {
     issuer: SecretKey,
@@ -84,6 +86,9 @@ fn fixture_with(backend: Backend, revocation_key: bool) -> Fixture {
             .unwrap();
         storage
             .create_token("gone", TokenScope::Status, &hash_token(REVOKED_TOKEN), 1)
+            .unwrap();
+        storage
+            .create_token("scanner", TokenScope::Scans, &hash_token(SCANS_TOKEN), 1)
             .unwrap();
         assert!(storage.revoke_token("gone", 2).unwrap());
     });
@@ -406,7 +411,8 @@ async fn revoke_decommission_reactivate_show_in_lookups_and_audit(b: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
-    assert_eq!(v["sequence"], 1);
+    // The sequence is derived from the clock (issue 18.9): NOW, then one up.
+    assert_eq!(v["sequence"], NOW);
     assert_eq!(v["scope"], json!({"serial": 42}));
     let v = f.lookup(&code).await;
     assert_eq!(v["verdict"], "revoked");
@@ -449,7 +455,7 @@ async fn revoke_decommission_reactivate_show_in_lookups_and_audit(b: Backend) {
         f.lookup(&later).await["status"]["reason"],
         "key-compromised"
     );
-    assert_eq!(f.db(|s| s.sequence()).unwrap(), 5);
+    assert_eq!(f.db(|s| s.sequence()).unwrap(), NOW + 4);
     let audit = f.db(|s| s.audit_log(100)).unwrap();
     let writes: Vec<_> = audit
         .iter()
@@ -555,16 +561,21 @@ async fn scans_raise_revocation_clone_and_unregistered_alerts(b: Backend) {
         .await;
     assert_eq!(alerts(&v), ["unregistered-serial"]);
 
-    // Two distinct locations are fine (N = 2); a third within the hour is not.
-    let (_, v) = f.post_json("/v1/scans", None, &scan("Lyon")).await;
+    // An authenticated scanner's locations: two distinct locations are fine
+    // (N = 2); a third within the hour is not.
+    let trusted = Some(SCANS_TOKEN);
+    let (_, v) = f.post_json("/v1/scans", trusted, &scan("Paris")).await;
     assert_eq!(alerts(&v), Vec::<String>::new());
-    let (_, v) = f.post_json("/v1/scans", None, &scan("Oslo")).await;
+    let (_, v) = f.post_json("/v1/scans", trusted, &scan("Lyon")).await;
+    assert_eq!(alerts(&v), Vec::<String>::new());
+    let (_, v) = f.post_json("/v1/scans", trusted, &scan("Oslo")).await;
     assert_eq!(alerts(&v), ["clone-suspected"]);
-    assert_eq!(v["scans"]["count"], 4);
+    assert_eq!(v["scans"]["count"], 5);
+    assert_eq!(v["scans"]["trusted_locations_in_window"], 3);
     assert_eq!(v["scans"]["locations_in_window"], 3);
     // Two hours later the window has moved on.
     f.clock.fetch_add(7200, Ordering::SeqCst);
-    let (_, v) = f.post_json("/v1/scans", None, &scan("Oslo")).await;
+    let (_, v) = f.post_json("/v1/scans", trusted, &scan("Oslo")).await;
     assert_eq!(alerts(&v), Vec::<String>::new());
 
     // Scanned after decommission, then after revocation.
@@ -593,8 +604,8 @@ async fn scans_raise_revocation_clone_and_unregistered_alerts(b: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["recorded"], false);
     let summary = f.db(|s| s.scan_summary(f.issuer.kid(), 42, 0)).unwrap();
-    assert_eq!(summary.count, 7);
-    assert_eq!(f.lookup(&code).await["scans"]["count"], 7);
+    assert_eq!(summary.count, 8);
+    assert_eq!(f.lookup(&code).await["scans"]["count"], 8);
 
     // Bad scan bodies.
     for body in [
@@ -620,7 +631,7 @@ async fn scans_raise_revocation_clone_and_unregistered_alerts(b: Backend) {
         f.db(|s| s.scan_summary(f.issuer.kid(), 42, 0))
             .unwrap()
             .count,
-        7
+        8
     );
 }
 
@@ -719,7 +730,7 @@ async fn snapshot_verifies_offline_and_honours_etags(b: Backend) {
     assert_eq!(headers[header::CONTENT_TYPE], "application/octet-stream");
     let etag = headers[header::ETAG].to_str().unwrap().to_owned();
     let snapshot = RevocationSnapshot::verify(&bytes, &f.trust).unwrap();
-    assert_eq!(snapshot.sequence, 4);
+    assert_eq!(snapshot.sequence, NOW + 3);
     assert_eq!(snapshot.revocations().len(), 4);
 
     // The server's verdicts and the offline verifier's agree on every code.
@@ -770,11 +781,11 @@ async fn snapshot_verifies_offline_and_honours_etags(b: Backend) {
         .await
         .unwrap();
     let s = RevocationSnapshot::verify(&bytes, &f.trust).unwrap();
-    assert_eq!((s.sequence, s.revocations().len()), (5, 3));
+    assert_eq!((s.sequence, s.revocations().len()), (NOW + 4, 3));
     // Refreshed (new issue time) once older than the refresh interval.
     f.clock.fetch_add(3601, Ordering::SeqCst);
     let s = RevocationSnapshot::verify(&f.snapshot_bytes().await, &f.trust).unwrap();
-    assert_eq!((s.sequence, s.issued), (5, NOW + 3601));
+    assert_eq!((s.sequence, s.issued), (NOW + 4, NOW + 3601));
 }
 
 async fn snapshot_without_a_revocation_key_is_a_json_404(b: Backend) {
@@ -1100,6 +1111,7 @@ on_every_backend!(
     revoke_decommission_reactivate_show_in_lookups_and_audit,
     invalid_status_requests_are_400_and_change_nothing,
     scans_raise_revocation_clone_and_unregistered_alerts,
+    regression_anonymous_scans_from_invented_locations_do_not_flag_clone_suspected,
     batches_refuse_bad_manifests_and_register_idempotently,
     snapshot_verifies_offline_and_honours_etags,
     snapshot_without_a_revocation_key_is_a_json_404,
@@ -1108,3 +1120,241 @@ on_every_backend!(
     keys_and_readiness,
     public_reads_are_rate_limited_per_client,
 );
+
+/// Issue 18.7: four anonymous scans from invented locations flagged any
+/// genuine code `clone-suspected`. Anonymous reports now count only past the
+/// higher anonymous threshold (10 by default), authenticated scanners' past
+/// `clone_locations` (2 here); a token that is not a `scans` token is refused
+/// rather than counted as anonymous.
+async fn regression_anonymous_scans_from_invented_locations_do_not_flag_clone_suspected(
+    b: Backend,
+) {
+    let f = fixture(b);
+    let code = f.code(7, "L1");
+    let clone_alerts = |v: &Value| {
+        v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["alert"] == "clone-suspected")
+            .count()
+    };
+    let threshold = Settings::default().scans.anonymous_clone_locations;
+    assert!(threshold > f.state.settings().clone_locations + 2);
+    for i in 0..threshold {
+        let body = json!({"code": code, "location": format!("invented-{i}")});
+        let (status, v) = f.post_json("/v1/scans", None, &body).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        assert_eq!(clone_alerts(&v), 0, "anonymous scan {i}: {v}");
+        assert_eq!(v["scans"]["trusted_locations_in_window"], 0);
+    }
+    let body = json!({"code": code, "location": "one-too-many"});
+    let (_, v) = f.post_json("/v1/scans", None, &body).await;
+    assert_eq!(clone_alerts(&v), 1, "past the anonymous threshold: {v}");
+    let clone = v["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["alert"] == "clone-suspected")
+        .unwrap();
+    assert!(
+        clone["detail"].as_str().unwrap().contains("anonymous"),
+        "{clone}"
+    );
+
+    // Wrong tokens on a scan: 401, nothing recorded.
+    let before = f
+        .db(|s| s.scan_summary(f.issuer.kid(), 7, 0))
+        .unwrap()
+        .count;
+    for token in [STATUS_TOKEN, REVOKED_TOKEN, "hm_nonsense"] {
+        let (status, v) = f.post_json("/v1/scans", Some(token), &body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token}: {v}");
+    }
+    let after = f
+        .db(|s| s.scan_summary(f.issuer.kid(), 7, 0))
+        .unwrap()
+        .count;
+    assert_eq!(before, after);
+}
+
+/// An app over a [`faulty::Faulty`] storage with the fixture's keys.
+fn faulty_app(f: &Fixture, storage: Arc<faulty::Faulty>, settings: Settings) -> AppState {
+    let key = SecretKey::from_seed("rev", &[2; 32]).unwrap();
+    AppState::new(f.trust.clone(), storage, Some(key), settings)
+}
+
+async fn get_from(state: &AppState, uri: &str) -> (StatusCode, HeaderMap, Bytes) {
+    let response = app(state.clone())
+        .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, headers, body)
+}
+
+/// Issue 18.10: `/readyz` answered 200 while every write failed, and 408 (the
+/// request timeout) instead of 503 when the database hung. It probes with a
+/// write and answers 503 with the JSON error body within half the request
+/// timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_readyz_is_503_json_when_writes_fail_or_the_database_hangs() {
+    let f = fixture(Backend::Sqlite);
+    let storage = Arc::new(faulty::Faulty::new());
+    let settings = Settings {
+        request_timeout: std::time::Duration::from_secs(2),
+        ..Settings::default()
+    };
+    let state = faulty_app(&f, Arc::clone(&storage), settings);
+    let (status, _, body) = get_from(&state, "/readyz").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+
+    storage.fail_writes.store(true, Ordering::SeqCst);
+    let (status, _, body) = get_from(&state, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["error"], "not-ready", "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("refuses writes"),
+        "{v}"
+    );
+    storage.fail_writes.store(false, Ordering::SeqCst);
+
+    storage.hang.store(true, Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let (status, _, body) = get_from(&state, "/readyz").await;
+    let took = started.elapsed();
+    storage.release();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "not 408");
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["error"], "not-ready", "{v}");
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+}
+
+/// Issue 18.10: after a change, every concurrent snapshot request rebuilt
+/// (read every revocation and signed). They now share one build: the first
+/// builds while the others wait for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_snapshot_is_built_once_for_concurrent_requests_after_a_change() {
+    const REQUESTS: u64 = 8;
+    let f = fixture(Backend::Sqlite);
+    let storage = Arc::new(faulty::Faulty::new());
+    let state = faulty_app(
+        &f,
+        Arc::clone(&storage),
+        Settings {
+            clock: Arc::new(|| NOW),
+            ..Settings::default()
+        },
+    );
+    let (status, _, _) = get_from(&state, "/v1/revocations/snapshot").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(state.metrics().snapshot_builds(), 1);
+    let change = hallmark_server::storage::StatusChange {
+        kid: f.issuer.kid(),
+        scope: hallmark::Scope::Serial(5),
+        action: hallmark_server::storage::Action::Decommission,
+        date: d("2026-11-01"),
+    };
+    let s = Arc::clone(&storage);
+    pg::off_runtime(move || s.change_status(&change, "t", NOW)).unwrap();
+    storage.gate_revocations.store(true, Ordering::SeqCst);
+    let (before_seq, before_rev) = (
+        storage.sequence_calls.load(Ordering::SeqCst),
+        storage.revocations_calls.load(Ordering::SeqCst),
+    );
+    let requests: Vec<_> = (0..REQUESTS)
+        .map(|_| {
+            let state = state.clone();
+            tokio::spawn(async move { get_from(&state, "/v1/revocations/snapshot").await })
+        })
+        .collect();
+    // Every request has read the sequence and one build is under way (held
+    // at the gate): any request that would build again has had its chance.
+    let s = Arc::clone(&storage);
+    tokio::task::spawn_blocking(move || {
+        s.wait_until(|s| {
+            s.sequence_calls.load(Ordering::SeqCst) >= before_seq + REQUESTS
+                && s.revocations_calls.load(Ordering::SeqCst) > before_rev
+        });
+    })
+    .await
+    .unwrap();
+    storage.release();
+    let mut etags = std::collections::BTreeSet::new();
+    for r in requests {
+        let (status, headers, _) = r.await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        etags.insert(headers[header::ETAG].to_str().unwrap().to_owned());
+    }
+    assert_eq!(etags.len(), 1, "{etags:?}");
+    assert_eq!(
+        storage.revocations_calls.load(Ordering::SeqCst) - before_rev,
+        1,
+        "one build for {REQUESTS} requests"
+    );
+    assert_eq!(state.metrics().snapshot_builds(), 2);
+}
+
+/// The typed `StatusRequest` (serde builds reason, kid and dates from their
+/// strings and checks the action and its one target) says which field was
+/// wrong, with the 400 `invalid-request` of every other bad status request.
+#[tokio::test]
+async fn typed_status_requests_name_what_was_wrong() {
+    let f = fixture(Backend::Sqlite);
+    let kid = f.kid();
+    for (body, expect) in [
+        (
+            json!({"action": "revoke", "reason": "bored", "kid": kid, "serial": 1}),
+            "reason",
+        ),
+        (
+            json!({"action": "decommission", "kid": "zz", "serial": 1}),
+            "kid",
+        ),
+        (
+            json!({"action": "decommission", "kid": kid, "key_from": "2024-02-30"}),
+            "key_from",
+        ),
+        (
+            json!({"action": "decommission", "kid": kid, "serial": 1, "date": "x"}),
+            "date",
+        ),
+        (
+            json!({"action": "explode", "kid": kid, "serial": 1}),
+            "action",
+        ),
+        (
+            json!({"action": "revoke", "kid": kid, "serial": 1}),
+            "needs a reason",
+        ),
+        (
+            json!({"action": "reactivate", "kid": kid}),
+            "exactly one target",
+        ),
+        (
+            json!({"action": "decommission", "serial": 1}),
+            "kid is required",
+        ),
+    ] {
+        let (status, v) = f.post_json("/v1/status", Some(STATUS_TOKEN), &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {v}");
+        assert_eq!(v["error"], "invalid-request", "{body}: {v}");
+        assert!(
+            v["detail"].as_str().unwrap().contains(expect),
+            "{body}: {v}"
+        );
+    }
+    // The document still describes the wire format under its old name.
+    let doc: Value = serde_json::from_str(&hallmark_server::api::openapi_json()).unwrap();
+    let props = &doc["components"]["schemas"]["StatusRequest"]["properties"];
+    for field in [
+        "action", "reason", "kid", "code", "serial", "range", "lot", "key_from", "date",
+    ] {
+        assert!(props[field].is_object(), "{field}: {props}");
+    }
+    assert_eq!(props["kid"]["pattern"], "^[0-9a-fA-F]{8}$");
+}

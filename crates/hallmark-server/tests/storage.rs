@@ -62,6 +62,10 @@ on_every_backend!(
     scans_count_distinct_locations_in_window,
     tokens_hash_only_and_revocable,
     batches_register_idempotently,
+    regression_anonymous_scans_weigh_less_and_per_code_scan_storage_is_bounded,
+    regression_scan_rows_are_pruned_after_the_retention_period,
+    regression_snapshot_sequence_survives_a_move_to_a_new_database,
+    readiness_write_probe_commits_and_leaves_the_sequence_alone,
     status_changes_from_concurrent_writers_get_unique_sequences,
 );
 
@@ -104,7 +108,7 @@ fn status_precedence_matches_snapshot_check(s: &dyn Storage) {
     assert_eq!(reason(51, "L7"), Some(Reason::Destroyed));
     // Compare with the snapshot built from the same rows.
     let (seq, list) = s.revocations().unwrap();
-    assert_eq!(seq, 3);
+    assert_eq!(seq, 12, "three changes at times 10 to 12");
     let mut snap = hallmark::RevocationSnapshot::new(seq, 0);
     for r in list {
         snap.add(r.kid, r.scope, r.reason, r.date).unwrap();
@@ -140,7 +144,8 @@ fn status_precedence_matches_snapshot_check(s: &dyn Storage) {
     s.change_status(&change(Scope::Serial(42), Action::Reactivate), "t", 14)
         .unwrap();
     assert_eq!(reason(42, "L1"), Some(Reason::Decommissioned));
-    assert_eq!(s.sequence().unwrap(), 5);
+    // Five changes at times 10 to 14: each sequence is its time.
+    assert_eq!(s.sequence().unwrap(), 14);
     let log = s.audit_log(100).unwrap();
     assert_eq!(log.len(), 5);
     assert_eq!(log[0].action, "revoke");
@@ -151,21 +156,23 @@ fn status_precedence_matches_snapshot_check(s: &dyn Storage) {
 fn scans_count_distinct_locations_in_window(s: &dyn Storage) {
     let kid = KeyId::from_bytes([1, 2, 3, 4]);
     let scan = |time, location: Option<&str>| Scan {
+        trusted: false,
         kid,
         serial: u64::MAX,
         time,
         location: location.map(str::to_owned),
         scanner: None,
     };
-    s.record_scan(&scan(100, Some("A")), 0).unwrap();
-    s.record_scan(&scan(200, Some("B")), 0).unwrap();
-    s.record_scan(&scan(300, None), 0).unwrap();
-    let sum = s.record_scan(&scan(400, Some("B")), 150).unwrap();
+    s.record_scan(&scan(100, Some("A")), 0, None).unwrap();
+    s.record_scan(&scan(200, Some("B")), 0, None).unwrap();
+    s.record_scan(&scan(300, None), 0, None).unwrap();
+    let sum = s.record_scan(&scan(400, Some("B")), 150, None).unwrap();
     assert_eq!(
         sum,
         ScanSummary {
             count: 4,
             locations_in_window: 1,
+            trusted_locations_in_window: 0,
             first: Some(100),
             last: Some(400)
         }
@@ -294,7 +301,7 @@ fn postgres_replicas_share_one_database_and_migrate_once() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(replicas[0].schema_version().unwrap(), 1);
+    assert_eq!(replicas[0].schema_version().unwrap(), 2);
     replicas[0]
         .change_status(&change(Scope::Serial(7), Action::Decommission), "t", 1)
         .unwrap();
@@ -312,4 +319,149 @@ fn postgres_replicas_share_one_database_and_migrate_once() {
         PostgresStorage::connect(&scratch.url),
         Err(StorageError::SchemaTooNew { found: 99, .. })
     ));
+}
+
+/// Issue 18.7: scans are kept per code as totals plus at most
+/// MAX_LOCATIONS_PER_CODE locations per kind of scanner (the least recently
+/// seen forgotten first), and authenticated scanners' locations are counted
+/// apart from anonymous ones.
+fn regression_anonymous_scans_weigh_less_and_per_code_scan_storage_is_bounded(s: &dyn Storage) {
+    use hallmark_server::storage::MAX_LOCATIONS_PER_CODE;
+    let kid = KeyId::from_bytes([1, 2, 3, 4]);
+    let scan = |trusted, time, location: String| Scan {
+        trusted,
+        kid,
+        serial: 9,
+        time,
+        location: Some(location),
+        scanner: None,
+    };
+    let flood = MAX_LOCATIONS_PER_CODE + 500;
+    let mut last = ScanSummary::default();
+    for i in 0..flood {
+        last = s
+            .record_scan(&scan(false, 1000 + i, format!("invented-{i}")), 0, None)
+            .unwrap();
+    }
+    assert_eq!(last.count, flood, "every scan is counted");
+    assert_eq!(last.locations_in_window, MAX_LOCATIONS_PER_CODE, "bounded");
+    assert_eq!(last.trusted_locations_in_window, 0);
+    // The most recent locations are the ones kept: a window over the last ten
+    // scans still sees ten.
+    let recent = s.scan_summary(kid, 9, 1000 + flood - 10).unwrap();
+    assert_eq!(recent.locations_in_window, 10);
+    // An authenticated scanner's locations are kept and counted apart; the
+    // same place reported by both counts once among all locations.
+    s.record_scan(&scan(true, 5000, "Paris".into()), 0, None)
+        .unwrap();
+    s.record_scan(&scan(true, 5001, "Paris".into()), 0, None)
+        .unwrap();
+    let sum = s
+        .record_scan(&scan(true, 5002, "Lyon".into()), 4999, None)
+        .unwrap();
+    assert_eq!(sum.trusted_locations_in_window, 2);
+    assert_eq!(sum.locations_in_window, 2);
+    let sum = s
+        .record_scan(&scan(false, 5003, "Lyon".into()), 4999, None)
+        .unwrap();
+    assert_eq!(
+        (sum.trusted_locations_in_window, sum.locations_in_window),
+        (2, 2)
+    );
+    assert_eq!(sum.count, flood + 4);
+    assert_eq!((sum.first, sum.last), (Some(1000), Some(5003)));
+}
+
+/// Issue 18.7: scan rows were never pruned. `prune_scans` forgets locations
+/// and codes last seen before the cutoff, and a scan with a retention cutoff
+/// prunes on write (once per hour of scan time).
+fn regression_scan_rows_are_pruned_after_the_retention_period(s: &dyn Storage) {
+    let kid = KeyId::from_bytes([1, 2, 3, 4]);
+    let scan = |serial, time, location: &str| Scan {
+        trusted: false,
+        kid,
+        serial,
+        time,
+        location: Some(location.to_owned()),
+        scanner: None,
+    };
+    s.record_scan(&scan(1, 100, "A"), 0, None).unwrap();
+    s.record_scan(&scan(1, 5000, "B"), 0, None).unwrap();
+    s.record_scan(&scan(2, 200, "A"), 0, None).unwrap();
+    assert_eq!(s.prune_scans(1000).unwrap(), 1, "serial 2 is forgotten");
+    assert_eq!(s.scan_summary(kid, 2, 0).unwrap(), ScanSummary::default());
+    let one = s.scan_summary(kid, 1, 0).unwrap();
+    assert_eq!(
+        (one.count, one.locations_in_window),
+        (2, 1),
+        "A is forgotten"
+    );
+    // On write: the first scan with a cutoff prunes.
+    s.record_scan(&scan(3, 300, "A"), 0, None).unwrap();
+    let sum = s.record_scan(&scan(1, 10_000, "C"), 0, Some(6000)).unwrap();
+    assert_eq!(
+        sum.locations_in_window, 2,
+        "the answer counts before pruning"
+    );
+    assert_eq!(s.scan_summary(kid, 3, 0).unwrap(), ScanSummary::default());
+    assert_eq!(s.scan_summary(kid, 1, 0).unwrap().locations_in_window, 1);
+    // Not again within the hour: this scan's cutoff would forget serial 4.
+    s.record_scan(&scan(4, 10_001, "A"), 0, None).unwrap();
+    s.record_scan(&scan(1, 10_002, "C"), 0, Some(10_002))
+        .unwrap();
+    assert_eq!(s.scan_summary(kid, 4, 0).unwrap().count, 1);
+    s.record_scan(&scan(1, 10_000 + 3600, "C"), 0, Some(10_002))
+        .unwrap();
+    assert_eq!(s.scan_summary(kid, 4, 0).unwrap(), ScanSummary::default());
+}
+
+/// Issue 18.9: moving the service to a new database restarted its snapshot
+/// sequence at 1, so every verifier that had seen the old one refused the new
+/// snapshots. A sequence is at least the time of its change, so the new
+/// database's first change, made after the move, is above the old sequences
+/// (also after a burst of changes faster than one a second).
+fn regression_snapshot_sequence_survives_a_move_to_a_new_database(new: &dyn Storage) {
+    let old = hallmark_server::SqliteStorage::open_in_memory().unwrap();
+    let t = 1_795_435_200;
+    let mut last = 0;
+    for i in 0..50 {
+        // 50 changes within one second.
+        let seq = old
+            .change_status(&change(Scope::Serial(i), Action::Decommission), "t", t)
+            .unwrap();
+        assert!(seq > last);
+        last = seq;
+    }
+    assert_eq!(last, t + 49);
+    // The empty new database has served nothing: sequence 0, which verifiers
+    // with state refuse (an empty snapshot after a move is not trusted).
+    assert_eq!(new.sequence().unwrap(), 0);
+    let moved = new
+        .change_status(
+            &change(Scope::Serial(0), Action::Decommission),
+            "t",
+            t + 120,
+        )
+        .unwrap();
+    assert!(moved > last, "{moved} after {last}");
+    assert_eq!(new.revocations().unwrap().0, moved);
+    // And it still only goes up, even if the clock goes back.
+    let next = new
+        .change_status(&change(Scope::Serial(1), Action::Decommission), "t", t)
+        .unwrap();
+    assert_eq!(next, moved + 1);
+}
+
+/// The `/readyz` write probe is a real committed write on each backend, and
+/// the health row it writes is not the snapshot sequence.
+fn readiness_write_probe_commits_and_leaves_the_sequence_alone(s: &dyn Storage) {
+    s.check_writable(100).unwrap();
+    s.check_writable(200).unwrap();
+    assert_eq!(s.sequence().unwrap(), 0);
+    let seq = s
+        .change_status(&change(Scope::Serial(1), Action::Decommission), "t", 300)
+        .unwrap();
+    s.check_writable(400).unwrap();
+    assert_eq!(s.sequence().unwrap(), seq);
+    assert_eq!(s.revocations().unwrap().0, seq);
 }

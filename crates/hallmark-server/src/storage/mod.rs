@@ -134,6 +134,9 @@ impl Status {
 /// One scan of a code whose signature verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scan {
+    /// Whether the scanner authenticated (a token of scope `scans`): its
+    /// location is evidence; an anonymous phone's is only a claim.
+    pub trusted: bool,
     /// Issuer key.
     pub kid: KeyId,
     /// Serial.
@@ -146,13 +149,76 @@ pub struct Scan {
     pub scanner: Option<String>,
 }
 
-/// What the scans of one code add up to.
+/// Distinct locations kept per code and per kind of scanner (authenticated,
+/// anonymous): when a new one arrives past this, the one seen least recently
+/// is forgotten. Clone thresholds above it could never be reached, so `serve`
+/// refuses them.
+pub const MAX_LOCATIONS_PER_CODE: u64 = 64;
+
+/// How scans count and how long they are kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanPolicy {
+    /// Anonymous scans (no token) raise `clone-suspected` only when the code
+    /// was reported from more than this many distinct locations within the
+    /// window, anonymous and authenticated reports together. Anonymous
+    /// locations are whatever a client typed, so this is set higher than
+    /// [`crate::Settings::clone_locations`], which counts authenticated
+    /// scanners' locations alone.
+    pub anonymous_clone_locations: u64,
+    /// Scans are forgotten this many seconds after a code's (or a location's)
+    /// last sighting; 0 keeps them forever.
+    pub retention: u64,
+}
+
+impl Default for ScanPolicy {
+    fn default() -> ScanPolicy {
+        ScanPolicy {
+            anonymous_clone_locations: 10,
+            retention: 400 * 86_400,
+        }
+    }
+}
+
+impl ScanPolicy {
+    /// The time before which scans are forgotten, at `now`; `None` when kept
+    /// forever.
+    pub fn forget_before(&self, now: u64) -> Option<u64> {
+        (self.retention > 0).then(|| now.saturating_sub(self.retention))
+    }
+}
+
+/// How often (in seconds of scan time) a backend prunes old scans on write.
+pub(crate) const PRUNE_EVERY: u64 = 3600;
+
+/// When a backend last pruned: pruning runs on the first scan after
+/// [`PRUNE_EVERY`] seconds, once even under concurrent scans.
+#[derive(Debug, Default)]
+pub(crate) struct PruneClock(std::sync::atomic::AtomicU64);
+
+impl PruneClock {
+    /// Whether pruning is due at `now` (and, if so, claims it).
+    pub(crate) fn claim(&self, now: u64) -> bool {
+        use std::sync::atomic::Ordering;
+        let last = self.0.load(Ordering::Relaxed);
+        now >= last.saturating_add(PRUNE_EVERY)
+            && self
+                .0
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+}
+
+/// What the scans of one code add up to, within the retention period.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScanSummary {
-    /// All scans ever recorded.
+    /// Scans recorded (since the code's scans were last forgotten).
     pub count: u64,
-    /// Distinct locations among the scans since the window start.
+    /// Distinct locations seen since the window start, authenticated and
+    /// anonymous scanners together.
     pub locations_in_window: u64,
+    /// Distinct locations seen by authenticated scanners since the window
+    /// start.
+    pub trusted_locations_in_window: u64,
     /// First scan time.
     pub first: Option<u64>,
     /// Last scan time.
@@ -166,14 +232,18 @@ pub enum TokenScope {
     Status,
     /// `POST /v1/batches`.
     Batches,
+    /// `POST /v1/scans` as an authenticated scanner, whose locations count as
+    /// evidence for `clone-suspected`.
+    Scans,
 }
 
 impl TokenScope {
-    /// `status` or `batches`.
+    /// `status`, `batches` or `scans`.
     pub fn as_str(self) -> &'static str {
         match self {
             TokenScope::Status => "status",
             TokenScope::Batches => "batches",
+            TokenScope::Scans => "scans",
         }
     }
 }
@@ -184,7 +254,10 @@ impl core::str::FromStr for TokenScope {
         match s {
             "status" => Ok(TokenScope::Status),
             "batches" => Ok(TokenScope::Batches),
-            _ => Err(format!("unknown scope {s:?}: expected status or batches")),
+            "scans" => Ok(TokenScope::Scans),
+            _ => Err(format!(
+                "unknown scope {s:?}: expected status, batches or scans"
+            )),
         }
     }
 }
@@ -224,7 +297,10 @@ pub trait Storage: Send + Sync + 'static {
     fn status(&self, kid: KeyId, payload: &Payload) -> Result<Option<Status>, StorageError>;
 
     /// Applies a status change, bumps the snapshot sequence and writes the audit
-    /// log, in one transaction. Returns the new sequence.
+    /// log, in one transaction. Returns the new sequence: the larger of the
+    /// last one plus one and `now` (seconds since 1970), so that a service
+    /// moved to a new database, whose changes are made later, continues above
+    /// the sequences verifiers have already seen.
     fn change_status(
         &self,
         change: &StatusChange,
@@ -232,7 +308,12 @@ pub trait Storage: Send + Sync + 'static {
         now: u64,
     ) -> Result<u64, StorageError>;
 
-    /// The snapshot sequence: bumped by every status change.
+    /// Whether the database takes writes now: commits a write to a health row
+    /// (`counters.ready_probe`, the time `now`), so a read-only, full or
+    /// unreachable database is reported, not only one that does not answer.
+    fn check_writable(&self, now: u64) -> Result<(), StorageError>;
+
+    /// The snapshot sequence: bumped by every status change (0 before any).
     fn sequence(&self) -> Result<u64, StorageError>;
 
     /// Every current revocation (decommissions included) in the order they were
@@ -240,8 +321,20 @@ pub trait Storage: Send + Sync + 'static {
     fn revocations(&self) -> Result<(u64, Vec<Revocation>), StorageError>;
 
     /// Records a scan and returns the code's scan summary including it, with
-    /// distinct locations counted from `window_start` on.
-    fn record_scan(&self, scan: &Scan, window_start: u64) -> Result<ScanSummary, StorageError>;
+    /// distinct locations counted from `window_start` on. Keeps at most
+    /// [`MAX_LOCATIONS_PER_CODE`] locations per code and kind of scanner. With
+    /// `forget_before`, also prunes (at most once per hour of scan time, after
+    /// the scan is committed) what [`Storage::prune_scans`] would.
+    fn record_scan(
+        &self,
+        scan: &Scan,
+        window_start: u64,
+        forget_before: Option<u64>,
+    ) -> Result<ScanSummary, StorageError>;
+
+    /// Forgets every location last seen before `before`, and every code not
+    /// scanned since. Returns how many codes were forgotten.
+    fn prune_scans(&self, before: u64) -> Result<u64, StorageError>;
 
     /// A code's scan summary, distinct locations counted from `window_start` on.
     fn scan_summary(
@@ -308,18 +401,85 @@ pub enum Database {
     Postgres(String),
 }
 
+/// Why a `--db` value was refused. Its text never repeats the value (which may
+/// hold a password).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DatabaseError {
+    /// Nothing was given.
+    #[error("the database is empty: give an SQLite file path or a postgres:// URL")]
+    Empty,
+    /// A libpq `key=value` connection string, which would otherwise become an
+    /// SQLite file named after it (password included).
+    #[error(
+        "this looks like a libpq key=value connection string (keys: {keys}); hallmark takes          PostgreSQL as a URL: postgres://USER:PASSWORD@HOST:PORT/DBNAME (for an SQLite file \
+         whose name has '=', write sqlite:PATH or ./PATH)"
+    )]
+    KeyValue {
+        /// The keys found (never their values).
+        keys: String,
+    },
+    /// A URL of a scheme other than `postgres`, `postgresql` or `sqlite`.
+    #[error(
+        "unsupported database URL scheme {scheme:?}: use postgres://, postgresql://, sqlite: \
+         or a file path"
+    )]
+    Scheme {
+        /// The scheme.
+        scheme: String,
+    },
+}
+
 impl Database {
     /// Reads a `--db` value: a `postgres://` or `postgresql://` URL, or an
     /// SQLite file path (optionally written `sqlite:PATH` or `sqlite://PATH`).
-    pub fn parse(value: &str) -> Database {
+    ///
+    /// Anything else that is not clearly a path is refused rather than taken as
+    /// a file name: a value whose text before its first `=` is a bare word
+    /// (libpq's `host=db user=x password=…` form), a value with `=` and
+    /// whitespace but no path separator, or a URL of another scheme
+    /// (`mysql://…`, `postgres:…` without `//`). A file whose name has such a prefix is still reachable as
+    /// `sqlite:PATH` or `./PATH`.
+    pub fn parse(value: &str) -> Result<Database, DatabaseError> {
         if value.starts_with("postgres://") || value.starts_with("postgresql://") {
-            return Database::Postgres(value.to_owned());
+            return Ok(Database::Postgres(value.to_owned()));
         }
-        let path = value
+        if let Some(path) = value
             .strip_prefix("sqlite://")
             .or_else(|| value.strip_prefix("sqlite:"))
-            .unwrap_or(value);
-        Database::Sqlite(path.into())
+        {
+            if path.is_empty() {
+                return Err(DatabaseError::Empty);
+            }
+            return Ok(Database::Sqlite(path.into()));
+        }
+        if value.trim().is_empty() {
+            return Err(DatabaseError::Empty);
+        }
+        let scheme = value.split_once("://").map(|(s, _)| s).or_else(|| {
+            // `postgres:host=…` and the like: a PostgreSQL scheme without `//`.
+            value.split_once(':').map(|(s, _)| s).filter(|s| {
+                s.eq_ignore_ascii_case("postgres") || s.eq_ignore_ascii_case("postgresql")
+            })
+        });
+        if let Some(scheme) = scheme
+            && is_word(scheme, |c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+        {
+            return Err(DatabaseError::Scheme {
+                scheme: scheme.to_owned(),
+            });
+        }
+        let has_separator = value.contains(['/', '\\']);
+        let key_value = value.split_once('=').is_some_and(|(key, _)| {
+            is_word(key.trim(), |c| c.is_ascii_alphanumeric() || c == '_')
+                || (!has_separator && value.contains(char::is_whitespace))
+        });
+        if key_value {
+            return Err(DatabaseError::KeyValue {
+                keys: libpq_keys(value),
+            });
+        }
+        Ok(Database::Sqlite(value.into()))
     }
 
     /// Opens (creating or migrating as needed) the database.
@@ -345,6 +505,22 @@ impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Display::fmt(self, f)
     }
+}
+
+/// Whether `s` is non-empty and made only of characters `ok` accepts.
+fn is_word(s: &str, ok: impl Fn(char) -> bool) -> bool {
+    !s.is_empty() && s.chars().all(ok)
+}
+
+/// The keys of a libpq `key=value` string, for a message (values dropped).
+fn libpq_keys(value: &str) -> String {
+    let keys: Vec<&str> = value
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('=').map(|(k, _)| k))
+        .filter(|k| is_word(k, |c| c.is_ascii_alphanumeric() || c == '_'))
+        .take(12)
+        .collect();
+    keys.join(", ")
 }
 
 /// A database URL with any password replaced by `***`: the user info part
@@ -395,15 +571,16 @@ mod tests {
     fn database_urls_parse_and_never_show_passwords() {
         assert_eq!(
             Database::parse("hallmark.db"),
-            Database::Sqlite("hallmark.db".into())
+            Ok(Database::Sqlite("hallmark.db".into()))
         );
         assert_eq!(
             Database::parse("sqlite:/var/lib/h.db"),
-            Database::Sqlite("/var/lib/h.db".into())
+            Ok(Database::Sqlite("/var/lib/h.db".into()))
         );
         let pg = Database::parse(
             "postgres://app:s3cret@db.internal:5432/hallmark?password=x2&sslmode=disable",
-        );
+        )
+        .unwrap();
         assert!(matches!(pg, Database::Postgres(_)));
         let shown = format!("{pg} {pg:?}");
         assert!(
@@ -415,6 +592,69 @@ mod tests {
             redact_url("postgresql://db/hallmark"),
             "postgresql://db/hallmark"
         );
+    }
+
+    #[test]
+    fn regression_db_libpq_key_value_string_is_refused_not_an_sqlite_file() {
+        for value in [
+            "host=db user=x password=secret dbname=y",
+            "dbname=hallmark",
+            "password=secret host=db",
+            " host = db password=secret",
+            "port=5432",
+            "my host=db password=secret",
+        ] {
+            let err = Database::parse(value).unwrap_err();
+            assert!(matches!(err, DatabaseError::KeyValue { .. }), "{value}");
+            let shown = format!("{err} {err:?}");
+            assert!(!shown.contains("secret"), "{shown}");
+            assert!(shown.contains("postgres://"), "suggests the URL: {shown}");
+        }
+        let err = Database::parse("host=db user=x password=secret dbname=y").unwrap_err();
+        assert!(
+            err.to_string().contains("host, user, password, dbname"),
+            "{err}"
+        );
+        assert!(matches!(
+            Database::parse("mysql://u:secret@h/d"),
+            Err(DatabaseError::Scheme { .. })
+        ));
+        assert!(matches!(
+            Database::parse("postgres:host=db password=secret"),
+            Err(DatabaseError::Scheme { .. })
+        ));
+        assert_eq!(Database::parse(""), Err(DatabaseError::Empty));
+        assert_eq!(Database::parse("sqlite:"), Err(DatabaseError::Empty));
+        // Clearly paths stay paths, '=' or not.
+        for (value, path) in [
+            ("./a=b.db", "./a=b.db"),
+            ("/var/lib/x=y/h.db", "/var/lib/x=y/h.db"),
+            ("sqlite:a=b.db", "a=b.db"),
+            ("data/hallmark.db", "data/hallmark.db"),
+            ("C:\\h.db", "C:\\h.db"),
+        ] {
+            assert_eq!(
+                Database::parse(value),
+                Ok(Database::Sqlite(path.into())),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn regression_db_password_never_in_display_or_debug() {
+        for url in [
+            "postgres://app:secret@db/h",
+            "postgresql://app:secret@db:5432/h?sslmode=disable&password=secret",
+            "postgres://app:se@cret@db/h",
+        ] {
+            let db = Database::parse(url).unwrap();
+            let shown = format!("{db} {db:?}");
+            assert!(
+                !shown.contains("secret") && !shown.contains("cret"),
+                "{shown}"
+            );
+        }
     }
 
     #[test]

@@ -22,13 +22,14 @@ use postgres::{IsolationLevel, NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
 
 use super::rows::{
-    REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus, STATUS_COLUMNS, STATUS_QUERY,
-    SUMMARY_QUERY, TokenRow, batches_target, find_token, state_of, target_columns, to_i64, to_u64,
+    REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus, SCAN_CODES_UPSERT,
+    SCAN_LOCATIONS_BOUND, SCAN_LOCATIONS_UPSERT, STATUS_COLUMNS, STATUS_QUERY, SUMMARY_QUERY,
+    TokenRow, batches_target, find_token, state_of, summary_from, target_columns, to_i64, to_u64,
     token_info,
 };
 use super::{
-    AuditEntry, Scan, ScanSummary, Status, StatusChange, Storage, StorageError, TokenInfo,
-    TokenScope, serial_to_sql,
+    AuditEntry, MAX_LOCATIONS_PER_CODE, PruneClock, Scan, ScanSummary, Status, StatusChange,
+    Storage, StorageError, TokenInfo, TokenScope, serial_to_sql,
 };
 
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
@@ -37,82 +38,23 @@ type Conn = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 /// Versioned schema: (version, SQL). Append only; never edit a released step.
 /// The columns are those of the SQLite schema, so both backends share their
 /// row conversions.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "
-    CREATE TABLE statuses (
-        kid      BYTEA   NOT NULL,
-        kind     TEXT    NOT NULL CHECK (kind IN ('serial', 'range', 'lot', 'key')),
-        target   TEXT    NOT NULL,
-        first    BIGINT,
-        last     BIGINT,
-        lot      TEXT,
-        key_from BIGINT,
-        state    TEXT    NOT NULL CHECK (state IN ('revoked', 'decommissioned')),
-        reason   TEXT    NOT NULL,
-        date     BIGINT  NOT NULL,
-        time     BIGINT  NOT NULL,
-        seq      BIGINT  NOT NULL,
-        PRIMARY KEY (kid, kind, target)
-    );
-    CREATE INDEX statuses_ranges ON statuses (kid, kind, first, last);
-    CREATE TABLE status_changes (
-        id       BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        kid      BYTEA   NOT NULL,
-        kind     TEXT    NOT NULL,
-        target   TEXT    NOT NULL,
-        action   TEXT    NOT NULL CHECK (action IN ('revoke', 'decommission', 'reactivate')),
-        reason   TEXT,
-        date     BIGINT  NOT NULL,
-        time     BIGINT  NOT NULL,
-        token    TEXT    NOT NULL,
-        seq      BIGINT  NOT NULL
-    );
-    CREATE TABLE scans (
-        id       BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        kid      BYTEA   NOT NULL,
-        serial   BIGINT  NOT NULL,
-        time     BIGINT  NOT NULL,
-        location TEXT,
-        scanner  TEXT
-    );
-    CREATE INDEX scans_code ON scans (kid, serial, time);
-    CREATE TABLE tokens (
-        name     TEXT    PRIMARY KEY,
-        scope    TEXT    NOT NULL CHECK (scope IN ('status', 'batches')),
-        hash     BYTEA   NOT NULL UNIQUE,
-        created  BIGINT  NOT NULL,
-        revoked  BIGINT
-    );
-    CREATE TABLE audit (
-        id       BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        token    TEXT    NOT NULL,
-        action   TEXT    NOT NULL,
-        target   TEXT    NOT NULL,
-        time     BIGINT  NOT NULL
-    );
-    CREATE TABLE batches (
-        kid        BYTEA   NOT NULL,
-        opaque     BOOLEAN NOT NULL,
-        start      BIGINT  NOT NULL,
-        last       BIGINT  NOT NULL,
-        part       TEXT    NOT NULL,
-        lot        TEXT    NOT NULL,
-        date       BIGINT  NOT NULL,
-        expiry     BIGINT,
-        minted     BIGINT  NOT NULL,
-        issued     BIGINT  NOT NULL,
-        registered BIGINT  NOT NULL,
-        PRIMARY KEY (kid, opaque, start)
-    );
-    CREATE INDEX batches_labels ON batches (kid, part, lot, date);
-    CREATE TABLE counters (
-        name     TEXT    PRIMARY KEY,
-        value    BIGINT  NOT NULL
-    );
-    INSERT INTO counters (name, value) VALUES ('revocation_sequence', 0);
-    ",
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/001_initial.sql")),
+    // Bounded scans: per-code totals and at most MAX_LOCATIONS_PER_CODE
+    // locations per code and kind of scanner, instead of one row per scan; the
+    // token scope `scans`.
+    (
+        2,
+        include_str!("../../migrations/postgres/002_bounded_scans.sql"),
+    ),
+];
+
+static SCAN_CODES_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| SCAN_CODES_UPSERT.replace("{max}", "GREATEST"));
+static SCAN_LOCATIONS_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| SCAN_LOCATIONS_UPSERT.replace("{max}", "GREATEST"));
+static SCAN_BOUND_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| SCAN_LOCATIONS_BOUND.replace("{all}", ""));
 
 /// The advisory lock held while migrating ("hallmark" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6861_6c6c_6d61_726b;
@@ -124,6 +66,7 @@ pub const DEFAULT_POOL_SIZE: u32 = 16;
 pub struct PostgresStorage {
     /// Always `Some` until dropped.
     pool: Option<Pool>,
+    pruned: PruneClock,
 }
 
 impl Drop for PostgresStorage {
@@ -233,7 +176,10 @@ impl PostgresStorage {
             .test_on_check_out(true)
             .build(manager)
             .map_err(pool_error)?;
-        Ok(PostgresStorage { pool: Some(pool) })
+        Ok(PostgresStorage {
+            pool: Some(pool),
+            pruned: PruneClock::default(),
+        })
     }
 
     /// The schema version of the database.
@@ -318,18 +264,19 @@ fn summary(
     let kid = &kid[..];
     let serial = serial_to_sql(serial);
     let row = conn
-        .query_one(SUMMARY_QUERY, &[&kid, &serial, &to_i64(window_start)])
+        .query_opt(SUMMARY_QUERY, &[&kid, &serial, &to_i64(window_start)])
         .map_err(db)?;
-    let count: i64 = row.try_get(0).map_err(db)?;
-    let first: Option<i64> = row.try_get(1).map_err(db)?;
-    let last: Option<i64> = row.try_get(2).map_err(db)?;
-    let locations: i64 = row.try_get(3).map_err(db)?;
-    Ok(ScanSummary {
-        count: to_u64(count),
-        locations_in_window: to_u64(locations),
-        first: first.map(to_u64),
-        last: last.map(to_u64),
-    })
+    let row = match row {
+        None => None,
+        Some(r) => Some((
+            r.try_get(0).map_err(db)?,
+            r.try_get(1).map_err(db)?,
+            r.try_get(2).map_err(db)?,
+            r.try_get(3).map_err(db)?,
+            r.try_get(4).map_err(db)?,
+        )),
+    };
+    Ok(summary_from(row))
 }
 
 impl Storage for PostgresStorage {
@@ -366,9 +313,9 @@ impl Storage for PostgresStorage {
         // The row lock on the counter serialises status changes across replicas.
         let seq: i64 = tx
             .query_one(
-                "UPDATE counters SET value = value + 1
+                "UPDATE counters SET value = GREATEST(value + 1, $1)
                  WHERE name = 'revocation_sequence' RETURNING value",
-                &[],
+                &[&to_i64(now)],
             )
             .and_then(|r| r.try_get(0))
             .map_err(db)?;
@@ -441,6 +388,18 @@ impl Storage for PostgresStorage {
         Ok(to_u64(seq))
     }
 
+    fn check_writable(&self, now: u64) -> Result<(), StorageError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().map_err(db)?;
+        tx.execute(
+            "INSERT INTO counters (name, value) VALUES ('ready_probe', $1)
+             ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+            &[&to_i64(now)],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)
+    }
+
     fn sequence(&self) -> Result<u64, StorageError> {
         self.conn()?
             .query_one(
@@ -482,21 +441,63 @@ impl Storage for PostgresStorage {
         Ok((to_u64(seq), list))
     }
 
-    fn record_scan(&self, scan: &Scan, window_start: u64) -> Result<ScanSummary, StorageError> {
+    fn record_scan(
+        &self,
+        scan: &Scan,
+        window_start: u64,
+        forget_before: Option<u64>,
+    ) -> Result<ScanSummary, StorageError> {
+        let summary = {
+            let mut conn = self.conn()?;
+            let mut tx = conn.transaction().map_err(db)?;
+            let kid = scan.kid.to_bytes();
+            let kid = &kid[..];
+            let serial = serial_to_sql(scan.serial);
+            let time = to_i64(scan.time);
+            tx.execute(SCAN_CODES_SQL.as_str(), &[&kid, &serial, &time])
+                .map_err(db)?;
+            if let Some(location) = &scan.location {
+                tx.execute(
+                    SCAN_LOCATIONS_SQL.as_str(),
+                    &[&kid, &serial, &scan.trusted, location, &time, &scan.scanner],
+                )
+                .map_err(db)?;
+                tx.execute(
+                    SCAN_BOUND_SQL.as_str(),
+                    &[
+                        &kid,
+                        &serial,
+                        &scan.trusted,
+                        &to_i64(MAX_LOCATIONS_PER_CODE),
+                    ],
+                )
+                .map_err(db)?;
+            }
+            let out = summary(&mut tx, scan.kid, scan.serial, window_start)?;
+            tx.commit().map_err(db)?;
+            out
+        };
+        if let Some(before) = forget_before
+            && self.pruned.claim(scan.time)
+            && let Err(e) = self.prune_scans(before)
+        {
+            // The scan is recorded; pruning is retried an hour later.
+            tracing::warn!("pruning old scans failed: {e}");
+        }
+        Ok(summary)
+    }
+
+    fn prune_scans(&self, before: u64) -> Result<u64, StorageError> {
         let mut conn = self.conn()?;
-        let kid = scan.kid.to_bytes();
-        conn.execute(
-            "INSERT INTO scans (kid, serial, time, location, scanner) VALUES ($1, $2, $3, $4, $5)",
-            &[
-                &&kid[..],
-                &serial_to_sql(scan.serial),
-                &to_i64(scan.time),
-                &scan.location,
-                &scan.scanner,
-            ],
-        )
-        .map_err(db)?;
-        summary(&mut *conn, scan.kid, scan.serial, window_start)
+        let mut tx = conn.transaction().map_err(db)?;
+        let before = to_i64(before);
+        tx.execute("DELETE FROM scan_locations WHERE last < $1", &[&before])
+            .map_err(db)?;
+        let codes = tx
+            .execute("DELETE FROM scan_codes WHERE last < $1", &[&before])
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(codes)
     }
 
     fn scan_summary(

@@ -113,12 +113,58 @@ pub(super) const REGISTERED_SEQUENTIAL_QUERY: &str = "
     SELECT 1 FROM batches WHERE kid = $1 AND opaque = $2 AND start <= $6 AND last >= $6
     AND part = $3 AND lot = $4 AND date = $5 LIMIT 1";
 
-/// A code's scan summary: count, first, last, and distinct locations from
-/// `$3` on, for kid `$1` and serial `$2`.
+/// A code's scan summary: count, first, last, distinct locations (of any
+/// scanner) last seen from `$3` on, and distinct locations of authenticated
+/// scanners last seen from `$3` on, for kid `$1` and serial `$2`. No row when
+/// the code has no scans.
 pub(super) const SUMMARY_QUERY: &str = "
-    SELECT COUNT(*), MIN(time), MAX(time),
-           COUNT(DISTINCT location) FILTER (WHERE time >= $3)
-    FROM scans WHERE kid = $1 AND serial = $2";
+    SELECT c.count, c.first, c.last,
+           (SELECT COUNT(DISTINCT l.location) FROM scan_locations l
+             WHERE l.kid = $1 AND l.serial = $2 AND l.last >= $3),
+           (SELECT COUNT(*) FROM scan_locations l
+             WHERE l.kid = $1 AND l.serial = $2 AND l.trusted = TRUE AND l.last >= $3)
+    FROM scan_codes c WHERE c.kid = $1 AND c.serial = $2";
+
+/// Adds a scan to its code's totals: kid `$1`, serial `$2`, time `$3`.
+/// `GREATEST` is spelled per backend (`{max}`).
+pub(super) const SCAN_CODES_UPSERT: &str = "
+    INSERT INTO scan_codes (kid, serial, count, first, last) VALUES ($1, $2, 1, $3, $3)
+    ON CONFLICT (kid, serial) DO UPDATE SET
+      count = scan_codes.count + 1, last = {max}(scan_codes.last, excluded.last)";
+
+/// Adds a scan to its location: kid `$1`, serial `$2`, trusted `$3`,
+/// location `$4`, time `$5`, scanner `$6`.
+pub(super) const SCAN_LOCATIONS_UPSERT: &str = "
+    INSERT INTO scan_locations (kid, serial, trusted, location, count, first, last, scanner)
+    VALUES ($1, $2, $3, $4, 1, $5, $5, $6)
+    ON CONFLICT (kid, serial, trusted, location) DO UPDATE SET
+      count = scan_locations.count + 1, last = {max}(scan_locations.last, excluded.last),
+      scanner = COALESCE(excluded.scanner, scan_locations.scanner)";
+
+/// Forgets the locations of kid `$1`, serial `$2`, trusted `$3` past the
+/// [`super::MAX_LOCATIONS_PER_CODE`] seen most recently (`$4`).
+/// `{all}` is what the backend writes for "no limit" before `OFFSET`.
+pub(super) const SCAN_LOCATIONS_BOUND: &str = "
+    DELETE FROM scan_locations WHERE kid = $1 AND serial = $2 AND trusted = $3
+    AND location IN (
+        SELECT location FROM scan_locations WHERE kid = $1 AND serial = $2 AND trusted = $3
+        ORDER BY last DESC, location {all} OFFSET $4)";
+
+/// The summary columns as read: (count, first, last, locations, trusted).
+pub(super) type SummaryRow = (i64, i64, i64, i64, i64);
+
+pub(super) fn summary_from(row: Option<SummaryRow>) -> super::ScanSummary {
+    match row {
+        None => super::ScanSummary::default(),
+        Some((count, first, last, locations, trusted)) => super::ScanSummary {
+            count: to_u64(count),
+            locations_in_window: to_u64(locations),
+            trusted_locations_in_window: to_u64(trusted),
+            first: Some(to_u64(first)),
+            last: Some(to_u64(last)),
+        },
+    }
+}
 
 pub(super) struct RawStatus {
     pub(super) kid: Vec<u8>,

@@ -12,96 +12,27 @@ use hallmark::{BatchManifest, KeyId, Payload, Reason, Revocation};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::rows::{
-    REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus, STATUS_COLUMNS, STATUS_QUERY,
-    SUMMARY_QUERY, TokenRow, batches_target, find_token, state_of, target_columns, to_i64, to_u64,
+    REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus, SCAN_CODES_UPSERT,
+    SCAN_LOCATIONS_BOUND, SCAN_LOCATIONS_UPSERT, STATUS_COLUMNS, STATUS_QUERY, SUMMARY_QUERY,
+    TokenRow, batches_target, find_token, state_of, summary_from, target_columns, to_i64, to_u64,
     token_info,
 };
 use super::{
-    AuditEntry, Scan, ScanSummary, Status, StatusChange, Storage, StorageError, TokenInfo,
-    TokenScope, serial_to_sql,
+    AuditEntry, MAX_LOCATIONS_PER_CODE, PruneClock, Scan, ScanSummary, Status, StatusChange,
+    Storage, StorageError, TokenInfo, TokenScope, serial_to_sql,
 };
 
 /// Versioned schema: (version, SQL). Append only; never edit a released step.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "
-    -- Current status per target: one row per (key, kind, target). Serials and
-    -- range bounds are order-preserving i64 (see serial_to_sql).
-    CREATE TABLE statuses (
-        kid      BLOB    NOT NULL,
-        kind     TEXT    NOT NULL CHECK (kind IN ('serial', 'range', 'lot', 'key')),
-        target   TEXT    NOT NULL,
-        first    INTEGER,
-        last     INTEGER,
-        lot      TEXT,
-        key_from INTEGER,
-        state    TEXT    NOT NULL CHECK (state IN ('revoked', 'decommissioned')),
-        reason   TEXT    NOT NULL,
-        date     INTEGER NOT NULL,
-        time     INTEGER NOT NULL,
-        seq      INTEGER NOT NULL,
-        PRIMARY KEY (kid, kind, target)
-    ) WITHOUT ROWID;
-    CREATE INDEX statuses_ranges ON statuses (kid, kind, first, last);
-    -- Every status change ever applied (the history behind `statuses`).
-    CREATE TABLE status_changes (
-        id       INTEGER PRIMARY KEY,
-        kid      BLOB    NOT NULL,
-        kind     TEXT    NOT NULL,
-        target   TEXT    NOT NULL,
-        action   TEXT    NOT NULL CHECK (action IN ('revoke', 'decommission', 'reactivate')),
-        reason   TEXT,
-        date     INTEGER NOT NULL,
-        time     INTEGER NOT NULL,
-        token    TEXT    NOT NULL,
-        seq      INTEGER NOT NULL
-    );
-    CREATE TABLE scans (
-        id       INTEGER PRIMARY KEY,
-        kid      BLOB    NOT NULL,
-        serial   INTEGER NOT NULL,
-        time     INTEGER NOT NULL,
-        location TEXT,
-        scanner  TEXT
-    );
-    CREATE INDEX scans_code ON scans (kid, serial, time);
-    CREATE TABLE tokens (
-        name     TEXT    PRIMARY KEY,
-        scope    TEXT    NOT NULL CHECK (scope IN ('status', 'batches')),
-        hash     BLOB    NOT NULL UNIQUE,
-        created  INTEGER NOT NULL,
-        revoked  INTEGER
-    );
-    CREATE TABLE audit (
-        id       INTEGER PRIMARY KEY,
-        token    TEXT    NOT NULL,
-        action   TEXT    NOT NULL,
-        target   TEXT    NOT NULL,
-        time     INTEGER NOT NULL
-    );
-    -- Registered batches from signed manifests: one row per batch.
-    CREATE TABLE batches (
-        kid        BLOB    NOT NULL,
-        opaque     INTEGER NOT NULL,
-        start      INTEGER NOT NULL,
-        last       INTEGER NOT NULL,
-        part       TEXT    NOT NULL,
-        lot        TEXT    NOT NULL,
-        date       INTEGER NOT NULL,
-        expiry     INTEGER,
-        minted     INTEGER NOT NULL,
-        issued     INTEGER NOT NULL,
-        registered INTEGER NOT NULL,
-        PRIMARY KEY (kid, opaque, start)
-    ) WITHOUT ROWID;
-    CREATE INDEX batches_labels ON batches (kid, part, lot, date);
-    CREATE TABLE counters (
-        name     TEXT    PRIMARY KEY,
-        value    INTEGER NOT NULL
-    );
-    INSERT INTO counters (name, value) VALUES ('revocation_sequence', 0);
-    ",
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/001_initial.sql")),
+    // Bounded scans: per-code totals and at most MAX_LOCATIONS_PER_CODE
+    // locations per code and kind of scanner, instead of one row per scan; the
+    // token scope `scans`.
+    (
+        2,
+        include_str!("../../migrations/sqlite/002_bounded_scans.sql"),
+    ),
+];
 
 // The shared queries number their parameters `$N`. SQLite reads `$N` as a
 // *named* parameter and numbers those in order of first appearance, which
@@ -110,6 +41,18 @@ static STATUS_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| STATUS_QUERY.replace('$', "?"));
 static SUMMARY_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| SUMMARY_QUERY.replace('$', "?"));
+static SCAN_CODES_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| SCAN_CODES_UPSERT.replace('$', "?").replace("{max}", "MAX"));
+static SCAN_LOCATIONS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    SCAN_LOCATIONS_UPSERT
+        .replace('$', "?")
+        .replace("{max}", "MAX")
+});
+static SCAN_BOUND_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    SCAN_LOCATIONS_BOUND
+        .replace('$', "?")
+        .replace("{all}", "LIMIT -1")
+});
 static REGISTERED_OPAQUE_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| REGISTERED_OPAQUE_QUERY.replace('$', "?"));
 static REGISTERED_SEQUENTIAL_SQL: std::sync::LazyLock<String> =
@@ -124,6 +67,7 @@ pub struct SqliteStorage {
     conn: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: std::sync::atomic::AtomicUsize,
+    pruned: PruneClock,
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -198,6 +142,7 @@ impl SqliteStorage {
             conn: Mutex::new(conn),
             readers: Vec::new(),
             next_reader: std::sync::atomic::AtomicUsize::new(0),
+            pruned: PruneClock::default(),
         })
     }
 
@@ -304,20 +249,16 @@ fn summary(
 ) -> Result<ScanSummary, StorageError> {
     let kid = kid.to_bytes();
     let serial = serial_to_sql(serial);
-    let (count, first, last, locations): (i64, Option<i64>, Option<i64>, i64) = conn
+    let row = conn
         .prepare_cached(&SUMMARY_SQL)
         .and_then(|mut s| {
             s.query_row(params![&kid[..], serial, to_i64(window_start)], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
+            .optional()
         })
         .map_err(db)?;
-    Ok(ScanSummary {
-        count: to_u64(count),
-        locations_in_window: to_u64(locations),
-        first: first.map(to_u64),
-        last: last.map(to_u64),
-    })
+    Ok(summary_from(row))
 }
 
 fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
@@ -361,8 +302,9 @@ impl Storage for SqliteStorage {
             .map_err(db)?;
         let seq: i64 = tx
             .query_row(
-                "UPDATE counters SET value = value + 1 WHERE name = 'revocation_sequence' RETURNING value",
-                [],
+                "UPDATE counters SET value = MAX(value + 1, ?1)
+                 WHERE name = 'revocation_sequence' RETURNING value",
+                [to_i64(now)],
                 |r| r.get(0),
             )
             .map_err(db)?;
@@ -423,6 +365,20 @@ impl Storage for SqliteStorage {
         Ok(to_u64(seq))
     }
 
+    fn check_writable(&self, now: u64) -> Result<(), StorageError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        tx.execute(
+            "INSERT INTO counters (name, value) VALUES ('ready_probe', ?1)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            [to_i64(now)],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)
+    }
+
     fn sequence(&self) -> Result<u64, StorageError> {
         self.reader()
             .prepare_cached("SELECT value FROM counters WHERE name = 'revocation_sequence'")
@@ -461,23 +417,75 @@ impl Storage for SqliteStorage {
         Ok((to_u64(seq), list))
     }
 
-    fn record_scan(&self, scan: &Scan, window_start: u64) -> Result<ScanSummary, StorageError> {
-        let conn = self.lock();
-        let kid = scan.kid.to_bytes();
-        conn.prepare_cached(
-            "INSERT INTO scans (kid, serial, time, location, scanner) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                &kid[..],
-                serial_to_sql(scan.serial),
-                to_i64(scan.time),
-                scan.location,
-                scan.scanner
-            ])
-        })
-        .map_err(db)?;
-        summary(&conn, scan.kid, scan.serial, window_start)
+    fn record_scan(
+        &self,
+        scan: &Scan,
+        window_start: u64,
+        forget_before: Option<u64>,
+    ) -> Result<ScanSummary, StorageError> {
+        let summary = {
+            let mut conn = self.lock();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let kid = scan.kid.to_bytes();
+            let kid = &kid[..];
+            let serial = serial_to_sql(scan.serial);
+            let time = to_i64(scan.time);
+            tx.prepare_cached(&SCAN_CODES_SQL)
+                .and_then(|mut s| s.execute(params![kid, serial, time]))
+                .map_err(db)?;
+            if let Some(location) = &scan.location {
+                tx.prepare_cached(&SCAN_LOCATIONS_SQL)
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            kid,
+                            serial,
+                            scan.trusted,
+                            location,
+                            time,
+                            scan.scanner
+                        ])
+                    })
+                    .map_err(db)?;
+                tx.prepare_cached(&SCAN_BOUND_SQL)
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            kid,
+                            serial,
+                            scan.trusted,
+                            to_i64(MAX_LOCATIONS_PER_CODE)
+                        ])
+                    })
+                    .map_err(db)?;
+            }
+            let out = summary(&tx, scan.kid, scan.serial, window_start)?;
+            tx.commit().map_err(db)?;
+            out
+        };
+        if let Some(before) = forget_before
+            && self.pruned.claim(scan.time)
+            && let Err(e) = self.prune_scans(before)
+        {
+            // The scan is recorded; pruning is retried an hour later.
+            tracing::warn!("pruning old scans failed: {e}");
+        }
+        Ok(summary)
+    }
+
+    fn prune_scans(&self, before: u64) -> Result<u64, StorageError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let before = to_i64(before);
+        tx.execute("DELETE FROM scan_locations WHERE last < ?1", [before])
+            .map_err(db)?;
+        let codes = tx
+            .execute("DELETE FROM scan_codes WHERE last < ?1", [before])
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(codes as u64)
     }
 
     fn scan_summary(
@@ -672,7 +680,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.db");
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 1);
+        assert_eq!(s.schema_version().unwrap(), 2);
         let (mode, sync): (String, i64) = {
             let c = s.lock();
             (
@@ -697,5 +705,43 @@ mod tests {
             SqliteStorage::open(&path),
             Err(StorageError::SchemaTooNew { found: 99, .. })
         ));
+    }
+
+    #[test]
+    fn migration_2_keeps_scans_as_totals_and_locations_and_tokens() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, 0);",
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[0].1).unwrap();
+        // Serials are stored order-preserving (serial_to_sql).
+        let five = serial_to_sql(5);
+        conn.execute_batch(&format!(
+            "INSERT INTO scans (kid, serial, time, location, scanner) VALUES
+               (x'01020304', {five}, 100, 'A', 's1'), (x'01020304', {five}, 200, 'A', NULL),
+               (x'01020304', {five}, 300, NULL, NULL), (x'01020304', {five}, 400, 'B', NULL);
+             INSERT INTO tokens (name, scope, hash, created) VALUES ('ops', 'status', x'00', 1);"
+        ))
+        .unwrap();
+        let s = SqliteStorage::setup(conn).unwrap();
+        assert_eq!(s.schema_version().unwrap(), 2);
+        let sum = s
+            .scan_summary(KeyId::from_bytes([1, 2, 3, 4]), 5, 150)
+            .unwrap();
+        assert_eq!(
+            (sum.count, sum.first, sum.last, sum.locations_in_window),
+            (4, Some(100), Some(400), 2)
+        );
+        assert_eq!(sum.trusted_locations_in_window, 0);
+        assert_eq!(s.tokens().unwrap().len(), 1);
+        let hash = blake3::hash(b"x");
+        s.create_token("scanner", TokenScope::Scans, &hash, 2)
+            .unwrap();
+        assert_eq!(
+            s.authenticate(&hash).unwrap().map(|t| t.scope),
+            Some(TokenScope::Scans)
+        );
     }
 }

@@ -51,10 +51,9 @@ pub fn scratch(test: &str) -> Option<Scratch> {
         client.batch_execute(&format!("CREATE SCHEMA {schema}"))
     });
     if let Err(e) = created {
-        let why = format!(
-            "PostgreSQL at {} is not usable: {e}",
-            hallmark_server::Database::parse(&admin_url)
-        );
+        let shown = hallmark_server::Database::parse(&admin_url)
+            .map_or_else(|e| e.to_string(), |db| db.to_string());
+        let why = format!("PostgreSQL at {shown} is not usable: {e}");
         if std::env::var_os("CI").is_some() {
             panic!("{why} (CI is set: .ci/run starts one)");
         }
