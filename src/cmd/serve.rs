@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use hallmark_server::storage::Database;
 use hallmark_server::{ServeOptions, Settings};
@@ -60,6 +61,25 @@ pub(crate) struct Args {
     /// Requests handled at once; more wait their turn.
     #[arg(long, value_name = "N", default_value_t = 512)]
     max_concurrency: usize,
+    /// Once a request's first byte arrives, its headers must be complete
+    /// within this time, or the connection is closed (slow clients, slowloris).
+    #[arg(long, value_name = "AGE", value_parser = parse_timeout, default_value = "10s")]
+    header_timeout: u64,
+    /// A connection with no request in progress that receives nothing for
+    /// this long is closed (new connections that send nothing, keep-alive
+    /// connections between requests, clients that stopped reading).
+    #[arg(long, value_name = "AGE", value_parser = parse_timeout, default_value = "60s")]
+    idle_timeout: u64,
+    /// Connections open at once, in total. At the limit, connections without
+    /// a request in progress are closed to make room (at most once a second);
+    /// otherwise more get 503. Keep it below the open-file limit (ulimit -n).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), default_value_t = 4096)]
+    max_connections: u64,
+    /// Connections open at once from one client address (an IPv4 address, or
+    /// an IPv6 /64); more get 503 and are closed. Behind a proxy every client
+    /// has the proxy's address: raise it, and limit at the proxy.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), default_value_t = 64)]
+    max_connections_per_client: u64,
     /// Serve Prometheus metrics (GET /metrics) on this address, e.g.
     /// 127.0.0.1:9090. Keep it off the public network.
     #[arg(long, value_name = "ADDR")]
@@ -95,6 +115,14 @@ impl DbArg {
     }
 }
 
+/// A timeout flag: a duration of at least one second.
+fn parse_timeout(s: &str) -> std::result::Result<u64, String> {
+    match crate::cmd::parse_duration(s)? {
+        0 => Err(format!("{s:?}: a timeout must be at least 1s")),
+        n => Ok(n),
+    }
+}
+
 pub(crate) fn run(args: Args) -> Result<u8> {
     let trust = crate::cmd::load_trust(&args.trust)?;
     let revocation_key = args
@@ -114,6 +142,11 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             rate_limit_per_minute: args.rate_limit,
             rate_limit_burst: args.rate_limit_burst,
             max_concurrency: args.max_concurrency,
+            header_timeout: Duration::from_secs(args.header_timeout),
+            idle_timeout: Duration::from_secs(args.idle_timeout),
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            max_connections_per_client: usize::try_from(args.max_connections_per_client)
+                .unwrap_or(usize::MAX),
             ..Settings::default()
         },
         metrics_listen: args.metrics_listen,

@@ -25,7 +25,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -42,7 +41,9 @@ use tower_http::trace::TraceLayer;
 
 pub mod api;
 pub mod auth;
+mod client;
 pub mod error;
+mod listener;
 pub mod metrics;
 mod pages;
 mod ratelimit;
@@ -50,6 +51,7 @@ mod routes;
 pub mod storage;
 
 pub use error::ApiError;
+pub use listener::serve;
 pub use storage::{Database, PostgresStorage, SqliteStorage, Storage, StorageError};
 
 /// Largest JSON request body, in bytes.
@@ -87,6 +89,17 @@ pub struct Settings {
     pub rate_limit_per_minute: u64,
     /// Requests a client may make at once before the per-minute rate applies.
     pub rate_limit_burst: u64,
+    /// Once the first byte of a request has arrived, its headers must be
+    /// complete within this time, or the connection is closed ([`serve`]).
+    pub header_timeout: Duration,
+    /// A connection with no request in progress that receives nothing for
+    /// this long is closed ([`serve`]).
+    pub idle_timeout: Duration,
+    /// Connections open at once, in total ([`serve`]; at least 1).
+    pub max_connections: usize,
+    /// Connections open at once from one client: an IPv4 address or an IPv6
+    /// /64 ([`serve`]; at least 1).
+    pub max_connections_per_client: usize,
     /// Where time comes from (tests pass a fixed clock).
     pub clock: Clock,
 }
@@ -101,6 +114,10 @@ impl Default for Settings {
             snapshot_refresh: 3600,
             rate_limit_per_minute: 600,
             rate_limit_burst: 120,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+            max_connections_per_client: 64,
             clock: system_clock(),
         }
     }
@@ -116,6 +133,13 @@ impl std::fmt::Debug for Settings {
             .field("snapshot_refresh", &self.snapshot_refresh)
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("rate_limit_burst", &self.rate_limit_burst)
+            .field("header_timeout", &self.header_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
+            .field(
+                "max_connections_per_client",
+                &self.max_connections_per_client,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -258,21 +282,6 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves [`app`] on `listener` until `shutdown` resolves, then finishes the
-/// requests in flight.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-}
-
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -295,7 +304,6 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 /// What `hallmark serve` runs.
