@@ -50,9 +50,10 @@ pub(crate) struct Args {
     /// The clone-detection window: 90s, 30m, 12h, 7d (default 24h).
     #[arg(long, value_name = "AGE", value_parser = crate::cmd::parse_duration, default_value = "24h")]
     clone_window: u64,
-    /// Lookups, scans and code pages allowed per client address per minute;
-    /// more get 429 with Retry-After. 0 turns the limit off (behind a proxy
-    /// every client has the proxy's address: limit there instead).
+    /// Lookups, scans and code pages allowed per client (an IPv4 address or
+    /// an IPv6 /64) per minute; more get 429 with Retry-After. 0 turns the
+    /// limit off (behind a proxy every client has the proxy's address: limit
+    /// there instead).
     #[arg(long, value_name = "PER_MINUTE", default_value_t = 600)]
     rate_limit: u64,
     /// Requests a client may make at once before --rate-limit applies.

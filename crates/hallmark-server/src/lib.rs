@@ -89,6 +89,12 @@ pub struct Settings {
     pub rate_limit_per_minute: u64,
     /// Requests a client may make at once before the per-minute rate applies.
     pub rate_limit_burst: u64,
+    /// Invalid bearer tokens a client may present per minute (0: no limit);
+    /// more get 429 before the token is looked up.
+    pub auth_failures_per_minute: u64,
+    /// Invalid tokens a client may present at once before the per-minute
+    /// rate applies.
+    pub auth_failure_burst: u64,
     /// Once the first byte of a request has arrived, its headers must be
     /// complete within this time, or the connection is closed ([`serve`]).
     pub header_timeout: Duration,
@@ -114,6 +120,8 @@ impl Default for Settings {
             snapshot_refresh: 3600,
             rate_limit_per_minute: 600,
             rate_limit_burst: 120,
+            auth_failures_per_minute: 30,
+            auth_failure_burst: 10,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_connections: 4096,
@@ -133,6 +141,8 @@ impl std::fmt::Debug for Settings {
             .field("snapshot_refresh", &self.snapshot_refresh)
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("rate_limit_burst", &self.rate_limit_burst)
+            .field("auth_failures_per_minute", &self.auth_failures_per_minute)
+            .field("auth_failure_burst", &self.auth_failure_burst)
             .field("header_timeout", &self.header_timeout)
             .field("idle_timeout", &self.idle_timeout)
             .field("max_connections", &self.max_connections)
@@ -161,6 +171,7 @@ struct Inner {
     settings: Settings,
     snapshot: Mutex<Option<Arc<SignedSnapshot>>>,
     rate_limiter: ratelimit::RateLimiter,
+    auth_failures: ratelimit::RateLimiter,
     metrics: metrics::Metrics,
 }
 
@@ -198,6 +209,7 @@ impl AppState {
             settings,
             snapshot: Mutex::new(None),
             rate_limiter: ratelimit::RateLimiter::default(),
+            auth_failures: ratelimit::RateLimiter::default(),
             metrics: metrics::Metrics::default(),
         }))
     }
@@ -224,6 +236,10 @@ impl AppState {
 
     pub(crate) fn rate_limiter(&self) -> &ratelimit::RateLimiter {
         &self.0.rate_limiter
+    }
+
+    pub(crate) fn auth_failures(&self) -> &ratelimit::RateLimiter {
+        &self.0.auth_failures
     }
 
     /// The key id of the key that signs revocation snapshots, if any.
