@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use hallmark_server::storage::Database;
-use hallmark_server::{ServeOptions, Settings};
+use hallmark_server::{AppState, Settings};
 
 use crate::{CliError, EXIT_OK, Result};
 
@@ -18,6 +18,10 @@ use crate::{CliError, EXIT_OK, Result};
 /// migrated on start. Writes need a bearer token from `hallmark token create`.
 /// Stops on Ctrl-C or SIGTERM after finishing the requests in flight. Logs go
 /// to stderr ($HALLMARK_LOG, e.g. debug); they never contain tokens.
+///
+/// Once listening, prints `listening on http://ADDR` to stderr (with
+/// --metrics-listen, `metrics on http://ADDR/metrics` first): with
+/// --listen 127.0.0.1:0 the system picks a free port, named there.
 ///
 /// Endpoints (described by GET /openapi.json): GET /healthz, GET /readyz,
 /// GET /v1/keys, GET /v1/codes/{code}, POST /v1/scans,
@@ -131,27 +135,91 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         .as_deref()
         .map(|path| crate::cmd::key::open(path, &args.passphrase))
         .transpose()?;
-    hallmark_server::init_tracing();
-    hallmark_server::run(ServeOptions {
-        listen: args.listen,
-        trust,
-        db: args.db.db,
-        revocation_key,
-        settings: Settings {
-            clone_locations: args.clone_locations,
-            clone_window: args.clone_window,
-            rate_limit_per_minute: args.rate_limit,
-            rate_limit_burst: args.rate_limit_burst,
-            max_concurrency: args.max_concurrency,
-            header_timeout: Duration::from_secs(args.header_timeout),
-            idle_timeout: Duration::from_secs(args.idle_timeout),
-            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
-            max_connections_per_client: usize::try_from(args.max_connections_per_client)
-                .unwrap_or(usize::MAX),
-            ..Settings::default()
-        },
-        metrics_listen: args.metrics_listen,
-    })
-    .map_err(|e| CliError::new(e.to_string()))?;
+    init_tracing();
+    let settings = Settings {
+        clone_locations: args.clone_locations,
+        clone_window: args.clone_window,
+        rate_limit_per_minute: args.rate_limit,
+        rate_limit_burst: args.rate_limit_burst,
+        max_concurrency: args.max_concurrency,
+        header_timeout: Duration::from_secs(args.header_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        max_connections_per_client: usize::try_from(args.max_connections_per_client)
+            .unwrap_or(usize::MAX),
+        ..Settings::default()
+    };
+    let storage = args.db.open()?;
+    if let Some(key) = &revocation_key {
+        let marked = trust
+            .get(key.kid())
+            .is_some_and(|k| k.is_revocation_signer());
+        if !marked {
+            tracing::warn!(
+                "the revocation key {} ({}) is not a revocation signer in this trust store; \
+                 verifiers need it marked (hallmark trust add --revocation-signer)",
+                key.name(),
+                key.kid()
+            );
+        }
+    }
+    let state = AppState::new(trust, storage, revocation_key, settings);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("starting the runtime: {e}")))?;
+    runtime.block_on(serve(args.listen, args.metrics_listen, &args.db.db, state))?;
     Ok(EXIT_OK)
+}
+
+/// Binds, announces the addresses, and serves until Ctrl-C or SIGTERM.
+async fn serve(
+    listen: SocketAddr,
+    metrics_listen: Option<SocketAddr>,
+    db: &Database,
+    state: AppState,
+) -> Result<()> {
+    let bind = |addr: SocketAddr| async move {
+        tokio::net::TcpListener::bind(addr)
+            .await
+            .and_then(|l| Ok((l.local_addr()?, l)))
+            .map_err(|e| CliError::new(format!("listening on {addr}: {e}")))
+    };
+    let (addr, listener) = bind(listen).await?;
+    // Installed before the address is announced: a SIGTERM sent right after
+    // the line is seen stops the service gracefully.
+    let shutdown = hallmark_server::shutdown_signal();
+    let metrics = match metrics_listen {
+        Some(metrics_addr) => {
+            let (metrics_addr, metrics_listener) = bind(metrics_addr).await?;
+            let metrics_shutdown = hallmark_server::shutdown_signal();
+            eprintln!("metrics on http://{metrics_addr}/metrics");
+            Some(tokio::spawn(hallmark_server::serve_metrics(
+                metrics_listener,
+                state.clone(),
+                metrics_shutdown,
+            )))
+        }
+        None => None,
+    };
+    // The line scripts and tests wait for (the port, when --listen ended in :0).
+    eprintln!("listening on http://{addr}");
+    tracing::info!("hallmark serve: database {db}");
+    let served = hallmark_server::serve(listener, state, shutdown).await;
+    if let Some(task) = metrics {
+        task.abort();
+    }
+    served.map_err(|e| CliError::new(format!("serving on {addr}: {e}")))
+}
+
+/// Logs to stderr, filtered by `$HALLMARK_LOG` (default `info`). Tokens are
+/// never logged: requests are logged by method and path only.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HALLMARK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }

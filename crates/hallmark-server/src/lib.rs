@@ -6,8 +6,10 @@
 //! bearer tokens, and signed revocation snapshots for offline verifiers.
 //!
 //! [`app`] builds the router (testable with `tower::ServiceExt::oneshot`, no
-//! socket); [`serve`] runs it on a listener until a shutdown future resolves;
-//! [`run`] is what `hallmark serve` calls.
+//! socket); [`serve`] runs it on a listener until a shutdown future resolves,
+//! with connection limits and timeouts; [`serve_metrics`] serves the metrics.
+//! The caller (the `hallmark serve` binary) builds the tokio runtime, installs
+//! the tracing subscriber, opens the [`Database`] and binds the listeners.
 //!
 //! Endpoints (every error is JSON `{"error": KIND, "detail": TEXT}`):
 //!
@@ -25,7 +27,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::net::SocketAddr;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -298,130 +300,47 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when
+/// this is called (inside a tokio runtime), not when the future is first
+/// polled: a signal that arrives after the call is not missed, so call it
+/// before announcing that the service is up.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(interrupt) => {},
+                () = wait(terminate) => {},
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
 }
 
-/// What `hallmark serve` runs.
-#[derive(Debug)]
-pub struct ServeOptions {
-    /// Address to listen on.
-    pub listen: SocketAddr,
-    /// Trusted issuer keys.
-    pub trust: TrustStore,
-    /// The database.
-    pub db: Database,
-    /// The key that signs revocation snapshots.
-    pub revocation_key: Option<SecretKey>,
-    /// Tunables.
-    pub settings: Settings,
-    /// Where to serve Prometheus metrics (`GET /metrics`), if anywhere.
-    pub metrics_listen: Option<SocketAddr>,
-}
-
-/// Why the service could not run.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ServeError {
-    /// The database could not be opened or migrated.
-    #[error("{db}: {source}")]
-    Storage {
-        /// The database.
-        db: Database,
-        /// What failed.
-        source: StorageError,
-    },
-    /// Listening or serving failed.
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-}
-
-/// Opens the database, binds, and serves until Ctrl-C or SIGTERM (blocking).
-pub fn run(options: ServeOptions) -> Result<(), ServeError> {
-    let storage = options.db.open().map_err(|source| ServeError::Storage {
-        db: options.db.clone(),
-        source,
-    })?;
-    if let Some(key) = &options.revocation_key {
-        let marked = options
-            .trust
-            .get(key.kid())
-            .is_some_and(|k| k.is_revocation_signer());
-        if !marked {
-            tracing::warn!(
-                "the revocation key {} ({}) is not a revocation signer in this trust store; \
-                 verifiers need it marked (hallmark trust add --revocation-signer)",
-                key.name(),
-                key.kid()
-            );
-        }
-    }
-    let state = AppState::new(
-        options.trust,
-        storage,
-        options.revocation_key,
-        options.settings,
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(options.listen).await?;
-        tracing::info!(
-            "hallmark serve: listening on http://{}, database {}",
-            listener.local_addr()?,
-            options.db
-        );
-        let metrics = match options.metrics_listen {
-            Some(addr) => {
-                let listener = tokio::net::TcpListener::bind(addr).await?;
-                tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
-                let router = metrics::router(state.clone());
-                Some(tokio::spawn(async move {
-                    axum::serve(listener, router)
-                        .with_graceful_shutdown(shutdown_signal())
-                        .await
-                }))
-            }
-            None => None,
-        };
-        serve(listener, state, shutdown_signal()).await?;
-        if let Some(task) = metrics {
-            task.abort();
-        }
-        Ok::<(), std::io::Error>(())
-    })?;
-    Ok(())
-}
-
-/// Logs to stderr, filtered by `$HALLMARK_LOG` (default `info`). Tokens are
-/// never logged: requests are logged by method and path only.
-pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HALLMARK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+/// Serves Prometheus metrics (`GET /metrics`, [`metrics::router`]) on
+/// `listener` until `shutdown` resolves. Keep it off the public network.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, metrics::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
