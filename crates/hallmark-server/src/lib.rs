@@ -53,7 +53,7 @@ mod routes;
 pub mod storage;
 
 pub use error::ApiError;
-pub use listener::serve;
+pub use listener::{MAX_HEADER_BYTES, serve};
 pub use storage::{Database, PostgresStorage, SqliteStorage, Storage, StorageError};
 
 /// Largest JSON request body, in bytes.

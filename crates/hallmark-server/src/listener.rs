@@ -46,6 +46,9 @@ use tower::ServiceExt;
 use crate::client::client_key;
 use crate::{AppState, Settings, app};
 
+/// The largest request head (request line and headers), in bytes.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
 /// How often, at most, reaching the total limit closes idle connections.
 const SHED_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -465,6 +468,8 @@ impl Connection {
         // The watchdog below times headers (hyper's own timer would also run
         // between keep-alive requests).
         builder.header_read_timeout(None);
+        // Request heads are bounded: more is 431.
+        builder.max_header_size(MAX_HEADER_BYTES);
         let connection = builder.serve_connection(io, service);
         let mut connection = std::pin::pin!(connection);
         let mut draining = *self.drain.borrow();

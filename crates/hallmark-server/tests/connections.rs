@@ -341,3 +341,19 @@ async fn stop(mut server: Running) {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_heads_over_the_limit_get_431() {
+    let server = start(Settings::default()).await;
+    for (size, expected) in [(30_000, 200), (hallmark_server::MAX_HEADER_BYTES + 1, 431)] {
+        let mut stream = connect_from(6, server.addr).await;
+        let request = format!(
+            "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: {}\r\nConnection: close\r\n\r\n",
+            "a".repeat(size)
+        );
+        let _ = stream.write_all(request.as_bytes()).await;
+        let (raw, _) = until_closed(&mut stream, Duration::from_secs(5)).await;
+        assert_eq!(parse(&raw).map(|a| a.0), Some(expected), "{size} bytes");
+    }
+    stop(server).await;
+}
