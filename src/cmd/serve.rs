@@ -2,9 +2,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use hallmark_server::storage::{Database, DatabaseError};
-use hallmark_server::{ServeOptions, Settings};
+use hallmark_server::{AppState, Settings};
 
 use crate::{CliError, EXIT_OK, Result};
 
@@ -17,6 +18,10 @@ use crate::{CliError, EXIT_OK, Result};
 /// migrated on start. Writes need a bearer token from `hallmark token create`.
 /// Stops on Ctrl-C or SIGTERM after finishing the requests in flight. Logs go
 /// to stderr ($HALLMARK_LOG, e.g. debug); they never contain tokens.
+///
+/// Once listening, prints `listening on http://ADDR` to stderr (with
+/// --metrics-listen, `metrics on http://ADDR/metrics` first): with
+/// --listen 127.0.0.1:0 the system picks a free port, named there.
 ///
 /// Endpoints (described by GET /openapi.json): GET /healthz, GET /readyz,
 /// GET /v1/keys, GET /v1/codes/{code}, POST /v1/scans,
@@ -60,9 +65,10 @@ pub(crate) struct Args {
     /// The clone-detection window: 90s, 30m, 12h, 7d (default 24h).
     #[arg(long, value_name = "AGE", value_parser = crate::cmd::parse_duration, default_value = "24h")]
     clone_window: u64,
-    /// Lookups, scans and code pages allowed per client address per minute;
-    /// more get 429 with Retry-After. 0 turns the limit off (behind a proxy
-    /// every client has the proxy's address: limit there instead).
+    /// Lookups, scans and code pages allowed per client (an IPv4 address or
+    /// an IPv6 /64) per minute; more get 429 with Retry-After. 0 turns the
+    /// limit off (behind a proxy every client has the proxy's address: limit
+    /// there instead).
     #[arg(long, value_name = "PER_MINUTE", default_value_t = 600)]
     rate_limit: u64,
     /// Requests a client may make at once before --rate-limit applies.
@@ -71,6 +77,25 @@ pub(crate) struct Args {
     /// Requests handled at once; more wait their turn.
     #[arg(long, value_name = "N", default_value_t = 512)]
     max_concurrency: usize,
+    /// Once a request's first byte arrives, its headers must be complete
+    /// within this time, or the connection is closed (slow clients, slowloris).
+    #[arg(long, value_name = "AGE", value_parser = parse_timeout, default_value = "10s")]
+    header_timeout: u64,
+    /// A connection with no request in progress that receives nothing for
+    /// this long is closed (new connections that send nothing, keep-alive
+    /// connections between requests, clients that stopped reading).
+    #[arg(long, value_name = "AGE", value_parser = parse_timeout, default_value = "60s")]
+    idle_timeout: u64,
+    /// Connections open at once, in total. At the limit, connections without
+    /// a request in progress are closed to make room (at most once a second);
+    /// otherwise more get 503. Keep it below the open-file limit (ulimit -n).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), default_value_t = 4096)]
+    max_connections: u64,
+    /// Connections open at once from one client address (an IPv4 address, or
+    /// an IPv6 /64); more get 503 and are closed. Behind a proxy every client
+    /// has the proxy's address: raise it, and limit at the proxy.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), default_value_t = 64)]
+    max_connections_per_client: u64,
     /// Serve Prometheus metrics (GET /metrics) on this address, e.g.
     /// 127.0.0.1:9090. Keep it off the public network.
     #[arg(long, value_name = "ADDR")]
@@ -130,6 +155,14 @@ impl DbArg {
     }
 }
 
+/// A timeout flag: a duration of at least one second.
+fn parse_timeout(s: &str) -> std::result::Result<u64, String> {
+    match crate::cmd::parse_duration(s)? {
+        0 => Err(format!("{s:?}: a timeout must be at least 1s")),
+        n => Ok(n),
+    }
+}
+
 pub(crate) fn run(args: Args) -> Result<u8> {
     let db = args.db.database()?.clone();
     let most = hallmark_server::storage::MAX_LOCATIONS_PER_CODE;
@@ -153,26 +186,95 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         .as_deref()
         .map(|path| crate::cmd::key::open(path, &args.passphrase))
         .transpose()?;
-    hallmark_server::init_tracing();
-    hallmark_server::run(ServeOptions {
-        listen: args.listen,
-        trust,
-        db,
-        revocation_key,
-        settings: Settings {
-            clone_locations: args.clone_locations,
-            clone_window: args.clone_window,
-            scans: hallmark_server::storage::ScanPolicy {
-                anonymous_clone_locations: args.anonymous_clone_locations,
-                retention: args.scan_retention,
-            },
-            rate_limit_per_minute: args.rate_limit,
-            rate_limit_burst: args.rate_limit_burst,
-            max_concurrency: args.max_concurrency,
-            ..Settings::default()
+    init_tracing();
+    let settings = Settings {
+        clone_locations: args.clone_locations,
+        clone_window: args.clone_window,
+        scans: hallmark_server::storage::ScanPolicy {
+            anonymous_clone_locations: args.anonymous_clone_locations,
+            retention: args.scan_retention,
         },
-        metrics_listen: args.metrics_listen,
-    })
-    .map_err(|e| CliError::new(e.to_string()))?;
+        rate_limit_per_minute: args.rate_limit,
+        rate_limit_burst: args.rate_limit_burst,
+        max_concurrency: args.max_concurrency,
+        header_timeout: Duration::from_secs(args.header_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        max_connections_per_client: usize::try_from(args.max_connections_per_client)
+            .unwrap_or(usize::MAX),
+        ..Settings::default()
+    };
+    let storage = args.db.open()?;
+    if let Some(key) = &revocation_key {
+        let marked = trust
+            .get(key.kid())
+            .is_some_and(|k| k.is_revocation_signer());
+        if !marked {
+            tracing::warn!(
+                "the revocation key {} ({}) is not a revocation signer in this trust store; \
+                 verifiers need it marked (hallmark trust add --revocation-signer)",
+                key.name(),
+                key.kid()
+            );
+        }
+    }
+    let state = AppState::new(trust, storage, revocation_key, settings);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("starting the runtime: {e}")))?;
+    runtime.block_on(serve(args.listen, args.metrics_listen, &db, state))?;
     Ok(EXIT_OK)
+}
+
+/// Binds, announces the addresses, and serves until Ctrl-C or SIGTERM.
+async fn serve(
+    listen: SocketAddr,
+    metrics_listen: Option<SocketAddr>,
+    db: &Database,
+    state: AppState,
+) -> Result<()> {
+    let bind = |addr: SocketAddr| async move {
+        tokio::net::TcpListener::bind(addr)
+            .await
+            .and_then(|l| Ok((l.local_addr()?, l)))
+            .map_err(|e| CliError::new(format!("listening on {addr}: {e}")))
+    };
+    let (addr, listener) = bind(listen).await?;
+    // Installed before the address is announced: a SIGTERM sent right after
+    // the line is seen stops the service gracefully.
+    let shutdown = hallmark_server::shutdown_signal();
+    let metrics = match metrics_listen {
+        Some(metrics_addr) => {
+            let (metrics_addr, metrics_listener) = bind(metrics_addr).await?;
+            let metrics_shutdown = hallmark_server::shutdown_signal();
+            eprintln!("metrics on http://{metrics_addr}/metrics");
+            Some(tokio::spawn(hallmark_server::serve_metrics(
+                metrics_listener,
+                state.clone(),
+                metrics_shutdown,
+            )))
+        }
+        None => None,
+    };
+    // The line scripts and tests wait for (the port, when --listen ended in :0).
+    eprintln!("listening on http://{addr}");
+    tracing::info!("hallmark serve: database {db}");
+    let served = hallmark_server::serve(listener, state, shutdown).await;
+    if let Some(task) = metrics {
+        task.abort();
+    }
+    served.map_err(|e| CliError::new(format!("serving on {addr}: {e}")))
+}
+
+/// Logs to stderr, filtered by `$HALLMARK_LOG` (default `info`). Tokens are
+/// never logged: requests are logged by method and path only.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HALLMARK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }

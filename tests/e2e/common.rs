@@ -172,14 +172,102 @@ pub fn mint_demo(dir: &Path, count: u32, extra: &[&str]) -> Vec<String> {
     stdout(&out).lines().map(str::to_owned).collect()
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago: bound to port 0, read,
-/// and released, for a child process to bind (callers retry if it was taken
-/// in between).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("bind 127.0.0.1:0: {e}"))
+/// What a starting `hallmark serve` announced on stderr.
+#[derive(Debug)]
+pub struct Announced {
+    /// From `listening on http://127.0.0.1:PORT`.
+    pub port: u16,
+    /// From `metrics on http://127.0.0.1:PORT/metrics`, if printed.
+    pub metrics_port: Option<u16>,
+    /// Disconnected when its standard error closes (it exited).
+    pub closed: std::sync::mpsc::Receiver<()>,
+}
+
+/// Starts `hallmark ARGS EXTRA` (a `serve` on `--listen 127.0.0.1:0`) with
+/// `$HALLMARK_LOG=debug`, copies its standard error to `DIR/serve-N.log` as it
+/// comes, and waits (30 s at most) for its `listening on http://ADDR` line:
+/// the child, the ports it announced, and the log's path.
+pub fn spawn_serve(
+    dir: &Path,
+    args: &[&str],
+    extra: &[&str],
+) -> (std::process::Child, Announced, PathBuf) {
+    use std::io::BufRead;
+    static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let log_path = dir.join(format!("serve-{}-{n}.log", std::process::id()));
+    let mut child = Command::new(BIN)
+        .args(args)
+        .args(extra)
+        // The most verbose logs, so that the tests that look for tokens in
+        // them would find any.
+        .env("HALLMARK_LOG", "debug")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {BIN}: {e}"));
+    let stderr = child.stderr.take().unwrap();
+    let mut log = std::fs::File::create(&log_path).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<(u16, Option<u16>)>();
+    let (closed_tx, closed) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let _closed_tx = closed_tx;
+        let port_of = |url: &str| -> Option<u16> {
+            let rest = url.strip_prefix("http://")?;
+            let authority = rest.split('/').next()?;
+            authority.rsplit_once(':')?.1.parse().ok()
+        };
+        let mut metrics_port = None;
+        let mut announced = false;
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let _ = writeln!(log, "{line}");
+            let _ = log.flush();
+            if let Some(url) = line.strip_prefix("metrics on ") {
+                metrics_port = port_of(url);
+            }
+            if !announced && let Some(url) = line.strip_prefix("listening on ") {
+                announced = true;
+                if let Some(port) = port_of(url) {
+                    let _ = tx.send((port, metrics_port));
+                }
+            }
+        }
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        Ok((port, metrics_port)) => (
+            child,
+            Announced {
+                port,
+                metrics_port,
+                closed,
+            },
+            log_path,
+        ),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "hallmark serve did not announce its address: {}",
+                std::fs::read_to_string(&log_path).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// Waits for `child` to exit, `limit` at most: `closed` is the
+/// [`Announced::closed`] of its standard error, which ends when it exits (no
+/// polling).
+pub fn wait_with_timeout(
+    child: &mut std::process::Child,
+    closed: &std::sync::mpsc::Receiver<()>,
+    limit: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    match closed.recv_timeout(limit) {
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => child.wait().ok(),
+    }
 }
 
 /// An HTTP response read by [`http`].

@@ -23,69 +23,46 @@ use common::*;
 struct Server {
     child: Child,
     port: u16,
+    /// The metrics listener's port, with `--metrics-listen`.
+    metrics_port: Option<u16>,
+    /// Its standard error, copied as it comes.
     log: PathBuf,
+    /// Disconnected when it exits.
+    closed: std::sync::mpsc::Receiver<()>,
 }
 
 impl Server {
-    /// Starts the server on a free port and waits until /healthz answers
-    /// (polling, no fixed sleep). Retries with another port if the one picked
-    /// was taken in between.
+    /// Starts the server on `--listen 127.0.0.1:0` and waits for the
+    /// `listening on http://ADDR` line it prints once bound: the port is the
+    /// one the system picked (no port chosen in advance, no polling).
     fn start(dir: &Path, trust: &Path, db: &str, rev_key: &Path) -> Server {
         Server::start_with(dir, trust, db, rev_key, &[])
     }
 
     /// [`Server::start`] with more arguments.
     fn start_with(dir: &Path, trust: &Path, db: &str, rev_key: &Path, extra: &[&str]) -> Server {
-        for attempt in 0..5 {
-            let port = free_port();
-            let log = dir.join(format!("serve-{port}.log"));
-            let child = Command::new(BIN)
-                .args([
-                    "serve",
-                    "--listen",
-                    &format!("127.0.0.1:{port}"),
-                    "--trust",
-                    p(trust),
-                    "--db",
-                    db,
-                    "--revocation-key",
-                    p(rev_key),
-                ])
-                .args(extra)
-                // The most verbose logs, so that the tests that look for tokens
-                // in them would find any.
-                .env("HALLMARK_LOG", "debug")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&log).unwrap())
-                .spawn()
-                .unwrap_or_else(|e| panic!("spawn {BIN}: {e}"));
-            let mut server = Server { child, port, log };
-            if server.wait_healthy() {
-                return server;
-            }
-            eprintln!(
-                "attempt {attempt}: server on port {port} did not come up: {}",
-                std::fs::read_to_string(&server.log).unwrap_or_default()
-            );
+        let (child, announced, log) = common::spawn_serve(
+            dir,
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--trust",
+                p(trust),
+                "--db",
+                db,
+                "--revocation-key",
+                p(rev_key),
+            ],
+            extra,
+        );
+        Server {
+            child,
+            port: announced.port,
+            metrics_port: announced.metrics_port,
+            log,
+            closed: announced.closed,
         }
-        panic!("hallmark serve did not start");
-    }
-
-    /// Polls /healthz until it answers 200, the process exits, or 30 s pass.
-    fn wait_healthy(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return false;
-            }
-            if http(self.port, "GET", "/healthz", &[], b"").is_ok_and(|r| r.status == 200) {
-                return true;
-            }
-            std::thread::yield_now();
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        false
     }
 
     fn request(
@@ -99,14 +76,17 @@ impl Server {
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
-    /// SIGKILL, as `kill -9`: no chance to flush or shut down.
-    fn kill9(mut self) {
+    /// SIGKILL, as `kill -9`: no chance to flush or shut down. Returns its
+    /// log, complete (read after its standard error closed).
+    fn kill9(mut self) -> String {
         self.child.kill().unwrap();
         let status = self.child.wait().unwrap();
         assert_eq!(
             std::os::unix::process::ExitStatusExt::signal(&status),
             Some(9)
         );
+        let _ = self.closed.recv_timeout(Duration::from_secs(30));
+        std::fs::read_to_string(&self.log).unwrap()
     }
 }
 
@@ -254,16 +234,15 @@ fn acknowledged_revocations_survive_kill_9(s: &Setup) {
     let sequence = r.json()["sequence"].as_u64().unwrap();
     // Sequences are at least the change's time (issue 18.9), one up per change.
     assert!(sequence >= unix_now() - 60, "{sequence}");
-    let log = std::fs::read_to_string(&server.log).unwrap();
+    let log = server.kill9();
+    eprintln!(
+        "killed -9 {} µs after the last acknowledgement",
+        acknowledged.elapsed().as_micros()
+    );
     assert!(log.contains("status changed"), "debug log written: {log}");
     assert!(
         !log.contains(&token) && !log.contains(token.trim_start_matches("hm_")),
         "a token reached the log"
-    );
-    server.kill9();
-    eprintln!(
-        "killed -9 {} µs after the last acknowledgement",
-        acknowledged.elapsed().as_micros()
     );
 
     // Restarted on the same database: every acknowledged write is there.
@@ -347,17 +326,9 @@ fn sigterm_shuts_down(s: &Setup) {
     let pid = server.child.id().to_string();
     let out = run_program("kill", &["-TERM", &pid]);
     assert!(out.status.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still running 20 s after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status =
+        common::wait_with_timeout(&mut server.child, &server.closed, Duration::from_secs(20))
+            .expect("still running 20 s after SIGTERM");
     assert_eq!(
         status.code(),
         Some(0),
@@ -571,15 +542,17 @@ fn cli_clients_set_status_pull_snapshots_and_push_batches() {
 fn metrics_are_served_on_their_own_listener_only() {
     let s = setup();
     let codes = mint_demo(s.dir.path(), 1, &[]);
-    let metrics_port = free_port();
-    let metrics_addr = format!("127.0.0.1:{metrics_port}");
     let server = Server::start_with(
         s.dir.path(),
         &s.trust,
         &s.db,
         &s.rev_key,
-        &["--metrics-listen", &metrics_addr],
+        &["--metrics-listen", "127.0.0.1:0"],
     );
+    let metrics_port = server
+        .metrics_port
+        .expect("the metrics address was printed");
+    assert_ne!(metrics_port, server.port);
     let r = server.request("GET", &format!("/v1/codes/{}", codes[0]), &[], b"");
     assert_eq!(r.status, 200);
     let scrape = http(metrics_port, "GET", "/metrics", &[], b"").unwrap();
@@ -649,10 +622,50 @@ fn regression_db_libpq_key_value_string_is_refused_not_an_sqlite_file() {
     assert!(left.is_empty(), "no file was created: {left:?}");
 }
 
-/// Seconds since 1970.
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+#[test]
+fn regression_serve_closes_idle_connections_after_idle_timeout() {
+    // `--listen 127.0.0.1:0` announces the port the system picked; the
+    // connection flags reach the server.
+    let s = setup();
+    let server = Server::start_with(
+        s.dir.path(),
+        &s.trust,
+        &s.db,
+        &s.rev_key,
+        &["--idle-timeout", "1s", "--max-connections-per-client", "2"],
+    );
+    assert_ne!(server.port, 0);
+    use std::io::Read;
+    let mut idle = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let opened = Instant::now();
+    let second = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // A third from the same address is over the limit: 503, closed.
+    let third = http(server.port, "GET", "/healthz", &[], b"");
+    if let Ok(r) = &third {
+        assert_eq!(r.status, 503, "{r:?}");
+        assert_eq!(r.json()["error"], "too-many-connections");
+    }
+    let mut buf = [0u8; 16];
+    let n = idle.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "closed without an answer");
+    let lasted = opened.elapsed();
+    assert!(
+        lasted >= Duration::from_millis(900) && lasted < Duration::from_secs(8),
+        "{lasted:?}"
+    );
+    drop((idle, second));
+    // Room again once they are closed.
+    let r = server.request("GET", "/healthz", &[], b"");
+    assert_eq!(r.status, 200);
+    // A zero timeout is a usage error.
+    let out = run(
+        &["serve", "--trust", p(&s.trust), "--header-timeout", "0s"],
+        b"",
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
 }

@@ -3,13 +3,16 @@
 //! context) and compares hashes in constant time.
 
 use std::marker::PhantomData;
+use std::net::SocketAddr;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::ratelimit::{Rate, too_many};
 use crate::storage::{TokenInfo, TokenScope};
 
 /// Prefix of every token, so a leaked one is recognisable (secret scanners).
@@ -85,33 +88,72 @@ pub struct Authorized<S> {
 }
 
 impl<S: RequiredScope> FromRequestParts<AppState> for Authorized<S> {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
+    /// Presenting a token that is not valid costs the client one token of its
+    /// failure bucket ([`crate::Settings::auth_failures_per_minute`]), taken
+    /// before the token is looked up and given back when it is valid: a flood
+    /// of bad tokens from one client gets 429 without reaching the database.
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
-    ) -> Result<Authorized<S>, ApiError> {
+    ) -> Result<Authorized<S>, Response> {
         let presented = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
-            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("missing Authorization: Bearer token").into_response()
+            })?;
+        let settings = state.settings();
+        let rate = Rate {
+            per_minute: settings.auth_failures_per_minute,
+            burst: settings.auth_failure_burst,
+        };
+        // Requests without a peer address (in-process tests) are not limited.
+        let client = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .filter(|_| rate.per_minute > 0);
+        if let Some(client) = client
+            && let Err(wait) = state.auth_failures().take(client, state.now(), rate)
+        {
+            return Err(too_many(wait, "too many invalid tokens from this address"));
+        }
+        let give_back = || {
+            if let Some(client) = client {
+                state.auth_failures().give_back(client, state.now(), rate);
+            }
+        };
         // Tokens are short; anything long is not one (and is not hashed).
         if presented.len() > 256 {
-            return Err(ApiError::unauthorized("invalid token"));
+            return Err(ApiError::unauthorized("invalid token").into_response());
         }
         let hash = hash_token(presented);
         let storage = state.storage();
-        let token = tokio::task::spawn_blocking(move || storage.authenticate(&hash))
-            .await??
-            .ok_or_else(|| ApiError::unauthorized("invalid or revoked token"))?;
+        let found = match tokio::task::spawn_blocking(move || storage.authenticate(&hash)).await {
+            Ok(Ok(found)) => found,
+            Ok(Err(e)) => {
+                give_back();
+                return Err(ApiError::from(e).into_response());
+            }
+            Err(e) => {
+                give_back();
+                return Err(ApiError::from(e).into_response());
+            }
+        };
+        let token = found
+            .ok_or_else(|| ApiError::unauthorized("invalid or revoked token").into_response())?;
+        give_back();
         if token.scope != S::SCOPE {
             return Err(ApiError::unauthorized(format!(
                 "this token lacks the {} scope",
                 S::SCOPE.as_str()
-            )));
+            ))
+            .into_response());
         }
         Ok(Authorized {
             token,
@@ -125,12 +167,12 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Authorized<S> {
 /// still refused (401), so a misconfigured scanner is told rather than being
 /// silently counted as anonymous.
 impl<S: RequiredScope> axum::extract::OptionalFromRequestParts<AppState> for Authorized<S> {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
-    ) -> Result<Option<Authorized<S>>, ApiError> {
+    ) -> Result<Option<Authorized<S>>, Response> {
         if !parts.headers.contains_key(header::AUTHORIZATION) {
             return Ok(None);
         }

@@ -6,8 +6,10 @@
 //! bearer tokens, and signed revocation snapshots for offline verifiers.
 //!
 //! [`app`] builds the router (testable with `tower::ServiceExt::oneshot`, no
-//! socket); [`serve`] runs it on a listener until a shutdown future resolves;
-//! [`run`] is what `hallmark serve` calls.
+//! socket); [`serve`] runs it on a listener until a shutdown future resolves,
+//! with connection limits and timeouts; [`serve_metrics`] serves the metrics.
+//! The caller (the `hallmark serve` binary) builds the tokio runtime, installs
+//! the tracing subscriber, opens the [`Database`] and binds the listeners.
 //!
 //! Endpoints (every error is JSON `{"error": KIND, "detail": TEXT}`):
 //!
@@ -26,7 +28,6 @@
 #![deny(missing_docs)]
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,7 +43,9 @@ use tower_http::trace::TraceLayer;
 
 pub mod api;
 pub mod auth;
+mod client;
 pub mod error;
+mod listener;
 pub mod metrics;
 mod pages;
 mod ratelimit;
@@ -50,6 +53,7 @@ mod routes;
 pub mod storage;
 
 pub use error::ApiError;
+pub use listener::{MAX_HEADER_BYTES, serve};
 pub use storage::{Database, PostgresStorage, SqliteStorage, Storage, StorageError};
 
 /// Largest JSON request body, in bytes.
@@ -90,6 +94,23 @@ pub struct Settings {
     pub rate_limit_per_minute: u64,
     /// Requests a client may make at once before the per-minute rate applies.
     pub rate_limit_burst: u64,
+    /// Invalid bearer tokens a client may present per minute (0: no limit);
+    /// more get 429 before the token is looked up.
+    pub auth_failures_per_minute: u64,
+    /// Invalid tokens a client may present at once before the per-minute
+    /// rate applies.
+    pub auth_failure_burst: u64,
+    /// Once the first byte of a request has arrived, its headers must be
+    /// complete within this time, or the connection is closed ([`serve`]).
+    pub header_timeout: Duration,
+    /// A connection with no request in progress that receives nothing for
+    /// this long is closed ([`serve`]).
+    pub idle_timeout: Duration,
+    /// Connections open at once, in total ([`serve`]; at least 1).
+    pub max_connections: usize,
+    /// Connections open at once from one client: an IPv4 address or an IPv6
+    /// /64 ([`serve`]; at least 1).
+    pub max_connections_per_client: usize,
     /// Where time comes from (tests pass a fixed clock).
     pub clock: Clock,
 }
@@ -105,6 +126,12 @@ impl Default for Settings {
             snapshot_refresh: 3600,
             rate_limit_per_minute: 600,
             rate_limit_burst: 120,
+            auth_failures_per_minute: 30,
+            auth_failure_burst: 10,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+            max_connections_per_client: 64,
             clock: system_clock(),
         }
     }
@@ -121,6 +148,15 @@ impl std::fmt::Debug for Settings {
             .field("snapshot_refresh", &self.snapshot_refresh)
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("rate_limit_burst", &self.rate_limit_burst)
+            .field("auth_failures_per_minute", &self.auth_failures_per_minute)
+            .field("auth_failure_burst", &self.auth_failure_burst)
+            .field("header_timeout", &self.header_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
+            .field(
+                "max_connections_per_client",
+                &self.max_connections_per_client,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -142,6 +178,7 @@ struct Inner {
     settings: Settings,
     snapshot: Mutex<Option<Arc<SignedSnapshot>>>,
     rate_limiter: ratelimit::RateLimiter,
+    auth_failures: ratelimit::RateLimiter,
     metrics: metrics::Metrics,
 }
 
@@ -179,6 +216,7 @@ impl AppState {
             settings,
             snapshot: Mutex::new(None),
             rate_limiter: ratelimit::RateLimiter::default(),
+            auth_failures: ratelimit::RateLimiter::default(),
             metrics: metrics::Metrics::default(),
         }))
     }
@@ -205,6 +243,10 @@ impl AppState {
 
     pub(crate) fn rate_limiter(&self) -> &ratelimit::RateLimiter {
         &self.0.rate_limiter
+    }
+
+    pub(crate) fn auth_failures(&self) -> &ratelimit::RateLimiter {
+        &self.0.auth_failures
     }
 
     /// The key id of the key that signs revocation snapshots, if any.
@@ -263,146 +305,47 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves [`app`] on `listener` until `shutdown` resolves, then finishes the
-/// requests in flight.
-pub async fn serve(
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when
+/// this is called (inside a tokio runtime), not when the future is first
+/// polled: a signal that arrives after the call is not missed, so call it
+/// before announcing that the service is up.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(interrupt) => {},
+                () = wait(terminate) => {},
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Serves Prometheus metrics (`GET /metrics`, [`metrics::router`]) on
+/// `listener` until `shutdown` resolves. Keep it off the public network.
+pub async fn serve_metrics(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
-}
-
-/// What `hallmark serve` runs.
-#[derive(Debug)]
-pub struct ServeOptions {
-    /// Address to listen on.
-    pub listen: SocketAddr,
-    /// Trusted issuer keys.
-    pub trust: TrustStore,
-    /// The database.
-    pub db: Database,
-    /// The key that signs revocation snapshots.
-    pub revocation_key: Option<SecretKey>,
-    /// Tunables.
-    pub settings: Settings,
-    /// Where to serve Prometheus metrics (`GET /metrics`), if anywhere.
-    pub metrics_listen: Option<SocketAddr>,
-}
-
-/// Why the service could not run.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ServeError {
-    /// The database could not be opened or migrated.
-    #[error("{db}: {source}")]
-    Storage {
-        /// The database.
-        db: Database,
-        /// What failed.
-        source: StorageError,
-    },
-    /// Listening or serving failed.
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-}
-
-/// Opens the database, binds, and serves until Ctrl-C or SIGTERM (blocking).
-pub fn run(options: ServeOptions) -> Result<(), ServeError> {
-    let storage = options.db.open().map_err(|source| ServeError::Storage {
-        db: options.db.clone(),
-        source,
-    })?;
-    if let Some(key) = &options.revocation_key {
-        let marked = options
-            .trust
-            .get(key.kid())
-            .is_some_and(|k| k.is_revocation_signer());
-        if !marked {
-            tracing::warn!(
-                "the revocation key {} ({}) is not a revocation signer in this trust store; \
-                 verifiers need it marked (hallmark trust add --revocation-signer)",
-                key.name(),
-                key.kid()
-            );
-        }
-    }
-    let state = AppState::new(
-        options.trust,
-        storage,
-        options.revocation_key,
-        options.settings,
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(options.listen).await?;
-        tracing::info!(
-            "hallmark serve: listening on http://{}, database {}",
-            listener.local_addr()?,
-            options.db
-        );
-        let metrics = match options.metrics_listen {
-            Some(addr) => {
-                let listener = tokio::net::TcpListener::bind(addr).await?;
-                tracing::info!("metrics on http://{}/metrics", listener.local_addr()?);
-                let router = metrics::router(state.clone());
-                Some(tokio::spawn(async move {
-                    axum::serve(listener, router)
-                        .with_graceful_shutdown(shutdown_signal())
-                        .await
-                }))
-            }
-            None => None,
-        };
-        serve(listener, state, shutdown_signal()).await?;
-        if let Some(task) = metrics {
-            task.abort();
-        }
-        Ok::<(), std::io::Error>(())
-    })?;
-    Ok(())
-}
-
-/// Logs to stderr, filtered by `$HALLMARK_LOG` (default `info`). Tokens are
-/// never logged: requests are logged by method and path only.
-pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HALLMARK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+    axum::serve(listener, metrics::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -1358,3 +1358,172 @@ async fn typed_status_requests_name_what_was_wrong() {
     }
     assert_eq!(props["kid"]["pattern"], "^[0-9a-fA-F]{8}$");
 }
+
+/// A storage that counts token lookups, over an in-memory SQLite database.
+struct CountingLookups {
+    inner: SqliteStorage,
+    lookups: AtomicU64,
+}
+
+impl Storage for CountingLookups {
+    fn status(
+        &self,
+        kid: hallmark::KeyId,
+        payload: &Payload,
+    ) -> Result<Option<hallmark_server::storage::Status>, hallmark_server::StorageError> {
+        self.inner.status(kid, payload)
+    }
+    fn change_status(
+        &self,
+        change: &hallmark_server::storage::StatusChange,
+        token: &str,
+        now: u64,
+    ) -> Result<u64, hallmark_server::StorageError> {
+        self.inner.change_status(change, token, now)
+    }
+    fn sequence(&self) -> Result<u64, hallmark_server::StorageError> {
+        self.inner.sequence()
+    }
+    fn revocations(
+        &self,
+    ) -> Result<(u64, Vec<hallmark::Revocation>), hallmark_server::StorageError> {
+        self.inner.revocations()
+    }
+    fn record_scan(
+        &self,
+        scan: &hallmark_server::storage::Scan,
+        window_start: u64,
+        forget_before: Option<u64>,
+    ) -> Result<hallmark_server::storage::ScanSummary, hallmark_server::StorageError> {
+        self.inner.record_scan(scan, window_start, forget_before)
+    }
+    fn prune_scans(&self, before: u64) -> Result<u64, hallmark_server::StorageError> {
+        self.inner.prune_scans(before)
+    }
+    fn check_writable(&self, now: u64) -> Result<(), hallmark_server::StorageError> {
+        self.inner.check_writable(now)
+    }
+    fn scan_summary(
+        &self,
+        kid: hallmark::KeyId,
+        serial: u64,
+        window_start: u64,
+    ) -> Result<hallmark_server::storage::ScanSummary, hallmark_server::StorageError> {
+        self.inner.scan_summary(kid, serial, window_start)
+    }
+    fn register_batches(
+        &self,
+        manifest: &BatchManifest,
+        token: &str,
+        now: u64,
+    ) -> Result<u64, hallmark_server::StorageError> {
+        self.inner.register_batches(manifest, token, now)
+    }
+    fn is_registered(
+        &self,
+        kid: hallmark::KeyId,
+        payload: &Payload,
+    ) -> Result<bool, hallmark_server::StorageError> {
+        self.inner.is_registered(kid, payload)
+    }
+    fn create_token(
+        &self,
+        name: &str,
+        scope: TokenScope,
+        hash: &blake3::Hash,
+        now: u64,
+    ) -> Result<(), hallmark_server::StorageError> {
+        self.inner.create_token(name, scope, hash, now)
+    }
+    fn revoke_token(&self, name: &str, now: u64) -> Result<bool, hallmark_server::StorageError> {
+        self.inner.revoke_token(name, now)
+    }
+    fn tokens(
+        &self,
+    ) -> Result<Vec<hallmark_server::storage::TokenInfo>, hallmark_server::StorageError> {
+        self.inner.tokens()
+    }
+    fn authenticate(
+        &self,
+        hash: &blake3::Hash,
+    ) -> Result<Option<hallmark_server::storage::TokenInfo>, hallmark_server::StorageError> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        self.inner.authenticate(hash)
+    }
+    fn audit_log(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<hallmark_server::storage::AuditEntry>, hallmark_server::StorageError> {
+        self.inner.audit_log(limit)
+    }
+}
+
+#[tokio::test]
+async fn regression_bad_token_flood_is_rate_limited_before_the_lookup() {
+    let storage = Arc::new(CountingLookups {
+        inner: SqliteStorage::open_in_memory().unwrap(),
+        lookups: AtomicU64::new(0),
+    });
+    storage
+        .create_token("ops", TokenScope::Status, &hash_token(STATUS_TOKEN), 1)
+        .unwrap();
+    let settings = Settings {
+        auth_failures_per_minute: 6,
+        auth_failure_burst: 5,
+        clock: Arc::new(|| NOW),
+        ..Settings::default()
+    };
+    let state = AppState::new(TrustStore::new(), storage.clone(), None, settings);
+    let post = |ip: [u8; 4], token: String| {
+        let state = state.clone();
+        async move {
+            let mut req = Request::builder()
+                .method("POST")
+                .uri("/v1/status")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"action": "reactivate", "serial": 1}"#))
+                .unwrap();
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                    ip, 40_000,
+                ))));
+            let response = app(state).oneshot(req).await.unwrap();
+            let status = response.status();
+            let retry = response.headers().get(header::RETRY_AFTER).cloned();
+            (status, retry)
+        }
+    };
+    // A valid token does not use up the failure bucket.
+    for _ in 0..10 {
+        let (status, _) = post([10, 0, 0, 9], STATUS_TOKEN.to_owned()).await;
+        assert_ne!(status, StatusCode::UNAUTHORIZED);
+        assert_ne!(status, StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(storage.lookups.load(Ordering::SeqCst), 10);
+    // 1,000 bad tokens from one client: 5 are looked up (401), the rest get 429.
+    let mut statuses = std::collections::BTreeMap::new();
+    for i in 0..1000 {
+        let (status, retry) = post([10, 0, 0, 1], format!("hm_{i:064x}")).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(retry.is_some(), "Retry-After");
+        }
+        *statuses.entry(status.as_u16()).or_insert(0) += 1;
+    }
+    assert_eq!(
+        statuses,
+        [(401, 5), (429, 995)].into_iter().collect(),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        storage.lookups.load(Ordering::SeqCst),
+        15,
+        "no lookup for a refused token"
+    );
+    // Another client, and the valid token from the flooding client's
+    // neighbour, are not affected.
+    let (status, _) = post([10, 0, 0, 2], "hm_bad".to_owned()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = post([10, 0, 0, 9], STATUS_TOKEN.to_owned()).await;
+    assert_ne!(status, StatusCode::TOO_MANY_REQUESTS);
+}
