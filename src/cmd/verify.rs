@@ -82,6 +82,9 @@ pub(crate) struct Args {
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
     /// A journal of verified serials kept across runs: codes seen before are duplicates.
+    /// A verdict is printed only once its sighting is fsynced in the journal; if the
+    /// journal cannot be written (e.g. a full disk), verify stops with exit status 2
+    /// and prints no verdict it could not record.
     #[arg(long, value_name = "PATH")]
     seen: Option<PathBuf>,
     /// Where this run happens, recorded in the --seen journal (e.g. "Dock 4").
@@ -260,6 +263,10 @@ impl<W: Write> Run<'_, W> {
                 })
             })
             .collect();
+        // The chunk's lines are held back until its sightings are durable: a
+        // verdict printed before its sighting is fsynced would be lost by a
+        // crash or a full disk, and the next run would call a copy genuine.
+        let mut lines = String::new();
         for (item, (verdict, word, line)) in items.iter().zip(done) {
             let first_seen = match (&verdict, verdict.verified()) {
                 (Verdict::Genuine { .. }, Some(v)) => {
@@ -272,11 +279,17 @@ impl<W: Write> Run<'_, W> {
                 None => (word, line),
             };
             *self.counts.entry(word).or_default() += 1;
-            self.out.write_all(line.as_bytes())?;
+            lines.push_str(&line);
         }
         if let Some(j) = &mut self.journal {
-            j.flush()?;
+            j.flush().map_err(|e| {
+                let from = items.first().map_or(0, |i| i.line);
+                CliError::new(format!(
+                    "{e}: the sightings could not be recorded, so no verdict from line {from} on was printed"
+                ))
+            })?;
         }
+        self.out.write_all(lines.as_bytes())?;
         Ok(())
     }
 
