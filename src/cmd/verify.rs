@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use serde_json::{Value, json};
 
 use crate::cmd::{load_trust, now_secs, parse_date, parse_duration, today};
-use crate::input::read_line;
+use crate::input::Lines;
 use crate::output::{echo, payload_json, payload_text};
 use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
 use hallmark::runs::{Runs, Step};
@@ -64,7 +64,8 @@ pub(crate) struct Args {
     /// payload, revocation, first_seen.
     #[arg(long)]
     json: bool,
-    /// Read codes from FILE, one per line (default: stdin when no CODE is given).
+    /// Read codes from FILE, one per line (default: stdin when no CODE is given);
+    /// a UTF-8 byte order mark at the start is ignored.
     #[arg(long, value_name = "FILE", conflicts_with = "codes")]
     input: Option<PathBuf>,
     /// Find and verify the QR codes in these photos (PNG or JPEG).
@@ -570,11 +571,11 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             ),
         };
         let bar = progress(len);
-        let mut reader = reader;
+        let mut reader = Lines::new(reader);
         let mut line = 0usize;
         let mut items = Vec::with_capacity(CHUNK);
         loop {
-            let next = read_line(&mut reader)?;
+            let next = reader.next_line()?;
             let done = next.is_none();
             if let Some(l) = next {
                 line += 1;

@@ -607,3 +607,25 @@ fn regression_seen_journal_durable_before_verdict_printed_under_kill_9() {
     }
     assert!(printed_any > 0, "no kill came after a verdict was printed");
 }
+
+/// Issue 18.10: an input file or stdin starting with a UTF-8 byte order mark
+/// (as some editors save text) verifies its first code like any other.
+#[test]
+fn regression_bom_at_start_of_input_does_not_make_first_code_malformed() {
+    let s = setup();
+    let codes = mint(&s, 2, &[]);
+    let text = format!("\u{feff}{}\r\n{}\r\n", codes[0], codes[1]);
+    let input = s.dir.path().join("bom.txt");
+    std::fs::write(&input, &text).unwrap();
+    for out in [
+        verify(&s, "", &["--input", p(&input)]),
+        verify(&s, &text, &[]),
+    ] {
+        assert_eq!(code(&out), 0, "{}", stdout(&out));
+        let v = json_lines(&out);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0]["verdict"], "genuine");
+        assert_eq!(v[0]["input"], codes[0].as_str());
+        assert_eq!(v[0]["line"], 1);
+    }
+}
