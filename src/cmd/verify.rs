@@ -39,7 +39,8 @@ const SLICE: usize = 512;
 ///   malformed      not a well-formed code
 ///   unknown-key    no trusted key has the code's key id
 ///   bad-signature  altered or forged
-///   key-not-valid  the key may not sign for the code's date of manufacture
+///   key-not-valid  the key may not sign for the code's date of manufacture, or
+///                  is a revocation signer (which signs no codes)
 ///   expired        past the code's expiry date
 ///   revoked        listed in the revocation snapshot (with reason and date)
 ///   duplicate      genuine, but its serial was seen earlier in this input or in

@@ -629,3 +629,48 @@ fn regression_bom_at_start_of_input_does_not_make_first_code_malformed() {
         assert_eq!(v[0]["line"], 1);
     }
 }
+
+/// Issue 18.3: a key marked `revocation_signer` signs revocation snapshots
+/// only. Codes minted with it (as with a revocation key copied onto the
+/// internet-facing server) never verify genuine.
+#[test]
+fn regression_revocation_signer_key_cannot_mint_genuine_codes() {
+    let s = setup();
+    let ledger = s.dir.path().join("rev.ledger");
+    let out = run(
+        &[
+            "mint",
+            "--key",
+            p(&s.rev_key),
+            "--part",
+            "DRN-2980",
+            "--lot",
+            "L231212-01",
+            "--date",
+            "2023-12-12",
+            "--count",
+            "300",
+            "--ledger",
+            p(&ledger),
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let codes = stdout(&out);
+    // One at a time and in bulk (past BUILD_TABLES_FROM: the tables path).
+    for input in [codes.lines().next().unwrap(), codes.as_str()] {
+        let out = verify(&s, input, &[]);
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        for v in json_lines(&out) {
+            assert_eq!(v["verdict"], "key-not-valid", "{v}");
+            assert_eq!(v["error"], "key-usage", "{v}");
+            assert!(
+                v["reason"].as_str().unwrap().contains("revocation signer"),
+                "{v}"
+            );
+        }
+    }
+    // The same trust store still accepts the issuer's codes.
+    let demo = mint(&s, 1, &[]);
+    assert_eq!(code(&verify(&s, &demo[0], &[])), 0);
+}

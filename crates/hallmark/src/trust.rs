@@ -76,13 +76,16 @@ impl TrustedKey {
         })
     }
 
-    /// Marks (or unmarks) the key as one that may sign revocation snapshots.
+    /// Marks (or unmarks) the key as a revocation signer: a key that signs
+    /// revocation snapshots only. Codes naming a revocation signer are refused
+    /// ([`Error::KeyUsage`], verdict `key-not-valid`): a key has one usage.
     pub fn with_revocation_signer(mut self, revocation_signer: bool) -> TrustedKey {
         self.revocation_signer = revocation_signer;
         self
     }
 
-    /// Whether the key may sign revocation snapshots.
+    /// Whether the key is a revocation signer: it may sign revocation
+    /// snapshots, and no codes.
     pub fn is_revocation_signer(&self) -> bool {
         self.revocation_signer
     }
@@ -422,6 +425,14 @@ fn finish(trusted: &TrustedKey, code: UnverifiedCode, good: bool) -> Result<Veri
             key_name: trusted.name.clone(),
         });
     }
+    if trusted.revocation_signer {
+        // One usage per key: a revocation signer signs no codes, so a code
+        // minted with the (often internet-facing) revocation key is refused.
+        return Err(Error::KeyUsage {
+            kid,
+            key_name: trusted.name.clone(),
+        });
+    }
     let date = code.payload().date();
     if !trusted.is_valid_on(date) {
         return Err(Error::KeyNotValid {
@@ -471,6 +482,42 @@ mod tests {
         assert!(is_canonical_scalar(&below));
         assert!(is_canonical_scalar(&[0; 32]));
         assert!(!is_canonical_scalar(&[0xff; 32]));
+    }
+
+    /// Issue 18.3: a key marked `revocation_signer` signs no codes.
+    #[test]
+    fn regression_revocation_signer_key_never_verifies_a_code() {
+        let demo = "0faada074b654141829ba20700f2446d0f8e1f8f8794ffc2f18239c980f024ee";
+        let code = "0630HCDQMG01M1TVSMAG2T24A972TCHS70R04TJC68SK2CHH68PK0C83356FFX0ANVQRTRZFQZ5TQV6WPGHQJK82WBZV4VJ86213X7S0NAQ94EY8SRQVMYPG15657FJ4SAQXZQ5WPTHY9BRXCTXM5A1TM3RMTCQDHR7G";
+        let store = |extra: &str| {
+            TrustStore::from_toml(&format!(
+                "[[key]]\nname = \"demo\"\npublic_key = \"{demo}\"\n{extra}"
+            ))
+        };
+        let codes_key = store("revocation_signer = false\n");
+        assert!(codes_key.as_ref().is_ok_and(|t| t.verify(code).is_ok()));
+        let Ok(revocation_key) = store("revocation_signer = true\n") else {
+            panic!("trust store refused");
+        };
+        for precomputed in [false, true] {
+            if precomputed {
+                revocation_key.precompute();
+            }
+            let refused = revocation_key.verify(code);
+            assert!(
+                matches!(&refused, Err(e @ Error::KeyUsage { key_name, .. })
+                    if key_name == "demo" && e.kind() == "key-usage" && e.verdict() == "key-not-valid"),
+                "{refused:?}"
+            );
+            let batch = revocation_key.verify_codes(vec![UnverifiedCode::decode(code)], true);
+            assert!(matches!(batch.as_slice(), [Err(Error::KeyUsage { .. })]));
+        }
+        // The signature is checked first: a forgery is a forgery.
+        let forged = code.replacen('A', "B", 1);
+        assert!(matches!(
+            revocation_key.verify(&forged),
+            Err(Error::BadSignature { .. })
+        ));
     }
 
     #[test]
