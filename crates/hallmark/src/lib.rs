@@ -42,6 +42,7 @@
 
 mod code;
 mod date;
+pub mod duplicates;
 mod error;
 mod key;
 mod manifest;
@@ -67,7 +68,7 @@ pub use revocation::{
     MAX_SNAPSHOT_BYTES, REVOCATIONS_SIGNING_TAG, Reason, Revocation, RevocationSnapshot, Scope,
 };
 pub use trust::{MAX_TRUST_STORE_LEN, TrustStore, TrustedKey, Verified};
-pub use verdict::{BUILD_TABLES_FROM, Verdict, Verifier};
+pub use verdict::{BUILD_TABLES_FROM, Verdict, VerdictKind, Verifier};
 
 /// The version byte of the code format this crate implements.
 pub const VERSION: u8 = 1;

@@ -298,25 +298,34 @@ impl TrustStore {
         self.keys.iter().find(|k| k.kid() == kid)
     }
 
-    /// Verifies a scanned or typed code: canonical form, a trusted key, a valid
-    /// signature (`verify_strict`) over the bytes received, and the key's validity
-    /// on the code's date of manufacture. Does not look at expiry; see
-    /// [`TrustStore::verify_on`].
-    pub fn verify(&self, input: &str) -> Result<Verified, Error> {
-        self.verify_code(UnverifiedCode::decode(input)?)
+    /// Checks a scanned or typed code's signature only: canonical form, a
+    /// trusted key, a valid signature (`verify_strict`) over the bytes
+    /// received, the key's usage (not a revocation signer) and its validity on
+    /// the code's date of manufacture.
+    ///
+    /// **Not a verdict**: expiry and revocation are not looked at, so an
+    /// expired or revoked code passes. To accept goods use
+    /// [`TrustStore::verify_on`] or a [`crate::Verifier`]; this is the first step
+    /// of [`crate::Verifier::judge`], for a service that looks up a code's stored
+    /// status before judging it.
+    pub fn verify_signature_only(&self, input: &str) -> Result<Verified, Error> {
+        self.verify_code_signature_only(UnverifiedCode::decode(input)?)
     }
 
-    /// [`TrustStore::verify`], and also refuses a code whose expiry date is before `today`.
+    /// [`TrustStore::verify_signature_only`], and also refuses a code whose
+    /// expiry date is before `today` (revocation data is a
+    /// [`crate::Verifier`]'s).
     pub fn verify_on(&self, input: &str, today: Date) -> Result<Verified, Error> {
-        let verified = self.verify(input)?;
+        let verified = self.verify_signature_only(input)?;
         match verified.payload().expiry() {
             Some(expiry) if expiry < today => Err(Error::Expired { expiry, today }),
             _ => Ok(verified),
         }
     }
 
-    /// Verifies an already-decoded code.
-    pub fn verify_code(&self, code: UnverifiedCode) -> Result<Verified, Error> {
+    /// [`TrustStore::verify_signature_only`] on an already-decoded code
+    /// (expiry and revocation not looked at).
+    pub fn verify_code_signature_only(&self, code: UnverifiedCode) -> Result<Verified, Error> {
         let (trusted, signature) = self.signer(&code)?;
         let good = match trusted.multiples.0.get() {
             Some(multiples) => multiples.verify(&signature, &code.signing_parts()),
@@ -341,10 +350,10 @@ impl TrustStore {
     ///     public_key = "0faada074b654141829ba20700f2446d0f8e1f8f8794ffc2f18239c980f024ee"
     /// "#)?;
     /// let code = "0630HCDQMG01M1TVSMAG2T24A972TCHS70R04TJC68SK2CHH68PK0C83356FFX0ANVQRTRZFQZ5TQV6WPGHQJK82WBZV4VJ86213X7S0NAQ94EY8SRQVMYPG15657FJ4SAQXZQ5WPTHY9BRXCTXM5A1TM3RMTCQDHR7G";
-    /// let before = trust.verify(code)?;
+    /// let before = trust.verify_signature_only(code)?;
     /// trust.precompute(); // from here on, the same answers, faster
-    /// assert_eq!(trust.verify(code)?, before);
-    /// assert!(trust.verify(&code.replacen('A', "B", 1)).is_err());
+    /// assert_eq!(trust.verify_signature_only(code)?, before);
+    /// assert!(trust.verify_signature_only(&code.replacen('A', "B", 1)).is_err());
     /// # Ok::<(), hallmark::Error>(())
     /// ```
     pub fn precompute(&self) {
@@ -353,7 +362,7 @@ impl TrustStore {
         }
     }
 
-    /// [`TrustStore::verify_code`] on many codes, with the tables of multiples
+    /// [`TrustStore::verify_code_signature_only`] on many codes, with the tables of multiples
     /// (built if `build`) and one field inversion for all the encodings.
     pub(crate) fn verify_codes(
         &self,
@@ -495,7 +504,11 @@ mod tests {
             ))
         };
         let codes_key = store("revocation_signer = false\n");
-        assert!(codes_key.as_ref().is_ok_and(|t| t.verify(code).is_ok()));
+        assert!(
+            codes_key
+                .as_ref()
+                .is_ok_and(|t| t.verify_signature_only(code).is_ok())
+        );
         let Ok(revocation_key) = store("revocation_signer = true\n") else {
             panic!("trust store refused");
         };
@@ -503,7 +516,7 @@ mod tests {
             if precomputed {
                 revocation_key.precompute();
             }
-            let refused = revocation_key.verify(code);
+            let refused = revocation_key.verify_signature_only(code);
             assert!(
                 matches!(&refused, Err(e @ Error::KeyUsage { key_name, .. })
                     if key_name == "demo" && e.kind() == "key-usage" && e.verdict() == "key-not-valid"),
@@ -515,7 +528,7 @@ mod tests {
         // The signature is checked first: a forgery is a forgery.
         let forged = code.replacen('A', "B", 1);
         assert!(matches!(
-            revocation_key.verify(&forged),
+            revocation_key.verify_signature_only(&forged),
             Err(Error::BadSignature { .. })
         ));
     }
