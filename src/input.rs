@@ -12,6 +12,40 @@ pub(crate) struct Line {
     pub(crate) len: usize,
 }
 
+/// The UTF-8 byte order mark some editors put at the start of a text file.
+const BOM: &str = "\u{feff}";
+
+/// Codes one per line from a reader: like [`read_line`], but a UTF-8 byte order
+/// mark at the start of the input is dropped (else the first code would be
+/// malformed). Lengths reported still count only the line's own bytes.
+pub(crate) struct Lines<R> {
+    reader: R,
+    first: bool,
+}
+
+impl<R: BufRead> Lines<R> {
+    /// Lines from `reader`, from the start of its input.
+    pub(crate) fn new(reader: R) -> Lines<R> {
+        Lines {
+            reader,
+            first: true,
+        }
+    }
+
+    /// The next line, or `None` at end of input.
+    pub(crate) fn next_line(&mut self) -> io::Result<Option<Line>> {
+        let mut line = read_line(&mut self.reader)?;
+        if std::mem::take(&mut self.first)
+            && let Some(l) = &mut line
+            && l.text.starts_with(BOM)
+        {
+            l.text.drain(..BOM.len());
+            l.len = l.len.saturating_sub(BOM.len());
+        }
+        Ok(line)
+    }
+}
+
 /// Reads the next line without ever buffering more than [`MAX_LINE_KEPT`] bytes
 /// of it. Returns `None` at end of input.
 pub(crate) fn read_line(reader: &mut impl BufRead) -> io::Result<Option<Line>> {
@@ -68,6 +102,19 @@ mod tests {
         assert_eq!(read_line(&mut r)?.map(|l| l.text), Some("B".into()));
         assert_eq!(read_line(&mut r)?.map(|l| l.text), Some("C".into()));
         assert!(read_line(&mut r)?.is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn a_bom_is_dropped_at_the_start_of_input_only() -> io::Result<()> {
+        let data = b"\xef\xbb\xbfA\r\n\xef\xbb\xbfB\n";
+        // One byte at a time: the mark may arrive split across reads.
+        let mut lines = Lines::new(io::BufReader::with_capacity(1, &data[..]));
+        let first = lines.next_line()?.ok_or(io::ErrorKind::UnexpectedEof)?;
+        assert_eq!((first.text.as_str(), first.len), ("A", 1));
+        let second = lines.next_line()?.ok_or(io::ErrorKind::UnexpectedEof)?;
+        assert_eq!(second.text, "\u{feff}B");
+        assert!(lines.next_line()?.is_none());
         Ok(())
     }
 }

@@ -129,7 +129,7 @@ impl<'k> Hallmark<'k> {
 /// The claims of a verdict, or the verdict's error.
 pub fn hallmark_claims(verdict: Verdict) -> Result<Claims, BoxError> {
     match verdict {
-        Verdict::Genuine { verified, .. } => {
+        Verdict::Genuine(verified) => {
             let p = verified.payload();
             Ok(Claims {
                 s: p.serial(),
@@ -138,8 +138,10 @@ pub fn hallmark_claims(verdict: Verdict) -> Result<Claims, BoxError> {
                 d: p.date().days(),
             })
         }
-        Verdict::Refused(e) => Err(e.into()),
-        other => Err(format!("not genuine: {}", other.word()).into()),
+        other => match other.refusal() {
+            Some(e) => Err(e.into()),
+            None => Err(format!("not genuine: {}", other.kind()).into()),
+        },
     }
 }
 

@@ -1,6 +1,6 @@
 //! Verification against a fixed trust store of one key.
 //!
-//! Every UTF-8 input goes to `TrustStore::verify`, which must never panic, and
+//! Every UTF-8 input goes to `TrustStore::verify_signature_only`, which must never panic, and
 //! to a second store with its tables of multiples built
 //! (`TrustStore::precompute`): both must give the same answer, and so must
 //! `Verifier::verify_batch` on the second store (tables, one inversion per slice).
@@ -231,12 +231,12 @@ fn apply_edit(chars: &mut Vec<char>, op: u8, pos: usize, arg: u8) {
     }
 }
 
-/// `TrustStore::verify` without and with the tables of multiples, which must
+/// `TrustStore::verify_signature_only` without and with the tables of multiples, which must
 /// agree; and, for inputs that decode, bulk verification (tables, one
 /// inversion for the slice) agrees too.
 fn verify(fx: &Fixture, input: &str) -> Result<Verified, Error> {
-    let plain = fx.trust.verify(input);
-    assert_eq!(fx.fast.verify(input), plain, "tables disagree with verify_strict");
+    let plain = fx.trust.verify_signature_only(input);
+    assert_eq!(fx.fast.verify_signature_only(input), plain, "tables disagree with verify_strict");
     if UnverifiedCode::decode(input).is_ok() {
         let today = Date::from_days(20_000).expect("date");
         let single = Verifier::new(&fx.trust, today).verify(input);

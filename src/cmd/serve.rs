@@ -44,7 +44,8 @@ pub(crate) struct Args {
     #[command(flatten)]
     db: DbArg,
     /// The key that signs revocation snapshots (a key file from `hallmark keygen`;
-    /// verifiers' trust stores must mark it as a revocation signer).
+    /// verifiers' trust stores must mark it as a revocation signer). Use a key of
+    /// its own, never an issuer key: a revocation signer's codes are refused.
     #[arg(long, value_name = "FILE")]
     revocation_key: Option<PathBuf>,
     /// Raise clone-suspected when authenticated scanners (a token of scope

@@ -38,7 +38,9 @@ pub(crate) struct AddArgs {
     /// Last date of manufacture the key may sign for (YYYY-MM-DD).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     valid_until: Option<Date>,
-    /// The key signs revocation snapshots (`hallmark verify --revocations`).
+    /// The key signs revocation snapshots (`hallmark verify --revocations`) and
+    /// nothing else: codes it signed are refused (key-not-valid). Use a key of its
+    /// own for this, never an issuer key (it is the key `hallmark serve` holds).
     #[arg(long)]
     revocation_signer: bool,
 }

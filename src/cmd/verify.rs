@@ -5,16 +5,16 @@ use std::fs;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use hallmark::{Date, KeyId, RevocationSnapshot, TrustStore, Verdict, Verifier};
+use hallmark::{Date, KeyId, RevocationSnapshot, TrustStore, Verdict, VerdictKind, Verifier};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
 use crate::cmd::{load_trust, now_secs, parse_date, parse_duration, today};
-use crate::input::read_line;
+use crate::input::Lines;
 use crate::output::{echo, payload_json, payload_text};
 use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
-use hallmark::runs::{Runs, Step};
+use hallmark::duplicates::{DuplicateIndex, FirstSighting};
 use hallmark_state::journal::Journal;
 
 /// Codes verified per step (on all cores); bounds memory whatever the input size.
@@ -39,7 +39,8 @@ const SLICE: usize = 512;
 ///   malformed      not a well-formed code
 ///   unknown-key    no trusted key has the code's key id
 ///   bad-signature  altered or forged
-///   key-not-valid  the key may not sign for the code's date of manufacture
+///   key-not-valid  the key may not sign for the code's date of manufacture, or
+///                  is a revocation signer (which signs no codes)
 ///   expired        past the code's expiry date
 ///   revoked        listed in the revocation snapshot (with reason and date)
 ///   duplicate      genuine, but its serial was seen earlier in this input or in
@@ -64,7 +65,8 @@ pub(crate) struct Args {
     /// payload, revocation, first_seen.
     #[arg(long)]
     json: bool,
-    /// Read codes from FILE, one per line (default: stdin when no CODE is given).
+    /// Read codes from FILE, one per line (default: stdin when no CODE is given);
+    /// a UTF-8 byte order mark at the start is ignored.
     #[arg(long, value_name = "FILE", conflicts_with = "codes")]
     input: Option<PathBuf>,
     /// Find and verify the QR codes in these photos (PNG or JPEG).
@@ -88,6 +90,9 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N", default_value_t = 0)]
     min_sequence: u64,
     /// A journal of verified serials kept across runs: codes seen before are duplicates.
+    /// A verdict is printed only once its sighting is fsynced in the journal; if the
+    /// journal cannot be written (e.g. a full disk), verify stops with exit status 2
+    /// and prints no verdict it could not record.
     #[arg(long, value_name = "PATH")]
     seen: Option<PathBuf>,
     /// Where this run happens, recorded in the --seen journal (e.g. "Dock 4").
@@ -152,9 +157,6 @@ struct Item {
     len: usize,
 }
 
-/// Marks a serial whose first sighting is in the journal, from an earlier run.
-const FROM_JOURNAL: u32 = u32::MAX;
-
 /// Where a duplicate was first seen.
 enum FirstSeen {
     Line(usize),
@@ -166,10 +168,10 @@ struct Run<'a, W: Write> {
     json: bool,
     out: W,
     counts: BTreeMap<&'static str, usize>,
-    /// First line of each genuine serial in this run, or [`FROM_JOURNAL`], as
-    /// runs of consecutive serials on consecutive lines: flat in the input's
-    /// size when labels are scanned in order.
-    here: Runs<FirstLine>,
+    /// Whether every code so far was accepted (genuine or stale).
+    all_accepted: bool,
+    /// First sightings of this run's accepted serials.
+    here: DuplicateIndex,
     journal: Option<Journal>,
     location: Option<String>,
     now: u64,
@@ -182,42 +184,53 @@ impl<W: Write> Run<'_, W> {
         // Verify and render on all cores, in slices that share one field
         // inversion (Verifier::verify_batch); only duplicate detection is
         // sequential.
-        let done: Vec<(Verdict, &'static str, String)> = items
+        let done: Vec<(Verdict, VerdictKind, String)> = items
             .par_chunks(SLICE)
             .flat_map_iter(|slice| {
                 let verdicts = verifier.verify_batch(slice.iter().map(|item| item.text.as_str()));
                 slice.iter().zip(verdicts).map(move |(item, verdict)| {
                     let verdict = if item.len > item.text.len() {
                         // The reader kept only part of an over-long line.
-                        Verdict::Refused(hallmark::Error::TooLong {
+                        Verdict::Malformed(hallmark::Error::TooLong {
                             len: item.len,
                             max: hallmark::MAX_INPUT_LEN,
                         })
                     } else {
                         verdict
                     };
-                    let (word, line) = render(item, &verdict, None, json);
-                    (verdict, word, line)
+                    let (kind, line) = render(item, &verdict, None, json);
+                    (verdict, kind, line)
                 })
             })
             .collect();
-        for (item, (verdict, word, line)) in items.iter().zip(done) {
-            let first_seen = match (&verdict, verdict.verified()) {
-                (Verdict::Genuine { .. }, Some(v)) => {
+        // The chunk's lines are held back until its sightings are durable: a
+        // verdict printed before its sighting is fsynced would be lost by a
+        // crash or a full disk, and the next run would call a copy genuine.
+        let mut lines = String::new();
+        for (item, (verdict, kind, line)) in items.iter().zip(done) {
+            let first_seen = match verdict.verified() {
+                Some(v) if kind.is_accepted() => {
                     self.sighting(item.line, v.kid(), v.payload().serial())?
                 }
                 _ => None,
             };
-            let (word, line) = match first_seen {
+            let (kind, line) = match first_seen {
                 Some(first) => render(item, &verdict, Some(&first), json),
-                None => (word, line),
+                None => (kind, line),
             };
-            *self.counts.entry(word).or_default() += 1;
-            self.out.write_all(line.as_bytes())?;
+            self.all_accepted &= kind.is_accepted();
+            *self.counts.entry(kind.as_str()).or_default() += 1;
+            lines.push_str(&line);
         }
         if let Some(j) = &mut self.journal {
-            j.flush()?;
+            j.flush().map_err(|e| {
+                let from = items.first().map_or(0, |i| i.line);
+                CliError::new(format!(
+                    "{e}: the sightings could not be recorded, so no verdict from line {from} on was printed"
+                ))
+            })?;
         }
+        self.out.write_all(lines.as_bytes())?;
         Ok(())
     }
 
@@ -227,58 +240,44 @@ impl<W: Write> Run<'_, W> {
         let earlier_run = self
             .journal
             .as_ref()
-            .and_then(|j| j.first_seen(kid, serial))
-            .map(|s| FirstSeen::Journal {
-                time: s.time,
-                location: s.location,
-            });
+            .and_then(|j| j.first_seen(kid, serial));
         if let Some(j) = &mut self.journal {
             j.record(kid, serial, self.now, self.location.as_deref())?;
         }
-        let first = if earlier_run.is_some() {
-            FirstLine(FROM_JOURNAL)
-        } else {
-            FirstLine(u32::try_from(line).unwrap_or(u32::MAX - 1))
-        };
-        match self.here.insert(kid, serial, first) {
-            Some(FirstLine(FROM_JOURNAL)) | None => Ok(earlier_run),
-            Some(FirstLine(first_line)) => Ok(Some(FirstSeen::Line(first_line as usize))),
-        }
+        Ok(
+            match self.here.sight(kid, serial, line, earlier_run.is_some()) {
+                None => None,
+                Some(FirstSighting::Line(first)) => Some(FirstSeen::Line(first)),
+                Some(FirstSighting::EarlierRun) => earlier_run.map(|s| FirstSeen::Journal {
+                    time: s.time,
+                    location: s.location,
+                }),
+            },
+        )
     }
 }
 
-/// A serial's first line in this run, or [`FROM_JOURNAL`].
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct FirstLine(u32);
-
-/// Consecutive serials on consecutive lines make one run; so do consecutive
-/// serials first seen in the journal.
-impl Step for FirstLine {
-    fn step(self, offset: u64) -> Option<FirstLine> {
-        if self.0 == FROM_JOURNAL || offset == 0 {
-            return Some(self);
-        }
-        let line = u32::try_from(offset)
-            .ok()
-            .and_then(|o| self.0.checked_add(o))?;
-        (line < FROM_JOURNAL - 1).then_some(FirstLine(line))
-    }
-}
-
-/// One output line (with its newline) and its verdict word.
+/// One output line (with its newline) and its verdict.
 fn render(
     item: &Item,
     verdict: &Verdict,
     first_seen: Option<&FirstSeen>,
     json: bool,
-) -> (&'static str, String) {
-    let word = if first_seen.is_some() {
-        "duplicate"
+) -> (VerdictKind, String) {
+    let kind = if first_seen.is_some() {
+        VerdictKind::Duplicate
     } else {
-        verdict.word()
+        verdict.kind()
+    };
+    let word = kind.as_str();
+    // The output of an expired code shows no payload, key or kid, as before
+    // the verdict carried them.
+    let shown = match verdict {
+        Verdict::Expired { .. } => None,
+        v => v.verified(),
     };
     let input = echo(&item.text, item.len);
-    let code = verdict.verified().map(|v| v.to_text()).or_else(|| {
+    let code = shown.map(|v| v.to_text()).or_else(|| {
         hallmark::UnverifiedCode::decode(&item.text)
             .ok()
             .map(|c| c.to_text())
@@ -293,22 +292,13 @@ fn render(
         put("input", json!(input));
         put("code", json!(code));
         put("verdict", json!(word));
-        put(
-            "error",
-            match verdict {
-                Verdict::Refused(e) => Value::from(e.kind()),
-                _ => Value::Null,
-            },
-        );
+        put("error", json!(verdict.refusal().map(|e| e.kind())));
         put("reason", json!(reason));
-        put(
-            "payload",
-            json!(verdict.verified().map(|v| payload_json(v.payload()))),
-        );
+        put("payload", json!(shown.map(|v| payload_json(v.payload()))));
         if let Some(source) = &item.source {
             put("source", json!(source));
         }
-        if let Some(v) = verdict.verified() {
+        if let Some(v) = shown {
             put("kid", json!(v.kid().to_string()));
             put("key", json!(v.key_name()));
         }
@@ -330,10 +320,10 @@ fn render(
             None => {}
         }
         let value = Value::Object(value);
-        (word, format!("{value}\n"))
+        (kind, format!("{value}\n"))
     } else {
         let shown = code.unwrap_or(input);
-        (word, format!("{word}\t{shown}\t{reason}\n"))
+        (kind, format!("{word}\t{shown}\t{reason}\n"))
     }
 }
 
@@ -358,20 +348,8 @@ fn reason(verdict: &Verdict, first_seen: Option<&FirstSeen>) -> String {
                 .map(|l| format!(" at {l:?}"))
                 .unwrap_or_default()
         ),
-        (
-            Verdict::Genuine {
-                verified,
-                stale: false,
-            },
-            None,
-        ) => about(verified),
-        (
-            Verdict::Genuine {
-                verified,
-                stale: true,
-            },
-            None,
-        ) => {
+        (Verdict::Genuine(verified), None) => about(verified),
+        (Verdict::Stale(verified), None) => {
             format!("{} (revocation data older than --max-age)", about(verified))
         }
         (
@@ -387,8 +365,10 @@ fn reason(verdict: &Verdict, first_seen: Option<&FirstSeen>) -> String {
             scope_text(&revocation.scope),
             about(verified)
         ),
-        (Verdict::Refused(e), None) => e.to_string(),
-        (_, None) => verdict.word().to_owned(),
+        (_, None) => match verdict.refusal() {
+            Some(e) => e.to_string(),
+            None => verdict.kind().as_str().to_owned(),
+        },
     }
 }
 
@@ -422,9 +402,10 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         Some(path) => Some(load_snapshot(&args, &trust, path)?),
         None => None,
     };
+    let now = now_secs()?;
     let mut verifier = Verifier::new(&trust, today);
-    if let Some((s, stale)) = &snapshot {
-        verifier = verifier.with_revocations(s, *stale);
+    if let Some((s, _)) = &snapshot {
+        verifier = verifier.with_revocations(s, now, args.max_age);
     }
     let journal = match &args.seen {
         Some(path) => Some(match Journal::try_open(path) {
@@ -444,10 +425,11 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         json: args.json,
         out: BufWriter::with_capacity(1 << 16, io::stdout().lock()),
         counts: BTreeMap::new(),
-        here: Runs::default(),
+        all_accepted: true,
+        here: DuplicateIndex::default(),
         journal,
         location: args.location.clone(),
-        now: now_secs()?,
+        now,
     };
 
     if !args.image.is_empty() {
@@ -498,11 +480,11 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             ),
         };
         let bar = progress(len);
-        let mut reader = reader;
+        let mut reader = Lines::new(reader);
         let mut line = 0usize;
         let mut items = Vec::with_capacity(CHUNK);
         loop {
-            let next = read_line(&mut reader)?;
+            let next = reader.next_line()?;
             let done = next.is_none();
             if let Some(l) = next {
                 line += 1;
@@ -534,8 +516,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     }
     let summary: Vec<String> = run.counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
     eprintln!("verified {total} codes: {}", summary.join(", "));
-    let all_genuine = run.counts.keys().all(|k| *k == "genuine" || *k == "stale");
-    Ok(if all_genuine {
+    Ok(if run.all_accepted {
         EXIT_OK
     } else {
         EXIT_NOT_GENUINE

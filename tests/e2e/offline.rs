@@ -410,3 +410,278 @@ fn bad_revocation_lists_and_options_are_clear_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unit must be"), "{}", stderr(&out));
 }
+
+/// The (key id, serial) pairs of the complete records of a seen journal (a
+/// torn last record, left by a kill mid-write, is not a sighting).
+fn journaled(journal: &Path) -> std::collections::HashSet<(String, u64)> {
+    let text = std::fs::read(journal).unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let mut lines: Vec<&str> = text.split('\n').collect();
+    let last = lines.pop().unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
+    for line in lines.into_iter().chain(Some(last)) {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
+            seen.insert((
+                v["kid"].as_str().unwrap().to_owned(),
+                v["serial"].as_u64().unwrap(),
+            ));
+        }
+    }
+    seen
+}
+
+/// The (key id, serial) pairs printed `genuine` in JSON lines output, ignoring
+/// a last line cut short by a kill.
+fn printed_genuine(stdout: &[u8]) -> Vec<(String, u64)> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["verdict"] == "genuine")
+        .map(|v| {
+            (
+                v["kid"].as_str().unwrap().to_owned(),
+                v["payload"]["serial"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The `verify --seen` arguments over `input` with the journal `journal`.
+fn seen_args<'a>(s: &'a Setup, input: &'a Path, journal: &'a Path) -> Vec<&'a str> {
+    vec![
+        "verify",
+        "--trust",
+        p(&s.trust),
+        "--json",
+        "--today",
+        "2026-11-23",
+        "--input",
+        p(input),
+        "--seen",
+        p(journal),
+    ]
+}
+
+/// After an interrupted run: every code it printed `genuine` is in the
+/// journal, and a second run over the same input calls every one of them a
+/// duplicate.
+fn assert_printed_genuine_is_durable(s: &Setup, input: &Path, journal: &Path, printed: &[u8]) {
+    let genuine = printed_genuine(printed);
+    let recorded = journaled(journal);
+    let missing: Vec<_> = genuine.iter().filter(|g| !recorded.contains(*g)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} codes printed genuine are not in the journal, e.g. {:?}",
+        missing.len(),
+        genuine.len(),
+        missing.first()
+    );
+    let again = run(&seen_args(s, input, journal), b"");
+    let expect = if genuine.is_empty() { [0, 1] } else { [1, 1] };
+    assert!(expect.contains(&code(&again)), "{}", stderr(&again));
+    let verdicts: std::collections::HashMap<(String, u64), String> = json_lines(&again)
+        .iter()
+        .filter(|v| !v["payload"].is_null())
+        .map(|v| {
+            (
+                (
+                    v["kid"].as_str().unwrap().to_owned(),
+                    v["payload"]["serial"].as_u64().unwrap(),
+                ),
+                v["verdict"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for g in &genuine {
+        assert_eq!(
+            verdicts.get(g).map(String::as_str),
+            Some("duplicate"),
+            "{g:?}"
+        );
+    }
+}
+
+/// A file of `n` freshly minted demo codes.
+fn code_file(s: &Setup, n: u32) -> PathBuf {
+    let codes = mint(s, n, &[]);
+    let input = s.dir.path().join("codes.txt");
+    std::fs::write(&input, codes.join("\n") + "\n").unwrap();
+    input
+}
+
+/// Issue 18.1: killed at a journal write (`ulimit -f`: SIGXFSZ kills the
+/// process at the write) or failing it (SIGXFSZ ignored: EFBIG, as on a full
+/// disk), `verify --seen` has printed `genuine` only for sightings already
+/// fsynced in the journal.
+#[test]
+fn regression_seen_journal_durable_before_verdict_printed_when_a_write_fails() {
+    let s = setup();
+    let input = code_file(&s, 5000);
+    // How long the whole journal grows, to cut it off at the first write
+    // (one block) and in a later one (nine tenths of the way).
+    let full = s.dir.path().join("full.journal");
+    let out = run(&seen_args(&s, &input, &full), b"");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let full_len = std::fs::metadata(&full).unwrap().len();
+    for blocks in [1, full_len * 9 / 10 / 512] {
+        for (trap, expect) in [("", None), ("trap '' XFSZ; ", Some(2))] {
+            let journal = s
+                .dir
+                .path()
+                .join(format!("seen-{blocks}-{}.journal", trap.len()));
+            let script = format!("{trap}ulimit -f {blocks}; exec \"$0\" \"$@\"");
+            let mut args = vec!["-c", script.as_str(), BIN];
+            args.extend(seen_args(&s, &input, &journal));
+            let out = run_program("sh", &args);
+            assert_eq!(out.status.code(), expect, "{script}: {}", stderr(&out));
+            if expect.is_some() {
+                assert!(
+                    stderr(&out).contains("could not be recorded"),
+                    "{}",
+                    stderr(&out)
+                );
+            }
+            assert_printed_genuine_is_durable(&s, &input, &journal, &out.stdout);
+        }
+    }
+}
+
+/// Issue 18.1: kill -9 at random instants of a `verify --seen` run over 5,000
+/// codes (some just as its first verdicts reach stdout): every code printed
+/// `genuine` is in the journal, and the next run flags each one a duplicate.
+#[test]
+fn regression_seen_journal_durable_before_verdict_printed_under_kill_9() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    let s = setup();
+    let input = code_file(&s, 6000);
+    let started = Instant::now();
+    let out = run(
+        &seen_args(&s, &input, &s.dir.path().join("full.journal")),
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let whole = started.elapsed();
+    // Pseudo-random delays, different on every test run.
+    let mut seed = std::collections::hash_map::RandomState::new();
+    let mut random = move |below: u128| {
+        use std::hash::BuildHasher;
+        let r = seed.hash_one(started.elapsed().as_nanos());
+        seed = std::collections::hash_map::RandomState::new();
+        u128::from(r) % below.max(1)
+    };
+    let mut printed_any = 0;
+    for i in 0..8 {
+        let journal = s.dir.path().join(format!("seen-{i}.journal"));
+        let mut child = Command::new(BIN)
+            .args(seen_args(&s, &input, &journal))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let (first, first_rx) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let mut buf = [0u8; 1 << 16];
+            loop {
+                match stdout.read(&mut buf) {
+                    Ok(0) | Err(_) => return all,
+                    Ok(n) => {
+                        if all.is_empty() {
+                            let _ = first.send(());
+                        }
+                        all.extend_from_slice(&buf[..n]);
+                    }
+                }
+            }
+        });
+        if i % 2 == 0 {
+            // Anywhere in the run.
+            let delay = random(whole.as_micros());
+            std::thread::sleep(Duration::from_micros(delay as u64));
+        } else {
+            // Just after the first verdicts are printed: when a run that
+            // prints before it records has sightings in flight.
+            let _ = first_rx.recv_timeout(Duration::from_secs(60));
+            std::thread::sleep(Duration::from_micros(random(2000) as u64));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let printed = reader.join().unwrap();
+        printed_any += printed_genuine(&printed).len();
+        assert_printed_genuine_is_durable(&s, &input, &journal, &printed);
+    }
+    assert!(printed_any > 0, "no kill came after a verdict was printed");
+}
+
+/// Issue 18.10: an input file or stdin starting with a UTF-8 byte order mark
+/// (as some editors save text) verifies its first code like any other.
+#[test]
+fn regression_bom_at_start_of_input_does_not_make_first_code_malformed() {
+    let s = setup();
+    let codes = mint(&s, 2, &[]);
+    let text = format!("\u{feff}{}\r\n{}\r\n", codes[0], codes[1]);
+    let input = s.dir.path().join("bom.txt");
+    std::fs::write(&input, &text).unwrap();
+    for out in [
+        verify(&s, "", &["--input", p(&input)]),
+        verify(&s, &text, &[]),
+    ] {
+        assert_eq!(code(&out), 0, "{}", stdout(&out));
+        let v = json_lines(&out);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0]["verdict"], "genuine");
+        assert_eq!(v[0]["input"], codes[0].as_str());
+        assert_eq!(v[0]["line"], 1);
+    }
+}
+
+/// Issue 18.3: a key marked `revocation_signer` signs revocation snapshots
+/// only. Codes minted with it (as with a revocation key copied onto the
+/// internet-facing server) never verify genuine.
+#[test]
+fn regression_revocation_signer_key_cannot_mint_genuine_codes() {
+    let s = setup();
+    let ledger = s.dir.path().join("rev.ledger");
+    let out = run(
+        &[
+            "mint",
+            "--key",
+            p(&s.rev_key),
+            "--part",
+            "DRN-2980",
+            "--lot",
+            "L231212-01",
+            "--date",
+            "2023-12-12",
+            "--count",
+            "300",
+            "--ledger",
+            p(&ledger),
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let codes = stdout(&out);
+    // One at a time and in bulk (past BUILD_TABLES_FROM: the tables path).
+    for input in [codes.lines().next().unwrap(), codes.as_str()] {
+        let out = verify(&s, input, &[]);
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        for v in json_lines(&out) {
+            assert_eq!(v["verdict"], "key-not-valid", "{v}");
+            assert_eq!(v["error"], "key-usage", "{v}");
+            assert!(
+                v["reason"].as_str().unwrap().contains("revocation signer"),
+                "{v}"
+            );
+        }
+    }
+    // The same trust store still accepts the issuer's codes.
+    let demo = mint(&s, 1, &[]);
+    assert_eq!(code(&verify(&s, &demo[0], &[])), 0);
+}

@@ -87,7 +87,7 @@ proptest! {
             prop_assert!(p.to_cbor().len() + 69 > hallmark::MAX_CODE_BYTES);
             return Ok(());
         };
-        let verified = trust.verify(&code).unwrap();
+        let verified = trust.verify_signature_only(&code).unwrap();
         prop_assert_eq!(verified.payload(), &p);
         prop_assert_eq!(verified.to_text(), code.clone());
         prop_assert_eq!(Payload::from_cbor(&p.to_cbor()).unwrap(), p);
@@ -96,7 +96,7 @@ proptest! {
         let grouped: String = lower.as_bytes().chunks(5).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("-");
         for spelling in [lower, grouped, format!("HTTPS://HM.EXAMPLE/C/{code}")] {
             prop_assert_eq!(UnverifiedCode::decode(&spelling).unwrap().to_text(), code.clone());
-            prop_assert!(trust.verify(&spelling).is_ok());
+            prop_assert!(trust.verify_signature_only(&spelling).is_ok());
         }
     }
 
@@ -132,7 +132,7 @@ proptest! {
         let mutated = String::from_utf8(mutated).unwrap();
         let same_code = UnverifiedCode::decode(&mutated).map(|c| c.to_text() == code).unwrap_or(false);
         if !same_code {
-            prop_assert!(trust.verify(&mutated).is_err(), "mutation {} verified: {}", mutation, mutated);
+            prop_assert!(trust.verify_signature_only(&mutated).is_err(), "mutation {} verified: {}", mutation, mutated);
         }
     }
 
@@ -196,7 +196,7 @@ proptest! {
         prop_assert_eq!(bulk.len(), inputs.len());
         for (input, verdict) in inputs.iter().zip(&bulk) {
             prop_assert_eq!(verdict, &verifier.verify(input));
-            prop_assert_eq!(verdict.is_genuine(), trust.verify(input).is_ok());
+            prop_assert_eq!(verdict.is_genuine(), trust.verify_signature_only(input).is_ok());
         }
     }
 }

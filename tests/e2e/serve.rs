@@ -669,3 +669,45 @@ fn regression_serve_closes_idle_connections_after_idle_timeout() {
     );
     assert_eq!(code(&out), 2, "{}", stderr(&out));
 }
+
+/// Issue 18.3: the service refuses codes signed by its own revocation key
+/// (a revocation signer signs no codes).
+#[test]
+fn regression_revocation_signer_key_cannot_mint_genuine_codes_on_the_service() {
+    let s = setup();
+    let out = run(
+        &[
+            "mint",
+            "--key",
+            p(&s.rev_key),
+            "--part",
+            "DRN-2980",
+            "--lot",
+            "L231212-01",
+            "--date",
+            "2023-12-12",
+            "--count",
+            "1",
+            "--ledger",
+            p(&s.dir.path().join("rev.ledger")),
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let minted = stdout(&out).trim().to_owned();
+    let server = Server::start(s.dir.path(), &s.trust, &s.db, &s.rev_key);
+    let lookup = server.request("GET", &format!("/v1/codes/{minted}"), &[], b"");
+    assert_eq!(lookup.status, 200);
+    let v = lookup.json();
+    assert_eq!(v["verdict"], "key-not-valid", "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("revocation signer"),
+        "{v}"
+    );
+    let page = server.request("GET", &format!("/c/{minted}"), &[], b"");
+    let page = String::from_utf8_lossy(&page.body);
+    assert!(
+        page.contains("Not genuine") && !page.contains("Genuine"),
+        "{page}"
+    );
+}

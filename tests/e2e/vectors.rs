@@ -137,7 +137,8 @@ fn run_snapshot_case(
         };
     };
     let verdict = Verifier::new(trust, today)
-        .with_revocations(&snapshot, false)
+        // Never stale: the snapshot judged as of its own issue time.
+        .with_revocations(&snapshot, snapshot.issued, u64::MAX)
         .verify(input);
     match verdict {
         Verdict::Revoked { revocation, .. } => {
@@ -149,9 +150,11 @@ fn run_snapshot_case(
                 other => Err(format!("reason {} != {other:?}", revocation.reason)),
             }
         }
-        Verdict::Genuine { verified, .. } => check_verified(Ok(verified), input, case),
-        Verdict::Refused(e) => check_verified(Err(e), input, case),
-        other => Err(format!("unexpected verdict {}", other.word())),
+        Verdict::Genuine(verified) => check_verified(Ok(verified), input, case),
+        other => match other.refusal() {
+            Some(e) => check_verified(Err(e), input, case),
+            None => Err(format!("unexpected verdict {}", other.kind().as_str())),
+        },
     }
 }
 

@@ -17,7 +17,7 @@ use crate::serials::{OPAQUE_BIT, OpaquePermutation, SerialMode};
 ///
 /// let mut trust = TrustStore::new();
 /// trust.add(TrustedKey::new("doc", key.public_key(), None, None)?)?;
-/// assert_eq!(trust.verify(&code)?.payload().serial(), 42);
+/// assert_eq!(trust.verify_signature_only(&code)?.payload().serial(), 42);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn mint(key: &SecretKey, payload: &Payload) -> Result<String, Error> {
@@ -186,7 +186,10 @@ mod tests {
                     reference = reference.with_extension(e.clone())?;
                 }
                 assert_eq!(fast, mint(&key, &reference)?);
-                assert_eq!(trust.verify(&fast)?.payload().serial(), serial);
+                assert_eq!(
+                    trust.verify_signature_only(&fast)?.payload().serial(),
+                    serial
+                );
             }
             assert!(
                 minter.mint(1 << 63).is_err(),
@@ -196,7 +199,7 @@ mod tests {
         let opaque = Minter::new(&key, &templates[0], SerialMode::Opaque)?;
         let (s, code) = opaque.mint(0)?;
         assert!(s >= OPAQUE_BIT);
-        assert_eq!(trust.verify(&code)?.payload().serial(), s);
+        assert_eq!(trust.verify_signature_only(&code)?.payload().serial(), s);
         Ok(())
     }
 }

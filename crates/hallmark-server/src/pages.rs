@@ -121,7 +121,7 @@ pub(crate) async fn code_page(
     };
     let table = payload_table(&j);
     let (title, colour, text) = match &j.verdict {
-        Verdict::Genuine { .. } => (
+        Verdict::Genuine(_) | Verdict::Stale(_) => (
             "Genuine",
             "#070",
             "This code was issued by the manufacturer. If the same code is found on several products, report it.".to_owned(),
@@ -134,11 +134,13 @@ pub(crate) async fn code_page(
                 revocation.reason, revocation.date
             ),
         ),
-        Verdict::Refused(e) => match e.verdict() {
-            "expired" => ("Expired", "#b60", format!("The code is genuine but {e}.")),
-            "unknown-key" => ("Not verified", "#b00", "This code was not issued by a manufacturer this service knows.".to_owned()),
-            _ => ("Not genuine", "#b00", "This code does not carry a valid manufacturer signature: it may be forged or altered.".to_owned()),
-        },
+        Verdict::Expired { expiry, today, .. } => (
+            "Expired",
+            "#b60",
+            format!("The code is genuine but {}.", hallmark::Error::Expired { expiry: *expiry, today: *today }),
+        ),
+        Verdict::UnknownKey { .. } => ("Not verified", "#b00", "This code was not issued by a manufacturer this service knows.".to_owned()),
+        Verdict::Malformed(_) | Verdict::BadSignature(_) | Verdict::KeyNotValid(_) => ("Not genuine", "#b00", "This code does not carry a valid manufacturer signature: it may be forged or altered.".to_owned()),
         _ => ("Not genuine", "#b00", "This code could not be verified.".to_owned()),
     };
     page(

@@ -9,7 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hallmark::{
-    BatchManifest, Date, Error, Reason, Revocation, RevocationSnapshot, Scope, Verdict, Verified,
+    BatchManifest, Date, Reason, Revocation, RevocationSnapshot, Scope, Verdict, VerdictKind,
+    Verified, Verifier,
 };
 use serde_json::json;
 
@@ -93,48 +94,35 @@ pub(crate) struct Judgement {
 pub(crate) fn judge(state: &AppState, code: &str) -> Result<Judgement, ApiError> {
     let judged = judge_uncounted(state, code);
     match &judged {
-        Ok(j) => state.metrics().verdict(j.verdict.word()),
-        Err(e) if e.status() == StatusCode::BAD_REQUEST => state.metrics().verdict("malformed"),
+        Ok(j) => state.metrics().verdict(j.verdict.kind().as_str()),
+        Err(e) if e.status() == StatusCode::BAD_REQUEST => {
+            state.metrics().verdict(VerdictKind::Malformed.as_str())
+        }
         Err(_) => {}
     }
     judged
 }
 
 fn judge_uncounted(state: &AppState, code: &str) -> Result<Judgement, ApiError> {
-    let verified = match state.trust().verify(code) {
-        Ok(v) => v,
-        Err(e) if e.verdict() == "malformed" => {
-            return Err(
-                ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string())
-                    .with("verdict", json!("malformed")),
-            );
-        }
-        Err(e) => {
-            return Ok(Judgement {
-                verdict: Verdict::Refused(e),
-                verified: None,
-                status: None,
-            });
-        }
+    let checked = state.trust().verify_signature_only(code);
+    let status = match &checked {
+        Ok(v) => state.storage().status(v.kid(), v.payload())?,
+        Err(_) => None,
     };
-    let status = state.storage().status(verified.kid(), verified.payload())?;
-    let today = today(state.now());
-    let verdict = match (&status, verified.payload().expiry()) {
-        (Some(s), _) => Verdict::Revoked {
-            verified: verified.clone(),
-            revocation: s.revocation.clone(),
-        },
-        (None, Some(expiry)) if expiry < today => {
-            Verdict::Refused(Error::Expired { expiry, today })
-        }
-        (None, _) => Verdict::Genuine {
-            verified: verified.clone(),
-            stale: false,
-        },
-    };
+    // The verifier's one precedence rule, with the stored status as the
+    // revocation data (live, so never stale).
+    let verdict = Verifier::new(state.trust(), today(state.now()))
+        .judge(checked, status.as_ref().map(|s| &s.revocation));
+    if let Verdict::Malformed(e) = &verdict {
+        let malformed = VerdictKind::Malformed.as_str();
+        return Err(
+            ApiError::new(StatusCode::BAD_REQUEST, malformed, e.to_string())
+                .with("verdict", json!(malformed)),
+        );
+    }
     Ok(Judgement {
+        verified: verdict.verified().cloned(),
         verdict,
-        verified: Some(verified),
         status,
     })
 }
@@ -142,7 +130,7 @@ fn judge_uncounted(state: &AppState, code: &str) -> Result<Judgement, ApiError> 
 /// The common part of lookup and scan answers.
 fn report(j: &Judgement) -> CodeReport {
     let mut out = CodeReport {
-        verdict: j.verdict.word().to_owned(),
+        verdict: j.verdict.kind().as_str().to_owned(),
         detail: None,
         code: None,
         kid: None,
@@ -154,7 +142,7 @@ fn report(j: &Judgement) -> CodeReport {
         alerts: None,
         scans: None,
     };
-    if let Verdict::Refused(e) = &j.verdict {
+    if let Some(e) = j.verdict.refusal() {
         out.detail = Some(e.to_string());
     }
     if let Some(v) = &j.verified {
@@ -370,7 +358,7 @@ fn status_change(state: &AppState, req: StatusRequest) -> Result<StatusChange, A
         StatusTarget::Code { code, kid } => {
             let verified = state
                 .trust()
-                .verify(code)
+                .verify_signature_only(code)
                 .map_err(|e| invalid(format!("code: {} ({e})", e.verdict())))?;
             if kid.is_some_and(|k| k != verified.kid()) {
                 return Err(invalid("kid does not match the code's key"));

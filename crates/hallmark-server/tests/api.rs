@@ -17,7 +17,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use hallmark::{
     BatchManifest, Date, ManifestBatch, Payload, RevocationSnapshot, TrustStore, TrustedKey,
-    UnsignedCode, Verifier,
+    UnsignedCode, VerdictKind, Verifier,
 };
 use hallmark_issuer::SecretKey;
 use hallmark_server::auth::hash_token;
@@ -735,17 +735,20 @@ async fn snapshot_verifies_offline_and_honours_etags(b: Backend) {
 
     // The server's verdicts and the offline verifier's agree on every code.
     let today = Date::from_days(NOW / 86_400).unwrap();
-    let offline = Verifier::new(&f.trust, today).with_revocations(&snapshot, false);
+    let offline = Verifier::new(&f.trust, today).with_revocations(&snapshot, NOW, u64::MAX);
     for code in [&revoked, &expired_revoked, &expired, &genuine, &in_lot] {
         let server = f.lookup(code).await;
         assert_eq!(
             server["verdict"].as_str(),
-            Some(offline.verify(code).word()),
+            Some(offline.verify(code).kind().as_str()),
             "{server}"
         );
     }
-    assert_eq!(offline.verify(&expired_revoked).word(), "revoked");
-    assert_eq!(offline.verify(&in_lot).word(), "revoked");
+    assert_eq!(
+        offline.verify(&expired_revoked).kind(),
+        VerdictKind::Revoked
+    );
+    assert_eq!(offline.verify(&in_lot).kind(), VerdictKind::Revoked);
 
     // Unchanged: the same bytes, and 304 for a matching If-None-Match.
     assert_eq!(f.snapshot_bytes().await, bytes);

@@ -17,7 +17,7 @@ pub const MIN_CODE_BYTES: usize = 1 + KID_LEN + 1 + SIGNATURE_LEN;
 /// A code parsed and checked for canonical form, whose signature is NOT verified.
 ///
 /// Use it to show what a code claims (`hallmark inspect`); never treat its payload
-/// as genuine. [`TrustStore::verify`](crate::TrustStore::verify) is the way to a
+/// as genuine. [`Verifier::verify`](crate::Verifier::verify) is the way to a
 /// verified payload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnverifiedCode {

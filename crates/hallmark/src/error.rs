@@ -97,6 +97,17 @@ pub enum Error {
         /// End of the key's validity (inclusive), if bounded.
         valid_until: Option<Date>,
     },
+    /// The code names a key that may not sign codes: a key the trust store
+    /// marks `revocation_signer = true` signs revocation snapshots only.
+    #[error(
+        "key {key_name} ({kid}) is a revocation signer: it signs revocation snapshots only, never codes"
+    )]
+    KeyUsage {
+        /// The key id the code names.
+        kid: KeyId,
+        /// The trusted key's name.
+        key_name: String,
+    },
     /// The code is genuine but past its expiry date.
     #[error("expired on {expiry} (today is {today})")]
     Expired {
@@ -256,6 +267,7 @@ impl Error {
             Error::BadSignature { .. } => "bad-signature",
             Error::NonCanonicalSignature => "non-canonical-signature",
             Error::KeyNotValid { .. } => "key-not-valid",
+            Error::KeyUsage { .. } => "key-usage",
             Error::Expired { .. } => "expired",
             Error::NotRevocationSigner { .. } => "not-revocation-signer",
             Error::InvalidDate { .. } => "invalid-date",
@@ -284,7 +296,7 @@ impl Error {
             | Error::Payload(_) => "malformed",
             Error::UnknownKey { .. } => "unknown-key",
             Error::BadSignature { .. } | Error::NonCanonicalSignature => "bad-signature",
-            Error::KeyNotValid { .. } => "key-not-valid",
+            Error::KeyNotValid { .. } | Error::KeyUsage { .. } => "key-not-valid",
             Error::Expired { .. } => "expired",
             Error::InvalidDate { .. }
             | Error::NotRevocationSigner { .. }

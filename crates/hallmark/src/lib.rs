@@ -42,6 +42,7 @@
 
 mod code;
 mod date;
+pub mod duplicates;
 mod error;
 mod key;
 mod manifest;
@@ -68,7 +69,7 @@ pub use revocation::{
     RevocationSnapshot, Scope,
 };
 pub use trust::{MAX_TRUST_STORE_LEN, TrustStore, TrustedKey, Verified};
-pub use verdict::{BUILD_TABLES_FROM, Verdict, Verifier};
+pub use verdict::{BUILD_TABLES_FROM, Verdict, VerdictKind, Verifier};
 
 /// The version byte of the code format this crate implements.
 pub const VERSION: u8 = 1;

@@ -76,13 +76,16 @@ impl TrustedKey {
         })
     }
 
-    /// Marks (or unmarks) the key as one that may sign revocation snapshots.
+    /// Marks (or unmarks) the key as a revocation signer: a key that signs
+    /// revocation snapshots only. Codes naming a revocation signer are refused
+    /// ([`Error::KeyUsage`], verdict `key-not-valid`): a key has one usage.
     pub fn with_revocation_signer(mut self, revocation_signer: bool) -> TrustedKey {
         self.revocation_signer = revocation_signer;
         self
     }
 
-    /// Whether the key may sign revocation snapshots.
+    /// Whether the key is a revocation signer: it may sign revocation
+    /// snapshots, and no codes.
     pub fn is_revocation_signer(&self) -> bool {
         self.revocation_signer
     }
@@ -303,25 +306,34 @@ impl TrustStore {
         self.keys.iter().find(|k| k.kid() == kid)
     }
 
-    /// Verifies a scanned or typed code: canonical form, a trusted key, a valid
-    /// signature (`verify_strict`) over the bytes received, and the key's validity
-    /// on the code's date of manufacture. Does not look at expiry; see
-    /// [`TrustStore::verify_on`].
-    pub fn verify(&self, input: &str) -> Result<Verified, Error> {
-        self.verify_code(UnverifiedCode::decode(input)?)
+    /// Checks a scanned or typed code's signature only: canonical form, a
+    /// trusted key, a valid signature (`verify_strict`) over the bytes
+    /// received, the key's usage (not a revocation signer) and its validity on
+    /// the code's date of manufacture.
+    ///
+    /// **Not a verdict**: expiry and revocation are not looked at, so an
+    /// expired or revoked code passes. To accept goods use
+    /// [`TrustStore::verify_on`] or a [`crate::Verifier`]; this is the first step
+    /// of [`crate::Verifier::judge`], for a service that looks up a code's stored
+    /// status before judging it.
+    pub fn verify_signature_only(&self, input: &str) -> Result<Verified, Error> {
+        self.verify_code_signature_only(UnverifiedCode::decode(input)?)
     }
 
-    /// [`TrustStore::verify`], and also refuses a code whose expiry date is before `today`.
+    /// [`TrustStore::verify_signature_only`], and also refuses a code whose
+    /// expiry date is before `today` (revocation data is a
+    /// [`crate::Verifier`]'s).
     pub fn verify_on(&self, input: &str, today: Date) -> Result<Verified, Error> {
-        let verified = self.verify(input)?;
+        let verified = self.verify_signature_only(input)?;
         match verified.payload().expiry() {
             Some(expiry) if expiry < today => Err(Error::Expired { expiry, today }),
             _ => Ok(verified),
         }
     }
 
-    /// Verifies an already-decoded code.
-    pub fn verify_code(&self, code: UnverifiedCode) -> Result<Verified, Error> {
+    /// [`TrustStore::verify_signature_only`] on an already-decoded code
+    /// (expiry and revocation not looked at).
+    pub fn verify_code_signature_only(&self, code: UnverifiedCode) -> Result<Verified, Error> {
         let (trusted, signature) = self.signer(&code)?;
         let good = match trusted.multiples.0.get() {
             Some(multiples) => multiples.verify(&signature, &code.signing_parts()),
@@ -346,10 +358,10 @@ impl TrustStore {
     ///     public_key = "0faada074b654141829ba20700f2446d0f8e1f8f8794ffc2f18239c980f024ee"
     /// "#)?;
     /// let code = "0630HCDQMG01M1TVSMAG2T24A972TCHS70R04TJC68SK2CHH68PK0C83356FFX0ANVQRTRZFQZ5TQV6WPGHQJK82WBZV4VJ86213X7S0NAQ94EY8SRQVMYPG15657FJ4SAQXZQ5WPTHY9BRXCTXM5A1TM3RMTCQDHR7G";
-    /// let before = trust.verify(code)?;
+    /// let before = trust.verify_signature_only(code)?;
     /// trust.precompute(); // from here on, the same answers, faster
-    /// assert_eq!(trust.verify(code)?, before);
-    /// assert!(trust.verify(&code.replacen('A', "B", 1)).is_err());
+    /// assert_eq!(trust.verify_signature_only(code)?, before);
+    /// assert!(trust.verify_signature_only(&code.replacen('A', "B", 1)).is_err());
     /// # Ok::<(), hallmark::Error>(())
     /// ```
     pub fn precompute(&self) {
@@ -358,7 +370,7 @@ impl TrustStore {
         }
     }
 
-    /// [`TrustStore::verify_code`] on many codes, with the tables of multiples
+    /// [`TrustStore::verify_code_signature_only`] on many codes, with the tables of multiples
     /// (built if `build`) and one field inversion for all the encodings.
     pub(crate) fn verify_codes(
         &self,
@@ -430,6 +442,14 @@ fn finish(trusted: &TrustedKey, code: UnverifiedCode, good: bool) -> Result<Veri
             key_name: trusted.name.clone(),
         });
     }
+    if trusted.revocation_signer {
+        // One usage per key: a revocation signer signs no codes, so a code
+        // minted with the (often internet-facing) revocation key is refused.
+        return Err(Error::KeyUsage {
+            kid,
+            key_name: trusted.name.clone(),
+        });
+    }
     let date = code.payload().date();
     if !trusted.is_valid_on(date) {
         return Err(Error::KeyNotValid {
@@ -479,6 +499,46 @@ mod tests {
         assert!(is_canonical_scalar(&below));
         assert!(is_canonical_scalar(&[0; 32]));
         assert!(!is_canonical_scalar(&[0xff; 32]));
+    }
+
+    /// Issue 18.3: a key marked `revocation_signer` signs no codes.
+    #[test]
+    fn regression_revocation_signer_key_never_verifies_a_code() {
+        let demo = "0faada074b654141829ba20700f2446d0f8e1f8f8794ffc2f18239c980f024ee";
+        let code = "0630HCDQMG01M1TVSMAG2T24A972TCHS70R04TJC68SK2CHH68PK0C83356FFX0ANVQRTRZFQZ5TQV6WPGHQJK82WBZV4VJ86213X7S0NAQ94EY8SRQVMYPG15657FJ4SAQXZQ5WPTHY9BRXCTXM5A1TM3RMTCQDHR7G";
+        let store = |extra: &str| {
+            TrustStore::from_toml(&format!(
+                "[[key]]\nname = \"demo\"\npublic_key = \"{demo}\"\n{extra}"
+            ))
+        };
+        let codes_key = store("revocation_signer = false\n");
+        assert!(
+            codes_key
+                .as_ref()
+                .is_ok_and(|t| t.verify_signature_only(code).is_ok())
+        );
+        let Ok(revocation_key) = store("revocation_signer = true\n") else {
+            panic!("trust store refused");
+        };
+        for precomputed in [false, true] {
+            if precomputed {
+                revocation_key.precompute();
+            }
+            let refused = revocation_key.verify_signature_only(code);
+            assert!(
+                matches!(&refused, Err(e @ Error::KeyUsage { key_name, .. })
+                    if key_name == "demo" && e.kind() == "key-usage" && e.verdict() == "key-not-valid"),
+                "{refused:?}"
+            );
+            let batch = revocation_key.verify_codes(vec![UnverifiedCode::decode(code)], true);
+            assert!(matches!(batch.as_slice(), [Err(Error::KeyUsage { .. })]));
+        }
+        // The signature is checked first: a forgery is a forgery.
+        let forged = code.replacen('A', "B", 1);
+        assert!(matches!(
+            revocation_key.verify_signature_only(&forged),
+            Err(Error::BadSignature { .. })
+        ));
     }
 
     #[test]

@@ -1,22 +1,103 @@
-//! Graded verdicts, with revocation data, one code at a time or in bulk.
+//! Graded verdicts, with revocation data, one code at a time or in bulk: one
+//! closed [`Verdict`], one precedence rule ([`Verifier::judge`]).
+
+use core::fmt;
 
 use crate::Date;
 use crate::code::UnverifiedCode;
 use crate::error::Error;
+use crate::key::KeyId;
 use crate::revocation::{Revocation, RevocationSnapshot};
 use crate::trust::{TrustStore, Verified};
 
-/// The outcome of verifying one code.
+/// What a verdict says, without its context: `Copy`, for counting, comparing
+/// and output ([`VerdictKind::as_str`] gives the word of docs/FORMAT.md §8.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum VerdictKind {
+    /// Genuine, not revoked, not expired, revocation data fresh (or none given).
+    Genuine,
+    /// Genuine, but the revocation data is older than the verifier's maximum age.
+    Stale,
+    /// Not a well-formed code.
+    Malformed,
+    /// No trusted key has the code's key id.
+    UnknownKey,
+    /// The signature does not verify: altered or forged.
+    BadSignature,
+    /// The key may not sign this code: not valid on its date of manufacture,
+    /// or a revocation signer.
+    KeyNotValid,
+    /// Genuine signature, but past the code's expiry date.
+    Expired,
+    /// Genuine signature, but revoked.
+    Revoked,
+    /// Genuine, but its serial was seen before ([`crate::duplicates`]).
+    Duplicate,
+}
+
+impl VerdictKind {
+    /// The verdict's word: `genuine`, `stale`, `malformed`, `unknown-key`,
+    /// `bad-signature`, `key-not-valid`, `expired`, `revoked` or `duplicate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictKind::Genuine => "genuine",
+            VerdictKind::Stale => "stale",
+            VerdictKind::Malformed => "malformed",
+            VerdictKind::UnknownKey => "unknown-key",
+            VerdictKind::BadSignature => "bad-signature",
+            VerdictKind::KeyNotValid => "key-not-valid",
+            VerdictKind::Expired => "expired",
+            VerdictKind::Revoked => "revoked",
+            VerdictKind::Duplicate => "duplicate",
+        }
+    }
+
+    /// Whether a code with this verdict may be accepted: genuine or stale.
+    pub fn is_accepted(self) -> bool {
+        matches!(self, VerdictKind::Genuine | VerdictKind::Stale)
+    }
+}
+
+impl fmt::Display for VerdictKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The outcome of verifying one code, with its context. Built by
+/// [`Verifier::verify`], [`Verifier::verify_batch`] and [`Verifier::judge`]:
+/// the verified code travels with every outcome whose signature verified
+/// (genuine, stale, expired, revoked).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Verdict {
-    /// Genuine. `stale` when revocation data was given but is older than the
-    /// verifier's limit, so a recent revocation could be missing.
-    Genuine {
+    /// Genuine.
+    Genuine(Verified),
+    /// Genuine, but the revocation data is older than the verifier's maximum
+    /// age, so a recent revocation could be missing.
+    Stale(Verified),
+    /// Not a well-formed code; the error says exactly why.
+    Malformed(Error),
+    /// No trusted key has this key id.
+    UnknownKey {
+        /// The key id the code names.
+        kid: KeyId,
+    },
+    /// The signature does not verify ([`Error::BadSignature`] or
+    /// [`Error::NonCanonicalSignature`]).
+    BadSignature(Error),
+    /// The key may not sign this code ([`Error::KeyNotValid`]: not valid on the
+    /// date of manufacture; [`Error::KeyUsage`]: a revocation signer).
+    KeyNotValid(Error),
+    /// Genuine signature, but past its expiry date.
+    Expired {
         /// The verified code.
         verified: Verified,
-        /// Whether the revocation data is stale.
-        stale: bool,
+        /// The payload's expiry date.
+        expiry: Date,
+        /// The date verification ran on.
+        today: Date,
     },
     /// Genuine signature, but revoked.
     Revoked {
@@ -25,34 +106,88 @@ pub enum Verdict {
         /// The revocation that applies.
         revocation: Revocation,
     },
-    /// Not genuine, or expired: the error says which.
-    Refused(Error),
 }
 
 impl Verdict {
-    /// The verdict's word: `genuine`, `stale`, `revoked`, or the error's
-    /// ([`Error::verdict`]: `malformed`, `unknown-key`, `bad-signature`,
-    /// `key-not-valid`, `expired`).
-    pub fn word(&self) -> &'static str {
+    /// The verdict without its context.
+    pub fn kind(&self) -> VerdictKind {
         match self {
-            Verdict::Genuine { stale: false, .. } => "genuine",
-            Verdict::Genuine { stale: true, .. } => "stale",
-            Verdict::Revoked { .. } => "revoked",
-            Verdict::Refused(e) => e.verdict(),
+            Verdict::Genuine(_) => VerdictKind::Genuine,
+            Verdict::Stale(_) => VerdictKind::Stale,
+            Verdict::Malformed(_) => VerdictKind::Malformed,
+            Verdict::UnknownKey { .. } => VerdictKind::UnknownKey,
+            Verdict::BadSignature(_) => VerdictKind::BadSignature,
+            Verdict::KeyNotValid(_) => VerdictKind::KeyNotValid,
+            Verdict::Expired { .. } => VerdictKind::Expired,
+            Verdict::Revoked { .. } => VerdictKind::Revoked,
         }
     }
 
-    /// The verified code, when the signature is good (genuine, stale or revoked).
+    /// The verified code, when the signature verified (genuine, stale,
+    /// expired or revoked).
     pub fn verified(&self) -> Option<&Verified> {
         match self {
-            Verdict::Genuine { verified, .. } | Verdict::Revoked { verified, .. } => Some(verified),
-            Verdict::Refused(_) => None,
+            Verdict::Genuine(verified)
+            | Verdict::Stale(verified)
+            | Verdict::Expired { verified, .. }
+            | Verdict::Revoked { verified, .. } => Some(verified),
+            Verdict::Malformed(_)
+            | Verdict::UnknownKey { .. }
+            | Verdict::BadSignature(_)
+            | Verdict::KeyNotValid(_) => None,
+        }
+    }
+
+    /// Why the code is refused, as an error (its [`Error::kind`] is the
+    /// precise reason of docs/FORMAT.md §8.4): for every verdict but genuine,
+    /// stale and revoked.
+    pub fn refusal(&self) -> Option<Error> {
+        match self {
+            Verdict::Malformed(e) | Verdict::BadSignature(e) | Verdict::KeyNotValid(e) => {
+                Some(e.clone())
+            }
+            Verdict::UnknownKey { kid } => Some(Error::UnknownKey { kid: *kid }),
+            Verdict::Expired { expiry, today, .. } => Some(Error::Expired {
+                expiry: *expiry,
+                today: *today,
+            }),
+            Verdict::Genuine(_) | Verdict::Stale(_) | Verdict::Revoked { .. } => None,
         }
     }
 
     /// Whether the code may be accepted (genuine, possibly with stale data).
     pub fn is_genuine(&self) -> bool {
-        matches!(self, Verdict::Genuine { .. })
+        self.kind().is_accepted()
+    }
+
+    /// The verdict of a code refused with `error` before revocation and expiry
+    /// are looked at.
+    fn refused(error: Error) -> Verdict {
+        match error {
+            Error::UnknownKey { kid } => Verdict::UnknownKey { kid },
+            e @ (Error::BadSignature { .. } | Error::NonCanonicalSignature) => {
+                Verdict::BadSignature(e)
+            }
+            e @ (Error::KeyNotValid { .. } | Error::KeyUsage { .. }) => Verdict::KeyNotValid(e),
+            // Errors signature-only verification never gives (see judge).
+            e @ (Error::Expired { .. }
+            | Error::TooLong { .. }
+            | Error::Empty
+            | Error::InvalidCharacter { .. }
+            | Error::InvalidUrl { .. }
+            | Error::InvalidLength { .. }
+            | Error::NonCanonicalText
+            | Error::Truncated { .. }
+            | Error::UnsupportedVersion { .. }
+            | Error::Payload(_)
+            | Error::NotRevocationSigner { .. }
+            | Error::InvalidDate { .. }
+            | Error::TrustStore(_)
+            | Error::WeakKey { .. }
+            | Error::InvalidPublicKey { .. }
+            | Error::DuplicateKeyId { .. }
+            | Error::InvalidField { .. }) => Verdict::Malformed(e),
+        }
     }
 }
 
@@ -61,15 +196,16 @@ impl Verdict {
 /// verifications and saves two thirds of every later one.
 pub const BUILD_TABLES_FROM: usize = 256;
 
-/// Everything a verdict depends on: trusted keys, revocation data and the date.
+/// Everything a verdict depends on: trusted keys, revocation data, the date
+/// and the freshness of the revocation data.
 ///
 /// ```
-/// use hallmark::{TrustStore, Verifier};
+/// use hallmark::{TrustStore, Verifier, VerdictKind};
 /// let trust = TrustStore::new();
 /// let verifier = Verifier::new(&trust, "2026-11-23".parse()?);
 /// let verdicts = verifier.verify_batch(["not a code", "0000"]);
 /// assert_eq!(verdicts.len(), 2);
-/// assert!(verdicts.iter().all(|v| v.word() == "malformed"));
+/// assert!(verdicts.iter().all(|v| v.kind() == VerdictKind::Malformed));
 /// # Ok::<(), hallmark::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -91,22 +227,30 @@ impl<'a> Verifier<'a> {
         }
     }
 
-    /// Uses a verified revocation snapshot; `stale` marks it older than the
-    /// caller's limit (genuine codes then get the verdict `stale`).
+    /// Uses a verified revocation snapshot. It is stale when it was issued
+    /// more than `max_age` seconds before `now` (seconds since 1970; an age of
+    /// exactly `max_age` is fresh): genuine codes then get the verdict
+    /// [`Verdict::Stale`].
     pub fn with_revocations(
         mut self,
         snapshot: &'a RevocationSnapshot,
-        stale: bool,
+        now: u64,
+        max_age: u64,
     ) -> Verifier<'a> {
         self.revocations = Some(snapshot);
-        self.stale = stale;
+        self.stale = now.saturating_sub(snapshot.issued) > max_age;
         self
     }
 
-    /// The verdict for one scanned or typed code. Revocation takes precedence
-    /// over expiry.
+    /// Whether the revocation data given is stale (see
+    /// [`Verifier::with_revocations`]).
+    pub fn is_stale(&self) -> bool {
+        self.stale
+    }
+
+    /// The verdict for one scanned or typed code.
     pub fn verify(&self, input: &str) -> Verdict {
-        self.judge(self.trust.verify(input))
+        self.with_snapshot(self.trust.verify_signature_only(input))
     }
 
     /// Verdicts for many codes, in input order: exactly [`Verifier::verify`] on
@@ -124,34 +268,68 @@ impl<'a> Verifier<'a> {
         self.trust
             .verify_codes(codes, build)
             .into_iter()
-            .map(|verified| self.judge(verified))
+            .map(|verified| self.with_snapshot(verified))
             .collect()
     }
 
-    /// Revocation, then expiry, for a code whose signature has been checked.
-    fn judge(&self, verified: Result<Verified, Error>) -> Verdict {
+    /// [`Verifier::judge`] with the revocation the snapshot holds, if any.
+    fn with_snapshot(&self, verified: Result<Verified, Error>) -> Verdict {
+        let revocation = match (&verified, self.revocations) {
+            (Ok(v), Some(snapshot)) => snapshot.check(v.kid(), v.payload()),
+            _ => None,
+        };
+        self.judge(verified, revocation)
+    }
+
+    /// The one precedence rule, for a code whose signature, key usage and key
+    /// validity were checked ([`TrustStore::verify_signature_only`]) and the
+    /// revocation that applies to it, if any (from a snapshot, or a service's
+    /// stored status): a refusal first, then revocation, then expiry, then the
+    /// freshness of the revocation data.
+    ///
+    /// `verified` is [`TrustStore::verify_signature_only`]'s answer (or
+    /// [`TrustStore::verify_code_signature_only`]'s); an error those never give
+    /// (such as [`TrustStore::verify_on`]'s [`Error::Expired`], which has lost
+    /// the code) is reported as [`Verdict::Malformed`] with that error.
+    ///
+    /// ```
+    /// use hallmark::{TrustStore, Verifier, VerdictKind};
+    /// let trust = TrustStore::from_toml(r#"
+    ///     [[key]]
+    ///     name = "demo-TEST-ONLY"
+    ///     public_key = "0faada074b654141829ba20700f2446d0f8e1f8f8794ffc2f18239c980f024ee"
+    /// "#)?;
+    /// let code = "0630HCDQMG01M1TVSMAG2T24A972TCHS70R04TJC68SK2CHH68PK0C83356FFX0ANVQRTRZFQZ5TQV6WPGHQJK82WBZV4VJ86213X7S0NAQ94EY8SRQVMYPG15657FJ4SAQXZQ5WPTHY9BRXCTXM5A1TM3RMTCQDHR7G";
+    /// let verifier = Verifier::new(&trust, "2026-11-23".parse()?);
+    /// // A service: the signature first, then the status it stores for the code.
+    /// let checked = trust.verify_signature_only(code);
+    /// let stored = None; // e.g. a database row's revocation
+    /// assert_eq!(verifier.judge(checked, stored).kind(), VerdictKind::Genuine);
+    /// # Ok::<(), hallmark::Error>(())
+    /// ```
+    pub fn judge(
+        &self,
+        verified: Result<Verified, Error>,
+        revocation: Option<&Revocation>,
+    ) -> Verdict {
         let verified = match verified {
             Ok(v) => v,
-            Err(e) => return Verdict::Refused(e),
+            Err(e) => return Verdict::refused(e),
         };
-        if let Some(revocation) = self
-            .revocations
-            .and_then(|r| r.check(verified.kid(), verified.payload()))
-        {
+        if let Some(revocation) = revocation {
             return Verdict::Revoked {
                 revocation: revocation.clone(),
                 verified,
             };
         }
         match verified.payload().expiry() {
-            Some(expiry) if expiry < self.today => Verdict::Refused(Error::Expired {
+            Some(expiry) if expiry < self.today => Verdict::Expired {
+                verified,
                 expiry,
                 today: self.today,
-            }),
-            _ => Verdict::Genuine {
-                verified,
-                stale: self.stale,
             },
+            _ if self.stale => Verdict::Stale(verified),
+            _ => Verdict::Genuine(verified),
         }
     }
 }

@@ -76,7 +76,7 @@ fn dalek_batch_accepts_what_verify_strict_refuses_and_hallmark_refuses_both_ways
         assert!(
             matches!(
                 single,
-                Verdict::Refused(hallmark::Error::BadSignature { .. })
+                Verdict::BadSignature(hallmark::Error::BadSignature { .. })
             ),
             "{single:?}"
         );

@@ -194,8 +194,8 @@ fn reference(key: &Key, message: &[u8], sig: &[u8; 64]) -> bool {
 
 fn signature_verdict(v: &Verdict) -> Result<(), String> {
     match v {
-        Verdict::Genuine { .. } => Ok(()),
-        Verdict::Refused(Error::BadSignature { .. } | Error::NonCanonicalSignature) => {
+        Verdict::Genuine(_) => Ok(()),
+        Verdict::BadSignature(Error::BadSignature { .. } | Error::NonCanonicalSignature) => {
             Err("refused".into())
         }
         other => Err(format!("unexpected verdict {other:?}")),

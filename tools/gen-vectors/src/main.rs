@@ -232,6 +232,80 @@ fn main() {
         "revocations.json",
         revocations_file(&signer, &other, &sample_payload, &sample_text),
     );
+    write(
+        &dir,
+        "usage.json",
+        file(
+            "Key usage: a revocation signer signs revocation snapshots, never codes.",
+            &signer,
+            usage_cases(&signer, &sample, &sample_text),
+        ),
+    );
+}
+
+/// Key usage (FORMAT.md §9, step V3a): a key marked `revocation_signer` signs
+/// revocation snapshots only; a code naming it is refused after the signature
+/// check and before the validity dates.
+fn usage_cases(s: &Signer, sample: &[u8], sample_text: &str) -> Vec<Value> {
+    let case = |name: &str, extra: &str, input: &str, verdict: &str, error: Option<&str>| {
+        let mut v = json!({
+            "name": name,
+            "trust_store": trust_toml(&s.key, extra),
+            "input": input,
+            "expect": {"verdict": verdict},
+        });
+        if let Some(e) = error {
+            v["expect"]["error"] = json!(e);
+        } else {
+            v["expect"]["canonical"] = json!(sample_text);
+            v["expect"]["payload"] = payload_json(
+                123_456_789,
+                "DRN-2980",
+                "L231212-01",
+                SAMPLE_DATE,
+                None,
+                &[],
+            );
+        }
+        v
+    };
+    // The first byte of R: the signature no longer verifies.
+    let forged = b32(&flip(sample, sample.len() - 64, 0));
+    vec![
+        case(
+            "a key marked revocation_signer signs no codes",
+            "revocation_signer = true\n",
+            sample_text,
+            "key-not-valid",
+            Some("key-usage"),
+        ),
+        case(
+            "revocation_signer = false is a code-signing key",
+            "revocation_signer = false\n",
+            sample_text,
+            "genuine",
+            None,
+        ),
+        case(
+            "a forgery under a revocation signer is a bad signature (signature first)",
+            "revocation_signer = true\n",
+            &forged,
+            "bad-signature",
+            Some("bad-signature"),
+        ),
+        case(
+            "usage is checked before the validity dates",
+            "revocation_signer = true\nvalid_until = 2023-12-11\n",
+            sample_text,
+            "key-not-valid",
+            Some("key-usage"),
+        ),
+        json!({
+            "name": "revocation_signer must be a boolean",
+            "trust_store": trust_toml(&s.key, "revocation_signer = \"yes\"\n"),
+            "expect": {"verdict": "error", "error": "trust-store"},
+        }),
+    ]
 }
 
 fn write(dir: &Path, name: &str, value: Value) {
