@@ -40,6 +40,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod cbor;
 mod code;
 mod date;
 mod error;

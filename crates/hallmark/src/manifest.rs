@@ -6,9 +6,9 @@
 
 use ciborium::Value;
 
+use crate::cbor::{date, field, int, only_keys, parse_canonical, text, to_vec, uint};
 use crate::error::{Error, PayloadError};
 use crate::key::KeyId;
-use crate::payload::{as_u64, check_label, parse_canonical, to_vec};
 use crate::{Date, SIGNATURE_LEN, TrustStore};
 
 /// Domain-separation tag of batch manifest signatures (NUL-terminated ASCII).
@@ -47,10 +47,6 @@ pub struct BatchManifest {
     pub issued: u64,
     /// The batches.
     pub batches: Vec<ManifestBatch>,
-}
-
-fn int(n: u64) -> Value {
-    Value::Integer(n.into())
 }
 
 impl BatchManifest {
@@ -105,68 +101,6 @@ impl BatchManifest {
             batches,
         })
     }
-}
-
-pub(crate) fn field(entries: &[(Value, Value)], key: u64) -> Option<&Value> {
-    entries
-        .iter()
-        .find(|(k, _)| as_u64(k) == Some(key))
-        .map(|(_, v)| v)
-}
-
-pub(crate) fn uint(
-    entries: &[(Value, Value)],
-    key: u64,
-    name: &'static str,
-) -> Result<u64, PayloadError> {
-    match field(entries, key) {
-        None => Err(PayloadError::MissingField(name)),
-        Some(v) => as_u64(v).ok_or(PayloadError::WrongType {
-            field: name,
-            expected: "an unsigned integer",
-        }),
-    }
-}
-
-pub(crate) fn text(
-    entries: &[(Value, Value)],
-    key: u64,
-    name: &'static str,
-) -> Result<String, PayloadError> {
-    match field(entries, key) {
-        None => Err(PayloadError::MissingField(name)),
-        Some(Value::Text(s)) => {
-            check_label(name, s)?;
-            Ok(s.clone())
-        }
-        Some(_) => Err(PayloadError::WrongType {
-            field: name,
-            expected: "a text string",
-        }),
-    }
-}
-
-pub(crate) fn date(days: u64, name: &'static str) -> Result<Date, PayloadError> {
-    Date::from_days(days).ok_or(PayloadError::InvalidValue {
-        field: name,
-        reason: "after 9999-12-31",
-    })
-}
-
-pub(crate) fn only_keys(entries: &[(Value, Value)], max: u64) -> Result<(), PayloadError> {
-    for (k, _) in entries {
-        match as_u64(k) {
-            Some(k) if k <= max => {}
-            Some(_) => {
-                return Err(PayloadError::InvalidValue {
-                    field: "manifest",
-                    reason: "unknown field",
-                });
-            }
-            None => return Err(PayloadError::KeyNotUnsigned),
-        }
-    }
-    Ok(())
 }
 
 fn decode_document(bytes: &[u8]) -> Result<(u64, Vec<ManifestBatch>), PayloadError> {

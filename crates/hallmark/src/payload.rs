@@ -3,6 +3,7 @@
 use ciborium::Value;
 
 use crate::Date;
+use crate::cbor::{as_u64, parse_canonical, to_vec};
 use crate::error::{Error, PayloadError};
 
 /// Map key of the serial number.
@@ -187,87 +188,6 @@ impl Payload {
     /// Decodes a payload, accepting only its one deterministic encoding.
     pub fn from_cbor(bytes: &[u8]) -> Result<Payload, Error> {
         Ok(decode(bytes)?)
-    }
-}
-
-pub(crate) fn to_vec(value: &Value) -> Vec<u8> {
-    let mut out = Vec::new();
-    // Writing to a Vec cannot fail, and every Value we hold is serialisable.
-    let _ = ciborium::into_writer(value, &mut out);
-    out
-}
-
-/// Parses exactly one CBOR item that fills `bytes` and is in deterministic form.
-pub(crate) fn parse_canonical(bytes: &[u8]) -> Result<Value, PayloadError> {
-    let mut reader = bytes;
-    let value: Value =
-        ciborium::de::from_reader_with_recursion_limit(&mut reader, MAX_EXTENSION_DEPTH + 2)
-            .map_err(|e| match e {
-                ciborium::de::Error::RecursionLimitExceeded => {
-                    PayloadError::TooDeep(MAX_EXTENSION_DEPTH)
-                }
-                ciborium::de::Error::Io(_) => PayloadError::InvalidCbor("truncated".into()),
-                ciborium::de::Error::Syntax(at) => {
-                    PayloadError::InvalidCbor(format!("syntax error at byte {at}"))
-                }
-                ciborium::de::Error::Semantic(at, _) => PayloadError::InvalidCbor(match at {
-                    Some(at) => format!("invalid item at byte {at}"),
-                    None => "invalid item".into(),
-                }),
-            })?;
-    if !reader.is_empty() {
-        return Err(PayloadError::TrailingBytes {
-            count: reader.len(),
-        });
-    }
-    // Deterministic encoding is what re-encoding produces: minimal integers and
-    // lengths, definite lengths. Anything else differs from the input. Map order
-    // and duplicates survive re-encoding, so they are checked apart.
-    if to_vec(&value) != bytes {
-        return Err(PayloadError::NonCanonical);
-    }
-    check_map_order(&value)?;
-    Ok(value)
-}
-
-/// Checks that every map, at any depth, has strictly ascending keys in the
-/// bytewise order of their encodings (RFC 8949 §4.2.1), with no duplicates.
-fn check_map_order(value: &Value) -> Result<(), PayloadError> {
-    match value {
-        Value::Map(entries) => {
-            for pair in entries.windows(2) {
-                if let [(a, _), (b, _)] = pair {
-                    let (ea, eb) = (to_vec(a), to_vec(b));
-                    if ea == eb {
-                        return Err(PayloadError::DuplicateKey {
-                            key: as_u64(b).unwrap_or(0),
-                        });
-                    }
-                    if ea > eb {
-                        return Err(match (as_u64(a), as_u64(b)) {
-                            (Some(previous), Some(key)) => {
-                                PayloadError::UnsortedKeys { key, previous }
-                            }
-                            _ => PayloadError::NonCanonical,
-                        });
-                    }
-                }
-            }
-            entries.iter().try_for_each(|(k, v)| {
-                check_map_order(k)?;
-                check_map_order(v)
-            })
-        }
-        Value::Array(items) => items.iter().try_for_each(check_map_order),
-        Value::Tag(_, inner) => check_map_order(inner),
-        _ => Ok(()),
-    }
-}
-
-pub(crate) fn as_u64(value: &Value) -> Option<u64> {
-    match value {
-        Value::Integer(i) => u64::try_from(*i).ok(),
-        _ => None,
     }
 }
 

@@ -9,10 +9,10 @@ use std::collections::HashMap;
 
 use ciborium::Value;
 
+use crate::cbor::{field, int, only_keys, parse_canonical, to_vec, uint};
 use crate::error::{Error, PayloadError};
 use crate::key::{KID_LEN, KeyId};
-use crate::manifest::{field, only_keys, uint};
-use crate::payload::{check_label, parse_canonical, to_vec};
+use crate::payload::check_label;
 use crate::{Date, Payload, SIGNATURE_LEN, TrustStore};
 
 /// Domain-separation tag of revocation snapshot signatures (NUL-terminated ASCII).
@@ -158,10 +158,6 @@ pub struct RevocationSnapshot {
 
 fn kid_value(kid: KeyId) -> Value {
     Value::Bytes(kid.to_bytes().to_vec())
-}
-
-fn int(n: u64) -> Value {
-    Value::Integer(n.into())
 }
 
 impl RevocationSnapshot {
@@ -362,7 +358,7 @@ fn entry_kid(v: Option<&Value>) -> Result<KeyId, PayloadError> {
 }
 
 fn entry_uint(v: Option<&Value>, name: &'static str) -> Result<u64, PayloadError> {
-    v.and_then(crate::payload::as_u64)
+    v.and_then(crate::cbor::as_u64)
         .ok_or(PayloadError::WrongType {
             field: name,
             expected: "an unsigned integer",
@@ -370,7 +366,7 @@ fn entry_uint(v: Option<&Value>, name: &'static str) -> Result<u64, PayloadError
 }
 
 fn entry_date(v: Option<&Value>, name: &'static str) -> Result<Date, PayloadError> {
-    crate::manifest::date(entry_uint(v, name)?, name)
+    crate::cbor::date(entry_uint(v, name)?, name)
 }
 
 fn entry_reason(v: Option<&Value>) -> Result<Reason, PayloadError> {
