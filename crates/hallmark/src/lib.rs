@@ -73,6 +73,10 @@ pub use verdict::{BUILD_TABLES_FROM, Verdict, Verifier};
 /// The version byte of the code format this crate implements.
 pub const VERSION: u8 = 1;
 
+/// Serials at or above this are opaque (an issuer's keyed permutation of its
+/// counters); sequential serials are below it. The two ranges never collide.
+pub const OPAQUE_BIT: u64 = 1 << 63;
+
 /// Longest input [`UnverifiedCode::decode`] looks at, in bytes (URL and grouping
 /// included); longer input is refused before any other work.
 pub const MAX_INPUT_LEN: usize = 1024;
