@@ -1,6 +1,6 @@
 //! Minting: signing payloads into codes, one at a time or fast in bulk.
 
-use hallmark::{CODE_SIGNING_TAG, Payload, SIGNATURE_LEN, UnsignedCode, VERSION};
+use hallmark::{Payload, PayloadTemplate, UnsignedCode};
 
 use crate::error::Error;
 use crate::keys::SecretKey;
@@ -27,8 +27,7 @@ pub fn mint(key: &SecretKey, payload: &Payload) -> Result<String, Error> {
 }
 
 /// Mints many codes that differ only in their serial, without re-encoding the
-/// payload each time: the CBOR map puts the serial (key 0) first, so a code's
-/// signed bytes are a fixed head, the serial's integer encoding, and a fixed tail.
+/// payload each time (through a [`PayloadTemplate`]).
 ///
 /// `Minter` is `Sync`: share it across threads to sign on all cores.
 ///
@@ -45,10 +44,7 @@ pub fn mint(key: &SecretKey, payload: &Payload) -> Result<String, Error> {
 pub struct Minter<'k> {
     key: &'k SecretKey,
     opaque: Option<OpaquePermutation>,
-    /// Tag || version || kid || map head || key 0.
-    head: Vec<u8>,
-    /// The payload's fields after the serial.
-    tail: Vec<u8>,
+    template: PayloadTemplate,
 }
 
 impl<'k> Minter<'k> {
@@ -58,38 +54,10 @@ impl<'k> Minter<'k> {
         template: &Payload,
         mode: SerialMode,
     ) -> Result<Minter<'k>, Error> {
-        // The largest serial must still fit in a code.
-        let widest = Payload::new(u64::MAX, template.part(), template.lot(), template.date())?;
-        let widest = match template.expiry() {
-            Some(e) => widest.with_expiry(e)?,
-            None => widest,
-        };
-        let widest = template
-            .extensions()
-            .iter()
-            .try_fold(widest, |p, e| p.with_extension(e.clone()))?;
-        UnsignedCode::new(key.kid(), &widest)?;
-
-        let cbor = widest.to_cbor();
-        // Map head (1 byte: at most 23 entries... checked), key 0, then the
-        // 9-byte encoding of u64::MAX (0x1b + 8 bytes), then the other fields.
-        let (head_cbor, rest) = cbor
-            .split_at_checked(2)
-            .ok_or_else(|| internal("payload too short"))?;
-        let tail = rest.get(9..).ok_or_else(|| internal("payload too short"))?;
-        if rest.first() != Some(&0x1b) || head_cbor.get(1) != Some(&0x00) {
-            return Err(internal("unexpected payload layout"));
-        }
-        let mut head = Vec::with_capacity(CODE_SIGNING_TAG.len() + 7);
-        head.extend_from_slice(CODE_SIGNING_TAG);
-        head.push(VERSION);
-        head.extend_from_slice(&key.kid().to_bytes());
-        head.extend_from_slice(head_cbor);
         Ok(Minter {
             key,
             opaque: (mode == SerialMode::Opaque).then(|| key.opaque_permutation()),
-            head,
-            tail: tail.to_vec(),
+            template: PayloadTemplate::new(key.kid(), template)?,
         })
     }
 
@@ -108,38 +76,9 @@ impl<'k> Minter<'k> {
     /// Mints the code for ledger counter `counter`; returns its serial and text.
     pub fn mint(&self, counter: u64) -> Result<(u64, String), Error> {
         let serial = self.serial(counter)?;
-        let mut message = Vec::with_capacity(self.head.len() + 9 + self.tail.len());
-        message.extend_from_slice(&self.head);
-        push_uint(&mut message, serial);
-        message.extend_from_slice(&self.tail);
-        let signature: [u8; SIGNATURE_LEN] = self.key.sign(&message);
-        let mut code = message.split_off(CODE_SIGNING_TAG.len());
-        code.extend_from_slice(&signature);
-        Ok((serial, base32::encode(base32::Alphabet::Crockford, &code)))
-    }
-}
-
-fn internal(what: &str) -> Error {
-    Error::Invalid(format!("internal error building the minter: {what}"))
-}
-
-/// Appends the shortest CBOR encoding of an unsigned integer.
-fn push_uint(out: &mut Vec<u8>, n: u64) {
-    match n {
-        0..=23 => out.push(n as u8),
-        24..=0xff => out.extend_from_slice(&[0x18, n as u8]),
-        0x100..=0xffff => {
-            out.push(0x19);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(0x1a);
-            out.extend_from_slice(&(n as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(0x1b);
-            out.extend_from_slice(&n.to_be_bytes());
-        }
+        let unsigned = self.template.with_serial(serial);
+        let signature = self.key.sign(unsigned.signing_message());
+        Ok((serial, unsigned.into_text(&signature)))
     }
 }
 

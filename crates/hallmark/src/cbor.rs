@@ -7,6 +7,34 @@ use crate::Date;
 use crate::error::PayloadError;
 use crate::payload::{MAX_EXTENSION_DEPTH, check_label};
 
+/// Appends the head of a CBOR item (major type and argument) in its shortest
+/// form; for major type 0 this is the whole encoding of an unsigned integer.
+pub(crate) fn push_head(out: &mut Vec<u8>, major: u8, n: u64) {
+    let m = major << 5;
+    match n {
+        0..=23 => out.push(m | n as u8),
+        24..=0xff => out.extend_from_slice(&[m | 24, n as u8]),
+        0x100..=0xffff => {
+            out.push(m | 25);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        0x1_0000..=0xffff_ffff => {
+            out.push(m | 26);
+            out.extend_from_slice(&(n as u32).to_be_bytes());
+        }
+        _ => {
+            out.push(m | 27);
+            out.extend_from_slice(&n.to_be_bytes());
+        }
+    }
+}
+
+/// Major type of maps.
+pub(crate) const MAJOR_MAP: u8 = 5;
+
+/// Longest encoding of an unsigned integer (`0x1b` and 8 bytes).
+pub(crate) const MAX_UINT_LEN: usize = 9;
+
 pub(crate) fn to_vec(value: &Value) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail, and every Value we hold is serialisable.
@@ -152,4 +180,38 @@ pub(crate) fn only_keys(entries: &[(Value, Value)], max: u64) -> Result<(), Payl
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `push_head` writes what the CBOR library writes, at every length boundary.
+    #[test]
+    fn push_head_matches_the_library() {
+        for n in [
+            0,
+            1,
+            23,
+            24,
+            255,
+            256,
+            65_535,
+            65_536,
+            u64::from(u32::MAX),
+            1 << 32,
+            u64::MAX,
+        ] {
+            let mut out = Vec::new();
+            push_head(&mut out, 0, n);
+            assert_eq!(out, to_vec(&Value::Integer(n.into())), "{n}");
+            assert!(out.len() <= MAX_UINT_LEN);
+        }
+        for len in [0usize, 23, 24, 300] {
+            let map = Value::Map(vec![(Value::Integer(0.into()), Value::Null); len]);
+            let mut out = Vec::new();
+            push_head(&mut out, MAJOR_MAP, len as u64);
+            assert!(to_vec(&map).starts_with(&out), "{len}");
+        }
+    }
 }

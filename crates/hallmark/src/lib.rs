@@ -51,6 +51,7 @@ mod payload;
 mod revocation;
 pub mod runs;
 mod signed;
+mod template;
 mod text;
 mod trust;
 mod verdict;
@@ -67,6 +68,8 @@ pub use payload::{
 pub use revocation::{
     MAX_SNAPSHOT_BYTES, REVOCATIONS_SIGNING_TAG, Reason, Revocation, RevocationSnapshot, Scope,
 };
+pub use signed::{Domain, UnsignedDocument};
+pub use template::PayloadTemplate;
 pub use trust::{MAX_TRUST_STORE_LEN, TrustStore, TrustedKey, Verified};
 pub use verdict::{BUILD_TABLES_FROM, Verdict, Verifier};
 

@@ -9,6 +9,7 @@ use ciborium::Value;
 use crate::cbor::{date, field, int, only_keys, parse_canonical, text, to_vec, uint};
 use crate::error::{Error, PayloadError};
 use crate::key::KeyId;
+use crate::signed::{Domain, UnsignedDocument};
 use crate::{Date, SIGNATURE_LEN, TrustStore};
 
 /// Domain-separation tag of batch manifest signatures (NUL-terminated ASCII).
@@ -80,9 +81,14 @@ impl BatchManifest {
         crate::signed::signed_part(self.kid, &self.document())
     }
 
+    /// The manifest framed for its key ([`BatchManifest::kid`]), ready to be signed.
+    pub fn to_unsigned(&self) -> UnsignedDocument {
+        UnsignedDocument::new(Domain::BatchManifest, self.kid, &self.document())
+    }
+
     /// The exact bytes the issuer signs.
     pub fn signing_message(&self) -> Vec<u8> {
-        [MANIFEST_SIGNING_TAG, &self.signed_part()].concat()
+        crate::signed::signing_message(Domain::BatchManifest, self.kid, &self.document())
     }
 
     /// The signed manifest file: signed part followed by `signature`.
@@ -93,7 +99,7 @@ impl BatchManifest {
     /// Parses a signed manifest and verifies it with the trusted key its kid names.
     pub fn verify(bytes: &[u8], trust: &TrustStore) -> Result<BatchManifest, Error> {
         let (key, document) =
-            crate::signed::open(bytes, MANIFEST_SIGNING_TAG, MAX_MANIFEST_BYTES, trust)?;
+            crate::signed::open(bytes, Domain::BatchManifest, MAX_MANIFEST_BYTES, trust)?;
         let (issued, batches) = decode_document(document)?;
         Ok(BatchManifest {
             kid: key.kid(),

@@ -169,6 +169,11 @@ impl Payload {
 
     /// The deterministic CBOR encoding (the bytes that are signed).
     pub fn to_cbor(&self) -> Vec<u8> {
+        to_vec(&Value::Map(self.entries()))
+    }
+
+    /// The map's entries in encoding order: the serial first, extensions last.
+    pub(crate) fn entries(&self) -> Vec<(Value, Value)> {
         let int = |n: u64| Value::Integer(n.into());
         let mut map = vec![
             (int(KEY_SERIAL), int(self.serial)),
@@ -182,7 +187,7 @@ impl Payload {
         for ext in &self.extensions {
             map.push((int(ext.key), ext.value.clone()));
         }
-        to_vec(&Value::Map(map))
+        map
     }
 
     /// Decodes a payload, accepting only its one deterministic encoding.

@@ -13,6 +13,7 @@ use crate::cbor::{field, int, only_keys, parse_canonical, to_vec, uint};
 use crate::error::{Error, PayloadError};
 use crate::key::{KID_LEN, KeyId};
 use crate::payload::check_label;
+use crate::signed::{Domain, UnsignedDocument};
 use crate::{Date, Payload, SIGNATURE_LEN, TrustStore};
 
 /// Domain-separation tag of revocation snapshot signatures (NUL-terminated ASCII).
@@ -283,13 +284,14 @@ impl RevocationSnapshot {
         ]))
     }
 
+    /// The snapshot framed for the revocation key `signer`, ready to be signed.
+    pub fn to_unsigned(&self, signer: KeyId) -> UnsignedDocument {
+        UnsignedDocument::new(Domain::RevocationSnapshot, signer, &self.document())
+    }
+
     /// The exact bytes a revocation key signs.
     pub fn signing_message(&self, signer: KeyId) -> Vec<u8> {
-        [
-            REVOCATIONS_SIGNING_TAG,
-            &crate::signed::signed_part(signer, &self.document()),
-        ]
-        .concat()
+        crate::signed::signing_message(Domain::RevocationSnapshot, signer, &self.document())
     }
 
     /// The snapshot file: signed part followed by `signature`.
@@ -305,7 +307,7 @@ impl RevocationSnapshot {
     /// marks as a revocation signer.
     pub fn verify(bytes: &[u8], trust: &TrustStore) -> Result<RevocationSnapshot, Error> {
         let (key, document) =
-            crate::signed::open(bytes, REVOCATIONS_SIGNING_TAG, MAX_SNAPSHOT_BYTES, trust)?;
+            crate::signed::open(bytes, Domain::RevocationSnapshot, MAX_SNAPSHOT_BYTES, trust)?;
         if !key.is_revocation_signer() {
             return Err(Error::NotRevocationSigner {
                 kid: key.kid(),
