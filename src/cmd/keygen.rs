@@ -34,7 +34,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result<u8> {
-    let key = SecretKey::generate(&args.name)?;
+    let key = SecretKey::generate_os(&args.name)?;
     let passphrase = if args.unencrypted {
         None
     } else {

@@ -1,6 +1,6 @@
 //! Minting: signing payloads into codes, one at a time or fast in bulk.
 
-use hallmark::{Payload, PayloadTemplate, UnsignedCode};
+use hallmark::{Payload, PayloadTemplate};
 
 use crate::error::Error;
 use crate::keys::SecretKey;
@@ -21,9 +21,7 @@ use crate::serials::{OPAQUE_BIT, OpaquePermutation, SerialMode};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn mint(key: &SecretKey, payload: &Payload) -> Result<String, Error> {
-    let unsigned = UnsignedCode::new(key.kid(), payload)?;
-    let signature = key.sign(&unsigned.signing_message());
-    Ok(unsigned.to_text(&signature))
+    key.sign_code(payload)
 }
 
 /// Mints many codes that differ only in their serial, without re-encoding the
@@ -77,7 +75,7 @@ impl<'k> Minter<'k> {
     pub fn mint(&self, counter: u64) -> Result<(u64, String), Error> {
         let serial = self.serial(counter)?;
         let unsigned = self.template.with_serial(serial);
-        let signature = self.key.sign(unsigned.signing_message());
+        let signature = self.key.sign_message(unsigned.signing_message());
         Ok((serial, unsigned.into_text(&signature)))
     }
 }
@@ -169,8 +167,7 @@ pub fn sign_manifest(
             })
             .collect::<Result<_, Error>>()?,
     };
-    let signature = key.sign(&manifest.signing_message());
-    Ok(manifest.to_signed_bytes(&signature))
+    key.sign_manifest(&manifest)
 }
 
 #[cfg(test)]
@@ -243,6 +240,68 @@ mod manifest_tests {
             BatchManifest::verify(&bytes, &empty),
             Err(hallmark::Error::UnknownKey { .. })
         ));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod typed_signing_tests {
+    use super::*;
+    use hallmark::{
+        BatchManifest, Reason, RevocationSnapshot, Scope, TrustStore, TrustedKey, UnverifiedCode,
+    };
+
+    /// Each typed entry point signs under its own document's framing and this
+    /// key's id: what one signs verifies as that document and no other.
+    #[test]
+    fn typed_signing_frames_each_document_under_its_own_tag_and_kid()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let key = SecretKey::from_seed("r", &[3; 32])?;
+        let mut trust = TrustStore::new();
+        trust.add(
+            TrustedKey::new("r", key.public_key(), None, None)?.with_revocation_signer(true),
+        )?;
+
+        let mut snapshot = RevocationSnapshot::new(4, 1_800_000_000);
+        snapshot.add(
+            key.kid(),
+            Scope::Serial(9),
+            Reason::Stolen,
+            "2024-01-01".parse()?,
+        )?;
+        let bytes = key.sign_snapshot(&snapshot);
+        let back = RevocationSnapshot::verify(&bytes, &trust)?;
+        assert_eq!((back.sequence, back.signer), (4, Some(key.kid())));
+        assert!(BatchManifest::verify(&bytes, &trust).is_err());
+
+        let code = key.sign_code(&Payload::new(9, "P", "L", "2024-01-01".parse()?)?)?;
+        assert_eq!(UnverifiedCode::decode(&code)?.kid(), key.kid());
+        assert_eq!(trust.verify(&code)?.payload().serial(), 9);
+
+        let manifest = BatchManifest {
+            kid: key.kid(),
+            issued: 1,
+            batches: Vec::new(),
+        };
+        let bytes = key.sign_manifest(&manifest)?;
+        assert_eq!(BatchManifest::verify(&bytes, &trust)?, manifest);
+        assert!(RevocationSnapshot::verify(&bytes, &trust).is_err());
+        Ok(())
+    }
+
+    /// A manifest naming another key is refused, not signed under a kid that
+    /// does not match the signature.
+    #[test]
+    fn sign_manifest_refuses_a_manifest_of_another_key() -> Result<(), Box<dyn std::error::Error>> {
+        let key = SecretKey::from_seed("m", &[5; 32])?;
+        let other = SecretKey::from_seed("o", &[6; 32])?;
+        let manifest = BatchManifest {
+            kid: other.kid(),
+            issued: 1,
+            batches: Vec::new(),
+        };
+        assert!(key.sign_manifest(&manifest).is_err());
+        assert!(other.sign_manifest(&manifest).is_ok());
         Ok(())
     }
 }
