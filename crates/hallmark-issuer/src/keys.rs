@@ -611,13 +611,8 @@ pub fn public_file_text(name: &str, key: &PublicKey) -> String {
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
-    // Same rule as trust store names; it is also a file name.
-    let ok = (1..=64).contains(&name.len())
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
+    // The trust store's rule (`hallmark::Name`); it is also a file name.
+    if hallmark::Name::is_valid(name) {
         Ok(())
     } else {
         Err(Error::Invalid(format!(

@@ -47,6 +47,7 @@ mod error;
 mod key;
 mod manifest;
 mod multiples;
+mod name;
 mod payload;
 mod revocation;
 pub mod runs;
@@ -61,6 +62,7 @@ pub use date::Date;
 pub use error::{Error, PayloadError};
 pub use key::{KID_CONTEXT, KID_LEN, KeyId, PublicKey};
 pub use manifest::{BatchManifest, MANIFEST_SIGNING_TAG, MAX_MANIFEST_BYTES, ManifestBatch};
+pub use name::Name;
 pub use payload::{
     Extension, FIRST_EXTENSION_KEY, KEY_DATE, KEY_EXPIRY, KEY_LOT, KEY_PART, KEY_SERIAL,
     MAX_EXTENSION_DEPTH, MAX_LABEL_LEN, Payload,

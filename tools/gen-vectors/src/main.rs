@@ -1142,6 +1142,13 @@ fn trust_cases(s: &Signer, sample_text: &str) -> Vec<Value> {
             Some("trust-store"),
         ),
         with_trust(
+            "a key name starting with . is refused (the issuer's key-file rule)",
+            entry(".hidden", &own),
+            None,
+            "error",
+            Some("invalid-field"),
+        ),
+        with_trust(
             "date with a time is refused",
             format!("{}valid_from = 2020-01-01T00:00:00Z\n", entry("a", &own)),
             None,
