@@ -22,7 +22,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::http::Request;
 use ed25519_dalek::{Signer, SigningKey};
-use hallmark::{Payload, TrustStore, TrustedKey, UnsignedCode};
+use hallmark::{Payload, TrustStore, TrustedKey};
 use hallmark_issuer::SecretKey;
 use hallmark_server::{AppState, Settings, SqliteStorage, app};
 use tower::ServiceExt;
@@ -42,9 +42,7 @@ fn main() {
     let codes: Vec<String> = (0..count)
         .map(|i| {
             let p = Payload::new(i, "DRN-2980", "L231212-01", date).unwrap();
-            let unsigned = UnsignedCode::new(issuer.kid(), &p).unwrap();
-            let sig = issuer.sign(&unsigned.signing_message());
-            unsigned.to_text(&sig)
+            issuer.sign_code(&p).unwrap()
         })
         .collect();
 

@@ -20,24 +20,48 @@ use std::sync::OnceLock;
 
 use hallmark::{
     Date, Error, KeyId, MANIFEST_SIGNING_TAG, Payload, REVOCATIONS_SIGNING_TAG, RevocationSnapshot,
-    Scope, TrustStore, TrustedKey, VERSION,
+    PublicKey, Scope, TrustStore, TrustedKey, VERSION,
 };
+use ed25519_dalek::{Signer as _, SigningKey};
 use hallmark_issuer::SecretKey;
 use libfuzzer_sys::fuzz_target;
 
+/// A fixture key: the issuer's key for its id, and the same seed as a raw
+/// ed25519-dalek key, because this target signs what the issuer's typed API
+/// refuses to frame (arbitrary documents, the wrong tag).
+struct Key {
+    secret: SecretKey,
+    raw: SigningKey,
+}
+
+impl Key {
+    fn new(name: &str, seed: [u8; 32]) -> Key {
+        Key {
+            secret: SecretKey::from_seed(name, &seed).expect("fixed seed"),
+            raw: SigningKey::from_bytes(&seed),
+        }
+    }
+    fn kid(&self) -> KeyId {
+        self.secret.kid()
+    }
+    fn public_key(&self) -> PublicKey {
+        self.secret.public_key()
+    }
+}
+
 struct Fixture {
     /// Marked `revocation_signer` in the trust store.
-    rev: SecretKey,
+    rev: Key,
     /// Trusted, but not a revocation signer.
-    issuer: SecretKey,
+    issuer: Key,
     trust: TrustStore,
 }
 
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let rev = SecretKey::from_seed("fuzz-rev", &[9u8; 32]).expect("fixed seed");
-        let issuer = SecretKey::from_seed("fuzz-issuer", &[7u8; 32]).expect("fixed seed");
+        let rev = Key::new("fuzz-rev", [9u8; 32]);
+        let issuer = Key::new("fuzz-issuer", [7u8; 32]);
         let mut trust = TrustStore::new();
         trust
             .add(
@@ -58,12 +82,12 @@ fn fixture() -> &'static Fixture {
 
 /// `version || kid || document || signature` with the signature by `key`
 /// over `tag || version || kid || document` (docs/FORMAT.md, section 14).
-fn sign_document(key: &SecretKey, tag: &[u8], document: &[u8]) -> (Vec<u8>, [u8; 64]) {
+fn sign_document(key: &Key, tag: &[u8], document: &[u8]) -> (Vec<u8>, [u8; 64]) {
     let mut signed = Vec::with_capacity(5 + document.len() + 64);
     signed.push(VERSION);
     signed.extend_from_slice(&key.kid().to_bytes());
     signed.extend_from_slice(document);
-    let signature = key.sign(&[tag, &signed].concat());
+    let signature = key.raw.sign(&[tag, &signed].concat()).to_bytes();
     signed.extend_from_slice(&signature);
     (signed, signature)
 }

@@ -362,9 +362,8 @@ fn manifest(f: &Fixture, mut rest: &[u8]) -> Option<Req> {
         issued: NOW,
         batches,
     };
-    let signature = f.issuer.sign(&m.signing_message());
     let mut r = Req::new(Method::POST, "/v1/batches".into()).token(Some(BATCHES_TOKEN));
-    r.body = m.to_signed_bytes(&signature);
+    r.body = f.issuer.sign_manifest(&m).expect("a manifest of the issuer's own key");
     Some(r)
 }
 

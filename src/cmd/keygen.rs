@@ -20,7 +20,7 @@ use crate::{EXIT_OK, Result};
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
-    /// Key name: 1 to 64 characters of A-Z a-z 0-9 . _ - (also the file name).
+    /// Key name: 1 to 64 characters of A-Z a-z 0-9 . _ -, not starting with . (also the file name).
     #[arg(long)]
     name: String,
     /// Directory to write the key files into (created if missing).
@@ -34,7 +34,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result<u8> {
-    let key = SecretKey::generate(&args.name)?;
+    let key = SecretKey::generate_os(&args.name)?;
     let passphrase = if args.unencrypted {
         None
     } else {

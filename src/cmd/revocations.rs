@@ -191,8 +191,7 @@ fn build(args: BuildArgs) -> Result<u8> {
         )?;
     }
     let key = crate::cmd::key::open(&args.key, &args.passphrase)?;
-    let signature = key.sign(&snapshot.signing_message(key.kid()));
-    let bytes = snapshot.to_signed_bytes(key.kid(), &signature);
+    let bytes = key.sign_snapshot(&snapshot);
     crate::cmd::files::write_output(&args.out, &bytes, args.force)?;
     eprintln!(
         "wrote revocation snapshot sequence {} with {} revocations, signed by {} ({}), to {}",

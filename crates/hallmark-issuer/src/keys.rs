@@ -9,7 +9,10 @@ use hallmark_state::file::{self as durable, FileError};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use ed25519_dalek::{Signer, SigningKey};
-use hallmark::{KeyId, PublicKey};
+use hallmark::{
+    BatchManifest, KeyId, PublicKey, RevocationSnapshot, UnsignedCode, UnsignedDocument,
+};
+use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use crate::error::Error;
@@ -38,8 +41,32 @@ impl fmt::Debug for SecretKey {
 }
 
 impl SecretKey {
+    /// A new key whose seed is drawn from `rng`.
+    ///
+    /// ```
+    /// # use hallmark_issuer::SecretKey;
+    /// # struct Os;
+    /// # impl rand_core::TryRng for Os {
+    /// #     type Error = core::convert::Infallible;
+    /// #     fn try_next_u32(&mut self) -> Result<u32, Self::Error> { Ok(4) }
+    /// #     fn try_next_u64(&mut self) -> Result<u64, Self::Error> { Ok(4) }
+    /// #     fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), Self::Error> { d.fill(4); Ok(()) }
+    /// # }
+    /// # impl rand_core::TryCryptoRng for Os {}
+    /// # let mut rng = Os;
+    /// // `rng` is any `rand_core::CryptoRng`, e.g. `rand::rngs::SysRng`.
+    /// let key = SecretKey::generate("acme-1", &mut rng)?;
+    /// assert_eq!(key.name(), "acme-1");
+    /// # Ok::<(), hallmark_issuer::Error>(())
+    /// ```
+    pub fn generate<R: CryptoRng + ?Sized>(name: &str, rng: &mut R) -> Result<SecretKey, Error> {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(seed.as_mut_slice());
+        SecretKey::from_seed(name, &seed)
+    }
+
     /// A new key from the operating system's random number generator.
-    pub fn generate(name: &str) -> Result<SecretKey, Error> {
+    pub fn generate_os(name: &str) -> Result<SecretKey, Error> {
         let mut seed = Zeroizing::new([0u8; 32]);
         getrandom::fill(seed.as_mut_slice())
             .map_err(|e| Error::Invalid(format!("no randomness from the operating system: {e}")))?;
@@ -79,8 +106,46 @@ impl SecretKey {
         crate::serials::OpaquePermutation::from_seed(self.key.as_bytes())
     }
 
-    /// Signs `message` (already domain-separated by the caller).
-    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+    /// Signs `payload` as a code of this key; returns the code's canonical text.
+    ///
+    /// This, [`SecretKey::sign_snapshot`] and [`SecretKey::sign_manifest`] are
+    /// the only ways to sign with an issuer key: each frames its document under
+    /// the document type's own tag and this key's id (docs/FORMAT.md), so a
+    /// signature can never be made over bytes of the caller's choosing.
+    pub fn sign_code(&self, payload: &hallmark::Payload) -> Result<String, Error> {
+        let unsigned = UnsignedCode::new(self.kid(), payload)?;
+        let signature = self.sign_message(unsigned.signing_message());
+        Ok(unsigned.into_text(&signature))
+    }
+
+    /// Signs a revocation snapshot with this key; returns the snapshot file.
+    ///
+    /// Verifiers accept it only if their trust store marks this key as a
+    /// revocation signer.
+    pub fn sign_snapshot(&self, snapshot: &RevocationSnapshot) -> Vec<u8> {
+        self.sign_document(snapshot.to_unsigned(self.kid()))
+    }
+
+    /// Signs a batch manifest with this key; returns the manifest file. Refuses
+    /// a manifest that names another key ([`BatchManifest::kid`]).
+    pub fn sign_manifest(&self, manifest: &BatchManifest) -> Result<Vec<u8>, Error> {
+        if manifest.kid != self.kid() {
+            return Err(Error::Format(hallmark::Error::InvalidField {
+                field: "kid",
+                reason: "the manifest names another key than the one signing it",
+            }));
+        }
+        Ok(self.sign_document(manifest.to_unsigned()))
+    }
+
+    /// Signs a framed document (later document types sign through here too).
+    fn sign_document(&self, document: UnsignedDocument) -> Vec<u8> {
+        let signature = self.sign_message(document.signing_message());
+        document.into_signed(&signature)
+    }
+
+    /// The raw Ed25519 signature of a message framed by the format crate.
+    pub(crate) fn sign_message(&self, message: &[u8]) -> [u8; 64] {
         self.key.sign(message).to_bytes()
     }
 
@@ -551,13 +616,8 @@ pub fn public_file_text(name: &str, key: &PublicKey) -> String {
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
-    // Same rule as trust store names; it is also a file name.
-    let ok = (1..=64).contains(&name.len())
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
+    // The trust store's rule (`hallmark::Name`); it is also a file name.
+    if hallmark::Name::is_valid(name) {
         Ok(())
     } else {
         Err(Error::Invalid(format!(
@@ -682,7 +742,7 @@ mod tests {
     #[test]
     fn key_files_round_trip_and_refuse_overwrite() -> Result<(), Error> {
         let dir = tempfile::tempdir().map_err(Error::io("tempdir"))?;
-        let key = SecretKey::generate("acme-1")?;
+        let key = SecretKey::generate_os("acme-1")?;
         let (kp, pp) = key.write_unencrypted(dir.path())?;
         let back = SecretKey::read(&kp)?;
         assert_eq!(back.public_key(), key.public_key());
@@ -713,7 +773,7 @@ mod tests {
     #[test]
     fn encrypted_key_round_trip_wrong_passphrase_and_tamper() -> Result<(), Error> {
         let dir = tempfile::tempdir().map_err(Error::io("tempdir"))?;
-        let key = SecretKey::generate("enc")?;
+        let key = SecretKey::generate_os("enc")?;
         let pass = || Passphrase::new(Zeroizing::new("correct horse".to_owned()));
         let (kp, _) = key.write_files(dir.path(), Some(&pass()?))?;
         let text = fs::read_to_string(&kp).map_err(Error::io(&kp))?;
@@ -759,10 +819,52 @@ mod tests {
         Ok(())
     }
 
+    /// A counter standing in for a CSPRNG, so that generation is reproducible.
+    struct Counter(u8);
+
+    impl rand_core::TryRng for Counter {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            Ok(u32::from(self.0))
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            Ok(u64::from(self.0))
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+            for b in dst {
+                self.0 = self.0.wrapping_add(1);
+                *b = self.0;
+            }
+            Ok(())
+        }
+    }
+
+    impl rand_core::TryCryptoRng for Counter {}
+
+    #[test]
+    fn generate_draws_the_seed_from_the_rng_it_is_given() -> Result<(), Error> {
+        let mut seed = [0u8; 32];
+        for (i, b) in seed.iter_mut().enumerate() {
+            *b = i as u8 + 1;
+        }
+        let key = SecretKey::generate("rng", &mut Counter(0))?;
+        assert_eq!(
+            key.public_key(),
+            SecretKey::from_seed("rng", &seed)?.public_key()
+        );
+        // The next draw gives another key; the OS generator, another still.
+        let mut rng = Counter(0);
+        let first = SecretKey::generate("a", &mut rng)?;
+        let second = SecretKey::generate("b", &mut rng)?;
+        assert_ne!(first.public_key(), second.public_key());
+        assert_ne!(SecretKey::generate_os("c")?.public_key(), key.public_key());
+        Ok(())
+    }
+
     #[test]
     fn bad_names_refused() {
         for name in ["", "../x", ".hidden", "a b", "a/b", &"x".repeat(65)] {
-            assert!(SecretKey::generate(name).is_err(), "{name:?}");
+            assert!(SecretKey::generate_os(name).is_err(), "{name:?}");
         }
     }
 }

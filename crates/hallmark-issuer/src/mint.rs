@@ -1,6 +1,6 @@
 //! Minting: signing payloads into codes, one at a time or fast in bulk.
 
-use hallmark::{CODE_SIGNING_TAG, Payload, SIGNATURE_LEN, UnsignedCode, VERSION};
+use hallmark::{Payload, PayloadTemplate};
 
 use crate::error::Error;
 use crate::keys::SecretKey;
@@ -21,14 +21,11 @@ use crate::serials::{OPAQUE_BIT, OpaquePermutation, SerialMode};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn mint(key: &SecretKey, payload: &Payload) -> Result<String, Error> {
-    let unsigned = UnsignedCode::new(key.kid(), payload)?;
-    let signature = key.sign(&unsigned.signing_message());
-    Ok(unsigned.to_text(&signature))
+    key.sign_code(payload)
 }
 
 /// Mints many codes that differ only in their serial, without re-encoding the
-/// payload each time: the CBOR map puts the serial (key 0) first, so a code's
-/// signed bytes are a fixed head, the serial's integer encoding, and a fixed tail.
+/// payload each time (through a [`PayloadTemplate`]).
 ///
 /// `Minter` is `Sync`: share it across threads to sign on all cores.
 ///
@@ -45,10 +42,7 @@ pub fn mint(key: &SecretKey, payload: &Payload) -> Result<String, Error> {
 pub struct Minter<'k> {
     key: &'k SecretKey,
     opaque: Option<OpaquePermutation>,
-    /// Tag || version || kid || map head || key 0.
-    head: Vec<u8>,
-    /// The payload's fields after the serial.
-    tail: Vec<u8>,
+    template: PayloadTemplate,
 }
 
 impl<'k> Minter<'k> {
@@ -58,38 +52,10 @@ impl<'k> Minter<'k> {
         template: &Payload,
         mode: SerialMode,
     ) -> Result<Minter<'k>, Error> {
-        // The largest serial must still fit in a code.
-        let widest = Payload::new(u64::MAX, template.part(), template.lot(), template.date())?;
-        let widest = match template.expiry() {
-            Some(e) => widest.with_expiry(e)?,
-            None => widest,
-        };
-        let widest = template
-            .extensions()
-            .iter()
-            .try_fold(widest, |p, e| p.with_extension(e.clone()))?;
-        UnsignedCode::new(key.kid(), &widest)?;
-
-        let cbor = widest.to_cbor();
-        // Map head (1 byte: at most 23 entries... checked), key 0, then the
-        // 9-byte encoding of u64::MAX (0x1b + 8 bytes), then the other fields.
-        let (head_cbor, rest) = cbor
-            .split_at_checked(2)
-            .ok_or_else(|| internal("payload too short"))?;
-        let tail = rest.get(9..).ok_or_else(|| internal("payload too short"))?;
-        if rest.first() != Some(&0x1b) || head_cbor.get(1) != Some(&0x00) {
-            return Err(internal("unexpected payload layout"));
-        }
-        let mut head = Vec::with_capacity(CODE_SIGNING_TAG.len() + 7);
-        head.extend_from_slice(CODE_SIGNING_TAG);
-        head.push(VERSION);
-        head.extend_from_slice(&key.kid().to_bytes());
-        head.extend_from_slice(head_cbor);
         Ok(Minter {
             key,
             opaque: (mode == SerialMode::Opaque).then(|| key.opaque_permutation()),
-            head,
-            tail: tail.to_vec(),
+            template: PayloadTemplate::new(key.kid(), template)?,
         })
     }
 
@@ -108,38 +74,9 @@ impl<'k> Minter<'k> {
     /// Mints the code for ledger counter `counter`; returns its serial and text.
     pub fn mint(&self, counter: u64) -> Result<(u64, String), Error> {
         let serial = self.serial(counter)?;
-        let mut message = Vec::with_capacity(self.head.len() + 9 + self.tail.len());
-        message.extend_from_slice(&self.head);
-        push_uint(&mut message, serial);
-        message.extend_from_slice(&self.tail);
-        let signature: [u8; SIGNATURE_LEN] = self.key.sign(&message);
-        let mut code = message.split_off(CODE_SIGNING_TAG.len());
-        code.extend_from_slice(&signature);
-        Ok((serial, base32::encode(base32::Alphabet::Crockford, &code)))
-    }
-}
-
-fn internal(what: &str) -> Error {
-    Error::Invalid(format!("internal error building the minter: {what}"))
-}
-
-/// Appends the shortest CBOR encoding of an unsigned integer.
-fn push_uint(out: &mut Vec<u8>, n: u64) {
-    match n {
-        0..=23 => out.push(n as u8),
-        24..=0xff => out.extend_from_slice(&[0x18, n as u8]),
-        0x100..=0xffff => {
-            out.push(0x19);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(0x1a);
-            out.extend_from_slice(&(n as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(0x1b);
-            out.extend_from_slice(&n.to_be_bytes());
-        }
+        let unsigned = self.template.with_serial(serial);
+        let signature = self.key.sign_message(unsigned.signing_message());
+        Ok((serial, unsigned.into_text(&signature)))
     }
 }
 
@@ -233,8 +170,7 @@ pub fn sign_manifest(
             })
             .collect::<Result<_, Error>>()?,
     };
-    let signature = key.sign(&manifest.signing_message());
-    Ok(manifest.to_signed_bytes(&signature))
+    key.sign_manifest(&manifest)
 }
 
 #[cfg(test)]
@@ -307,6 +243,68 @@ mod manifest_tests {
             BatchManifest::verify(&bytes, &empty),
             Err(hallmark::Error::UnknownKey { .. })
         ));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod typed_signing_tests {
+    use super::*;
+    use hallmark::{
+        BatchManifest, Reason, RevocationSnapshot, Scope, TrustStore, TrustedKey, UnverifiedCode,
+    };
+
+    /// Each typed entry point signs under its own document's framing and this
+    /// key's id: what one signs verifies as that document and no other.
+    #[test]
+    fn typed_signing_frames_each_document_under_its_own_tag_and_kid()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let key = SecretKey::from_seed("r", &[3; 32])?;
+        let mut trust = TrustStore::new();
+        trust.add(
+            TrustedKey::new("r", key.public_key(), None, None)?.with_revocation_signer(true),
+        )?;
+
+        let mut snapshot = RevocationSnapshot::new(4, 1_800_000_000);
+        snapshot.add(
+            key.kid(),
+            Scope::Serial(9),
+            Reason::Stolen,
+            "2024-01-01".parse()?,
+        )?;
+        let bytes = key.sign_snapshot(&snapshot);
+        let back = RevocationSnapshot::verify(&bytes, &trust)?;
+        assert_eq!((back.sequence, back.signer), (4, Some(key.kid())));
+        assert!(BatchManifest::verify(&bytes, &trust).is_err());
+
+        let code = key.sign_code(&Payload::new(9, "P", "L", "2024-01-01".parse()?)?)?;
+        assert_eq!(UnverifiedCode::decode(&code)?.kid(), key.kid());
+        assert_eq!(trust.verify_signature_only(&code)?.payload().serial(), 9);
+
+        let manifest = BatchManifest {
+            kid: key.kid(),
+            issued: 1,
+            batches: Vec::new(),
+        };
+        let bytes = key.sign_manifest(&manifest)?;
+        assert_eq!(BatchManifest::verify(&bytes, &trust)?, manifest);
+        assert!(RevocationSnapshot::verify(&bytes, &trust).is_err());
+        Ok(())
+    }
+
+    /// A manifest naming another key is refused, not signed under a kid that
+    /// does not match the signature.
+    #[test]
+    fn sign_manifest_refuses_a_manifest_of_another_key() -> Result<(), Box<dyn std::error::Error>> {
+        let key = SecretKey::from_seed("m", &[5; 32])?;
+        let other = SecretKey::from_seed("o", &[6; 32])?;
+        let manifest = BatchManifest {
+            kid: other.kid(),
+            issued: 1,
+            batches: Vec::new(),
+        };
+        assert!(key.sign_manifest(&manifest).is_err());
+        assert!(other.sign_manifest(&manifest).is_ok());
         Ok(())
     }
 }

@@ -16,8 +16,7 @@
 
 use zeroize::Zeroizing;
 
-/// Serials at or above this are opaque; sequential serials are below it.
-pub const OPAQUE_BIT: u64 = 1 << 63;
+pub use hallmark::OPAQUE_BIT;
 
 /// BLAKE3 `derive_key` context for the opaque-serial permutation key.
 pub const OPAQUE_KEY_CONTEXT: &str = "hallmark v1 opaque serial key";

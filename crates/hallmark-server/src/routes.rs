@@ -523,12 +523,11 @@ fn current_snapshot(state: &AppState) -> Result<Option<Arc<SignedSnapshot>>, Api
             .add(kid, scope, reason, date)
             .map_err(ApiError::internal)?;
     }
-    let signature = key.sign(&snapshot.signing_message(key.kid()));
     let signed = Arc::new(SignedSnapshot {
         sequence,
         issued: now,
         etag: format!("\"{}-{sequence}-{now}\"", key.kid()),
-        bytes: Bytes::from(snapshot.to_signed_bytes(key.kid(), &signature)),
+        bytes: Bytes::from(key.sign_snapshot(&snapshot)),
     });
     state.metrics().snapshot_built();
     *cache = Some(Arc::clone(&signed));

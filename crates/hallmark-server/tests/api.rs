@@ -17,7 +17,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use hallmark::{
     BatchManifest, Date, ManifestBatch, Payload, RevocationSnapshot, TrustStore, TrustedKey,
-    UnsignedCode, VerdictKind, Verifier,
+    VerdictKind, Verifier,
 };
 use hallmark_issuer::SecretKey;
 use hallmark_server::auth::hash_token;
@@ -151,8 +151,7 @@ impl Fixture {
     }
 
     fn code_of(&self, payload: &Payload) -> String {
-        let unsigned = UnsignedCode::new(self.issuer.kid(), payload).unwrap();
-        unsigned.to_text(&self.issuer.sign(&unsigned.signing_message()))
+        self.issuer.sign_code(payload).unwrap()
     }
 
     fn code(&self, serial: u64, lot: &str) -> String {
@@ -220,7 +219,7 @@ impl Fixture {
             issued: NOW,
             batches,
         };
-        m.to_signed_bytes(&self.issuer.sign(&m.signing_message()))
+        self.issuer.sign_manifest(&m).unwrap()
     }
 
     async fn snapshot_bytes(&self) -> Bytes {
@@ -296,8 +295,7 @@ async fn lookup_gives_verdict_payload_status_and_scans(b: Backend) {
 
     let stranger = SecretKey::from_seed("stranger", &[9; 32]).unwrap();
     let p = Payload::new(1, "X", "Y", d("2024-01-01")).unwrap();
-    let u = UnsignedCode::new(stranger.kid(), &p).unwrap();
-    let foreign = u.to_text(&stranger.sign(&u.signing_message()));
+    let foreign = stranger.sign_code(&p).unwrap();
     assert_eq!(f.lookup(&foreign).await["verdict"], "unknown-key");
 
     let expired = f.code_of(
@@ -647,7 +645,7 @@ async fn batches_refuse_bad_manifests_and_register_idempotently(b: Backend) {
         issued: NOW,
         batches: vec![batch(0, 1, "L1")],
     };
-    let foreign = m.to_signed_bytes(&stranger.sign(&m.signing_message()));
+    let foreign = stranger.sign_manifest(&m).unwrap();
     for (what, body) in [
         ("empty", Vec::new()),
         ("garbage", b"hello".to_vec()),

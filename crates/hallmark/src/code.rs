@@ -3,6 +3,7 @@
 use crate::error::Error;
 use crate::key::{KID_LEN, KeyId};
 use crate::payload::Payload;
+use crate::signed::{self, Domain};
 use crate::{MAX_CODE_BYTES, VERSION, text};
 
 /// Length of an Ed25519 signature.
@@ -90,12 +91,12 @@ impl UnverifiedCode {
     /// The message the signature must cover: tag, version, key id and the
     /// payload bytes exactly as received.
     pub fn signing_message(&self) -> Vec<u8> {
-        [CODE_SIGNING_TAG, &self.signed_part].concat()
+        self.signing_parts().concat()
     }
 
     /// [`UnverifiedCode::signing_message`] in its two parts, without copying.
     pub(crate) fn signing_parts(&self) -> [&[u8]; 2] {
-        [CODE_SIGNING_TAG, &self.signed_part]
+        signed::message_parts(Domain::Code, &self.signed_part)
     }
 
     /// The binary form.
@@ -121,39 +122,65 @@ impl UnverifiedCode {
 /// ```
 #[derive(Clone, Debug)]
 pub struct UnsignedCode {
-    signed_part: Vec<u8>,
+    kid: KeyId,
+    /// `CODE_SIGNING_TAG || version || kid || payload`, with room for the signature.
+    message: Vec<u8>,
 }
 
 impl UnsignedCode {
     /// Encodes `payload` for the key `kid`; refuses payloads that would make the
     /// code longer than [`MAX_CODE_BYTES`].
     pub fn new(kid: KeyId, payload: &Payload) -> Result<UnsignedCode, Error> {
-        let mut signed_part = Vec::with_capacity(64);
-        signed_part.push(VERSION);
-        signed_part.extend_from_slice(&kid.to_bytes());
-        signed_part.extend_from_slice(&payload.to_cbor());
-        let len = signed_part.len() + SIGNATURE_LEN;
+        let cbor = payload.to_cbor();
+        let len = 1 + KID_LEN + cbor.len() + SIGNATURE_LEN;
         if len > MAX_CODE_BYTES {
             return Err(Error::TooLong {
                 len,
                 max: MAX_CODE_BYTES,
             });
         }
-        Ok(UnsignedCode { signed_part })
+        Ok(UnsignedCode {
+            kid,
+            message: signed::signing_message(Domain::Code, kid, &cbor),
+        })
+    }
+
+    /// A code from its signing message, built by [`crate::PayloadTemplate`].
+    pub(crate) fn from_message(kid: KeyId, message: Vec<u8>) -> UnsignedCode {
+        UnsignedCode { kid, message }
+    }
+
+    /// The key id the code names.
+    pub fn kid(&self) -> KeyId {
+        self.kid
     }
 
     /// The exact bytes to sign: [`CODE_SIGNING_TAG`] || version || kid || payload.
-    pub fn signing_message(&self) -> Vec<u8> {
-        [CODE_SIGNING_TAG, &self.signed_part].concat()
+    pub fn signing_message(&self) -> &[u8] {
+        &self.message
     }
 
     /// The binary code with `signature` appended.
     pub fn to_bytes(&self, signature: &[u8; SIGNATURE_LEN]) -> Vec<u8> {
-        [&self.signed_part[..], signature].concat()
+        let signed_part = self
+            .message
+            .get(CODE_SIGNING_TAG.len()..)
+            .unwrap_or_default();
+        [signed_part, signature].concat()
     }
 
     /// The canonical text of the code with `signature` appended.
     pub fn to_text(&self, signature: &[u8; SIGNATURE_LEN]) -> String {
         text::encode(&self.to_bytes(signature))
+    }
+
+    /// [`UnsignedCode::to_bytes`], reusing this code's buffer.
+    pub fn into_bytes(self, signature: &[u8; SIGNATURE_LEN]) -> Vec<u8> {
+        signed::seal(Domain::Code, self.message, signature)
+    }
+
+    /// [`UnsignedCode::to_text`], reusing this code's buffer.
+    pub fn into_text(self, signature: &[u8; SIGNATURE_LEN]) -> String {
+        text::encode(&self.into_bytes(signature))
     }
 }

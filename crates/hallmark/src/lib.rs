@@ -40,6 +40,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod cbor;
 mod code;
 mod date;
 pub mod duplicates;
@@ -47,10 +48,12 @@ mod error;
 mod key;
 mod manifest;
 mod multiples;
+mod name;
 mod payload;
 mod revocation;
 pub mod runs;
 mod signed;
+mod template;
 mod text;
 mod trust;
 mod verdict;
@@ -60,6 +63,7 @@ pub use date::Date;
 pub use error::{Error, PayloadError};
 pub use key::{KID_CONTEXT, KID_LEN, KeyId, PublicKey};
 pub use manifest::{BatchManifest, MANIFEST_SIGNING_TAG, MAX_MANIFEST_BYTES, ManifestBatch};
+pub use name::Name;
 pub use payload::{
     Extension, FIRST_EXTENSION_KEY, KEY_DATE, KEY_EXPIRY, KEY_LOT, KEY_PART, KEY_SERIAL,
     MAX_EXTENSION_DEPTH, MAX_LABEL_LEN, Payload,
@@ -68,11 +72,17 @@ pub use revocation::{
     MAX_SEQUENCE, MAX_SNAPSHOT_BYTES, REVOCATIONS_SIGNING_TAG, Reason, Revocation,
     RevocationSnapshot, Scope,
 };
+pub use signed::{Domain, UnsignedDocument};
+pub use template::PayloadTemplate;
 pub use trust::{MAX_TRUST_STORE_LEN, TrustStore, TrustedKey, Verified};
 pub use verdict::{BUILD_TABLES_FROM, Verdict, VerdictKind, Verifier};
 
 /// The version byte of the code format this crate implements.
 pub const VERSION: u8 = 1;
+
+/// Serials at or above this are opaque (an issuer's keyed permutation of its
+/// counters); sequential serials are below it. The two ranges never collide.
+pub const OPAQUE_BIT: u64 = 1 << 63;
 
 /// Longest input [`UnverifiedCode::decode`] looks at, in bytes (URL and grouping
 /// included); longer input is refused before any other work.

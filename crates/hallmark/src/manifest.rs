@@ -6,9 +6,10 @@
 
 use ciborium::Value;
 
+use crate::cbor::{date, field, int, only_keys, parse_canonical, text, to_vec, uint};
 use crate::error::{Error, PayloadError};
 use crate::key::KeyId;
-use crate::payload::{as_u64, check_label, parse_canonical, to_vec};
+use crate::signed::{Domain, UnsignedDocument};
 use crate::{Date, SIGNATURE_LEN, TrustStore};
 
 /// Domain-separation tag of batch manifest signatures (NUL-terminated ASCII).
@@ -49,10 +50,6 @@ pub struct BatchManifest {
     pub batches: Vec<ManifestBatch>,
 }
 
-fn int(n: u64) -> Value {
-    Value::Integer(n.into())
-}
-
 impl BatchManifest {
     fn document(&self) -> Vec<u8> {
         let batches = self
@@ -84,9 +81,14 @@ impl BatchManifest {
         crate::signed::signed_part(self.kid, &self.document())
     }
 
+    /// The manifest framed for its key ([`BatchManifest::kid`]), ready to be signed.
+    pub fn to_unsigned(&self) -> UnsignedDocument {
+        UnsignedDocument::new(Domain::BatchManifest, self.kid, &self.document())
+    }
+
     /// The exact bytes the issuer signs.
     pub fn signing_message(&self) -> Vec<u8> {
-        [MANIFEST_SIGNING_TAG, &self.signed_part()].concat()
+        crate::signed::signing_message(Domain::BatchManifest, self.kid, &self.document())
     }
 
     /// The signed manifest file: signed part followed by `signature`.
@@ -97,7 +99,7 @@ impl BatchManifest {
     /// Parses a signed manifest and verifies it with the trusted key its kid names.
     pub fn verify(bytes: &[u8], trust: &TrustStore) -> Result<BatchManifest, Error> {
         let (key, document) =
-            crate::signed::open(bytes, MANIFEST_SIGNING_TAG, MAX_MANIFEST_BYTES, trust)?;
+            crate::signed::open(bytes, Domain::BatchManifest, MAX_MANIFEST_BYTES, trust)?;
         let (issued, batches) = decode_document(document)?;
         Ok(BatchManifest {
             kid: key.kid(),
@@ -105,74 +107,6 @@ impl BatchManifest {
             batches,
         })
     }
-}
-
-pub(crate) fn field(entries: &[(Value, Value)], key: u64) -> Option<&Value> {
-    entries
-        .iter()
-        .find(|(k, _)| as_u64(k) == Some(key))
-        .map(|(_, v)| v)
-}
-
-pub(crate) fn uint(
-    entries: &[(Value, Value)],
-    key: u64,
-    name: &'static str,
-) -> Result<u64, PayloadError> {
-    match field(entries, key) {
-        None => Err(PayloadError::MissingField(name)),
-        Some(v) => as_u64(v).ok_or(PayloadError::WrongType {
-            field: name,
-            expected: "an unsigned integer",
-        }),
-    }
-}
-
-pub(crate) fn text(
-    entries: &[(Value, Value)],
-    key: u64,
-    name: &'static str,
-) -> Result<String, PayloadError> {
-    match field(entries, key) {
-        None => Err(PayloadError::MissingField(name)),
-        Some(Value::Text(s)) => {
-            check_label(name, s)?;
-            Ok(s.clone())
-        }
-        Some(_) => Err(PayloadError::WrongType {
-            field: name,
-            expected: "a text string",
-        }),
-    }
-}
-
-pub(crate) fn date(days: u64, name: &'static str) -> Result<Date, PayloadError> {
-    Date::from_days(days).ok_or(PayloadError::InvalidValue {
-        field: name,
-        reason: "after 9999-12-31",
-    })
-}
-
-/// Refuses a map of `document` with a key above `max` (`invalid-value`) or a
-/// key that is not an unsigned integer (`key-not-unsigned`).
-pub(crate) fn only_keys(
-    entries: &[(Value, Value)],
-    max: u64,
-    document: &'static str,
-) -> Result<(), PayloadError> {
-    for (k, _) in entries {
-        match as_u64(k) {
-            Some(k) if k <= max => {}
-            Some(_) => {
-                return Err(PayloadError::InvalidValue {
-                    field: document,
-                    reason: "unknown field",
-                });
-            }
-            None => return Err(PayloadError::KeyNotUnsigned),
-        }
-    }
-    Ok(())
 }
 
 fn decode_document(bytes: &[u8]) -> Result<(u64, Vec<ManifestBatch>), PayloadError> {

@@ -3,9 +3,10 @@
 use ciborium::Value;
 
 use crate::Date;
+use crate::cbor::{as_u64, parse_canonical, to_vec};
 use crate::error::{Error, PayloadError};
 
-mod reader;
+pub(crate) mod reader;
 
 /// Map key of the serial number.
 pub const KEY_SERIAL: u64 = 0;
@@ -170,6 +171,11 @@ impl Payload {
 
     /// The deterministic CBOR encoding (the bytes that are signed).
     pub fn to_cbor(&self) -> Vec<u8> {
+        to_vec(&Value::Map(self.entries()))
+    }
+
+    /// The map's entries in encoding order: the serial first, extensions last.
+    pub(crate) fn entries(&self) -> Vec<(Value, Value)> {
         let int = |n: u64| Value::Integer(n.into());
         let mut map = vec![
             (int(KEY_SERIAL), int(self.serial)),
@@ -183,79 +189,12 @@ impl Payload {
         for ext in &self.extensions {
             map.push((int(ext.key), ext.value.clone()));
         }
-        to_vec(&Value::Map(map))
+        map
     }
 
     /// Decodes a payload, accepting only its one deterministic encoding.
     pub fn from_cbor(bytes: &[u8]) -> Result<Payload, Error> {
         Ok(decode(bytes)?)
-    }
-}
-
-pub(crate) fn to_vec(value: &Value) -> Vec<u8> {
-    let mut out = Vec::new();
-    // Writing to a Vec cannot fail, and every Value we hold is serialisable.
-    let _ = ciborium::into_writer(value, &mut out);
-    out
-}
-
-/// Parses exactly one CBOR item that fills `bytes` and is in deterministic form
-/// (docs/FORMAT.md §4.1, §8.2 steps 1-4).
-pub(crate) fn parse_canonical(bytes: &[u8]) -> Result<Value, PayloadError> {
-    let read = reader::read(bytes)?;
-    if read.used < bytes.len() {
-        return Err(PayloadError::TrailingBytes {
-            count: bytes.len() - read.used,
-        });
-    }
-    // The reader judges heads, lengths, floats and bignums byte by byte;
-    // re-encoding must then give the input back. Map order and duplicates
-    // survive re-encoding, so they are checked apart.
-    if !read.canonical || to_vec(&read.value) != bytes {
-        return Err(PayloadError::NonCanonical);
-    }
-    check_map_order(&read.value)?;
-    Ok(read.value)
-}
-
-/// Checks that every map, at any depth, has strictly ascending keys in the
-/// bytewise order of their encodings (RFC 8949 §4.2.1), with no duplicates.
-fn check_map_order(value: &Value) -> Result<(), PayloadError> {
-    match value {
-        Value::Map(entries) => {
-            for pair in entries.windows(2) {
-                if let [(a, _), (b, _)] = pair {
-                    let (ea, eb) = (to_vec(a), to_vec(b));
-                    if ea == eb {
-                        return Err(PayloadError::DuplicateKey {
-                            key: as_u64(b).unwrap_or(0),
-                        });
-                    }
-                    if ea > eb {
-                        return Err(match (as_u64(a), as_u64(b)) {
-                            (Some(previous), Some(key)) => {
-                                PayloadError::UnsortedKeys { key, previous }
-                            }
-                            _ => PayloadError::NonCanonical,
-                        });
-                    }
-                }
-            }
-            entries.iter().try_for_each(|(k, v)| {
-                check_map_order(k)?;
-                check_map_order(v)
-            })
-        }
-        Value::Array(items) => items.iter().try_for_each(check_map_order),
-        Value::Tag(_, inner) => check_map_order(inner),
-        _ => Ok(()),
-    }
-}
-
-pub(crate) fn as_u64(value: &Value) -> Option<u64> {
-    match value {
-        Value::Integer(i) => u64::try_from(*i).ok(),
-        _ => None,
     }
 }
 

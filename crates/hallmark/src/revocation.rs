@@ -9,10 +9,11 @@ use std::collections::HashMap;
 
 use ciborium::Value;
 
+use crate::cbor::{field, int, only_keys, parse_canonical, to_vec, uint};
 use crate::error::{Error, PayloadError};
 use crate::key::{KID_LEN, KeyId};
-use crate::manifest::{field, only_keys, uint};
-use crate::payload::{check_label, parse_canonical, to_vec};
+use crate::payload::check_label;
+use crate::signed::{Domain, UnsignedDocument};
 use crate::{Date, Payload, SIGNATURE_LEN, TrustStore};
 
 /// Domain-separation tag of revocation snapshot signatures (NUL-terminated ASCII).
@@ -167,10 +168,6 @@ fn kid_value(kid: KeyId) -> Value {
     Value::Bytes(kid.to_bytes().to_vec())
 }
 
-fn int(n: u64) -> Value {
-    Value::Integer(n.into())
-}
-
 impl RevocationSnapshot {
     /// An empty snapshot.
     pub fn new(sequence: u64, issued: u64) -> RevocationSnapshot {
@@ -294,13 +291,14 @@ impl RevocationSnapshot {
         ]))
     }
 
+    /// The snapshot framed for the revocation key `signer`, ready to be signed.
+    pub fn to_unsigned(&self, signer: KeyId) -> UnsignedDocument {
+        UnsignedDocument::new(Domain::RevocationSnapshot, signer, &self.document())
+    }
+
     /// The exact bytes a revocation key signs.
     pub fn signing_message(&self, signer: KeyId) -> Vec<u8> {
-        [
-            REVOCATIONS_SIGNING_TAG,
-            &crate::signed::signed_part(signer, &self.document()),
-        ]
-        .concat()
+        crate::signed::signing_message(Domain::RevocationSnapshot, signer, &self.document())
     }
 
     /// The snapshot file: signed part followed by `signature`.
@@ -317,7 +315,7 @@ impl RevocationSnapshot {
     /// UTC day of the snapshot's `issued` time (docs/FORMAT.md §15).
     pub fn verify(bytes: &[u8], trust: &TrustStore) -> Result<RevocationSnapshot, Error> {
         let (key, document) =
-            crate::signed::open(bytes, REVOCATIONS_SIGNING_TAG, MAX_SNAPSHOT_BYTES, trust)?;
+            crate::signed::open(bytes, Domain::RevocationSnapshot, MAX_SNAPSHOT_BYTES, trust)?;
         if !key.is_revocation_signer() {
             return Err(Error::NotRevocationSigner {
                 kid: key.kid(),
@@ -387,7 +385,7 @@ fn entry_kid(v: Option<&Value>) -> Result<KeyId, PayloadError> {
 }
 
 fn entry_uint(v: Option<&Value>, name: &'static str) -> Result<u64, PayloadError> {
-    v.and_then(crate::payload::as_u64)
+    v.and_then(crate::cbor::as_u64)
         .ok_or(PayloadError::WrongType {
             field: name,
             expected: "an unsigned integer",
@@ -395,7 +393,7 @@ fn entry_uint(v: Option<&Value>, name: &'static str) -> Result<u64, PayloadError
 }
 
 fn entry_date(v: Option<&Value>, name: &'static str) -> Result<Date, PayloadError> {
-    crate::manifest::date(entry_uint(v, name)?, name)
+    crate::cbor::date(entry_uint(v, name)?, name)
 }
 
 fn entry_reason(v: Option<&Value>) -> Result<Reason, PayloadError> {

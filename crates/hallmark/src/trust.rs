@@ -144,18 +144,7 @@ impl TrustedKey {
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidField {
-            field: "key name",
-            reason: "use 1 to 64 characters of A-Z a-z 0-9 . _ -",
-        })
-    }
+    crate::Name::new(name).map(drop)
 }
 
 /// A code whose signature, key and key validity have been checked.

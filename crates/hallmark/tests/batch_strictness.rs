@@ -50,7 +50,7 @@ fn dalek_batch_accepts_what_verify_strict_refuses_and_hallmark_refuses_both_ways
     for serial in 0..64u64 {
         let payload = Payload::new(serial, "P", "L", today).unwrap();
         let unsigned = UnsignedCode::new(kid, &payload).unwrap();
-        let message = unsigned.signing_message();
+        let message = unsigned.signing_message().to_vec();
         let r = Scalar::from_bytes_mod_order([serial as u8 + 1; 32]);
         let big_r = (EdwardsPoint::mul_base(&r) + t).compress().to_bytes();
         let mut h = Sha512::new();

@@ -121,7 +121,7 @@ fn code(key: &Key, serial: u64, craft: &Craft) -> (String, Vec<u8>, [u8; 64]) {
     let today: Date = "2026-11-23".parse().unwrap();
     let payload = Payload::new(serial, "DRN-2980", "L1", today).unwrap();
     let unsigned = UnsignedCode::new(key.kid, &payload).unwrap();
-    let message = unsigned.signing_message();
+    let message = unsigned.signing_message().to_vec();
     let r = Scalar::from_bytes_mod_order_wide(&{
         let mut wide = [0u8; 64];
         wide[..8].copy_from_slice(&serial.to_le_bytes());

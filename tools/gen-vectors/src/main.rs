@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
+use ed25519_dalek::{Signer as _, SigningKey};
 use hallmark::{CODE_SIGNING_TAG, KeyId};
 use hallmark_issuer::SecretKey;
 use serde_json::{Value, json};
@@ -74,6 +75,19 @@ fn sample_pairs(serial: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 struct Signer {
     key: SecretKey,
+    /// The same key, for signing bytes the issuer's typed API refuses to frame
+    /// (other version bytes, other key ids, non-canonical payloads).
+    raw: SigningKey,
+}
+
+impl Signer {
+    fn new(name: &str, hex_seed: &str) -> Signer {
+        let seed = seed(hex_seed);
+        Signer {
+            key: SecretKey::from_seed(name, &seed).unwrap_or_else(|e| panic!("{e}")),
+            raw: SigningKey::from_bytes(&seed),
+        }
+    }
 }
 
 impl Signer {
@@ -83,8 +97,8 @@ impl Signer {
     /// A code with any version byte, kid and payload bytes, correctly signed.
     fn raw(&self, version: u8, kid: [u8; 4], payload: &[u8]) -> Vec<u8> {
         let signed = [&[version][..], &kid, payload].concat();
-        let sig = self.key.sign(&[CODE_SIGNING_TAG, &signed].concat());
-        [signed, sig.to_vec()].concat()
+        let sig = self.raw.sign(&[CODE_SIGNING_TAG, &signed].concat());
+        [signed, sig.to_bytes().to_vec()].concat()
     }
     fn code(&self, payload: &[u8]) -> Vec<u8> {
         self.raw(1, self.kid(), payload)
@@ -160,12 +174,8 @@ fn main() {
     let dir: PathBuf = std::env::args()
         .nth(1)
         .map_or_else(|| "tests/vectors".into(), PathBuf::from);
-    let signer = Signer {
-        key: SecretKey::from_seed("vector-key", &seed(SEED)).unwrap_or_else(|e| panic!("{e}")),
-    };
-    let other = Signer {
-        key: SecretKey::from_seed("other-key", &seed(OTHER_SEED)).unwrap_or_else(|e| panic!("{e}")),
-    };
+    let signer = Signer::new("vector-key", SEED);
+    let other = Signer::new("other-key", OTHER_SEED);
     let sample_payload = map(&sample_pairs(123_456_789));
     let sample = signer.code(&sample_payload);
     let sample_text = b32(&sample);
@@ -1215,6 +1225,13 @@ fn trust_cases(s: &Signer, sample_text: &str) -> Vec<Value> {
             Some("trust-store"),
         ),
         with_trust(
+            "a key name starting with . is refused (the issuer's key-file rule)",
+            entry(".hidden", &own),
+            None,
+            "error",
+            Some("invalid-field"),
+        ),
+        with_trust(
             "date with a time is refused",
             format!("{}valid_from = 2020-01-01T00:00:00Z\n", entry("a", &own)),
             None,
@@ -1609,9 +1626,9 @@ fn snapshot_doc(
 fn snapshot(signer: &Signer, document: &[u8]) -> Vec<u8> {
     let signed = [&[1u8][..], &signer.kid(), document].concat();
     let sig = signer
-        .key
+        .raw
         .sign(&[hallmark::REVOCATIONS_SIGNING_TAG, &signed].concat());
-    [signed, sig.to_vec()].concat()
+    [signed, sig.to_bytes().to_vec()].concat()
 }
 
 /// §15: revocation snapshots, and codes judged under them.
@@ -1623,6 +1640,7 @@ fn revocations_file(s: &Signer, rev: &Signer, sample_payload: &[u8], sample_text
     );
     let third = Signer {
         key: SecretKey::from_seed("third", &[7; 32]).unwrap_or_else(|e| panic!("{e}")),
+        raw: SigningKey::from_bytes(&[7; 32]),
     };
     let k = s.kid();
     let empty: [&[Vec<u8>]; 4] = [&[], &[], &[], &[]];
@@ -1662,8 +1680,8 @@ fn revocations_file(s: &Signer, rev: &Signer, sample_payload: &[u8], sample_text
     };
     let code_tag = {
         let signed = [&[1u8][..], &rev.kid(), &doc(1)].concat();
-        let sig = rev.key.sign(&[CODE_SIGNING_TAG, &signed].concat());
-        [signed, sig.to_vec()].concat()
+        let sig = rev.raw.sign(&[CODE_SIGNING_TAG, &signed].concat());
+        [signed, sig.to_bytes().to_vec()].concat()
     };
     let mut long_sequence = doc(1);
     long_sequence.splice(2..3, [0x18, 0x01]);

@@ -562,7 +562,7 @@ impl Storage for PostgresStorage {
         let kid = &kid[..];
         let date = i64::from(payload.date().days());
         let (part, lot) = (payload.part(), payload.lot());
-        let opaque = payload.serial() >= hallmark_issuer::OPAQUE_BIT;
+        let opaque = payload.serial() >= hallmark::OPAQUE_BIT;
         let serial = serial_to_sql(payload.serial());
         let mut values: Vec<&(dyn postgres::types::ToSql + Sync)> =
             vec![&kid, &opaque, &part, &lot, &date];

@@ -550,7 +550,7 @@ impl Storage for SqliteStorage {
         let kid = &kid[..];
         let date = i64::from(payload.date().days());
         let (part, lot) = (payload.part(), payload.lot());
-        let opaque = payload.serial() >= hallmark_issuer::OPAQUE_BIT;
+        let opaque = payload.serial() >= hallmark::OPAQUE_BIT;
         let serial = serial_to_sql(payload.serial());
         let mut values: Vec<&dyn rusqlite::ToSql> = vec![&kid, &opaque, &part, &lot, &date];
         let sql = if opaque {
