@@ -6,8 +6,6 @@ use crate::Date;
 use crate::cbor::{as_u64, parse_canonical, to_vec};
 use crate::error::{Error, PayloadError};
 
-pub(crate) mod reader;
-
 /// Map key of the serial number.
 pub const KEY_SERIAL: u64 = 0;
 /// Map key of the part number.

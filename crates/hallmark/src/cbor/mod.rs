@@ -7,6 +7,8 @@ use crate::Date;
 use crate::error::PayloadError;
 use crate::payload::check_label;
 
+mod reader;
+
 /// Appends the head of a CBOR item (major type and argument) in its shortest
 /// form; for major type 0 this is the whole encoding of an unsigned integer.
 pub(crate) fn push_head(out: &mut Vec<u8>, major: u8, n: u64) {
@@ -45,7 +47,7 @@ pub(crate) fn to_vec(value: &Value) -> Vec<u8> {
 /// Parses exactly one CBOR item that fills `bytes` and is in deterministic form
 /// (docs/FORMAT.md §4.1, §8.2 steps 1-4).
 pub(crate) fn parse_canonical(bytes: &[u8]) -> Result<Value, PayloadError> {
-    let read = crate::payload::reader::read(bytes)?;
+    let read = reader::read(bytes)?;
     if read.used < bytes.len() {
         return Err(PayloadError::TrailingBytes {
             count: bytes.len() - read.used,

@@ -495,7 +495,7 @@ mod tests {
             &[0xfb, 0x3f, 0xf1, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a],
         ] {
             let value = read(bytes).map(|r| r.value).unwrap_or(Value::Null);
-            assert_eq!(crate::payload::to_vec(&value), bytes);
+            assert_eq!(crate::cbor::to_vec(&value), bytes);
         }
     }
 
