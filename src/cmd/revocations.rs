@@ -42,8 +42,9 @@ pub(crate) struct BuildArgs {
     /// The list of revocations (TOML, see above).
     #[arg(long, value_name = "FILE")]
     list: PathBuf,
-    /// Sequence number of this snapshot (higher than every earlier one).
-    #[arg(long, value_name = "N")]
+    /// Sequence number of this snapshot (higher than every earlier one; at
+    /// most 2^53 - 1 = 9007199254740991, which verifiers accept).
+    #[arg(long, value_name = "N", value_parser = parse_sequence)]
     sequence: u64,
     /// Where to write the snapshot.
     #[arg(long, value_name = "FILE")]
@@ -311,4 +312,18 @@ fn pull(args: PullArgs) -> Result<u8> {
     }
     eprintln!("wrote {} ({} bytes)", args.out.display(), reply.body.len());
     Ok(EXIT_OK)
+}
+
+/// A snapshot sequence verifiers accept: 0 to [`hallmark::MAX_SEQUENCE`].
+fn parse_sequence(s: &str) -> std::result::Result<u64, String> {
+    let n: u64 = s
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a whole number"))?;
+    if n > hallmark::MAX_SEQUENCE {
+        return Err(format!(
+            "{n} is above {}, the largest sequence verifiers accept (docs/FORMAT.md section 15)",
+            hallmark::MAX_SEQUENCE
+        ));
+    }
+    Ok(n)
 }

@@ -685,3 +685,29 @@ fn regression_revocation_signer_key_cannot_mint_genuine_codes() {
     let demo = mint(&s, 1, &[]);
     assert_eq!(code(&verify(&s, &demo[0], &[])), 0);
 }
+
+/// Issue 18.9: `revocations build` wrote snapshots with any u64 sequence,
+/// which verifiers refuse above 2^53 - 1 (and which at u64::MAX would pin
+/// them). The largest accepted sequence builds; one more is a usage error.
+#[test]
+fn regression_revocations_build_refuses_a_sequence_verifiers_refuse() {
+    let s = setup();
+    let list = s.dir.path().join("empty.toml");
+    std::fs::write(&list, "").unwrap();
+    let build = |sequence: &str, out: &str| {
+        let out = s.dir.path().join(out);
+        let o = hallmark(&["revocations", "build", "--key", p(&s.rev_key)])
+            .args(&["--list", p(&list), "--sequence", sequence, "--out", p(&out)])
+            .run();
+        (o, out)
+    };
+    let (o, out) = build("9007199254740991", "max.bin");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(out.exists());
+    for too_big in ["9007199254740992", "18446744073709551615"] {
+        let (o, out) = build(too_big, "over.bin");
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains("largest sequence"), "{}", stderr(&o));
+        assert!(!out.exists());
+    }
+}
