@@ -75,9 +75,45 @@ impl Hallmark {
         self
     }
 
+    /// `--json`.
+    pub fn json(self) -> Hallmark {
+        self.args(&["--json"])
+    }
+
+    /// `--today DATE`.
+    pub fn today(self, date: &str) -> Hallmark {
+        self.args(&["--today", date])
+    }
+
+    /// `--state-dir DIR`.
+    pub fn state_dir(self, dir: &Path) -> Hallmark {
+        self.args(&["--state-dir", p(dir)])
+    }
+
+    /// `--revocations SNAPSHOT`.
+    pub fn revocations(self, snapshot: &Path) -> Hallmark {
+        self.args(&["--revocations", p(snapshot)])
+    }
+
+    /// `--ledger LEDGER`.
+    pub fn ledger(self, ledger: &Path) -> Hallmark {
+        self.args(&["--ledger", p(ledger)])
+    }
+
+    /// `--out PATH`.
+    pub fn out(self, path: &Path) -> Hallmark {
+        self.args(&["--out", p(path)])
+    }
+
     /// An environment variable.
     pub fn env(mut self, key: &str, value: &str) -> Hallmark {
         self.command.env(key, value);
+        self
+    }
+
+    /// An environment variable removed.
+    pub fn env_remove(mut self, key: &str) -> Hallmark {
+        self.command.env_remove(key);
         self
     }
 
@@ -90,6 +126,17 @@ impl Hallmark {
     pub fn stdin(mut self, bytes: &[u8]) -> Hallmark {
         self.stdin = bytes.to_vec();
         self
+    }
+
+    /// Text the binary reads on stdin.
+    pub fn input(self, text: &str) -> Hallmark {
+        self.stdin(text.as_bytes())
+    }
+
+    /// The command, for a test that spawns it with its own pipes (stdin is
+    /// not fed).
+    pub fn command(self) -> Command {
+        self.command
     }
 
     /// Runs it to the end and returns what it printed.
@@ -112,6 +159,151 @@ impl Hallmark {
         let _ = writer.join();
         out
     }
+
+    /// Runs it, asserts it exited 0, and returns its standard output's lines.
+    pub fn lines(self) -> Vec<String> {
+        let out = self.run();
+        assert_eq!(code(&out), 0, "hallmark failed: {}", stderr(&out));
+        stdout(&out).lines().map(str::to_owned).collect()
+    }
+
+    /// Runs it and asserts it exited 0.
+    pub fn ok(self) -> Output {
+        let out = self.run();
+        assert_eq!(code(&out), 0, "hallmark failed: {}", stderr(&out));
+        out
+    }
+}
+
+/// `hallmark mint` being built: the demo batch's labels (part DRN-2980, lot
+/// L231212-01, 2023-12-12) and one code unless changed.
+pub struct Mint {
+    key: PathBuf,
+    part: String,
+    lot: String,
+    date: String,
+    count: String,
+}
+
+/// Starts building `hallmark mint --key KEY`.
+pub fn mint(key: &Path) -> Mint {
+    Mint {
+        key: key.to_owned(),
+        part: "DRN-2980".to_owned(),
+        lot: "L231212-01".to_owned(),
+        date: "2023-12-12".to_owned(),
+        count: "1".to_owned(),
+    }
+}
+
+impl Mint {
+    /// `--part`.
+    pub fn part(mut self, part: &str) -> Mint {
+        self.part = part.to_owned();
+        self
+    }
+
+    /// `--lot`.
+    pub fn lot(mut self, lot: &str) -> Mint {
+        self.lot = lot.to_owned();
+        self
+    }
+
+    /// `--date`.
+    pub fn date(mut self, date: &str) -> Mint {
+        self.date = date.to_owned();
+        self
+    }
+
+    /// `--count`.
+    pub fn count(mut self, count: u64) -> Mint {
+        self.count = count.to_string();
+        self
+    }
+
+    /// `--count` as given (for counts the CLI must refuse).
+    pub fn count_text(mut self, count: &str) -> Mint {
+        self.count = count.to_owned();
+        self
+    }
+
+    /// The invocation, to which further arguments can be added.
+    pub fn cmd(self) -> Hallmark {
+        hallmark(&[
+            "mint",
+            "--key",
+            p(&self.key),
+            "--part",
+            &self.part,
+            "--lot",
+            &self.lot,
+            "--date",
+            &self.date,
+            "--count",
+            &self.count,
+        ])
+    }
+
+    /// `--ledger LEDGER` (and the invocation).
+    pub fn ledger(self, ledger: &Path) -> Hallmark {
+        self.cmd().ledger(ledger)
+    }
+
+    /// More arguments (and the invocation).
+    pub fn args(self, args: &[&str]) -> Hallmark {
+        self.cmd().args(args)
+    }
+
+    /// Runs it.
+    pub fn run(self) -> Output {
+        self.cmd().run()
+    }
+
+    /// Runs it, asserts it exited 0, and returns the codes it printed.
+    pub fn lines(self) -> Vec<String> {
+        self.cmd().lines()
+    }
+}
+
+/// Starts building `hallmark verify --trust TRUST`.
+pub fn verify(trust: &Path) -> Hallmark {
+    hallmark(&["verify", "--trust", p(trust)])
+}
+
+/// Starts building `hallmark keygen --name NAME --out DIR` (encrypted unless
+/// `--unencrypted` is added).
+pub fn keygen(dir: &Path, name: &str) -> Hallmark {
+    hallmark(&["keygen", "--name", name, "--out", p(dir)])
+}
+
+/// Generates the unencrypted key `DIR/NAME.key` (and `NAME.pub`), asserting
+/// success: the key's path.
+pub fn new_key(dir: &Path, name: &str) -> PathBuf {
+    keygen(dir, name).args(&["--unencrypted"]).ok();
+    dir.join(format!("{name}.key"))
+}
+
+/// Starts building `hallmark trust add --trust TRUST PUBLIC`.
+pub fn trust_add(trust: &Path, public: &Path) -> Hallmark {
+    hallmark(&["trust", "add", "--trust", p(trust), p(public)])
+}
+
+/// Starts building `hallmark revocations build --key KEY --list LIST
+/// --sequence SEQUENCE --out OUT`.
+pub fn revocations_build(key: &Path, list: &Path, sequence: u64, out: &Path) -> Hallmark {
+    let sequence = sequence.to_string();
+    hallmark(&[
+        "revocations",
+        "build",
+        "--key",
+        p(key),
+        "--list",
+        p(list),
+        "--sequence",
+        &sequence,
+        "--out",
+        p(out),
+    ])
 }
 
 /// Seconds since 1970 by the system clock.
@@ -148,28 +340,11 @@ pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
 /// Mints `count` demo codes (part DRN-2980, lot L231212-01, 2023-12-12) into the
 /// ledger `DIR/demo.ledger`, with `extra` arguments.
 pub fn mint_demo(dir: &Path, count: u32, extra: &[&str]) -> Vec<String> {
-    let ledger = dir.join("demo.ledger");
-    let key = demo_key();
-    let count = count.to_string();
-    let mut args = vec![
-        "mint",
-        "--key",
-        p(&key),
-        "--part",
-        "DRN-2980",
-        "--lot",
-        "L231212-01",
-        "--date",
-        "2023-12-12",
-        "--count",
-        &count,
-        "--ledger",
-        p(&ledger),
-    ];
-    args.extend_from_slice(extra);
-    let out = run(&args, b"");
-    assert_eq!(code(&out), 0, "mint failed: {}", stderr(&out));
-    stdout(&out).lines().map(str::to_owned).collect()
+    mint(&demo_key())
+        .count(count.into())
+        .ledger(&dir.join("demo.ledger"))
+        .args(extra)
+        .lines()
 }
 
 /// What a starting `hallmark serve` announced on stderr.
