@@ -347,6 +347,21 @@ pub fn mint_demo(dir: &Path, count: u32, extra: &[&str]) -> Vec<String> {
         .lines()
 }
 
+/// Mints `count` sample-sized (164-character) demo codes, serials from
+/// 123456789, into the ledger `DIR/demo.ledger`.
+pub fn sample_codes(dir: &Path, count: u32) -> Vec<String> {
+    let codes = mint_demo(dir, count, &["--serial-start", "123456789"]);
+    for c in &codes {
+        assert_eq!(c.len(), 164, "sample-sized code: {c}");
+    }
+    codes
+}
+
+/// Starts building `hallmark qr TEXT --out OUT`.
+pub fn qr(text: &str, out: &Path) -> Hallmark {
+    hallmark(&["qr", text]).out(out)
+}
+
 /// What a starting `hallmark serve` announced on stderr.
 #[derive(Debug)]
 pub struct Announced {
