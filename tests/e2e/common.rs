@@ -347,6 +347,23 @@ pub fn mint_demo(dir: &Path, count: u32, extra: &[&str]) -> Vec<String> {
         .lines()
 }
 
+/// Starts building `hallmark batches export --key KEY`.
+pub fn batches_export(key: &Path) -> Hallmark {
+    hallmark(&["batches", "export", "--key", p(key)])
+}
+
+/// A revocation key `DIR/rev.key` (unencrypted), marked revocation signer in
+/// `DIR/trust.toml`, a copy of the demo trust store: (trust store, key).
+pub fn revocation_signer(dir: &Path) -> (PathBuf, PathBuf) {
+    let rev_key = new_key(dir, "rev");
+    let trust = dir.join("trust.toml");
+    std::fs::copy(demo_trust(), &trust).unwrap_or_else(|e| panic!("copy trust store: {e}"));
+    trust_add(&trust, &dir.join("rev.pub"))
+        .args(&["--revocation-signer"])
+        .ok();
+    (trust, rev_key)
+}
+
 /// Mints `count` sample-sized (164-character) demo codes, serials from
 /// 123456789, into the ledger `DIR/demo.ledger`.
 pub fn sample_codes(dir: &Path, count: u32) -> Vec<String> {
@@ -558,18 +575,4 @@ pub fn http(
         headers,
         body: rest,
     })
-}
-
-/// Runs hallmark with `args` and no standard input, with environment changes:
-/// `(name, Some(value))` sets a variable, `(name, None)` removes it.
-pub fn run_env(args: &[&str], env: &[(&str, Option<&str>)]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args).stdin(Stdio::null());
-    for (name, value) in env {
-        match value {
-            Some(v) => cmd.env(name, v),
-            None => cmd.env_remove(name),
-        };
-    }
-    cmd.output().unwrap_or_else(|e| panic!("spawn {BIN}: {e}"))
 }

@@ -70,13 +70,6 @@ fn assert_regular_file(path: &Path) {
     );
 }
 
-/// `batches export --key KEY --out OUT --force`.
-fn batches_export(key: &Path, out: &Path) -> Hallmark {
-    hallmark(&["batches", "export", "--key", p(key)])
-        .out(out)
-        .args(&["--force"])
-}
-
 /// `mint` with `key`: `count` codes of part P-1, lot L-1, 2024-01-01.
 fn mint_p1(key: &Path, count: u64) -> Mint {
     mint(key)
@@ -163,12 +156,7 @@ fn regression_verify_seen_journal_is_never_opened_through_a_symlink() {
 fn regression_verify_snapshot_state_does_not_follow_planted_symlink() {
     let t = Plant::new();
     let keys = t.path("keys");
-    let rev_key = new_key(&keys, "rev");
-    let trust = t.path("trust.toml");
-    fs::copy(demo_trust(), &trust).unwrap();
-    trust_add(&trust, &keys.join("rev.pub"))
-        .args(&["--revocation-signer"])
-        .ok();
+    let (trust, rev_key) = revocation_signer(&keys);
     let list = t.path("list.toml");
     fs::write(&list, "").unwrap();
     let snapshot = t.path("rev.bin");
@@ -315,7 +303,7 @@ fn regression_revocations_build_and_batches_export_do_not_follow_planted_symlink
 
     let manifest = t.path("manifest.bin");
     t.link(&manifest);
-    let out = batches_export(&key, &manifest).run();
+    let out = batches_export(&key).out(&manifest).args(&["--force"]).run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     t.assert_victim_untouched();
     assert_regular_file(&manifest);
@@ -343,7 +331,7 @@ fn regression_force_refuses_to_replace_key_ledger_or_trust_store() {
             "{}",
             stderr(&out)
         );
-        let out = batches_export(&key, target).run();
+        let out = batches_export(&key).out(target).args(&["--force"]).run();
         assert_eq!(code(&out), 2, "{}: {}", target.display(), stderr(&out));
     }
     // A secret key file is refused by any --force, whatever the command.

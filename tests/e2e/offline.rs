@@ -25,12 +25,7 @@ struct Setup {
 
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let rev_key = new_key(dir.path(), "rev");
-    let trust = dir.path().join("trust.toml");
-    std::fs::copy(Path::new(ROOT).join("keys.example/trust.toml"), &trust).unwrap();
-    trust_add(&trust, &dir.path().join("rev.pub"))
-        .args(&["--revocation-signer"])
-        .ok();
+    let (trust, rev_key) = revocation_signer(dir.path());
     Setup {
         rev_key,
         trust,
