@@ -1,23 +1,13 @@
 //! End-to-end tests: drive the real `hallmark` binary.
 
-// Test helpers: a panic is the failure report.
-#![allow(
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
-
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use crate::common;
+use crate::common::*;
 
-use common::*;
-
-/// `hallmark verify` against the demo trust store on 2026-11-23.
+/// `hallmark verify` against the demo trust store on [`TODAY`].
 fn verify_demo() -> Hallmark {
-    verify(&demo_trust()).today("2026-11-23")
+    verify(&demo_trust()).today(TODAY)
 }
 
 #[test]

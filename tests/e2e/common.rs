@@ -1,12 +1,6 @@
 //! Helpers shared by the end-to-end tests: run the real `hallmark` binary.
 
-#![allow(
-    dead_code,
-    clippy::panic,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing
-)]
+#![allow(dead_code)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,6 +10,9 @@ use std::process::{Command, Output, Stdio};
 pub const BIN: &str = env!("CARGO_BIN_EXE_hallmark");
 /// The repository root.
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The day the tests verify on (`--today`), unless a test says otherwise.
+pub const TODAY: &str = "2026-11-23";
 
 /// The TEST-ONLY demo key.
 pub fn demo_key() -> PathBuf {

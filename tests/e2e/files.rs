@@ -7,13 +7,6 @@
 //! untouched and no symlink remains where a file was promised.
 
 #![cfg(unix)]
-#![allow(
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
-
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};

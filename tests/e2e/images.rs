@@ -10,14 +10,6 @@
 //! and how long a 12-megapixel photo takes. Run them with optimisations:
 //! `cargo test --release --test images -- --ignored --nocapture`.
 
-// Test helpers: a panic is the failure report.
-#![allow(
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
-
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -25,11 +17,8 @@ use std::time::{Duration, Instant};
 
 use hallmark_label::photo::{ImageError, decode_qr_file};
 
-use crate::common;
+use crate::common::*;
 
-use common::*;
-
-const TODAY: &str = "2026-11-23";
 const URL_PREFIX: &str = "HTTPS://HM.EXAMPLE.COM/C/";
 
 /// `hallmark qr TEXT --out OUT`: a version 7 (code) or 8 (URL) symbol, 4

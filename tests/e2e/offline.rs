@@ -1,21 +1,11 @@
 //! End-to-end: bulk offline verification with revocation snapshots, duplicates
 //! and the seen journal, driving the real binary.
 
-// Test helpers: a panic is the failure report.
-#![allow(
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::common;
-
-use common::*;
+use crate::common::*;
 
 struct Setup {
     dir: tempfile::TempDir,
@@ -46,12 +36,12 @@ fn snapshot(s: &Setup, name: &str, sequence: u64, list: &str) -> PathBuf {
 }
 
 impl Setup {
-    /// `verify --json` against this trust store on 2026-11-23, with its
+    /// `verify --json` against this trust store on [`TODAY`], with its
     /// state directory.
     fn verify(&self) -> Hallmark {
         verify(&self.trust)
             .json()
-            .today("2026-11-23")
+            .today(TODAY)
             .state_dir(&self.dir.path().join("state"))
     }
 }
@@ -347,7 +337,7 @@ fn printed_genuine(stdout: &[u8]) -> Vec<(String, u64)> {
 fn verify_seen(s: &Setup, input: &Path, journal: &Path) -> Hallmark {
     verify(&s.trust)
         .json()
-        .today("2026-11-23")
+        .today(TODAY)
         .args(&["--input", p(input), "--seen", p(journal)])
 }
 

@@ -2,14 +2,6 @@
 //! writes survive `kill -9`, and the snapshot it serves is accepted by
 //! `hallmark verify --revocations` offline.
 
-// Test helpers: a panic is the failure report.
-#![allow(
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};

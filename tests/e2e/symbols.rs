@@ -5,23 +5,11 @@
 //! Without a decoder the tests that need it print why and pass, unless the
 //! environment variable CI is set: then a missing decoder is a failure.
 
-// Test helpers: a panic is the failure report.
-#![allow(
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
-
 use std::io::ErrorKind;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::common;
-
-use common::*;
-
-const TODAY: &str = "2026-11-23";
+use crate::common::*;
 
 /// `hallmark qr INPUT --out OUT EXTRA...`, which must succeed.
 fn render(input: &str, out: &Path, extra: &[&str]) {
