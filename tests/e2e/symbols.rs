@@ -141,27 +141,36 @@ impl Decoder {
     }
 }
 
-#[test]
-fn qr_png_and_svg_decode_to_the_code_which_verifies() {
-    if !Decoder::Zbar.available() {
+/// Renders three sample codes as `PREFIX-N.png` and `.svg` (with `extra`
+/// arguments), checks the PNG's size when `size` is given, and asserts that
+/// `decoder` reads each image (the SVG when it can) as its code, which
+/// verifies.
+fn assert_png_and_svg_decode(
+    decoder: Decoder,
+    prefix: &str,
+    extra: &[&str],
+    size: Option<(u32, u32)>,
+) {
+    if !decoder.available() {
         return;
     }
     let dir = tempdir();
-    let svg_too = Decoder::Zbar.reads_svg(dir.path());
+    let svg_too = decoder.reads_svg(dir.path());
     for (i, c) in sample_codes(dir.path(), 3).iter().enumerate() {
-        let png = dir.path().join(format!("qr-{i}.png"));
-        let svg = dir.path().join(format!("qr-{i}.svg"));
-        render(c, &png, &[]);
-        render(c, &svg, &[]);
-        // Version 7 (45 modules) plus a 4-module quiet zone, 4 px per module.
-        assert_eq!(png_size(&png), (212, 212));
+        let png = dir.path().join(format!("{prefix}-{i}.png"));
+        let svg = dir.path().join(format!("{prefix}-{i}.svg"));
+        render(c, &png, extra);
+        render(c, &svg, extra);
+        if let Some(size) = size {
+            assert_eq!(png_size(&png), size);
+        }
         let images = if svg_too {
             vec![&png, &svg]
         } else {
             vec![&png]
         };
         for image in images {
-            let text = Decoder::Zbar.decode(image);
+            let text = decoder.decode(image);
             assert_eq!(&text, c, "{}", image.display());
             assert_genuine(&text);
         }
@@ -169,28 +178,14 @@ fn qr_png_and_svg_decode_to_the_code_which_verifies() {
 }
 
 #[test]
+fn qr_png_and_svg_decode_to_the_code_which_verifies() {
+    // Version 7 (45 modules) plus a 4-module quiet zone, 4 px per module.
+    assert_png_and_svg_decode(Decoder::Zbar, "qr", &[], Some((212, 212)));
+}
+
+#[test]
 fn data_matrix_png_and_svg_decode_to_the_code_which_verifies() {
-    if !Decoder::Dmtx.available() {
-        return;
-    }
-    let dir = tempdir();
-    let svg_too = Decoder::Dmtx.reads_svg(dir.path());
-    for (i, c) in sample_codes(dir.path(), 3).iter().enumerate() {
-        let png = dir.path().join(format!("dm-{i}.png"));
-        let svg = dir.path().join(format!("dm-{i}.svg"));
-        render(c, &png, &["--symbol", "datamatrix"]);
-        render(c, &svg, &["--symbol", "datamatrix"]);
-        let images = if svg_too {
-            vec![&png, &svg]
-        } else {
-            vec![&png]
-        };
-        for image in images {
-            let text = Decoder::Dmtx.decode(image);
-            assert_eq!(&text, c, "{}", image.display());
-            assert_genuine(&text);
-        }
-    }
+    assert_png_and_svg_decode(Decoder::Dmtx, "dm", &["--symbol", "datamatrix"], None);
 }
 
 #[test]
