@@ -230,7 +230,7 @@ fn inspect_is_marked_unverified() {
 #[test]
 fn keygen_writes_private_key_and_never_overwrites() {
     let dir = tempdir();
-    let out = keygen(dir.path(), "acme").args(&["--unencrypted"]).run();
+    let out = keygen(dir.path(), "acme").unencrypted().run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let kid = stdout(&out).trim().to_owned();
     assert_eq!(kid.len(), 8);
@@ -249,7 +249,7 @@ fn keygen_writes_private_key_and_never_overwrites() {
             .unwrap_or(0);
         assert_eq!(mode, 0o600);
     }
-    let out = keygen(dir.path(), "acme").args(&["--unencrypted"]).run();
+    let out = keygen(dir.path(), "acme").unencrypted().run();
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("already exists"));
     assert_eq!(

@@ -92,6 +92,11 @@ impl Hallmark {
         self.args(&["--revocations", p(snapshot)])
     }
 
+    /// `--unencrypted` (keygen, key passwd).
+    pub fn unencrypted(self) -> Hallmark {
+        self.args(&["--unencrypted"])
+    }
+
     /// `--ledger LEDGER`.
     pub fn ledger(self, ledger: &Path) -> Hallmark {
         self.args(&["--ledger", p(ledger)])
@@ -179,7 +184,7 @@ pub struct Mint {
     part: String,
     lot: String,
     date: String,
-    count: String,
+    count: u64,
 }
 
 /// Starts building `hallmark mint --key KEY`.
@@ -189,7 +194,7 @@ pub fn mint(key: &Path) -> Mint {
         part: "DRN-2980".to_owned(),
         lot: "L231212-01".to_owned(),
         date: "2023-12-12".to_owned(),
-        count: "1".to_owned(),
+        count: 1,
     }
 }
 
@@ -214,18 +219,13 @@ impl Mint {
 
     /// `--count`.
     pub fn count(mut self, count: u64) -> Mint {
-        self.count = count.to_string();
-        self
-    }
-
-    /// `--count` as given (for counts the CLI must refuse).
-    pub fn count_text(mut self, count: &str) -> Mint {
-        self.count = count.to_owned();
+        self.count = count;
         self
     }
 
     /// The invocation, to which further arguments can be added.
     pub fn cmd(self) -> Hallmark {
+        let count = self.count.to_string();
         hallmark(&[
             "mint",
             "--key",
@@ -237,7 +237,7 @@ impl Mint {
             "--date",
             &self.date,
             "--count",
-            &self.count,
+            &count,
         ])
     }
 
@@ -255,11 +255,6 @@ impl Mint {
     pub fn run(self) -> Output {
         self.cmd().run()
     }
-
-    /// Runs it, asserts it exited 0, and returns the codes it printed.
-    pub fn lines(self) -> Vec<String> {
-        self.cmd().lines()
-    }
 }
 
 /// Starts building `hallmark verify --trust TRUST`.
@@ -276,7 +271,7 @@ pub fn keygen(dir: &Path, name: &str) -> Hallmark {
 /// Generates the unencrypted key `DIR/NAME.key` (and `NAME.pub`), asserting
 /// success: the key's path.
 pub fn new_key(dir: &Path, name: &str) -> PathBuf {
-    keygen(dir, name).args(&["--unencrypted"]).ok();
+    keygen(dir, name).unencrypted().ok();
     dir.join(format!("{name}.key"))
 }
 

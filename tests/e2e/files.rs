@@ -205,7 +205,7 @@ fn regression_keygen_does_not_follow_planted_symlink() {
     for name in ["acme.key", "acme.pub"] {
         let _ = fs::remove_dir_all(&keys);
         t.link(&keys.join(name));
-        let out = keygen(&keys, "acme").args(&["--unencrypted"]).run();
+        let out = keygen(&keys, "acme").unencrypted().run();
         assert_eq!(code(&out), 2, "{name}: {}", stderr(&out));
         t.assert_victim_untouched();
         assert!(is_symlink(&keys.join(name)));
@@ -222,7 +222,7 @@ fn regression_key_passwd_rewrites_the_key_file_not_a_symlink_target() {
     for next in pid..pid + 64 {
         t.link(&keys.join(format!(".acme.key.tmp{next}")));
     }
-    let out = run(&["key", "passwd", p(&key), "--unencrypted"], b"");
+    let out = hallmark(&["key", "passwd", p(&key)]).unencrypted().run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     t.assert_victim_untouched();
     assert_regular_file(&key);
@@ -339,19 +339,10 @@ fn regression_force_refuses_to_replace_key_ledger_or_trust_store() {
     let trust = t.path("trust.toml");
     fs::copy(demo_trust(), &trust).unwrap();
     let trust_before = fs::read(&trust).unwrap();
-    let out = run(
-        &[
-            "revocations",
-            "pull",
-            "--server",
-            "http://127.0.0.1:9",
-            "--trust",
-            p(&trust),
-            "--out",
-            p(&trust),
-        ],
-        b"",
-    );
+    let out = hallmark(&["revocations", "pull", "--server", "http://127.0.0.1:9"])
+        .args(&["--trust", p(&trust)])
+        .out(&trust)
+        .run();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(
         stderr(&out).contains("refusing to replace"),
