@@ -1,25 +1,13 @@
 //! End-to-end tests: drive the real `hallmark` binary.
 
-// Test helpers: a panic is the failure report.
-#![allow(
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
-
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use crate::common;
+use crate::common::*;
 
-use common::*;
-
-fn verify(codes: &str, extra: &[&str]) -> Output {
-    let trust = demo_trust();
-    let mut args = vec!["verify", "--trust", p(&trust), "--today", "2026-11-23"];
-    args.extend_from_slice(extra);
-    run(&args, codes.as_bytes())
+/// `hallmark verify` against the demo trust store on [`TODAY`].
+fn verify_demo() -> Hallmark {
+    verify(&demo_trust()).today(TODAY)
 }
 
 #[test]
@@ -30,13 +18,13 @@ fn quickstart_mint_then_verify() {
     for c in &codes {
         assert_eq!(c.len(), 164, "sample-sized code is 164 characters: {c}");
     }
-    let out = verify(&codes.join("\n"), &[]);
+    let out = verify_demo().input(&codes.join("\n")).run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out).lines().count(), 5);
     assert!(stdout(&out).lines().all(|l| l.starts_with("genuine\t")));
     assert!(stderr(&out).contains("5 genuine"));
 
-    let out = verify(&codes.join("\n"), &["--json"]);
+    let out = verify_demo().json().input(&codes.join("\n")).run();
     let lines = json_lines(&out);
     for (i, v) in lines.iter().enumerate() {
         assert_eq!(v["verdict"], "genuine");
@@ -62,19 +50,10 @@ fn codes_as_arguments_and_accepted_spellings() {
     let dashed = dashed.join("-");
     let url = format!("HTTPS://HM.EXAMPLE.COM/C/{c}");
     let trust = demo_trust();
-    let out = run(
-        &[
-            "verify",
-            "--trust",
-            p(&trust),
-            "--json",
-            c,
-            &lower,
-            &dashed,
-            &url,
-        ],
-        b"",
-    );
+    let out = verify(&trust)
+        .json()
+        .args(&[c, &lower, &dashed, &url])
+        .run();
     // All four spellings are one code: the later ones are duplicates of the first.
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     for (i, v) in json_lines(&out).iter().enumerate() {
@@ -87,7 +66,7 @@ fn codes_as_arguments_and_accepted_spellings() {
         }
     }
     for spelling in [c.as_str(), &lower, &dashed, &url, &format!("]Q1{c}")] {
-        let out = run(&["verify", "--trust", p(&trust), spelling], b"");
+        let out = verify(&trust).args(&[spelling]).run();
         assert_eq!(code(&out), 0, "{spelling}: {}", stdout(&out));
     }
 }
@@ -118,35 +97,8 @@ fn every_altered_code_is_rejected() {
     bad.push(format!("{}{}", &b[..b.len() - 103], &a[a.len() - 103..]));
     // A code from a key that is not trusted.
     let other = tempdir();
-    let out = run(
-        &[
-            "keygen",
-            "--name",
-            "other",
-            "--out",
-            p(other.path()),
-            "--unencrypted",
-        ],
-        b"",
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let key = other.path().join("other.key");
-    let out = run(
-        &[
-            "mint",
-            "--key",
-            p(&key),
-            "--part",
-            "DRN-2980",
-            "--lot",
-            "L231212-01",
-            "--date",
-            "2023-12-12",
-            "--count",
-            "1",
-        ],
-        b"",
-    );
+    let key = new_key(other.path(), "other");
+    let out = mint(&key).run();
     bad.push(stdout(&out).trim().to_owned());
     bad.extend([
         "garbage".to_owned(),
@@ -156,7 +108,7 @@ fn every_altered_code_is_rejected() {
 
     let mut input = bad.join("\n");
     input.push('\n');
-    let out = verify(&input, &["--json"]);
+    let out = verify_demo().json().input(&input).run();
     assert_eq!(code(&out), 1);
     let lines = json_lines(&out);
     assert_eq!(lines.len(), bad.len(), "one output line per input line");
@@ -180,7 +132,7 @@ fn one_megabyte_line_is_a_clear_error_and_fast() {
     let huge = "A".repeat(1 << 20);
     let input = format!("{huge}\n{}\n", codes[0]);
     let started = std::time::Instant::now();
-    let out = verify(&input, &["--json"]);
+    let out = verify_demo().json().input(&input).run();
     let elapsed = started.elapsed();
     assert_eq!(code(&out), 1);
     let lines = json_lines(&out);
@@ -194,8 +146,7 @@ fn one_megabyte_line_is_a_clear_error_and_fast() {
     assert_eq!(lines[1]["verdict"], "genuine");
     assert!(elapsed.as_secs() < 30, "took {elapsed:?}");
     // As an argument too (the kernel caps one argument at 128 KiB).
-    let trust = demo_trust();
-    let out = run(&["verify", "--trust", p(&trust), &huge[..100_000]], b"");
+    let out = verify(&demo_trust()).args(&[&huge[..100_000]]).run();
     assert_eq!(code(&out), 1);
     assert!(stdout(&out).starts_with("malformed\t"));
     assert!(stdout(&out).len() < 2000);
@@ -205,23 +156,23 @@ fn one_megabyte_line_is_a_clear_error_and_fast() {
 fn exit_codes() {
     let dir = tempdir();
     let codes = mint_demo(dir.path(), 1, &[]);
-    assert_eq!(code(&verify(&codes[0], &[])), 0);
-    assert_eq!(code(&verify(&format!("{}\nnope\n", codes[0]), &[])), 1);
+    assert_eq!(code(&verify_demo().input(&codes[0]).run()), 0);
+    let input = format!("{}\nnope\n", codes[0]);
+    assert_eq!(code(&verify_demo().input(&input).run()), 1);
     // No codes at all is not "all genuine".
-    let out = verify("\n\n", &[]);
+    let out = verify_demo().input("\n\n").run();
     assert_eq!(code(&out), 1);
     assert!(stderr(&out).contains("no codes"));
     // Usage and I/O errors.
-    let out = run(
-        &["verify", "--trust", "/nonexistent/trust.toml", &codes[0]],
-        b"",
-    );
+    let out = verify(Path::new("/nonexistent/trust.toml"))
+        .args(&[&codes[0]])
+        .run();
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("/nonexistent/trust.toml"));
     let bad_trust = dir.path().join("bad.toml");
     std::fs::write(&bad_trust, "[[key]]\nname = \"w\"\npublic_key = \"0100000000000000000000000000000000000000000000000000000000000000\"\n")
         .unwrap_or_else(|e| panic!("{e}"));
-    let out = run(&["verify", "--trust", p(&bad_trust), &codes[0]], b"");
+    let out = verify(&bad_trust).args(&[&codes[0]]).run();
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("weak"), "{}", stderr(&out));
     assert_eq!(code(&run(&["verify"], b"")), 2);
@@ -233,45 +184,23 @@ fn exit_codes() {
 fn expired_codes_are_flagged() {
     let dir = tempdir();
     let codes = mint_demo(dir.path(), 1, &["--expiry", "2024-06-30"]);
-    let out = verify(&codes[0], &["--json"]);
+    let out = verify_demo().json().input(&codes[0]).run();
     assert_eq!(code(&out), 1);
     assert_eq!(json_lines(&out)[0]["verdict"], "expired");
-    let trust = demo_trust();
-    let out = run(
-        &[
-            "verify",
-            "--trust",
-            p(&trust),
-            "--today",
-            "2024-06-30",
-            &codes[0],
-        ],
-        b"",
-    );
+    let out = verify(&demo_trust())
+        .today("2024-06-30")
+        .args(&[&codes[0]])
+        .run();
     assert_eq!(code(&out), 0, "valid on its expiry day");
     // An expiry before the date of manufacture is refused at mint time.
-    let key = demo_key();
     let ledger = dir.path().join("l");
-    let out = run(
-        &[
-            "mint",
-            "--key",
-            p(&key),
-            "--part",
-            "P",
-            "--lot",
-            "L",
-            "--date",
-            "2024-01-02",
-            "--expiry",
-            "2024-01-01",
-            "--count",
-            "1",
-            "--ledger",
-            p(&ledger),
-        ],
-        b"",
-    );
+    let out = mint(&demo_key())
+        .part("P")
+        .lot("L")
+        .date("2024-01-02")
+        .ledger(&ledger)
+        .args(&["--expiry", "2024-01-01"])
+        .run();
     assert_eq!(code(&out), 2);
     assert!(
         !ledger.exists() || std::fs::read(&ledger).map(|b| b.is_empty()).unwrap_or(true),
@@ -301,17 +230,7 @@ fn inspect_is_marked_unverified() {
 #[test]
 fn keygen_writes_private_key_and_never_overwrites() {
     let dir = tempdir();
-    let out = run(
-        &[
-            "keygen",
-            "--name",
-            "acme",
-            "--out",
-            p(dir.path()),
-            "--unencrypted",
-        ],
-        b"",
-    );
+    let out = keygen(dir.path(), "acme").unencrypted().run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let kid = stdout(&out).trim().to_owned();
     assert_eq!(kid.len(), 8);
@@ -330,17 +249,7 @@ fn keygen_writes_private_key_and_never_overwrites() {
             .unwrap_or(0);
         assert_eq!(mode, 0o600);
     }
-    let out = run(
-        &[
-            "keygen",
-            "--name",
-            "acme",
-            "--out",
-            p(dir.path()),
-            "--unencrypted",
-        ],
-        b"",
-    );
+    let out = keygen(dir.path(), "acme").unencrypted().run();
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("already exists"));
     assert_eq!(
@@ -349,9 +258,9 @@ fn keygen_writes_private_key_and_never_overwrites() {
         "key not overwritten"
     );
     // Without --unencrypted and with no passphrase source or terminal: refused clearly.
-    let out = Command::new(BIN)
-        .args(["keygen", "--name", "b", "--out", p(dir.path())])
+    let out = keygen(dir.path(), "b")
         .env_remove("HALLMARK_PASSPHRASE")
+        .command()
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -365,65 +274,29 @@ fn keygen_writes_private_key_and_never_overwrites() {
 
     // trust add: create, extend, refuse duplicates; verify honours validity.
     let trust = dir.path().join("trust.toml");
-    let out = run(
-        &[
-            "trust",
-            "add",
-            "--trust",
-            p(&trust),
-            p(&public),
-            "--valid-from",
-            "2024-01-01",
-        ],
-        b"",
-    );
+    let out = trust_add(&trust, &public)
+        .args(&["--valid-from", "2024-01-01"])
+        .run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let out = run(&["trust", "add", "--trust", p(&trust), p(&public)], b"");
+    let out = trust_add(&trust, &public).run();
     assert_eq!(code(&out), 2);
     let demo_pub = Path::new(ROOT).join("keys.example/demo-TEST-ONLY.pub");
-    let out = run(
-        &[
-            "trust",
-            "add",
-            "--trust",
-            p(&trust),
-            p(&demo_pub),
-            "--valid-until",
-            "2030-12-31",
-        ],
-        b"",
-    );
+    let out = trust_add(&trust, &demo_pub)
+        .args(&["--valid-until", "2030-12-31"])
+        .run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = std::fs::read_to_string(&trust).unwrap_or_default();
     assert_eq!(text.matches("[[key]]").count(), 2);
     assert!(text.contains(&kid) || text.contains("acme"));
 
-    let mint = |date: &str| {
-        let out = run(
-            &[
-                "mint",
-                "--key",
-                p(&key),
-                "--part",
-                "P",
-                "--lot",
-                "L",
-                "--date",
-                date,
-                "--count",
-                "1",
-            ],
-            b"",
-        );
+    let mint_on = |date: &str| {
+        let out = mint(&key).part("P").lot("L").date(date).run();
         assert_eq!(code(&out), 0, "{}", stderr(&out));
         stdout(&out).trim().to_owned()
     };
-    let early = mint("2023-12-31");
-    let ok = mint("2024-01-01");
-    let out = run(
-        &["verify", "--trust", p(&trust), "--json", &early, &ok],
-        b"",
-    );
+    let early = mint_on("2023-12-31");
+    let ok = mint_on("2024-01-01");
+    let out = verify(&trust).json().args(&[&early, &ok]).run();
     let lines = json_lines(&out);
     assert_eq!(lines[0]["verdict"], "key-not-valid");
     assert_eq!(lines[1]["verdict"], "genuine");
@@ -439,22 +312,7 @@ fn keygen_writes_private_key_and_never_overwrites() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640))
             .unwrap_or_else(|e| panic!("{e}"));
-        let out = run(
-            &[
-                "mint",
-                "--key",
-                p(&key),
-                "--part",
-                "P",
-                "--lot",
-                "L",
-                "--date",
-                "2024-01-01",
-                "--count",
-                "1",
-            ],
-            b"",
-        );
+        let out = mint(&key).part("P").lot("L").date("2024-01-01").run();
         assert_eq!(code(&out), 2);
         assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
         assert!(stdout(&out).is_empty());
@@ -462,13 +320,11 @@ fn keygen_writes_private_key_and_never_overwrites() {
 }
 
 fn serials(codes: &[String]) -> Vec<u64> {
-    let trust = demo_trust();
-    let mut args = vec!["verify", "--trust", p(&trust), "--json"];
-    args.extend(codes.iter().map(String::as_str));
     if codes.is_empty() {
         return Vec::new();
     }
-    let out = run(&args, b"");
+    let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+    let out = verify(&demo_trust()).json().args(&codes).run();
     json_lines(&out)
         .iter()
         .filter_map(|v| v["payload"]["serial"].as_u64())
@@ -487,53 +343,23 @@ fn serials_never_repeat_and_serial_start_cannot_overlap() {
     let next = mint_demo(dir.path(), 1, &[]);
     assert_eq!(serials(&next), vec![1002]);
 
-    let key = demo_key();
     let ledger = dir.path().join("demo.ledger");
+    let mint_from = |start: &str| {
+        mint(&demo_key())
+            .part("P")
+            .lot("L")
+            .count(2)
+            .ledger(&ledger)
+            .args(&["--serial-start", start])
+            .run()
+    };
     for start in ["5", "999", "1002", "0"] {
-        let out = run(
-            &[
-                "mint",
-                "--key",
-                p(&key),
-                "--part",
-                "P",
-                "--lot",
-                "L",
-                "--date",
-                "2023-12-12",
-                "--count",
-                "2",
-                "--serial-start",
-                start,
-                "--ledger",
-                p(&ledger),
-            ],
-            b"",
-        );
+        let out = mint_from(start);
         assert_eq!(code(&out), 2, "--serial-start {start} overlaps");
         assert!(stderr(&out).contains("overlap"), "{}", stderr(&out));
         assert!(stdout(&out).is_empty(), "no code printed");
     }
-    let out = run(
-        &[
-            "mint",
-            "--key",
-            p(&key),
-            "--part",
-            "P",
-            "--lot",
-            "L",
-            "--date",
-            "2023-12-12",
-            "--count",
-            "2",
-            "--serial-start",
-            "18446744073709551615",
-            "--ledger",
-            p(&ledger),
-        ],
-        b"",
-    );
+    let out = mint_from("18446744073709551615");
     assert_eq!(code(&out), 2, "past 2^64-1");
 }
 
@@ -545,23 +371,12 @@ fn crash_mid_batch_never_reissues() {
     use std::io::{BufRead, BufReader};
     let dir = tempdir();
     let ledger = dir.path().join("demo.ledger");
-    let key = demo_key();
-    let mut child = Command::new(BIN)
-        .args([
-            "mint",
-            "--key",
-            p(&key),
-            "--part",
-            "P",
-            "--lot",
-            "L",
-            "--date",
-            "2023-12-12",
-            "--count",
-            "1000000",
-            "--ledger",
-            p(&ledger),
-        ])
+    let mut child = mint(&demo_key())
+        .part("P")
+        .lot("L")
+        .count(1_000_000)
+        .ledger(&ledger)
+        .command()
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -622,14 +437,14 @@ fn help_explains_each_subcommand() {
         &["verify"],
         &["inspect"],
     ] {
-        let out = run(&[sub, &["--help"]].concat(), b"");
+        let out = hallmark(sub).args(&["--help"]).run();
         assert_eq!(code(&out), 0, "{sub:?}");
         assert!(
             stdout(&out).contains("Example"),
             "{sub:?} --help has an example"
         );
     }
-    let out = run(&["verify", "--help"], b"");
+    let out = hallmark(&["verify", "--help"]).run();
     for word in [
         "genuine",
         "malformed",
@@ -643,24 +458,22 @@ fn help_explains_each_subcommand() {
     }
 }
 
-fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
+/// `cmd` run with no passphrase in the environment but those of `env`.
+fn run_with_passphrases(cmd: Hallmark, env: &[(&str, &str)]) -> Output {
+    let mut cmd = cmd
         .env_remove("HALLMARK_PASSPHRASE")
-        .env_remove("HALLMARK_NEW_PASSPHRASE")
-        .stdin(Stdio::null());
+        .env_remove("HALLMARK_NEW_PASSPHRASE");
     for (k, v) in env {
-        cmd.env(k, v);
+        cmd = cmd.env(k, v);
     }
-    cmd.output().unwrap()
+    cmd.command().stdin(Stdio::null()).output().unwrap()
 }
 
 #[test]
 fn encrypted_keys_passphrases_and_permissions() {
     let dir = tempdir();
-    let d = p(dir.path());
-    let out = run_env(
-        &["keygen", "--name", "enc", "--out", d],
+    let out = run_with_passphrases(
+        keygen(dir.path(), "enc"),
         &[("HALLMARK_PASSPHRASE", "open sesame")],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -671,31 +484,18 @@ fn encrypted_keys_passphrases_and_permissions() {
     assert!(!stderr(&out).contains("NOT encrypted"));
 
     // key show needs no passphrase.
-    let out = run_env(&["key", "show", "--json", p(&key)], &[]);
+    let out = run_with_passphrases(hallmark(&["key", "show", "--json", p(&key)]), &[]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(v["kid"], kid.as_str());
     assert_eq!(v["encrypted"], true);
 
-    let mint = |env: &[(&str, &str)], extra: &[&str]| {
-        let mut args = vec![
-            "mint",
-            "--key",
-            p(&key),
-            "--part",
-            "P",
-            "--lot",
-            "L",
-            "--date",
-            "2024-01-01",
-            "--count",
-            "2",
-        ];
-        args.extend_from_slice(extra);
-        run_env(&args, env)
+    let mint_encrypted = |env: &[(&str, &str)], extra: &[&str]| {
+        let cmd = mint(&key).part("P").lot("L").date("2024-01-01").count(2);
+        run_with_passphrases(cmd.args(extra), env)
     };
     // Wrong passphrase: clear error, exit 2, nothing printed, no serials burnt.
-    let out = mint(&[("HALLMARK_PASSPHRASE", "wrong")], &[]);
+    let out = mint_encrypted(&[("HALLMARK_PASSPHRASE", "wrong")], &[]);
     assert_eq!(code(&out), 2);
     assert!(
         stderr(&out).contains("wrong passphrase"),
@@ -704,7 +504,7 @@ fn encrypted_keys_passphrases_and_permissions() {
     );
     assert!(stdout(&out).is_empty());
     // No passphrase at all: says where one can come from.
-    let out = mint(&[], &[]);
+    let out = mint_encrypted(&[], &[]);
     assert_eq!(code(&out), 2);
     assert!(
         stderr(&out).contains("--passphrase-file"),
@@ -712,17 +512,17 @@ fn encrypted_keys_passphrases_and_permissions() {
         stderr(&out)
     );
     // The right one, from the environment and from a file.
-    let out = mint(&[("HALLMARK_PASSPHRASE", "open sesame")], &[]);
+    let out = mint_encrypted(&[("HALLMARK_PASSPHRASE", "open sesame")], &[]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out).lines().count(), 2);
     let pass_file = dir.path().join("pass.txt");
     std::fs::write(&pass_file, "open sesame\n").unwrap();
-    let out = mint(&[], &["--passphrase-file", p(&pass_file)]);
+    let out = mint_encrypted(&[], &["--passphrase-file", p(&pass_file)]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 
     // Change the passphrase; the old one stops working.
-    let out = run_env(
-        &["key", "passwd", p(&key)],
+    let out = run_with_passphrases(
+        hallmark(&["key", "passwd", p(&key)]),
         &[
             ("HALLMARK_PASSPHRASE", "open sesame"),
             ("HALLMARK_NEW_PASSPHRASE", "new one"),
@@ -730,17 +530,23 @@ fn encrypted_keys_passphrases_and_permissions() {
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
-        code(&mint(&[("HALLMARK_PASSPHRASE", "open sesame")], &[])),
+        code(&mint_encrypted(
+            &[("HALLMARK_PASSPHRASE", "open sesame")],
+            &[]
+        )),
         2
     );
-    assert_eq!(code(&mint(&[("HALLMARK_PASSPHRASE", "new one")], &[])), 0);
+    assert_eq!(
+        code(&mint_encrypted(&[("HALLMARK_PASSPHRASE", "new one")], &[])),
+        0
+    );
 
     // chmod 644: refused, with the fix in the message.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let out = mint(&[("HALLMARK_PASSPHRASE", "new one")], &[]);
+        let out = mint_encrypted(&[("HALLMARK_PASSPHRASE", "new one")], &[]);
         assert_eq!(code(&out), 2);
         assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
         assert!(stderr(&out).contains("readable by other users"));
@@ -750,30 +556,14 @@ fn encrypted_keys_passphrases_and_permissions() {
 #[test]
 fn output_formats_files_and_urls() {
     let dir = tempdir();
-    let key = demo_key();
     let ledger = dir.path().join("l");
-    let mint = |extra: &[&str]| {
-        let mut args = vec![
-            "mint",
-            "--key",
-            p(&key),
-            "--part",
-            "DRN,\"29",
-            "--lot",
-            "L1",
-            "--date",
-            "2023-12-12",
-            "--count",
-            "3",
-            "--ledger",
-            p(&ledger),
-        ];
-        args.extend_from_slice(extra);
-        run(&args, b"")
+    let mint_labels = |extra: &[&str]| {
+        let labels = mint(&demo_key()).part("DRN,\"29").lot("L1").count(3);
+        labels.ledger(&ledger).args(extra).run()
     };
     // CSV with URLs, to a file.
     let csv_path = dir.path().join("labels.csv");
-    let out = mint(&[
+    let out = mint_labels(&[
         "--format",
         "csv",
         "--out",
@@ -797,15 +587,15 @@ fn output_formats_files_and_urls() {
         );
         let url = row.rsplit(',').next().unwrap();
         assert_eq!(url, format!("HTTPS://HM.EXAMPLE.COM/C/{}", fields[1]));
-        assert_eq!(code(&verify(url, &[])), 0, "the URL verifies");
+        assert_eq!(code(&verify_demo().input(url).run()), 0, "the URL verifies");
     }
     // An existing --out file is not replaced without --force.
-    let out = mint(&["--out", p(&csv_path)]);
+    let out = mint_labels(&["--out", p(&csv_path)]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("already exists"));
     assert_eq!(std::fs::read_to_string(&csv_path).unwrap(), csv);
     // JSON lines, opaque serials.
-    let out = mint(&[
+    let out = mint_labels(&[
         "--format",
         "jsonl",
         "--serials",
@@ -823,7 +613,10 @@ fn output_formats_files_and_urls() {
         assert_eq!(v["part"], "DRN,\"29");
         assert_eq!(v["expiry"], "2030-01-01");
         assert!(v["url"].is_null());
-        let out = verify(v["code"].as_str().unwrap(), &["--json"]);
+        let out = verify_demo()
+            .json()
+            .input(v["code"].as_str().unwrap())
+            .run();
         assert_eq!(json_lines(&out)[0]["payload"]["serial"], serial);
         serials.push(serial);
     }
@@ -832,7 +625,7 @@ fn output_formats_files_and_urls() {
     assert_eq!(serials.len(), 3);
     // A URL prefix outside QR alphanumeric mode is refused before any serial is reserved.
     let before = std::fs::read_to_string(&ledger).unwrap();
-    let out = mint(&["--url-prefix", "https://hm.example.com/c_x/"]);
+    let out = mint_labels(&["--url-prefix", "https://hm.example.com/c_x/"]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("alphanumeric"), "{}", stderr(&out));
     assert_eq!(
@@ -848,8 +641,14 @@ fn output_formats_files_and_urls() {
 fn ctrl_c_leaves_ledger_and_output_consistent() {
     use std::io::{BufRead, BufReader};
     let dir = tempdir();
-    let key = demo_key();
     let ledger = dir.path().join("l");
+    let big_batch = || {
+        mint(&demo_key())
+            .part("P")
+            .lot("L")
+            .count(2_000_000)
+            .ledger(&ledger)
+    };
     let sigint = |pid: u32| {
         let ok = Command::new("kill")
             .args(["-INT", &pid.to_string()])
@@ -859,24 +658,9 @@ fn ctrl_c_leaves_ledger_and_output_consistent() {
     };
     // To a file: interrupted, no file and no temporary file remain.
     let out_file = dir.path().join("codes.txt");
-    let child = Command::new(BIN)
-        .args([
-            "mint",
-            "--key",
-            p(&key),
-            "--part",
-            "P",
-            "--lot",
-            "L",
-            "--date",
-            "2023-12-12",
-            "--count",
-            "2000000",
-            "--ledger",
-            p(&ledger),
-            "--out",
-            p(&out_file),
-        ])
+    let child = big_batch()
+        .out(&out_file)
+        .command()
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -906,22 +690,8 @@ fn ctrl_c_leaves_ledger_and_output_consistent() {
     assert_eq!(leftovers.len(), 1, "only the ledger remains: {leftovers:?}");
 
     // To stdout: every line printed is a whole, genuine code.
-    let mut child = Command::new(BIN)
-        .args([
-            "mint",
-            "--key",
-            p(&key),
-            "--part",
-            "P",
-            "--lot",
-            "L",
-            "--date",
-            "2023-12-12",
-            "--count",
-            "2000000",
-            "--ledger",
-            p(&ledger),
-        ])
+    let mut child = big_batch()
+        .command()
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -941,28 +711,11 @@ fn ctrl_c_leaves_ledger_and_output_consistent() {
         rest.is_empty() || rest.ends_with('\n'),
         "last line is whole"
     );
-    let out = verify(&printed.join("\n"), &[]);
+    let out = verify_demo().input(&printed.join("\n")).run();
     assert_eq!(code(&out), 0, "every printed line verifies");
 
     // Both batches stay reserved: the next mint starts after them.
-    let next = run(
-        &[
-            "mint",
-            "--key",
-            p(&key),
-            "--part",
-            "P",
-            "--lot",
-            "L",
-            "--date",
-            "2023-12-12",
-            "--count",
-            "1",
-            "--ledger",
-            p(&ledger),
-        ],
-        b"",
-    );
+    let next = mint(&demo_key()).part("P").lot("L").ledger(&ledger).run();
     assert_eq!(serials(&[stdout(&next).trim().to_owned()]), vec![4_000_000]);
 }
 
@@ -973,17 +726,13 @@ fn batches_are_listed_and_exported_as_a_signed_manifest() {
     mint_demo(dir.path(), 2, &["--serials", "opaque"]);
     let key = demo_key();
     let ledger = dir.path().join("demo.ledger");
-    let out = run(
-        &[
-            "batches",
-            "--key",
-            p(&key),
-            "--ledger",
-            p(&ledger),
-            "--json",
-        ],
-        b"",
-    );
+    let batches = |args: &[&str]| {
+        hallmark(&["batches"])
+            .args(args)
+            .args(&["--key", p(&key)])
+            .ledger(&ledger)
+    };
+    let out = batches(&[]).json().run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let rows = json_lines(&out);
     assert_eq!(rows.len(), 2);
@@ -994,19 +743,7 @@ fn batches_are_listed_and_exported_as_a_signed_manifest() {
     assert_eq!(rows[1]["serials"], "opaque");
 
     let manifest = dir.path().join("m.bin");
-    let out = run(
-        &[
-            "batches",
-            "export",
-            "--key",
-            p(&key),
-            "--ledger",
-            p(&ledger),
-            "--out",
-            p(&manifest),
-        ],
-        b"",
-    );
+    let out = batches(&["export"]).out(&manifest).run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let bytes = std::fs::read(&manifest).unwrap();
     let trust =
@@ -1022,18 +759,6 @@ fn batches_are_listed_and_exported_as_a_signed_manifest() {
     tampered[10] ^= 1;
     assert!(hallmark::BatchManifest::verify(&tampered, &trust).is_err());
     // Not overwritten without --force.
-    let out = run(
-        &[
-            "batches",
-            "export",
-            "--key",
-            p(&key),
-            "--ledger",
-            p(&ledger),
-            "--out",
-            p(&manifest),
-        ],
-        b"",
-    );
+    let out = batches(&["export"]).out(&manifest).run();
     assert_eq!(code(&out), 2);
 }

@@ -1,12 +1,6 @@
 //! Helpers shared by the end-to-end tests: run the real `hallmark` binary.
 
-#![allow(
-    dead_code,
-    clippy::panic,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing
-)]
+#![allow(dead_code)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,6 +10,9 @@ use std::process::{Command, Output, Stdio};
 pub const BIN: &str = env!("CARGO_BIN_EXE_hallmark");
 /// The repository root.
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The day the tests verify on (`--today`), unless a test says otherwise.
+pub const TODAY: &str = "2026-11-23";
 
 /// The TEST-ONLY demo key.
 pub fn demo_key() -> PathBuf {
@@ -75,9 +72,50 @@ impl Hallmark {
         self
     }
 
+    /// `--json`.
+    pub fn json(self) -> Hallmark {
+        self.args(&["--json"])
+    }
+
+    /// `--today DATE`.
+    pub fn today(self, date: &str) -> Hallmark {
+        self.args(&["--today", date])
+    }
+
+    /// `--state-dir DIR`.
+    pub fn state_dir(self, dir: &Path) -> Hallmark {
+        self.args(&["--state-dir", p(dir)])
+    }
+
+    /// `--revocations SNAPSHOT`.
+    pub fn revocations(self, snapshot: &Path) -> Hallmark {
+        self.args(&["--revocations", p(snapshot)])
+    }
+
+    /// `--unencrypted` (keygen, key passwd).
+    pub fn unencrypted(self) -> Hallmark {
+        self.args(&["--unencrypted"])
+    }
+
+    /// `--ledger LEDGER`.
+    pub fn ledger(self, ledger: &Path) -> Hallmark {
+        self.args(&["--ledger", p(ledger)])
+    }
+
+    /// `--out PATH`.
+    pub fn out(self, path: &Path) -> Hallmark {
+        self.args(&["--out", p(path)])
+    }
+
     /// An environment variable.
     pub fn env(mut self, key: &str, value: &str) -> Hallmark {
         self.command.env(key, value);
+        self
+    }
+
+    /// An environment variable removed.
+    pub fn env_remove(mut self, key: &str) -> Hallmark {
+        self.command.env_remove(key);
         self
     }
 
@@ -90,6 +128,17 @@ impl Hallmark {
     pub fn stdin(mut self, bytes: &[u8]) -> Hallmark {
         self.stdin = bytes.to_vec();
         self
+    }
+
+    /// Text the binary reads on stdin.
+    pub fn input(self, text: &str) -> Hallmark {
+        self.stdin(text.as_bytes())
+    }
+
+    /// The command, for a test that spawns it with its own pipes (stdin is
+    /// not fed).
+    pub fn command(self) -> Command {
+        self.command
     }
 
     /// Runs it to the end and returns what it printed.
@@ -112,6 +161,141 @@ impl Hallmark {
         let _ = writer.join();
         out
     }
+
+    /// Runs it, asserts it exited 0, and returns its standard output's lines.
+    pub fn lines(self) -> Vec<String> {
+        let out = self.run();
+        assert_eq!(code(&out), 0, "hallmark failed: {}", stderr(&out));
+        stdout(&out).lines().map(str::to_owned).collect()
+    }
+
+    /// Runs it and asserts it exited 0.
+    pub fn ok(self) -> Output {
+        let out = self.run();
+        assert_eq!(code(&out), 0, "hallmark failed: {}", stderr(&out));
+        out
+    }
+}
+
+/// `hallmark mint` being built: the demo batch's labels (part DRN-2980, lot
+/// L231212-01, 2023-12-12) and one code unless changed.
+pub struct Mint {
+    key: PathBuf,
+    part: String,
+    lot: String,
+    date: String,
+    count: u64,
+}
+
+/// Starts building `hallmark mint --key KEY`.
+pub fn mint(key: &Path) -> Mint {
+    Mint {
+        key: key.to_owned(),
+        part: "DRN-2980".to_owned(),
+        lot: "L231212-01".to_owned(),
+        date: "2023-12-12".to_owned(),
+        count: 1,
+    }
+}
+
+impl Mint {
+    /// `--part`.
+    pub fn part(mut self, part: &str) -> Mint {
+        self.part = part.to_owned();
+        self
+    }
+
+    /// `--lot`.
+    pub fn lot(mut self, lot: &str) -> Mint {
+        self.lot = lot.to_owned();
+        self
+    }
+
+    /// `--date`.
+    pub fn date(mut self, date: &str) -> Mint {
+        self.date = date.to_owned();
+        self
+    }
+
+    /// `--count`.
+    pub fn count(mut self, count: u64) -> Mint {
+        self.count = count;
+        self
+    }
+
+    /// The invocation, to which further arguments can be added.
+    pub fn cmd(self) -> Hallmark {
+        let count = self.count.to_string();
+        hallmark(&[
+            "mint",
+            "--key",
+            p(&self.key),
+            "--part",
+            &self.part,
+            "--lot",
+            &self.lot,
+            "--date",
+            &self.date,
+            "--count",
+            &count,
+        ])
+    }
+
+    /// `--ledger LEDGER` (and the invocation).
+    pub fn ledger(self, ledger: &Path) -> Hallmark {
+        self.cmd().ledger(ledger)
+    }
+
+    /// More arguments (and the invocation).
+    pub fn args(self, args: &[&str]) -> Hallmark {
+        self.cmd().args(args)
+    }
+
+    /// Runs it.
+    pub fn run(self) -> Output {
+        self.cmd().run()
+    }
+}
+
+/// Starts building `hallmark verify --trust TRUST`.
+pub fn verify(trust: &Path) -> Hallmark {
+    hallmark(&["verify", "--trust", p(trust)])
+}
+
+/// Starts building `hallmark keygen --name NAME --out DIR` (encrypted unless
+/// `--unencrypted` is added).
+pub fn keygen(dir: &Path, name: &str) -> Hallmark {
+    hallmark(&["keygen", "--name", name, "--out", p(dir)])
+}
+
+/// Generates the unencrypted key `DIR/NAME.key` (and `NAME.pub`), asserting
+/// success: the key's path.
+pub fn new_key(dir: &Path, name: &str) -> PathBuf {
+    keygen(dir, name).unencrypted().ok();
+    dir.join(format!("{name}.key"))
+}
+
+/// Starts building `hallmark trust add --trust TRUST PUBLIC`.
+pub fn trust_add(trust: &Path, public: &Path) -> Hallmark {
+    hallmark(&["trust", "add", "--trust", p(trust), p(public)])
+}
+
+/// Starts building `hallmark revocations build --key KEY --list LIST
+/// --sequence SEQUENCE --out OUT`.
+pub fn revocations_build(key: &Path, list: &Path, sequence: u64, out: &Path) -> Hallmark {
+    let sequence = sequence.to_string();
+    hallmark(&[
+        "revocations",
+        "build",
+        "--key",
+        p(key),
+        "--list",
+        p(list),
+        "--sequence",
+        &sequence,
+        "--out",
+        p(out),
+    ])
 }
 
 /// Seconds since 1970 by the system clock.
@@ -148,28 +332,43 @@ pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
 /// Mints `count` demo codes (part DRN-2980, lot L231212-01, 2023-12-12) into the
 /// ledger `DIR/demo.ledger`, with `extra` arguments.
 pub fn mint_demo(dir: &Path, count: u32, extra: &[&str]) -> Vec<String> {
-    let ledger = dir.join("demo.ledger");
-    let key = demo_key();
-    let count = count.to_string();
-    let mut args = vec![
-        "mint",
-        "--key",
-        p(&key),
-        "--part",
-        "DRN-2980",
-        "--lot",
-        "L231212-01",
-        "--date",
-        "2023-12-12",
-        "--count",
-        &count,
-        "--ledger",
-        p(&ledger),
-    ];
-    args.extend_from_slice(extra);
-    let out = run(&args, b"");
-    assert_eq!(code(&out), 0, "mint failed: {}", stderr(&out));
-    stdout(&out).lines().map(str::to_owned).collect()
+    mint(&demo_key())
+        .count(count.into())
+        .ledger(&dir.join("demo.ledger"))
+        .args(extra)
+        .lines()
+}
+
+/// Starts building `hallmark batches export --key KEY`.
+pub fn batches_export(key: &Path) -> Hallmark {
+    hallmark(&["batches", "export", "--key", p(key)])
+}
+
+/// A revocation key `DIR/rev.key` (unencrypted), marked revocation signer in
+/// `DIR/trust.toml`, a copy of the demo trust store: (trust store, key).
+pub fn revocation_signer(dir: &Path) -> (PathBuf, PathBuf) {
+    let rev_key = new_key(dir, "rev");
+    let trust = dir.join("trust.toml");
+    std::fs::copy(demo_trust(), &trust).unwrap_or_else(|e| panic!("copy trust store: {e}"));
+    trust_add(&trust, &dir.join("rev.pub"))
+        .args(&["--revocation-signer"])
+        .ok();
+    (trust, rev_key)
+}
+
+/// Mints `count` sample-sized (164-character) demo codes, serials from
+/// 123456789, into the ledger `DIR/demo.ledger`.
+pub fn sample_codes(dir: &Path, count: u32) -> Vec<String> {
+    let codes = mint_demo(dir, count, &["--serial-start", "123456789"]);
+    for c in &codes {
+        assert_eq!(c.len(), 164, "sample-sized code: {c}");
+    }
+    codes
+}
+
+/// Starts building `hallmark qr TEXT --out OUT`.
+pub fn qr(text: &str, out: &Path) -> Hallmark {
+    hallmark(&["qr", text]).out(out)
 }
 
 /// What a starting `hallmark serve` announced on stderr.
@@ -368,18 +567,4 @@ pub fn http(
         headers,
         body: rest,
     })
-}
-
-/// Runs hallmark with `args` and no standard input, with environment changes:
-/// `(name, Some(value))` sets a variable, `(name, None)` removes it.
-pub fn run_env(args: &[&str], env: &[(&str, Option<&str>)]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args).stdin(Stdio::null());
-    for (name, value) in env {
-        match value {
-            Some(v) => cmd.env(name, v),
-            None => cmd.env_remove(name),
-        };
-    }
-    cmd.output().unwrap_or_else(|e| panic!("spawn {BIN}: {e}"))
 }

@@ -7,13 +7,6 @@
 //! untouched and no symlink remains where a file was promised.
 
 #![cfg(unix)]
-#![allow(
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
-
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
@@ -70,32 +63,13 @@ fn assert_regular_file(path: &Path) {
     );
 }
 
-fn mint_args<'a>(key: &'a str, ledger: &'a str, count: &'a str) -> Vec<&'a str> {
-    vec![
-        "mint",
-        "--key",
-        key,
-        "--part",
-        "P-1",
-        "--lot",
-        "L-1",
-        "--date",
-        "2024-01-01",
-        "--count",
-        count,
-        "--ledger",
-        ledger,
-    ]
-}
-
-/// A fresh unencrypted key `NAME` in `dir` (keygen).
-fn keygen(dir: &Path, name: &str) -> PathBuf {
-    let out = run(
-        &["keygen", "--name", name, "--out", p(dir), "--unencrypted"],
-        b"",
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    dir.join(format!("{name}.key"))
+/// `mint` with `key`: `count` codes of part P-1, lot L-1, 2024-01-01.
+fn mint_p1(key: &Path, count: u64) -> Mint {
+    mint(key)
+        .part("P-1")
+        .lot("L-1")
+        .date("2024-01-01")
+        .count(count)
 }
 
 #[test]
@@ -106,10 +80,10 @@ fn regression_mint_qr_dir_does_not_follow_planted_symlink() {
     t.link(&qr.join("0.png"));
     t.link(&qr.join(".1.png.tmp"));
     let ledger = t.path("demo.ledger");
-    let key = demo_key();
-    let mut args = mint_args(p(&key), p(&ledger), "3");
-    args.extend(["--qr-dir", p(&qr)]);
-    let out = run(&args, b"");
+    let out = mint_p1(&demo_key(), 3)
+        .ledger(&ledger)
+        .args(&["--qr-dir", p(&qr)])
+        .run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     t.assert_victim_untouched();
     for serial in 0..3 {
@@ -132,16 +106,13 @@ fn regression_mint_out_does_not_follow_planted_symlink() {
     let out_path = t.path("codes.txt");
     t.link(&out_path);
     let ledger = t.path("demo.ledger");
-    let key = demo_key();
+    let to_out = || mint_p1(&demo_key(), 2).ledger(&ledger).out(&out_path);
     // Without --force the existing name (a symlink) is refused.
-    let mut args = mint_args(p(&key), p(&ledger), "2");
-    args.extend(["--out", p(&out_path)]);
-    let out = run(&args, b"");
+    let out = to_out().run();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
     // With --force the symlink itself is replaced, never its target.
-    args.push("--force");
-    let out = run(&args, b"");
+    let out = to_out().args(&["--force"]).run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     t.assert_victim_untouched();
     assert_regular_file(&out_path);
@@ -153,8 +124,7 @@ fn regression_mint_ledger_is_never_opened_through_a_symlink() {
     let t = Plant::new();
     let ledger = t.path("demo.ledger");
     t.link(&ledger);
-    let key = demo_key();
-    let out = run(&mint_args(p(&key), p(&ledger), "1"), b"");
+    let out = mint_p1(&demo_key(), 1).ledger(&ledger).run();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
     assert!(stdout(&out).is_empty(), "no code may be printed");
@@ -167,18 +137,9 @@ fn regression_verify_seen_journal_is_never_opened_through_a_symlink() {
     let codes = mint_demo(t.dir.path(), 1, &[]);
     let journal = t.path("seen.jsonl");
     t.link(&journal);
-    let trust = demo_trust();
-    let out = run(
-        &[
-            "verify",
-            "--trust",
-            p(&trust),
-            "--seen",
-            p(&journal),
-            &codes[0],
-        ],
-        b"",
-    );
+    let out = verify(&demo_trust())
+        .args(&["--seen", p(&journal), &codes[0]])
+        .run();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(!stdout(&out).contains("genuine"), "{}", stdout(&out));
     t.assert_victim_untouched();
@@ -188,40 +149,11 @@ fn regression_verify_seen_journal_is_never_opened_through_a_symlink() {
 fn regression_verify_snapshot_state_does_not_follow_planted_symlink() {
     let t = Plant::new();
     let keys = t.path("keys");
-    let rev_key = keygen(&keys, "rev");
-    let trust = t.path("trust.toml");
-    fs::copy(demo_trust(), &trust).unwrap();
-    let out = run(
-        &[
-            "trust",
-            "add",
-            "--trust",
-            p(&trust),
-            p(&keys.join("rev.pub")),
-            "--revocation-signer",
-        ],
-        b"",
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let (trust, rev_key) = revocation_signer(&keys);
     let list = t.path("list.toml");
     fs::write(&list, "").unwrap();
     let snapshot = t.path("rev.bin");
-    let out = run(
-        &[
-            "revocations",
-            "build",
-            "--key",
-            p(&rev_key),
-            "--list",
-            p(&list),
-            "--sequence",
-            "5",
-            "--out",
-            p(&snapshot),
-        ],
-        b"",
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    revocations_build(&rev_key, &list, 5, &snapshot).ok();
     let kid = fs::read_to_string(keys.join("rev.pub"))
         .unwrap()
         .lines()
@@ -236,33 +168,27 @@ fn regression_verify_snapshot_state_does_not_follow_planted_symlink() {
         None => panic!("no key id in `key show`"),
     };
     t.link(&state_file);
-    let verify = |extra: &[&str]| {
-        let mut args = vec![
-            "verify",
-            "--trust",
-            p(&trust),
-            "--revocations",
-            p(&snapshot),
-            "--state-dir",
-            p(&state),
-        ];
-        args.extend_from_slice(extra);
-        args.push(&codes[0]);
-        run(&args, b"")
+    let verify_with = |extra: &[&str]| {
+        verify(&trust)
+            .revocations(&snapshot)
+            .state_dir(&state)
+            .args(extra)
+            .args(&[&codes[0]])
+            .run()
     };
-    let out = verify(&[]);
+    let out = verify_with(&[]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
     t.assert_victim_untouched();
     // Once the link is gone, the state is a regular file.
     fs::remove_file(&state_file).unwrap();
-    let out = verify(&[]);
+    let out = verify_with(&[]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_regular_file(&state_file);
     assert_eq!(fs::read_to_string(&state_file).unwrap(), "5\n");
     // And --min-sequence is a floor that survives a deleted state file.
     fs::remove_file(&state_file).unwrap();
-    let out = verify(&["--min-sequence", "6"]);
+    let out = verify_with(&["--min-sequence", "6"]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(
         stderr(&out).contains("below the minimum sequence 6"),
@@ -279,17 +205,7 @@ fn regression_keygen_does_not_follow_planted_symlink() {
     for name in ["acme.key", "acme.pub"] {
         let _ = fs::remove_dir_all(&keys);
         t.link(&keys.join(name));
-        let out = run(
-            &[
-                "keygen",
-                "--name",
-                "acme",
-                "--out",
-                p(&keys),
-                "--unencrypted",
-            ],
-            b"",
-        );
+        let out = keygen(&keys, "acme").unencrypted().run();
         assert_eq!(code(&out), 2, "{name}: {}", stderr(&out));
         t.assert_victim_untouched();
         assert!(is_symlink(&keys.join(name)));
@@ -300,13 +216,13 @@ fn regression_keygen_does_not_follow_planted_symlink() {
 fn regression_key_passwd_rewrites_the_key_file_not_a_symlink_target() {
     let t = Plant::new();
     let keys = t.path("keys");
-    let key = keygen(&keys, "acme");
+    let key = new_key(&keys, "acme");
     // Old predictable temporary names: `.NAME.key.tmpPID`, for the next pids.
     let pid = std::process::id();
     for next in pid..pid + 64 {
         t.link(&keys.join(format!(".acme.key.tmp{next}")));
     }
-    let out = run(&["key", "passwd", p(&key), "--unencrypted"], b"");
+    let out = hallmark(&["key", "passwd", p(&key)]).unencrypted().run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     t.assert_victim_untouched();
     assert_regular_file(&key);
@@ -329,19 +245,10 @@ fn regression_trust_add_does_not_follow_planted_symlink() {
     fs::copy(demo_trust(), &t.victim).unwrap();
     let before = fs::read(&t.victim).unwrap();
     let keys = t.path("keys");
-    keygen(&keys, "acme");
+    new_key(&keys, "acme");
     let trust = t.path("trust.toml");
     symlink(&t.victim, &trust).unwrap();
-    let out = run(
-        &[
-            "trust",
-            "add",
-            "--trust",
-            p(&trust),
-            p(&keys.join("acme.pub")),
-        ],
-        b"",
-    );
+    let out = trust_add(&trust, &keys.join("acme.pub")).run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(fs::read(&t.victim).unwrap(), before, "victim written");
     assert_regular_file(&trust);
@@ -354,9 +261,9 @@ fn regression_qr_out_does_not_follow_planted_symlink() {
     let codes = mint_demo(t.dir.path(), 1, &[]);
     let out_path = t.path("label.png");
     t.link(&out_path);
-    let out = run(&["qr", &codes[0], "--out", p(&out_path)], b"");
+    let out = qr(&codes[0], &out_path).run();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
-    let out = run(&["qr", &codes[0], "--out", p(&out_path), "--force"], b"");
+    let out = qr(&codes[0], &out_path).args(&["--force"]).run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     t.assert_victim_untouched();
     assert_regular_file(&out_path);
@@ -367,28 +274,19 @@ fn regression_qr_out_does_not_follow_planted_symlink() {
 fn regression_revocations_build_and_batches_export_do_not_follow_planted_symlink() {
     let t = Plant::new();
     let keys = t.path("keys");
-    let key = keygen(&keys, "acme");
+    let key = new_key(&keys, "acme");
     let list = t.path("list.toml");
     fs::write(&list, "").unwrap();
     let snapshot = t.path("rev.bin");
     t.link(&snapshot);
     let build = |force: bool| {
-        let mut args = vec![
-            "revocations",
-            "build",
-            "--key",
-            p(&key),
-            "--list",
-            p(&list),
-            "--sequence",
-            "1",
-            "--out",
-            p(&snapshot),
-        ];
+        let build = revocations_build(&key, &list, 1, &snapshot);
         if force {
-            args.push("--force");
+            build.args(&["--force"])
+        } else {
+            build
         }
-        run(&args, b"")
+        .run()
     };
     assert_eq!(code(&build(false)), 2);
     let out = build(true);
@@ -398,18 +296,7 @@ fn regression_revocations_build_and_batches_export_do_not_follow_planted_symlink
 
     let manifest = t.path("manifest.bin");
     t.link(&manifest);
-    let out = run(
-        &[
-            "batches",
-            "export",
-            "--key",
-            p(&key),
-            "--out",
-            p(&manifest),
-            "--force",
-        ],
-        b"",
-    );
+    let out = batches_export(&key).out(&manifest).args(&["--force"]).run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     t.assert_victim_untouched();
     assert_regular_file(&manifest);
@@ -419,10 +306,9 @@ fn regression_revocations_build_and_batches_export_do_not_follow_planted_symlink
 fn regression_force_refuses_to_replace_key_ledger_or_trust_store() {
     let t = Plant::new();
     let keys = t.path("keys");
-    let key = keygen(&keys, "acme");
+    let key = new_key(&keys, "acme");
     let ledger = key.with_extension("ledger");
-    let out = run(&mint_args(p(&key), p(&ledger), "1"), b"");
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    mint_p1(&key, 1).ledger(&ledger).ok();
     let key_before = fs::read(&key).unwrap();
     let ledger_before = fs::read(&ledger).unwrap();
     // The same file by another spelling, and through a symlink.
@@ -430,43 +316,22 @@ fn regression_force_refuses_to_replace_key_ledger_or_trust_store() {
     let link = t.path("looks-harmless.txt");
     symlink(&ledger, &link).unwrap();
     for target in [&key, &alias, &ledger, &link] {
-        let mut args = mint_args(p(&key), p(&ledger), "1");
-        args.extend(["--out", p(target), "--force"]);
-        let out = run(&args, b"");
+        let to_target = mint_p1(&key, 1).ledger(&ledger).out(target);
+        let out = to_target.args(&["--force"]).run();
         assert_eq!(code(&out), 2, "{}: {}", target.display(), stderr(&out));
         assert!(
             stderr(&out).contains("refusing to replace"),
             "{}",
             stderr(&out)
         );
-        let out = run(
-            &[
-                "batches",
-                "export",
-                "--key",
-                p(&key),
-                "--out",
-                p(target),
-                "--force",
-            ],
-            b"",
-        );
+        let out = batches_export(&key).out(target).args(&["--force"]).run();
         assert_eq!(code(&out), 2, "{}: {}", target.display(), stderr(&out));
     }
     // A secret key file is refused by any --force, whatever the command.
     let codes = mint_demo(t.dir.path(), 1, &[]);
-    let out = run(
-        &[
-            "qr",
-            &codes[0],
-            "--out",
-            p(&key),
-            "--format",
-            "png",
-            "--force",
-        ],
-        b"",
-    );
+    let out = qr(&codes[0], &key)
+        .args(&["--format", "png", "--force"])
+        .run();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert_eq!(fs::read(&key).unwrap(), key_before);
     assert_eq!(fs::read(&ledger).unwrap(), ledger_before);
@@ -474,19 +339,10 @@ fn regression_force_refuses_to_replace_key_ledger_or_trust_store() {
     let trust = t.path("trust.toml");
     fs::copy(demo_trust(), &trust).unwrap();
     let trust_before = fs::read(&trust).unwrap();
-    let out = run(
-        &[
-            "revocations",
-            "pull",
-            "--server",
-            "http://127.0.0.1:9",
-            "--trust",
-            p(&trust),
-            "--out",
-            p(&trust),
-        ],
-        b"",
-    );
+    let out = hallmark(&["revocations", "pull", "--server", "http://127.0.0.1:9"])
+        .args(&["--trust", p(&trust)])
+        .out(&trust)
+        .run();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(
         stderr(&out).contains("refusing to replace"),
@@ -512,10 +368,10 @@ fn regression_kill_9_temporary_files_are_cleaned_on_the_next_run() {
         .set_modified(old)
         .unwrap();
     let ledger = t.path("demo.ledger");
-    let key = demo_key();
-    let mut args = mint_args(p(&key), p(&ledger), "1");
-    args.extend(["--qr-dir", p(&qr)]);
-    let out = run(&args, b"");
+    let out = mint_p1(&demo_key(), 1)
+        .ledger(&ledger)
+        .args(&["--qr-dir", p(&qr)])
+        .run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(!stale.exists(), "stale temporary file left");
     assert!(
@@ -526,24 +382,11 @@ fn regression_kill_9_temporary_files_are_cleaned_on_the_next_run() {
 
 /// Mints `count` codes with `key` (its default ledger unless `extra` says
 /// otherwise) as CSV; returns (exit code, serial,code pairs, stderr).
-fn mint_csv(key: &Path, count: &str, extra: &[&str]) -> (i32, Vec<(u64, String)>, String) {
-    let mut args = vec![
-        "mint",
-        "--key",
-        p(key),
-        "--part",
-        "P-1",
-        "--lot",
-        "L-1",
-        "--date",
-        "2024-01-01",
-        "--count",
-        count,
-        "--format",
-        "csv",
-    ];
-    args.extend_from_slice(extra);
-    let out = run(&args, b"");
+fn mint_csv(key: &Path, count: u64, extra: &[&str]) -> (i32, Vec<(u64, String)>, String) {
+    let out = mint_p1(key, count)
+        .args(&["--format", "csv"])
+        .args(extra)
+        .run();
     let rows = stdout(&out)
         .lines()
         .skip(1)
@@ -559,8 +402,8 @@ fn mint_csv(key: &Path, count: &str, extra: &[&str]) -> (i32, Vec<(u64, String)>
 #[test]
 fn regression_mint_refuses_when_the_ledger_beside_the_key_is_deleted() {
     let t = Plant::new();
-    let key = keygen(&t.path("keys"), "acme");
-    let (status, first, err) = mint_csv(&key, "3", &[]);
+    let key = new_key(&t.path("keys"), "acme");
+    let (status, first, err) = mint_csv(&key, 3, &[]);
     assert_eq!(status, 0, "{err}");
     assert_eq!(first.len(), 3);
     fs::remove_file(key.with_extension("ledger")).unwrap();
@@ -570,7 +413,7 @@ fn regression_mint_refuses_when_the_ledger_beside_the_key_is_deleted() {
     let copy = copy_dir.join("acme.key");
     fs::copy(&key, &copy).unwrap();
     for key in [&key, &copy] {
-        let (status, rows, err) = mint_csv(key, "3", &[]);
+        let (status, rows, err) = mint_csv(key, 3, &[]);
         assert_eq!(status, 2, "{err}");
         assert!(rows.is_empty(), "codes printed: {rows:?}");
         assert!(
@@ -583,14 +426,14 @@ fn regression_mint_refuses_when_the_ledger_beside_the_key_is_deleted() {
 #[test]
 fn regression_mint_refuses_when_the_ledger_is_edited_backwards() {
     let t = Plant::new();
-    let key = keygen(&t.path("keys"), "acme");
-    assert_eq!(mint_csv(&key, "3", &[]).0, 0);
+    let key = new_key(&t.path("keys"), "acme");
+    assert_eq!(mint_csv(&key, 3, &[]).0, 0);
     let ledger = key.with_extension("ledger");
     let one_batch = fs::read_to_string(&ledger).unwrap();
-    assert_eq!(mint_csv(&key, "3", &[]).0, 0);
+    assert_eq!(mint_csv(&key, 3, &[]).0, 0);
     // Hand-edited back to the first batch (or restored from an old backup).
     fs::write(&ledger, &one_batch).unwrap();
-    let (status, rows, err) = mint_csv(&key, "3", &[]);
+    let (status, rows, err) = mint_csv(&key, 3, &[]);
     assert_eq!(status, 2, "{err}");
     assert!(rows.is_empty());
     assert!(err.contains("edited backwards"), "{err}");
@@ -601,11 +444,11 @@ fn regression_mint_refuses_when_the_ledger_is_edited_backwards() {
 #[test]
 fn regression_mint_new_ledger_never_reprints_an_issued_serial() {
     let t = Plant::new();
-    let key = keygen(&t.path("keys"), "acme");
-    let (_, first, _) = mint_csv(&key, "4", &[]);
-    let (_, second, _) = mint_csv(&key, "4", &[]);
+    let key = new_key(&t.path("keys"), "acme");
+    let (_, first, _) = mint_csv(&key, 4, &[]);
+    let (_, second, _) = mint_csv(&key, 4, &[]);
     fs::remove_file(key.with_extension("ledger")).unwrap();
-    let (status, third, err) = mint_csv(&key, "4", &["--new-ledger"]);
+    let (status, third, err) = mint_csv(&key, 4, &["--new-ledger"]);
     assert_eq!(status, 0, "{err}");
     assert!(err.contains("--new-ledger"), "the decision is loud: {err}");
     let issued: Vec<&(u64, String)> = first.iter().chain(&second).collect();
@@ -617,11 +460,11 @@ fn regression_mint_new_ledger_never_reprints_an_issued_serial() {
     }
     assert_eq!(third.first().map(|r| r.0), Some(8));
     // Serials below the new ledger's floor cannot be checked: refused.
-    let (status, rows, err) = mint_csv(&key, "1", &["--serial-start", "0"]);
+    let (status, rows, err) = mint_csv(&key, 1, &["--serial-start", "0"]);
     assert_eq!(status, 2, "{err}");
     assert!(rows.is_empty());
     // Minting on continues without the flag.
-    let (status, fourth, err) = mint_csv(&key, "2", &[]);
+    let (status, fourth, err) = mint_csv(&key, 2, &[]);
     assert_eq!(status, 0, "{err}");
     assert_eq!(fourth.first().map(|r| r.0), Some(12));
     // The key file stayed private, and opens.

@@ -10,46 +10,21 @@
 //! and how long a 12-megapixel photo takes. Run them with optimisations:
 //! `cargo test --release --test images -- --ignored --nocapture`.
 
-// Test helpers: a panic is the failure report.
-#![allow(
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
-
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hallmark_label::photo::{ImageError, decode_qr_file};
 
-use crate::common;
+use crate::common::*;
 
-use common::*;
-
-const TODAY: &str = "2026-11-23";
 const URL_PREFIX: &str = "HTTPS://HM.EXAMPLE.COM/C/";
-
-/// hallmark with no stdin.
-fn run(args: &[&str]) -> Output {
-    common::run(args, b"")
-}
-
-/// Mints `count` sample-sized (164-character) demo codes into a ledger in `dir`.
-fn mint_demo(dir: &Path, count: u32) -> Vec<String> {
-    let codes = common::mint_demo(dir, count, &["--serial-start", "123456789"]);
-    for c in &codes {
-        assert_eq!(c.len(), 164, "sample-sized code: {c}");
-    }
-    codes
-}
 
 /// `hallmark qr TEXT --out OUT`: a version 7 (code) or 8 (URL) symbol, 4
 /// pixels per module.
 fn render_qr(text: &str, out: &Path) {
-    let result = run(&["qr", text, "--out", p(out)]);
+    let result = qr(text, out).run();
     assert_eq!(code(&result), 0, "hallmark qr failed: {}", stderr(&result));
 }
 
@@ -262,7 +237,7 @@ fn codes_and_urls_are_read_from_photos() {
         return;
     }
     let dir = tempdir();
-    let codes = mint_demo(dir.path(), 2);
+    let codes = sample_codes(dir.path(), 2);
     for url in [false, true] {
         let (images, texts) = labels(dir.path(), &codes[..1], url);
         let image = &images[0];
@@ -280,7 +255,7 @@ fn two_labels_side_by_side_are_read_left_to_right() {
         return;
     }
     let dir = tempdir();
-    let codes = mint_demo(dir.path(), 2);
+    let codes = sample_codes(dir.path(), 2);
     let (code_label, _) = labels(dir.path(), &codes[..1], false);
     let (url_label, url_text) = labels(dir.path(), &codes[1..], true);
     let expected = vec![codes[0].clone(), url_text[0].clone()];
@@ -314,7 +289,7 @@ fn a_photo_without_a_code_gives_nothing_and_an_unreadable_one_an_error() {
         return;
     }
     let dir = tempdir();
-    let codes = mint_demo(dir.path(), 1);
+    let codes = sample_codes(dir.path(), 1);
     let (label, _) = labels(dir.path(), &codes, false);
     // Clutter only.
     let empty = dir.path().join("empty.jpg");
@@ -368,7 +343,7 @@ fn verify_image_prints_one_genuine_line_per_code() {
         return;
     }
     let dir = tempdir();
-    let codes = mint_demo(dir.path(), 3);
+    let codes = sample_codes(dir.path(), 3);
     let (code_labels, _) = labels(dir.path(), &codes[..2], false);
     let (url_label, _) = labels(dir.path(), &codes[2..], true);
     let pair = photograph(
@@ -386,12 +361,13 @@ fn verify_image_prints_one_genuine_line_per_code() {
         (0, 0),
     );
     let expected = [&codes[0], &codes[2], &codes[1]];
-    let trust = demo_trust();
-    let base = ["verify", "--trust", p(&trust), "--today", TODAY];
+    let photos = || {
+        verify(&demo_trust())
+            .today(TODAY)
+            .args(&["--image", p(&pair), p(&single)])
+    };
 
-    let mut args = base.to_vec();
-    args.extend(["--image", p(&pair), p(&single)]);
-    let out = run(&args);
+    let out = photos().run();
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
@@ -401,9 +377,7 @@ fn verify_image_prints_one_genuine_line_per_code() {
         assert!(line.contains(c.as_str()), "{line} should name {c}");
     }
 
-    let mut args = base.to_vec();
-    args.extend(["--json", "--image", p(&pair), p(&single)]);
-    let out = run(&args);
+    let out = photos().json().run();
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 3, "{}", stdout(&out));
@@ -433,7 +407,7 @@ fn survey_of_distortions() {
         return;
     }
     let dir = tempdir();
-    let codes = mint_demo(dir.path(), 1);
+    let codes = sample_codes(dir.path(), 1);
     for url in [false, true] {
         let (images, texts) = labels(dir.path(), &codes, url);
         let report = |what: &str, shot: Shot| {
@@ -494,7 +468,7 @@ fn survey_of_a_twelve_megapixel_photo() {
         return;
     }
     let dir = tempdir();
-    let codes = mint_demo(dir.path(), 2);
+    let codes = sample_codes(dir.path(), 2);
     let (images, texts) = labels(dir.path(), &codes[..1], true);
     let (pair, _) = labels(dir.path(), &codes[1..], false);
     for (name, labels, expected, shot) in [

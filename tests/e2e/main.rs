@@ -2,8 +2,15 @@
 //! drives the real `hallmark` binary, the real server over loopback, or the
 //! libraries as an app would.
 
+// Tests: a panic is the failure report.
+#![allow(
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+
 mod common;
-#[allow(clippy::panic)]
 #[path = "../../crates/hallmark-server/tests/pg/mod.rs"]
 mod pg;
 

@@ -1,21 +1,11 @@
 //! End-to-end: bulk offline verification with revocation snapshots, duplicates
 //! and the seen journal, driving the real binary.
 
-// Test helpers: a panic is the failure report.
-#![allow(
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::common;
-
-use common::*;
+use crate::common::*;
 
 struct Setup {
     dir: tempfile::TempDir,
@@ -25,40 +15,15 @@ struct Setup {
 
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(
-        &[
-            "keygen",
-            "--name",
-            "rev",
-            "--out",
-            p(dir.path()),
-            "--unencrypted",
-        ],
-        b"",
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let trust = dir.path().join("trust.toml");
-    std::fs::copy(Path::new(ROOT).join("keys.example/trust.toml"), &trust).unwrap();
-    let out = run(
-        &[
-            "trust",
-            "add",
-            "--trust",
-            p(&trust),
-            p(&dir.path().join("rev.pub")),
-            "--revocation-signer",
-        ],
-        b"",
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (trust, rev_key) = revocation_signer(dir.path());
     Setup {
-        rev_key: dir.path().join("rev.key"),
+        rev_key,
         trust,
         dir,
     }
 }
 
-fn mint(s: &Setup, count: u32, extra: &[&str]) -> Vec<String> {
+fn mint_codes(s: &Setup, count: u32, extra: &[&str]) -> Vec<String> {
     mint_demo(s.dir.path(), count, extra)
 }
 
@@ -66,40 +31,24 @@ fn snapshot(s: &Setup, name: &str, sequence: u64, list: &str) -> PathBuf {
     let list_path = s.dir.path().join(format!("{name}.toml"));
     std::fs::write(&list_path, list).unwrap();
     let out_path = s.dir.path().join(format!("{name}.bin"));
-    let seq = sequence.to_string();
-    let out = run(
-        &[
-            "revocations",
-            "build",
-            "--key",
-            p(&s.rev_key),
-            "--list",
-            p(&list_path),
-            "--sequence",
-            &seq,
-            "--out",
-            p(&out_path),
-        ],
-        b"",
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    revocations_build(&s.rev_key, &list_path, sequence, &out_path).ok();
     out_path
 }
 
-fn verify(s: &Setup, input: &str, extra: &[&str]) -> Output {
-    let state = s.dir.path().join("state");
-    let mut args = vec![
-        "verify",
-        "--trust",
-        p(&s.trust),
-        "--json",
-        "--today",
-        "2026-11-23",
-        "--state-dir",
-        p(&state),
-    ];
-    args.extend_from_slice(extra);
-    run(&args, input.as_bytes())
+impl Setup {
+    /// `verify --json` against this trust store on [`TODAY`], with its
+    /// state directory.
+    fn verify(&self) -> Hallmark {
+        verify(&self.trust)
+            .json()
+            .today(TODAY)
+            .state_dir(&self.dir.path().join("state"))
+    }
+}
+
+/// [`Setup::verify`] of `input` (on stdin) with `extra` arguments.
+fn verify_in(s: &Setup, input: &str, extra: &[&str]) -> Output {
+    s.verify().args(extra).input(input).run()
 }
 
 const DEMO_KID: &str = "8608b1b7";
@@ -109,37 +58,11 @@ const DEMO_KID: &str = "8608b1b7";
 #[test]
 fn bulk_equals_single_on_a_mixed_shipment() {
     let s = setup();
-    let genuine = mint(&s, 6, &[]);
-    let expired = mint(&s, 1, &["--expiry", "2024-01-01"]);
+    let genuine = mint_codes(&s, 6, &[]);
+    let expired = mint_codes(&s, 1, &["--expiry", "2024-01-01"]);
     // A code from a key nobody trusts.
     let other = tempfile::tempdir().unwrap();
-    run(
-        &[
-            "keygen",
-            "--name",
-            "x",
-            "--out",
-            p(other.path()),
-            "--unencrypted",
-        ],
-        b"",
-    );
-    let out = run(
-        &[
-            "mint",
-            "--key",
-            p(&other.path().join("x.key")),
-            "--part",
-            "P",
-            "--lot",
-            "L",
-            "--date",
-            "2023-12-12",
-            "--count",
-            "1",
-        ],
-        b"",
-    );
+    let out = mint(&new_key(other.path(), "x")).part("P").lot("L").run();
     let foreign = stdout(&out).trim().to_owned();
     let mut altered = genuine[0].clone();
     altered.replace_range(40..41, if &altered[40..41] == "A" { "B" } else { "A" });
@@ -167,7 +90,7 @@ fn bulk_equals_single_on_a_mixed_shipment() {
     let input = lines.join("\n") + "\n";
     let file = s.dir.path().join("scan.txt");
     std::fs::write(&file, &input).unwrap();
-    let out = verify(&s, "", &["--revocations", p(&snap), "--input", p(&file)]);
+    let out = verify_in(&s, "", &["--revocations", p(&snap), "--input", p(&file)]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let bulk = json_lines(&out);
     let words: Vec<&str> = bulk
@@ -198,7 +121,7 @@ fn bulk_equals_single_on_a_mixed_shipment() {
     assert_eq!(numbers, [1, 2, 4, 5, 6, 7, 8, 9, 10, 11]);
     // Each line alone gives the same verdict (a duplicate is genuine alone).
     for (line, v) in lines.iter().filter(|l| !l.is_empty()).zip(&bulk) {
-        let single = verify(&s, "", &["--revocations", p(&snap), line.trim()]);
+        let single = verify_in(&s, "", &["--revocations", p(&snap), line.trim()]);
         let single = &json_lines(&single)[0];
         let expected = if v["verdict"] == "duplicate" {
             "genuine"
@@ -211,9 +134,9 @@ fn bulk_equals_single_on_a_mixed_shipment() {
     // The same lines followed by enough genuine codes that bulk verification
     // builds and uses the key's tables of multiples (hallmark::BUILD_TABLES_FROM):
     // the same verdicts, line for line.
-    let more = mint(&s, 300, &[]);
+    let more = mint_codes(&s, 300, &[]);
     std::fs::write(&file, input.clone() + &more.join("\n") + "\n").unwrap();
-    let out = verify(&s, "", &["--revocations", p(&snap), "--input", p(&file)]);
+    let out = verify_in(&s, "", &["--revocations", p(&snap), "--input", p(&file)]);
     let with_tables = json_lines(&out);
     assert_eq!(with_tables.len(), bulk.len() + more.len());
     assert!(hallmark::BUILD_TABLES_FROM <= with_tables.len());
@@ -230,13 +153,13 @@ fn bulk_equals_single_on_a_mixed_shipment() {
 #[test]
 fn snapshots_refused_when_older_forged_or_from_an_unmarked_key() {
     let s = setup();
-    let codes = mint(&s, 3, &[]);
+    let codes = mint_codes(&s, 3, &[]);
     let list = format!(
         "[[range]]\nkid = \"{DEMO_KID}\"\nfirst = 1\nlast = 2\nreason = \"recalled\"\ndate = 2026-11-01\n"
     );
     let newer = snapshot(&s, "r7", 7, &list);
     let older = snapshot(&s, "r6", 6, &list);
-    let out = verify(&s, &codes.join("\n"), &["--revocations", p(&newer)]);
+    let out = verify_in(&s, &codes.join("\n"), &["--revocations", p(&newer)]);
     let v = json_lines(&out);
     assert_eq!(
         v.iter()
@@ -246,12 +169,12 @@ fn snapshots_refused_when_older_forged_or_from_an_unmarked_key() {
     );
     // Same sequence again: fine. Older: refused, exit 2, nothing verified.
     assert_eq!(
-        verify(&s, &codes[0], &["--revocations", p(&newer)])
+        verify_in(&s, &codes[0], &["--revocations", p(&newer)])
             .status
             .code(),
         Some(0)
     );
-    let out = verify(&s, &codes[0], &["--revocations", p(&older)]);
+    let out = verify_in(&s, &codes[0], &["--revocations", p(&older)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("older than sequence 7"),
@@ -265,7 +188,7 @@ fn snapshots_refused_when_older_forged_or_from_an_unmarked_key() {
     bytes[n - 70] ^= 1;
     let forged = s.dir.path().join("forged.bin");
     std::fs::write(&forged, &bytes).unwrap();
-    let out = verify(&s, &codes[0], &["--revocations", p(&forged)]);
+    let out = verify_in(&s, &codes[0], &["--revocations", p(&forged)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("bad signature"), "{}", stderr(&out));
     // Signed by a trusted key that is not marked as a revocation signer.
@@ -273,23 +196,8 @@ fn snapshots_refused_when_older_forged_or_from_an_unmarked_key() {
     let list_path = s.dir.path().join("l.toml");
     std::fs::write(&list_path, &list).unwrap();
     let by_issuer = s.dir.path().join("by-issuer.bin");
-    let out = run(
-        &[
-            "revocations",
-            "build",
-            "--key",
-            p(&demo_key),
-            "--list",
-            p(&list_path),
-            "--sequence",
-            "9",
-            "--out",
-            p(&by_issuer),
-        ],
-        b"",
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let out = verify(&s, &codes[0], &["--revocations", p(&by_issuer)]);
+    revocations_build(&demo_key, &list_path, 9, &by_issuer).ok();
+    let out = verify_in(&s, &codes[0], &["--revocations", p(&by_issuer)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("not mark as a revocation signer"),
@@ -301,19 +209,12 @@ fn snapshots_refused_when_older_forged_or_from_an_unmarked_key() {
     // minute, so ten minutes on it is older than 2m and younger than 30m.
     let later = unix_now() + 600;
     let verify_at = |max_age: &str| {
-        hallmark(&[
-            "verify",
-            "--trust",
-            p(&s.trust),
-            "--json",
-            "--today",
-            "2026-11-23",
-        ])
-        .args(&["--state-dir", p(&s.dir.path().join("state"))])
-        .args(&["--revocations", p(&newer), "--max-age", max_age])
-        .stdin(codes[0].as_bytes())
-        .now(later)
-        .run()
+        s.verify()
+            .revocations(&newer)
+            .args(&["--max-age", max_age])
+            .input(&codes[0])
+            .now(later)
+            .run()
     };
     let out = verify_at("2m");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -331,9 +232,9 @@ fn snapshots_refused_when_older_forged_or_from_an_unmarked_key() {
 #[test]
 fn seen_journal_flags_duplicates_across_runs_and_survives_a_torn_record() {
     let s = setup();
-    let codes = mint(&s, 3, &[]);
+    let codes = mint_codes(&s, 3, &[]);
     let journal = s.dir.path().join("seen.journal");
-    let out = verify(
+    let out = verify_in(
         &s,
         &codes[..2].join("\n"),
         &["--seen", p(&journal), "--location", "Dock 4"],
@@ -346,7 +247,7 @@ fn seen_journal_flags_duplicates_across_runs_and_survives_a_torn_record() {
         .unwrap();
     f.write_all(b"{\"v\":1,\"kid\":\"8608").unwrap();
     drop(f);
-    let out = verify(
+    let out = verify_in(
         &s,
         &codes.join("\n"),
         &["--seen", p(&journal), "--location", "Warehouse B"],
@@ -357,7 +258,7 @@ fn seen_journal_flags_duplicates_across_runs_and_survives_a_torn_record() {
     assert_eq!(v[0]["first_seen"]["location"], "Dock 4");
     assert_eq!(v[1]["verdict"], "duplicate");
     assert_eq!(v[2]["verdict"], "genuine");
-    let out = verify(&s, &codes[2], &["--seen", p(&journal)]);
+    let out = verify_in(&s, &codes[2], &["--seen", p(&journal)]);
     assert_eq!(json_lines(&out)[0]["first_seen"]["location"], "Warehouse B");
 }
 
@@ -387,26 +288,12 @@ fn bad_revocation_lists_and_options_are_clear_errors() {
         let path = s.dir.path().join(format!("bad{i}.toml"));
         std::fs::write(&path, list).unwrap();
         let out_path = s.dir.path().join(format!("bad{i}.bin"));
-        let out = run(
-            &[
-                "revocations",
-                "build",
-                "--key",
-                p(&s.rev_key),
-                "--list",
-                p(&path),
-                "--sequence",
-                "1",
-                "--out",
-                p(&out_path),
-            ],
-            b"",
-        );
+        let out = revocations_build(&s.rev_key, &path, 1, &out_path).run();
         assert_eq!(out.status.code(), Some(2), "{list}");
         assert!(stderr(&out).contains(word), "{list}: {}", stderr(&out));
         assert!(!out_path.exists(), "nothing written");
     }
-    let out = verify(&s, "", &["--max-age", "7y"]);
+    let out = verify_in(&s, "", &["--max-age", "7y"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unit must be"), "{}", stderr(&out));
 }
@@ -446,20 +333,12 @@ fn printed_genuine(stdout: &[u8]) -> Vec<(String, u64)> {
         .collect()
 }
 
-/// The `verify --seen` arguments over `input` with the journal `journal`.
-fn seen_args<'a>(s: &'a Setup, input: &'a Path, journal: &'a Path) -> Vec<&'a str> {
-    vec![
-        "verify",
-        "--trust",
-        p(&s.trust),
-        "--json",
-        "--today",
-        "2026-11-23",
-        "--input",
-        p(input),
-        "--seen",
-        p(journal),
-    ]
+/// `verify --json --seen JOURNAL` over the file `input`.
+fn verify_seen(s: &Setup, input: &Path, journal: &Path) -> Hallmark {
+    verify(&s.trust)
+        .json()
+        .today(TODAY)
+        .args(&["--input", p(input), "--seen", p(journal)])
 }
 
 /// After an interrupted run: every code it printed `genuine` is in the
@@ -476,7 +355,7 @@ fn assert_printed_genuine_is_durable(s: &Setup, input: &Path, journal: &Path, pr
         genuine.len(),
         missing.first()
     );
-    let again = run(&seen_args(s, input, journal), b"");
+    let again = verify_seen(s, input, journal).run();
     let expect = if genuine.is_empty() { [0, 1] } else { [1, 1] };
     assert!(expect.contains(&code(&again)), "{}", stderr(&again));
     let verdicts: std::collections::HashMap<(String, u64), String> = json_lines(&again)
@@ -503,7 +382,7 @@ fn assert_printed_genuine_is_durable(s: &Setup, input: &Path, journal: &Path, pr
 
 /// A file of `n` freshly minted demo codes.
 fn code_file(s: &Setup, n: u32) -> PathBuf {
-    let codes = mint(s, n, &[]);
+    let codes = mint_codes(s, n, &[]);
     let input = s.dir.path().join("codes.txt");
     std::fs::write(&input, codes.join("\n") + "\n").unwrap();
     input
@@ -520,7 +399,7 @@ fn regression_seen_journal_durable_before_verdict_printed_when_a_write_fails() {
     // How long the whole journal grows, to cut it off at the first write
     // (one block) and in a later one (nine tenths of the way).
     let full = s.dir.path().join("full.journal");
-    let out = run(&seen_args(&s, &input, &full), b"");
+    let out = verify_seen(&s, &input, &full).run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let full_len = std::fs::metadata(&full).unwrap().len();
     for blocks in [1, full_len * 9 / 10 / 512] {
@@ -530,8 +409,9 @@ fn regression_seen_journal_durable_before_verdict_printed_when_a_write_fails() {
                 .path()
                 .join(format!("seen-{blocks}-{}.journal", trap.len()));
             let script = format!("{trap}ulimit -f {blocks}; exec \"$0\" \"$@\"");
+            let verify = verify_seen(&s, &input, &journal).command();
             let mut args = vec!["-c", script.as_str(), BIN];
-            args.extend(seen_args(&s, &input, &journal));
+            args.extend(verify.get_args().map(|a| a.to_str().unwrap()));
             let out = run_program("sh", &args);
             assert_eq!(out.status.code(), expect, "{script}: {}", stderr(&out));
             if expect.is_some() {
@@ -552,17 +432,14 @@ fn regression_seen_journal_durable_before_verdict_printed_when_a_write_fails() {
 #[test]
 fn regression_seen_journal_durable_before_verdict_printed_under_kill_9() {
     use std::io::Read;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
 
     let s = setup();
     let input = code_file(&s, 6000);
     let started = Instant::now();
-    let out = run(
-        &seen_args(&s, &input, &s.dir.path().join("full.journal")),
-        b"",
-    );
+    let out = verify_seen(&s, &input, &s.dir.path().join("full.journal")).run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let whole = started.elapsed();
     // Pseudo-random delays, different on every test run.
@@ -576,8 +453,8 @@ fn regression_seen_journal_durable_before_verdict_printed_under_kill_9() {
     let mut printed_any = 0;
     for i in 0..8 {
         let journal = s.dir.path().join(format!("seen-{i}.journal"));
-        let mut child = Command::new(BIN)
-            .args(seen_args(&s, &input, &journal))
+        let mut child = verify_seen(&s, &input, &journal)
+            .command()
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -624,13 +501,13 @@ fn regression_seen_journal_durable_before_verdict_printed_under_kill_9() {
 #[test]
 fn regression_bom_at_start_of_input_does_not_make_first_code_malformed() {
     let s = setup();
-    let codes = mint(&s, 2, &[]);
+    let codes = mint_codes(&s, 2, &[]);
     let text = format!("\u{feff}{}\r\n{}\r\n", codes[0], codes[1]);
     let input = s.dir.path().join("bom.txt");
     std::fs::write(&input, &text).unwrap();
     for out in [
-        verify(&s, "", &["--input", p(&input)]),
-        verify(&s, &text, &[]),
+        verify_in(&s, "", &["--input", p(&input)]),
+        verify_in(&s, &text, &[]),
     ] {
         assert_eq!(code(&out), 0, "{}", stdout(&out));
         let v = json_lines(&out);
@@ -648,29 +525,12 @@ fn regression_bom_at_start_of_input_does_not_make_first_code_malformed() {
 fn regression_revocation_signer_key_cannot_mint_genuine_codes() {
     let s = setup();
     let ledger = s.dir.path().join("rev.ledger");
-    let out = run(
-        &[
-            "mint",
-            "--key",
-            p(&s.rev_key),
-            "--part",
-            "DRN-2980",
-            "--lot",
-            "L231212-01",
-            "--date",
-            "2023-12-12",
-            "--count",
-            "300",
-            "--ledger",
-            p(&ledger),
-        ],
-        b"",
-    );
+    let out = mint(&s.rev_key).count(300).ledger(&ledger).run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let codes = stdout(&out);
     // One at a time and in bulk (past BUILD_TABLES_FROM: the tables path).
     for input in [codes.lines().next().unwrap(), codes.as_str()] {
-        let out = verify(&s, input, &[]);
+        let out = verify_in(&s, input, &[]);
         assert_eq!(code(&out), 1, "{}", stderr(&out));
         for v in json_lines(&out) {
             assert_eq!(v["verdict"], "key-not-valid", "{v}");
@@ -682,8 +542,8 @@ fn regression_revocation_signer_key_cannot_mint_genuine_codes() {
         }
     }
     // The same trust store still accepts the issuer's codes.
-    let demo = mint(&s, 1, &[]);
-    assert_eq!(code(&verify(&s, &demo[0], &[])), 0);
+    let demo = mint_codes(&s, 1, &[]);
+    assert_eq!(code(&verify_in(&s, &demo[0], &[])), 0);
 }
 
 /// Issue 18.9: `revocations build` wrote snapshots with any u64 sequence,

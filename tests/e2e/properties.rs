@@ -1,14 +1,6 @@
 //! Property tests across the verifier and issuer crates: random payloads round-trip,
 //! random mutations of genuine codes never verify, and no input makes the decoder panic.
 
-// Test helpers: a panic is the failure report.
-#![allow(
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
-
 use hallmark::{Date, Extension, Payload, TrustStore, TrustedKey, UnverifiedCode};
 use hallmark_issuer::{SecretKey, mint};
 use proptest::prelude::*;

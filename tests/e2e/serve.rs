@@ -2,16 +2,8 @@
 //! writes survive `kill -9`, and the snapshot it serves is accepted by
 //! `hallmark verify --revocations` offline.
 
-// Test helpers: a panic is the failure report.
-#![allow(
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
-
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common;
@@ -121,34 +113,9 @@ fn setup_postgres(test: &str) -> Option<Setup> {
 
 fn setup_on(scratch: Option<pg::Scratch>) -> Setup {
     let dir = tempdir();
-    let out = run(
-        &[
-            "keygen",
-            "--name",
-            "rev",
-            "--out",
-            p(dir.path()),
-            "--unencrypted",
-        ],
-        b"",
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let trust = dir.path().join("trust.toml");
-    std::fs::copy(demo_trust(), &trust).unwrap();
-    let out = run(
-        &[
-            "trust",
-            "add",
-            "--trust",
-            p(&trust),
-            p(&dir.path().join("rev.pub")),
-            "--revocation-signer",
-        ],
-        b"",
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let (trust, rev_key) = revocation_signer(dir.path());
     Setup {
-        rev_key: dir.path().join("rev.key"),
+        rev_key,
         db: match &scratch {
             Some(scratch) => scratch.url.clone(),
             None => p(&dir.path().join("hallmark.db")).to_owned(),
@@ -159,13 +126,18 @@ fn setup_on(scratch: Option<pg::Scratch>) -> Setup {
     }
 }
 
+/// `hallmark token SUBCOMMAND --db DB`.
+fn token(subcommand: &str, db: &str) -> Hallmark {
+    hallmark(&["token", subcommand, "--db", db])
+}
+
+/// `token create --db DB --name NAME --scope SCOPE`.
+fn token_create(db: &str, name: &str, scope: &str) -> Hallmark {
+    token("create", db).args(&["--name", name, "--scope", scope])
+}
+
 fn create_token(db: &str, name: &str, scope: &str) -> String {
-    let out = run(
-        &[
-            "token", "create", "--db", db, "--name", name, "--scope", scope,
-        ],
-        b"",
-    );
+    let out = token_create(db, name, scope).run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let token = stdout(&out).trim().to_owned();
     assert!(token.starts_with("hm_"), "{token}");
@@ -264,22 +236,12 @@ fn acknowledged_revocations_survive_kill_9(s: &Setup) {
     let snapshot = s.dir.path().join("revocations.bin");
     std::fs::write(&snapshot, &r.body).unwrap();
     let state = s.dir.path().join("state");
-    let out = run(
-        &[
-            "verify",
-            "--trust",
-            p(&s.trust),
-            "--revocations",
-            p(&snapshot),
-            "--state-dir",
-            p(&state),
-            "--json",
-            &codes[0],
-            &codes[1],
-            &codes[2],
-        ],
-        b"",
-    );
+    let out = verify(&s.trust)
+        .revocations(&snapshot)
+        .state_dir(&state)
+        .json()
+        .args(&[&codes[0], &codes[1], &codes[2]])
+        .run();
     let verdicts: Vec<_> = json_lines(&out)
         .iter()
         .map(|v| v["verdict"].as_str().unwrap().to_owned())
@@ -341,21 +303,11 @@ fn sigterm_shuts_down(s: &Setup) {
 fn token_commands_and_bad_arguments() {
     let s = setup();
     create_token(&s.db, "ops", "batches");
-    let out = run(
-        &[
-            "token", "create", "--db", &s.db, "--name", "ops", "--scope", "status",
-        ],
-        b"",
-    );
+    let out = token_create(&s.db, "ops", "status").run();
     assert_eq!(code(&out), 2, "a duplicate name is refused");
-    let out = run(
-        &[
-            "token", "create", "--db", &s.db, "--name", "bad name", "--scope", "status",
-        ],
-        b"",
-    );
+    let out = token_create(&s.db, "bad name", "status").run();
     assert_eq!(code(&out), 2);
-    let out = run(&["token", "list", "--db", &s.db], b"");
+    let out = token("list", &s.db).run();
     assert_eq!(code(&out), 0);
     assert!(
         stdout(&out).starts_with("ops\tbatches\t"),
@@ -366,21 +318,15 @@ fn token_commands_and_bad_arguments() {
         !stdout(&out).contains("hm_"),
         "tokens are never shown again"
     );
-    let out = run(&["token", "revoke", "--db", &s.db, "--name", "ops"], b"");
+    let revoke = || token("revoke", &s.db).args(&["--name", "ops"]).run();
+    let out = revoke();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stdout(&run(&["token", "list", "--db", &s.db], b"")).contains("revoked"));
-    let out = run(&["token", "revoke", "--db", &s.db, "--name", "ops"], b"");
+    assert!(stdout(&token("list", &s.db).run()).contains("revoked"));
+    let out = revoke();
     assert_eq!(code(&out), 2);
-    let out = run(
-        &[
-            "serve",
-            "--trust",
-            p(&s.trust),
-            "--db",
-            "postgres://hallmark@127.0.0.1:1/h",
-        ],
-        b"",
-    );
+    let out = hallmark(&["serve", "--trust", p(&s.trust)])
+        .args(&["--db", "postgres://hallmark@127.0.0.1:1/h"])
+        .run();
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("PostgreSQL"), "{}", stderr(&out));
 }
@@ -404,35 +350,32 @@ fn cli_clients_set_status_pull_snapshots_and_push_batches() {
     assert_eq!(v["registered"], false, "{v}");
 
     // No token, then a wrong one: refused (exit 1), nothing changes.
-    let revoke = [
-        "status", "set", "--server", &url, "--code", &codes[1], "--action", "revoke", "--reason",
-        "stolen",
-    ];
-    let out = run_env(&revoke, &[("HALLMARK_TOKEN", None)]);
+    // `status set --action revoke` of codes[1], with no token in the
+    // environment.
+    let set_revoke = || {
+        hallmark(&["status", "set", "--server", &url, "--code", &codes[1]])
+            .args(&["--action", "revoke"])
+            .env_remove("HALLMARK_TOKEN")
+    };
+    let revoke = || set_revoke().args(&["--reason", "stolen"]);
+    let out = revoke().run();
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("401"), "{}", stderr(&out));
-    let mut wrong = revoke.to_vec();
-    wrong.extend(["--token", "hm_0000"]);
-    let out = run_env(&wrong, &[("HALLMARK_TOKEN", None)]);
+    let out = revoke().args(&["--token", "hm_0000"]).run();
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("401"), "{}", stderr(&out));
     // A token of the wrong scope is refused too.
-    let out = run_env(&revoke, &[("HALLMARK_TOKEN", Some(&batches_token))]);
+    let out = revoke().env("HALLMARK_TOKEN", &batches_token).run();
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let v = lookup(&codes[1]);
     assert_eq!(v["verdict"], "genuine", "{v}");
     assert_eq!(v["status"]["state"], "active", "{v}");
     // A usage error (revoke without a reason) is exit 2, before any request.
-    let out = run_env(
-        &[
-            "status", "set", "--server", &url, "--code", &codes[1], "--action", "revoke",
-        ],
-        &[("HALLMARK_TOKEN", Some(&status_token))],
-    );
+    let out = set_revoke().env("HALLMARK_TOKEN", &status_token).run();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
 
     // The right token (from the environment): revoked.
-    let out = run_env(&revoke, &[("HALLMARK_TOKEN", Some(&status_token))]);
+    let out = revoke().env("HALLMARK_TOKEN", &status_token).run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let answer: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(answer["action"], "revoke", "{answer}");
@@ -448,17 +391,9 @@ fn cli_clients_set_status_pull_snapshots_and_push_batches() {
     // Pull the snapshot; a second pull gets 304 and keeps the file.
     let snapshot = dir.join("pulled").join("revocations.bin");
     std::fs::create_dir(snapshot.parent().unwrap()).unwrap();
-    let pull = [
-        "revocations",
-        "pull",
-        "--server",
-        &url,
-        "--out",
-        p(&snapshot),
-        "--trust",
-        p(&s.trust),
-    ];
-    let out = run(&pull, b"");
+    // Without --trust (the second pull and on).
+    let pull = || hallmark(&["revocations", "pull", "--server", &url]).out(&snapshot);
+    let out = pull().args(&["--trust", p(&s.trust)]).run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let bytes = std::fs::read(&snapshot).unwrap();
     assert!(!bytes.is_empty());
@@ -466,7 +401,7 @@ fn cli_clients_set_status_pull_snapshots_and_push_batches() {
     let etag = std::fs::read_to_string(&etag_file).unwrap();
     assert!(etag.starts_with('"'), "{etag}");
     let modified = std::fs::metadata(&snapshot).unwrap().modified().unwrap();
-    let out = run(&pull[..6], b"");
+    let out = pull().run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(stderr(&out).contains("304"), "{}", stderr(&out));
     assert_eq!(std::fs::read(&snapshot).unwrap(), bytes);
@@ -483,21 +418,12 @@ fn cli_clients_set_status_pull_snapshots_and_push_batches() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
     // The pulled snapshot verifies offline.
-    let out = run(
-        &[
-            "verify",
-            "--trust",
-            p(&s.trust),
-            "--revocations",
-            p(&snapshot),
-            "--state-dir",
-            p(&dir.join("state")),
-            "--json",
-            &codes[0],
-            &codes[1],
-        ],
-        b"",
-    );
+    let out = verify(&s.trust)
+        .revocations(&snapshot)
+        .state_dir(&dir.join("state"))
+        .json()
+        .args(&[&codes[0], &codes[1]])
+        .run();
     let verdicts: Vec<_> = json_lines(&out)
         .iter()
         .map(|v| v["verdict"].as_str().unwrap().to_owned())
@@ -507,25 +433,18 @@ fn cli_clients_set_status_pull_snapshots_and_push_batches() {
 
     // Export the demo batches and push them: the serials become registered.
     let manifest = dir.join("demo-manifest.bin");
-    let out = run(
-        &[
-            "batches",
-            "export",
-            "--key",
-            p(&demo_key()),
-            "--ledger",
-            p(&dir.join("demo.ledger")),
-            "--out",
-            p(&manifest),
-        ],
-        b"",
-    );
+    let out = batches_export(&demo_key())
+        .ledger(&dir.join("demo.ledger"))
+        .out(&manifest)
+        .run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let push = ["batches", "push", "--server", &url, p(&manifest)];
-    let out = run_env(&push, &[("HALLMARK_TOKEN", None)]);
+    let push = || {
+        hallmark(&["batches", "push", "--server", &url, p(&manifest)]).env_remove("HALLMARK_TOKEN")
+    };
+    let out = push().run();
     assert_eq!(code(&out), 1, "no token: {}", stderr(&out));
     assert_eq!(lookup(&codes[0])["registered"], false);
-    let out = run_env(&push, &[("HALLMARK_TOKEN", Some(&batches_token))]);
+    let out = push().env("HALLMARK_TOKEN", &batches_token).run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let answer: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(answer["new"], 1, "{answer}");
@@ -534,7 +453,7 @@ fn cli_clients_set_status_pull_snapshots_and_push_batches() {
 
     // Connection refused: exit 2.
     drop(server);
-    let out = run(&pull[..6], b"");
+    let out = pull().run();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
 }
 
@@ -599,8 +518,8 @@ fn regression_db_libpq_key_value_string_is_refused_not_an_sqlite_file() {
         &["token", "list"],
     ];
     for args in runs {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args).current_dir(dir.path()).stdin(Stdio::null());
+        let mut cmd = hallmark(args).command();
+        cmd.current_dir(dir.path()).stdin(Stdio::null());
         if args.len() == 2 {
             // The same string through the environment.
             cmd.env("HALLMARK_DB", libpq);
@@ -663,10 +582,7 @@ fn regression_serve_closes_idle_connections_after_idle_timeout() {
     let r = server.request("GET", "/healthz", &[], b"");
     assert_eq!(r.status, 200);
     // A zero timeout is a usage error.
-    let out = run(
-        &["serve", "--trust", p(&s.trust), "--header-timeout", "0s"],
-        b"",
-    );
+    let out = hallmark(&["serve", "--trust", p(&s.trust), "--header-timeout", "0s"]).run();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
 }
 
@@ -675,24 +591,9 @@ fn regression_serve_closes_idle_connections_after_idle_timeout() {
 #[test]
 fn regression_revocation_signer_key_cannot_mint_genuine_codes_on_the_service() {
     let s = setup();
-    let out = run(
-        &[
-            "mint",
-            "--key",
-            p(&s.rev_key),
-            "--part",
-            "DRN-2980",
-            "--lot",
-            "L231212-01",
-            "--date",
-            "2023-12-12",
-            "--count",
-            "1",
-            "--ledger",
-            p(&s.dir.path().join("rev.ledger")),
-        ],
-        b"",
-    );
+    let out = mint(&s.rev_key)
+        .ledger(&s.dir.path().join("rev.ledger"))
+        .run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let minted = stdout(&out).trim().to_owned();
     let server = Server::start(s.dir.path(), &s.trust, &s.db, &s.rev_key);

@@ -1,13 +1,5 @@
 //! The code-size contract: the sample payload fits a QR version 7 symbol at ECC M.
 
-// Test helpers: a panic is the failure report.
-#![allow(
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
-
 use hallmark::Payload;
 use hallmark_issuer::{SecretKey, mint};
 use qrcode::{EcLevel, QrCode, Version};

@@ -5,67 +5,20 @@
 //! Without a decoder the tests that need it print why and pass, unless the
 //! environment variable CI is set: then a missing decoder is a failure.
 
-// Test helpers: a panic is the failure report.
-#![allow(
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
-
 use std::io::ErrorKind;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use crate::common;
-
-use common::*;
-
-/// hallmark with no stdin.
-fn run(args: &[&str]) -> Output {
-    common::run(args, b"")
-}
-const TODAY: &str = "2026-11-23";
-
-/// Mints `count` sample-sized (164-character) demo codes into a ledger in `dir`.
-fn mint_demo(dir: &Path, count: u32) -> Vec<String> {
-    let ledger = dir.join("demo.ledger");
-    let key = demo_key();
-    let count = count.to_string();
-    let out = run(&[
-        "mint",
-        "--key",
-        p(&key),
-        "--part",
-        "DRN-2980",
-        "--lot",
-        "L231212-01",
-        "--date",
-        "2023-12-12",
-        "--count",
-        &count,
-        "--serial-start",
-        "123456789",
-        "--ledger",
-        p(&ledger),
-    ]);
-    assert_eq!(code(&out), 0, "mint failed: {}", stderr(&out));
-    let codes: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
-    for c in &codes {
-        assert_eq!(c.len(), 164, "sample-sized code: {c}");
-    }
-    codes
-}
+use crate::common::*;
 
 /// `hallmark qr INPUT --out OUT EXTRA...`, which must succeed.
 fn render(input: &str, out: &Path, extra: &[&str]) {
-    let mut args = vec!["qr", input, "--out", p(out)];
-    args.extend_from_slice(extra);
-    let result = run(&args);
+    let result = qr(input, out).args(extra).run();
     assert_eq!(
         code(&result),
         0,
-        "hallmark {args:?} failed: {}",
+        "hallmark qr {input} --out {} {extra:?} failed: {}",
+        out.display(),
         stderr(&result)
     );
     assert!(out.is_file(), "{} not written", out.display());
@@ -73,8 +26,7 @@ fn render(input: &str, out: &Path, extra: &[&str]) {
 
 /// Asserts that `text` (as a decoder returned it) verifies as a genuine code.
 fn assert_genuine(text: &str) {
-    let trust = demo_trust();
-    let out = run(&["verify", "--trust", p(&trust), "--today", TODAY, text]);
+    let out = verify(&demo_trust()).today(TODAY).args(&[text]).run();
     assert_eq!(code(&out), 0, "{text} does not verify: {}", stderr(&out));
     assert!(stdout(&out).starts_with("genuine\t"), "{}", stdout(&out));
 }
@@ -189,27 +141,36 @@ impl Decoder {
     }
 }
 
-#[test]
-fn qr_png_and_svg_decode_to_the_code_which_verifies() {
-    if !Decoder::Zbar.available() {
+/// Renders three sample codes as `PREFIX-N.png` and `.svg` (with `extra`
+/// arguments), checks the PNG's size when `size` is given, and asserts that
+/// `decoder` reads each image (the SVG when it can) as its code, which
+/// verifies.
+fn assert_png_and_svg_decode(
+    decoder: Decoder,
+    prefix: &str,
+    extra: &[&str],
+    size: Option<(u32, u32)>,
+) {
+    if !decoder.available() {
         return;
     }
     let dir = tempdir();
-    let svg_too = Decoder::Zbar.reads_svg(dir.path());
-    for (i, c) in mint_demo(dir.path(), 3).iter().enumerate() {
-        let png = dir.path().join(format!("qr-{i}.png"));
-        let svg = dir.path().join(format!("qr-{i}.svg"));
-        render(c, &png, &[]);
-        render(c, &svg, &[]);
-        // Version 7 (45 modules) plus a 4-module quiet zone, 4 px per module.
-        assert_eq!(png_size(&png), (212, 212));
+    let svg_too = decoder.reads_svg(dir.path());
+    for (i, c) in sample_codes(dir.path(), 3).iter().enumerate() {
+        let png = dir.path().join(format!("{prefix}-{i}.png"));
+        let svg = dir.path().join(format!("{prefix}-{i}.svg"));
+        render(c, &png, extra);
+        render(c, &svg, extra);
+        if let Some(size) = size {
+            assert_eq!(png_size(&png), size);
+        }
         let images = if svg_too {
             vec![&png, &svg]
         } else {
             vec![&png]
         };
         for image in images {
-            let text = Decoder::Zbar.decode(image);
+            let text = decoder.decode(image);
             assert_eq!(&text, c, "{}", image.display());
             assert_genuine(&text);
         }
@@ -217,34 +178,20 @@ fn qr_png_and_svg_decode_to_the_code_which_verifies() {
 }
 
 #[test]
+fn qr_png_and_svg_decode_to_the_code_which_verifies() {
+    // Version 7 (45 modules) plus a 4-module quiet zone, 4 px per module.
+    assert_png_and_svg_decode(Decoder::Zbar, "qr", &[], Some((212, 212)));
+}
+
+#[test]
 fn data_matrix_png_and_svg_decode_to_the_code_which_verifies() {
-    if !Decoder::Dmtx.available() {
-        return;
-    }
-    let dir = tempdir();
-    let svg_too = Decoder::Dmtx.reads_svg(dir.path());
-    for (i, c) in mint_demo(dir.path(), 3).iter().enumerate() {
-        let png = dir.path().join(format!("dm-{i}.png"));
-        let svg = dir.path().join(format!("dm-{i}.svg"));
-        render(c, &png, &["--symbol", "datamatrix"]);
-        render(c, &svg, &["--symbol", "datamatrix"]);
-        let images = if svg_too {
-            vec![&png, &svg]
-        } else {
-            vec![&png]
-        };
-        for image in images {
-            let text = Decoder::Dmtx.decode(image);
-            assert_eq!(&text, c, "{}", image.display());
-            assert_genuine(&text);
-        }
-    }
+    assert_png_and_svg_decode(Decoder::Dmtx, "dm", &["--symbol", "datamatrix"], None);
 }
 
 #[test]
 fn url_form_is_written_upper_case_and_decodes_to_a_verifiable_url() {
     let dir = tempdir();
-    let c = &mint_demo(dir.path(), 1)[0];
+    let c = &sample_codes(dir.path(), 1)[0];
     // Lower case and grouped on input; upper case and canonical in the symbol.
     let grouped: Vec<String> = c
         .as_bytes()
@@ -276,7 +223,7 @@ fn url_form_is_written_upper_case_and_decodes_to_a_verifiable_url() {
 #[test]
 fn format_comes_from_the_flag_when_the_name_has_no_extension() {
     let dir = tempdir();
-    let c = &mint_demo(dir.path(), 1)[0];
+    let c = &sample_codes(dir.path(), 1)[0];
     let out = dir.path().join("label");
     render(c, &out, &["--format", "svg"]);
     let svg = std::fs::read_to_string(&out).unwrap();
@@ -290,7 +237,7 @@ fn format_comes_from_the_flag_when_the_name_has_no_extension() {
 #[test]
 fn refuses_bad_input_and_never_leaves_a_partial_file() {
     let dir = tempdir();
-    let c = &mint_demo(dir.path(), 1)[0];
+    let c = &sample_codes(dir.path(), 1)[0];
     let files = || {
         let mut names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
@@ -305,27 +252,27 @@ fn refuses_bad_input_and_never_leaves_a_partial_file() {
     // Not a well-formed code: exit 1, nothing written.
     let mut broken = c.clone();
     broken.pop();
-    let out = run(&["qr", &broken, "--out", p(&out_png)]);
+    let out = qr(&broken, &out_png).run();
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("malformed"), "{}", stderr(&out));
-    let out = run(&["qr", "not a code", "--out", p(&out_png)]);
+    let out = qr("not a code", &out_png).run();
     assert_eq!(code(&out), 1, "{}", stderr(&out));
 
     // Unknown extension or a contradicting --format: usage error, exit 2.
     let jpg = dir.path().join("x.jpg");
-    let out = run(&["qr", c, "--out", p(&jpg)]);
+    let out = qr(c, &jpg).run();
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("--format"), "{}", stderr(&out));
-    let out = run(&["qr", c, "--out", p(&out_png), "--format", "svg"]);
+    let out = qr(c, &out_png).args(&["--format", "svg"]).run();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     // Unknown symbology: clap's usage error, exit 2.
-    let out = run(&["qr", c, "--out", p(&out_png), "--symbol", "aztec"]);
+    let out = qr(c, &out_png).args(&["--symbol", "aztec"]).run();
     assert_eq!(code(&out), 2);
     assert_eq!(files(), before, "nothing written");
 
     // An existing file is kept unless --force.
     std::fs::write(&out_png, b"precious").unwrap();
-    let out = run(&["qr", c, "--out", p(&out_png)]);
+    let out = qr(c, &out_png).run();
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
     assert_eq!(std::fs::read(&out_png).unwrap(), b"precious");
@@ -334,7 +281,7 @@ fn refuses_bad_input_and_never_leaves_a_partial_file() {
 
     // Into a directory that does not exist: an error, and no stray file.
     let missing = dir.path().join("no/such/dir/x.png");
-    let out = run(&["qr", c, "--out", p(&missing)]);
+    let out = qr(c, &missing).run();
     assert_eq!(code(&out), 2);
 
     let mut expected = before;
@@ -348,7 +295,6 @@ fn refuses_bad_input_and_never_leaves_a_partial_file() {
 #[test]
 fn every_image_written_by_mint_decodes_and_verifies() {
     let dir = tempdir();
-    let key = demo_key();
     let ledger = dir.path().join("l");
     for (decoder, symbol, count) in [(Decoder::Zbar, "qr", 25), (Decoder::Dmtx, "datamatrix", 4)] {
         if !decoder.available() {
@@ -356,34 +302,26 @@ fn every_image_written_by_mint_decodes_and_verifies() {
         }
         let images = dir.path().join(symbol);
         let csv = dir.path().join(format!("{symbol}.csv"));
-        let count_arg = count.to_string();
-        let out = run(&[
-            "mint",
-            "--key",
-            p(&key),
-            "--part",
-            "DRN-2980",
-            "--lot",
-            "L1",
-            "--date",
-            "2023-12-12",
-            "--count",
-            &count_arg,
-            "--ledger",
-            p(&ledger),
-            "--format",
-            "csv",
-            "--out",
-            p(&csv),
-            "--url-prefix",
-            "https://hm.example.com/c/",
-            "--qr-dir",
-            p(&images),
-            "--symbol",
-            symbol,
-            "--qr-format",
-            "png",
-        ]);
+        let out = mint(&demo_key())
+            .lot("L1")
+            .count(count as u64)
+            .ledger(&ledger)
+            .args(&[
+                "--format",
+                "csv",
+                "--url-prefix",
+                "https://hm.example.com/c/",
+            ])
+            .out(&csv)
+            .args(&[
+                "--qr-dir",
+                p(&images),
+                "--symbol",
+                symbol,
+                "--qr-format",
+                "png",
+            ])
+            .run();
         assert_eq!(code(&out), 0, "{}", stderr(&out));
         let text = std::fs::read_to_string(&csv).unwrap();
         let rows: Vec<&str> = text.lines().skip(1).collect();

@@ -4,14 +4,6 @@
 //! check expiry against; each case gives an input (and optionally its own trust
 //! store) and the expected verdict, error kind, canonical text and payload.
 
-// Test helpers: a panic is the failure report.
-#![allow(
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
-
 use std::path::Path;
 
 use hallmark::{Date, RevocationSnapshot, TrustStore, UnverifiedCode, Verdict, Verifier};
