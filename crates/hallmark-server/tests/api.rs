@@ -1350,7 +1350,7 @@ async fn typed_status_requests_name_what_was_wrong() {
         );
     }
     // The document still describes the wire format under its old name.
-    let doc: Value = serde_json::from_str(&hallmark_server::api::openapi_json()).unwrap();
+    let doc: Value = serde_json::from_str(&hallmark_server::openapi::openapi_json()).unwrap();
     let props = &doc["components"]["schemas"]["StatusRequest"]["properties"];
     for field in [
         "action", "reason", "kid", "code", "serial", "range", "lot", "key_from", "date",
