@@ -1,7 +1,7 @@
 //! The JSON the API speaks: request and response bodies.
 //!
 //! Handlers build these types (never ad-hoc JSON), so the OpenAPI document
-//! ([`crate::openapi`]) describes what is sent.
+//! (the `openapi` module) describes what is sent.
 
 use hallmark::{Date, KeyId, Reason, Scope, TrustedKey};
 use serde::{Deserialize, Serialize};

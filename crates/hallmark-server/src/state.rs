@@ -2,7 +2,7 @@
 //! key and cache, rate limiters, metrics, settings), reached through its
 //! accessors.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use hallmark::TrustStore;
 use hallmark_issuer::SecretKey;
@@ -19,12 +19,12 @@ pub(crate) struct SignedSnapshot {
     pub(crate) bytes: axum::body::Bytes,
 }
 
-pub(crate) struct Inner {
+struct Inner {
     trust: TrustStore,
     storage: Arc<dyn Storage>,
-    pub(crate) revocation_key: Option<SecretKey>,
+    revocation_key: Option<SecretKey>,
     settings: Settings,
-    pub(crate) snapshot: Mutex<Option<Arc<SignedSnapshot>>>,
+    snapshot: Mutex<Option<Arc<SignedSnapshot>>>,
     rate_limiter: ratelimit::RateLimiter,
     auth_failures: ratelimit::RateLimiter,
     metrics: metrics::Metrics,
@@ -32,7 +32,7 @@ pub(crate) struct Inner {
 
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone)]
-pub struct AppState(pub(crate) Arc<Inner>);
+pub struct AppState(Arc<Inner>);
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -95,6 +95,17 @@ impl AppState {
 
     pub(crate) fn auth_failures(&self) -> &ratelimit::RateLimiter {
         &self.0.auth_failures
+    }
+
+    /// The key that signs revocation snapshots, if any.
+    pub(crate) fn revocation_key(&self) -> Option<&SecretKey> {
+        self.0.revocation_key.as_ref()
+    }
+
+    /// The cached signed snapshot, locked (a poisoned lock is taken over:
+    /// the cache holds a whole snapshot or none).
+    pub(crate) fn snapshot_cache(&self) -> MutexGuard<'_, Option<Arc<SignedSnapshot>>> {
+        self.0.snapshot.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The key id of the key that signs revocation snapshots, if any.

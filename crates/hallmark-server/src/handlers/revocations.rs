@@ -32,16 +32,12 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
 /// it (a cached snapshot at least as new as the sequence a request read is
 /// current for it), instead of each reading every revocation and signing.
 fn current_snapshot(state: &AppState) -> Result<Option<Arc<SignedSnapshot>>, ApiError> {
-    let Some(key) = &state.0.revocation_key else {
+    let Some(key) = state.revocation_key() else {
         return Ok(None);
     };
     let storage = state.storage();
     let sequence = storage.sequence()?;
-    let mut cache = state
-        .0
-        .snapshot
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut cache = state.snapshot_cache();
     let now = state.now();
     if let Some(c) = &*cache
         && c.sequence >= sequence
