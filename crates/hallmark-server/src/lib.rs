@@ -38,6 +38,7 @@ pub mod error;
 mod handlers;
 mod listener;
 pub mod metrics;
+mod middleware;
 pub mod openapi;
 mod page;
 mod ratelimit;
@@ -47,7 +48,7 @@ pub mod storage;
 
 pub use error::ApiError;
 pub use listener::{MAX_HEADER_BYTES, serve};
-pub use router::app;
+pub use router::{app, metrics_app};
 pub use state::AppState;
 pub(crate) use state::SignedSnapshot;
 pub use storage::{Database, PostgresStorage, SqliteStorage, Storage, StorageError};
@@ -190,14 +191,14 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     }
 }
 
-/// Serves Prometheus metrics (`GET /metrics`, [`metrics::router`]) on
+/// Serves Prometheus metrics (`GET /metrics`, [`metrics_app`]) on
 /// `listener` until `shutdown` resolves. Keep it off the public network.
 pub async fn serve_metrics(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, metrics::router(state))
+    axum::serve(listener, metrics_app(state))
         .with_graceful_shutdown(shutdown)
         .await
 }

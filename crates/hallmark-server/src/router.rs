@@ -3,7 +3,7 @@
 //! tracing).
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use hallmark::MAX_MANIFEST_BYTES;
@@ -14,7 +14,7 @@ use tower_http::trace::TraceLayer;
 use crate::handlers::{
     batches, codes, health, keys, method_not_allowed, not_found, revocations, scans, status,
 };
-use crate::{AppState, MAX_JSON_BODY, error, metrics, openapi, page, ratelimit};
+use crate::{AppState, MAX_JSON_BODY, error, middleware, openapi, page};
 
 /// The application: every route with its limits, timeout and error shaping.
 pub fn app(state: AppState) -> Router {
@@ -41,12 +41,12 @@ pub fn app(state: AppState) -> Router {
                 .route("/C/{code}", get(page::code_page))
                 .route_layer(axum::middleware::from_fn_with_state(
                     state.clone(),
-                    ratelimit::limit,
+                    middleware::limit,
                 )),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            metrics::track,
+            middleware::track,
         ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -58,5 +58,23 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::map_response(error::json_errors))
         .layer(ConcurrencyLimitLayer::new(settings.max_concurrency.max(1)))
         .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The metrics endpoint's router (`GET /metrics`).
+pub fn metrics_app(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/metrics",
+            get(|State(state): State<AppState>| async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    state.metrics().render(),
+                )
+            }),
+        )
         .with_state(state)
 }

@@ -105,7 +105,10 @@ impl AppState {
     /// The cached signed snapshot, locked (a poisoned lock is taken over:
     /// the cache holds a whole snapshot or none).
     pub(crate) fn snapshot_cache(&self) -> MutexGuard<'_, Option<Arc<SignedSnapshot>>> {
-        self.0.snapshot.lock().unwrap_or_else(PoisonError::into_inner)
+        self.0
+            .snapshot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The key id of the key that signs revocation snapshots, if any.

@@ -1083,7 +1083,7 @@ async fn metrics_count_requests_by_route_and_verdicts() {
     assert_eq!(f.lookup(&forge(&code)).await["verdict"], "bad-signature");
     let (status, _) = f.get("/v1/codes/not-a-code").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let response = hallmark_server::metrics::router(f.state.clone())
+    let response = hallmark_server::metrics_app(f.state.clone())
         .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
         .await
         .unwrap();
