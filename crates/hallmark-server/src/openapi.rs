@@ -3,6 +3,11 @@
 //! This is the one module that lists the handlers for the document; no
 //! handler imports it.
 //!
+//! Each handler's `#[utoipa::path]` names its tag explicitly
+//! (`crate::routes` or `crate::pages`): utoipa derives a default tag from the
+//! handler's module path, and these are the tags of the document as first
+//! published, so moving a handler does not change the served document.
+//!
 //! `tests/api.rs` checks that the document lists every route, and
 //! `scripts/api-fuzz.sh` runs schemathesis against a live server to check
 //! every answer against it.

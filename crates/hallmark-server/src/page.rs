@@ -76,6 +76,7 @@ fn payload_table(j: &Judgement) -> String {
 #[utoipa::path(
     get,
     path = "/c/{code}",
+    tag = "crate::pages",
     params(("code" = String, Path, description = "The code (text form)")),
     responses(
         (status = 200, description = "The verdict in words (also for codes that are not genuine)", content_type = "text/html", body = String),

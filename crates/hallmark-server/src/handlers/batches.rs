@@ -18,6 +18,7 @@ use crate::error::ApiError;
 #[utoipa::path(
     post,
     path = "/v1/batches",
+    tag = "crate::routes",
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "A signed batch manifest"),
     security(("token" = [])),
     responses(

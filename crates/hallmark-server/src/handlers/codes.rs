@@ -49,6 +49,7 @@ pub(crate) fn report(j: &Judgement) -> CodeReport {
 #[utoipa::path(
     get,
     path = "/v1/codes/{code}",
+    tag = "crate::routes",
     params(("code" = String, Path, description = "The code (text or URL form)")),
     responses(
         (status = 200, description = "What the service knows of the code; `verdict` says whether it is genuine", body = CodeReport),

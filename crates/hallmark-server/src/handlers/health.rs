@@ -9,7 +9,7 @@ use crate::api::{ErrorBody, HealthBody};
 use crate::error::ApiError;
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Alive", body = HealthBody)))]
+#[utoipa::path(get, path = "/healthz", tag = "crate::routes", responses((status = 200, description = "Alive", body = HealthBody)))]
 pub(crate) async fn healthz() -> Json<HealthBody> {
     Json(HealthBody {
         status: "ok".into(),
@@ -23,6 +23,7 @@ pub(crate) async fn healthz() -> Json<HealthBody> {
 #[utoipa::path(
     get,
     path = "/readyz",
+    tag = "crate::pages",
     responses(
         (status = 200, description = "Ready", body = HealthBody),
         (status = 503, description = "The database does not answer, or refuses writes", body = ErrorBody),

@@ -7,7 +7,7 @@ use crate::AppState;
 use crate::api::{KeyBody, KeysBody};
 
 /// The trusted issuer keys, and the key that signs snapshots.
-#[utoipa::path(get, path = "/v1/keys", responses((status = 200, description = "The keys", body = KeysBody)))]
+#[utoipa::path(get, path = "/v1/keys", tag = "crate::pages", responses((status = 200, description = "The keys", body = KeysBody)))]
 pub(crate) async fn keys(State(state): State<AppState>) -> Json<KeysBody> {
     Json(KeysBody {
         keys: state.trust().keys().iter().map(KeyBody::from).collect(),

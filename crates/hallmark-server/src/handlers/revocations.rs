@@ -75,6 +75,7 @@ fn current_snapshot(state: &AppState) -> Result<Option<Arc<SignedSnapshot>>, Api
 #[utoipa::path(
     get,
     path = "/v1/revocations/snapshot",
+    tag = "crate::routes",
     params(("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer")),
     responses(
         (status = 200, description = "The snapshot", content_type = "application/octet-stream", body = Vec<u8>,

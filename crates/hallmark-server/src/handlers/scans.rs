@@ -49,6 +49,7 @@ fn alert(kind: &str, detail: String) -> AlertBody {
 #[utoipa::path(
     post,
     path = "/v1/scans",
+    tag = "crate::routes",
     request_body = ScanRequest,
     security((), ("token" = [])),
     responses(

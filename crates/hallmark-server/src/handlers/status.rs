@@ -53,6 +53,7 @@ fn status_change(state: &AppState, req: StatusRequest) -> Result<StatusChange, A
 #[utoipa::path(
     post,
     path = "/v1/status",
+    tag = "crate::routes",
     request_body = StatusRequestBody,
     security(("token" = [])),
     responses(
