@@ -1,16 +1,11 @@
-//! The JSON the API speaks: request and response bodies, and the OpenAPI
-//! document built from them and from the handlers' `#[utoipa::path]`
-//! annotations, served at `GET /openapi.json`.
+//! The JSON the API speaks: request and response bodies.
 //!
-//! Handlers build these types (never ad-hoc JSON), so the document describes
-//! what is sent; `tests/api.rs` checks that it lists every route, and
-//! `scripts/api-fuzz.sh` runs schemathesis against a live server to check
-//! every answer against it.
+//! Handlers build these types (never ad-hoc JSON), so the OpenAPI document
+//! (the `openapi` module) describes what is sent.
 
 use hallmark::{Date, KeyId, Reason, Scope, TrustedKey};
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 use crate::storage::{ScanSummary, Status};
 
@@ -488,48 +483,4 @@ pub struct HealthBody {
     /// The current snapshot sequence (`/readyz`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence: Option<u64>,
-}
-
-/// The OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "hallmark",
-        description = "Lookups, scan reports with clone alerts, status changes and signed \
-                       revocation snapshots for hallmark codes. Every error is JSON \
-                       `{error, detail}`."
-    ),
-    paths(
-        crate::routes::healthz,
-        crate::pages::readyz,
-        crate::pages::keys,
-        crate::routes::lookup,
-        crate::routes::scan,
-        crate::routes::status,
-        crate::routes::batches,
-        crate::routes::snapshot,
-        crate::pages::code_page,
-    ),
-    modifiers(&BearerAuth)
-)]
-pub struct ApiDoc;
-
-/// Declares the bearer token scheme the write endpoints name.
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "token",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
-    }
-}
-
-/// The document as served.
-pub fn openapi_json() -> String {
-    ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|e| format!("{{\"error\":\"internal\",\"detail\":\"{e}\"}}"))
 }

@@ -16,7 +16,7 @@
 //! | method and path | auth | what |
 //! |---|---|---|
 //! | `GET /healthz`, `GET /readyz` | | liveness, readiness (the database answers) |
-//! | `GET /openapi.json` | | the OpenAPI document of all of this ([`api::ApiDoc`]) |
+//! | `GET /openapi.json` | | the OpenAPI document of all of this ([`openapi::ApiDoc`]) |
 //! | `GET /v1/keys` | | the trusted issuer keys |
 //! | `GET /c/{code}` | | an HTML page for people who scanned a label |
 //! | `GET /v1/codes/{code}` | | verdict, payload, status, registration, scan summary |
@@ -28,32 +28,29 @@
 #![deny(missing_docs)]
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
-use axum::routing::{get, post};
-use hallmark::{MAX_MANIFEST_BYTES, TrustStore};
-use hallmark_issuer::SecretKey;
-use tower::limit::ConcurrencyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 pub mod api;
 pub mod auth;
 mod client;
 pub mod error;
+mod handlers;
 mod listener;
 pub mod metrics;
-mod pages;
+mod middleware;
+pub mod openapi;
+mod page;
 mod ratelimit;
-mod routes;
+mod router;
+mod state;
 pub mod storage;
 
 pub use error::ApiError;
 pub use listener::{MAX_HEADER_BYTES, serve};
+pub use router::{app, metrics_app};
+pub use state::AppState;
+pub(crate) use state::SignedSnapshot;
 pub use storage::{Database, PostgresStorage, SqliteStorage, Storage, StorageError};
 
 /// Largest JSON request body, in bytes.
@@ -161,150 +158,6 @@ impl std::fmt::Debug for Settings {
     }
 }
 
-/// A signed snapshot as served, cached until the sequence changes or it is
-/// older than [`Settings::snapshot_refresh`].
-#[derive(Debug)]
-struct SignedSnapshot {
-    sequence: u64,
-    issued: u64,
-    etag: String,
-    bytes: axum::body::Bytes,
-}
-
-struct Inner {
-    trust: TrustStore,
-    storage: Arc<dyn Storage>,
-    revocation_key: Option<SecretKey>,
-    settings: Settings,
-    snapshot: Mutex<Option<Arc<SignedSnapshot>>>,
-    rate_limiter: ratelimit::RateLimiter,
-    auth_failures: ratelimit::RateLimiter,
-    metrics: metrics::Metrics,
-}
-
-/// Everything a request handler needs; cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("keys", &self.0.trust.keys().len())
-            .field("revocation_key", &self.0.revocation_key)
-            .field("settings", &self.0.settings)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AppState {
-    /// State over a trust store, a storage backend and the optional key that
-    /// signs revocation snapshots (without one, the snapshot endpoint is 404).
-    /// Builds the trust store's tables of multiples
-    /// ([`TrustStore::precompute`]: a few milliseconds and 676 KB per key),
-    /// which make every lookup's signature check about three times cheaper.
-    pub fn new(
-        trust: TrustStore,
-        storage: Arc<dyn Storage>,
-        revocation_key: Option<SecretKey>,
-        settings: Settings,
-    ) -> AppState {
-        trust.precompute();
-        AppState(Arc::new(Inner {
-            trust,
-            storage,
-            revocation_key,
-            settings,
-            snapshot: Mutex::new(None),
-            rate_limiter: ratelimit::RateLimiter::default(),
-            auth_failures: ratelimit::RateLimiter::default(),
-            metrics: metrics::Metrics::default(),
-        }))
-    }
-
-    /// The trusted issuer keys.
-    pub fn trust(&self) -> &TrustStore {
-        &self.0.trust
-    }
-
-    /// The storage backend.
-    pub fn storage(&self) -> Arc<dyn Storage> {
-        Arc::clone(&self.0.storage)
-    }
-
-    /// The settings.
-    pub fn settings(&self) -> &Settings {
-        &self.0.settings
-    }
-
-    /// The service's metrics.
-    pub fn metrics(&self) -> &metrics::Metrics {
-        &self.0.metrics
-    }
-
-    pub(crate) fn rate_limiter(&self) -> &ratelimit::RateLimiter {
-        &self.0.rate_limiter
-    }
-
-    pub(crate) fn auth_failures(&self) -> &ratelimit::RateLimiter {
-        &self.0.auth_failures
-    }
-
-    /// The key id of the key that signs revocation snapshots, if any.
-    pub fn revocation_kid(&self) -> Option<hallmark::KeyId> {
-        self.0.revocation_key.as_ref().map(SecretKey::kid)
-    }
-
-    /// Now, from the configured clock.
-    pub fn now(&self) -> u64 {
-        (self.0.settings.clock)()
-    }
-}
-
-/// The application: every route with its limits, timeout and error shaping.
-pub fn app(state: AppState) -> Router {
-    let settings = state.settings().clone();
-    Router::new()
-        .route("/healthz", get(routes::healthz))
-        .route("/openapi.json", get(routes::openapi))
-        .route("/v1/status", post(routes::status))
-        .route(
-            "/v1/batches",
-            // The one large body: a manifest (framing and signature included).
-            post(routes::batches).layer(DefaultBodyLimit::max(MAX_MANIFEST_BYTES + 1024)),
-        )
-        .route("/v1/revocations/snapshot", get(routes::snapshot))
-        .route("/v1/keys", get(pages::keys))
-        .route("/readyz", get(pages::readyz))
-        .merge(
-            // The public, unauthenticated reads and scan reports: rate limited per client.
-            Router::new()
-                .route("/v1/codes/{code}", get(routes::lookup))
-                .route("/v1/scans", post(routes::scan))
-                // Verification URLs are printed in upper case so the QR stays alphanumeric.
-                .route("/c/{code}", get(pages::code_page))
-                .route("/C/{code}", get(pages::code_page))
-                .route_layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    ratelimit::limit,
-                )),
-        )
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
-        .fallback(routes::not_found)
-        .method_not_allowed_fallback(routes::method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            settings.request_timeout,
-        ))
-        .layer(axum::middleware::map_response(error::json_errors))
-        .layer(ConcurrencyLimitLayer::new(settings.max_concurrency.max(1)))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
-}
-
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when
 /// this is called (inside a tokio runtime), not when the future is first
 /// polled: a signal that arrives after the call is not missed, so call it
@@ -338,14 +191,14 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     }
 }
 
-/// Serves Prometheus metrics (`GET /metrics`, [`metrics::router`]) on
+/// Serves Prometheus metrics (`GET /metrics`, [`metrics_app`]) on
 /// `listener` until `shutdown` resolves. Keep it off the public network.
 pub async fn serve_metrics(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, metrics::router(state))
+    axum::serve(listener, metrics_app(state))
         .with_graceful_shutdown(shutdown)
         .await
 }

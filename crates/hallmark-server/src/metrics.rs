@@ -5,18 +5,11 @@
 //! never the code), unknown paths are `other`, verdicts and alerts are the
 //! documented words.
 
-use std::time::Instant;
-
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-use crate::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -142,57 +135,28 @@ impl Metrics {
         }
         out
     }
+
+    /// Counts and times one request by its route pattern.
+    pub(crate) fn request(&self, method: String, route: String, status: u16, seconds: f64) {
+        self.durations
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+            })
+            .observe(seconds);
+        self.requests
+            .get_or_create(&RequestLabels {
+                method,
+                route,
+                status,
+            })
+            .inc();
+    }
 }
 
 fn word_label(word: &str) -> WordLabels {
     WordLabels {
         word: word.to_owned(),
     }
-}
-
-/// Middleware: counts and times every request by its route pattern.
-pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "other".to_owned(), |m| m.as_str().to_owned());
-    let response = next.run(request).await;
-    let metrics = state.metrics();
-    metrics
-        .durations
-        .get_or_create(&RouteLabels {
-            route: route.clone(),
-        })
-        .observe(started.elapsed().as_secs_f64());
-    metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            method,
-            route,
-            status: response.status().as_u16(),
-        })
-        .inc();
-    response
-}
-
-/// The metrics endpoint's router (`GET /metrics`).
-pub fn router(state: AppState) -> axum::Router {
-    axum::Router::new()
-        .route(
-            "/metrics",
-            axum::routing::get(|State(state): State<AppState>| async move {
-                (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4; charset=utf-8",
-                    )],
-                    state.metrics().render(),
-                )
-            }),
-        )
-        .with_state(state)
 }
 
 #[cfg(test)]

@@ -12,15 +12,12 @@
 //! forgotten (and start again with a full bucket).
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
 
-use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::AppState;
 use crate::client::client_key;
 use crate::error::ApiError;
 
@@ -157,26 +154,6 @@ pub(crate) fn too_many(wait: u64, detail: &str) -> Response {
         response.headers_mut().insert(header::RETRY_AFTER, v);
     }
     response
-}
-
-/// Middleware: 429 with `Retry-After` when the client's bucket is empty.
-/// Requests without a peer address (in-process tests) are not limited.
-pub(crate) async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let settings = state.settings();
-    let client = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let (Some(client), true) = (client, settings.rate_limit_per_minute > 0) {
-        let rate = Rate {
-            per_minute: settings.rate_limit_per_minute,
-            burst: settings.rate_limit_burst,
-        };
-        if let Err(wait) = state.rate_limiter().take(client, state.now(), rate) {
-            return too_many(wait, "too many requests from this address");
-        }
-    }
-    next.run(request).await
 }
 
 #[cfg(test)]

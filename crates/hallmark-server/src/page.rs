@@ -1,8 +1,6 @@
 //! `GET /c/{code}`: the page a phone lands on after scanning a URL QR code. Plain
 //! HTML, no JavaScript, readable on any browser; every value is escaped.
-//! Also `GET /v1/keys` and `GET /readyz`.
 
-use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -10,9 +8,8 @@ use axum::response::{IntoResponse, Response};
 use hallmark::Verdict;
 
 use crate::AppState;
-use crate::api::{ErrorBody, HealthBody, KeyBody, KeysBody};
-use crate::error::ApiError;
-use crate::routes::{Judgement, judge};
+use crate::api::ErrorBody;
+use crate::handlers::{Judgement, judge, read_only};
 
 /// Escapes text for HTML element content and attribute values.
 fn esc(s: &str) -> String {
@@ -79,6 +76,7 @@ fn payload_table(j: &Judgement) -> String {
 #[utoipa::path(
     get,
     path = "/c/{code}",
+    tag = "crate::pages",
     params(("code" = String, Path, description = "The code (text form)")),
     responses(
         (status = 200, description = "The verdict in words (also for codes that are not genuine)", content_type = "text/html", body = String),
@@ -99,7 +97,7 @@ pub(crate) async fn code_page(
             "<p>This link does not hold a code.</p>",
         );
     };
-    let judged = crate::routes::read_only(state, move |state| judge(state, &code)).await;
+    let judged = read_only(state, move |state| judge(state, &code)).await;
     let j = match judged {
         Ok(j) => j,
         Err(e) if e.status() == StatusCode::BAD_REQUEST => {
@@ -149,58 +147,4 @@ pub(crate) async fn code_page(
         colour,
         &format!("<p>{}</p>{table}", esc(&text)),
     )
-}
-
-/// The trusted issuer keys, and the key that signs snapshots.
-#[utoipa::path(get, path = "/v1/keys", responses((status = 200, description = "The keys", body = KeysBody)))]
-pub(crate) async fn keys(State(state): State<AppState>) -> Json<KeysBody> {
-    Json(KeysBody {
-        keys: state.trust().keys().iter().map(KeyBody::from).collect(),
-        revocation_key: state.revocation_kid().map(|k| k.to_string()),
-    })
-}
-
-/// Readiness: ready when the database answers and takes a write, within a
-/// bounded time (half the request timeout, at most 5 s), so a database that
-/// hangs is a 503 before the request timeout would make it a 408.
-#[utoipa::path(
-    get,
-    path = "/readyz",
-    responses(
-        (status = 200, description = "Ready", body = HealthBody),
-        (status = 503, description = "The database does not answer, or refuses writes", body = ErrorBody),
-    )
-)]
-pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<HealthBody>, ApiError> {
-    let storage = state.storage();
-    let now = state.now();
-    let bound = (state.settings().request_timeout / 2).min(std::time::Duration::from_secs(5));
-    let probe = tokio::task::spawn_blocking(move || {
-        storage.check_writable(now)?;
-        storage.sequence()
-    });
-    let not_ready = |detail: String| {
-        tracing::warn!("not ready: {detail}");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", detail)
-    };
-    let sequence = match tokio::time::timeout(bound, probe).await {
-        Ok(Ok(Ok(sequence))) => sequence,
-        Ok(Ok(Err(e))) => {
-            tracing::warn!("readiness probe failed: {e}");
-            return Err(not_ready(
-                "the database does not answer or refuses writes".into(),
-            ));
-        }
-        Ok(Err(_)) => return Err(not_ready("storage check failed".into())),
-        Err(_) => {
-            return Err(not_ready(format!(
-                "the database did not answer within {} ms",
-                bound.as_millis()
-            )));
-        }
-    };
-    Ok(Json(HealthBody {
-        status: "ready".into(),
-        sequence: Some(sequence),
-    }))
 }

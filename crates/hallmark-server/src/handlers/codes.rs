@@ -1,0 +1,82 @@
+//! `GET /v1/codes/{code}`: a code's verdict, payload, status, registration
+//! and scans.
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+
+use super::{Judgement, judge, read_only};
+use crate::AppState;
+use crate::api::{CodeReport, ErrorBody, PayloadBody, ScansBody, StatusBody};
+use crate::error::ApiError;
+
+/// The common part of lookup and scan answers.
+pub(crate) fn report(j: &Judgement) -> CodeReport {
+    let mut out = CodeReport {
+        verdict: j.verdict.kind().as_str().to_owned(),
+        detail: None,
+        code: None,
+        kid: None,
+        key_name: None,
+        payload: None,
+        status: None,
+        registered: None,
+        recorded: None,
+        alerts: None,
+        scans: None,
+    };
+    if let Some(e) = j.verdict.refusal() {
+        out.detail = Some(e.to_string());
+    }
+    if let Some(v) = &j.verified {
+        let p = v.payload();
+        out.code = Some(v.to_text());
+        out.kid = Some(v.kid().to_string());
+        out.key_name = Some(v.key_name().to_owned());
+        out.payload = Some(PayloadBody {
+            serial: p.serial(),
+            part: p.part().to_owned(),
+            lot: p.lot().to_owned(),
+            date: p.date().to_string(),
+            expiry: p.expiry().map(|e| e.to_string()),
+        });
+        out.status = Some(StatusBody::from(j.status.as_ref()));
+    }
+    out
+}
+
+/// Looks up a code: verdict, payload, current status, registration, scans.
+#[utoipa::path(
+    get,
+    path = "/v1/codes/{code}",
+    tag = "crate::routes",
+    params(("code" = String, Path, description = "The code (text or URL form)")),
+    responses(
+        (status = 200, description = "What the service knows of the code; `verdict` says whether it is genuine", body = CodeReport),
+        (status = 400, description = "Not a code at all (`verdict`: `malformed`)", body = ErrorBody),
+        (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
+    )
+)]
+pub(crate) async fn lookup(
+    State(state): State<AppState>,
+    code: Result<Path<String>, PathRejection>,
+) -> Result<Json<CodeReport>, ApiError> {
+    let Path(code) = code?;
+    let body = read_only(state, move |state| {
+        let j = judge(state, &code)?;
+        let mut out = report(&j);
+        if let Some(v) = &j.verified {
+            let storage = state.storage();
+            let window_start = state.now().saturating_sub(state.settings().clone_window);
+            out.registered = Some(storage.is_registered(v.kid(), v.payload())?);
+            out.scans = Some(ScansBody::from(&storage.scan_summary(
+                v.kid(),
+                v.payload().serial(),
+                window_start,
+            )?));
+        }
+        Ok(out)
+    })
+    .await?;
+    Ok(Json(body))
+}

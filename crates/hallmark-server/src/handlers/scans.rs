@@ -1,0 +1,163 @@
+//! `POST /v1/scans`: records a scan and raises alerts.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use hallmark::Reason;
+
+use super::codes::report;
+use super::{blocking, judge};
+use crate::AppState;
+use crate::api::{AlertBody, CodeReport, ErrorBody, ScanRequest, ScansBody};
+use crate::auth::{Authorized, ScansScope};
+use crate::error::{ApiError, ApiJson};
+use crate::storage::Scan;
+
+/// Longest location or scanner label, in bytes.
+const MAX_LABEL: usize = 128;
+
+/// A free-text label: at most [`MAX_LABEL`] bytes, no control characters;
+/// empty means absent.
+fn label(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(value) = value else { return Ok(None) };
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.len() > MAX_LABEL || value.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            format!("{field}: at most {MAX_LABEL} bytes, no control characters"),
+        ));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+fn alert(kind: &str, detail: String) -> AlertBody {
+    AlertBody {
+        alert: kind.to_owned(),
+        detail,
+    }
+}
+
+/// Records a scan and returns the verdict with any alerts: scanned after
+/// revocation or decommission, seen in too many places (clone suspected), or a
+/// valid signature on a serial in no registered batch (possible key leak).
+/// Anonymous (no token) or as an authenticated scanner (a `scans` token),
+/// whose locations weigh more for clone detection.
+#[utoipa::path(
+    post,
+    path = "/v1/scans",
+    tag = "crate::routes",
+    request_body = ScanRequest,
+    security((), ("token" = [])),
+    responses(
+        (status = 200, description = "The verdict, whether the scan was recorded, and alerts", body = CodeReport),
+        (status = 400, description = "Bad request or a code that is not a code", body = ErrorBody),
+        (status = 401, description = "A token was sent, but it is wrong, revoked or not of scope `scans`; nothing recorded", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
+    )
+)]
+pub(crate) async fn scan(
+    State(state): State<AppState>,
+    scanner_token: Option<Authorized<ScansScope>>,
+    ApiJson(req): ApiJson<ScanRequest>,
+) -> Result<Json<CodeReport>, ApiError> {
+    let trusted = scanner_token.is_some();
+    let location = label("location", req.location)?;
+    let scanner = label("scanner", req.scanner)?;
+    let body = blocking(move || {
+        let j = judge(&state, &req.code)?;
+        let mut out = report(&j);
+        let Some(v) = &j.verified else {
+            // Not genuine: nothing to record against a serial.
+            out.recorded = Some(false);
+            out.alerts = Some(Vec::new());
+            return Ok(out);
+        };
+        let storage = state.storage();
+        let now = state.now();
+        let settings = state.settings();
+        let window_start = now.saturating_sub(settings.clone_window);
+        let scans = storage.record_scan(
+            &Scan {
+                trusted,
+                kid: v.kid(),
+                serial: v.payload().serial(),
+                time: now,
+                location,
+                scanner,
+            },
+            window_start,
+            settings.scans.forget_before(now),
+        )?;
+        let mut alerts = Vec::new();
+        if let Some(s) = &j.status {
+            let r = &s.revocation;
+            let (kind, what) = if r.reason == Reason::Decommissioned {
+                ("scanned-after-decommission", "decommissioned".to_owned())
+            } else {
+                (
+                    "scanned-after-revocation",
+                    format!("revoked ({})", r.reason),
+                )
+            };
+            alerts.push(alert(kind, format!("{what} on {}", r.date)));
+        }
+        if let Some(detail) = clone_suspected(settings, &scans) {
+            alerts.push(alert("clone-suspected", detail));
+        }
+        if !storage.is_registered(v.kid(), v.payload())? {
+            alerts.push(alert(
+                "unregistered-serial",
+                "valid signature, but the serial is in no registered batch (possible key leak)"
+                    .to_owned(),
+            ));
+        }
+        for a in &alerts {
+            state.metrics().alert(&a.alert);
+        }
+        if !alerts.is_empty() {
+            tracing::warn!(
+                kid = %v.kid(),
+                serial = v.payload().serial(),
+                alerts = alerts.len(),
+                "scan raised alerts"
+            );
+        }
+        out.recorded = Some(true);
+        out.alerts = Some(alerts);
+        out.scans = Some(ScansBody::from(&scans));
+        Ok(out)
+    })
+    .await?;
+    Ok(Json(body))
+}
+
+/// Whether a code's scans suggest clones: more than `clone_locations`
+/// distinct locations from authenticated scanners within the window, or more
+/// than the (higher) anonymous threshold counting every scanner's, since an
+/// anonymous location is only what a client typed.
+fn clone_suspected(
+    settings: &crate::Settings,
+    scans: &crate::storage::ScanSummary,
+) -> Option<String> {
+    let window = settings.clone_window;
+    if scans.trusted_locations_in_window > settings.clone_locations {
+        return Some(format!(
+            "seen by authenticated scanners in {} distinct locations within {window} s (more than {})",
+            scans.trusted_locations_in_window, settings.clone_locations
+        ));
+    }
+    let anonymous = settings.scans.anonymous_clone_locations;
+    (scans.locations_in_window > anonymous).then(|| {
+        format!(
+            "reported from {} distinct locations within {window} s, anonymous reports included \
+             (more than {anonymous})",
+            scans.locations_in_window
+        )
+    })
+}

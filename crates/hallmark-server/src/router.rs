@@ -1,0 +1,80 @@
+//! The router: every route with its handler, and the layers around them
+//! (rate limits, metrics, body limits, timeout, error shaping, concurrency,
+//! tracing).
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use hallmark::MAX_MANIFEST_BYTES;
+use tower::limit::ConcurrencyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::handlers::{
+    batches, codes, health, keys, method_not_allowed, not_found, revocations, scans, status,
+};
+use crate::{AppState, MAX_JSON_BODY, error, middleware, openapi, page};
+
+/// The application: every route with its limits, timeout and error shaping.
+pub fn app(state: AppState) -> Router {
+    let settings = state.settings().clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/openapi.json", get(openapi::document))
+        .route("/v1/status", post(status::status))
+        .route(
+            "/v1/batches",
+            // The one large body: a manifest (framing and signature included).
+            post(batches::batches).layer(DefaultBodyLimit::max(MAX_MANIFEST_BYTES + 1024)),
+        )
+        .route("/v1/revocations/snapshot", get(revocations::snapshot))
+        .route("/v1/keys", get(keys::keys))
+        .route("/readyz", get(health::readyz))
+        .merge(
+            // The public, unauthenticated reads and scan reports: rate limited per client.
+            Router::new()
+                .route("/v1/codes/{code}", get(codes::lookup))
+                .route("/v1/scans", post(scans::scan))
+                // Verification URLs are printed in upper case so the QR stays alphanumeric.
+                .route("/c/{code}", get(page::code_page))
+                .route("/C/{code}", get(page::code_page))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    middleware::limit,
+                )),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::track,
+        ))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            settings.request_timeout,
+        ))
+        .layer(axum::middleware::map_response(error::json_errors))
+        .layer(ConcurrencyLimitLayer::new(settings.max_concurrency.max(1)))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The metrics endpoint's router (`GET /metrics`).
+pub fn metrics_app(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/metrics",
+            get(|State(state): State<AppState>| async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    state.metrics().render(),
+                )
+            }),
+        )
+        .with_state(state)
+}

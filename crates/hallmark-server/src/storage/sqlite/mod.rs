@@ -1,0 +1,261 @@
+//! The embedded default: one SQLite file in WAL mode.
+//!
+//! `synchronous = FULL` makes every commit fsync the WAL before it returns, so a
+//! write the service acknowledged survives `kill -9` and power loss. The schema
+//! is versioned in `schema_migrations`; migrations run in order, each in its own
+//! transaction, when the file is opened.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, TransactionBehavior, params};
+
+use crate::storage::{PruneClock, StorageError};
+
+mod queries;
+
+/// Versioned schema: (version, SQL). Append only; never edit a released step.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../migrations/sqlite/001_initial.sql"),
+    ),
+    // Bounded scans: per-code totals and at most MAX_LOCATIONS_PER_CODE
+    // locations per code and kind of scanner, instead of one row per scan; the
+    // token scope `scans`.
+    (
+        2,
+        include_str!("../../../migrations/sqlite/002_bounded_scans.sql"),
+    ),
+];
+
+/// Storage in one SQLite database file (or in memory, for tests).
+///
+/// One connection writes (SQLite has one writer at a time anyway); reads go to
+/// a few more connections, which WAL mode lets run beside the writer and each
+/// other, so lookups on all cores do not queue behind one lock.
+pub struct SqliteStorage {
+    conn: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: std::sync::atomic::AtomicUsize,
+    pruned: PruneClock,
+}
+
+impl std::fmt::Debug for SqliteStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStorage").finish_non_exhaustive()
+    }
+}
+
+fn db(e: rusqlite::Error) -> StorageError {
+    StorageError::Database(e.to_string())
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database file at `path`, in WAL mode with
+    /// `synchronous = FULL`, and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStorage, StorageError> {
+        let conn = Connection::open(path).map_err(db)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(db)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StorageError::Database(format!(
+                "{}: cannot switch to WAL mode (got {mode})",
+                path.display()
+            )));
+        }
+        let mut storage = SqliteStorage::setup(conn)?;
+        let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+        for _ in 0..readers {
+            let reader = Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(db)?;
+            reader
+                .execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;")
+                .map_err(db)?;
+            storage.readers.push(Mutex::new(reader));
+        }
+        Ok(storage)
+    }
+
+    /// A database in memory (tests). It has the one connection.
+    pub fn open_in_memory() -> Result<SqliteStorage, StorageError> {
+        SqliteStorage::setup(Connection::open_in_memory().map_err(db)?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<SqliteStorage, StorageError> {
+        conn.execute_batch(
+            "PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000;",
+        )
+        .map_err(db)?;
+        migrate(&mut conn)?;
+        Ok(SqliteStorage {
+            conn: Mutex::new(conn),
+            readers: Vec::new(),
+            next_reader: std::sync::atomic::AtomicUsize::new(0),
+            pruned: PruneClock::default(),
+        })
+    }
+
+    /// The schema version of the database.
+    pub fn schema_version(&self) -> Result<i64, StorageError> {
+        self.lock()
+            .query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db)
+    }
+
+    /// A connection for reading: a free reader if there is one, else the next
+    /// in turn (or the writer, for a database in memory).
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        let n = self.readers.len();
+        if n == 0 {
+            return self.lock();
+        }
+        let start = self
+            .next_reader
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for i in 0..n {
+            if let Some(Ok(guard)) = self.readers.get((start + i) % n).map(Mutex::try_lock) {
+                return guard;
+            }
+        }
+        match self.readers.get(start % n) {
+            Some(reader) => reader
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            None => self.lock(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a transaction half-applied
+        // (it rolls back on drop), so a poisoned lock is safe to keep using.
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY,
+             applied INTEGER NOT NULL
+         )",
+    )
+    .map_err(db)?;
+    let current: i64 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+    let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+    if current > known {
+        return Err(StorageError::SchemaTooNew {
+            found: current,
+            known,
+        });
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        tx.execute_batch(sql).map_err(db)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied) VALUES (?1, strftime('%s', 'now'))",
+            params![version],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Storage, TokenScope, serial_to_sql};
+    use hallmark::KeyId;
+
+    #[test]
+    fn file_database_is_wal_and_versioned() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let s = SqliteStorage::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), 2);
+        let (mode, sync): (String, i64) = {
+            let c = s.lock();
+            (
+                c.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                    .unwrap(),
+                c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap(),
+            )
+        };
+        assert_eq!(
+            (mode.as_str(), sync),
+            ("wal", 2),
+            "WAL with synchronous=FULL"
+        );
+        drop(s);
+        // Reopening does not re-run migrations; a newer schema is refused.
+        let s = SqliteStorage::open(&path).unwrap();
+        s.lock()
+            .execute("INSERT INTO schema_migrations VALUES (99, 0)", [])
+            .unwrap();
+        drop(s);
+        assert!(matches!(
+            SqliteStorage::open(&path),
+            Err(StorageError::SchemaTooNew { found: 99, .. })
+        ));
+    }
+
+    #[test]
+    fn migration_2_keeps_scans_as_totals_and_locations_and_tokens() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, 0);",
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[0].1).unwrap();
+        // Serials are stored order-preserving (serial_to_sql).
+        let five = serial_to_sql(5);
+        conn.execute_batch(&format!(
+            "INSERT INTO scans (kid, serial, time, location, scanner) VALUES
+               (x'01020304', {five}, 100, 'A', 's1'), (x'01020304', {five}, 200, 'A', NULL),
+               (x'01020304', {five}, 300, NULL, NULL), (x'01020304', {five}, 400, 'B', NULL);
+             INSERT INTO tokens (name, scope, hash, created) VALUES ('ops', 'status', x'00', 1);"
+        ))
+        .unwrap();
+        let s = SqliteStorage::setup(conn).unwrap();
+        assert_eq!(s.schema_version().unwrap(), 2);
+        let sum = s
+            .scan_summary(KeyId::from_bytes([1, 2, 3, 4]), 5, 150)
+            .unwrap();
+        assert_eq!(
+            (sum.count, sum.first, sum.last, sum.locations_in_window),
+            (4, Some(100), Some(400), 2)
+        );
+        assert_eq!(sum.trusted_locations_in_window, 0);
+        assert_eq!(s.tokens().unwrap().len(), 1);
+        let hash = blake3::hash(b"x");
+        s.create_token("scanner", TokenScope::Scans, &hash, 2)
+            .unwrap();
+        assert_eq!(
+            s.authenticate(&hash).unwrap().map(|t| t.scope),
+            Some(TokenScope::Scans)
+        );
+    }
+}
