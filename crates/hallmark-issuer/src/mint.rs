@@ -241,7 +241,9 @@ mod manifest_tests {
         let empty = TrustStore::new();
         assert!(matches!(
             BatchManifest::verify(&bytes, &empty),
-            Err(hallmark::Error::UnknownKey { .. })
+            Err(hallmark::Error::Verify(
+                hallmark::VerifyError::UnknownKey { .. }
+            ))
         ));
         Ok(())
     }
