@@ -229,7 +229,7 @@ pub enum TrustStoreError {
     #[error("trust store: a byte order mark is allowed only once, at the start")]
     ByteOrderMark,
     /// Not TOML of the trust store's shape; the parser's error is the source.
-    #[error("trust store: {}does not parse", at(.line))]
+    #[error("trust store: {}{}", at(.line), .source.message())]
     Syntax {
         /// The 1-based line the parser stopped at, if it said.
         line: Option<usize>,
