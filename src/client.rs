@@ -91,7 +91,7 @@ impl Reply {
     /// The body as JSON (the service's answers to writes).
     pub(crate) fn json(&self) -> Result<serde_json::Value> {
         serde_json::from_slice(&self.body)
-            .map_err(|e| CliError::new(format!("the service's answer is not JSON: {e}")))
+            .map_err(|e| CliError::context("the service's answer is not JSON", e))
     }
 }
 

@@ -41,66 +41,112 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if e.is_broken_pipe() => ExitCode::from(EXIT_OK),
         Err(e) => {
-            eprintln!("hallmark: error: {e}");
+            eprintln!("hallmark: error: {}", e.report());
             ExitCode::from(EXIT_ERROR)
         }
     }
 }
 
-/// An error that ends the command with exit status 2.
-#[derive(Debug)]
-pub(crate) struct CliError(String, bool);
+/// The error a command ends with (exit status 2): a message of the command's
+/// own, a library error, or both. The library error is kept whole, so
+/// [`CliError::chain`] can print its `source()` chain once, at the top.
+pub(crate) struct CliError {
+    /// What the command was doing, or what was wrong (when `source` is `None`).
+    context: Option<String>,
+    /// The error that caused it.
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
 
 impl CliError {
+    /// An error with a message only.
     pub(crate) fn new(message: impl Into<String>) -> CliError {
-        CliError(message.into(), false)
+        CliError {
+            context: Some(message.into()),
+            source: None,
+        }
     }
 
+    /// `context` (what was being done, such as a file's path), caused by `source`.
+    pub(crate) fn context(
+        context: impl std::fmt::Display,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> CliError {
+        CliError {
+            context: Some(context.to_string()),
+            source: Some(source.into()),
+        }
+    }
+
+    /// The causes below this error's own message, outermost first.
+    pub(crate) fn chain(&self) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+        let first: Option<&(dyn std::error::Error + 'static)> = match (&self.context, &self.source)
+        {
+            (Some(_), Some(source)) => Some(source.as_ref()),
+            (None, Some(source)) => source.source(),
+            (_, None) => None,
+        };
+        std::iter::successors(first, |e| e.source())
+    }
+
+    /// The whole error on one line: the message, then the first line of each
+    /// cause not already part of the text before it (`X: caused by Y`).
+    pub(crate) fn report(&self) -> String {
+        let mut text = self.to_string();
+        for cause in self.chain() {
+            // One line per cause: a parser's multi-line report (a TOML snippet)
+            // gives its first line.
+            let cause = cause.to_string();
+            let cause = cause.lines().next().unwrap_or_default().trim_end();
+            if !cause.is_empty() && !text.contains(cause) {
+                text.push_str(": caused by ");
+                text.push_str(cause);
+            }
+        }
+        text
+    }
+
+    /// Whether the error is a closed output pipe (`hallmark verify ... | head`),
+    /// which ends the command quietly.
     fn is_broken_pipe(&self) -> bool {
-        self.1
+        let top = self
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static));
+        std::iter::successors(top, |e| e.source()).any(|e| {
+            e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+                || e.downcast_ref::<hallmark_state::file::FileError>()
+                    .is_some_and(|f| f.io_kind() == Some(std::io::ErrorKind::BrokenPipe))
+        })
+    }
+}
+
+impl std::fmt::Debug for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.report())
     }
 }
 
 impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match (&self.context, &self.source) {
+            (Some(context), _) => f.write_str(context),
+            (None, Some(source)) => write!(f, "{source}"),
+            (None, None) => f.write_str("error"),
+        }
     }
 }
 
-impl From<std::io::Error> for CliError {
-    fn from(e: std::io::Error) -> CliError {
-        CliError(e.to_string(), e.kind() == std::io::ErrorKind::BrokenPipe)
-    }
-}
-
-impl From<hallmark_issuer::Error> for CliError {
-    fn from(e: hallmark_issuer::Error) -> CliError {
-        CliError::new(e.to_string())
-    }
-}
-
-impl From<hallmark_state::journal::JournalError> for CliError {
-    fn from(e: hallmark_state::journal::JournalError) -> CliError {
-        CliError::new(e.to_string())
-    }
-}
-
-impl From<hallmark_state::file::FileError> for CliError {
-    fn from(e: hallmark_state::file::FileError) -> CliError {
-        let broken_pipe = e.io_kind() == Some(std::io::ErrorKind::BrokenPipe);
-        CliError(e.to_string(), broken_pipe)
-    }
-}
-
-impl From<hallmark_state::sequence::SequenceError> for CliError {
-    fn from(e: hallmark_state::sequence::SequenceError) -> CliError {
-        CliError::new(e.to_string())
-    }
-}
-
-impl From<hallmark::Error> for CliError {
-    fn from(e: hallmark::Error) -> CliError {
-        CliError::new(e.to_string())
+/// Any library error (hallmark, hallmark-issuer, hallmark-state, hallmark-label,
+/// I/O, ...) converts with `?`, kept whole with its `source()` chain. `CliError`
+/// itself does not implement `std::error::Error`, so this does not overlap with
+/// `From<T> for T`.
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for CliError {
+    fn from(e: E) -> CliError {
+        CliError {
+            context: None,
+            source: Some(Box::new(e)),
+        }
     }
 }
 

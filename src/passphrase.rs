@@ -20,6 +20,31 @@ pub(crate) struct Source {
     pub(crate) passphrase_file: Option<PathBuf>,
 }
 
+/// Why no passphrase could be had.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PassphraseError {
+    /// The passphrase file could not be read.
+    #[error(transparent)]
+    File(#[from] hallmark_state::file::FileError),
+    /// The passphrase file is not UTF-8.
+    #[error("{}: the passphrase file is not UTF-8", path.display())]
+    FileNotUtf8 { path: PathBuf },
+    /// The environment variable is not UTF-8.
+    #[error("${env} is not valid UTF-8")]
+    EnvNotUtf8 { env: String },
+    /// No terminal to prompt on.
+    #[error(
+        "no passphrase: cannot prompt on a terminal ({source}); set ${env} or pass --passphrase-file"
+    )]
+    NoTerminal { env: String, source: std::io::Error },
+    /// The two entries differ.
+    #[error("the passphrases do not match")]
+    Mismatch,
+    /// The passphrase itself is refused (empty).
+    #[error(transparent)]
+    Refused(#[from] hallmark_issuer::Error),
+}
+
 /// Gets a passphrase from `file`, else `$env`, else the terminal (asking twice
 /// when `confirm`).
 pub(crate) fn get(
@@ -27,20 +52,17 @@ pub(crate) fn get(
     env: &str,
     prompt: &str,
     confirm: bool,
-) -> Result<Passphrase, hallmark_issuer::Error> {
-    let invalid = hallmark_issuer::Error::Invalid;
+) -> Result<Passphrase, PassphraseError> {
     let text = if let Some(file) = file {
-        let all = Zeroizing::new(
-            crate::read_bounded(file, 64 * 1024, "the passphrase file")
-                .map_err(|e| invalid(e.to_string()))?,
-        );
+        let all = Zeroizing::new(hallmark_state::file::read_bounded(
+            file,
+            64 * 1024,
+            "the passphrase file",
+        )?);
         let all = Zeroizing::new(
             std::str::from_utf8(&all)
-                .map_err(|_| {
-                    invalid(format!(
-                        "{}: the passphrase file is not UTF-8",
-                        file.display()
-                    ))
+                .map_err(|_| PassphraseError::FileNotUtf8 {
+                    path: file.to_owned(),
                 })?
                 .to_owned(),
         );
@@ -49,27 +71,27 @@ pub(crate) fn get(
         Zeroizing::new(
             value
                 .into_string()
-                .map_err(|_| invalid(format!("${env} is not valid UTF-8")))?,
+                .map_err(|_| PassphraseError::EnvNotUtf8 {
+                    env: env.to_owned(),
+                })?,
         )
     } else {
         let ask = |p: &str| {
             rpassword::prompt_password(p)
                 .map(Zeroizing::new)
-                .map_err(|e| {
-                    invalid(format!(
-                        "no passphrase: cannot prompt on a terminal ({e}); \
-                     set ${env} or pass --passphrase-file"
-                    ))
+                .map_err(|source| PassphraseError::NoTerminal {
+                    env: env.to_owned(),
+                    source,
                 })
         };
         let first = ask(prompt)?;
         if confirm {
             let second = ask("Repeat the passphrase: ")?;
             if *first != *second {
-                return Err(invalid("the passphrases do not match".into()));
+                return Err(PassphraseError::Mismatch);
             }
         }
         first
     };
-    Passphrase::new(text)
+    Ok(Passphrase::new(text)?)
 }

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 
 use hallmark::{
     BatchManifest, Error, KeyId, MANIFEST_SIGNING_TAG, Payload, PublicKey, REVOCATIONS_SIGNING_TAG,
-    TrustStore, TrustedKey, VERSION,
+    TrustStore, TrustedKey, VERSION, VerifyError,
 };
 use ed25519_dalek::{Signer as _, SigningKey};
 use hallmark_issuer::SecretKey;
@@ -121,11 +121,11 @@ fuzz_target!(|data: &[u8]| {
     let (wrong_tag, _) = sign_document(&f.issuer, REVOCATIONS_SIGNING_TAG, data);
     assert!(matches!(
         BatchManifest::verify(&wrong_tag, &f.trust),
-        Err(Error::BadSignature { .. })
+        Err(Error::Verify(VerifyError::BadSignature { .. }))
     ));
     let (untrusted, _) = sign_document(&f.stranger, MANIFEST_SIGNING_TAG, data);
     assert!(matches!(
         BatchManifest::verify(&untrusted, &f.trust),
-        Err(Error::UnknownKey { .. })
+        Err(Error::Verify(VerifyError::UnknownKey { .. }))
     ));
 });

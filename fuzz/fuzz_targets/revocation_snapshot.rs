@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 
 use hallmark::{
     Date, Error, KeyId, MANIFEST_SIGNING_TAG, Payload, REVOCATIONS_SIGNING_TAG, RevocationSnapshot,
-    PublicKey, Scope, TrustStore, TrustedKey, VERSION,
+    PublicKey, Scope, TrustStore, TrustedKey, VERSION, VerifyError,
 };
 use ed25519_dalek::{Signer as _, SigningKey};
 use hallmark_issuer::SecretKey;
@@ -150,12 +150,12 @@ fuzz_target!(|data: &[u8]| {
     let (by_issuer, _) = sign_document(&f.issuer, REVOCATIONS_SIGNING_TAG, data);
     assert!(matches!(
         RevocationSnapshot::verify(&by_issuer, &f.trust),
-        Err(Error::NotRevocationSigner { .. })
+        Err(Error::Verify(VerifyError::NotRevocationSigner { .. }))
     ));
     // The same document signed under another document's tag.
     let (wrong_tag, _) = sign_document(&f.rev, MANIFEST_SIGNING_TAG, data);
     assert!(matches!(
         RevocationSnapshot::verify(&wrong_tag, &f.trust),
-        Err(Error::BadSignature { .. })
+        Err(Error::Verify(VerifyError::BadSignature { .. }))
     ));
 });

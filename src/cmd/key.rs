@@ -99,6 +99,7 @@ pub(crate) fn open(path: &Path, source: &passphrase::Source) -> Result<SecretKey
             &format!("Passphrase for {}: ", path.display()),
             false,
         )
+        .map_err(|e| hallmark_issuer::Error::Passphrase(Box::new(e)))
     })?)
 }
 

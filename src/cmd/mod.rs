@@ -109,8 +109,7 @@ pub(crate) fn parse_duration(s: &str) -> Result<u64, String> {
 /// Reads and parses a trust store file (bounded in size).
 pub(crate) fn load_trust(path: &std::path::Path) -> Result<hallmark::TrustStore> {
     let text = crate::read_text_bounded(path, hallmark::MAX_TRUST_STORE_LEN, "the trust store")?;
-    hallmark::TrustStore::from_toml(&text)
-        .map_err(|e| crate::CliError::new(format!("{}: {e}", path.display())))
+    hallmark::TrustStore::from_toml(&text).map_err(|e| crate::CliError::context(path.display(), e))
 }
 
 #[cfg(test)]

@@ -73,12 +73,11 @@ pub(crate) fn run(args: Args) -> Result<u8> {
              (0-9 A-Z space $%*+-./:); the symbol will be larger"
         );
     }
-    let matrix = Matrix::encode(&data, args.symbol).map_err(|e| CliError::new(e.to_string()))?;
+    let matrix = Matrix::encode(&data, args.symbol)?;
     let image = match format {
         ImageFormat::Svg => matrix.to_svg(args.scale).map(String::into_bytes),
         ImageFormat::Png => matrix.to_png(args.scale),
-    }
-    .map_err(|e| CliError::new(e.to_string()))?;
+    }?;
     write_atomically(&args.out, &image, args.force)?;
 
     let version = matrix

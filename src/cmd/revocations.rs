@@ -146,10 +146,8 @@ fn build(args: BuildArgs) -> Result<u8> {
     let parse = |what: &str, kid: &str, reason: &str| -> Result<(KeyId, Reason)> {
         Ok((
             kid.parse()
-                .map_err(|e| CliError::new(format!("{what}: kid: {e}")))?,
-            reason
-                .parse()
-                .map_err(|e| CliError::new(format!("{what}: {e}")))?,
+                .map_err(|e| CliError::context(format!("{what}: kid"), e))?,
+            reason.parse().map_err(|e| CliError::context(what, e))?,
         ))
     };
     for (i, e) in list.serial.iter().enumerate() {
@@ -170,14 +168,14 @@ fn build(args: BuildArgs) -> Result<u8> {
                 reason,
                 date(&w, &e.date)?,
             )
-            .map_err(|e| CliError::new(format!("{w}: {e}")))?;
+            .map_err(|e| CliError::context(w, e))?;
     }
     for (i, e) in list.lot.iter().enumerate() {
         let w = at("lot", i);
         let (kid, reason) = parse(&w, &e.kid, &e.reason)?;
         snapshot
             .add(kid, Scope::Lot(e.lot.clone()), reason, date(&w, &e.date)?)
-            .map_err(|e| CliError::new(format!("{w}: {e}")))?;
+            .map_err(|e| CliError::context(w, e))?;
     }
     for (i, e) in list.key.iter().enumerate() {
         let w = at("key", i);
@@ -292,7 +290,7 @@ fn pull(args: PullArgs) -> Result<u8> {
     }
     if let Some(trust) = &trust {
         let snapshot = RevocationSnapshot::verify(&reply.body, trust)
-            .map_err(|e| CliError::new(format!("the snapshot was refused: {e}")))?;
+            .map_err(|e| CliError::context("the snapshot was refused", e))?;
         eprintln!(
             "snapshot sequence {} with {} revocations verified",
             snapshot.sequence,

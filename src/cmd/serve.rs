@@ -146,13 +146,13 @@ impl DbArg {
         self.db
             .0
             .as_ref()
-            .map_err(|e| CliError::new(format!("--db (or $HALLMARK_DB): {e}")))
+            .map_err(|e| CliError::context("--db (or $HALLMARK_DB)", e.clone()))
     }
 
     /// Opens the database, naming it (without its password) on failure.
     pub(crate) fn open(&self) -> Result<std::sync::Arc<dyn hallmark_server::Storage>> {
         let db = self.database()?;
-        db.open().map_err(|e| CliError::new(format!("{db}: {e}")))
+        db.open().map_err(|e| CliError::context(db, e))
     }
 }
 
@@ -223,7 +223,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::new(format!("starting the runtime: {e}")))?;
+        .map_err(|e| CliError::context("starting the runtime", e))?;
     runtime.block_on(serve(args.listen, args.metrics_listen, &db, state))?;
     Ok(EXIT_OK)
 }
@@ -239,7 +239,7 @@ async fn serve(
         tokio::net::TcpListener::bind(addr)
             .await
             .and_then(|l| Ok((l.local_addr()?, l)))
-            .map_err(|e| CliError::new(format!("listening on {addr}: {e}")))
+            .map_err(|e| CliError::context(format!("listening on {addr}"), e))
     };
     let (addr, listener) = bind(listen).await?;
     // Installed before the address is announced: a SIGTERM sent right after
@@ -265,7 +265,7 @@ async fn serve(
     if let Some(task) = metrics {
         task.abort();
     }
-    served.map_err(|e| CliError::new(format!("serving on {addr}: {e}")))
+    served.map_err(|e| CliError::context(format!("serving on {addr}"), e))
 }
 
 /// Logs to stderr, filtered by `$HALLMARK_LOG` (default `info`). Tokens are

@@ -76,7 +76,7 @@ fn create(args: CreateArgs) -> Result<u8> {
     let db = args.db.database()?;
     let storage = args.db.open()?;
     let token = generate_token()
-        .map_err(|e| CliError::new(format!("no randomness from the operating system: {e}")))?;
+        .map_err(|e| CliError::context("no randomness from the operating system", e))?;
     storage
         .create_token(
             &args.name,
@@ -84,7 +84,7 @@ fn create(args: CreateArgs) -> Result<u8> {
             &hash_token(&token),
             crate::cmd::now_secs()?,
         )
-        .map_err(|e| CliError::new(format!("{db}: {e}")))?;
+        .map_err(|e| CliError::context(db, e))?;
     println!("{token}");
     eprintln!(
         "created token {} (scope {}); it is shown only this once",
@@ -97,9 +97,7 @@ fn create(args: CreateArgs) -> Result<u8> {
 fn list(args: ListArgs) -> Result<u8> {
     let db = args.db.database()?;
     let storage = args.db.open()?;
-    let tokens = storage
-        .tokens()
-        .map_err(|e| CliError::new(format!("{db}: {e}")))?;
+    let tokens = storage.tokens().map_err(|e| CliError::context(db, e))?;
     for t in tokens {
         let state = match t.revoked {
             Some(at) => format!("revoked {at}"),
@@ -120,7 +118,7 @@ fn revoke(args: RevokeArgs) -> Result<u8> {
     let storage = args.db.open()?;
     let done = storage
         .revoke_token(&args.name, crate::cmd::now_secs()?)
-        .map_err(|e| CliError::new(format!("{db}: {e}")))?;
+        .map_err(|e| CliError::context(db, e))?;
     if !done {
         return Err(CliError::new(format!(
             "no active token named {:?}",

@@ -63,8 +63,9 @@ fn add(args: AddArgs) -> Result<u8> {
         None
     };
     let mut store = match &existing {
-        Some(text) => TrustStore::from_toml(text)
-            .map_err(|e| CliError::new(format!("{}: {e}", args.trust.display())))?,
+        Some(text) => {
+            TrustStore::from_toml(text).map_err(|e| CliError::context(args.trust.display(), e))?
+        }
         None => TrustStore::new(),
     };
     let entry = TrustedKey::new(&public.name, public.key, args.valid_from, args.valid_until)?

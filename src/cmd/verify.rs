@@ -191,10 +191,13 @@ impl<W: Write> Run<'_, W> {
                 slice.iter().zip(verdicts).map(move |(item, verdict)| {
                     let verdict = if item.len > item.text.len() {
                         // The reader kept only part of an over-long line.
-                        Verdict::Malformed(hallmark::Error::TooLong {
-                            len: item.len,
-                            max: hallmark::MAX_INPUT_LEN,
-                        })
+                        Verdict::Malformed(hallmark::Error::Decode(
+                            hallmark::DecodeError::TooLong {
+                                document: hallmark::Document::Code,
+                                len: item.len,
+                                max: hallmark::MAX_INPUT_LEN,
+                            },
+                        ))
                     } else {
                         verdict
                     };

@@ -762,3 +762,36 @@ fn batches_are_listed_and_exported_as_a_signed_manifest() {
     let out = batches(&["export"]).out(&manifest).run();
     assert_eq!(code(&out), 2);
 }
+
+/// A library error reaches the top of the binary whole: printed once, on one
+/// line, with its cause chain (`X: caused by Y`), and naming the line of the
+/// trust store at fault.
+#[test]
+fn errors_print_once_with_their_cause_chain() {
+    let dir = tempdir();
+    let trust = dir.path().join("trust.toml");
+    std::fs::write(&trust, "# keys\n[[key]]\nname = \"a\"\npublic_key = = 1\n").unwrap();
+    let out = hallmark(&["verify", "--trust", p(&trust), "0000"]).run();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("hallmark: error: "), "{err}");
+    assert!(err.contains(p(&trust)), "{err}");
+    assert!(err.contains(": caused by trust store: line 4: "), "{err}");
+    assert!(
+        err.contains(": caused by TOML parse error at line 4"),
+        "{err}"
+    );
+    assert_eq!(err.matches("trust store:").count(), 1, "{err}");
+
+    // A weak key is named with its entry's line.
+    let weak = "0000000000000000000000000000000000000000000000000000000000000000";
+    std::fs::write(
+        &trust,
+        format!("\n[[key]]\nname = \"w\"\npublic_key = \"{weak}\"\n"),
+    )
+    .unwrap();
+    let out = hallmark(&["verify", "--trust", p(&trust), "0000"]).run();
+    let err = stderr(&out);
+    assert!(err.contains("trust store: line 3: key w is"), "{err}");
+}

@@ -103,9 +103,65 @@ pub enum Error {
     /// A code could not be built (bad field).
     #[error(transparent)]
     Format(#[from] hallmark::Error),
-    /// A bad argument.
-    #[error("{0}")]
-    Invalid(String),
+    /// A batch of zero serials was asked for.
+    #[error("count must be at least 1")]
+    ZeroCount,
+    /// A key name that breaks the trust store's rule ([`hallmark::Name`]).
+    #[error(
+        "invalid key name {name:?}: use 1 to 64 characters of A-Z a-z 0-9 . _ - (not starting with .)"
+    )]
+    InvalidKeyName {
+        /// The name given (cut to 80 characters).
+        name: String,
+    },
+    /// The passphrase source given to
+    /// [`SecretKey::read_with`](crate::SecretKey::read_with) failed; its error is kept whole.
+    #[error(transparent)]
+    Passphrase(Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// An empty passphrase.
+    #[error("the passphrase is empty")]
+    EmptyPassphrase,
+    /// The operating system's random number generator failed.
+    #[error("no randomness from the operating system: {source}")]
+    Randomness {
+        /// The generator's error.
+        source: getrandom::Error,
+    },
+    /// Argon2 refused the key file's KDF parameters.
+    #[error("invalid argon2 parameters: {source}")]
+    KdfParams {
+        /// Argon2's error.
+        source: argon2::Error,
+    },
+    /// Argon2 failed to derive the wrapping key.
+    #[error("key derivation failed: {source}")]
+    KeyDerivation {
+        /// Argon2's error.
+        source: argon2::Error,
+    },
+    /// Encrypting the secret key failed.
+    #[error("encryption failed")]
+    Encryption,
+    /// A batch manifest given to [`SecretKey::sign_manifest`](crate::SecretKey::sign_manifest)
+    /// names another key than the one signing it.
+    #[error(
+        "invalid kid: the manifest names another key ({manifest}) than the one signing it ({signer})"
+    )]
+    ManifestSigner {
+        /// The key id the manifest names.
+        manifest: hallmark::KeyId,
+        /// The signing key's id.
+        signer: hallmark::KeyId,
+    },
+    /// A ledger record could not be encoded.
+    #[error("cannot encode ledger record: {source}")]
+    EncodeRecord {
+        /// The encoder's error.
+        source: serde_json::Error,
+    },
+    /// The ledger's append-only log failed in a way not covered above.
+    #[error(transparent)]
+    Log(hallmark_state::log::LogError),
     /// The key file records serials reserved beyond what the ledger holds.
     #[error(
         "{}: the key file records counters reserved up to {key_next} but the ledger {} reaches only {ledger_next}: \

@@ -68,8 +68,7 @@ impl SecretKey {
     /// A new key from the operating system's random number generator.
     pub fn generate_os(name: &str) -> Result<SecretKey, Error> {
         let mut seed = Zeroizing::new([0u8; 32]);
-        getrandom::fill(seed.as_mut_slice())
-            .map_err(|e| Error::Invalid(format!("no randomness from the operating system: {e}")))?;
+        getrandom::fill(seed.as_mut_slice()).map_err(|source| Error::Randomness { source })?;
         SecretKey::from_seed(name, &seed)
     }
 
@@ -130,10 +129,10 @@ impl SecretKey {
     /// a manifest that names another key ([`BatchManifest::kid`]).
     pub fn sign_manifest(&self, manifest: &BatchManifest) -> Result<Vec<u8>, Error> {
         if manifest.kid != self.kid() {
-            return Err(Error::Format(hallmark::Error::InvalidField {
-                field: "kid",
-                reason: "the manifest names another key than the one signing it",
-            }));
+            return Err(Error::ManifestSigner {
+                manifest: manifest.kid,
+                signer: self.kid(),
+            });
         }
         Ok(self.sign_document(manifest.to_unsigned()))
     }
@@ -218,9 +217,7 @@ impl SecretKey {
                 let mut nonce = [0u8; 24];
                 getrandom::fill(&mut salt)
                     .and_then(|()| getrandom::fill(&mut nonce))
-                    .map_err(|e| {
-                        Error::Invalid(format!("no randomness from the operating system: {e}"))
-                    })?;
+                    .map_err(|source| Error::Randomness { source })?;
                 let wrap = derive_wrapping_key(passphrase, &salt, params)?;
                 let aad = aad(&self.name, &self.public, params);
                 let cipher = XChaCha20Poly1305::new(&chacha20poly1305::Key::from(*wrap));
@@ -232,7 +229,7 @@ impl SecretKey {
                             aad: &aad,
                         },
                     )
-                    .map_err(|_| Error::Invalid("encryption failed".into()))?;
+                    .map_err(|_| Error::Encryption)?;
                 out.push_str(&format!(
                     "encryption = {ENCRYPTION}\n\
                      argon2_m_kib = {}\nargon2_t = {}\nargon2_p = {}\n\
@@ -375,7 +372,7 @@ fn derive_wrapping_key(
     params: &KdfParams,
 ) -> Result<Zeroizing<[u8; 32]>, Error> {
     let argon_params = argon2::Params::new(params.m_kib, params.t, params.p, Some(32))
-        .map_err(|e| Error::Invalid(format!("invalid argon2 parameters: {e}")))?;
+        .map_err(|source| Error::KdfParams { source })?;
     let argon = argon2::Argon2::new(
         argon2::Algorithm::Argon2id,
         argon2::Version::V0x13,
@@ -384,7 +381,7 @@ fn derive_wrapping_key(
     let mut out = Zeroizing::new([0u8; 32]);
     argon
         .hash_password_into(passphrase.0.as_bytes(), salt, out.as_mut_slice())
-        .map_err(|e| Error::Invalid(format!("key derivation failed: {e}")))?;
+        .map_err(|source| Error::KeyDerivation { source })?;
     Ok(out)
 }
 
@@ -408,7 +405,7 @@ impl Passphrase {
     /// A passphrase; refuses an empty one.
     pub fn new(text: Zeroizing<String>) -> Result<Passphrase, Error> {
         if text.is_empty() {
-            return Err(Error::Invalid("the passphrase is empty".into()));
+            return Err(Error::EmptyPassphrase);
         }
         Ok(Passphrase(text))
     }
@@ -620,9 +617,9 @@ fn check_name(name: &str) -> Result<(), Error> {
     if hallmark::Name::is_valid(name) {
         Ok(())
     } else {
-        Err(Error::Invalid(format!(
-            "invalid key name {name:?}: use 1 to 64 characters of A-Z a-z 0-9 . _ - (not starting with .)"
-        )))
+        Err(Error::InvalidKeyName {
+            name: name.chars().take(80).collect(),
+        })
     }
 }
 

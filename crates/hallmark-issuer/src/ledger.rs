@@ -159,7 +159,7 @@ impl Ledger {
     /// codes with these serials be emitted.
     pub fn reserve(&mut self, request: &BatchRequest<'_>) -> Result<Batch, Error> {
         if request.count == 0 {
-            return Err(Error::Invalid("count must be at least 1".into()));
+            return Err(Error::ZeroCount);
         }
         let start = match request.start {
             Some(start) => start,
@@ -207,7 +207,7 @@ impl Ledger {
         };
         let mut line = Vec::with_capacity(256);
         serde_json::to_writer(&mut line, &batch)
-            .map_err(|e| Error::Invalid(format!("cannot encode ledger record: {e}")))?;
+            .map_err(|source| Error::EncodeRecord { source })?;
         line.push(b'\n');
         // Cuts off a torn final record left by a crash, then appends and fsyncs.
         self.log.append(&line).map_err(log_error)?;
@@ -232,7 +232,7 @@ fn log_error(e: LogError) -> Error {
             line: usize::try_from(line).unwrap_or(usize::MAX),
             reason,
         },
-        other => Error::Invalid(other.to_string()),
+        other => Error::Log(other),
     }
 }
 

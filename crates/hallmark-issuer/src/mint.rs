@@ -241,7 +241,9 @@ mod manifest_tests {
         let empty = TrustStore::new();
         assert!(matches!(
             BatchManifest::verify(&bytes, &empty),
-            Err(hallmark::Error::UnknownKey { .. })
+            Err(hallmark::Error::Verify(
+                hallmark::VerifyError::UnknownKey { .. }
+            ))
         ));
         Ok(())
     }
@@ -277,9 +279,21 @@ mod typed_signing_tests {
         assert_eq!((back.sequence, back.signer), (4, Some(key.kid())));
         assert!(BatchManifest::verify(&bytes, &trust).is_err());
 
+        // A revocation signer signs no codes: the code is checked under a store
+        // that trusts the same key for codes.
         let code = key.sign_code(&Payload::new(9, "P", "L", "2024-01-01".parse()?)?)?;
         assert_eq!(UnverifiedCode::decode(&code)?.kid(), key.kid());
-        assert_eq!(trust.verify_signature_only(&code)?.payload().serial(), 9);
+        assert_eq!(
+            trust
+                .verify_signature_only(&code)
+                .map(drop)
+                .err()
+                .map(|e| e.kind()),
+            Some("key-usage")
+        );
+        let mut codes = TrustStore::new();
+        codes.add(TrustedKey::new("r", key.public_key(), None, None)?)?;
+        assert_eq!(codes.verify_signature_only(&code)?.payload().serial(), 9);
 
         let manifest = BatchManifest {
             kid: key.kid(),

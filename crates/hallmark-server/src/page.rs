@@ -135,7 +135,7 @@ pub(crate) async fn code_page(
         Verdict::Expired { expiry, today, .. } => (
             "Expired",
             "#b60",
-            format!("The code is genuine but {}.", hallmark::Error::Expired { expiry: *expiry, today: *today }),
+            format!("The code is genuine but {}.", hallmark::VerifyError::Expired { expiry: *expiry, today: *today }),
         ),
         Verdict::UnknownKey { .. } => ("Not verified", "#b00", "This code was not issued by a manufacturer this service knows.".to_owned()),
         Verdict::Malformed(_) | Verdict::BadSignature(_) | Verdict::KeyNotValid(_) => ("Not genuine", "#b00", "This code does not carry a valid manufacturer signature: it may be forged or altered.".to_owned()),

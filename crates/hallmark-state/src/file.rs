@@ -105,6 +105,14 @@ pub enum FileError {
         /// The path.
         path: PathBuf,
     },
+    /// No randomness for a temporary file's name.
+    #[error("{}: no randomness from the operating system: {source}", path.display())]
+    Randomness {
+        /// The file the temporary name was for.
+        path: PathBuf,
+        /// The generator's error.
+        source: getrandom::Error,
+    },
 }
 
 impl FileError {
@@ -354,9 +362,9 @@ pub fn create(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FileError> {
 /// A random temporary name for a file called `name`.
 fn temp_name(name: &OsStr) -> Result<String, FileError> {
     let mut random = [0u8; TEMP_SUFFIX_LEN / 2];
-    getrandom::fill(&mut random).map_err(|e| FileError::Io {
+    getrandom::fill(&mut random).map_err(|source| FileError::Randomness {
         path: PathBuf::from(name),
-        source: io::Error::other(format!("no randomness from the operating system: {e}")),
+        source,
     })?;
     let mut kept: String = String::new();
     for c in name.to_string_lossy().chars() {

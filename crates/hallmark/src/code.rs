@@ -1,6 +1,6 @@
 //! The binary and text forms of a code, and the exact bytes that are signed.
 
-use crate::error::Error;
+use crate::error::{DecodeError, Document, Error};
 use crate::key::{KID_LEN, KeyId};
 use crate::payload::Payload;
 use crate::signed::{self, Domain};
@@ -41,23 +41,32 @@ impl UnverifiedCode {
     /// Parses the binary form.
     pub fn from_bytes(bytes: &[u8]) -> Result<UnverifiedCode, Error> {
         if bytes.len() > MAX_CODE_BYTES {
-            return Err(Error::TooLong {
+            return Err(DecodeError::TooLong {
+                document: Document::Code,
                 len: bytes.len(),
                 max: MAX_CODE_BYTES,
-            });
+            }
+            .into());
         }
-        let version = *bytes.first().ok_or(Error::Truncated {
+        let version = *bytes.first().ok_or(DecodeError::Truncated {
+            document: Document::Code,
             len: 0,
             min: MIN_CODE_BYTES,
         })?;
         if version != VERSION {
-            return Err(Error::UnsupportedVersion { version });
+            return Err(DecodeError::UnsupportedVersion {
+                document: Document::Code,
+                version,
+            }
+            .into());
         }
         if bytes.len() < MIN_CODE_BYTES {
-            return Err(Error::Truncated {
+            return Err(DecodeError::Truncated {
+                document: Document::Code,
                 len: bytes.len(),
                 min: MIN_CODE_BYTES,
-            });
+            }
+            .into());
         }
         let (signed_part, signature) = bytes.split_at(bytes.len() - SIGNATURE_LEN);
         let (header, payload_bytes) = signed_part.split_at(1 + KID_LEN);
@@ -134,10 +143,12 @@ impl UnsignedCode {
         let cbor = payload.to_cbor();
         let len = 1 + KID_LEN + cbor.len() + SIGNATURE_LEN;
         if len > MAX_CODE_BYTES {
-            return Err(Error::TooLong {
+            return Err(DecodeError::TooLong {
+                document: Document::Code,
                 len,
                 max: MAX_CODE_BYTES,
-            });
+            }
+            .into());
         }
         Ok(UnsignedCode {
             kid,

@@ -3,7 +3,7 @@
 use core::fmt;
 use core::str::FromStr;
 
-use crate::error::Error;
+use crate::error::{Error, FieldError};
 
 /// A calendar date (proleptic Gregorian, UTC), stored as days since 1970-01-01.
 ///
@@ -98,7 +98,7 @@ impl FromStr for Date {
 
     /// Parses exactly `YYYY-MM-DD` (ISO 8601 calendar date, UTC).
     fn from_str(s: &str) -> Result<Date, Error> {
-        let invalid = || Error::InvalidDate {
+        let invalid = || FieldError::InvalidDate {
             input: s.chars().take(32).collect(),
         };
         let b = s.as_bytes();
@@ -108,13 +108,13 @@ impl FromStr for Date {
                 _ => c.is_ascii_digit(),
             });
         if !shape_ok {
-            return Err(invalid());
+            return Err(invalid().into());
         }
         let num = |range: core::ops::Range<usize>| -> Option<u32> { s.get(range)?.parse().ok() };
         let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
-            return Err(invalid());
+            return Err(invalid().into());
         };
-        Date::from_ymd(y, m, d).ok_or_else(invalid)
+        Date::from_ymd(y, m, d).ok_or_else(|| invalid().into())
     }
 }
 

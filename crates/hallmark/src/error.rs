@@ -1,18 +1,83 @@
-//! The one error type of the verifier crate.
+//! The error types of the verifier crate.
+//!
+//! [`Error`] is the umbrella every fallible function of the crate returns. It is
+//! made of one sub-enum per area, each carrying context fields (which document,
+//! which line, which key) instead of preformatted strings:
+//!
+//! - [`DecodeError`]: the text, base32, length or version of a code or document;
+//! - [`PayloadError`]: the CBOR body;
+//! - [`VerifyError`]: the outcome of checking a signature and a key;
+//! - [`TrustStoreError`]: a trust store that does not parse or has a bad entry;
+//! - [`KeyError`]: a public key that is not acceptable on its own;
+//! - [`FieldError`]: a date or a field value given to a constructor.
+//!
+//! [`Error::kind`] gives a stable kebab-case name (pinned by the test vectors and
+//! docs/FORMAT.md) and [`Error::verdict`] the coarse verdict word a user acts on.
+
+use std::fmt;
 
 use crate::{Date, KeyId};
 
-/// Why a code, a trust store or a date was refused.
+/// Which kind of signed document an error is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Document {
+    /// A serial code.
+    Code,
+    /// A signed revocation snapshot.
+    RevocationSnapshot,
+    /// A signed batch manifest.
+    BatchManifest,
+}
+
+impl fmt::Display for Document {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Document::Code => "code",
+            Document::RevocationSnapshot => "revocation snapshot",
+            Document::BatchManifest => "batch manifest",
+        })
+    }
+}
+
+/// Why a code, a document, a trust store, a key or a date was refused.
 ///
-/// Each variant carries what a person needs to see what went wrong. [`Error::kind`]
-/// gives a stable kebab-case name per variant (used by the test vectors and JSON
-/// output) and [`Error::verdict`] the coarse verdict word a user acts on.
+/// Match on the sub-enum for the details; use [`Error::kind`] for a stable name
+/// and [`Error::verdict`] for the verdict word.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The text, base32, length or version of a code or document is wrong.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The payload is not valid deterministic CBOR of the v1 shape.
+    // Not `#[from]`: the message already says the payload error, so it is not
+    // also a source (a chain printer would say it twice).
+    #[error("malformed payload: {0}")]
+    Payload(PayloadError),
+    /// A signature, key or date check refused a well-formed code or document.
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// A trust store that does not parse or has a bad entry.
+    #[error(transparent)]
+    TrustStore(#[from] TrustStoreError),
+    /// A public key that is not acceptable.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A date or field value that breaks the format's rules.
+    #[error(transparent)]
+    Field(#[from] FieldError),
+}
+
+/// What is wrong with the text, length or version of a code or document.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
     /// The input is longer than the decoder accepts; refused before any work.
-    #[error("input is {len} bytes long; the most a code may be is {max}")]
+    #[error("input is {len} bytes long; the most a {document} may be is {max}")]
     TooLong {
+        /// What was being decoded.
+        document: Document,
         /// Length of the input.
         len: usize,
         /// The limit that applied.
@@ -49,33 +114,44 @@ pub enum Error {
     /// canonical spelling of the bytes.
     #[error("non-canonical base32: the last character carries stray bits")]
     NonCanonicalText,
-    /// The decoded code is shorter than the smallest possible code.
-    #[error("code is {len} bytes long; a complete code has at least {min} (truncated?)")]
+    /// The decoded bytes are shorter than the smallest possible document.
+    #[error(
+        "{document} is {len} bytes long; a complete {document} has at least {min} (truncated?)"
+    )]
     Truncated {
+        /// What was being decoded.
+        document: Document,
         /// Decoded length.
         len: usize,
-        /// Minimum length of a version 1 code.
+        /// Minimum length of a version 1 document of this kind.
         min: usize,
     },
     /// The version byte is not one this verifier implements.
-    #[error("unsupported code version {version} (this verifier implements version 1)")]
+    #[error("unsupported {document} version {version} (this verifier implements version 1)")]
     UnsupportedVersion {
+        /// What was being decoded.
+        document: Document,
         /// The version byte found.
         version: u8,
     },
-    /// The payload is not valid deterministic CBOR of the v1 shape.
-    #[error("malformed payload: {0}")]
-    Payload(#[from] PayloadError),
+}
+
+/// Why a well-formed code or document was refused by the signature and key checks.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
     /// No trusted key has this key id.
     #[error("unknown key {kid}: no key with this id is in the trust store")]
     UnknownKey {
         /// The key id the code names.
         kid: KeyId,
     },
-    /// The signature does not verify under the named key (an altered or forged code).
-    #[error("bad signature: the code does not verify under key {key_name} ({kid})")]
+    /// The signature does not verify under the named key (an altered or forged document).
+    #[error("bad signature: the {document} does not verify under key {key_name} ({kid})")]
     BadSignature {
-        /// The key id the code names.
+        /// What was signed.
+        document: Document,
+        /// The key id the document names.
         kid: KeyId,
         /// The trusted key's name.
         key_name: String,
@@ -83,14 +159,14 @@ pub enum Error {
     /// The signature's S component is not reduced modulo the group order.
     #[error("bad signature: non-canonical signature scalar (S >= L)")]
     NonCanonicalSignature,
-    /// The signing key was not valid on the code's date of manufacture.
+    /// The signing key was not valid on the document's date.
     #[error("key {key_name} ({kid}) is not valid on {date}: valid {}", validity(*.valid_from, *.valid_until))]
     KeyNotValid {
         /// The key id the code names.
         kid: KeyId,
         /// The trusted key's name.
         key_name: String,
-        /// The code's date of manufacture.
+        /// The code's date of manufacture (a snapshot's date of issue).
         date: Date,
         /// Start of the key's validity, if bounded.
         valid_from: Option<Date>,
@@ -127,29 +203,91 @@ pub enum Error {
         /// Its name.
         key_name: String,
     },
-    /// A date that is not `YYYY-MM-DD` in 1970-01-01..=9999-12-31.
-    #[error("invalid date {input:?}: expected YYYY-MM-DD between 1970-01-01 and 9999-12-31")]
-    InvalidDate {
-        /// The input (cut to 32 characters).
-        input: String,
+}
+
+/// Where in a trust store file an entry starts: `line N: ` or nothing.
+fn at(line: &Option<usize>) -> String {
+    match line {
+        Some(n) => format!("line {n}: "),
+        None => String::new(),
+    }
+}
+
+/// What is wrong with a trust store.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustStoreError {
+    /// The file is larger than a trust store may be.
+    #[error("trust store: file is {len} bytes; the limit is {max}")]
+    TooLarge {
+        /// The file's length.
+        len: usize,
+        /// The limit.
+        max: usize,
     },
-    /// A trust store that does not parse or has a bad entry.
-    #[error("trust store: {0}")]
-    TrustStore(String),
+    /// A byte order mark anywhere but once at the very start.
+    #[error("trust store: a byte order mark is allowed only once, at the start")]
+    ByteOrderMark,
+    /// Not TOML of the trust store's shape; the parser's error is the source.
+    #[error("trust store: {}{}", at(.line), .source.message())]
+    Syntax {
+        /// The 1-based line the parser stopped at, if it said.
+        line: Option<usize>,
+        /// The TOML parser's error.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A `valid_from` or `valid_until` that is not a plain date.
+    #[error("trust store: {}key {name}: {field} must be a date like 2024-01-31", at(.line))]
+    InvalidDate {
+        /// The entry's name.
+        name: String,
+        /// The field (`valid_from` or `valid_until`).
+        field: &'static str,
+        /// The 1-based line of the entry's name, if known.
+        line: Option<usize>,
+    },
+    /// `valid_from` after `valid_until`.
+    #[error("trust store: {}key {name}: valid_from {from} is after valid_until {until}", at(.line))]
+    ValidityOrder {
+        /// The entry's name.
+        name: String,
+        /// Its `valid_from`.
+        from: Date,
+        /// Its `valid_until`.
+        until: Date,
+        /// The 1-based line of the entry's name, if known.
+        line: Option<usize>,
+    },
     /// A trusted key is a small-order ("weak") point: anyone could forge for it.
-    #[error("trust store: key {name} is a weak (small-order) public key and is refused")]
+    #[error("trust store: {}key {name} is a weak (small-order) public key and is refused", at(.line))]
     WeakKey {
         /// The entry's name.
         name: String,
+        /// The 1-based line of the entry's name, if known.
+        line: Option<usize>,
     },
     /// A trusted key is not a valid Ed25519 public key.
-    #[error("trust store: key {name} is not a valid Ed25519 public key")]
+    #[error("trust store: {}key {name} is not a valid Ed25519 public key", at(.line))]
     InvalidPublicKey {
         /// The entry's name.
         name: String,
+        /// The 1-based line of the entry's name, if known.
+        line: Option<usize>,
+    },
+    /// An entry's name breaks the key-name rule ([`Name`](crate::Name)).
+    #[error(
+        "trust store: {}key name {name:?}: use 1 to 64 characters of A-Z a-z 0-9 . _ - (not starting with .)",
+        at(.line)
+    )]
+    InvalidName {
+        /// The name (cut to 64 characters).
+        name: String,
+        /// The 1-based line of the entry's name, if known.
+        line: Option<usize>,
     },
     /// Two trusted keys share a key id (or the same key is listed twice).
-    #[error("trust store: keys {first} and {second} have the same key id {kid}")]
+    #[error("trust store: {}keys {first} and {second} have the same key id {kid}", at(.line))]
     DuplicateKeyId {
         /// The key id.
         kid: KeyId,
@@ -157,6 +295,32 @@ pub enum Error {
         first: String,
         /// The second entry's name.
         second: String,
+        /// The 1-based line of the second entry's name, if known.
+        line: Option<usize>,
+    },
+}
+
+/// Why a public key on its own is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// A small-order ("weak") point: anyone could forge for it.
+    #[error("a weak (small-order) public key is refused")]
+    Weak,
+    /// Not 64 hex digits, or not the one encoding of a valid Ed25519 point.
+    #[error("not a valid Ed25519 public key")]
+    Invalid,
+}
+
+/// A date or field value that breaks the format's rules.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FieldError {
+    /// A date that is not `YYYY-MM-DD` in 1970-01-01..=9999-12-31.
+    #[error("invalid date {input:?}: expected YYYY-MM-DD between 1970-01-01 and 9999-12-31")]
+    InvalidDate {
+        /// The input (cut to 32 characters).
+        input: String,
     },
     /// A field value that breaks the format's rules (when building a payload).
     #[error("invalid {field}: {reason}")]
@@ -250,61 +414,146 @@ pub enum PayloadError {
     },
 }
 
+impl From<PayloadError> for Error {
+    fn from(e: PayloadError) -> Error {
+        Error::Payload(e)
+    }
+}
+
 impl Error {
     /// A stable, kebab-case name for this error (used by test vectors and `--json`).
     pub fn kind(&self) -> &'static str {
         match self {
-            Error::TooLong { .. } => "too-long",
-            Error::Empty => "empty",
-            Error::InvalidCharacter { .. } => "invalid-character",
-            Error::InvalidUrl { .. } => "invalid-url",
-            Error::InvalidLength { .. } => "invalid-length",
-            Error::NonCanonicalText => "non-canonical-text",
-            Error::Truncated { .. } => "truncated",
-            Error::UnsupportedVersion { .. } => "unsupported-version",
-            Error::Payload(p) => p.kind(),
-            Error::UnknownKey { .. } => "unknown-key",
-            Error::BadSignature { .. } => "bad-signature",
-            Error::NonCanonicalSignature => "non-canonical-signature",
-            Error::KeyNotValid { .. } => "key-not-valid",
-            Error::KeyUsage { .. } => "key-usage",
-            Error::Expired { .. } => "expired",
-            Error::NotRevocationSigner { .. } => "not-revocation-signer",
-            Error::InvalidDate { .. } => "invalid-date",
-            Error::TrustStore(_) => "trust-store",
-            Error::WeakKey { .. } => "weak-key",
-            Error::InvalidPublicKey { .. } => "invalid-public-key",
-            Error::DuplicateKeyId { .. } => "duplicate-key-id",
-            Error::InvalidField { .. } => "invalid-field",
+            Error::Decode(e) => e.kind(),
+            Error::Payload(e) => e.kind(),
+            Error::Verify(e) => e.kind(),
+            Error::TrustStore(e) => e.kind(),
+            Error::Key(e) => e.kind(),
+            Error::Field(e) => e.kind(),
         }
     }
 
     /// The verdict word for a code refused with this error: `malformed`,
     /// `unknown-key`, `bad-signature`, `key-not-valid` or `expired`.
     ///
-    /// Errors that are not about a code (trust store, dates) are `error`.
+    /// Errors that are not about a code (trust store, keys, dates, fields, and
+    /// [`VerifyError::NotRevocationSigner`]) are `error`.
     pub fn verdict(&self) -> &'static str {
         match self {
-            Error::TooLong { .. }
-            | Error::Empty
-            | Error::InvalidCharacter { .. }
-            | Error::InvalidUrl { .. }
-            | Error::InvalidLength { .. }
-            | Error::NonCanonicalText
-            | Error::Truncated { .. }
-            | Error::UnsupportedVersion { .. }
-            | Error::Payload(_) => "malformed",
-            Error::UnknownKey { .. } => "unknown-key",
-            Error::BadSignature { .. } | Error::NonCanonicalSignature => "bad-signature",
-            Error::KeyNotValid { .. } | Error::KeyUsage { .. } => "key-not-valid",
-            Error::Expired { .. } => "expired",
-            Error::InvalidDate { .. }
-            | Error::NotRevocationSigner { .. }
-            | Error::TrustStore(_)
-            | Error::WeakKey { .. }
-            | Error::InvalidPublicKey { .. }
-            | Error::DuplicateKeyId { .. }
-            | Error::InvalidField { .. } => "error",
+            Error::Decode(_) | Error::Payload(_) => "malformed",
+            Error::Verify(e) => e.verdict(),
+            Error::TrustStore(_) | Error::Key(_) | Error::Field(_) => "error",
+        }
+    }
+}
+
+impl DecodeError {
+    /// A stable, kebab-case name for this error.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DecodeError::TooLong { .. } => "too-long",
+            DecodeError::Empty => "empty",
+            DecodeError::InvalidCharacter { .. } => "invalid-character",
+            DecodeError::InvalidUrl { .. } => "invalid-url",
+            DecodeError::InvalidLength { .. } => "invalid-length",
+            DecodeError::NonCanonicalText => "non-canonical-text",
+            DecodeError::Truncated { .. } => "truncated",
+            DecodeError::UnsupportedVersion { .. } => "unsupported-version",
+        }
+    }
+}
+
+impl VerifyError {
+    /// A stable, kebab-case name for this error.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            VerifyError::UnknownKey { .. } => "unknown-key",
+            VerifyError::BadSignature { .. } => "bad-signature",
+            VerifyError::NonCanonicalSignature => "non-canonical-signature",
+            VerifyError::KeyNotValid { .. } => "key-not-valid",
+            VerifyError::KeyUsage { .. } => "key-usage",
+            VerifyError::Expired { .. } => "expired",
+            VerifyError::NotRevocationSigner { .. } => "not-revocation-signer",
+        }
+    }
+
+    /// The verdict word (see [`Error::verdict`]).
+    pub fn verdict(&self) -> &'static str {
+        match self {
+            VerifyError::UnknownKey { .. } => "unknown-key",
+            VerifyError::BadSignature { .. } | VerifyError::NonCanonicalSignature => {
+                "bad-signature"
+            }
+            VerifyError::KeyNotValid { .. } | VerifyError::KeyUsage { .. } => "key-not-valid",
+            VerifyError::Expired { .. } => "expired",
+            VerifyError::NotRevocationSigner { .. } => "error",
+        }
+    }
+}
+
+impl TrustStoreError {
+    /// A stable, kebab-case name for this error.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TrustStoreError::TooLarge { .. }
+            | TrustStoreError::ByteOrderMark
+            | TrustStoreError::Syntax { .. }
+            | TrustStoreError::InvalidDate { .. }
+            | TrustStoreError::ValidityOrder { .. } => "trust-store",
+            TrustStoreError::WeakKey { .. } => "weak-key",
+            TrustStoreError::InvalidPublicKey { .. } => "invalid-public-key",
+            TrustStoreError::InvalidName { .. } => "invalid-field",
+            TrustStoreError::DuplicateKeyId { .. } => "duplicate-key-id",
+        }
+    }
+
+    /// The 1-based line of the trust store the error is about, if known.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            TrustStoreError::TooLarge { .. } | TrustStoreError::ByteOrderMark => None,
+            TrustStoreError::Syntax { line, .. }
+            | TrustStoreError::InvalidDate { line, .. }
+            | TrustStoreError::ValidityOrder { line, .. }
+            | TrustStoreError::WeakKey { line, .. }
+            | TrustStoreError::InvalidPublicKey { line, .. }
+            | TrustStoreError::InvalidName { line, .. }
+            | TrustStoreError::DuplicateKeyId { line, .. } => *line,
+        }
+    }
+
+    /// The same error, said of the entry at `line` (for errors about an entry).
+    pub(crate) fn at_line(mut self, at: Option<usize>) -> TrustStoreError {
+        match &mut self {
+            TrustStoreError::TooLarge { .. }
+            | TrustStoreError::ByteOrderMark
+            | TrustStoreError::Syntax { .. } => {}
+            TrustStoreError::InvalidDate { line, .. }
+            | TrustStoreError::ValidityOrder { line, .. }
+            | TrustStoreError::WeakKey { line, .. }
+            | TrustStoreError::InvalidPublicKey { line, .. }
+            | TrustStoreError::InvalidName { line, .. }
+            | TrustStoreError::DuplicateKeyId { line, .. } => *line = at,
+        }
+        self
+    }
+}
+
+impl KeyError {
+    /// A stable, kebab-case name for this error.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            KeyError::Weak => "weak-key",
+            KeyError::Invalid => "invalid-public-key",
+        }
+    }
+}
+
+impl FieldError {
+    /// A stable, kebab-case name for this error.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FieldError::InvalidDate { .. } => "invalid-date",
+            FieldError::InvalidField { .. } => "invalid-field",
         }
     }
 }
@@ -327,5 +576,86 @@ impl PayloadError {
             PayloadError::SequenceOutOfRange { .. } => "sequence-out-of-range",
             PayloadError::InvalidValue { .. } => "invalid-value",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+    use crate::{BatchManifest, RevocationSnapshot, TrustStore};
+
+    #[test]
+    fn a_truncated_document_is_named() {
+        let trust = TrustStore::new();
+        let e = RevocationSnapshot::verify(&[1, 2, 3], &trust).err();
+        assert!(
+            matches!(
+                &e,
+                Some(Error::Decode(DecodeError::Truncated {
+                    document: Document::RevocationSnapshot,
+                    len: 3,
+                    ..
+                }))
+            ),
+            "{e:?}"
+        );
+        let text = e.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            text.starts_with("revocation snapshot is 3 bytes long"),
+            "{text}"
+        );
+        assert!(!text.contains("code"), "{text}");
+        let e = BatchManifest::verify(&[9], &trust).err();
+        assert_eq!(
+            e.map(|e| e.to_string()).unwrap_or_default(),
+            "unsupported batch manifest version 9 (this verifier implements version 1)"
+        );
+    }
+
+    #[test]
+    fn a_code_keeps_its_messages() {
+        let e = Error::from(DecodeError::Truncated {
+            document: Document::Code,
+            len: 3,
+            min: 74,
+        });
+        assert_eq!(
+            e.to_string(),
+            "code is 3 bytes long; a complete code has at least 74 (truncated?)"
+        );
+        assert_eq!((e.kind(), e.verdict()), ("truncated", "malformed"));
+    }
+
+    #[test]
+    fn trust_store_errors_give_the_line_and_keep_the_parser_error() {
+        let text = "# keys\n\n[[key]]\nname = \"a\"\npublic_key = \"00\"\n";
+        let e = TrustStore::from_toml(text).err();
+        assert!(
+            matches!(
+                &e,
+                Some(Error::TrustStore(TrustStoreError::InvalidPublicKey { name, line: Some(4) }))
+                    if name == "a"
+            ),
+            "{e:?}"
+        );
+        let text = e.map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            text,
+            "trust store: line 4: key a is not a valid Ed25519 public key"
+        );
+
+        let e = TrustStore::from_toml("[[key]]\nname = \"a\"\nnope = = 1\n").err();
+        let Some(Error::TrustStore(inner @ TrustStoreError::Syntax { .. })) = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!(inner.line(), Some(3));
+        assert_eq!(inner.kind(), "trust-store");
+        let source = e.as_ref().and_then(|e| e.source()).map(|s| s.to_string());
+        assert!(
+            source.is_some_and(|s| !s.is_empty()),
+            "the TOML error is the source"
+        );
     }
 }

@@ -5,7 +5,7 @@ use core::str::FromStr;
 
 use ed25519_dalek::VerifyingKey;
 
-use crate::error::Error;
+use crate::error::{Error, FieldError, KeyError};
 
 /// Length of a key id in bytes.
 pub const KID_LEN: usize = 4;
@@ -54,7 +54,7 @@ impl FromStr for KeyId {
     type Err = Error;
     fn from_str(s: &str) -> Result<KeyId, Error> {
         let mut kid = [0u8; KID_LEN];
-        hex::decode_to_slice(s, &mut kid).map_err(|_| Error::InvalidField {
+        hex::decode_to_slice(s, &mut kid).map_err(|_| FieldError::InvalidField {
             field: "key id",
             reason: "expected 8 hex digits",
         })?;
@@ -73,20 +73,14 @@ impl PublicKey {
     /// Parses a 32-byte public key, refusing invalid encodings and weak
     /// (small-order) points, for which signatures can be forged.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<PublicKey, Error> {
-        let key = VerifyingKey::from_bytes(bytes).map_err(|_| Error::InvalidPublicKey {
-            name: String::new(),
-        })?;
+        let key = VerifyingKey::from_bytes(bytes).map_err(|_| Error::Key(KeyError::Invalid))?;
         // One encoding per key: refuse y >= p and a sign bit on x = 0, so the same
         // point cannot hide under a second key id.
         if key.to_edwards().compress().to_bytes() != *bytes {
-            return Err(Error::InvalidPublicKey {
-                name: String::new(),
-            });
+            return Err(Error::Key(KeyError::Invalid));
         }
         if key.is_weak() {
-            return Err(Error::WeakKey {
-                name: String::new(),
-            });
+            return Err(Error::Key(KeyError::Weak));
         }
         Ok(PublicKey {
             key,
@@ -97,9 +91,7 @@ impl PublicKey {
     /// Parses 64 hex digits.
     pub fn from_hex(s: &str) -> Result<PublicKey, Error> {
         let mut bytes = [0u8; 32];
-        hex::decode_to_slice(s.trim(), &mut bytes).map_err(|_| Error::InvalidPublicKey {
-            name: String::new(),
-        })?;
+        hex::decode_to_slice(s.trim(), &mut bytes).map_err(|_| Error::Key(KeyError::Invalid))?;
         PublicKey::from_bytes(&bytes)
     }
 
@@ -140,12 +132,12 @@ mod tests {
         identity[0] = 1;
         assert!(matches!(
             PublicKey::from_bytes(&identity),
-            Err(Error::WeakKey { .. })
+            Err(Error::Key(KeyError::Weak))
         ));
         // All zeros is a point of order 4.
         assert!(matches!(
             PublicKey::from_bytes(&[0; 32]),
-            Err(Error::WeakKey { .. })
+            Err(Error::Key(KeyError::Weak))
         ));
         assert!(PublicKey::from_hex("zz").is_err());
         // The identity with the sign bit set: a second spelling of a weak point.
@@ -153,7 +145,7 @@ mod tests {
         signed_identity[31] |= 0x80;
         assert!(matches!(
             PublicKey::from_bytes(&signed_identity),
-            Err(Error::InvalidPublicKey { .. })
+            Err(Error::Key(KeyError::Invalid))
         ));
     }
 }

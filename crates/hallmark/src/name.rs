@@ -1,6 +1,6 @@
 //! Key names: one rule for trust-store entries and issuer key files.
 
-use crate::error::Error;
+use crate::error::{Error, FieldError};
 
 /// A key's name: 1 to 64 characters of `A-Z a-z 0-9 . _ -`, not starting with
 /// `.`. The same rule holds in a trust store and for an issuer key, whose name is
@@ -25,10 +25,11 @@ impl Name {
         if Name::is_valid(name) {
             Ok(Name(name.to_owned()))
         } else {
-            Err(Error::InvalidField {
+            Err(FieldError::InvalidField {
                 field: "key name",
                 reason: "use 1 to 64 characters of A-Z a-z 0-9 . _ - (not starting with .)",
-            })
+            }
+            .into())
         }
     }
 

@@ -4,7 +4,7 @@ use ciborium::Value;
 
 use crate::Date;
 use crate::cbor::{as_u64, parse_canonical, to_vec};
-use crate::error::{Error, PayloadError};
+use crate::error::{Error, FieldError, PayloadError};
 
 /// Map key of the serial number.
 pub const KEY_SERIAL: u64 = 0;
@@ -65,10 +65,11 @@ impl Extension {
     /// An extension from a key and the deterministic CBOR encoding of its value.
     pub fn from_cbor(key: u64, value_cbor: &[u8]) -> Result<Extension, Error> {
         if key < FIRST_EXTENSION_KEY {
-            return Err(Error::InvalidField {
+            return Err(FieldError::InvalidField {
                 field: "extension",
                 reason: "extension keys start at 5",
-            });
+            }
+            .into());
         }
         let value = parse_canonical(value_cbor)?;
         check_value(&value, 0)?;
@@ -100,7 +101,7 @@ impl Payload {
         let check = |field, s: &str| {
             check_label(field, s).map_err(|e| match e {
                 PayloadError::InvalidValue { field, reason } => {
-                    Error::InvalidField { field, reason }
+                    Error::Field(FieldError::InvalidField { field, reason })
                 }
                 other => Error::Payload(other),
             })
@@ -120,10 +121,11 @@ impl Payload {
     /// Sets the expiry date, which may not precede the date of manufacture.
     pub fn with_expiry(mut self, expiry: Date) -> Result<Payload, Error> {
         if expiry < self.date {
-            return Err(Error::InvalidField {
+            return Err(FieldError::InvalidField {
                 field: "expiry",
                 reason: "expiry precedes the date of manufacture",
-            });
+            }
+            .into());
         }
         self.expiry = Some(expiry);
         Ok(self)
@@ -132,10 +134,11 @@ impl Payload {
     /// Adds an extension field; its key must not already be present.
     pub fn with_extension(mut self, extension: Extension) -> Result<Payload, Error> {
         if self.extensions.iter().any(|e| e.key == extension.key) {
-            return Err(Error::InvalidField {
+            return Err(FieldError::InvalidField {
                 field: "extension",
                 reason: "duplicate extension key",
-            });
+            }
+            .into());
         }
         self.extensions.push(extension);
         self.extensions.sort_by_key(|e| e.key);

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use ciborium::Value;
 
 use crate::cbor::{field, int, only_keys, parse_canonical, to_vec, uint};
-use crate::error::{Error, PayloadError};
+use crate::error::{Error, FieldError, PayloadError, VerifyError};
 use crate::key::{KID_LEN, KeyId};
 use crate::payload::check_label;
 use crate::signed::{Domain, UnsignedDocument};
@@ -91,10 +91,10 @@ impl Reason {
 impl core::str::FromStr for Reason {
     type Err = Error;
     fn from_str(s: &str) -> Result<Reason, Error> {
-        Reason::ALL.into_iter().find(|r| r.as_str() == s).ok_or(Error::InvalidField {
+        Reason::ALL.into_iter().find(|r| r.as_str() == s).ok_or(FieldError::InvalidField {
             field: "reason",
             reason: "expected recalled, stolen, destroyed, counterfeit-reported, key-compromised or decommissioned",
-        })
+        }.into())
     }
 }
 
@@ -197,15 +197,16 @@ impl RevocationSnapshot {
             }
             Scope::Range { first, last } => {
                 if first > last {
-                    return Err(Error::InvalidField {
+                    return Err(FieldError::InvalidField {
                         field: "range",
                         reason: "first serial after last",
-                    });
+                    }
+                    .into());
                 }
                 self.ranges.push(at);
             }
             Scope::Lot(lot) => {
-                check_label("lot", lot).map_err(|_| Error::InvalidField {
+                check_label("lot", lot).map_err(|_| FieldError::InvalidField {
                     field: "lot",
                     reason: "1 to 64 printable ASCII characters",
                 })?;
@@ -317,10 +318,11 @@ impl RevocationSnapshot {
         let (key, document) =
             crate::signed::open(bytes, Domain::RevocationSnapshot, MAX_SNAPSHOT_BYTES, trust)?;
         if !key.is_revocation_signer() {
-            return Err(Error::NotRevocationSigner {
+            return Err(VerifyError::NotRevocationSigner {
                 kid: key.kid(),
                 key_name: key.name().to_owned(),
-            });
+            }
+            .into());
         }
         let mut snapshot = decode(document)?;
         // A signer past its valid_until issues no more accepted snapshots, as a
@@ -332,13 +334,14 @@ impl RevocationSnapshot {
             None => key.valid_until().is_none(),
         };
         if !valid {
-            return Err(Error::KeyNotValid {
+            return Err(VerifyError::KeyNotValid {
                 kid: key.kid(),
                 key_name: key.name().to_owned(),
                 date: day.unwrap_or(Date::MAX),
                 valid_from: key.valid_from(),
                 valid_until: key.valid_until(),
-            });
+            }
+            .into());
         }
         snapshot.signer = Some(key.kid());
         Ok(snapshot)
@@ -415,7 +418,7 @@ fn add_once(
 ) -> Result<(), Error> {
     let before = s.entries.len();
     s.add(kid, scope, reason, date).map_err(|e| match e {
-        Error::InvalidField { field, reason } => {
+        Error::Field(FieldError::InvalidField { field, reason }) => {
             Error::Payload(PayloadError::InvalidValue { field, reason })
         }
         other => other,
@@ -609,11 +612,11 @@ mod tests {
         let (_, unmarked) = setup(false);
         assert!(matches!(
             RevocationSnapshot::verify(&bytes, &unmarked),
-            Err(Error::NotRevocationSigner { .. })
+            Err(Error::Verify(VerifyError::NotRevocationSigner { .. }))
         ));
         assert!(matches!(
             RevocationSnapshot::verify(&bytes, &TrustStore::new()),
-            Err(Error::UnknownKey { .. })
+            Err(Error::Verify(VerifyError::UnknownKey { .. }))
         ));
     }
 
@@ -631,7 +634,7 @@ mod tests {
         let forged = s.to_signed_bytes(kid, &sig);
         assert!(matches!(
             RevocationSnapshot::verify(&forged, &trust),
-            Err(Error::BadSignature { .. })
+            Err(Error::Verify(VerifyError::BadSignature { .. }))
         ));
     }
 

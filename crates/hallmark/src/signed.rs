@@ -11,7 +11,7 @@
 use ed25519_dalek::Signature;
 
 use crate::code::CODE_SIGNING_TAG;
-use crate::error::Error;
+use crate::error::{DecodeError, Document, Error, VerifyError};
 use crate::key::{KID_LEN, KeyId};
 use crate::manifest::MANIFEST_SIGNING_TAG;
 use crate::revocation::REVOCATIONS_SIGNING_TAG;
@@ -31,6 +31,15 @@ pub enum Domain {
 }
 
 impl Domain {
+    /// The document this domain signs, as errors name it.
+    pub const fn document(self) -> Document {
+        match self {
+            Domain::Code => Document::Code,
+            Domain::RevocationSnapshot => Document::RevocationSnapshot,
+            Domain::BatchManifest => Document::BatchManifest,
+        }
+    }
+
     /// The tag prefixed to the signed bytes of this type of document.
     pub const fn tag(self) -> &'static [u8] {
         match self {
@@ -140,28 +149,40 @@ pub(crate) fn open<'b, 't>(
     trust: &'t TrustStore,
 ) -> Result<(&'t TrustedKey, &'b [u8]), Error> {
     if bytes.len() > max {
-        return Err(Error::TooLong {
+        return Err(DecodeError::TooLong {
+            document: domain.document(),
             len: bytes.len(),
             max,
-        });
+        }
+        .into());
     }
     let min = 1 + KID_LEN + 1 + SIGNATURE_LEN;
-    let version = *bytes.first().ok_or(Error::Truncated { len: 0, min })?;
+    let version = *bytes.first().ok_or(DecodeError::Truncated {
+        document: domain.document(),
+        len: 0,
+        min,
+    })?;
     if version != VERSION {
-        return Err(Error::UnsupportedVersion { version });
+        return Err(DecodeError::UnsupportedVersion {
+            document: domain.document(),
+            version,
+        }
+        .into());
     }
     if bytes.len() < min {
-        return Err(Error::Truncated {
+        return Err(DecodeError::Truncated {
+            document: domain.document(),
             len: bytes.len(),
             min,
-        });
+        }
+        .into());
     }
     let (signed, sig) = bytes.split_at(bytes.len() - SIGNATURE_LEN);
     let (header, document) = signed.split_at(1 + KID_LEN);
     let mut kid = [0u8; KID_LEN];
     kid.copy_from_slice(header.get(1..).unwrap_or_default());
     let kid = KeyId::from_bytes(kid);
-    let trusted = trust.get(kid).ok_or(Error::UnknownKey { kid })?;
+    let trusted = trust.get(kid).ok_or(VerifyError::UnknownKey { kid })?;
     let mut signature = [0u8; SIGNATURE_LEN];
     signature.copy_from_slice(sig);
     trusted
@@ -171,7 +192,8 @@ pub(crate) fn open<'b, 't>(
             &message_parts(domain, signed).concat(),
             &Signature::from_bytes(&signature),
         )
-        .map_err(|_| Error::BadSignature {
+        .map_err(|_| VerifyError::BadSignature {
+            document: domain.document(),
             kid,
             key_name: trusted.name().to_owned(),
         })?;

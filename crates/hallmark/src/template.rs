@@ -7,7 +7,7 @@
 
 use crate::cbor::{self, MAJOR_MAP, MAX_UINT_LEN, to_vec};
 use crate::code::UnsignedCode;
-use crate::error::Error;
+use crate::error::{DecodeError, Document, Error};
 use crate::key::{KID_LEN, KeyId};
 use crate::signed::{self, Domain};
 use crate::{MAX_CODE_BYTES, Payload, SIGNATURE_LEN};
@@ -54,10 +54,12 @@ impl PayloadTemplate {
         map_head.push(0x00);
         let len = 1 + KID_LEN + map_head.len() + MAX_UINT_LEN + tail.len() + SIGNATURE_LEN;
         if len > MAX_CODE_BYTES {
-            return Err(Error::TooLong {
+            return Err(DecodeError::TooLong {
+                document: Document::Code,
                 len,
                 max: MAX_CODE_BYTES,
-            });
+            }
+            .into());
         }
         let mut head = signed::message_head(Domain::Code, kid, map_head.len());
         head.extend_from_slice(&map_head);
@@ -142,11 +144,11 @@ mod tests {
             n += 1;
         }
         let Some(largest) = fits else {
-            return Err(Error::Empty);
+            return Err(DecodeError::Empty.into());
         };
         assert!(matches!(
             PayloadTemplate::new(kid, &largest),
-            Err(Error::TooLong { .. })
+            Err(Error::Decode(DecodeError::TooLong { .. }))
         ));
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! The text form: Crockford base32, upper case, no padding; plus the accepted
 //! input spellings (lower case, `-` and space grouping, the URL form).
 
-use crate::error::Error;
+use crate::error::{DecodeError, Document, Error};
 use crate::{MAX_CODE_BYTES, MAX_INPUT_LEN};
 
 /// Crockford's base32 alphabet: digits and upper-case letters without I, L, O, U.
@@ -42,16 +42,18 @@ fn code_part(input: &str) -> Result<&str, Error> {
         return Ok(input);
     }
     if input.contains(['?', '#']) {
-        return Err(Error::InvalidUrl {
+        return Err(DecodeError::InvalidUrl {
             reason: "a verification URL has no query or fragment",
-        });
+        }
+        .into());
     }
     let after_scheme = input.split_once("://").map_or("", |(_, rest)| rest);
     match after_scheme.rsplit_once('/') {
         Some((_host_and_path, last)) if !last.is_empty() => Ok(last),
-        _ => Err(Error::InvalidUrl {
+        _ => Err(DecodeError::InvalidUrl {
             reason: "the code must be the last path segment",
-        }),
+        }
+        .into()),
     }
 }
 
@@ -75,10 +77,12 @@ fn strip_symbology_id(input: &str) -> &str {
 /// other character, naming it and its position.
 pub(crate) fn normalize(input: &str) -> Result<String, Error> {
     if input.len() > MAX_INPUT_LEN {
-        return Err(Error::TooLong {
+        return Err(DecodeError::TooLong {
+            document: Document::Code,
             len: input.len(),
             max: MAX_INPUT_LEN,
-        });
+        }
+        .into());
     }
     let part = code_part(input)?;
     let mut out = String::with_capacity(part.len());
@@ -88,18 +92,23 @@ pub(crate) fn normalize(input: &str) -> Result<String, Error> {
         }
         let up = ch.to_ascii_uppercase();
         if !up.is_ascii() || !IN_ALPHABET.get(up as usize).copied().unwrap_or(false) {
-            return Err(Error::InvalidCharacter { ch, position });
+            return Err(Error::Decode(DecodeError::InvalidCharacter {
+                ch,
+                position,
+            }));
         }
         out.push(up);
     }
     if out.is_empty() {
-        return Err(Error::Empty);
+        return Err(DecodeError::Empty.into());
     }
     if out.len() > MAX_TEXT_LEN {
-        return Err(Error::TooLong {
+        return Err(DecodeError::TooLong {
+            document: Document::Code,
             len: out.len(),
             max: MAX_TEXT_LEN,
-        });
+        }
+        .into());
     }
     Ok(out)
 }
@@ -109,14 +118,16 @@ pub(crate) fn decode(input: &str) -> Result<Vec<u8>, Error> {
     let text = normalize(input)?;
     // 8 characters hold 5 bytes; remainders of 1, 3 or 6 characters hold no whole byte.
     if matches!(text.len() % 8, 1 | 3 | 6) {
-        return Err(Error::InvalidLength { len: text.len() });
+        return Err(Error::Decode(DecodeError::InvalidLength {
+            len: text.len(),
+        }));
     }
     let bytes = base32::decode(base32::Alphabet::Crockford, &text)
-        .ok_or(Error::InvalidLength { len: text.len() })?;
+        .ok_or(DecodeError::InvalidLength { len: text.len() })?;
     // The base32 crate ignores the unused low bits of the last character; a code
     // has exactly one spelling, so those bits must be zero.
     if encode(&bytes) != text {
-        return Err(Error::NonCanonicalText);
+        return Err(DecodeError::NonCanonicalText.into());
     }
     Ok(bytes)
 }
@@ -147,41 +158,50 @@ mod tests {
 
     #[test]
     fn refusals() {
-        assert_eq!(decode(""), Err(Error::Empty));
-        assert_eq!(decode(" - - "), Err(Error::Empty));
+        assert_eq!(decode(""), Err(DecodeError::Empty.into()));
+        assert_eq!(decode(" - - "), Err(DecodeError::Empty.into()));
         assert!(matches!(
             decode("0O"),
-            Err(Error::InvalidCharacter {
+            Err(Error::Decode(DecodeError::InvalidCharacter {
                 ch: 'O',
                 position: 1
-            })
+            }))
         ));
         assert!(matches!(
             decode("ABCU"),
-            Err(Error::InvalidCharacter {
+            Err(Error::Decode(DecodeError::InvalidCharacter {
                 ch: 'U',
                 position: 3
-            })
+            }))
         ));
         assert!(matches!(
             decode("AB\u{e9}"),
-            Err(Error::InvalidCharacter { .. })
+            Err(Error::Decode(DecodeError::InvalidCharacter { .. }))
         ));
-        assert!(matches!(decode("A"), Err(Error::InvalidLength { len: 1 })));
+        assert!(matches!(
+            decode("A"),
+            Err(Error::Decode(DecodeError::InvalidLength { len: 1 }))
+        ));
         // "01" decodes to one byte 0x00 plus stray bits 00001.
-        assert_eq!(decode("01"), Err(Error::NonCanonicalText));
+        assert_eq!(decode("01"), Err(DecodeError::NonCanonicalText.into()));
         assert_eq!(decode("00").ok(), Some(vec![0]));
         assert!(matches!(
             decode("https://x/c/A?x"),
-            Err(Error::InvalidUrl { .. })
+            Err(Error::Decode(DecodeError::InvalidUrl { .. }))
         ));
         assert!(matches!(
             decode("https://x/c/"),
-            Err(Error::InvalidUrl { .. })
+            Err(Error::Decode(DecodeError::InvalidUrl { .. }))
         ));
         let huge = "0".repeat(1 << 20);
-        assert!(matches!(decode(&huge), Err(Error::TooLong { .. })));
+        assert!(matches!(
+            decode(&huge),
+            Err(Error::Decode(DecodeError::TooLong { .. }))
+        ));
         let long = "0".repeat(MAX_TEXT_LEN + 8);
-        assert!(matches!(decode(&long), Err(Error::TooLong { .. })));
+        assert!(matches!(
+            decode(&long),
+            Err(Error::Decode(DecodeError::TooLong { .. }))
+        ));
     }
 }

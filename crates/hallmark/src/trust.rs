@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::Date;
 use crate::code::UnverifiedCode;
-use crate::error::Error;
+use crate::error::{Document, Error, KeyError, TrustStoreError, VerifyError};
 use crate::key::{KeyId, PublicKey};
 use crate::multiples::{self, KeyMultiples};
 use crate::payload::Payload;
@@ -62,9 +62,13 @@ impl TrustedKey {
         if let (Some(from), Some(until)) = (valid_from, valid_until)
             && from > until
         {
-            return Err(Error::TrustStore(format!(
-                "key {name}: valid_from {from} is after valid_until {until}"
-            )));
+            return Err(TrustStoreError::ValidityOrder {
+                name: name.to_owned(),
+                from,
+                until,
+                line: None,
+            }
+            .into());
         }
         Ok(TrustedKey {
             name: name.to_owned(),
@@ -78,7 +82,7 @@ impl TrustedKey {
 
     /// Marks (or unmarks) the key as a revocation signer: a key that signs
     /// revocation snapshots only. Codes naming a revocation signer are refused
-    /// ([`Error::KeyUsage`], verdict `key-not-valid`): a key has one usage.
+    /// ([`VerifyError::KeyUsage`](crate::VerifyError::KeyUsage), verdict `key-not-valid`): a key has one usage.
     pub fn with_revocation_signer(mut self, revocation_signer: bool) -> TrustedKey {
         self.revocation_signer = revocation_signer;
         self
@@ -202,23 +206,30 @@ struct File {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Entry {
-    name: String,
+    name: toml::Spanned<String>,
     public_key: String,
     valid_from: Option<toml::value::Datetime>,
     valid_until: Option<toml::value::Datetime>,
     revocation_signer: Option<bool>,
 }
 
+/// The 1-based line holding byte `offset` of `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    let before = text.get(..offset).unwrap_or(text);
+    before.bytes().filter(|&b| b == b'\n').count() + 1
+}
+
 fn toml_date(
     name: &str,
-    field: &str,
+    line: usize,
+    field: &'static str,
     dt: Option<toml::value::Datetime>,
-) -> Result<Option<Date>, Error> {
+) -> Result<Option<Date>, TrustStoreError> {
     let Some(dt) = dt else { return Ok(None) };
-    let bad = || {
-        Error::TrustStore(format!(
-            "key {name}: {field} must be a date like 2024-01-31"
-        ))
+    let bad = || TrustStoreError::InvalidDate {
+        name: name.to_owned(),
+        field,
+        line: Some(line),
     };
     match (dt.date, dt.time, dt.offset) {
         (Some(d), None, None) => Date::from_ymd(d.year.into(), d.month.into(), d.day.into())
@@ -237,37 +248,56 @@ impl TrustStore {
     /// Parses a trust store from TOML text.
     pub fn from_toml(text: &str) -> Result<TrustStore, Error> {
         if text.len() > MAX_TRUST_STORE_LEN {
-            return Err(Error::TrustStore(format!(
-                "file is {} bytes; the limit is {MAX_TRUST_STORE_LEN}",
-                text.len()
-            )));
+            return Err(TrustStoreError::TooLarge {
+                len: text.len(),
+                max: MAX_TRUST_STORE_LEN,
+            }
+            .into());
         }
         // One byte order mark at the start is ignored (docs/FORMAT.md §9), whatever
         // the TOML parser does with one.
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         if text.starts_with('\u{feff}') {
-            return Err(Error::TrustStore(
-                "a byte order mark is allowed only once, at the start".to_owned(),
-            ));
+            return Err(TrustStoreError::ByteOrderMark.into());
         }
         let file: File =
-            toml::from_str(text).map_err(|e| Error::TrustStore(e.message().to_owned()))?;
+            toml::from_str(text).map_err(|source: toml::de::Error| TrustStoreError::Syntax {
+                line: source.span().map(|span| line_of(text, span.start)),
+                source,
+            })?;
         let mut store = TrustStore::new();
         for entry in file.key {
-            let name = entry.name.as_str();
+            let line = line_of(text, entry.name.span().start);
+            let name = entry.name.get_ref().as_str();
+            if !crate::Name::is_valid(name) {
+                return Err(TrustStoreError::InvalidName {
+                    name: name.chars().take(crate::Name::MAX_LEN).collect(),
+                    line: Some(line),
+                }
+                .into());
+            }
             let key = PublicKey::from_hex(&entry.public_key).map_err(|e| match e {
-                Error::WeakKey { .. } => Error::WeakKey {
+                Error::Key(KeyError::Weak) => TrustStoreError::WeakKey {
                     name: name.to_owned(),
+                    line: Some(line),
                 },
-                _ => Error::InvalidPublicKey {
+                _ => TrustStoreError::InvalidPublicKey {
                     name: name.to_owned(),
+                    line: Some(line),
                 },
             })?;
-            let from = toml_date(name, "valid_from", entry.valid_from)?;
-            let until = toml_date(name, "valid_until", entry.valid_until)?;
-            let entry = TrustedKey::new(name, key, from, until)?
-                .with_revocation_signer(entry.revocation_signer.unwrap_or(false));
-            store.add(entry)?;
+            let from = toml_date(name, line, "valid_from", entry.valid_from)?;
+            let until = toml_date(name, line, "valid_until", entry.valid_until)?;
+            let entry = TrustedKey::new(name, key, from, until)
+                .and_then(|k| {
+                    let k = k.with_revocation_signer(entry.revocation_signer.unwrap_or(false));
+                    store.add(k)
+                })
+                .map_err(|e| match e {
+                    Error::TrustStore(t) => Error::TrustStore(t.at_line(Some(line))),
+                    other => other,
+                });
+            entry?;
         }
         Ok(store)
     }
@@ -275,11 +305,13 @@ impl TrustStore {
     /// Adds a key; refuses one whose key id is already present.
     pub fn add(&mut self, key: TrustedKey) -> Result<(), Error> {
         if let Some(existing) = self.keys.iter().find(|k| k.kid() == key.kid()) {
-            return Err(Error::DuplicateKeyId {
+            return Err(TrustStoreError::DuplicateKeyId {
                 kid: key.kid(),
                 first: existing.name.clone(),
                 second: key.name,
-            });
+                line: None,
+            }
+            .into());
         }
         self.keys.push(key);
         Ok(())
@@ -315,7 +347,7 @@ impl TrustStore {
     pub fn verify_on(&self, input: &str, today: Date) -> Result<Verified, Error> {
         let verified = self.verify_signature_only(input)?;
         match verified.payload().expiry() {
-            Some(expiry) if expiry < today => Err(Error::Expired { expiry, today }),
+            Some(expiry) if expiry < today => Err(VerifyError::Expired { expiry, today }.into()),
             _ => Ok(verified),
         }
     }
@@ -403,10 +435,10 @@ impl TrustStore {
     /// The trusted key a code names, and its signature with a canonical S.
     fn signer(&self, code: &UnverifiedCode) -> Result<(&TrustedKey, Signature), Error> {
         let kid = code.kid();
-        let trusted = self.get(kid).ok_or(Error::UnknownKey { kid })?;
+        let trusted = self.get(kid).ok_or(VerifyError::UnknownKey { kid })?;
         let signature = Signature::from_bytes(code.signature());
         if !is_canonical_scalar(signature.s_bytes()) {
-            return Err(Error::NonCanonicalSignature);
+            return Err(VerifyError::NonCanonicalSignature.into());
         }
         Ok((trusted, signature))
     }
@@ -426,28 +458,32 @@ fn strict(trusted: &TrustedKey, code: &UnverifiedCode, signature: &Signature) ->
 fn finish(trusted: &TrustedKey, code: UnverifiedCode, good: bool) -> Result<Verified, Error> {
     let kid = code.kid();
     if !good {
-        return Err(Error::BadSignature {
+        return Err(VerifyError::BadSignature {
+            document: Document::Code,
             kid,
             key_name: trusted.name.clone(),
-        });
+        }
+        .into());
     }
     if trusted.revocation_signer {
         // One usage per key: a revocation signer signs no codes, so a code
         // minted with the (often internet-facing) revocation key is refused.
-        return Err(Error::KeyUsage {
+        return Err(VerifyError::KeyUsage {
             kid,
             key_name: trusted.name.clone(),
-        });
+        }
+        .into());
     }
     let date = code.payload().date();
     if !trusted.is_valid_on(date) {
-        return Err(Error::KeyNotValid {
+        return Err(VerifyError::KeyNotValid {
             kid,
             key_name: trusted.name.clone(),
             date,
             valid_from: trusted.valid_from,
             valid_until: trusted.valid_until,
-        });
+        }
+        .into());
     }
     Ok(Verified {
         code,
@@ -515,25 +551,30 @@ mod tests {
             }
             let refused = revocation_key.verify_signature_only(code);
             assert!(
-                matches!(&refused, Err(e @ Error::KeyUsage { key_name, .. })
+                matches!(&refused, Err(e @ Error::Verify(VerifyError::KeyUsage { key_name, .. }))
                     if key_name == "demo" && e.kind() == "key-usage" && e.verdict() == "key-not-valid"),
                 "{refused:?}"
             );
             let batch = revocation_key.verify_codes(vec![UnverifiedCode::decode(code)], true);
-            assert!(matches!(batch.as_slice(), [Err(Error::KeyUsage { .. })]));
+            assert!(matches!(
+                batch.as_slice(),
+                [Err(Error::Verify(VerifyError::KeyUsage { .. }))]
+            ));
         }
         // The signature is checked first: a forgery is a forgery.
         let forged = code.replacen('A', "B", 1);
         assert!(matches!(
             revocation_key.verify_signature_only(&forged),
-            Err(Error::BadSignature { .. })
+            Err(Error::Verify(VerifyError::BadSignature { .. }))
         ));
     }
 
     #[test]
     fn trust_store_refusals() {
         let weak = "[[key]]\nname = \"w\"\npublic_key = \"0100000000000000000000000000000000000000000000000000000000000000\"\n";
-        assert!(matches!(TrustStore::from_toml(weak), Err(Error::WeakKey { name }) if name == "w"));
+        assert!(
+            matches!(TrustStore::from_toml(weak), Err(Error::TrustStore(TrustStoreError::WeakKey { name, line: Some(_) })) if name == "w")
+        );
         let typo = "[[key]]\nname = \"w\"\npublic_key = \"00\"\nvalid_untill = 2020-01-01\n";
         assert!(matches!(
             TrustStore::from_toml(typo),

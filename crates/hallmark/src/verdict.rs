@@ -5,7 +5,7 @@ use core::fmt;
 
 use crate::Date;
 use crate::code::UnverifiedCode;
-use crate::error::Error;
+use crate::error::{Error, VerifyError};
 use crate::key::KeyId;
 use crate::revocation::{Revocation, RevocationSnapshot};
 use crate::trust::{TrustStore, Verified};
@@ -84,11 +84,11 @@ pub enum Verdict {
         /// The key id the code names.
         kid: KeyId,
     },
-    /// The signature does not verify ([`Error::BadSignature`] or
-    /// [`Error::NonCanonicalSignature`]).
+    /// The signature does not verify ([`VerifyError::BadSignature`](crate::VerifyError::BadSignature) or
+    /// [`VerifyError::NonCanonicalSignature`](crate::VerifyError::NonCanonicalSignature)).
     BadSignature(Error),
-    /// The key may not sign this code ([`Error::KeyNotValid`]: not valid on the
-    /// date of manufacture; [`Error::KeyUsage`]: a revocation signer).
+    /// The key may not sign this code ([`VerifyError::KeyNotValid`](crate::VerifyError::KeyNotValid): not valid on the
+    /// date of manufacture; [`VerifyError::KeyUsage`](crate::VerifyError::KeyUsage): a revocation signer).
     KeyNotValid(Error),
     /// Genuine signature, but past its expiry date.
     Expired {
@@ -146,11 +146,14 @@ impl Verdict {
             Verdict::Malformed(e) | Verdict::BadSignature(e) | Verdict::KeyNotValid(e) => {
                 Some(e.clone())
             }
-            Verdict::UnknownKey { kid } => Some(Error::UnknownKey { kid: *kid }),
-            Verdict::Expired { expiry, today, .. } => Some(Error::Expired {
-                expiry: *expiry,
-                today: *today,
-            }),
+            Verdict::UnknownKey { kid } => Some(VerifyError::UnknownKey { kid: *kid }.into()),
+            Verdict::Expired { expiry, today, .. } => Some(
+                VerifyError::Expired {
+                    expiry: *expiry,
+                    today: *today,
+                }
+                .into(),
+            ),
             Verdict::Genuine(_) | Verdict::Stale(_) | Verdict::Revoked { .. } => None,
         }
     }
@@ -164,29 +167,15 @@ impl Verdict {
     /// are looked at.
     fn refused(error: Error) -> Verdict {
         match error {
-            Error::UnknownKey { kid } => Verdict::UnknownKey { kid },
-            e @ (Error::BadSignature { .. } | Error::NonCanonicalSignature) => {
-                Verdict::BadSignature(e)
+            Error::Verify(VerifyError::UnknownKey { kid }) => Verdict::UnknownKey { kid },
+            e @ Error::Verify(
+                VerifyError::BadSignature { .. } | VerifyError::NonCanonicalSignature,
+            ) => Verdict::BadSignature(e),
+            e @ Error::Verify(VerifyError::KeyNotValid { .. } | VerifyError::KeyUsage { .. }) => {
+                Verdict::KeyNotValid(e)
             }
-            e @ (Error::KeyNotValid { .. } | Error::KeyUsage { .. }) => Verdict::KeyNotValid(e),
             // Errors signature-only verification never gives (see judge).
-            e @ (Error::Expired { .. }
-            | Error::TooLong { .. }
-            | Error::Empty
-            | Error::InvalidCharacter { .. }
-            | Error::InvalidUrl { .. }
-            | Error::InvalidLength { .. }
-            | Error::NonCanonicalText
-            | Error::Truncated { .. }
-            | Error::UnsupportedVersion { .. }
-            | Error::Payload(_)
-            | Error::NotRevocationSigner { .. }
-            | Error::InvalidDate { .. }
-            | Error::TrustStore(_)
-            | Error::WeakKey { .. }
-            | Error::InvalidPublicKey { .. }
-            | Error::DuplicateKeyId { .. }
-            | Error::InvalidField { .. }) => Verdict::Malformed(e),
+            e => Verdict::Malformed(e),
         }
     }
 }
@@ -289,7 +278,7 @@ impl<'a> Verifier<'a> {
     ///
     /// `verified` is [`TrustStore::verify_signature_only`]'s answer (or
     /// [`TrustStore::verify_code_signature_only`]'s); an error those never give
-    /// (such as [`TrustStore::verify_on`]'s [`Error::Expired`], which has lost
+    /// (such as [`TrustStore::verify_on`]'s [`VerifyError::Expired`](crate::VerifyError::Expired), which has lost
     /// the code) is reported as [`Verdict::Malformed`] with that error.
     ///
     /// ```

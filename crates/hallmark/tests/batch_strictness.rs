@@ -76,7 +76,9 @@ fn dalek_batch_accepts_what_verify_strict_refuses_and_hallmark_refuses_both_ways
         assert!(
             matches!(
                 single,
-                Verdict::BadSignature(hallmark::Error::BadSignature { .. })
+                Verdict::BadSignature(hallmark::Error::Verify(
+                    hallmark::VerifyError::BadSignature { .. }
+                ))
             ),
             "{single:?}"
         );

@@ -20,7 +20,7 @@ use curve25519_dalek::scalar::Scalar;
 use ed25519_dalek::{Signature, VerifyingKey};
 use hallmark::{
     BUILD_TABLES_FROM, Date, Error, KeyId, Payload, PublicKey, TrustStore, TrustedKey,
-    UnsignedCode, Verdict, Verifier,
+    UnsignedCode, Verdict, Verifier, VerifyError,
 };
 use proptest::prelude::*;
 use sha2::{Digest, Sha512};
@@ -195,9 +195,9 @@ fn reference(key: &Key, message: &[u8], sig: &[u8; 64]) -> bool {
 fn signature_verdict(v: &Verdict) -> Result<(), String> {
     match v {
         Verdict::Genuine(_) => Ok(()),
-        Verdict::BadSignature(Error::BadSignature { .. } | Error::NonCanonicalSignature) => {
-            Err("refused".into())
-        }
+        Verdict::BadSignature(Error::Verify(
+            VerifyError::BadSignature { .. } | VerifyError::NonCanonicalSignature,
+        )) => Err("refused".into()),
         other => Err(format!("unexpected verdict {other:?}")),
     }
 }
