@@ -5,12 +5,11 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 
 use hallmark::{Date, Payload};
-use hallmark_issuer::{BatchRequest, Ledger, Minter, SerialMode};
+use hallmark_issuer::pipeline::{self, LedgerFiles, Notice, PipelineError};
+use hallmark_issuer::{BatchRequest, Minter, SerialMode};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rayon::prelude::*;
 
 use crate::cmd::parse_date;
 use crate::{CliError, EXIT_OK, Result};
@@ -19,9 +18,6 @@ use hallmark_state::file::{self as durable, AtomicFile};
 
 /// Exit status after Ctrl-C (128 + SIGINT).
 const EXIT_INTERRUPTED: u8 = 130;
-
-/// Codes signed per step; bounds memory whatever --count is.
-const CHUNK: u64 = 8192;
 
 /// Mint a batch of codes for one part, lot and date.
 ///
@@ -363,7 +359,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         durable::clean_stale_temps(dir);
     }
     let ledger_path = crate::cmd::files::ledger_path(&args.key, args.ledger.as_deref());
-    let sink = Sink::open(
+    let mut sink = Sink::open(
         args.out.as_deref(),
         args.force,
         &[
@@ -391,77 +387,60 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     let counters = batch.serials();
     let (first, last) = (*counters.start(), *counters.end());
 
-    let result = std::thread::scope(|scope| -> Result<u64> {
-        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(2);
-        let writer = scope.spawn(|| -> (Sink, io::Result<()>) {
-            let mut sink = sink;
-            let w = sink.writer();
-            let mut result = w.write_all(lines.header().as_bytes());
-            for chunk in rx {
-                if result.is_ok() {
-                    result = w.write_all(&chunk);
+    let header = sink.writer().write_all(lines.header().as_bytes());
+    let signed = match header {
+        Err(e) => Err(PipelineError::Output(e)),
+        Ok(()) => pipeline::sign_batch(
+            &minter,
+            &batch,
+            &stop,
+            &|n| progress.inc(n),
+            |serial, code| -> Result<String> {
+                if let Some(dir) = &args.qr_dir {
+                    let data = lines.url(&code).unwrap_or_else(|| code.clone());
+                    write_image(dir, serial, &data, args.symbol, args.qr_format)?;
                 }
-                // After an error keep draining, so the producer never blocks.
-            }
-            (sink, result)
-        });
-        let produced = (|| -> Result<u64> {
-            let mut emitted = 0u64;
-            let mut lo = first;
-            while lo <= last && !stop.load(Ordering::SeqCst) {
-                let hi = lo.saturating_add(CHUNK - 1).min(last);
-                let chunk: Vec<String> = (lo..=hi)
-                    .into_par_iter()
-                    .map(|counter| -> Result<String> {
-                        let (serial, code) = minter.mint(counter)?;
-                        if let Some(dir) = &args.qr_dir {
-                            let data = lines.url(&code).unwrap_or_else(|| code.clone());
-                            write_image(dir, serial, &data, args.symbol, args.qr_format)?;
-                        }
-                        Ok(lines.line(serial, &code))
-                    })
-                    .collect::<Result<_>>()?;
-                if tx.send(chunk.concat().into_bytes()).is_err() {
-                    break; // The writer failed; its error is reported below.
-                }
-                emitted += hi - lo + 1;
-                progress.inc(hi - lo + 1);
-                lo = hi + 1;
-            }
-            Ok(emitted)
-        })();
-        drop(tx);
-        let (sink, written) = writer
-            .join()
-            .map_err(|_| CliError::new("the output thread panicked"))?;
-        let emitted = match (produced, written) {
-            (Ok(emitted), Ok(())) => emitted,
-            (Err(e), _) => {
-                sink.abandon();
-                return Err(e);
-            }
-            (_, Err(e)) => {
-                sink.abandon();
-                // Say so even when the reader simply stopped (broken pipe): the
-                // batch's serials are spent whether or not they were printed.
-                eprintln!(
-                    "hallmark: output failed or was closed early ({e}); all serials of this batch \
-                     (counters {first}..={last}) stay reserved in {} and will never be reissued",
-                    ledger_path.display()
-                );
-                return Err(e.into());
-            }
-        };
-        if emitted < batch.count {
+                Ok(lines.line(serial, &code))
+            },
+            |chunk| {
+                let w = sink.writer();
+                chunk
+                    .iter()
+                    .try_for_each(|line| w.write_all(line.as_bytes()))
+            },
+        ),
+    };
+    let result = match signed {
+        Ok(emitted) if emitted < batch.count => {
             sink.abandon();
-        } else {
+            Ok(emitted)
+        }
+        Ok(emitted) => (|| {
             if let Some(dir) = &args.qr_dir {
                 durable::sync_filesystem(dir)?;
             }
             sink.finish()?;
+            Ok(emitted)
+        })(),
+        Err(PipelineError::Output(e)) => {
+            sink.abandon();
+            // Say so even when the reader simply stopped (broken pipe): the
+            // batch's serials are spent whether or not they were printed.
+            eprintln!(
+                "hallmark: output failed or was closed early ({e}); all serials of this batch \
+                 (counters {first}..={last}) stay reserved in {} and will never be reissued",
+                ledger_path.display()
+            );
+            Err(e.into())
         }
-        Ok(emitted)
-    });
+        Err(e) => {
+            sink.abandon();
+            Err(match e {
+                PipelineError::PerCode(e) => e,
+                e => CliError::new(e.to_string()),
+            })
+        }
+    };
     progress.finish_and_clear();
     let emitted = result?;
     let range = |s: u64, e: u64| match mode {
@@ -493,73 +472,51 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
+/// Reserves the batch's serials ([`pipeline::reserve`]), saying on stderr
+/// when it waits for another mint or continues on a new ledger.
 fn reserve(
     ledger_path: &Path,
     args: &Args,
     key: &hallmark_issuer::SecretKey,
     mode: SerialMode,
 ) -> Result<hallmark_issuer::Batch> {
-    let mut ledger = match Ledger::try_open(ledger_path) {
-        Err(hallmark_issuer::Error::LedgerBusy { .. }) => {
-            eprintln!(
-                "hallmark: waiting for another mint to release {}",
-                ledger_path.display()
-            );
-            Ledger::open(ledger_path)?
-        }
-        other => other?,
+    let files = LedgerFiles {
+        key_file: &args.key,
+        ledger: ledger_path,
+        new_ledger: args.new_ledger,
     };
-    // What KEY records it has reserved: the ledger must know at least as much.
-    let issued = if key.is_test_only() {
-        hallmark_issuer::issued::Issued::default()
-    } else {
-        hallmark_issuer::KeyFile::read(&args.key)?.issued
-    };
-    let ledger_next = ledger.next_serial(key.kid()).unwrap_or(u64::MAX);
-    let mut start = args.serial_start;
-    let mut floor = None;
-    match issued.check_ledger(&args.key, ledger_path, ledger_next) {
-        Ok(()) => {}
-        Err(e) if !args.new_ledger => return Err(e.into()),
-        Err(_) => {
-            let key_next = issued.next.unwrap_or(0);
-            eprintln!(
-                "hallmark: warning: --new-ledger: {} does not hold the batches {} records;                  continuing from counter {key_next}, and refusing any serial below it from now on",
-                ledger_path.display(),
-                args.key.display()
-            );
-            floor = Some(key_next);
-            start = Some(start.unwrap_or(key_next));
-        }
-    }
-    let floor_now = hallmark_issuer::issued::Issued {
-        floor: floor.or(issued.floor),
-        ..issued
-    };
-    match start {
-        Some(s) => floor_now.check_start(&args.key, s)?,
-        None if floor_now.floor.is_some_and(|f| f > ledger_next) => start = floor_now.floor,
-        None => {}
-    }
-    let now = crate::cmd::now_secs()?;
-    let batch = ledger.reserve(&BatchRequest {
+    let request = BatchRequest {
         kid: key.kid(),
         count: args.count,
-        start,
+        start: args.serial_start,
         part: &args.part,
         lot: &args.lot,
         date: args.date,
         expiry: args.expiry,
-        time: now,
+        time: crate::cmd::now_secs()?,
         serials: mode,
-    })?;
-    // Recorded in KEY before any code is printed (a crash in between leaves
-    // the ledger ahead of KEY, which is harmless).
-    if !key.is_test_only() {
-        let next = batch.serials().end().saturating_add(1);
-        hallmark_issuer::issued::record(&args.key, next, floor)?;
-    }
-    Ok(batch)
+    };
+    Ok(pipeline::reserve(
+        key,
+        files,
+        &request,
+        &mut |notice| match notice {
+            Notice::LedgerBusy { ledger } => eprintln!(
+                "hallmark: waiting for another mint to release {}",
+                ledger.display()
+            ),
+            Notice::NewLedger {
+                ledger,
+                key_file,
+                key_next,
+            } => eprintln!(
+                "hallmark: warning: --new-ledger: {} does not hold the batches {} records;                  continuing from counter {key_next}, and refusing any serial below it from now on",
+                ledger.display(),
+                key_file.display()
+            ),
+            _ => {}
+        },
+    )?)
 }
 
 fn progress_bar(len: u64) -> ProgressBar {

@@ -1,11 +1,12 @@
 //! `hallmark verify`
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use hallmark::{Date, KeyId, RevocationSnapshot, TrustStore, Verdict, VerdictKind, Verifier};
+use hallmark::{Date, RevocationSnapshot, TrustStore, Verdict, Verifier};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::{Value, json};
@@ -14,14 +15,11 @@ use crate::cmd::{load_trust, now_secs, parse_date, parse_duration, today};
 use crate::input::Lines;
 use crate::output::{echo, payload_json, payload_text};
 use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
-use hallmark::duplicates::{DuplicateIndex, FirstSighting};
-use hallmark_state::journal::Journal;
+use hallmark_state::journal::{Journal, Sighting};
+use hallmark_state::offline::{self, FirstSeen, Judged, OfflineError, Scan, Session};
 
 /// Codes verified per step (on all cores); bounds memory whatever the input size.
 const CHUNK: usize = 4096;
-/// Codes per [`Verifier::verify_batch`] call within a chunk: at least
-/// [`hallmark::BUILD_TABLES_FROM`], so that a large input builds the tables.
-const SLICE: usize = 512;
 
 /// Verify codes offline against a trust store.
 ///
@@ -106,7 +104,8 @@ pub(crate) struct Args {
     codes: Vec<String>,
 }
 
-/// Loads, verifies and rollback-checks a snapshot; says whether it is stale.
+/// Loads, verifies and rollback-checks a snapshot ([`offline::load_snapshot`]);
+/// says whether it is stale.
 fn load_snapshot(
     args: &Args,
     trust: &TrustStore,
@@ -117,21 +116,14 @@ fn load_snapshot(
         hallmark::MAX_SNAPSHOT_BYTES,
         "the revocation snapshot",
     )?;
-    let snapshot = RevocationSnapshot::verify(&bytes, trust).map_err(|e| {
-        CliError::new(format!(
-            "{}: revocation snapshot refused: {e}",
-            path.display()
-        ))
-    })?;
-    let signer = snapshot
-        .signer
-        .ok_or_else(|| CliError::new("snapshot without a signer"))?;
-    let dir = hallmark_state::sequence::state_dir(args.state_dir.as_deref())?;
-    hallmark_state::sequence::SequenceStore::new(dir).check(
-        signer,
-        snapshot.sequence,
-        args.min_sequence,
-    )?;
+    let snapshot =
+        offline::load_snapshot(&bytes, trust, args.state_dir.as_deref(), args.min_sequence)
+            .map_err(|e| match e {
+                OfflineError::SnapshotRefused(_) => {
+                    CliError::new(format!("{}: {e}", path.display()))
+                }
+                e => CliError::new(e.to_string()),
+            })?;
     let age = now_secs()?.saturating_sub(snapshot.issued);
     let stale = age > args.max_age;
     if stale {
@@ -146,142 +138,69 @@ fn load_snapshot(
     Ok((snapshot, stale))
 }
 
-/// One code to verify: where it came from and its text.
+/// One code to verify: the scan, and for images where it came from.
 struct Item {
-    /// Line number (1-based), argument number, or image code number.
-    line: usize,
+    scan: Scan,
     /// Where it came from, for images: "FILE#n".
     source: Option<String>,
-    text: String,
-    /// Full length in bytes (more than `text` when an over-long line was cut).
-    len: usize,
 }
 
-/// Where a duplicate was first seen.
-enum FirstSeen {
-    Line(usize),
-    Journal { time: u64, location: Option<String> },
+impl Borrow<Scan> for Item {
+    fn borrow(&self) -> &Scan {
+        &self.scan
+    }
 }
 
 struct Run<'a, W: Write> {
-    verifier: Verifier<'a>,
+    session: Session<'a>,
     json: bool,
     out: W,
     counts: BTreeMap<&'static str, usize>,
     /// Whether every code so far was accepted (genuine or stale).
     all_accepted: bool,
-    /// First sightings of this run's accepted serials.
-    here: DuplicateIndex,
-    journal: Option<Journal>,
-    location: Option<String>,
-    now: u64,
 }
 
 impl<W: Write> Run<'_, W> {
+    /// Judges a chunk ([`Session::verify_chunk`] returns its verdicts only
+    /// once the chunk's sightings are fsynced in the --seen journal), then
+    /// renders it on all cores and prints it.
     fn chunk(&mut self, items: &[Item]) -> Result<()> {
-        let verifier = self.verifier;
+        let judged = self.session.verify_chunk(items).map_err(|e| match e {
+            OfflineError::NotRecorded { from_line, source } => CliError::new(format!(
+                "{source}: the sightings could not be recorded, so no verdict from line {from_line} on was printed"
+            )),
+            e => CliError::new(e.to_string()),
+        })?;
         let json = self.json;
-        // Verify and render on all cores, in slices that share one field
-        // inversion (Verifier::verify_batch); only duplicate detection is
-        // sequential.
-        let done: Vec<(Verdict, VerdictKind, String)> = items
-            .par_chunks(SLICE)
-            .flat_map_iter(|slice| {
-                let verdicts = verifier.verify_batch(slice.iter().map(|item| item.text.as_str()));
-                slice.iter().zip(verdicts).map(move |(item, verdict)| {
-                    let verdict = if item.len > item.text.len() {
-                        // The reader kept only part of an over-long line.
-                        Verdict::Malformed(hallmark::Error::Decode(
-                            hallmark::DecodeError::TooLong {
-                                document: hallmark::Document::Code,
-                                len: item.len,
-                                max: hallmark::MAX_INPUT_LEN,
-                            },
-                        ))
-                    } else {
-                        verdict
-                    };
-                    let (kind, line) = render(item, &verdict, None, json);
-                    (verdict, kind, line)
-                })
-            })
+        let lines: Vec<String> = items
+            .par_iter()
+            .zip(judged.par_iter())
+            .map(|(item, judged)| render(item, judged, json))
             .collect();
-        // The chunk's lines are held back until its sightings are durable: a
-        // verdict printed before its sighting is fsynced would be lost by a
-        // crash or a full disk, and the next run would call a copy genuine.
-        let mut lines = String::new();
-        for (item, (verdict, kind, line)) in items.iter().zip(done) {
-            let first_seen = match verdict.verified() {
-                Some(v) if kind.is_accepted() => {
-                    self.sighting(item.line, v.kid(), v.payload().serial())?
-                }
-                _ => None,
-            };
-            let (kind, line) = match first_seen {
-                Some(first) => render(item, &verdict, Some(&first), json),
-                None => (kind, line),
-            };
+        for judged in &judged {
+            let kind = judged.kind();
             self.all_accepted &= kind.is_accepted();
             *self.counts.entry(kind.as_str()).or_default() += 1;
-            lines.push_str(&line);
         }
-        if let Some(j) = &mut self.journal {
-            j.flush().map_err(|e| {
-                let from = items.first().map_or(0, |i| i.line);
-                CliError::new(format!(
-                    "{e}: the sightings could not be recorded, so no verdict from line {from} on was printed"
-                ))
-            })?;
-        }
-        self.out.write_all(lines.as_bytes())?;
+        self.out.write_all(lines.concat().as_bytes())?;
         Ok(())
-    }
-
-    /// Records a genuine sighting; returns where it was first seen, if before.
-    fn sighting(&mut self, line: usize, kid: KeyId, serial: u64) -> Result<Option<FirstSeen>> {
-        // Looked up before this sighting is recorded: a hit is an earlier run.
-        let earlier_run = self
-            .journal
-            .as_ref()
-            .and_then(|j| j.first_seen(kid, serial));
-        if let Some(j) = &mut self.journal {
-            j.record(kid, serial, self.now, self.location.as_deref())?;
-        }
-        Ok(
-            match self.here.sight(kid, serial, line, earlier_run.is_some()) {
-                None => None,
-                Some(FirstSighting::Line(first)) => Some(FirstSeen::Line(first)),
-                Some(FirstSighting::EarlierRun) => earlier_run.map(|s| FirstSeen::Journal {
-                    time: s.time,
-                    location: s.location,
-                }),
-            },
-        )
     }
 }
 
 /// One output line (with its newline) and its verdict.
-fn render(
-    item: &Item,
-    verdict: &Verdict,
-    first_seen: Option<&FirstSeen>,
-    json: bool,
-) -> (VerdictKind, String) {
-    let kind = if first_seen.is_some() {
-        VerdictKind::Duplicate
-    } else {
-        verdict.kind()
-    };
-    let word = kind.as_str();
+fn render(item: &Item, judged: &Judged, json: bool) -> String {
+    let (verdict, first_seen) = (&judged.verdict, judged.first_seen.as_ref());
+    let word = judged.kind().as_str();
+    let Scan { line, text, len } = &item.scan;
     // The output of an expired code shows no payload, key or kid, as before
     // the verdict carried them.
     let shown = match verdict {
         Verdict::Expired { .. } => None,
         v => v.verified(),
     };
-    let input = echo(&item.text, item.len);
+    let input = echo(text, *len);
     let code = shown.map(|v| v.to_text()).or_else(|| {
-        hallmark::UnverifiedCode::decode(&item.text)
+        hallmark::UnverifiedCode::decode(text)
             .ok()
             .map(|c| c.to_text())
     });
@@ -291,7 +210,7 @@ fn render(
         let mut put = |k: &str, v: Value| {
             value.insert(k.to_owned(), v);
         };
-        put("line", json!(item.line));
+        put("line", json!(line));
         put("input", json!(input));
         put("code", json!(code));
         put("verdict", json!(word));
@@ -317,16 +236,16 @@ fn render(
         }
         match first_seen {
             Some(FirstSeen::Line(l)) => put("first_seen", json!({"line": l})),
-            Some(FirstSeen::Journal { time, location }) => {
+            Some(FirstSeen::Journal(Sighting { time, location })) => {
                 put("first_seen", json!({"time": time, "location": location}))
             }
             None => {}
         }
         let value = Value::Object(value);
-        (kind, format!("{value}\n"))
+        format!("{value}\n")
     } else {
         let shown = code.unwrap_or(input);
-        (kind, format!("{word}\t{shown}\t{reason}\n"))
+        format!("{word}\t{shown}\t{reason}\n")
     }
 }
 
@@ -344,7 +263,7 @@ fn reason(verdict: &Verdict, first_seen: Option<&FirstSeen>) -> String {
         |v: &hallmark::Verified| format!("{} key={}", payload_text(v.payload()), v.key_name());
     match (verdict, first_seen) {
         (_, Some(FirstSeen::Line(l))) => format!("duplicate: first seen on line {l} of this input"),
-        (_, Some(FirstSeen::Journal { time, location })) => format!(
+        (_, Some(FirstSeen::Journal(Sighting { time, location }))) => format!(
             "duplicate: first seen at {time} (seconds since 1970){}",
             location
                 .as_deref()
@@ -410,8 +329,9 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     if let Some((s, _)) = &snapshot {
         verifier = verifier.with_revocations(s, now, args.max_age);
     }
-    let journal = match &args.seen {
-        Some(path) => Some(match Journal::try_open(path) {
+    let mut session = Session::new(verifier, now);
+    if let Some(path) = &args.seen {
+        let journal = match Journal::try_open(path) {
             Err(hallmark_state::journal::JournalError::Busy { .. }) => {
                 eprintln!(
                     "hallmark: waiting for another verify to release {}",
@@ -420,19 +340,17 @@ pub(crate) fn run(args: Args) -> Result<u8> {
                 Journal::open(path)?
             }
             other => other?,
-        }),
-        None => None,
-    };
+        };
+        session = session
+            .with_journal(journal, args.location.clone())
+            .map_err(|e| CliError::new(format!("--location: {e}")))?;
+    }
     let mut run = Run {
-        verifier,
+        session,
         json: args.json,
         out: BufWriter::with_capacity(1 << 16, io::stdout().lock()),
         counts: BTreeMap::new(),
         all_accepted: true,
-        here: DuplicateIndex::default(),
-        journal,
-        location: args.location.clone(),
-        now,
     };
 
     if !args.image.is_empty() {
@@ -446,10 +364,12 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             for (n, text) in found.into_iter().enumerate() {
                 let len = text.len();
                 items.push(Item {
-                    line: items.len() + 1,
+                    scan: Scan {
+                        line: items.len() + 1,
+                        text,
+                        len,
+                    },
                     source: Some(format!("{}#{}", path.display(), n + 1)),
-                    text,
-                    len,
                 });
             }
         }
@@ -460,10 +380,8 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             .iter()
             .enumerate()
             .map(|(i, c)| Item {
-                line: i + 1,
+                scan: Scan::new(i + 1, c.clone()),
                 source: None,
-                text: c.clone(),
-                len: c.len(),
             })
             .collect();
         for chunk in items.chunks(CHUNK) {
@@ -494,10 +412,12 @@ pub(crate) fn run(args: Args) -> Result<u8> {
                 bar.inc(if len.is_some() { l.len as u64 + 1 } else { 1 });
                 if !(l.text.trim().is_empty() && l.len == l.text.len()) {
                     items.push(Item {
-                        line,
+                        scan: Scan {
+                            line,
+                            text: l.text,
+                            len: l.len,
+                        },
                         source: None,
-                        text: l.text,
-                        len: l.len,
                     });
                 }
             }

@@ -2,7 +2,8 @@
 //!
 //! What a manufacturer needs to issue hallmark codes: issuer key generation and
 //! key files ([`SecretKey`]), the serial [`Ledger`] that guarantees no serial is
-//! issued twice, and [`mint`].
+//! issued twice, [`mint`], and the parallel mint [`pipeline`] (reserve durably,
+//! then sign on all cores into the caller's sink).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -11,6 +12,7 @@ pub mod issued;
 mod keys;
 mod ledger;
 mod mint;
+pub mod pipeline;
 mod serials;
 
 pub use error::Error;

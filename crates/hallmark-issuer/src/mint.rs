@@ -59,6 +59,15 @@ impl<'k> Minter<'k> {
         })
     }
 
+    /// How this minter turns ledger counters into serials.
+    pub fn mode(&self) -> SerialMode {
+        if self.opaque.is_some() {
+            SerialMode::Opaque
+        } else {
+            SerialMode::Sequential
+        }
+    }
+
     /// The serial for ledger counter `counter` under this minter's mode.
     pub fn serial(&self, counter: u64) -> Result<u64, Error> {
         match &self.opaque {

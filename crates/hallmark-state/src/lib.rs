@@ -11,10 +11,14 @@
 //!   (duplicate detection across runs).
 //! - [`sequence`]: the highest revocation-snapshot sequence seen per signer
 //!   (rollback protection), and where a verifier keeps its state.
+//! - [`offline`]: an offline verification session built on them: snapshot
+//!   loading with the rollback check, duplicate detection within a run and
+//!   across runs, verdicts returned only once their sightings are durable.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod file;
 pub mod journal;
 pub mod log;
+pub mod offline;
 pub mod sequence;

@@ -1,0 +1,540 @@
+//! The mint pipeline: reserve a batch of serials durably, then sign it on all
+//! cores and hand the codes, in order, to the caller's sink.
+//!
+//! Two steps, so that no code can exist before its serials are on disk:
+//!
+//! 1. [`reserve`] takes the key's ledger lock (waiting for another mint),
+//!    checks the ledger against the counter the key file records, records the
+//!    batch in the ledger (fsynced) and then the new counter in the key file.
+//! 2. [`sign_batch`] signs the reserved [`Batch`] in chunks of [`CHUNK`] codes
+//!    on all cores (rayon), each chunk in serial order, while a writer thread
+//!    hands the previous chunk to the sink. A stop flag (e.g. set on Ctrl-C) is
+//!    checked between chunks, so the sink only ever sees whole chunks.
+//!
+//! Serials reserved but never handed to the sink (an interrupted run, a failed
+//! output) stay reserved: they are never issued again.
+
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+use rayon::prelude::*;
+
+use crate::issued::{self, Issued};
+use crate::{Batch, BatchRequest, Error, KeyFile, Ledger, Minter, SecretKey};
+
+/// Codes signed per step: bounds memory whatever the batch size.
+pub const CHUNK: u64 = 8192;
+
+/// Where a batch is recorded.
+#[derive(Clone, Copy, Debug)]
+pub struct LedgerFiles<'a> {
+    /// The issuer's secret key file, which records the highest counter reserved.
+    pub key_file: &'a Path,
+    /// The key's serial ledger.
+    pub ledger: &'a Path,
+    /// Reserve although the key file records counters beyond what the ledger
+    /// holds (the ledger was lost, replaced or edited backwards): numbering
+    /// continues above the key file's counter, which becomes a floor.
+    pub new_ledger: bool,
+}
+
+/// Something [`reserve`] tells its caller while it works.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notice<'a> {
+    /// Another process holds the ledger's lock; `reserve` waits for it.
+    LedgerBusy {
+        /// The ledger.
+        ledger: &'a Path,
+    },
+    /// With [`LedgerFiles::new_ledger`]: the ledger does not hold the batches
+    /// the key file records; numbering continues from `key_next`, which is
+    /// recorded as a floor below which no serial is reserved from now on.
+    NewLedger {
+        /// The ledger.
+        ledger: &'a Path,
+        /// The key file.
+        key_file: &'a Path,
+        /// The counter numbering continues from.
+        key_next: u64,
+    },
+}
+
+/// Why [`sign_batch`] stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError<E> {
+    /// Signing a code failed.
+    #[error(transparent)]
+    Mint(#[from] Error),
+    /// The batch was reserved for one serial mode and the minter mints another.
+    #[error("the batch was reserved for {reserved:?} serials, the minter mints {minter:?} serials")]
+    ModeMismatch {
+        /// The mode the batch was reserved for.
+        reserved: crate::SerialMode,
+        /// The minter's mode.
+        minter: crate::SerialMode,
+    },
+    /// The caller's per-code work failed.
+    #[error("{0}")]
+    PerCode(E),
+    /// The sink failed; the chunks after the failure were not handed to it.
+    #[error("{0}")]
+    Output(io::Error),
+    /// The thread feeding the sink panicked.
+    #[error("the output thread panicked")]
+    OutputPanicked,
+}
+
+/// Reserves the serials for `request` (its `kid` is replaced by `key`'s)
+/// durably before returning: the batch is appended to the ledger and fsynced,
+/// then the key file records the next counter (a crash in between leaves the
+/// ledger ahead of the key file, which is harmless). Test-only keys record
+/// nothing in their key file.
+///
+/// Refuses ([`Error`]) a ledger that holds fewer serials than the key file
+/// records (unless [`LedgerFiles::new_ledger`]) and a `start` below what the
+/// key already issued. Two reservations on one ledger never overlap: the
+/// second waits (after a [`Notice::LedgerBusy`]) for the first to release it.
+///
+/// # Example
+///
+/// ```
+/// use hallmark::Payload;
+/// use hallmark_issuer::pipeline::{LedgerFiles, reserve};
+/// use hallmark_issuer::{BatchRequest, SecretKey, SerialMode};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// let key = SecretKey::from_seed("doc", &[7; 32])?;
+/// let (key_file, _public) = key.write_unencrypted(dir.path())?;
+/// let ledger = dir.path().join("doc.ledger");
+/// let files = LedgerFiles { key_file: &key_file, ledger: &ledger, new_ledger: false };
+/// let request = BatchRequest {
+///     kid: key.kid(),
+///     count: 10,
+///     start: None,
+///     part: "DRN-2980",
+///     lot: "L1",
+///     date: "2024-01-31".parse()?,
+///     expiry: None,
+///     time: 1_706_659_200,
+///     serials: SerialMode::Sequential,
+/// };
+/// let first = reserve(&key, files, &request, &mut |_| {})?;
+/// let second = reserve(&key, files, &request, &mut |_| {})?;
+/// assert_eq!(first.serials(), 0..=9);
+/// assert_eq!(second.serials(), 10..=19);
+/// # Ok(())
+/// # }
+/// ```
+pub fn reserve(
+    key: &SecretKey,
+    files: LedgerFiles<'_>,
+    request: &BatchRequest<'_>,
+    notice: &mut dyn FnMut(Notice<'_>),
+) -> Result<Batch, Error> {
+    let LedgerFiles {
+        key_file,
+        ledger: ledger_path,
+        new_ledger,
+    } = files;
+    let mut ledger = match Ledger::try_open(ledger_path) {
+        Err(Error::LedgerBusy { .. }) => {
+            notice(Notice::LedgerBusy {
+                ledger: ledger_path,
+            });
+            Ledger::open(ledger_path)?
+        }
+        other => other?,
+    };
+    // What the key file records it has reserved: the ledger must know at least as much.
+    let issued = if key.is_test_only() {
+        Issued::default()
+    } else {
+        KeyFile::read(key_file)?.issued
+    };
+    let ledger_next = ledger.next_serial(key.kid()).unwrap_or(u64::MAX);
+    let mut start = request.start;
+    let mut floor = None;
+    match issued.check_ledger(key_file, ledger_path, ledger_next) {
+        Ok(()) => {}
+        Err(e) if !new_ledger => return Err(e),
+        Err(_) => {
+            let key_next = issued.next.unwrap_or(0);
+            notice(Notice::NewLedger {
+                ledger: ledger_path,
+                key_file,
+                key_next,
+            });
+            floor = Some(key_next);
+            start = Some(start.unwrap_or(key_next));
+        }
+    }
+    let floor_now = Issued {
+        floor: floor.or(issued.floor),
+        ..issued
+    };
+    match start {
+        Some(s) => floor_now.check_start(key_file, s)?,
+        None if floor_now.floor.is_some_and(|f| f > ledger_next) => start = floor_now.floor,
+        None => {}
+    }
+    let batch = ledger.reserve(&BatchRequest {
+        kid: key.kid(),
+        start,
+        ..request.clone()
+    })?;
+    if !key.is_test_only() {
+        let next = batch.serials().end().saturating_add(1);
+        issued::record(key_file, next, floor)?;
+    }
+    Ok(batch)
+}
+
+/// Signs every code of `batch` with `minter`, in chunks of [`CHUNK`] on all
+/// cores, and returns how many codes reached the sink: all of the batch, or
+/// fewer if `stop` was set (checked before each chunk).
+///
+/// For each code, `per_code(serial, code)` runs on a rayon worker (for
+/// example to render its line, or to write its label image) and its result
+/// joins the chunk; each chunk, in serial order, is handed to `sink` on a
+/// writer thread while the next one is signed. `progress` is called with the
+/// size of each chunk handed over. After a sink error no further chunk is
+/// started once the writer has seen the failure (chunks already signed are
+/// dropped); the error is returned as [`PipelineError::Output`]. An error of
+/// signing or `per_code` takes precedence over one of the sink.
+///
+/// `minter` must mint in the batch's serial mode ([`Minter::new`] with
+/// `batch.serials`): a batch reserved for sequential serials is refused by an
+/// opaque minter and the reverse.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::atomic::AtomicBool;
+/// use hallmark::Payload;
+/// use hallmark_issuer::pipeline::{LedgerFiles, reserve, sign_batch};
+/// use hallmark_issuer::{BatchRequest, Minter, SecretKey, SerialMode};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// let key = SecretKey::from_seed("doc", &[7; 32])?;
+/// let (key_file, _public) = key.write_unencrypted(dir.path())?;
+/// let ledger = dir.path().join("doc.ledger");
+/// let date = "2024-01-31".parse()?;
+/// let minter = Minter::new(&key, &Payload::new(0, "DRN-2980", "L1", date)?, SerialMode::Sequential)?;
+/// let request = BatchRequest {
+///     kid: key.kid(), count: 3, start: None, part: "DRN-2980", lot: "L1",
+///     date, expiry: None, time: 1_706_659_200, serials: SerialMode::Sequential,
+/// };
+/// let files = LedgerFiles { key_file: &key_file, ledger: &ledger, new_ledger: false };
+/// // Reserved and fsynced before a single code exists.
+/// let batch = reserve(&key, files, &request, &mut |_| {})?;
+///
+/// let mut lines = Vec::new();
+/// let stop = AtomicBool::new(false);
+/// let done = sign_batch(
+///     &minter,
+///     &batch,
+///     &stop,
+///     &|_n| {},
+///     |serial, code| Ok::<_, std::convert::Infallible>(format!("{serial} {code}")),
+///     |chunk| {
+///         lines.extend(chunk);
+///         Ok(())
+///     },
+/// )?;
+/// assert_eq!(done, 3);
+/// assert!(lines[2].starts_with("2 "));
+/// # Ok(())
+/// # }
+/// ```
+pub fn sign_batch<T, E, P, S>(
+    minter: &Minter<'_>,
+    batch: &Batch,
+    stop: &AtomicBool,
+    progress: &(dyn Fn(u64) + Sync),
+    per_code: P,
+    mut sink: S,
+) -> Result<u64, PipelineError<E>>
+where
+    T: Send,
+    E: Send,
+    P: Fn(u64, String) -> Result<T, E> + Sync,
+    S: FnMut(Vec<T>) -> io::Result<()> + Send,
+{
+    if minter.mode() != batch.serials {
+        return Err(PipelineError::ModeMismatch {
+            reserved: batch.serials,
+            minter: minter.mode(),
+        });
+    }
+    let counters = batch.serials();
+    let (first, last) = (*counters.start(), *counters.end());
+    // Set by the writer when the sink fails: no further chunk is signed.
+    let failed = AtomicBool::new(false);
+    let failed = &failed;
+    let sink = &mut sink;
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel::<Vec<T>>(2);
+        let writer = scope.spawn(move || -> io::Result<()> {
+            let mut result = Ok(());
+            for chunk in rx {
+                if result.is_ok() {
+                    result = sink(chunk);
+                    if result.is_err() {
+                        failed.store(true, Ordering::SeqCst);
+                    }
+                }
+                // After an error keep draining, so the producer never blocks.
+            }
+            result
+        });
+        let produced = (|| -> Result<u64, PipelineError<E>> {
+            let mut emitted = 0u64;
+            let mut lo = first;
+            while lo <= last && !stop.load(Ordering::SeqCst) && !failed.load(Ordering::SeqCst) {
+                let hi = lo.saturating_add(CHUNK - 1).min(last);
+                let chunk: Vec<T> = (lo..=hi)
+                    .into_par_iter()
+                    .map(|counter| {
+                        let (serial, code) = minter.mint(counter)?;
+                        per_code(serial, code).map_err(PipelineError::PerCode)
+                    })
+                    .collect::<Result<_, _>>()?;
+                if tx.send(chunk).is_err() {
+                    break; // The writer failed; its error is reported below.
+                }
+                emitted += hi - lo + 1;
+                progress(hi - lo + 1);
+                lo = hi + 1;
+            }
+            Ok(emitted)
+        })();
+        drop(tx);
+        let written = writer.join().map_err(|_| PipelineError::OutputPanicked)?;
+        let emitted = produced?;
+        written.map_err(PipelineError::Output)?;
+        Ok(emitted)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SerialMode;
+    use hallmark::{Date, Payload};
+    use std::path::PathBuf;
+    use std::sync::atomic::AtomicU64;
+
+    struct Setup {
+        _dir: tempfile::TempDir,
+        key: SecretKey,
+        key_file: PathBuf,
+        ledger: PathBuf,
+        date: Date,
+    }
+
+    fn setup() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SecretKey::from_seed("unit", &[9; 32]).unwrap();
+        let (key_file, _) = key.write_unencrypted(dir.path()).unwrap();
+        let ledger = dir.path().join("unit.ledger");
+        Setup {
+            _dir: dir,
+            key,
+            key_file,
+            ledger,
+            date: "2024-01-31".parse().unwrap(),
+        }
+    }
+
+    impl Setup {
+        fn files(&self, new_ledger: bool) -> LedgerFiles<'_> {
+            LedgerFiles {
+                key_file: &self.key_file,
+                ledger: &self.ledger,
+                new_ledger,
+            }
+        }
+        fn request(&self, count: u64, serials: SerialMode) -> BatchRequest<'static> {
+            BatchRequest {
+                kid: self.key.kid(),
+                count,
+                start: None,
+                part: "P",
+                lot: "L",
+                date: self.date,
+                expiry: None,
+                time: 1,
+                serials,
+            }
+        }
+        fn minter(&self, mode: SerialMode) -> Minter<'_> {
+            Minter::new(
+                &self.key,
+                &Payload::new(0, "P", "L", self.date).unwrap(),
+                mode,
+            )
+            .unwrap()
+        }
+    }
+
+    #[test]
+    fn reserve_records_the_counter_in_the_key_file() {
+        let s = setup();
+        let batch = reserve(
+            &s.key,
+            s.files(false),
+            &s.request(5, SerialMode::Sequential),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(batch.serials(), 0..=4);
+        assert_eq!(KeyFile::read(&s.key_file).unwrap().issued.next, Some(5));
+    }
+
+    #[test]
+    fn reserve_refuses_a_lost_ledger_unless_new_ledger() {
+        let s = setup();
+        let req = s.request(5, SerialMode::Sequential);
+        reserve(&s.key, s.files(false), &req, &mut |_| {}).unwrap();
+        std::fs::remove_file(&s.ledger).unwrap();
+        assert!(reserve(&s.key, s.files(false), &req, &mut |_| {}).is_err());
+        let mut notices = Vec::new();
+        let batch = reserve(&s.key, s.files(true), &req, &mut |n| {
+            if let Notice::NewLedger { key_next, .. } = n {
+                notices.push(key_next);
+            }
+        })
+        .unwrap();
+        assert_eq!(notices, [5]);
+        // Numbering continues above what the key file recorded: nothing reissued.
+        assert_eq!(batch.serials(), 5..=9);
+    }
+
+    #[test]
+    fn sign_batch_hands_every_code_in_serial_order() {
+        let s = setup();
+        let count = CHUNK * 2 + 3;
+        let batch = reserve(
+            &s.key,
+            s.files(false),
+            &s.request(count, SerialMode::Sequential),
+            &mut |_| {},
+        )
+        .unwrap();
+        let minter = s.minter(SerialMode::Sequential);
+        let progressed = AtomicU64::new(0);
+        let mut seen = Vec::new();
+        let done = sign_batch(
+            &minter,
+            &batch,
+            &AtomicBool::new(false),
+            &|n| {
+                progressed.fetch_add(n, Ordering::SeqCst);
+            },
+            |serial, code| Ok::<_, ()>((serial, code)),
+            |chunk| {
+                seen.extend(chunk);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(done, count);
+        assert_eq!(progressed.load(Ordering::SeqCst), count);
+        let serials: Vec<u64> = seen.iter().map(|(s, _)| *s).collect();
+        assert_eq!(serials, (0..count).collect::<Vec<_>>());
+        assert_eq!(seen[7].1, minter.mint(7).unwrap().1);
+    }
+
+    #[test]
+    fn sign_batch_stops_between_chunks() {
+        let s = setup();
+        let batch = reserve(
+            &s.key,
+            s.files(false),
+            &s.request(CHUNK * 3, SerialMode::Sequential),
+            &mut |_| {},
+        )
+        .unwrap();
+        let stop = AtomicBool::new(false);
+        let mut got = 0u64;
+        let done = sign_batch(
+            &s.minter(SerialMode::Sequential),
+            &batch,
+            &stop,
+            &|_| stop.store(true, Ordering::SeqCst),
+            |_, code| Ok::<_, ()>(code),
+            |chunk| {
+                got += chunk.len() as u64;
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(done, CHUNK);
+        assert_eq!(got, CHUNK);
+    }
+
+    #[test]
+    fn sign_batch_reports_sink_and_per_code_errors() {
+        let s = setup();
+        let batch = reserve(
+            &s.key,
+            s.files(false),
+            &s.request(CHUNK * 3, SerialMode::Sequential),
+            &mut |_| {},
+        )
+        .unwrap();
+        let minter = s.minter(SerialMode::Sequential);
+        let stop = AtomicBool::new(false);
+        let out = sign_batch(
+            &minter,
+            &batch,
+            &stop,
+            &|_| {},
+            |_, code| Ok::<_, ()>(code),
+            |_| Err(io::Error::other("disk full")),
+        );
+        assert!(matches!(out, Err(PipelineError::Output(e)) if e.to_string() == "disk full"));
+        let out = sign_batch(
+            &minter,
+            &batch,
+            &stop,
+            &|_| {},
+            |serial, code| {
+                if serial == 3 {
+                    Err("no image")
+                } else {
+                    Ok(code)
+                }
+            },
+            |_| Ok(()),
+        );
+        assert!(matches!(out, Err(PipelineError::PerCode("no image"))));
+    }
+
+    #[test]
+    fn sign_batch_refuses_a_minter_of_another_mode() {
+        let s = setup();
+        let batch = reserve(
+            &s.key,
+            s.files(false),
+            &s.request(2, SerialMode::Opaque),
+            &mut |_| {},
+        )
+        .unwrap();
+        let out = sign_batch(
+            &s.minter(SerialMode::Sequential),
+            &batch,
+            &AtomicBool::new(false),
+            &|_| {},
+            |_, code| Ok::<_, ()>(code),
+            |_| Ok(()),
+        );
+        assert!(matches!(out, Err(PipelineError::Mint(_))));
+    }
+}
