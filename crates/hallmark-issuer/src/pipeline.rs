@@ -535,6 +535,12 @@ mod tests {
             |_, code| Ok::<_, ()>(code),
             |_| Ok(()),
         );
-        assert!(matches!(out, Err(PipelineError::Mint(_))));
+        assert!(matches!(
+            out,
+            Err(PipelineError::ModeMismatch {
+                reserved: SerialMode::Opaque,
+                minter: SerialMode::Sequential
+            })
+        ));
     }
 }
