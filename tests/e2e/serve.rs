@@ -417,6 +417,36 @@ fn cli_clients_set_status_pull_snapshots_and_push_batches() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
+    // Issue 18.2 (regression_revocations_pull_does_not_follow_planted_symlinks):
+    // symlinks planted at the snapshot's path and at its .etag are replaced
+    // by regular files; their targets are untouched.
+    let planted = dir.join("planted");
+    std::fs::create_dir(&planted).unwrap();
+    let (victim, victim_etag) = (dir.join("victim"), dir.join("victim-etag"));
+    std::fs::write(&victim, b"precious").unwrap();
+    std::fs::write(&victim_etag, b"precious too").unwrap();
+    let (to, to_etag) = (
+        planted.join("revocations.bin"),
+        planted.join("revocations.bin.etag"),
+    );
+    std::os::unix::fs::symlink(&victim, &to).unwrap();
+    std::os::unix::fs::symlink(&victim_etag, &to_etag).unwrap();
+    let out = hallmark(&["revocations", "pull", "--server", &url])
+        .out(&to)
+        .run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert_eq!(std::fs::read(&victim_etag).unwrap(), b"precious too");
+    for path in [&to, &to_etag] {
+        let meta = std::fs::symlink_metadata(path).unwrap();
+        assert!(
+            meta.file_type().is_file(),
+            "{} is a regular file",
+            path.display()
+        );
+    }
+    assert_eq!(std::fs::read(&to).unwrap(), bytes);
+
     // The pulled snapshot verifies offline.
     let out = verify(&s.trust)
         .revocations(&snapshot)
