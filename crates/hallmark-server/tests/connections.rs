@@ -207,8 +207,11 @@ async fn regression_slowloris_is_cut_off_by_the_header_timeout() {
     let server = start(settings(64, 1000, header, Duration::from_secs(30))).await;
     // 30 connections sending their headers a byte every 100 ms.
     let mut slow = Vec::new();
+    // Each slow client reports once its request has begun.
+    let (begun_tx, mut begun) = tokio::sync::mpsc::channel::<()>(30);
     for _ in 0..30 {
         let addr = server.addr;
+        let begun_tx = begun_tx.clone();
         slow.push(tokio::spawn(async move {
             let mut stream = connect_from(3, addr).await;
             let started = Instant::now();
@@ -216,6 +219,7 @@ async fn regression_slowloris_is_cut_off_by_the_header_timeout() {
                 .write_all(b"GET /healthz HTTP/1.1\r\nX-Slow: ")
                 .await
                 .unwrap();
+            let _ = begun_tx.send(()).await;
             let mut buf = [0u8; 64];
             loop {
                 if stream.write_all(b"a").await.is_err() {
@@ -232,8 +236,12 @@ async fn regression_slowloris_is_cut_off_by_the_header_timeout() {
             }
         }));
     }
-    // Meanwhile a well-behaved client is served promptly.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Meanwhile (every slow request begun: a condition, not a delay) a
+    // well-behaved client is served promptly.
+    drop(begun_tx);
+    for _ in 0..30 {
+        begun.recv().await.unwrap();
+    }
     let started = Instant::now();
     assert_eq!(healthz_from(1, server.addr).await.map(|a| a.0), Some(200));
     assert!(
