@@ -48,8 +48,8 @@ impl AppState {
     /// State over a trust store, a storage backend and the optional key that
     /// signs revocation snapshots (without one, the snapshot endpoint is 404).
     /// Builds the trust store's tables of multiples
-    /// ([`TrustStore::precompute`]: a few milliseconds and 676 KB per key),
-    /// which make every lookup's signature check about three times cheaper.
+    /// ([`TrustStore::precompute`]: 676 KB per key), which make every lookup's
+    /// signature check cheaper (docs/PERFORMANCE.md).
     pub fn new(
         trust: TrustStore,
         storage: Arc<dyn Storage>,

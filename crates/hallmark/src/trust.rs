@@ -363,9 +363,9 @@ impl TrustStore {
         finish(trusted, code, good)
     }
 
-    /// Builds tables of multiples of every key (about 676 KB and a few
-    /// milliseconds per key, and the same once for the base point), after which
-    /// each verification costs about a third of `verify_strict`. Verification
+    /// Builds tables of multiples of every key (about 676 KB per key, and the
+    /// same once for the base point), after which each verification is much
+    /// cheaper than `verify_strict` (docs/PERFORMANCE.md has the figures). Verification
     /// accepts exactly the same codes with or without them: the signature
     /// equation is the same (see `multiples.rs`). Worth it for a server or for
     /// more than a few hundred codes; [`crate::Verifier::verify_batch`] builds

@@ -3,8 +3,8 @@
 //! [`MAX_VERSION`].
 //!
 //! Why not fast_qr alone: it scores all eight masks on a byte-per-module
-//! matrix, about 150 us for a version 7 symbol, which alone caps label output
-//! near 10,000 images/s on 2 cores. Here every row and column is one `u128`, so
+//! matrix, which alone caps label output (docs/PERFORMANCE.md has the rates of
+//! both). Here every row and column is one `u128`, so
 //! a mask is scored with a few dozen word operations per line. fast_qr stays as
 //! the test oracle: for every mask the two produce identical symbols.
 
