@@ -120,9 +120,9 @@ pub(super) const REGISTERED_SEQUENTIAL_QUERY: &str = "
 pub(super) const SUMMARY_QUERY: &str = "
     SELECT c.count, c.first, c.last,
            (SELECT COUNT(DISTINCT l.location) FROM scan_locations l
-             WHERE l.kid = $1 AND l.serial = $2 AND l.last >= $3),
+             WHERE l.kid = c.kid AND l.serial = c.serial AND l.last >= $3),
            (SELECT COUNT(*) FROM scan_locations l
-             WHERE l.kid = $1 AND l.serial = $2 AND l.trusted = TRUE AND l.last >= $3)
+             WHERE l.kid = c.kid AND l.serial = c.serial AND l.trusted = TRUE AND l.last >= $3)
     FROM scan_codes c WHERE c.kid = $1 AND c.serial = $2";
 
 /// Adds a scan to its code's totals: kid `$1`, serial `$2`, time `$3`.
