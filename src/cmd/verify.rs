@@ -104,13 +104,8 @@ pub(crate) struct Args {
     codes: Vec<String>,
 }
 
-/// Loads, verifies and rollback-checks a snapshot ([`offline::load_snapshot`]);
-/// says whether it is stale.
-fn load_snapshot(
-    args: &Args,
-    trust: &TrustStore,
-    path: &Path,
-) -> Result<(RevocationSnapshot, bool)> {
+/// Loads, verifies and rollback-checks a snapshot ([`offline::load_snapshot`]).
+fn load_snapshot(args: &Args, trust: &TrustStore, path: &Path) -> Result<RevocationSnapshot> {
     let bytes = crate::read_bounded(
         path,
         hallmark::MAX_SNAPSHOT_BYTES,
@@ -124,18 +119,7 @@ fn load_snapshot(
                 }
                 e => CliError::new(e.to_string()),
             })?;
-    let age = now_secs()?.saturating_sub(snapshot.issued);
-    let stale = age > args.max_age;
-    if stale {
-        eprintln!(
-            "hallmark: warning: revocation snapshot {} (sequence {}) is {} hours old, older than --max-age: \
-             genuine codes are reported as stale",
-            path.display(),
-            snapshot.sequence,
-            age / 3600
-        );
-    }
-    Ok((snapshot, stale))
+    Ok(snapshot)
 }
 
 /// One code to verify: the scan, and for images where it came from.
@@ -326,8 +310,18 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     };
     let now = now_secs()?;
     let mut verifier = Verifier::new(&trust, today);
-    if let Some((s, _)) = &snapshot {
+    if let (Some(s), Some(path)) = (&snapshot, &args.revocations) {
         verifier = verifier.with_revocations(s, now, args.max_age);
+        // The verifier decides staleness; this only says so once.
+        if verifier.is_stale() {
+            eprintln!(
+                "hallmark: warning: revocation snapshot {} (sequence {}) is {} hours old, older than --max-age: \
+                 genuine codes are reported as stale",
+                path.display(),
+                s.sequence,
+                now.saturating_sub(s.issued) / 3600
+            );
+        }
     }
     let mut session = Session::new(verifier, now);
     if let Some(path) = &args.seen {

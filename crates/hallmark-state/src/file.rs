@@ -500,6 +500,17 @@ pub fn open_or_create(path: &Path, mode: u32) -> Result<(File, bool), FileError>
 /// names the file's role in errors.
 pub fn read_bounded(path: &Path, max: u64, what: &'static str) -> Result<Vec<u8>, FileError> {
     let file = File::open(path).map_err(FileError::io(path))?;
+    read_open_bounded(file, path, max, what)
+}
+
+/// Reads the open `file` (at `path`) whole, refusing more than `max` bytes
+/// after reading at most one byte past the limit.
+fn read_open_bounded(
+    file: File,
+    path: &Path,
+    max: u64,
+    what: &'static str,
+) -> Result<Vec<u8>, FileError> {
     let mut bytes = Vec::new();
     file.take(max.saturating_add(1))
         .read_to_end(&mut bytes)
@@ -530,18 +541,7 @@ pub fn read_bounded_nofollow(
     what: &'static str,
 ) -> Result<Vec<u8>, FileError> {
     let file = open_nofollow(path, false).map_err(|e| nofollow_error(path, e))?;
-    let mut bytes = Vec::new();
-    file.take(max.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(FileError::io(path))?;
-    if bytes.len() as u64 > max {
-        return Err(FileError::TooLarge {
-            path: path.to_owned(),
-            what,
-            max,
-        });
-    }
-    Ok(bytes)
+    read_open_bounded(file, path, max, what)
 }
 
 /// Whether `a` and `b` name the same existing file (same device and inode,
