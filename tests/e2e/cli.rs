@@ -795,3 +795,37 @@ fn errors_print_once_with_their_cause_chain() {
     let err = stderr(&out);
     assert!(err.contains("trust store: line 3: key w is"), "{err}");
 }
+
+/// New input paths of this change refuse bad values with a message naming
+/// them: the test clock `$HALLMARK_NOW`, and the serve flags whose range is
+/// bounded by what the service stores.
+#[test]
+fn new_inputs_refuse_bad_values_by_name() {
+    let out = verify(&demo_trust())
+        .env("HALLMARK_NOW", "yesterday")
+        .input("0630")
+        .run();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("$HALLMARK_NOW"), "{}", stderr(&out));
+    let trust = demo_trust();
+    for (flag, value, says) in [
+        (
+            "--anonymous-clone-locations",
+            "64",
+            "--anonymous-clone-locations",
+        ),
+        ("--clone-locations", "64", "--clone-locations"),
+        ("--scan-retention", "forever", "forever"),
+        ("--idle-timeout", "0s", "at least 1s"),
+    ] {
+        let out = hallmark(&["serve", "--trust", p(&trust), "--listen", "127.0.0.1:0"])
+            .args(&["--db", ":memory:", flag, value])
+            .run();
+        assert_eq!(code(&out), 2, "{flag} {value}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(says),
+            "{flag} {value}: {}",
+            stderr(&out)
+        );
+    }
+}
