@@ -819,7 +819,10 @@ fn new_inputs_refuse_bad_values_by_name() {
         ("--idle-timeout", "0s", "at least 1s"),
     ] {
         let out = hallmark(&["serve", "--trust", p(&trust), "--listen", "127.0.0.1:0"])
-            .args(&["--db", ":memory:", flag, value])
+            // A database that cannot be opened: were a check missing, serve
+            // would fail there (naming the database, not the flag) instead
+            // of starting.
+            .args(&["--db", "/nonexistent-dir/h.db", flag, value])
             .run();
         assert_eq!(code(&out), 2, "{flag} {value}: {}", stderr(&out));
         assert!(
