@@ -1,22 +1,7 @@
-//! JSON and text renderings shared by `verify` and `inspect`.
+//! Text renderings shared by `verify` and `inspect` (JSON comes from
+//! `hallmark::report`).
 
 use hallmark::Payload;
-use serde_json::{Value, json};
-
-/// The payload as a JSON object.
-pub(crate) fn payload_json(p: &Payload) -> Value {
-    json!({
-        "serial": p.serial(),
-        "part": p.part(),
-        "lot": p.lot(),
-        "date": p.date().to_string(),
-        "expiry": p.expiry().map(|d| d.to_string()),
-        "extensions": p.extensions().iter().map(|e| json!({
-            "key": e.key(),
-            "cbor": hex_encode(&e.value_cbor()),
-        })).collect::<Vec<_>>(),
-    })
-}
 
 /// The payload as `field=value` pairs for one line of text output.
 pub(crate) fn payload_text(p: &Payload) -> String {

@@ -3,7 +3,9 @@
 use hallmark::UnverifiedCode;
 use serde_json::json;
 
-use crate::output::{hex_encode, payload_json};
+use hallmark::report::PayloadReport;
+
+use crate::output::hex_encode;
 use crate::{EXIT_NOT_GENUINE, EXIT_OK, Result};
 
 /// Show what a code claims, WITHOUT verifying it.
@@ -48,7 +50,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             "code": code.to_text(),
             "version": hallmark::VERSION,
             "kid": code.kid().to_string(),
-            "payload": payload_json(p),
+            "payload": PayloadReport::from(p),
             "signature": hex_encode(code.signature()),
         });
         println!("{value}");

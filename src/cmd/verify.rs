@@ -6,6 +6,7 @@ use std::fs;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use hallmark::report::Report;
 use hallmark::{Date, RevocationSnapshot, TrustStore, Verdict, Verifier};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::cmd::{load_trust, now_secs, parse_date, parse_duration, today};
 use crate::input::Lines;
-use crate::output::{echo, payload_json, payload_text};
+use crate::output::{echo, payload_text};
 use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
 use hallmark_state::journal::{Journal, Sighting};
 use hallmark_state::offline::{self, FirstSeen, Judged, OfflineError, Scan, Session};
@@ -59,8 +60,10 @@ pub(crate) struct Args {
     /// The trust store (TOML) listing the issuer keys to accept.
     #[arg(long, value_name = "FILE")]
     trust: PathBuf,
-    /// Print one JSON object per code: line, input, code, verdict, error, reason,
-    /// payload, revocation, first_seen.
+    /// Print one JSON object per code: verdict, error, detail, code, kid,
+    /// key_name, payload, revocation (the fields of the service's API), and
+    /// line, input, reason, first_seen, source; `key` is the old name of
+    /// key_name, kept for one release.
     #[arg(long)]
     json: bool,
     /// Read codes from FILE, one per line (default: stdin when no CODE is given);
@@ -171,66 +174,50 @@ impl<W: Write> Run<'_, W> {
     }
 }
 
-/// One output line (with its newline) and its verdict.
+/// One output line (with its newline).
+///
+/// JSON: the verifier's [`Report`] (the fields the service's API also
+/// uses), every field present (null when it does not apply), plus the
+/// CLI's own `line`, `input`, `reason`, `source`, `first_seen`, and, for one
+/// release, `key` (the old name of `key_name`; CHANGELOG.md).
 fn render(item: &Item, judged: &Judged, json: bool) -> String {
-    let (verdict, first_seen) = (&judged.verdict, judged.first_seen.as_ref());
-    let word = judged.kind().as_str();
     let Scan { line, text, len } = &item.scan;
-    // The output of an expired code shows no payload, key or kid, as before
-    // the verdict carried them.
-    let shown = match verdict {
-        Verdict::Expired { .. } => None,
-        v => v.verified(),
-    };
+    let report = Report::new(&judged.verdict, text).with_verdict(judged.kind());
     let input = echo(text, *len);
-    let code = shown.map(|v| v.to_text()).or_else(|| {
-        hallmark::UnverifiedCode::decode(text)
-            .ok()
-            .map(|c| c.to_text())
-    });
-    let reason = reason(verdict, first_seen);
-    if json {
-        let mut value = serde_json::Map::new();
-        let mut put = |k: &str, v: Value| {
-            value.insert(k.to_owned(), v);
-        };
-        put("line", json!(line));
-        put("input", json!(input));
-        put("code", json!(code));
-        put("verdict", json!(word));
-        put("error", json!(verdict.refusal().map(|e| e.kind())));
-        put("reason", json!(reason));
-        put("payload", json!(shown.map(|v| payload_json(v.payload()))));
-        if let Some(source) = &item.source {
-            put("source", json!(source));
+    let reason = reason(&judged.verdict, judged.first_seen.as_ref());
+    if !json {
+        let word = report.verdict.as_str();
+        let shown = report.code.unwrap_or(input);
+        return format!("{word}\t{shown}\t{reason}\n");
+    }
+    let mut value = match serde_json::to_value(&report) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    for field in Report::FIELDS {
+        value.entry(field).or_insert(Value::Null);
+    }
+    let key = value.get("key_name").cloned().unwrap_or(Value::Null);
+    value.insert("key".to_owned(), key);
+    value.insert("line".to_owned(), json!(line));
+    value.insert("input".to_owned(), json!(input));
+    value.insert("reason".to_owned(), json!(reason));
+    if let Some(source) = &item.source {
+        value.insert("source".to_owned(), json!(source));
+    }
+    match &judged.first_seen {
+        Some(FirstSeen::Line(l)) => {
+            value.insert("first_seen".to_owned(), json!({"line": l}));
         }
-        if let Some(v) = shown {
-            put("kid", json!(v.kid().to_string()));
-            put("key", json!(v.key_name()));
-        }
-        if let Verdict::Revoked { revocation, .. } = verdict {
-            put(
-                "revocation",
-                json!({
-                    "reason": revocation.reason.as_str(),
-                    "date": revocation.date.to_string(),
-                    "scope": scope_text(&revocation.scope),
-                }),
+        Some(FirstSeen::Journal(Sighting { time, location })) => {
+            value.insert(
+                "first_seen".to_owned(),
+                json!({"time": time, "location": location}),
             );
         }
-        match first_seen {
-            Some(FirstSeen::Line(l)) => put("first_seen", json!({"line": l})),
-            Some(FirstSeen::Journal(Sighting { time, location })) => {
-                put("first_seen", json!({"time": time, "location": location}))
-            }
-            None => {}
-        }
-        let value = Value::Object(value);
-        format!("{value}\n")
-    } else {
-        let shown = code.unwrap_or(input);
-        format!("{word}\t{shown}\t{reason}\n")
+        None => {}
     }
+    format!("{}\n", Value::Object(value))
 }
 
 fn scope_text(scope: &hallmark::Scope) -> String {

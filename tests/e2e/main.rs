@@ -19,6 +19,7 @@ mod files;
 mod images;
 mod offline;
 mod properties;
+mod report;
 mod serve;
 mod size;
 mod symbols;

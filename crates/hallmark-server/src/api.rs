@@ -3,6 +3,7 @@
 //! Handlers build these types (never ad-hoc JSON), so the OpenAPI document
 //! (the `openapi` module) describes what is sent.
 
+use hallmark::report::{Report, ScopeReport};
 use hallmark::{Date, KeyId, Reason, Scope, TrustedKey};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -21,21 +22,6 @@ pub struct ErrorBody {
     pub verdict: Option<String>,
 }
 
-/// A code's signed payload.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PayloadBody {
-    /// Serial number.
-    pub serial: u64,
-    /// Part number.
-    pub part: String,
-    /// Lot.
-    pub lot: String,
-    /// Date of manufacture, YYYY-MM-DD.
-    pub date: String,
-    /// Expiry date, YYYY-MM-DD, if any.
-    pub expiry: Option<String>,
-}
-
 /// Serial range, inclusive.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -44,49 +30,6 @@ pub struct RangeBody {
     pub first: u64,
     /// Last serial (at least `first`).
     pub last: u64,
-}
-
-/// What a status applies to: exactly one field is present.
-#[derive(Debug, Default, Serialize, ToSchema)]
-pub struct ScopeBody {
-    /// One serial.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub serial: Option<u64>,
-    /// A serial range.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub range: Option<RangeBody>,
-    /// A lot.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lot: Option<String>,
-    /// The whole key, for codes made on or after this date (YYYY-MM-DD).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_from: Option<String>,
-}
-
-impl From<&Scope> for ScopeBody {
-    fn from(scope: &Scope) -> ScopeBody {
-        match scope {
-            Scope::Serial(s) => ScopeBody {
-                serial: Some(*s),
-                ..ScopeBody::default()
-            },
-            Scope::Range { first, last } => ScopeBody {
-                range: Some(RangeBody {
-                    first: *first,
-                    last: *last,
-                }),
-                ..ScopeBody::default()
-            },
-            Scope::Lot(lot) => ScopeBody {
-                lot: Some(lot.clone()),
-                ..ScopeBody::default()
-            },
-            Scope::Key { from } => ScopeBody {
-                key_from: Some(from.to_string()),
-                ..ScopeBody::default()
-            },
-        }
-    }
 }
 
 /// A code's current status.
@@ -103,7 +46,7 @@ pub struct StatusBody {
     pub date: Option<String>,
     /// What the status was set on (the serial, its range, lot or key).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<ScopeBody>,
+    pub scope: Option<ScopeReport>,
     /// When it was recorded, seconds since 1970-01-01 UTC.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub since: Option<u64>,
@@ -123,7 +66,7 @@ impl From<Option<&Status>> for StatusBody {
                 state: s.state().into(),
                 reason: Some(s.revocation.reason.as_str().into()),
                 date: Some(s.revocation.date.to_string()),
-                scope: Some(ScopeBody::from(&s.revocation.scope)),
+                scope: Some(ScopeReport::from(&s.revocation.scope)),
                 since: Some(s.time),
             },
         }
@@ -170,28 +113,16 @@ pub struct AlertBody {
 }
 
 /// What the service knows of a code (`GET /v1/codes/{code}`,
-/// `POST /v1/scans`). Fields past `verdict` and `detail` are present when the
-/// signature verified (also for `revoked` and `expired` codes).
+/// `POST /v1/scans`): the verifier's report (the same fields as `hallmark
+/// verify --json`: `verdict`, `error`, `detail`, `code`, `kid`, `key_name`,
+/// `payload`, `revocation`; `kid`, `key_name` and `payload` when the signature
+/// verified, also for `revoked` and `expired` codes), then what the service
+/// adds.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CodeReport {
-    /// `genuine`, `malformed`, `bad-signature`, `unknown-key`,
-    /// `key-not-valid`, `expired` or `revoked`.
-    pub verdict: String,
-    /// Why a code is not genuine.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    /// The code in canonical text form.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// The issuer key id (8 hex digits).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kid: Option<String>,
-    /// The issuer key's name in the trust store.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_name: Option<String>,
-    /// The signed payload.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub payload: Option<PayloadBody>,
+    /// The verdict and what the code says.
+    #[serde(flatten)]
+    pub report: Report,
     /// The current status.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusBody>,
@@ -416,7 +347,7 @@ pub struct StatusChanged {
     /// The issuer key id.
     pub kid: String,
     /// The target.
-    pub scope: ScopeBody,
+    pub scope: ScopeReport,
     /// When it takes effect, YYYY-MM-DD.
     pub date: String,
     /// The target in words (as in the audit log).

@@ -50,6 +50,7 @@ mod manifest;
 mod multiples;
 mod name;
 mod payload;
+pub mod report;
 mod revocation;
 pub mod runs;
 mod signed;

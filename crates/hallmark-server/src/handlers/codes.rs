@@ -7,42 +7,26 @@ use axum::extract::{Path, State};
 
 use super::{Judgement, judge, read_only};
 use crate::AppState;
-use crate::api::{CodeReport, ErrorBody, PayloadBody, ScansBody, StatusBody};
+use hallmark::report::Report;
+
+use crate::api::{CodeReport, ErrorBody, ScansBody, StatusBody};
 use crate::error::ApiError;
 
-/// The common part of lookup and scan answers.
-pub(crate) fn report(j: &Judgement) -> CodeReport {
-    let mut out = CodeReport {
-        verdict: j.verdict.kind().as_str().to_owned(),
-        detail: None,
-        code: None,
-        kid: None,
-        key_name: None,
-        payload: None,
-        status: None,
+/// The common part of lookup and scan answers: the verifier's report of
+/// the verdict for `scanned`, and the stored status when the signature
+/// verified.
+pub(crate) fn report(j: &Judgement, scanned: &str) -> CodeReport {
+    CodeReport {
+        report: Report::new(&j.verdict, scanned),
+        status: j
+            .verified
+            .as_ref()
+            .map(|_| StatusBody::from(j.status.as_ref())),
         registered: None,
         recorded: None,
         alerts: None,
         scans: None,
-    };
-    if let Some(e) = j.verdict.refusal() {
-        out.detail = Some(e.to_string());
     }
-    if let Some(v) = &j.verified {
-        let p = v.payload();
-        out.code = Some(v.to_text());
-        out.kid = Some(v.kid().to_string());
-        out.key_name = Some(v.key_name().to_owned());
-        out.payload = Some(PayloadBody {
-            serial: p.serial(),
-            part: p.part().to_owned(),
-            lot: p.lot().to_owned(),
-            date: p.date().to_string(),
-            expiry: p.expiry().map(|e| e.to_string()),
-        });
-        out.status = Some(StatusBody::from(j.status.as_ref()));
-    }
-    out
 }
 
 /// Looks up a code: verdict, payload, current status, registration, scans.
@@ -64,7 +48,7 @@ pub(crate) async fn lookup(
     let Path(code) = code?;
     let body = read_only(state, move |state| {
         let j = judge(state, &code)?;
-        let mut out = report(&j);
+        let mut out = report(&j, &code);
         if let Some(v) = &j.verified {
             let storage = state.storage();
             let window_start = state.now().saturating_sub(state.settings().clone_window);

@@ -71,7 +71,7 @@ pub(crate) async fn scan(
     let scanner = label("scanner", req.scanner)?;
     let body = blocking(move || {
         let j = judge(&state, &req.code)?;
-        let mut out = report(&j);
+        let mut out = report(&j, &req.code);
         let Some(v) = &j.verified else {
             // Not genuine: nothing to record against a serial.
             out.recorded = Some(false);

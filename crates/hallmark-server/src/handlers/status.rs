@@ -2,13 +2,12 @@
 
 use axum::Json;
 use axum::extract::State;
+use hallmark::report::ScopeReport;
 use hallmark::{Reason, RevocationSnapshot, Scope};
 
 use super::{blocking, invalid, today};
 use crate::AppState;
-use crate::api::{
-    ErrorBody, ScopeBody, StatusChanged, StatusRequest, StatusRequestBody, StatusTarget,
-};
+use crate::api::{ErrorBody, StatusChanged, StatusRequest, StatusRequestBody, StatusTarget};
 use crate::auth::{Authorized, StatusScope};
 use crate::error::{ApiError, ApiJson};
 use crate::storage::{Action, StatusChange};
@@ -86,7 +85,7 @@ pub(crate) async fn status(
             action: change.action.as_str().to_owned(),
             reason: change.action.reason().map(|r| r.as_str().to_owned()),
             kid: change.kid.to_string(),
-            scope: ScopeBody::from(&change.scope),
+            scope: ScopeReport::from(&change.scope),
             date: change.date.to_string(),
             target: change.target(),
             sequence,
