@@ -308,14 +308,30 @@ async fn graceful_shutdown_finishes_requests_in_flight_and_closes_idle_ones() {
     let body = br#"{"code": "not-a-code"}"#;
     busy.write_all(
         format!(
-            "POST /v1/scans HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            "POST /v1/scans HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
             body.len()
         )
         .as_bytes(),
     )
     .await
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The server answers `100 Continue` once the handler asks for the body:
+    // from then on the request is in flight (no guessing with a sleep).
+    let mut interim = Vec::new();
+    let mut byte = [0u8; 1];
+    while !interim.ends_with(b"\r\n\r\n") {
+        let n = timeout(Duration::from_secs(5), busy.read(&mut byte))
+            .await
+            .expect("100 Continue within 5 s")
+            .unwrap();
+        assert_eq!(n, 1, "closed before 100 Continue: {interim:?}");
+        interim.push(byte[0]);
+    }
+    assert!(
+        interim.starts_with(b"HTTP/1.1 100"),
+        "{}",
+        String::from_utf8_lossy(&interim)
+    );
     let _ = server.stop.take().unwrap().send(());
     // The idle connection is closed at once; the request is still answered.
     let (rest, closed) = until_closed(&mut idle, Duration::from_secs(3)).await;
