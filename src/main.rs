@@ -8,7 +8,6 @@ use clap::Parser;
 
 mod client;
 mod cmd;
-mod input;
 mod output;
 mod passphrase;
 

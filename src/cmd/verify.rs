@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use serde_json::{Value, json};
 
 use crate::cmd::{load_trust, now_secs, parse_date, parse_duration, today};
-use crate::input::Lines;
+use hallmark_state::input::Lines;
 use crate::output::{echo, payload_text};
 use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
 use hallmark_state::journal::{Journal, Sighting};

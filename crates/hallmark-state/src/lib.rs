@@ -6,6 +6,7 @@
 //!   unpredictable name beside the target, fsynced, renamed or linked into
 //!   place, the directory fsynced), never through a planted symlink; bounded
 //!   reads; cleanup of temporary files left by a killed process.
+//! - [`input`]: codes read one per line, each line bounded.
 //! - [`log`]: one locked append-only log with one torn-tail rule, used by the
 //!   issuer's serial ledger and by the [`journal`] of verified serials
 //!   (duplicate detection across runs).
@@ -18,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod file;
+pub mod input;
 pub mod journal;
 pub mod log;
 pub mod offline;

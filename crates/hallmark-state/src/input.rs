@@ -1,15 +1,18 @@
-//! Reading codes one per line, with a bound on how much of a line is kept.
+//! Reading codes one per line (a file or stdin), with a bound on how much of
+//! a line is kept, so a huge line cannot exhaust memory.
 
 use std::io::{self, BufRead};
 
 /// Most bytes of one line kept; the rest of a longer line is counted and dropped.
-pub(crate) const MAX_LINE_KEPT: usize = hallmark::MAX_INPUT_LEN + 1;
+pub const MAX_LINE_KEPT: usize = hallmark::MAX_INPUT_LEN + 1;
 
 /// One input line: its text (lossily decoded, at most [`MAX_LINE_KEPT`] bytes
 /// kept) and its full length in bytes.
-pub(crate) struct Line {
-    pub(crate) text: String,
-    pub(crate) len: usize,
+pub struct Line {
+    /// The line's text, without its line ending.
+    pub text: String,
+    /// Its full length in bytes (more than `text.len()` when cut).
+    pub len: usize,
 }
 
 /// The UTF-8 byte order mark some editors put at the start of a text file.
@@ -18,14 +21,14 @@ const BOM: &str = "\u{feff}";
 /// Codes one per line from a reader: like [`read_line`], but a UTF-8 byte order
 /// mark at the start of the input is dropped (else the first code would be
 /// malformed). Lengths reported still count only the line's own bytes.
-pub(crate) struct Lines<R> {
+pub struct Lines<R> {
     reader: R,
     first: bool,
 }
 
 impl<R: BufRead> Lines<R> {
     /// Lines from `reader`, from the start of its input.
-    pub(crate) fn new(reader: R) -> Lines<R> {
+    pub fn new(reader: R) -> Lines<R> {
         Lines {
             reader,
             first: true,
@@ -33,7 +36,7 @@ impl<R: BufRead> Lines<R> {
     }
 
     /// The next line, or `None` at end of input.
-    pub(crate) fn next_line(&mut self) -> io::Result<Option<Line>> {
+    pub fn next_line(&mut self) -> io::Result<Option<Line>> {
         let mut line = read_line(&mut self.reader)?;
         if std::mem::take(&mut self.first)
             && let Some(l) = &mut line
@@ -48,7 +51,7 @@ impl<R: BufRead> Lines<R> {
 
 /// Reads the next line without ever buffering more than [`MAX_LINE_KEPT`] bytes
 /// of it. Returns `None` at end of input.
-pub(crate) fn read_line(reader: &mut impl BufRead) -> io::Result<Option<Line>> {
+pub fn read_line(reader: &mut impl BufRead) -> io::Result<Option<Line>> {
     let mut kept = Vec::new();
     let mut len = 0usize;
     let mut seen_any = false;
