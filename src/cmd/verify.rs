@@ -13,9 +13,9 @@ use rayon::prelude::*;
 use serde_json::{Value, json};
 
 use crate::cmd::{load_trust, now_secs, parse_date, parse_duration, today};
-use hallmark_state::input::Lines;
 use crate::output::{echo, payload_text};
 use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
+use hallmark_state::input::Scans;
 use hallmark_state::journal::{Journal, Sighting};
 use hallmark_state::offline::{self, FirstSeen, Judged, OfflineError, Scan, Session};
 
@@ -382,33 +382,22 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             ),
         };
         let bar = progress(len);
-        let mut reader = Lines::new(reader);
-        let mut line = 0usize;
-        let mut items = Vec::with_capacity(CHUNK);
+        let mut scans = Scans::new(reader);
         loop {
-            let next = reader.next_line()?;
-            let done = next.is_none();
-            if let Some(l) = next {
-                line += 1;
-                bar.inc(if len.is_some() { l.len as u64 + 1 } else { 1 });
-                if !(l.text.trim().is_empty() && l.len == l.text.len()) {
-                    items.push(Item {
-                        scan: Scan {
-                            line,
-                            text: l.text,
-                            len: l.len,
-                        },
-                        source: None,
-                    });
-                }
-            }
-            if items.len() >= CHUNK || (done && !items.is_empty()) {
-                run.chunk(&items)?;
-                items.clear();
-            }
-            if done {
+            let chunk = scans.next_chunk(CHUNK)?;
+            if chunk.is_empty() {
                 break;
             }
+            let items: Vec<Item> = chunk
+                .into_iter()
+                .map(|scan| Item { scan, source: None })
+                .collect();
+            run.chunk(&items)?;
+            bar.set_position(if len.is_some() {
+                scans.bytes_read()
+            } else {
+                scans.lines_read() as u64
+            });
         }
         bar.finish_and_clear();
     }

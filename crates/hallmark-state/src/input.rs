@@ -3,6 +3,8 @@
 
 use std::io::{self, BufRead};
 
+use crate::offline::Scan;
+
 /// Most bytes of one line kept; the rest of a longer line is counted and dropped.
 pub const MAX_LINE_KEPT: usize = hallmark::MAX_INPUT_LEN + 1;
 
@@ -46,6 +48,58 @@ impl<R: BufRead> Lines<R> {
             l.len = l.len.saturating_sub(BOM.len());
         }
         Ok(line)
+    }
+}
+
+/// Codes one per line as [`Scan`]s for an offline [`Session`](crate::offline::Session),
+/// numbered by input line, blank lines skipped, handed out in chunks so that
+/// memory stays bounded whatever the input's size.
+pub struct Scans<R> {
+    lines: Lines<R>,
+    line: usize,
+    bytes: u64,
+}
+
+impl<R: BufRead> Scans<R> {
+    /// Scans from `reader`, from the start of its input.
+    pub fn new(reader: R) -> Scans<R> {
+        Scans {
+            lines: Lines::new(reader),
+            line: 0,
+            bytes: 0,
+        }
+    }
+
+    /// The next scans, at most `max` (at least one if `max` is 0); empty at
+    /// the end of the input.
+    pub fn next_chunk(&mut self, max: usize) -> io::Result<Vec<Scan>> {
+        let mut scans = Vec::new();
+        while scans.len() < max.max(1) {
+            let Some(l) = self.lines.next_line()? else {
+                break;
+            };
+            self.line += 1;
+            self.bytes = self.bytes.saturating_add(l.len as u64 + 1);
+            // A blank line is skipped, unless it was cut (then it was not blank).
+            if !(l.text.trim().is_empty() && l.len == l.text.len()) {
+                scans.push(Scan {
+                    line: self.line,
+                    text: l.text,
+                    len: l.len,
+                });
+            }
+        }
+        Ok(scans)
+    }
+
+    /// Lines read so far.
+    pub fn lines_read(&self) -> usize {
+        self.line
+    }
+
+    /// Bytes read so far, counting one line ending per line (for progress).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes
     }
 }
 
@@ -105,6 +159,34 @@ mod tests {
         assert_eq!(read_line(&mut r)?.map(|l| l.text), Some("B".into()));
         assert_eq!(read_line(&mut r)?.map(|l| l.text), Some("C".into()));
         assert!(read_line(&mut r)?.is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn scans_are_numbered_by_line_blank_lines_skipped_in_chunks() -> io::Result<()> {
+        let data = b"\xef\xbb\xbfA\n\n  \r\nB\nC\nD";
+        let mut scans = Scans::new(io::BufReader::with_capacity(3, &data[..]));
+        let first = scans.next_chunk(2)?;
+        let lines: Vec<(usize, &str)> = first.iter().map(|s| (s.line, s.text.as_str())).collect();
+        assert_eq!(lines, [(1, "A"), (4, "B")]);
+        let rest = scans.next_chunk(10)?;
+        let lines: Vec<(usize, &str)> = rest.iter().map(|s| (s.line, s.text.as_str())).collect();
+        assert_eq!(lines, [(5, "C"), (6, "D")]);
+        assert!(scans.next_chunk(10)?.is_empty());
+        assert_eq!(scans.lines_read(), 6);
+        // 1+0+2+1+1+1 bytes of text (neither the BOM nor a \r counted) and
+        // one line ending per line.
+        assert_eq!(scans.bytes_read(), 6 + 6);
+        Ok(())
+    }
+
+    #[test]
+    fn a_blank_line_that_was_cut_is_still_a_scan() -> io::Result<()> {
+        let mut data = vec![b' '; MAX_LINE_KEPT + 10];
+        data.push(b'\n');
+        let scans = Scans::new(&data[..]).next_chunk(10)?;
+        assert_eq!(scans.len(), 1);
+        assert_eq!(scans.first().map(|s| s.len), Some(MAX_LINE_KEPT + 10));
         Ok(())
     }
 
