@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use hallmark_server::storage::{Database, DatabaseError};
-use hallmark_server::{AppState, Settings};
+use hallmark_server::{AppState, Setting, Settings};
 
 use crate::{CliError, EXIT_OK, Result};
 
@@ -166,28 +166,6 @@ fn parse_timeout(s: &str) -> std::result::Result<u64, String> {
 
 pub(crate) fn run(args: Args) -> Result<u8> {
     let db = args.db.database()?.clone();
-    let most = hallmark_server::storage::MAX_LOCATIONS_PER_CODE;
-    for (flag, n) in [
-        ("--clone-locations", args.clone_locations),
-        (
-            "--anonymous-clone-locations",
-            args.anonymous_clone_locations,
-        ),
-    ] {
-        if n >= most {
-            return Err(CliError::new(format!(
-                "{flag} {n}: at most {} (the service keeps {most} locations per code)",
-                most - 1
-            )));
-        }
-    }
-    let trust = crate::cmd::load_trust(&args.trust)?;
-    let revocation_key = args
-        .revocation_key
-        .as_deref()
-        .map(|path| crate::cmd::key::open(path, &args.passphrase))
-        .transpose()?;
-    init_tracing();
     let settings = Settings {
         clone_locations: args.clone_locations,
         clone_window: args.clone_window,
@@ -205,6 +183,24 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             .unwrap_or(usize::MAX),
         ..Settings::default()
     };
+    settings.check().map_err(|e| {
+        let flag = match e.setting() {
+            Setting::CloneLocations => "--clone-locations",
+            Setting::AnonymousCloneLocations => "--anonymous-clone-locations",
+            Setting::HeaderTimeout => "--header-timeout",
+            Setting::IdleTimeout => "--idle-timeout",
+            Setting::MaxConnections => "--max-connections",
+            _ => "--max-connections-per-client",
+        };
+        CliError::context(flag, e)
+    })?;
+    let trust = crate::cmd::load_trust(&args.trust)?;
+    let revocation_key = args
+        .revocation_key
+        .as_deref()
+        .map(|path| crate::cmd::key::open(path, &args.passphrase))
+        .transpose()?;
+    init_tracing();
     let storage = args.db.open()?;
     if let Some(key) = &revocation_key {
         let marked = trust

@@ -220,15 +220,6 @@ fn render(item: &Item, judged: &Judged, json: bool) -> String {
     format!("{}\n", Value::Object(value))
 }
 
-fn scope_text(scope: &hallmark::Scope) -> String {
-    match scope {
-        hallmark::Scope::Serial(s) => format!("serial {s}"),
-        hallmark::Scope::Range { first, last } => format!("serials {first}..={last}"),
-        hallmark::Scope::Lot(lot) => format!("lot {lot}"),
-        hallmark::Scope::Key { from } => format!("every code of the key made from {from}"),
-    }
-}
-
 fn reason(verdict: &Verdict, first_seen: Option<&FirstSeen>) -> String {
     let about =
         |v: &hallmark::Verified| format!("{} key={}", payload_text(v.payload()), v.key_name());
@@ -255,7 +246,7 @@ fn reason(verdict: &Verdict, first_seen: Option<&FirstSeen>) -> String {
             "revoked ({}) on {}: {}; {}",
             revocation.reason,
             revocation.date,
-            scope_text(&revocation.scope),
+            revocation.scope,
             about(verified)
         ),
         (_, None) => match verdict.refusal() {

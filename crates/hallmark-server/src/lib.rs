@@ -50,6 +50,7 @@ pub use error::ApiError;
 pub use listener::{MAX_HEADER_BYTES, serve};
 pub use router::{app, metrics_app};
 pub use state::AppState;
+
 pub(crate) use state::SignedSnapshot;
 pub use storage::{Database, PostgresStorage, SqliteStorage, Storage, StorageError};
 
@@ -134,6 +135,97 @@ impl Default for Settings {
     }
 }
 
+/// A setting the service cannot honour ([`Settings::check`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// A clone threshold the service cannot count to: it keeps at most
+    /// [`storage::MAX_LOCATIONS_PER_CODE`] locations per code.
+    #[error("{value} locations: at most {} (the service keeps {most} locations per code)", most - 1)]
+    TooManyLocations {
+        /// Which threshold.
+        setting: Setting,
+        /// The value given.
+        value: u64,
+        /// Locations kept per code.
+        most: u64,
+    },
+    /// A limit of zero connections, or a zero timeout: nothing could be served.
+    #[error("must be at least 1")]
+    Zero {
+        /// Which limit.
+        setting: Setting,
+    },
+}
+
+impl SettingsError {
+    /// The setting refused.
+    pub fn setting(&self) -> Setting {
+        match self {
+            SettingsError::TooManyLocations { setting, .. } | SettingsError::Zero { setting } => {
+                *setting
+            }
+        }
+    }
+}
+
+/// The settings [`Settings::check`] bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Setting {
+    /// [`Settings::clone_locations`].
+    CloneLocations,
+    /// [`storage::ScanPolicy::anonymous_clone_locations`].
+    AnonymousCloneLocations,
+    /// [`Settings::header_timeout`].
+    HeaderTimeout,
+    /// [`Settings::idle_timeout`].
+    IdleTimeout,
+    /// [`Settings::max_connections`].
+    MaxConnections,
+    /// [`Settings::max_connections_per_client`].
+    MaxConnectionsPerClient,
+}
+
+impl Settings {
+    /// Refuses settings the service cannot honour: a clone threshold of
+    /// [`storage::MAX_LOCATIONS_PER_CODE`] or more (the storage keeps that
+    /// many locations per code, so the threshold could never be passed), a
+    /// zero timeout or connection limit.
+    pub fn check(&self) -> Result<(), SettingsError> {
+        let most = storage::MAX_LOCATIONS_PER_CODE;
+        for (setting, value) in [
+            (Setting::CloneLocations, self.clone_locations),
+            (
+                Setting::AnonymousCloneLocations,
+                self.scans.anonymous_clone_locations,
+            ),
+        ] {
+            if value >= most {
+                return Err(SettingsError::TooManyLocations {
+                    setting,
+                    value,
+                    most,
+                });
+            }
+        }
+        for (setting, zero) in [
+            (Setting::HeaderTimeout, self.header_timeout.is_zero()),
+            (Setting::IdleTimeout, self.idle_timeout.is_zero()),
+            (Setting::MaxConnections, self.max_connections == 0),
+            (
+                Setting::MaxConnectionsPerClient,
+                self.max_connections_per_client == 0,
+            ),
+        ] {
+            if zero {
+                return Err(SettingsError::Zero { setting });
+            }
+        }
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
@@ -201,4 +293,54 @@ pub async fn serve_metrics(
     axum::serve(listener, metrics_app(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_the_service_cannot_honour_are_refused_by_name() {
+        assert_eq!(Settings::default().check(), Ok(()));
+        let most = storage::MAX_LOCATIONS_PER_CODE;
+        let below = Settings {
+            clone_locations: most - 1,
+            ..Settings::default()
+        };
+        assert_eq!(below.check(), Ok(()));
+        let over = Settings {
+            clone_locations: most,
+            ..Settings::default()
+        };
+        let e = over.check().err();
+        assert_eq!(
+            e.as_ref().map(SettingsError::setting),
+            Some(Setting::CloneLocations)
+        );
+        assert!(e.is_some_and(|e| e.to_string().contains(&format!("at most {}", most - 1))));
+        let mut anonymous = Settings::default();
+        anonymous.scans.anonymous_clone_locations = u64::MAX;
+        assert_eq!(
+            anonymous.check().err().map(|e| e.setting()),
+            Some(Setting::AnonymousCloneLocations)
+        );
+        let idle = Settings {
+            idle_timeout: Duration::ZERO,
+            ..Settings::default()
+        };
+        assert_eq!(
+            idle.check(),
+            Err(SettingsError::Zero {
+                setting: Setting::IdleTimeout
+            })
+        );
+        let connections = Settings {
+            max_connections_per_client: 0,
+            ..Settings::default()
+        };
+        assert_eq!(
+            connections.check().err().map(|e| e.setting()),
+            Some(Setting::MaxConnectionsPerClient)
+        );
+    }
 }

@@ -365,3 +365,29 @@ fn a_revocation_signer_signs_only_while_valid() {
     assert_eq!(kind(&far, &trust(None, None)), "ok");
     assert_eq!(kind(&far, &trust(None, d("9999-12-31"))), "key-not-valid");
 }
+
+#[test]
+fn scopes_read_as_words() {
+    let from: Date = "2026-06-01".parse().unwrap();
+    let shown: Vec<String> = [
+        Scope::Serial(42),
+        Scope::Range {
+            first: 100,
+            last: 199,
+        },
+        Scope::Lot("L7".into()),
+        Scope::Key { from },
+    ]
+    .iter()
+    .map(Scope::to_string)
+    .collect();
+    assert_eq!(
+        shown,
+        [
+            "serial 42",
+            "serials 100..=199",
+            "lot L7",
+            "every code of the key made from 2026-06-01"
+        ]
+    );
+}
