@@ -181,8 +181,8 @@ impl Verdict {
 }
 
 /// Batches of at least this many codes build the trust store's tables of
-/// multiples ([`TrustStore::precompute`]): building costs about as much as 150
-/// verifications and saves two thirds of every later one.
+/// multiples ([`TrustStore::precompute`]): from about this size building them
+/// pays for itself (docs/PERFORMANCE.md has the figures).
 pub const BUILD_TABLES_FROM: usize = 256;
 
 /// Everything a verdict depends on: trusted keys, revocation data, the date
