@@ -35,8 +35,16 @@ pub fn hash_token(token: &str) -> blake3::Hash {
     hasher.finalize()
 }
 
+/// A token name outside 1 to 64 of `A-Z a-z 0-9 . _ -`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("token name {name:?}: use 1 to 64 characters of A-Z a-z 0-9 . _ -")]
+pub struct InvalidTokenName {
+    /// The name refused.
+    pub name: String,
+}
+
 /// Token names: 1 to 64 of `A-Z a-z 0-9 . _ -`.
-pub fn check_token_name(name: &str) -> Result<(), String> {
+pub fn check_token_name(name: &str) -> Result<(), InvalidTokenName> {
     let ok = (1..=64).contains(&name.len())
         && name
             .bytes()
@@ -44,9 +52,9 @@ pub fn check_token_name(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "token name {name:?}: use 1 to 64 characters of A-Z a-z 0-9 . _ -"
-        ))
+        Err(InvalidTokenName {
+            name: name.to_owned(),
+        })
     }
 }
 
