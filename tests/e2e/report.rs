@@ -7,17 +7,8 @@ use common::*;
 
 use crate::common;
 
-/// The report fields both print (`hallmark::report::Report::FIELDS`).
-const FIELDS: [&str; 8] = [
-    "verdict",
-    "error",
-    "detail",
-    "code",
-    "kid",
-    "key_name",
-    "payload",
-    "revocation",
-];
+/// The report fields both print.
+const FIELDS: [&str; 8] = hallmark::report::Report::FIELDS;
 
 #[test]
 fn verify_json_and_the_api_report_each_verdict_in_the_same_fields() {
