@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cmd::parse_date;
 use crate::{CliError, EXIT_OK, Result};
+use hallmark_label::data::UrlPrefix;
 use hallmark_label::symbol::{ImageFormat, Symbol, render};
 use hallmark_state::file::{self as durable, AtomicFile};
 
@@ -124,35 +125,6 @@ enum Format {
     Text,
     Csv,
     Jsonl,
-}
-
-/// Checks a --url-prefix and returns it upper-cased, ending in `/`.
-fn url_prefix(prefix: &str) -> Result<String> {
-    let upper = prefix.to_ascii_uppercase();
-    if !(upper.starts_with("HTTPS://") || upper.starts_with("HTTP://")) {
-        return Err(CliError::new(format!(
-            "--url-prefix {prefix:?}: must start with https:// or http://"
-        )));
-    }
-    // QR alphanumeric mode: 0-9 A-Z space $ % * + - . / :
-    if let Some(bad) = upper
-        .chars()
-        .find(|c| !(c.is_ascii_digit() || c.is_ascii_uppercase() || " $%*+-./:".contains(*c)))
-    {
-        return Err(CliError::new(format!(
-            "--url-prefix {prefix:?}: {bad:?} is outside QR alphanumeric mode (0-9 A-Z $ % * + - . / :)"
-        )));
-    }
-    if upper.contains(['?', '#', ' ']) {
-        return Err(CliError::new(format!(
-            "--url-prefix {prefix:?}: no spaces, query or fragment"
-        )));
-    }
-    Ok(if upper.ends_with('/') {
-        upper
-    } else {
-        upper + "/"
-    })
 }
 
 /// Renders one output line per code.
@@ -351,7 +323,14 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     let minter = Minter::new(&key, &template, mode)?;
     let lines = LineFormat::new(
         args.format,
-        args.url_prefix.as_deref().map(url_prefix).transpose()?,
+        args.url_prefix
+            .as_deref()
+            .map(|p| {
+                UrlPrefix::parse(p)
+                    .map(UrlPrefix::into_string)
+                    .map_err(|e| CliError::new(format!("--url-prefix {e}")))
+            })
+            .transpose()?,
         &args,
     )?;
     if let Some(dir) = &args.qr_dir {

@@ -9,6 +9,7 @@ use hallmark_state::file::AtomicFile;
 use hallmark::UnverifiedCode;
 
 use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
+use hallmark_label::data::{is_qr_alphanumeric, symbol_data};
 use hallmark_label::symbol::{DEFAULT_SCALE, ImageFormat, MAX_SCALE, Matrix, Symbol};
 
 /// Write a code as a QR or Data Matrix symbol (SVG or PNG) for a label.
@@ -67,7 +68,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         }
     };
     let data = symbol_data(&args.code, &code);
-    if args.symbol == Symbol::Qr && !data.bytes().all(is_qr_alphanumeric) {
+    if args.symbol == Symbol::Qr && !data.chars().all(is_qr_alphanumeric) {
         eprintln!(
             "hallmark: warning: the URL has characters outside the QR alphanumeric set \
              (0-9 A-Z space $%*+-./:); the symbol will be larger"
@@ -111,27 +112,6 @@ fn image_format(out: &Path, asked: Option<ImageFormat>) -> Result<ImageFormat> {
             out.display()
         ))),
     }
-}
-
-/// What the symbol holds: the canonical text, or for a URL the URL in upper
-/// case with its last segment replaced by the canonical text (grouping removed).
-fn symbol_data(input: &str, code: &UnverifiedCode) -> String {
-    let input = input.trim();
-    let is_url = ["https://", "http://"].iter().any(|scheme| {
-        input
-            .get(..scheme.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(scheme))
-    });
-    match input.rsplit_once('/') {
-        // `decode` accepted it, so a URL ends in "/CODE".
-        Some((base, _)) if is_url => format!("{}/{}", base.to_ascii_uppercase(), code.to_text()),
-        _ => code.to_text(),
-    }
-}
-
-/// The characters QR alphanumeric mode holds.
-fn is_qr_alphanumeric(b: u8) -> bool {
-    b.is_ascii_digit() || b.is_ascii_uppercase() || b" $%*+-./:".contains(&b)
 }
 
 fn exists_error(path: &Path) -> CliError {
@@ -203,31 +183,5 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"three");
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "no temporary file left behind");
-    }
-
-    #[test]
-    fn symbol_data_is_canonical_upper_case() {
-        let key = hallmark_issuer::SecretKey::from_seed("t", &[7; 32]).unwrap();
-        let payload = hallmark::Payload::new(1, "P", "L", hallmark::Date::EPOCH).unwrap();
-        let text = hallmark_issuer::mint(&key, &payload).unwrap();
-        let code = UnverifiedCode::decode(&text).unwrap();
-        assert_eq!(symbol_data(&text.to_lowercase(), &code), text);
-        let dashed = format!("{}-{}", &text[..4], &text[4..]);
-        let url = format!(" https://hm.example.com/c/{} ", dashed.to_lowercase());
-        assert_eq!(
-            symbol_data(&url, &code),
-            format!("HTTPS://HM.EXAMPLE.COM/C/{text}")
-        );
-    }
-
-    #[test]
-    fn alphanumeric_set() {
-        assert!(
-            b"HTTPS://HM.EXAMPLE.COM/C/0123"
-                .iter()
-                .all(|&b| is_qr_alphanumeric(b))
-        );
-        assert!(!is_qr_alphanumeric(b'a'));
-        assert!(!is_qr_alphanumeric(b'_'));
     }
 }
