@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use hallmark::{Date, Payload};
+use hallmark_issuer::lines::{self, LineFormat};
 use hallmark_issuer::pipeline::{self, LedgerFiles, Notice, PipelineError};
 use hallmark_issuer::{BatchRequest, Minter, SerialMode};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -127,83 +128,12 @@ enum Format {
     Jsonl,
 }
 
-/// Renders one output line per code.
-struct LineFormat {
-    format: Format,
-    url_prefix: Option<String>,
-    /// Pre-escaped part, lot, date and expiry (CSV or JSON).
-    fixed: String,
-}
-
-impl LineFormat {
-    fn new(format: Format, url_prefix: Option<String>, args: &Args) -> Result<LineFormat> {
-        let date = args.date.to_string();
-        let expiry = args.expiry.map(|d| d.to_string());
-        let fixed = match format {
-            Format::Text => String::new(),
-            Format::Csv => {
-                let mut w = csv::WriterBuilder::new()
-                    .terminator(csv::Terminator::Any(b','))
-                    .from_writer(Vec::new());
-                w.write_record([
-                    args.part.as_str(),
-                    &args.lot,
-                    &date,
-                    expiry.as_deref().unwrap_or(""),
-                ])
-                .map_err(|e| CliError::new(e.to_string()))?;
-                let bytes = w.into_inner().map_err(|e| CliError::new(e.to_string()))?;
-                String::from_utf8(bytes).map_err(|e| CliError::new(e.to_string()))?
-            }
-            Format::Jsonl => {
-                let field = |v: &serde_json::Value| v.to_string();
-                format!(
-                    "\"part\":{},\"lot\":{},\"date\":{},\"expiry\":{}",
-                    field(&args.part.as_str().into()),
-                    field(&args.lot.as_str().into()),
-                    field(&date.into()),
-                    field(&expiry.map_or(serde_json::Value::Null, Into::into)),
-                )
-            }
-        };
-        Ok(LineFormat {
-            format,
-            url_prefix,
-            fixed,
-        })
-    }
-
-    fn header(&self) -> &'static str {
-        match self.format {
-            Format::Csv => "serial,code,part,lot,date,expiry,url\n",
-            _ => "",
-        }
-    }
-
-    fn url(&self, code: &str) -> Option<String> {
-        self.url_prefix.as_ref().map(|p| format!("{p}{code}"))
-    }
-
-    fn line(&self, serial: u64, code: &str) -> String {
-        let url = self.url(code);
-        match self.format {
-            Format::Text => format!("{}\n", url.as_deref().unwrap_or(code)),
-            // The code and URL are base32 and QR-alphanumeric: nothing to escape.
-            Format::Csv => format!(
-                "{serial},{code},{}{}\n",
-                self.fixed,
-                url.unwrap_or_default()
-            ),
-            Format::Jsonl => match url {
-                Some(url) => format!(
-                    "{{\"serial\":{serial},\"code\":\"{code}\",{},\"url\":\"{url}\"}}\n",
-                    self.fixed
-                ),
-                None => format!(
-                    "{{\"serial\":{serial},\"code\":\"{code}\",{},\"url\":null}}\n",
-                    self.fixed
-                ),
-            },
+impl From<Format> for lines::Format {
+    fn from(format: Format) -> lines::Format {
+        match format {
+            Format::Text => lines::Format::Text,
+            Format::Csv => lines::Format::Csv,
+            Format::Jsonl => lines::Format::Jsonl,
         }
     }
 }
@@ -322,7 +252,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     };
     let minter = Minter::new(&key, &template, mode)?;
     let lines = LineFormat::new(
-        args.format,
+        args.format.into(),
         args.url_prefix
             .as_deref()
             .map(|p| {
@@ -331,7 +261,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
                     .map_err(|e| CliError::new(format!("--url-prefix {e}")))
             })
             .transpose()?,
-        &args,
+        &template,
     )?;
     if let Some(dir) = &args.qr_dir {
         fs::create_dir_all(dir).map_err(|e| CliError::new(format!("{}: {e}", dir.display())))?;
