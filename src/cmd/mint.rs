@@ -1,7 +1,7 @@
 //! `hallmark mint`
 
 use std::fs;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,13 +10,13 @@ use hallmark::{Date, Payload};
 use hallmark_issuer::lines::{self, LineFormat};
 use hallmark_issuer::pipeline::{self, LedgerFiles, Notice, PipelineError};
 use hallmark_issuer::{BatchRequest, Minter, SerialMode};
+use hallmark_label::data::UrlPrefix;
+use hallmark_label::symbol::{ImageFormat, Symbol, render};
+use hallmark_state::file::{self as durable, AtomicFile, Sink, SinkError};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cmd::parse_date;
 use crate::{CliError, EXIT_OK, Result};
-use hallmark_label::data::UrlPrefix;
-use hallmark_label::symbol::{ImageFormat, Symbol, render};
-use hallmark_state::file::{self as durable, AtomicFile};
 
 /// Exit status after Ctrl-C (128 + SIGINT).
 const EXIT_INTERRUPTED: u8 = 130;
@@ -138,80 +138,34 @@ impl From<Format> for lines::Format {
     }
 }
 
-/// Where the lines go: stdout, or a temporary file (see
-/// `hallmark_state::file`) given the --out name at the end.
-enum Sink {
-    Stdout(BufWriter<io::Stdout>),
-    File {
-        replace: bool,
-        file: BufWriter<AtomicFile>,
-    },
+/// Where the lines go: stdout, or a temporary file given the --out name at
+/// the end ([`Sink`]).
+fn open_sink(
+    out: Option<&Path>,
+    force: bool,
+    protected: &[(&Path, &'static str)],
+) -> Result<Sink<io::Stdout>> {
+    let Some(path) = out else {
+        return Ok(Sink::stream(io::stdout()));
+    };
+    Sink::file(path, crate::cmd::files::existing(force), protected).map_err(|e| match e {
+        durable::FileError::Exists { path } => crate::cmd::files::already_exists(&path),
+        e => e.into(),
+    })
 }
 
-impl Sink {
-    fn open(out: Option<&Path>, force: bool, protected: &[(&Path, &str)]) -> Result<Sink> {
-        let Some(path) = out else {
-            return Ok(Sink::Stdout(BufWriter::with_capacity(
-                1 << 20,
-                io::stdout(),
-            )));
-        };
-        if fs::symlink_metadata(path).is_ok() && !force {
-            return Err(CliError::new(format!(
-                "{}: already exists (use --force to replace it)",
-                path.display()
-            )));
-        }
-        crate::cmd::files::refuse_protected(path, protected)?;
-        durable::clean_stale_temps(durable::parent_dir(path));
-        let file = AtomicFile::new(path, durable::MODE_PUBLIC)?;
-        Ok(Sink::File {
-            replace: force,
-            file: BufWriter::with_capacity(1 << 20, file),
-        })
-    }
-
-    fn writer(&mut self) -> &mut dyn Write {
-        match self {
-            Sink::Stdout(w) => w,
-            Sink::File { file, .. } => file,
-        }
-    }
-
-    /// Completes the output: flush, and for a file fsync and give it its name
-    /// (without --force, only if nothing has appeared there meanwhile).
-    fn finish(self) -> Result<()> {
-        match self {
-            Sink::Stdout(mut w) => Ok(w.flush()?),
-            Sink::File { replace, file } => {
-                let file = file.into_inner().map_err(|e| e.into_error())?;
-                let target = file.target().to_owned();
-                let done = if replace {
-                    file.commit_replace()
-                } else {
-                    file.commit_new()
-                };
-                done.map_err(|e| match e {
-                    durable::FileError::Exists { .. } => CliError::new(format!(
-                        "{}: appeared while minting; not replaced (use --force to replace it)",
-                        target.display()
-                    )),
-                    e => e.into(),
-                })
-            }
-        }
-    }
-
-    /// Abandons the output: a file output leaves nothing behind.
-    fn abandon(self) {
-        match self {
-            Sink::Stdout(mut w) => {
-                let _ = w.flush();
-            }
-            // Dropping the temporary file removes it.
-            Sink::File { .. } => {}
-        }
-    }
+/// Completes the output (without --force, only if nothing has appeared at
+/// the --out name meanwhile).
+fn finish_sink(sink: Sink<io::Stdout>) -> Result<()> {
+    sink.finish().map_err(|e| match e {
+        SinkError::Write(e) => e.into(),
+        SinkError::File(durable::FileError::Exists { path }) => CliError::new(format!(
+            "{}: appeared while minting; not replaced (use --force to replace it)",
+            path.display()
+        )),
+        SinkError::File(e) => e.into(),
+        e => e.into(),
+    })
 }
 
 /// Writes one symbol image atomically, so no half image is left, never
@@ -267,8 +221,8 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         fs::create_dir_all(dir).map_err(|e| CliError::new(format!("{}: {e}", dir.display())))?;
         durable::clean_stale_temps(dir);
     }
-    let ledger_path = crate::cmd::files::ledger_path(&args.key, args.ledger.as_deref());
-    let mut sink = Sink::open(
+    let ledger_path = pipeline::ledger_path(&args.key, args.ledger.as_deref());
+    let mut sink = open_sink(
         args.out.as_deref(),
         args.force,
         &[
@@ -296,7 +250,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     let counters = batch.serials();
     let (first, last) = (*counters.start(), *counters.end());
 
-    let header = sink.writer().write_all(lines.header().as_bytes());
+    let header = sink.write_all(lines.header().as_bytes());
     let signed = match header {
         Err(e) => Err(PipelineError::Output(e)),
         Ok(()) => pipeline::sign_batch(
@@ -312,10 +266,9 @@ pub(crate) fn run(args: Args) -> Result<u8> {
                 Ok(lines.line(serial, &code))
             },
             |chunk| {
-                let w = sink.writer();
                 chunk
                     .iter()
-                    .try_for_each(|line| w.write_all(line.as_bytes()))
+                    .try_for_each(|line| sink.write_all(line.as_bytes()))
             },
         ),
     };
@@ -328,7 +281,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             if let Some(dir) = &args.qr_dir {
                 durable::sync_filesystem(dir)?;
             }
-            sink.finish()?;
+            finish_sink(sink)?;
             Ok(emitted)
         })(),
         Err(PipelineError::Output(e)) => {

@@ -1,16 +1,14 @@
 //! `hallmark qr`
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use hallmark_state::file::AtomicFile;
-
 use hallmark::UnverifiedCode;
-
-use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
 use hallmark_label::data::{is_qr_alphanumeric, symbol_data};
 use hallmark_label::symbol::{DEFAULT_SCALE, ImageFormat, MAX_SCALE, Matrix, Symbol};
+use hallmark_state::file;
+
+use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
 
 /// Write a code as a QR or Data Matrix symbol (SVG or PNG) for a label.
 ///
@@ -121,26 +119,16 @@ fn exists_error(path: &Path) -> CliError {
     ))
 }
 
-/// Writes `bytes` to `path` atomically (see `hallmark_state::file`), so
-/// `path` is either untouched or complete and never written through a
-/// symlink. Without `replace`, an existing `path` is never overwritten, even
-/// one created meanwhile.
+/// Writes `bytes` to `path` atomically ([`file::write_output`]); replacing
+/// only if `replace`, and never a key file.
 fn write_atomically(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
     if replace {
         crate::cmd::files::refuse_protected(path, &[])?;
     }
-    hallmark_state::file::clean_stale_temps(hallmark_state::file::parent_dir(path));
-    let mut file = AtomicFile::new(path, hallmark_state::file::MODE_PUBLIC)?;
-    file.write_all(bytes)?;
-    if replace {
-        file.commit_replace()?;
-    } else {
-        file.commit_new().map_err(|e| match e {
-            hallmark_state::file::FileError::Exists { path } => exists_error(&path),
-            e => e.into(),
-        })?;
-    }
-    Ok(())
+    file::write_output(path, bytes, crate::cmd::files::existing(replace)).map_err(|e| match e {
+        file::FileError::Exists { path } => exists_error(&path),
+        e => e.into(),
+    })
 }
 
 #[cfg(test)]
@@ -170,18 +158,5 @@ mod tests {
         );
         assert!(f("noext", None).is_err());
         assert!(f("b.png", Some(ImageFormat::Svg)).is_err());
-    }
-
-    #[test]
-    fn atomic_write_refuses_to_replace_unless_asked() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.png");
-        write_atomically(&path, b"one", false).unwrap();
-        assert!(write_atomically(&path, b"two", false).is_err());
-        assert_eq!(fs::read(&path).unwrap(), b"one");
-        write_atomically(&path, b"three", true).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"three");
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(names.len(), 1, "no temporary file left behind");
     }
 }
