@@ -1,20 +1,22 @@
 //! `hallmark mint`
 
 use std::fs;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use hallmark::{Date, Payload};
+use hallmark_issuer::lines::{self, LineFormat};
 use hallmark_issuer::pipeline::{self, LedgerFiles, Notice, PipelineError};
 use hallmark_issuer::{BatchRequest, Minter, SerialMode};
+use hallmark_label::data::UrlPrefix;
+use hallmark_label::symbol::{ImageFormat, Symbol, render};
+use hallmark_state::file::{self as durable, AtomicFile, Sink, SinkError};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cmd::parse_date;
 use crate::{CliError, EXIT_OK, Result};
-use hallmark_label::symbol::{ImageFormat, Symbol, render};
-use hallmark_state::file::{self as durable, AtomicFile};
 
 /// Exit status after Ctrl-C (128 + SIGINT).
 const EXIT_INTERRUPTED: u8 = 130;
@@ -126,190 +128,44 @@ enum Format {
     Jsonl,
 }
 
-/// Checks a --url-prefix and returns it upper-cased, ending in `/`.
-fn url_prefix(prefix: &str) -> Result<String> {
-    let upper = prefix.to_ascii_uppercase();
-    if !(upper.starts_with("HTTPS://") || upper.starts_with("HTTP://")) {
-        return Err(CliError::new(format!(
-            "--url-prefix {prefix:?}: must start with https:// or http://"
-        )));
+impl From<Format> for lines::Format {
+    fn from(format: Format) -> lines::Format {
+        match format {
+            Format::Text => lines::Format::Text,
+            Format::Csv => lines::Format::Csv,
+            Format::Jsonl => lines::Format::Jsonl,
+        }
     }
-    // QR alphanumeric mode: 0-9 A-Z space $ % * + - . / :
-    if let Some(bad) = upper
-        .chars()
-        .find(|c| !(c.is_ascii_digit() || c.is_ascii_uppercase() || " $%*+-./:".contains(*c)))
-    {
-        return Err(CliError::new(format!(
-            "--url-prefix {prefix:?}: {bad:?} is outside QR alphanumeric mode (0-9 A-Z $ % * + - . / :)"
-        )));
-    }
-    if upper.contains(['?', '#', ' ']) {
-        return Err(CliError::new(format!(
-            "--url-prefix {prefix:?}: no spaces, query or fragment"
-        )));
-    }
-    Ok(if upper.ends_with('/') {
-        upper
-    } else {
-        upper + "/"
+}
+
+/// Where the lines go: stdout, or a temporary file given the --out name at
+/// the end ([`Sink`]).
+fn open_sink(
+    out: Option<&Path>,
+    force: bool,
+    protected: &[(&Path, &'static str)],
+) -> Result<Sink<io::Stdout>> {
+    let Some(path) = out else {
+        return Ok(Sink::stream(io::stdout()));
+    };
+    Sink::file(path, crate::cmd::files::existing(force), protected).map_err(|e| match e {
+        durable::FileError::Exists { path } => crate::cmd::files::already_exists(&path),
+        e => e.into(),
     })
 }
 
-/// Renders one output line per code.
-struct LineFormat {
-    format: Format,
-    url_prefix: Option<String>,
-    /// Pre-escaped part, lot, date and expiry (CSV or JSON).
-    fixed: String,
-}
-
-impl LineFormat {
-    fn new(format: Format, url_prefix: Option<String>, args: &Args) -> Result<LineFormat> {
-        let date = args.date.to_string();
-        let expiry = args.expiry.map(|d| d.to_string());
-        let fixed = match format {
-            Format::Text => String::new(),
-            Format::Csv => {
-                let mut w = csv::WriterBuilder::new()
-                    .terminator(csv::Terminator::Any(b','))
-                    .from_writer(Vec::new());
-                w.write_record([
-                    args.part.as_str(),
-                    &args.lot,
-                    &date,
-                    expiry.as_deref().unwrap_or(""),
-                ])
-                .map_err(|e| CliError::new(e.to_string()))?;
-                let bytes = w.into_inner().map_err(|e| CliError::new(e.to_string()))?;
-                String::from_utf8(bytes).map_err(|e| CliError::new(e.to_string()))?
-            }
-            Format::Jsonl => {
-                let field = |v: &serde_json::Value| v.to_string();
-                format!(
-                    "\"part\":{},\"lot\":{},\"date\":{},\"expiry\":{}",
-                    field(&args.part.as_str().into()),
-                    field(&args.lot.as_str().into()),
-                    field(&date.into()),
-                    field(&expiry.map_or(serde_json::Value::Null, Into::into)),
-                )
-            }
-        };
-        Ok(LineFormat {
-            format,
-            url_prefix,
-            fixed,
-        })
-    }
-
-    fn header(&self) -> &'static str {
-        match self.format {
-            Format::Csv => "serial,code,part,lot,date,expiry,url\n",
-            _ => "",
-        }
-    }
-
-    fn url(&self, code: &str) -> Option<String> {
-        self.url_prefix.as_ref().map(|p| format!("{p}{code}"))
-    }
-
-    fn line(&self, serial: u64, code: &str) -> String {
-        let url = self.url(code);
-        match self.format {
-            Format::Text => format!("{}\n", url.as_deref().unwrap_or(code)),
-            // The code and URL are base32 and QR-alphanumeric: nothing to escape.
-            Format::Csv => format!(
-                "{serial},{code},{}{}\n",
-                self.fixed,
-                url.unwrap_or_default()
-            ),
-            Format::Jsonl => match url {
-                Some(url) => format!(
-                    "{{\"serial\":{serial},\"code\":\"{code}\",{},\"url\":\"{url}\"}}\n",
-                    self.fixed
-                ),
-                None => format!(
-                    "{{\"serial\":{serial},\"code\":\"{code}\",{},\"url\":null}}\n",
-                    self.fixed
-                ),
-            },
-        }
-    }
-}
-
-/// Where the lines go: stdout, or a temporary file (see
-/// `hallmark_state::file`) given the --out name at the end.
-enum Sink {
-    Stdout(BufWriter<io::Stdout>),
-    File {
-        replace: bool,
-        file: BufWriter<AtomicFile>,
-    },
-}
-
-impl Sink {
-    fn open(out: Option<&Path>, force: bool, protected: &[(&Path, &str)]) -> Result<Sink> {
-        let Some(path) = out else {
-            return Ok(Sink::Stdout(BufWriter::with_capacity(
-                1 << 20,
-                io::stdout(),
-            )));
-        };
-        if fs::symlink_metadata(path).is_ok() && !force {
-            return Err(CliError::new(format!(
-                "{}: already exists (use --force to replace it)",
-                path.display()
-            )));
-        }
-        crate::cmd::files::refuse_protected(path, protected)?;
-        durable::clean_stale_temps(durable::parent_dir(path));
-        let file = AtomicFile::new(path, durable::MODE_PUBLIC)?;
-        Ok(Sink::File {
-            replace: force,
-            file: BufWriter::with_capacity(1 << 20, file),
-        })
-    }
-
-    fn writer(&mut self) -> &mut dyn Write {
-        match self {
-            Sink::Stdout(w) => w,
-            Sink::File { file, .. } => file,
-        }
-    }
-
-    /// Completes the output: flush, and for a file fsync and give it its name
-    /// (without --force, only if nothing has appeared there meanwhile).
-    fn finish(self) -> Result<()> {
-        match self {
-            Sink::Stdout(mut w) => Ok(w.flush()?),
-            Sink::File { replace, file } => {
-                let file = file.into_inner().map_err(|e| e.into_error())?;
-                let target = file.target().to_owned();
-                let done = if replace {
-                    file.commit_replace()
-                } else {
-                    file.commit_new()
-                };
-                done.map_err(|e| match e {
-                    durable::FileError::Exists { .. } => CliError::new(format!(
-                        "{}: appeared while minting; not replaced (use --force to replace it)",
-                        target.display()
-                    )),
-                    e => e.into(),
-                })
-            }
-        }
-    }
-
-    /// Abandons the output: a file output leaves nothing behind.
-    fn abandon(self) {
-        match self {
-            Sink::Stdout(mut w) => {
-                let _ = w.flush();
-            }
-            // Dropping the temporary file removes it.
-            Sink::File { .. } => {}
-        }
-    }
+/// Completes the output (without --force, only if nothing has appeared at
+/// the --out name meanwhile).
+fn finish_sink(sink: Sink<io::Stdout>) -> Result<()> {
+    sink.finish().map_err(|e| match e {
+        SinkError::Write(e) => e.into(),
+        SinkError::File(durable::FileError::Exists { path }) => CliError::new(format!(
+            "{}: appeared while minting; not replaced (use --force to replace it)",
+            path.display()
+        )),
+        SinkError::File(e) => e.into(),
+        e => e.into(),
+    })
 }
 
 /// Writes one symbol image atomically, so no half image is left, never
@@ -350,16 +206,23 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     };
     let minter = Minter::new(&key, &template, mode)?;
     let lines = LineFormat::new(
-        args.format,
-        args.url_prefix.as_deref().map(url_prefix).transpose()?,
-        &args,
+        args.format.into(),
+        args.url_prefix
+            .as_deref()
+            .map(|p| {
+                UrlPrefix::parse(p)
+                    .map(UrlPrefix::into_string)
+                    .map_err(|e| CliError::new(format!("--url-prefix {e}")))
+            })
+            .transpose()?,
+        &template,
     )?;
     if let Some(dir) = &args.qr_dir {
         fs::create_dir_all(dir).map_err(|e| CliError::new(format!("{}: {e}", dir.display())))?;
         durable::clean_stale_temps(dir);
     }
-    let ledger_path = crate::cmd::files::ledger_path(&args.key, args.ledger.as_deref());
-    let mut sink = Sink::open(
+    let ledger_path = pipeline::ledger_path(&args.key, args.ledger.as_deref());
+    let mut sink = open_sink(
         args.out.as_deref(),
         args.force,
         &[
@@ -387,7 +250,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     let counters = batch.serials();
     let (first, last) = (*counters.start(), *counters.end());
 
-    let header = sink.writer().write_all(lines.header().as_bytes());
+    let header = sink.write_all(lines.header().as_bytes());
     let signed = match header {
         Err(e) => Err(PipelineError::Output(e)),
         Ok(()) => pipeline::sign_batch(
@@ -403,10 +266,9 @@ pub(crate) fn run(args: Args) -> Result<u8> {
                 Ok(lines.line(serial, &code))
             },
             |chunk| {
-                let w = sink.writer();
                 chunk
                     .iter()
-                    .try_for_each(|line| w.write_all(line.as_bytes()))
+                    .try_for_each(|line| sink.write_all(line.as_bytes()))
             },
         ),
     };
@@ -419,7 +281,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             if let Some(dir) = &args.qr_dir {
                 durable::sync_filesystem(dir)?;
             }
-            sink.finish()?;
+            finish_sink(sink)?;
             Ok(emitted)
         })(),
         Err(PipelineError::Output(e)) => {

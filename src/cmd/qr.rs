@@ -1,15 +1,14 @@
 //! `hallmark qr`
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use hallmark_state::file::AtomicFile;
-
 use hallmark::UnverifiedCode;
+use hallmark_label::data::{is_qr_alphanumeric, symbol_data};
+use hallmark_label::symbol::{DEFAULT_SCALE, ImageFormat, MAX_SCALE, Matrix, Symbol};
+use hallmark_state::file;
 
 use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
-use hallmark_label::symbol::{DEFAULT_SCALE, ImageFormat, MAX_SCALE, Matrix, Symbol};
 
 /// Write a code as a QR or Data Matrix symbol (SVG or PNG) for a label.
 ///
@@ -67,7 +66,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         }
     };
     let data = symbol_data(&args.code, &code);
-    if args.symbol == Symbol::Qr && !data.bytes().all(is_qr_alphanumeric) {
+    if args.symbol == Symbol::Qr && !data.chars().all(is_qr_alphanumeric) {
         eprintln!(
             "hallmark: warning: the URL has characters outside the QR alphanumeric set \
              (0-9 A-Z space $%*+-./:); the symbol will be larger"
@@ -113,27 +112,6 @@ fn image_format(out: &Path, asked: Option<ImageFormat>) -> Result<ImageFormat> {
     }
 }
 
-/// What the symbol holds: the canonical text, or for a URL the URL in upper
-/// case with its last segment replaced by the canonical text (grouping removed).
-fn symbol_data(input: &str, code: &UnverifiedCode) -> String {
-    let input = input.trim();
-    let is_url = ["https://", "http://"].iter().any(|scheme| {
-        input
-            .get(..scheme.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(scheme))
-    });
-    match input.rsplit_once('/') {
-        // `decode` accepted it, so a URL ends in "/CODE".
-        Some((base, _)) if is_url => format!("{}/{}", base.to_ascii_uppercase(), code.to_text()),
-        _ => code.to_text(),
-    }
-}
-
-/// The characters QR alphanumeric mode holds.
-fn is_qr_alphanumeric(b: u8) -> bool {
-    b.is_ascii_digit() || b.is_ascii_uppercase() || b" $%*+-./:".contains(&b)
-}
-
 fn exists_error(path: &Path) -> CliError {
     CliError::new(format!(
         "{} exists; pass --force to replace it",
@@ -141,26 +119,16 @@ fn exists_error(path: &Path) -> CliError {
     ))
 }
 
-/// Writes `bytes` to `path` atomically (see `hallmark_state::file`), so
-/// `path` is either untouched or complete and never written through a
-/// symlink. Without `replace`, an existing `path` is never overwritten, even
-/// one created meanwhile.
+/// Writes `bytes` to `path` atomically ([`file::write_output`]); replacing
+/// only if `replace`, and never a key file.
 fn write_atomically(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
     if replace {
         crate::cmd::files::refuse_protected(path, &[])?;
     }
-    hallmark_state::file::clean_stale_temps(hallmark_state::file::parent_dir(path));
-    let mut file = AtomicFile::new(path, hallmark_state::file::MODE_PUBLIC)?;
-    file.write_all(bytes)?;
-    if replace {
-        file.commit_replace()?;
-    } else {
-        file.commit_new().map_err(|e| match e {
-            hallmark_state::file::FileError::Exists { path } => exists_error(&path),
-            e => e.into(),
-        })?;
-    }
-    Ok(())
+    file::write_output(path, bytes, crate::cmd::files::existing(replace)).map_err(|e| match e {
+        file::FileError::Exists { path } => exists_error(&path),
+        e => e.into(),
+    })
 }
 
 #[cfg(test)]
@@ -190,44 +158,5 @@ mod tests {
         );
         assert!(f("noext", None).is_err());
         assert!(f("b.png", Some(ImageFormat::Svg)).is_err());
-    }
-
-    #[test]
-    fn atomic_write_refuses_to_replace_unless_asked() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.png");
-        write_atomically(&path, b"one", false).unwrap();
-        assert!(write_atomically(&path, b"two", false).is_err());
-        assert_eq!(fs::read(&path).unwrap(), b"one");
-        write_atomically(&path, b"three", true).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"three");
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(names.len(), 1, "no temporary file left behind");
-    }
-
-    #[test]
-    fn symbol_data_is_canonical_upper_case() {
-        let key = hallmark_issuer::SecretKey::from_seed("t", &[7; 32]).unwrap();
-        let payload = hallmark::Payload::new(1, "P", "L", hallmark::Date::EPOCH).unwrap();
-        let text = hallmark_issuer::mint(&key, &payload).unwrap();
-        let code = UnverifiedCode::decode(&text).unwrap();
-        assert_eq!(symbol_data(&text.to_lowercase(), &code), text);
-        let dashed = format!("{}-{}", &text[..4], &text[4..]);
-        let url = format!(" https://hm.example.com/c/{} ", dashed.to_lowercase());
-        assert_eq!(
-            symbol_data(&url, &code),
-            format!("HTTPS://HM.EXAMPLE.COM/C/{text}")
-        );
-    }
-
-    #[test]
-    fn alphanumeric_set() {
-        assert!(
-            b"HTTPS://HM.EXAMPLE.COM/C/0123"
-                .iter()
-                .all(|&b| is_qr_alphanumeric(b))
-        );
-        assert!(!is_qr_alphanumeric(b'a'));
-        assert!(!is_qr_alphanumeric(b'_'));
     }
 }

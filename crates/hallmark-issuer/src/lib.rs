@@ -3,7 +3,7 @@
 //! What a manufacturer needs to issue hallmark codes: issuer key generation and
 //! key files ([`SecretKey`]), the serial [`Ledger`] that guarantees no serial is
 //! issued twice, [`mint`], and the parallel mint [`pipeline`] (reserve durably,
-//! then sign on all cores into the caller's sink).
+//! then sign on all cores into the caller's sink) with its output [`lines`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -11,6 +11,7 @@ mod error;
 pub mod issued;
 mod keys;
 mod ledger;
+pub mod lines;
 mod mint;
 pub mod pipeline;
 mod serials;

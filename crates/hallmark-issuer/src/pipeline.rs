@@ -15,7 +15,7 @@
 //! output) stay reserved: they are never issued again.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
@@ -38,6 +38,13 @@ pub struct LedgerFiles<'a> {
     /// holds (the ledger was lost, replaced or edited backwards): numbering
     /// continues above the key file's counter, which becomes a floor.
     pub new_ledger: bool,
+}
+
+/// The ledger of the key file `key_file`: `ledger` if given, else the key
+/// file's path with the extension `.ledger` (`keys/acme.key` →
+/// `keys/acme.ledger`).
+pub fn ledger_path(key_file: &Path, ledger: Option<&Path>) -> PathBuf {
+    ledger.map_or_else(|| key_file.with_extension("ledger"), Path::to_path_buf)
 }
 
 /// Something [`reserve`] tells its caller while it works.
@@ -327,8 +334,17 @@ mod tests {
     use super::*;
     use crate::SerialMode;
     use hallmark::{Date, Payload};
-    use std::path::PathBuf;
     use std::sync::atomic::AtomicU64;
+
+    #[test]
+    fn ledger_beside_the_key_unless_named() {
+        let key = Path::new("keys/acme.key");
+        assert_eq!(ledger_path(key, None), Path::new("keys/acme.ledger"));
+        assert_eq!(
+            ledger_path(key, Some(Path::new("/var/l"))),
+            Path::new("/var/l")
+        );
+    }
 
     struct Setup {
         _dir: tempfile::TempDir,

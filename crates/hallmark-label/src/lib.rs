@@ -1,6 +1,7 @@
 //! # hallmark-label
 //!
-//! Label symbols for hallmark codes: [`symbol`] renders a code (or its
+//! Label symbols for hallmark codes: [`data`] says what a symbol holds (the QR
+//! alphanumeric set, a checked verification-URL prefix); [`symbol`] renders a code (or its
 //! verification URL) as a QR or Data Matrix symbol in SVG or PNG; [`photo`]
 //! (feature `photo`, on by default) finds and reads the QR codes in a photo of
 //! labels. No I/O beyond what the caller hands in, except
@@ -8,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod data;
 #[cfg(feature = "photo")]
 pub mod photo;
 pub mod symbol;

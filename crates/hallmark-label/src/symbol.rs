@@ -450,7 +450,7 @@ fn encode_datamatrix(data: &str) -> Result<Matrix, SymbolError> {
     })
 }
 
-mod qr;
+pub(crate) mod qr;
 
 #[cfg(test)]
 mod tests;

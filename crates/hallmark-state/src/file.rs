@@ -16,6 +16,9 @@
 //!   is replaced (or refused), its target untouched.
 //! - Finally the directory is fsynced, so the new name survives a crash.
 //!
+//! Output files go through [`write_output`] or a [`Sink`], after
+//! [`refuse_protected`]: `--force` replaces outputs, never a key or a ledger.
+//!
 //! An existing file that hallmark opens to update in place (the ledger, the
 //! seen journal) is opened with `O_NOFOLLOW` ([`open_or_create`]).
 //!
@@ -103,6 +106,22 @@ pub enum FileError {
     #[error("{}: not a file name", path.display())]
     NoFileName {
         /// The path.
+        path: PathBuf,
+    },
+    /// An output path that is (the same file as) a file hallmark depends on.
+    #[error("{}: is {what} {}; refusing to replace it", path.display(), protected.display())]
+    Protected {
+        /// The output path.
+        path: PathBuf,
+        /// What the protected file is ("the key file").
+        what: &'static str,
+        /// The protected file, as its caller named it.
+        protected: PathBuf,
+    },
+    /// An output path that holds a hallmark secret key.
+    #[error("{}: is a hallmark secret key file; refusing to replace it", path.display())]
+    IsSecretKey {
+        /// The output path.
         path: PathBuf,
     },
     /// No randomness for a temporary file's name.
@@ -562,6 +581,9 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
         _ => false,
     }
 }
+
+mod output;
+pub use output::{Existing, SECRET_KEY_MAGIC, Sink, SinkError, refuse_protected, write_output};
 
 #[cfg(test)]
 mod tests;

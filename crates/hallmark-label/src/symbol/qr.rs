@@ -90,7 +90,9 @@ pub(super) fn best_mode(data: &[u8]) -> Mode {
     }
 }
 
-fn alphanumeric_value(b: u8) -> Option<u32> {
+/// The value of `b` in QR alphanumeric mode, if the mode holds it
+/// ([`crate::data::is_qr_alphanumeric`] asks this).
+pub(crate) fn alphanumeric_value(b: u8) -> Option<u32> {
     Some(u32::from(match b {
         b'0'..=b'9' => b - b'0',
         b'A'..=b'Z' => b - b'A' + 10,
