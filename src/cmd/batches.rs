@@ -197,7 +197,7 @@ fn export(args: ExportArgs) -> Result<u8> {
 #[command(verbatim_doc_comment)]
 struct PushArgs {
     #[command(flatten)]
-    write: crate::client::WriteArgs,
+    write: crate::service::WriteArgs,
     /// The signed batch manifest.
     #[arg(value_name = "FILE")]
     file: PathBuf,
@@ -216,10 +216,10 @@ fn push(args: PushArgs) -> Result<u8> {
         "/v1/batches",
         "application/octet-stream",
         &bytes,
-        crate::client::MAX_JSON_RESPONSE,
+        hallmark_client::MAX_JSON_RESPONSE,
     )?;
     if !reply.is_success() {
-        return reply.refused(crate::client::auth_hint(&reply));
+        return crate::service::refused(&reply, crate::service::auth_hint(&reply));
     }
     println!("{}", reply.json()?);
     Ok(EXIT_OK)

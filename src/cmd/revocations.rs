@@ -250,7 +250,7 @@ fn pull(args: PullArgs) -> Result<u8> {
         Some(path) => Some(crate::cmd::load_trust(path)?),
         None => None,
     };
-    let client = crate::client::Client::new(&args.server, None)?;
+    let client = crate::service::connect(&args.server, None)?;
     let etag_file = etag_path(&args.out);
     for out in [&args.out, &etag_file] {
         let trust: Vec<(&std::path::Path, &str)> = args
@@ -283,7 +283,7 @@ fn pull(args: PullArgs) -> Result<u8> {
         return Ok(EXIT_OK);
     }
     if reply.status != 200 {
-        return reply.refused(None);
+        return crate::service::refused(&reply, None);
     }
     if reply.body.is_empty() {
         return Err(CliError::new("the service sent an empty snapshot"));

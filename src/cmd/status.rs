@@ -3,7 +3,9 @@
 use hallmark::{Date, KeyId, Reason};
 use serde_json::{Map, Value, json};
 
-use crate::client::{self, MAX_JSON_RESPONSE, WriteArgs};
+use hallmark_client::MAX_JSON_RESPONSE;
+
+use crate::service::{self, WriteArgs};
 use crate::{CliError, EXIT_OK, Result};
 
 /// Status of codes in the service's registry (client of `hallmark serve`).
@@ -148,7 +150,7 @@ fn set(args: SetArgs) -> Result<u8> {
         MAX_JSON_RESPONSE,
     )?;
     if !reply.is_success() {
-        return reply.refused(client::auth_hint(&reply));
+        return service::refused(&reply, service::auth_hint(&reply));
     }
     println!("{}", reply.json()?);
     Ok(EXIT_OK)
