@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use hallmark::{Date, KeyId, Reason, RevocationSnapshot, Scope};
 use serde::Deserialize;
 
+use hallmark_client::snapshot::{self, PullOutcome};
+
 use crate::{CliError, EXIT_OK, Result};
 
 /// Signed revocation snapshots for offline verification.
@@ -229,29 +231,13 @@ pub(crate) struct PullArgs {
     trust: Option<PathBuf>,
 }
 
-/// Longest ETag kept.
-const MAX_ETAG: usize = 256;
-
-/// `FILE.etag`.
-fn etag_path(out: &std::path::Path) -> PathBuf {
-    let mut name = out.as_os_str().to_owned();
-    name.push(".etag");
-    PathBuf::from(name)
-}
-
-fn valid_etag(etag: &str) -> bool {
-    !etag.is_empty()
-        && etag.len() <= MAX_ETAG
-        && etag.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-}
-
 fn pull(args: PullArgs) -> Result<u8> {
     let trust = match &args.trust {
         Some(path) => Some(crate::cmd::load_trust(path)?),
         None => None,
     };
     let client = crate::service::connect(&args.server, None)?;
-    let etag_file = etag_path(&args.out);
+    let etag_file = snapshot::etag_path(&args.out);
     for out in [&args.out, &etag_file] {
         let trust: Vec<(&std::path::Path, &str)> = args
             .trust
@@ -260,55 +246,21 @@ fn pull(args: PullArgs) -> Result<u8> {
             .collect();
         crate::cmd::files::refuse_protected(out, &trust)?;
     }
-    // The previous ETag counts only while the file it describes is there.
-    let previous = if args.out.is_file() {
-        match hallmark_state::file::read_bounded(&etag_file, 4096, "the ETag file") {
-            Ok(bytes) => String::from_utf8(bytes)
-                .ok()
-                .map(|s| s.trim().to_owned())
-                .filter(|s| valid_etag(s)),
-            Err(_) => None,
+    match snapshot::pull(&client, &args.out, trust.as_ref())? {
+        PullOutcome::Unchanged => {
+            eprintln!("{}: unchanged (304 Not Modified)", args.out.display());
         }
-    } else {
-        None
-    };
-    let headers: Vec<(&str, &str)> = previous
-        .iter()
-        .map(|e| ("If-None-Match", e.as_str()))
-        .collect();
-    let max = hallmark::MAX_SNAPSHOT_BYTES as u64;
-    let reply = client.get("/v1/revocations/snapshot", &headers, max)?;
-    if reply.status == 304 && previous.is_some() {
-        eprintln!("{}: unchanged (304 Not Modified)", args.out.display());
-        return Ok(EXIT_OK);
+        PullOutcome::Refused(reply) => return crate::service::refused(&reply, None),
+        PullOutcome::Written { bytes, verified } => {
+            if let Some(v) = verified {
+                eprintln!(
+                    "snapshot sequence {} with {} revocations verified",
+                    v.sequence, v.revocations
+                );
+            }
+            eprintln!("wrote {} ({bytes} bytes)", args.out.display());
+        }
     }
-    if reply.status != 200 {
-        return crate::service::refused(&reply, None);
-    }
-    if reply.body.is_empty() {
-        return Err(CliError::new("the service sent an empty snapshot"));
-    }
-    if let Some(trust) = &trust {
-        let snapshot = RevocationSnapshot::verify(&reply.body, trust)
-            .map_err(|e| CliError::context("the snapshot was refused", e))?;
-        eprintln!(
-            "snapshot sequence {} with {} revocations verified",
-            snapshot.sequence,
-            snapshot.revocations().len()
-        );
-    }
-    // The snapshot first, then its ETag: a crash in between only costs a
-    // full download next time, never a stale file kept on a 304.
-    crate::cmd::files::write_output(&args.out, &reply.body, true)?;
-    match reply.etag.as_deref().filter(|e| valid_etag(e)) {
-        Some(etag) => crate::cmd::files::write_output(&etag_file, etag.as_bytes(), true)?,
-        None => match std::fs::remove_file(&etag_file) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(CliError::new(format!("{}: {e}", etag_file.display()))),
-        },
-    }
-    eprintln!("wrote {} ({} bytes)", args.out.display(), reply.body.len());
     Ok(EXIT_OK)
 }
 

@@ -6,7 +6,8 @@
 //! One blocking request per command, with connect and overall timeouts, a cap
 //! on the response size, no redirects (a bearer token is never sent on to
 //! another address), and the service's JSON errors `{error, detail}` turned
-//! into one clear line.
+//! into one clear line. [`snapshot::pull`] keeps a local copy of the
+//! service's signed revocation snapshot current.
 //!
 //! ```no_run
 //! use hallmark_client::{Client, MAX_JSON_RESPONSE};
@@ -22,6 +23,8 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod snapshot;
 
 use std::time::Duration;
 
@@ -101,6 +104,7 @@ pub struct Client {
 }
 
 /// An answer of the service, whatever its status.
+#[derive(Debug)]
 pub struct Reply {
     /// The HTTP status.
     pub status: u16,
