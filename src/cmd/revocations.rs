@@ -2,10 +2,8 @@
 
 use std::path::PathBuf;
 
-use hallmark::{Date, KeyId, Reason, RevocationSnapshot, Scope};
-use serde::Deserialize;
-
 use hallmark_client::snapshot::{self, PullOutcome};
+use hallmark_issuer::revocation_list;
 
 use crate::{CliError, EXIT_OK, Result};
 
@@ -58,64 +56,6 @@ pub(crate) struct BuildArgs {
     passphrase: crate::passphrase::Source,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct List {
-    #[serde(default)]
-    serial: Vec<SerialEntry>,
-    #[serde(default)]
-    range: Vec<RangeEntry>,
-    #[serde(default)]
-    lot: Vec<LotEntry>,
-    #[serde(default)]
-    key: Vec<KeyEntry>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SerialEntry {
-    kid: String,
-    serial: u64,
-    reason: String,
-    date: toml::value::Datetime,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RangeEntry {
-    kid: String,
-    first: u64,
-    last: u64,
-    reason: String,
-    date: toml::value::Datetime,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LotEntry {
-    kid: String,
-    lot: String,
-    reason: String,
-    date: toml::value::Datetime,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyEntry {
-    kid: String,
-    from: toml::value::Datetime,
-    reason: String,
-    date: toml::value::Datetime,
-}
-
-fn date(what: &str, d: &toml::value::Datetime) -> Result<Date> {
-    match (d.date, d.time, d.offset) {
-        (Some(d), None, None) => Date::from_ymd(d.year.into(), d.month.into(), d.day.into()),
-        _ => None,
-    }
-    .ok_or_else(|| CliError::new(format!("{what}: dates must be YYYY-MM-DD")))
-}
-
 pub(crate) fn run(cmd: Command) -> Result<u8> {
     match cmd {
         Command::Build(args) => build(args),
@@ -140,57 +80,9 @@ fn build(args: BuildArgs) -> Result<u8> {
         ],
     )?;
     let text = crate::read_text_bounded(&args.list, 1 << 30, "the revocation list")?;
-    let list: List = toml::from_str(&text)
-        .map_err(|e| CliError::new(format!("{}: {}", args.list.display(), e.message())))?;
     let now = crate::cmd::now_secs()?;
-    let mut snapshot = RevocationSnapshot::new(args.sequence, now);
-    let at = |kind: &str, i: usize| format!("{}: [[{kind}]] entry {}", args.list.display(), i + 1);
-    let parse = |what: &str, kid: &str, reason: &str| -> Result<(KeyId, Reason)> {
-        Ok((
-            kid.parse()
-                .map_err(|e| CliError::context(format!("{what}: kid"), e))?,
-            reason.parse().map_err(|e| CliError::context(what, e))?,
-        ))
-    };
-    for (i, e) in list.serial.iter().enumerate() {
-        let w = at("serial", i);
-        let (kid, reason) = parse(&w, &e.kid, &e.reason)?;
-        snapshot.add(kid, Scope::Serial(e.serial), reason, date(&w, &e.date)?)?;
-    }
-    for (i, e) in list.range.iter().enumerate() {
-        let w = at("range", i);
-        let (kid, reason) = parse(&w, &e.kid, &e.reason)?;
-        snapshot
-            .add(
-                kid,
-                Scope::Range {
-                    first: e.first,
-                    last: e.last,
-                },
-                reason,
-                date(&w, &e.date)?,
-            )
-            .map_err(|e| CliError::context(w, e))?;
-    }
-    for (i, e) in list.lot.iter().enumerate() {
-        let w = at("lot", i);
-        let (kid, reason) = parse(&w, &e.kid, &e.reason)?;
-        snapshot
-            .add(kid, Scope::Lot(e.lot.clone()), reason, date(&w, &e.date)?)
-            .map_err(|e| CliError::context(w, e))?;
-    }
-    for (i, e) in list.key.iter().enumerate() {
-        let w = at("key", i);
-        let (kid, reason) = parse(&w, &e.kid, &e.reason)?;
-        snapshot.add(
-            kid,
-            Scope::Key {
-                from: date(&w, &e.from)?,
-            },
-            reason,
-            date(&w, &e.date)?,
-        )?;
-    }
+    let snapshot = revocation_list::parse(&text, args.sequence, now)
+        .map_err(|e| CliError::context(format!("{}: {e}", args.list.display()), e))?;
     let key = crate::cmd::key::open(&args.key, &args.passphrase)?;
     let bytes = key.sign_snapshot(&snapshot);
     crate::cmd::files::write_output(&args.out, &bytes, args.force)?;
