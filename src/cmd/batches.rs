@@ -212,12 +212,7 @@ fn push(args: PushArgs) -> Result<u8> {
         )));
     }
     let client = args.write.client()?;
-    let reply = client.post(
-        "/v1/batches",
-        "application/octet-stream",
-        &bytes,
-        hallmark_client::MAX_JSON_RESPONSE,
-    )?;
+    let reply = client.push_manifest(&bytes)?;
     if !reply.is_success() {
         return crate::service::refused(&reply, crate::service::auth_hint(&reply));
     }

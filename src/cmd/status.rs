@@ -3,8 +3,6 @@
 use hallmark::{Date, KeyId, Reason};
 use serde_json::{Map, Value, json};
 
-use hallmark_client::MAX_JSON_RESPONSE;
-
 use crate::service::{self, WriteArgs};
 use crate::{CliError, EXIT_OK, Result};
 
@@ -141,14 +139,9 @@ fn request(args: &SetArgs) -> Result<Value> {
 }
 
 fn set(args: SetArgs) -> Result<u8> {
-    let body = request(&args)?.to_string();
+    let body = request(&args)?;
     let client = args.write.client()?;
-    let reply = client.post(
-        "/v1/status",
-        "application/json",
-        body.as_bytes(),
-        MAX_JSON_RESPONSE,
-    )?;
+    let reply = client.set_status(&body)?;
     if !reply.is_success() {
         return service::refused(&reply, service::auth_hint(&reply));
     }

@@ -91,6 +91,12 @@ pub const TOKEN_ENV: &str = "HALLMARK_TOKEN";
 /// Largest JSON answer read from the service.
 pub const MAX_JSON_RESPONSE: u64 = 1024 * 1024;
 
+/// The service's endpoint for batch manifests.
+pub const BATCHES_PATH: &str = "/v1/batches";
+
+/// The service's endpoint for status changes.
+pub const STATUS_PATH: &str = "/v1/status";
+
 /// Time allowed to open a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for a whole request, body included.
@@ -247,6 +253,32 @@ impl Client {
             .read_to_vec()
             .map_err(|e| self.fail(path, e))?;
         Ok(Reply { status, etag, body })
+    }
+
+    /// `POST /v1/batches`: registers a signed batch manifest (from
+    /// `hallmark batches export`); the token needs the scope `batches`. The
+    /// answer is returned whatever its status; a 2xx carries JSON
+    /// ([`Reply::json`]).
+    pub fn push_manifest(&self, manifest: &[u8]) -> Result<Reply> {
+        self.post(
+            BATCHES_PATH,
+            "application/octet-stream",
+            manifest,
+            MAX_JSON_RESPONSE,
+        )
+    }
+
+    /// `POST /v1/status` with a JSON request (`action`, its target, `reason`,
+    /// `date`; docs/API.md); the token needs the scope `status`. The answer is
+    /// returned whatever its status; a 2xx carries JSON ([`Reply::json`]).
+    pub fn set_status(&self, request: &serde_json::Value) -> Result<Reply> {
+        let body = request.to_string();
+        self.post(
+            STATUS_PATH,
+            "application/json",
+            body.as_bytes(),
+            MAX_JSON_RESPONSE,
+        )
     }
 
     /// `POST path` with `body` of type `content_type`, with the bearer token.
