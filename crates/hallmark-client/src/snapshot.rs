@@ -157,6 +157,121 @@ pub fn pull(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+
+    /// A server on 127.0.0.1 answering one connection per canned answer, in
+    /// order, and reporting each request's head.
+    fn serve(answers: Vec<String>) -> (Client, mpsc::Receiver<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for answer in answers {
+                let Ok((stream, _)) = listener.accept() else {
+                    return;
+                };
+                let mut reader = BufReader::new(&stream);
+                let mut head = String::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    head.push_str(&line);
+                }
+                let _ = tx.send(head);
+                let _ = (&stream).write_all(answer.as_bytes());
+            }
+        });
+        let client = Client::new(&format!("http://{addr}"), None).unwrap_or_else(|e| panic!("{e}"));
+        (client, rx)
+    }
+
+    fn answer(status: &str, etag: Option<&str>, body: &str) -> String {
+        let etag = etag.map(|e| format!("ETag: {e}\r\n")).unwrap_or_default();
+        format!(
+            "HTTP/1.1 {status}\r\n{etag}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    #[test]
+    fn a_kept_etag_is_sent_back_and_a_304_keeps_the_file() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let out = dir.path().join("revocations.bin");
+        let (client, heads) = serve(vec![
+            answer("200 OK", Some("\"v1\""), "snapshot-1"),
+            answer("304 Not Modified", None, ""),
+            answer("200 OK", None, "snapshot-2"),
+        ]);
+        let outcome = pull(&client, &out, None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            matches!(
+                outcome,
+                PullOutcome::Written {
+                    bytes: 10,
+                    verified: None
+                }
+            ),
+            "{outcome:?}"
+        );
+        assert_eq!(
+            std::fs::read(&out).ok().as_deref(),
+            Some(&b"snapshot-1"[..])
+        );
+        assert_eq!(
+            std::fs::read_to_string(etag_path(&out)).ok().as_deref(),
+            Some("\"v1\"")
+        );
+        let first = heads.recv().unwrap_or_default().to_ascii_lowercase();
+        assert!(!first.contains("if-none-match"), "{first}");
+
+        let outcome = pull(&client, &out, None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(outcome, PullOutcome::Unchanged), "{outcome:?}");
+        let second = heads.recv().unwrap_or_default().to_ascii_lowercase();
+        assert!(second.contains("if-none-match: \"v1\""), "{second}");
+        assert_eq!(
+            std::fs::read(&out).ok().as_deref(),
+            Some(&b"snapshot-1"[..])
+        );
+
+        // An answer without an ETag removes the kept one.
+        let outcome = pull(&client, &out, None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            matches!(outcome, PullOutcome::Written { bytes: 10, .. }),
+            "{outcome:?}"
+        );
+        assert_eq!(
+            std::fs::read(&out).ok().as_deref(),
+            Some(&b"snapshot-2"[..])
+        );
+        assert!(!etag_path(&out).exists());
+    }
+
+    #[test]
+    fn refusals_and_empty_snapshots_write_nothing() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let out = dir.path().join("revocations.bin");
+        let (client, _heads) = serve(vec![
+            // A 304 without a kept ETag is not an answer to this request.
+            answer("304 Not Modified", None, ""),
+            answer("503 Service Unavailable", None, "down"),
+            answer("200 OK", Some("\"v1\""), ""),
+        ]);
+        for status in [304, 503] {
+            match pull(&client, &out, None) {
+                Ok(PullOutcome::Refused(reply)) => assert_eq!(reply.status, status),
+                other => panic!("{status}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            pull(&client, &out, None),
+            Err(PullError::EmptySnapshot)
+        ));
+        assert!(!out.exists() && !etag_path(&out).exists());
+    }
 
     #[test]
     fn etags() {
