@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-mod client;
 mod cmd;
 mod output;
 mod passphrase;
+mod service;
 
 /// Exit status: every code genuine / command succeeded.
 pub const EXIT_OK: u8 = 0;

@@ -197,7 +197,7 @@ fn export(args: ExportArgs) -> Result<u8> {
 #[command(verbatim_doc_comment)]
 struct PushArgs {
     #[command(flatten)]
-    write: crate::client::WriteArgs,
+    write: crate::service::WriteArgs,
     /// The signed batch manifest.
     #[arg(value_name = "FILE")]
     file: PathBuf,
@@ -212,14 +212,9 @@ fn push(args: PushArgs) -> Result<u8> {
         )));
     }
     let client = args.write.client()?;
-    let reply = client.post(
-        "/v1/batches",
-        "application/octet-stream",
-        &bytes,
-        crate::client::MAX_JSON_RESPONSE,
-    )?;
+    let reply = client.push_manifest(&bytes)?;
     if !reply.is_success() {
-        return reply.refused(crate::client::auth_hint(&reply));
+        return crate::service::refused(&reply, crate::service::auth_hint(&reply));
     }
     println!("{}", reply.json()?);
     Ok(EXIT_OK)

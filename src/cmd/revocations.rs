@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use hallmark::{Date, KeyId, Reason, RevocationSnapshot, Scope};
-use serde::Deserialize;
+use hallmark_client::snapshot::{self, PullOutcome};
+use hallmark_issuer::revocation_list;
 
 use crate::{CliError, EXIT_OK, Result};
 
@@ -56,64 +56,6 @@ pub(crate) struct BuildArgs {
     passphrase: crate::passphrase::Source,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct List {
-    #[serde(default)]
-    serial: Vec<SerialEntry>,
-    #[serde(default)]
-    range: Vec<RangeEntry>,
-    #[serde(default)]
-    lot: Vec<LotEntry>,
-    #[serde(default)]
-    key: Vec<KeyEntry>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SerialEntry {
-    kid: String,
-    serial: u64,
-    reason: String,
-    date: toml::value::Datetime,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RangeEntry {
-    kid: String,
-    first: u64,
-    last: u64,
-    reason: String,
-    date: toml::value::Datetime,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LotEntry {
-    kid: String,
-    lot: String,
-    reason: String,
-    date: toml::value::Datetime,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyEntry {
-    kid: String,
-    from: toml::value::Datetime,
-    reason: String,
-    date: toml::value::Datetime,
-}
-
-fn date(what: &str, d: &toml::value::Datetime) -> Result<Date> {
-    match (d.date, d.time, d.offset) {
-        (Some(d), None, None) => Date::from_ymd(d.year.into(), d.month.into(), d.day.into()),
-        _ => None,
-    }
-    .ok_or_else(|| CliError::new(format!("{what}: dates must be YYYY-MM-DD")))
-}
-
 pub(crate) fn run(cmd: Command) -> Result<u8> {
     match cmd {
         Command::Build(args) => build(args),
@@ -138,57 +80,9 @@ fn build(args: BuildArgs) -> Result<u8> {
         ],
     )?;
     let text = crate::read_text_bounded(&args.list, 1 << 30, "the revocation list")?;
-    let list: List = toml::from_str(&text)
-        .map_err(|e| CliError::new(format!("{}: {}", args.list.display(), e.message())))?;
     let now = crate::cmd::now_secs()?;
-    let mut snapshot = RevocationSnapshot::new(args.sequence, now);
-    let at = |kind: &str, i: usize| format!("{}: [[{kind}]] entry {}", args.list.display(), i + 1);
-    let parse = |what: &str, kid: &str, reason: &str| -> Result<(KeyId, Reason)> {
-        Ok((
-            kid.parse()
-                .map_err(|e| CliError::context(format!("{what}: kid"), e))?,
-            reason.parse().map_err(|e| CliError::context(what, e))?,
-        ))
-    };
-    for (i, e) in list.serial.iter().enumerate() {
-        let w = at("serial", i);
-        let (kid, reason) = parse(&w, &e.kid, &e.reason)?;
-        snapshot.add(kid, Scope::Serial(e.serial), reason, date(&w, &e.date)?)?;
-    }
-    for (i, e) in list.range.iter().enumerate() {
-        let w = at("range", i);
-        let (kid, reason) = parse(&w, &e.kid, &e.reason)?;
-        snapshot
-            .add(
-                kid,
-                Scope::Range {
-                    first: e.first,
-                    last: e.last,
-                },
-                reason,
-                date(&w, &e.date)?,
-            )
-            .map_err(|e| CliError::context(w, e))?;
-    }
-    for (i, e) in list.lot.iter().enumerate() {
-        let w = at("lot", i);
-        let (kid, reason) = parse(&w, &e.kid, &e.reason)?;
-        snapshot
-            .add(kid, Scope::Lot(e.lot.clone()), reason, date(&w, &e.date)?)
-            .map_err(|e| CliError::context(w, e))?;
-    }
-    for (i, e) in list.key.iter().enumerate() {
-        let w = at("key", i);
-        let (kid, reason) = parse(&w, &e.kid, &e.reason)?;
-        snapshot.add(
-            kid,
-            Scope::Key {
-                from: date(&w, &e.from)?,
-            },
-            reason,
-            date(&w, &e.date)?,
-        )?;
-    }
+    let snapshot = revocation_list::parse(&text, args.sequence, now)
+        .map_err(|e| CliError::context(format!("{}: {e}", args.list.display()), e))?;
     let key = crate::cmd::key::open(&args.key, &args.passphrase)?;
     let bytes = key.sign_snapshot(&snapshot);
     crate::cmd::files::write_output(&args.out, &bytes, args.force)?;
@@ -229,29 +123,13 @@ pub(crate) struct PullArgs {
     trust: Option<PathBuf>,
 }
 
-/// Longest ETag kept.
-const MAX_ETAG: usize = 256;
-
-/// `FILE.etag`.
-fn etag_path(out: &std::path::Path) -> PathBuf {
-    let mut name = out.as_os_str().to_owned();
-    name.push(".etag");
-    PathBuf::from(name)
-}
-
-fn valid_etag(etag: &str) -> bool {
-    !etag.is_empty()
-        && etag.len() <= MAX_ETAG
-        && etag.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-}
-
 fn pull(args: PullArgs) -> Result<u8> {
     let trust = match &args.trust {
         Some(path) => Some(crate::cmd::load_trust(path)?),
         None => None,
     };
-    let client = crate::client::Client::new(&args.server, None)?;
-    let etag_file = etag_path(&args.out);
+    let client = crate::service::connect(&args.server, None)?;
+    let etag_file = snapshot::etag_path(&args.out);
     for out in [&args.out, &etag_file] {
         let trust: Vec<(&std::path::Path, &str)> = args
             .trust
@@ -260,55 +138,21 @@ fn pull(args: PullArgs) -> Result<u8> {
             .collect();
         crate::cmd::files::refuse_protected(out, &trust)?;
     }
-    // The previous ETag counts only while the file it describes is there.
-    let previous = if args.out.is_file() {
-        match hallmark_state::file::read_bounded(&etag_file, 4096, "the ETag file") {
-            Ok(bytes) => String::from_utf8(bytes)
-                .ok()
-                .map(|s| s.trim().to_owned())
-                .filter(|s| valid_etag(s)),
-            Err(_) => None,
+    match snapshot::pull(&client, &args.out, trust.as_ref())? {
+        PullOutcome::Unchanged => {
+            eprintln!("{}: unchanged (304 Not Modified)", args.out.display());
         }
-    } else {
-        None
-    };
-    let headers: Vec<(&str, &str)> = previous
-        .iter()
-        .map(|e| ("If-None-Match", e.as_str()))
-        .collect();
-    let max = hallmark::MAX_SNAPSHOT_BYTES as u64;
-    let reply = client.get("/v1/revocations/snapshot", &headers, max)?;
-    if reply.status == 304 && previous.is_some() {
-        eprintln!("{}: unchanged (304 Not Modified)", args.out.display());
-        return Ok(EXIT_OK);
+        PullOutcome::Refused(reply) => return crate::service::refused(&reply, None),
+        PullOutcome::Written { bytes, verified } => {
+            if let Some(v) = verified {
+                eprintln!(
+                    "snapshot sequence {} with {} revocations verified",
+                    v.sequence, v.revocations
+                );
+            }
+            eprintln!("wrote {} ({bytes} bytes)", args.out.display());
+        }
     }
-    if reply.status != 200 {
-        return reply.refused(None);
-    }
-    if reply.body.is_empty() {
-        return Err(CliError::new("the service sent an empty snapshot"));
-    }
-    if let Some(trust) = &trust {
-        let snapshot = RevocationSnapshot::verify(&reply.body, trust)
-            .map_err(|e| CliError::context("the snapshot was refused", e))?;
-        eprintln!(
-            "snapshot sequence {} with {} revocations verified",
-            snapshot.sequence,
-            snapshot.revocations().len()
-        );
-    }
-    // The snapshot first, then its ETag: a crash in between only costs a
-    // full download next time, never a stale file kept on a 304.
-    crate::cmd::files::write_output(&args.out, &reply.body, true)?;
-    match reply.etag.as_deref().filter(|e| valid_etag(e)) {
-        Some(etag) => crate::cmd::files::write_output(&etag_file, etag.as_bytes(), true)?,
-        None => match std::fs::remove_file(&etag_file) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(CliError::new(format!("{}: {e}", etag_file.display()))),
-        },
-    }
-    eprintln!("wrote {} ({} bytes)", args.out.display(), reply.body.len());
     Ok(EXIT_OK)
 }
 

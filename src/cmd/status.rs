@@ -3,7 +3,7 @@
 use hallmark::{Date, KeyId, Reason};
 use serde_json::{Map, Value, json};
 
-use crate::client::{self, MAX_JSON_RESPONSE, WriteArgs};
+use crate::service::{self, WriteArgs};
 use crate::{CliError, EXIT_OK, Result};
 
 /// Status of codes in the service's registry (client of `hallmark serve`).
@@ -139,16 +139,11 @@ fn request(args: &SetArgs) -> Result<Value> {
 }
 
 fn set(args: SetArgs) -> Result<u8> {
-    let body = request(&args)?.to_string();
+    let body = request(&args)?;
     let client = args.write.client()?;
-    let reply = client.post(
-        "/v1/status",
-        "application/json",
-        body.as_bytes(),
-        MAX_JSON_RESPONSE,
-    )?;
+    let reply = client.set_status(&body)?;
     if !reply.is_success() {
-        return reply.refused(client::auth_hint(&reply));
+        return service::refused(&reply, service::auth_hint(&reply));
     }
     println!("{}", reply.json()?);
     Ok(EXIT_OK)

@@ -3,7 +3,8 @@
 //! What a manufacturer needs to issue hallmark codes: issuer key generation and
 //! key files ([`SecretKey`]), the serial [`Ledger`] that guarantees no serial is
 //! issued twice, [`mint`], and the parallel mint [`pipeline`] (reserve durably,
-//! then sign on all cores into the caller's sink) with its output [`lines`].
+//! then sign on all cores into the caller's sink) with its output [`lines`],
+//! and the hand-kept [`revocation_list`] read into a snapshot to sign.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -14,6 +15,7 @@ mod ledger;
 pub mod lines;
 mod mint;
 pub mod pipeline;
+pub mod revocation_list;
 mod serials;
 
 pub use error::Error;

@@ -1,20 +1,101 @@
+//! # hallmark-client
+//!
 //! HTTP plumbing shared by the clients of `hallmark serve`: `hallmark status
 //! set`, `hallmark revocations pull` and `hallmark batches push`.
 //!
 //! One blocking request per command, with connect and overall timeouts, a cap
 //! on the response size, no redirects (a bearer token is never sent on to
 //! another address), and the service's JSON errors `{error, detail}` turned
-//! into one clear line.
+//! into one clear line. [`snapshot::pull`] keeps a local copy of the
+//! service's signed revocation snapshot current.
+//!
+//! ```no_run
+//! use hallmark_client::{Client, MAX_JSON_RESPONSE};
+//!
+//! # fn main() -> Result<(), hallmark_client::ClientError> {
+//! let client = Client::new("http://127.0.0.1:8080", hallmark_client::token(None)?)?;
+//! let reply = client.get("/v1/revocations/snapshot", &[], MAX_JSON_RESPONSE)?;
+//! if !reply.is_success() {
+//!     eprintln!("{}", reply.error_message());
+//! }
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod snapshot;
 
 use std::time::Duration;
 
-use crate::{CliError, EXIT_NOT_GENUINE, Result};
+/// Why a request to the service could not be made or its answer not read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server URL does not start with `http://` or `https://`.
+    #[error("{url}: expected a URL starting with http:// or https://")]
+    NotHttp {
+        /// The URL as given.
+        url: String,
+    },
+    /// The server URL has no host, or a query or fragment.
+    #[error("{url}: expected http(s)://HOST[:PORT][/PREFIX]")]
+    InvalidServerUrl {
+        /// The URL as given.
+        url: String,
+    },
+    /// The request failed: no connection, TLS, a broken answer.
+    #[error("{url}: {source}")]
+    Transport {
+        /// The request's URL.
+        url: String,
+        /// The HTTP client's error.
+        source: ureq::Error,
+    },
+    /// The answer's body is larger than the request allowed.
+    #[error("{url}: the answer is larger than {limit} bytes")]
+    ResponseTooLarge {
+        /// The request's URL.
+        url: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The request took longer than the client allows.
+    #[error("{url}: timed out")]
+    Timeout {
+        /// The request's URL.
+        url: String,
+    },
+    /// The service's answer is not JSON.
+    #[error("the service's answer is not JSON")]
+    NotJson {
+        /// The JSON parser's error.
+        source: serde_json::Error,
+    },
+    /// `$HALLMARK_TOKEN` is set but not UTF-8.
+    #[error("${TOKEN_ENV} is not UTF-8")]
+    TokenEnvNotUtf8,
+    /// The token is empty (or only white space).
+    #[error("the token is empty")]
+    EmptyToken,
+    /// The token holds a character other than printable ASCII.
+    #[error("the token may hold only printable ASCII characters")]
+    TokenNotPrintable,
+}
+
+type Result<T, E = ClientError> = std::result::Result<T, E>;
 
 /// The environment variable a token is read from when `--token` is absent.
-pub(crate) const TOKEN_ENV: &str = "HALLMARK_TOKEN";
+pub const TOKEN_ENV: &str = "HALLMARK_TOKEN";
 
 /// Largest JSON answer read from the service.
-pub(crate) const MAX_JSON_RESPONSE: u64 = 1024 * 1024;
+pub const MAX_JSON_RESPONSE: u64 = 1024 * 1024;
+
+/// The service's endpoint for batch manifests.
+pub const BATCHES_PATH: &str = "/v1/batches";
+
+/// The service's endpoint for status changes.
+pub const STATUS_PATH: &str = "/v1/status";
 
 /// Time allowed to open a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -22,27 +103,38 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A client of one service (base URL) with an optional bearer token.
-pub(crate) struct Client {
+pub struct Client {
     agent: ureq::Agent,
     base: String,
     token: Option<String>,
 }
 
 /// An answer of the service, whatever its status.
-pub(crate) struct Reply {
-    pub(crate) status: u16,
-    pub(crate) etag: Option<String>,
-    pub(crate) body: Vec<u8>,
+#[derive(Debug)]
+pub struct Reply {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `ETag` header, if it is text.
+    pub etag: Option<String>,
+    /// The body, at most the request's limit.
+    pub body: Vec<u8>,
 }
 
 impl Reply {
-    pub(crate) fn is_success(&self) -> bool {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
+    }
+
+    /// Whether the status is 4xx: the service refused the request (bad input,
+    /// no or wrong token), as opposed to failing (5xx) or redirecting.
+    pub fn is_client_error(&self) -> bool {
+        (400..500).contains(&self.status)
     }
 
     /// One line describing a refusal: the service's `{error, detail}` when it
     /// sent one, otherwise the status and the start of the body.
-    pub(crate) fn error_message(&self) -> String {
+    pub fn error_message(&self) -> String {
         #[derive(serde::Deserialize)]
         struct ApiError {
             error: String,
@@ -70,95 +162,48 @@ impl Reply {
         msg
     }
 
-    /// Reports a non-2xx answer: a 4xx (the service refused: bad input, no or
-    /// wrong token) is printed and gives exit status 1; anything else (5xx,
-    /// redirects) is an error, exit status 2.
-    pub(crate) fn refused(&self, hint: Option<&str>) -> Result<u8> {
-        let mut msg = self.error_message();
-        if let Some(hint) = hint {
-            msg.push_str(" (");
-            msg.push_str(hint);
-            msg.push(')');
-        }
-        if (400..500).contains(&self.status) {
-            eprintln!("hallmark: refused: {msg}");
-            Ok(EXIT_NOT_GENUINE)
-        } else {
-            Err(CliError::new(format!("the service failed: {msg}")))
-        }
-    }
-
     /// The body as JSON (the service's answers to writes).
-    pub(crate) fn json(&self) -> Result<serde_json::Value> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| CliError::context("the service's answer is not JSON", e))
+    pub fn json(&self) -> Result<serde_json::Value> {
+        serde_json::from_slice(&self.body).map_err(|source| ClientError::NotJson { source })
     }
 }
 
 /// `--token`, else `$HALLMARK_TOKEN`; `None` when neither is set (the service
 /// then answers 401).
-pub(crate) fn token(arg: Option<String>) -> Result<Option<String>> {
+pub fn token(arg: Option<String>) -> Result<Option<String>> {
     let token = match arg {
         Some(t) => Some(t),
         None => match std::env::var(TOKEN_ENV) {
             Ok(t) => Some(t),
             Err(std::env::VarError::NotPresent) => None,
             Err(std::env::VarError::NotUnicode(_)) => {
-                return Err(CliError::new(format!("${TOKEN_ENV} is not UTF-8")));
+                return Err(ClientError::TokenEnvNotUtf8);
             }
         },
     };
     let token = token.map(|t| t.trim().to_owned());
     match token {
-        Some(t) if t.is_empty() => Err(CliError::new("the token is empty")),
-        Some(t) if !t.bytes().all(|b| b.is_ascii_graphic()) => Err(CliError::new(
-            "the token may hold only printable ASCII characters",
-        )),
+        Some(t) if t.is_empty() => Err(ClientError::EmptyToken),
+        Some(t) if !t.bytes().all(|b| b.is_ascii_graphic()) => Err(ClientError::TokenNotPrintable),
         t => Ok(t),
     }
-}
-
-/// `--server` and `--token` of the commands that write to the service.
-#[derive(Debug, clap::Args)]
-pub(crate) struct WriteArgs {
-    /// The service's base URL (`hallmark serve`).
-    #[arg(long, value_name = "URL")]
-    server: String,
-    /// The API token (`hallmark token create`). Prefer $HALLMARK_TOKEN: a
-    /// token on the command line is visible to other users in `ps`.
-    #[arg(long, value_name = "TOKEN")]
-    token: Option<String>,
-}
-
-impl WriteArgs {
-    /// The client, with the token from --token or $HALLMARK_TOKEN.
-    pub(crate) fn client(&self) -> Result<Client> {
-        Client::new(&self.server, token(self.token.clone())?)
-    }
-}
-
-/// The hint given with a 401.
-pub(crate) fn auth_hint(reply: &Reply) -> Option<&'static str> {
-    (reply.status == 401).then_some("give a valid token with $HALLMARK_TOKEN or --token")
 }
 
 impl Client {
     /// A client of the service at `server` (`http://` or `https://`, optionally
     /// with a path prefix).
-    pub(crate) fn new(server: &str, token: Option<String>) -> Result<Client> {
+    pub fn new(server: &str, token: Option<String>) -> Result<Client> {
         let base = server.trim().trim_end_matches('/');
         let rest = base
             .strip_prefix("http://")
             .or_else(|| base.strip_prefix("https://"))
-            .ok_or_else(|| {
-                CliError::new(format!(
-                    "--server {server}: expected a URL starting with http:// or https://"
-                ))
+            .ok_or_else(|| ClientError::NotHttp {
+                url: server.to_owned(),
             })?;
         if rest.is_empty() || rest.starts_with('/') || rest.contains(['?', '#']) {
-            return Err(CliError::new(format!(
-                "--server {server}: expected http(s)://HOST[:PORT][/PREFIX]"
-            )));
+            return Err(ClientError::InvalidServerUrl {
+                url: server.to_owned(),
+            });
         }
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -179,13 +224,13 @@ impl Client {
         format!("{}{path}", self.base)
     }
 
-    fn fail(&self, path: &str, e: ureq::Error) -> CliError {
-        let what = match e {
-            ureq::Error::BodyExceedsLimit(n) => format!("the answer is larger than {n} bytes"),
-            ureq::Error::Timeout(_) => "timed out".to_owned(),
-            e => e.to_string(),
-        };
-        CliError::new(format!("{}: {what}", self.url(path)))
+    fn fail(&self, path: &str, e: ureq::Error) -> ClientError {
+        let url = self.url(path);
+        match e {
+            ureq::Error::BodyExceedsLimit(limit) => ClientError::ResponseTooLarge { url, limit },
+            ureq::Error::Timeout(_) => ClientError::Timeout { url },
+            source => ClientError::Transport { url, source },
+        }
     }
 
     fn reply(
@@ -210,14 +255,34 @@ impl Client {
         Ok(Reply { status, etag, body })
     }
 
+    /// `POST /v1/batches`: registers a signed batch manifest (from
+    /// `hallmark batches export`); the token needs the scope `batches`. The
+    /// answer is returned whatever its status; a 2xx carries JSON
+    /// ([`Reply::json`]).
+    pub fn push_manifest(&self, manifest: &[u8]) -> Result<Reply> {
+        self.post(
+            BATCHES_PATH,
+            "application/octet-stream",
+            manifest,
+            MAX_JSON_RESPONSE,
+        )
+    }
+
+    /// `POST /v1/status` with a JSON request (`action`, its target, `reason`,
+    /// `date`; docs/API.md); the token needs the scope `status`. The answer is
+    /// returned whatever its status; a 2xx carries JSON ([`Reply::json`]).
+    pub fn set_status(&self, request: &serde_json::Value) -> Result<Reply> {
+        let body = request.to_string();
+        self.post(
+            STATUS_PATH,
+            "application/json",
+            body.as_bytes(),
+            MAX_JSON_RESPONSE,
+        )
+    }
+
     /// `POST path` with `body` of type `content_type`, with the bearer token.
-    pub(crate) fn post(
-        &self,
-        path: &str,
-        content_type: &str,
-        body: &[u8],
-        limit: u64,
-    ) -> Result<Reply> {
+    pub fn post(&self, path: &str, content_type: &str, body: &[u8], limit: u64) -> Result<Reply> {
         let mut req = self.agent.post(self.url(path)).content_type(content_type);
         if let Some(token) = &self.token {
             req = req.header("Authorization", format!("Bearer {token}"));
@@ -226,7 +291,7 @@ impl Client {
     }
 
     /// `GET path` with extra headers.
-    pub(crate) fn get(&self, path: &str, headers: &[(&str, &str)], limit: u64) -> Result<Reply> {
+    pub fn get(&self, path: &str, headers: &[(&str, &str)], limit: u64) -> Result<Reply> {
         let mut req = self.agent.get(self.url(path));
         for (name, value) in headers {
             req = req.header(*name, *value);
@@ -266,12 +331,5 @@ mod tests {
             reply(500, "bad\ngateway\x1b").error_message(),
             "HTTP 500: bad gateway"
         );
-        assert_eq!(
-            reply(404, "x")
-                .refused(None)
-                .unwrap_or_else(|e| panic!("{e}")),
-            1
-        );
-        assert!(reply(503, "x").refused(None).is_err());
     }
 }
