@@ -41,3 +41,17 @@ pub(crate) fn echo(input: &str, full_len: usize) -> String {
     }
     out
 }
+
+/// A progress bar on stderr when it is a terminal (hidden otherwise), of
+/// `len` steps if known, drawn with the indicatif `template`.
+pub(crate) fn progress_bar(len: Option<u64>, template: &str) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}

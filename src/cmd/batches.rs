@@ -80,7 +80,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
 }
 
 fn open_ledger(key: &Path, ledger: Option<&Path>) -> Result<Option<(PathBuf, Ledger)>> {
-    let path = ledger.map_or_else(|| key.with_extension("ledger"), Path::to_path_buf);
+    let path = hallmark_issuer::pipeline::ledger_path(key, ledger);
     if !path.exists() {
         return Ok(None);
     }
@@ -98,7 +98,7 @@ fn list(args: ListArgs) -> Result<u8> {
     let Some((path, ledger)) = open_ledger(&key, args.ledger.as_deref())? else {
         eprintln!(
             "no ledger at {}: key {} has minted nothing here",
-            key.with_extension("ledger").display(),
+            hallmark_issuer::pipeline::ledger_path(&key, args.ledger.as_deref()).display(),
             file.name
         );
         return Ok(EXIT_OK);
@@ -150,15 +150,10 @@ fn list(args: ListArgs) -> Result<u8> {
 }
 
 fn export(args: ExportArgs) -> Result<u8> {
-    if std::fs::symlink_metadata(&args.out).is_ok() && !args.force {
-        return Err(CliError::new(format!(
-            "{}: already exists (use --force to replace it)",
-            args.out.display()
-        )));
-    }
-    let ledger = crate::cmd::files::ledger_path(&args.key, args.ledger.as_deref());
-    crate::cmd::files::refuse_protected(
+    let ledger = hallmark_issuer::pipeline::ledger_path(&args.key, args.ledger.as_deref());
+    crate::cmd::files::check_output(
         &args.out,
+        args.force,
         &[(&args.key, "the key file"), (&ledger, "the key's ledger")],
     )?;
     let key = crate::cmd::key::open(&args.key, &args.passphrase)?;

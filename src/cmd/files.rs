@@ -9,10 +9,18 @@ use hallmark_state::file::{self, Existing};
 
 use crate::{CliError, Result};
 
-/// Refuses `out` if it is (the same file as) one of `protected` (a key file,
-/// its ledger, a trust store: `(path, what)` pairs), or if it holds a
-/// hallmark secret key ([`file::refuse_protected`]).
-pub(crate) fn refuse_protected(out: &Path, protected: &[(&Path, &'static str)]) -> Result<()> {
+/// Checks an output path before any work is done: refused if it exists and
+/// `force` is not given, and whatever `force` says if it is (the same file
+/// as) one of `protected` (`(path, what)` pairs: a key file, its ledger, a
+/// trust store) or holds a hallmark secret key ([`file::refuse_protected`]).
+pub(crate) fn check_output(
+    out: &Path,
+    force: bool,
+    protected: &[(&Path, &'static str)],
+) -> Result<()> {
+    if !force && std::fs::symlink_metadata(out).is_ok() {
+        return Err(already_exists(out));
+    }
     Ok(file::refuse_protected(out, protected)?)
 }
 
@@ -40,10 +48,4 @@ pub(crate) fn already_exists(path: &Path) -> CliError {
         "{}: already exists (use --force to replace it)",
         path.display()
     ))
-}
-
-/// The ledger of a key file unless `--ledger` names another
-/// ([`hallmark_issuer::pipeline::ledger_path`]).
-pub(crate) fn ledger_path(key: &Path, ledger: Option<&Path>) -> std::path::PathBuf {
-    hallmark_issuer::pipeline::ledger_path(key, ledger)
 }

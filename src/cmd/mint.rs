@@ -1,7 +1,7 @@
 //! `hallmark mint`
 
 use std::fs;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +13,6 @@ use hallmark_issuer::{BatchRequest, Minter, SerialMode};
 use hallmark_label::data::UrlPrefix;
 use hallmark_label::symbol::{ImageFormat, Symbol, render};
 use hallmark_state::file::{self as durable, AtomicFile, Sink, SinkError};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cmd::parse_date;
 use crate::{CliError, EXIT_OK, Result};
@@ -246,7 +245,10 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         // interrupted cleanly, which Ctrl-C's default behaviour covers.
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
-    let progress = progress_bar(batch.count);
+    let progress = crate::output::progress_bar(
+        Some(batch.count),
+        "{spinner} minting [{bar:40}] {pos}/{len} ({per_sec}, ETA {eta})",
+    );
     let counters = batch.serials();
     let (first, last) = (*counters.start(), *counters.end());
 
@@ -372,24 +374,12 @@ fn reserve(
                 key_file,
                 key_next,
             } => eprintln!(
-                "hallmark: warning: --new-ledger: {} does not hold the batches {} records;                  continuing from counter {key_next}, and refusing any serial below it from now on",
+                "hallmark: warning: --new-ledger: {} does not hold the batches {} records; \
+                 continuing from counter {key_next}, and refusing any serial below it from now on",
                 ledger.display(),
                 key_file.display()
             ),
             _ => {}
         },
     )?)
-}
-
-fn progress_bar(len: u64) -> ProgressBar {
-    if !io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} minting [{bar:40}] {pos}/{len} ({per_sec}, ETA {eta})",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
 }

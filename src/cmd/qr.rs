@@ -123,7 +123,7 @@ fn exists_error(path: &Path) -> CliError {
 /// only if `replace`, and never a key file.
 fn write_atomically(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
     if replace {
-        crate::cmd::files::refuse_protected(path, &[])?;
+        file::refuse_protected(path, &[])?;
     }
     file::write_output(path, bytes, crate::cmd::files::existing(replace)).map_err(|e| match e {
         file::FileError::Exists { path } => exists_error(&path),

@@ -64,15 +64,10 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
 }
 
 fn build(args: BuildArgs) -> Result<u8> {
-    if std::fs::symlink_metadata(&args.out).is_ok() && !args.force {
-        return Err(CliError::new(format!(
-            "{}: already exists (use --force to replace it)",
-            args.out.display()
-        )));
-    }
-    let ledger = crate::cmd::files::ledger_path(&args.key, None);
-    crate::cmd::files::refuse_protected(
+    let ledger = hallmark_issuer::pipeline::ledger_path(&args.key, None);
+    crate::cmd::files::check_output(
         &args.out,
+        args.force,
         &[
             (&args.key, "the signing key file"),
             (&ledger, "the key's ledger"),
@@ -136,7 +131,7 @@ fn pull(args: PullArgs) -> Result<u8> {
             .iter()
             .map(|t| (t.as_path(), "the trust store"))
             .collect();
-        crate::cmd::files::refuse_protected(out, &trust)?;
+        hallmark_state::file::refuse_protected(out, &trust)?;
     }
     match snapshot::pull(&client, &args.out, trust.as_ref())? {
         PullOutcome::Unchanged => {

@@ -3,12 +3,11 @@
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use hallmark::report::Report;
 use hallmark::{Date, RevocationSnapshot, TrustStore, Verdict, Verifier};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
@@ -256,22 +255,6 @@ fn reason(verdict: &Verdict, first_seen: Option<&FirstSeen>) -> String {
     }
 }
 
-fn progress(len: Option<u64>) -> ProgressBar {
-    if !io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr());
-    let template = if len.is_some() {
-        "{spinner} verifying [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta})"
-    } else {
-        "{spinner} verifying {pos} codes ({per_sec})"
-    };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
-}
-
 pub(crate) fn run(args: Args) -> Result<u8> {
     let trust = load_trust(&args.trust)?;
     let today = match args.today {
@@ -372,7 +355,14 @@ pub(crate) fn run(args: Args) -> Result<u8> {
                 None,
             ),
         };
-        let bar = progress(len);
+        let bar = crate::output::progress_bar(
+            len,
+            if len.is_some() {
+                "{spinner} verifying [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta})"
+            } else {
+                "{spinner} verifying {pos} codes ({per_sec})"
+            },
+        );
         let mut scans = Scans::new(reader);
         loop {
             let chunk = scans.next_chunk(CHUNK)?;

@@ -451,6 +451,10 @@ fn regression_mint_new_ledger_never_reprints_an_issued_serial() {
     let (status, third, err) = mint_csv(&key, 4, &["--new-ledger"]);
     assert_eq!(status, 0, "{err}");
     assert!(err.contains("--new-ledger"), "the decision is loud: {err}");
+    assert!(
+        err.contains("records; continuing from counter 8,"),
+        "one readable sentence: {err}"
+    );
     let issued: Vec<&(u64, String)> = first.iter().chain(&second).collect();
     for row in &third {
         assert!(
