@@ -181,14 +181,18 @@ impl<W: Write> Run<'_, W> {
 /// release, `key` (the old name of `key_name`; CHANGELOG.md).
 fn render(item: &Item, judged: &Judged, json: bool) -> String {
     let Scan { line, text, len } = &item.scan;
-    let report = Report::new(&judged.verdict, text).with_verdict(judged.kind());
     let input = echo(text, *len);
     let reason = reason(&judged.verdict, judged.first_seen.as_ref());
     if !json {
-        let word = report.verdict.as_str();
-        let shown = report.code.unwrap_or(input);
+        // The text line needs only the canonical code: no report is built.
+        let word = judged.kind().as_str();
+        let shown = match judged.verdict.verified() {
+            Some(v) => v.to_text(),
+            None => hallmark::UnverifiedCode::decode(text).map_or(input, |c| c.to_text()),
+        };
         return format!("{word}\t{shown}\t{reason}\n");
     }
+    let report = Report::new(&judged.verdict, text).with_verdict(judged.kind());
     let mut value = match serde_json::to_value(&report) {
         Ok(Value::Object(map)) => map,
         _ => serde_json::Map::new(),
