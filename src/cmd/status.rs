@@ -1,7 +1,7 @@
 //! `hallmark status ...`: status changes through the service.
 
 use hallmark::{Date, KeyId, Reason};
-use serde_json::{Map, Value, json};
+use hallmark_client::status::{Action, StatusChange, Target};
 
 use crate::service::{self, WriteArgs};
 use crate::{CliError, EXIT_OK, Result};
@@ -91,51 +91,53 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
 }
 
 /// The `POST /v1/status` body.
-fn request(args: &SetArgs) -> Result<Value> {
-    match (args.action.as_str(), &args.reason) {
+/// The change the flags ask for. clap has checked that exactly one target is
+/// given, with --kid unless it is --code.
+fn request(args: &SetArgs) -> Result<StatusChange> {
+    let action = match (args.action.as_str(), args.reason) {
         ("revoke", None) => {
             return Err(CliError::new(
                 "--action revoke needs --reason (recalled, stolen, destroyed, \
                  counterfeit-reported or key-compromised)",
             ));
         }
-        ("revoke", Some(Reason::Decommissioned)) => {
-            return Err(CliError::new(
-                "use --action decommission, not --reason decommissioned",
-            ));
+        ("revoke", Some(reason)) => Action::revoke(reason)
+            .map_err(|_| CliError::new("use --action decommission, not --reason decommissioned"))?,
+        (_, Some(_)) => return Err(CliError::new("only --action revoke takes a --reason")),
+        ("decommission", None) => Action::Decommission,
+        _ => Action::Reactivate,
+    };
+    let kid = args.kid.ok_or_else(|| CliError::new("--kid is required"));
+    let target = if let Some(code) = &args.code {
+        Target::Code {
+            code: code.clone(),
+            kid: args.kid,
         }
-        ("decommission" | "reactivate", Some(_)) => {
-            return Err(CliError::new("only --action revoke takes a --reason"));
+    } else if let Some(serial) = args.serial {
+        Target::Serial { kid: kid?, serial }
+    } else if let Some((first, last)) = args.range {
+        Target::Range {
+            kid: kid?,
+            first,
+            last,
         }
-        _ => {}
-    }
-    let mut body = Map::new();
-    body.insert("action".into(), json!(args.action));
-    if let Some(r) = &args.reason {
-        body.insert("reason".into(), json!(r.as_str()));
-    }
-    if let Some(kid) = &args.kid {
-        body.insert("kid".into(), json!(kid.to_string()));
-    }
-    if let Some(code) = &args.code {
-        body.insert("code".into(), json!(code.trim()));
-    }
-    if let Some(serial) = args.serial {
-        body.insert("serial".into(), json!(serial));
-    }
-    if let Some((first, last)) = args.range {
-        body.insert("range".into(), json!({"first": first, "last": last}));
-    }
-    if let Some(lot) = &args.lot {
-        body.insert("lot".into(), json!(lot));
-    }
-    if let Some(from) = &args.key_from {
-        body.insert("key_from".into(), json!(from.to_string()));
-    }
-    if let Some(date) = &args.date {
-        body.insert("date".into(), json!(date.to_string()));
-    }
-    Ok(Value::Object(body))
+    } else if let Some(lot) = &args.lot {
+        Target::Lot {
+            kid: kid?,
+            lot: lot.clone(),
+        }
+    } else if let Some(from) = args.key_from {
+        Target::KeyFrom { kid: kid?, from }
+    } else {
+        return Err(CliError::new(
+            "give one target: --code, --serial, --range, --lot or --key-from",
+        ));
+    };
+    Ok(StatusChange {
+        action,
+        target,
+        date: args.date,
+    })
 }
 
 fn set(args: SetArgs) -> Result<u8> {

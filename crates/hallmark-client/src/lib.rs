@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 
 pub mod snapshot;
+pub mod status;
 
 use std::time::Duration;
 
@@ -268,11 +269,11 @@ impl Client {
         )
     }
 
-    /// `POST /v1/status` with a JSON request (`action`, its target, `reason`,
-    /// `date`; docs/API.md); the token needs the scope `status`. The answer is
-    /// returned whatever its status; a 2xx carries JSON ([`Reply::json`]).
-    pub fn set_status(&self, request: &serde_json::Value) -> Result<Reply> {
-        let body = request.to_string();
+    /// `POST /v1/status`: one status change (docs/API.md); the token needs
+    /// the scope `status`. The answer is returned whatever its status; a 2xx
+    /// carries JSON ([`Reply::json`]).
+    pub fn set_status(&self, change: &status::StatusChange) -> Result<Reply> {
+        let body = change.to_json().to_string();
         self.post(
             STATUS_PATH,
             "application/json",
