@@ -62,28 +62,10 @@ fn add(args: AddArgs) -> Result<u8> {
     } else {
         None
     };
-    let mut store = match &existing {
-        Some(text) => {
-            TrustStore::from_toml(text).map_err(|e| CliError::context(args.trust.display(), e))?
-        }
-        None => TrustStore::new(),
-    };
     let entry = TrustedKey::new(&public.name, public.key, args.valid_from, args.valid_until)?
         .with_revocation_signer(args.revocation_signer);
-    let block = entry.to_toml();
-    store.add(entry)?;
-    let mut text = existing.unwrap_or_else(|| {
-        "# hallmark trust store: the issuer keys whose codes are accepted.\n\
-         # Edit with `hallmark trust add`; see docs/FORMAT.md.\n"
-            .to_owned()
-    });
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text.push('\n');
-    text.push_str(&block);
-    // The result must still load: never write a store that verify would refuse.
-    TrustStore::from_toml(&text)?;
+    let text = TrustStore::append_to_toml(existing.as_deref(), entry)
+        .map_err(|e| CliError::context(args.trust.display(), e))?;
     crate::cmd::files::write_output(&args.trust, text.as_bytes(), true)?;
     eprintln!(
         "added key {} ({}) to {}",

@@ -278,8 +278,15 @@ fn keygen_writes_private_key_and_never_overwrites() {
         .args(&["--valid-from", "2024-01-01"])
         .run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let before = std::fs::read(&trust).unwrap();
     let out = trust_add(&trust, &public).run();
     assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains(p(&trust)) && stderr(&out).contains("same key id"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&trust).unwrap(), before, "left as it was");
     let demo_pub = Path::new(ROOT).join("keys.example/demo-TEST-ONLY.pub");
     let out = trust_add(&trust, &demo_pub)
         .args(&["--valid-until", "2030-12-31"])

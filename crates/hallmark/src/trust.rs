@@ -302,6 +302,40 @@ impl TrustStore {
         Ok(store)
     }
 
+    /// The text of a trust store file with `key` appended: `existing` (the
+    /// file as it is, or `None` for a new file with a header comment) keeps
+    /// every byte, comments included, and gains `key`'s `[[key]]` table. The
+    /// result is checked by loading it: a key id already present, or an
+    /// `existing` text that does not load, is refused, so the text returned
+    /// always loads.
+    ///
+    /// ```
+    /// use hallmark::{PublicKey, TrustStore, TrustedKey};
+    /// let key = PublicKey::from_hex("0faada074b654141829ba20700f2446d0f8e1f8f8794ffc2f18239c980f024ee")?;
+    /// let text = TrustStore::append_to_toml(None, TrustedKey::new("demo", key, None, None)?)?;
+    /// assert_eq!(TrustStore::from_toml(&text)?.keys().len(), 1);
+    /// assert!(TrustStore::append_to_toml(Some(&text), TrustedKey::new("again", key, None, None)?).is_err());
+    /// # Ok::<(), hallmark::Error>(())
+    /// ```
+    pub fn append_to_toml(existing: Option<&str>, key: TrustedKey) -> Result<String, Error> {
+        let mut text = match existing {
+            Some(text) => {
+                TrustStore::from_toml(text)?.add(key.clone())?;
+                text.to_owned()
+            }
+            None => "# hallmark trust store: the issuer keys whose codes are accepted.\n\
+                     # Edit with `hallmark trust add`; see docs/FORMAT.md.\n"
+                .to_owned(),
+        };
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push('\n');
+        text.push_str(&key.to_toml());
+        TrustStore::from_toml(&text)?;
+        Ok(text)
+    }
+
     /// Adds a key; refuses one whose key id is already present.
     pub fn add(&mut self, key: TrustedKey) -> Result<(), Error> {
         if let Some(existing) = self.keys.iter().find(|k| k.kid() == key.kid()) {
