@@ -15,7 +15,7 @@ mod mint;
 pub mod pipeline;
 mod serials;
 
-pub use error::Error;
+pub use error::{Error, LedgerLineError};
 pub use keys::{KdfParams, KeyFile, Passphrase, PublicKeyFile, SecretKey, public_file_text};
 pub use ledger::{Batch, BatchRequest, Ledger};
 pub use mint::{Minter, mint, sign_manifest};
