@@ -285,7 +285,7 @@ mod tests {
             last: None,
             lot: None,
             key_from: None,
-            reason: "counterfeit".to_owned(),
+            reason: "stolen".to_owned(),
             date: 0,
             time: 0,
         }
@@ -311,7 +311,7 @@ mod tests {
         };
         assert_eq!(
             row_error(RawStatus {
-                reason: "counterfeit".into(),
+                reason: "stolen".into(),
                 ..raw("serial")
             }),
             Some(RowError::MissingColumn {
