@@ -63,9 +63,9 @@ pub enum Error {
         path: PathBuf,
         /// The line (1-based).
         line: usize,
-        /// What was wrong.
+        /// What was wrong (boxed: it can hold a parser's error).
         #[source]
-        reason: LedgerLineError,
+        reason: Box<LedgerLineError>,
     },
     /// Another process holds the ledger.
     #[error("{}: another mint is using this ledger; try again when it finishes", path.display())]

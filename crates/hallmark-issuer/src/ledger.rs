@@ -127,7 +127,7 @@ impl Ledger {
             LoadError::Corrupt { path, line, reason } => Error::LedgerCorrupt {
                 path,
                 line: usize::try_from(line).unwrap_or(usize::MAX),
-                reason,
+                reason: Box::new(reason),
             },
             LoadError::Parser(e) => e,
         })?;
@@ -230,7 +230,7 @@ fn log_error(e: LogError) -> Error {
         LogError::TooLarge { path, len, .. } => Error::LedgerCorrupt {
             path,
             line: 0,
-            reason: LedgerLineError::FileTooLarge { len },
+            reason: Box::new(LedgerLineError::FileTooLarge { len }),
         },
         LogError::LineTooLong {
             path,
@@ -240,7 +240,7 @@ fn log_error(e: LogError) -> Error {
         } => Error::LedgerCorrupt {
             path,
             line: usize::try_from(line).unwrap_or(usize::MAX),
-            reason: LedgerLineError::TooLong { max, begins },
+            reason: Box::new(LedgerLineError::TooLong { max, begins }),
         },
         other => Error::Log(other),
     }
@@ -382,7 +382,7 @@ mod tests {
         match Ledger::open(path) {
             Err(Error::LedgerCorrupt {
                 line: 1, reason, ..
-            }) => Ok(reason),
+            }) => Ok(*reason),
             other => panic!("{bad}: expected a corrupt line 1, got {other:?}"),
         }
     }
