@@ -72,7 +72,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
 
 fn create(args: CreateArgs) -> Result<u8> {
     check_token_name(&args.name)?;
-    let scope: TokenScope = args.scope.parse().map_err(CliError::new)?;
+    let scope: TokenScope = args.scope.parse()?;
     let db = args.db.database()?;
     let storage = args.db.open()?;
     let token = generate_token()

@@ -63,8 +63,9 @@ pub enum Error {
         path: PathBuf,
         /// The line (1-based).
         line: usize,
-        /// What was wrong.
-        reason: String,
+        /// What was wrong (boxed: it can hold a parser's error).
+        #[source]
+        reason: Box<LedgerLineError>,
     },
     /// Another process holds the ledger.
     #[error("{}: another mint is using this ledger; try again when it finishes", path.display())]
@@ -203,4 +204,56 @@ impl Error {
         let path = path.into();
         move |source| Error::Io { path, source }
     }
+}
+
+/// What is wrong with a damaged ledger record ([`Error::LedgerCorrupt`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerLineError {
+    /// Not a JSON ledger record (a syntax error, a record cut short, a
+    /// missing, unknown or mistyped field).
+    #[error("{source}")]
+    Json {
+        /// The JSON parser's error, with its line and column.
+        source: serde_json::Error,
+    },
+    /// A record version other than 1.
+    #[error("unknown record version {version}")]
+    Version {
+        /// The version found.
+        version: u8,
+    },
+    /// A batch of zero serials.
+    #[error("count is 0")]
+    ZeroCount,
+    /// Counters past 2^63 - 1.
+    #[error("counter range passes 2^63-1")]
+    CounterRange {
+        /// The batch's first counter.
+        start: u64,
+        /// Its count.
+        count: u64,
+    },
+    /// A key id or date that does not parse.
+    #[error("{source}")]
+    Field {
+        /// The record's field (`kid`, `date` or `expiry`).
+        field: &'static str,
+        /// Why it does not parse.
+        source: hallmark::Error,
+    },
+    /// A line longer than any record can be, ended by a newline.
+    #[error("longer than {max} bytes; begins `{begins}`")]
+    TooLong {
+        /// The longest line allowed, in bytes.
+        max: usize,
+        /// The start of the line.
+        begins: hallmark_state::log::LinePrefix,
+    },
+    /// The file is larger than a ledger can be (reported on line 0).
+    #[error("file is {len} bytes, more than a ledger can be")]
+    FileTooLarge {
+        /// The file's length, in bytes.
+        len: u64,
+    },
 }

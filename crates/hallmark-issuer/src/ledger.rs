@@ -21,7 +21,7 @@ use hallmark_state::log::{AppendLog, LoadError, LogError, Reject};
 use hallmark::{Date, KeyId};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
+use crate::error::{Error, LedgerLineError};
 use crate::serials::{OPAQUE_BIT, SerialMode};
 
 /// Largest ledger file read, in bytes (about a million batches).
@@ -116,14 +116,19 @@ impl Ledger {
         let mut batches = Vec::new();
         log.load(MAX_LINE_LEN, |body| {
             let batch = serde_json::from_slice::<Batch>(body)
-                .map_err(|e| e.to_string())
+                .map_err(|source| LedgerLineError::Json { source })
                 .and_then(|b| validate(&b).map(|()| b))
-                .map_err(Reject::<Error>::Invalid)?;
+                .map_err(Reject::<_, Error>::Invalid)?;
             batches.push(batch);
             Ok(())
         })
         .map_err(|e| match e {
             LoadError::Log(e) => log_error(e),
+            LoadError::Corrupt { path, line, reason } => Error::LedgerCorrupt {
+                path,
+                line: usize::try_from(line).unwrap_or(usize::MAX),
+                reason: Box::new(reason),
+            },
             LoadError::Parser(e) => e,
         })?;
         Ok(Ledger {
@@ -225,31 +230,54 @@ fn log_error(e: LogError) -> Error {
         LogError::TooLarge { path, len, .. } => Error::LedgerCorrupt {
             path,
             line: 0,
-            reason: format!("file is {len} bytes, more than a ledger can be"),
+            reason: Box::new(LedgerLineError::FileTooLarge { len }),
         },
-        LogError::Corrupt { path, line, reason } => Error::LedgerCorrupt {
+        LogError::LineTooLong {
+            path,
+            line,
+            max,
+            begins,
+        } => Error::LedgerCorrupt {
             path,
             line: usize::try_from(line).unwrap_or(usize::MAX),
-            reason,
+            reason: Box::new(LedgerLineError::TooLong { max, begins }),
         },
         other => Error::Log(other),
     }
 }
 
-fn validate(b: &Batch) -> Result<(), String> {
+fn validate(b: &Batch) -> Result<(), LedgerLineError> {
     if b.v != 1 {
-        return Err(format!("unknown record version {}", b.v));
+        return Err(LedgerLineError::Version { version: b.v });
     }
     if b.count == 0 {
-        return Err("count is 0".into());
+        return Err(LedgerLineError::ZeroCount);
     }
     if u128::from(b.start) + u128::from(b.count) > u128::from(OPAQUE_BIT) {
-        return Err("counter range passes 2^63-1".into());
+        return Err(LedgerLineError::CounterRange {
+            start: b.start,
+            count: b.count,
+        });
     }
-    b.kid.parse::<KeyId>().map_err(|e| e.to_string())?;
-    b.date.parse::<Date>().map_err(|e| e.to_string())?;
+    b.kid
+        .parse::<KeyId>()
+        .map_err(|source| LedgerLineError::Field {
+            field: "kid",
+            source,
+        })?;
+    b.date
+        .parse::<Date>()
+        .map_err(|source| LedgerLineError::Field {
+            field: "date",
+            source,
+        })?;
     if let Some(expiry) = &b.expiry {
-        expiry.parse::<Date>().map_err(|e| e.to_string())?;
+        expiry
+            .parse::<Date>()
+            .map_err(|source| LedgerLineError::Field {
+                field: "expiry",
+                source,
+            })?;
     }
     Ok(())
 }
@@ -343,6 +371,64 @@ mod tests {
         assert!(matches!(
             Ledger::open(&path),
             Err(Error::LedgerCorrupt { line: 1, .. })
+        ));
+        Ok(())
+    }
+
+    /// The typed reason of line 1 when it is `bad`, followed by a good record.
+    fn line_error(path: &Path, bad: &str) -> Result<LedgerLineError, Error> {
+        let good = r#"{"v":1,"kid":"01020304","start":0,"count":1,"part":"P","lot":"L","date":"1970-01-01","expiry":null,"time":1}"#;
+        std::fs::write(path, format!("{bad}\n{good}\n")).map_err(Error::io(path))?;
+        match Ledger::open(path) {
+            Err(Error::LedgerCorrupt {
+                line: 1, reason, ..
+            }) => Ok(*reason),
+            other => panic!("{bad}: expected a corrupt line 1, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_damage_gives_its_line_error() -> Result<(), Error> {
+        let dir = tempfile::tempdir().map_err(Error::io("tempdir"))?;
+        let path = dir.path().join("l.ledger");
+        let record = |v: u8, kid: &str, start: u64, count: u64, date: &str| {
+            format!(
+                r#"{{"v":{v},"kid":"{kid}","start":{start},"count":{count},"part":"P","lot":"L","date":"{date}","expiry":null,"time":1}}"#
+            )
+        };
+        // A torn record followed by more records is not a torn tail.
+        let torn = r#"{"v":1,"kid":"01020304","sta"#;
+        match line_error(&path, torn)? {
+            LedgerLineError::Json { source } => assert!(source.is_eof(), "{source}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            line_error(&path, &record(2, "01020304", 0, 1, "1970-01-01"))?,
+            LedgerLineError::Version { version: 2 }
+        ));
+        assert!(matches!(
+            line_error(&path, &record(1, "01020304", 0, 0, "1970-01-01"))?,
+            LedgerLineError::ZeroCount
+        ));
+        assert!(matches!(
+            line_error(&path, &record(1, "01020304", OPAQUE_BIT - 1, 2, "1970-01-01"))?,
+            LedgerLineError::CounterRange { start, count: 2 } if start == OPAQUE_BIT - 1
+        ));
+        assert!(matches!(
+            line_error(&path, &record(1, "0102030", 0, 1, "1970-01-01"))?,
+            LedgerLineError::Field { field: "kid", .. }
+        ));
+        assert!(matches!(
+            line_error(&path, &record(1, "01020304", 0, 1, "1970-02-30"))?,
+            LedgerLineError::Field { field: "date", .. }
+        ));
+        let long = "x".repeat(MAX_LINE_LEN + 1);
+        assert!(matches!(
+            line_error(&path, &long)?,
+            LedgerLineError::TooLong {
+                max: MAX_LINE_LEN,
+                ..
+            }
         ));
         Ok(())
     }

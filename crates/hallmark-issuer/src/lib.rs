@@ -18,7 +18,7 @@ pub mod pipeline;
 pub mod revocation_list;
 mod serials;
 
-pub use error::Error;
+pub use error::{Error, LedgerLineError};
 pub use keys::{KdfParams, KeyFile, Passphrase, PublicKeyFile, SecretKey, public_file_text};
 pub use ledger::{Batch, BatchRequest, Ledger};
 pub use mint::{Minter, mint, sign_manifest};

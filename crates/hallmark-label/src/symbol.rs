@@ -115,7 +115,7 @@ impl fmt::Display for ImageFormat {
 }
 
 /// Why a symbol or image could not be made.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum SymbolError {
     /// There is no data to encode.
@@ -147,8 +147,18 @@ pub enum SymbolError {
         /// The scale asked for.
         scale: u32,
     },
+    /// The image would be wider or taller than a PNG can be (2^32 - 1 pixels).
+    PngTooLarge {
+        /// Width, in pixels.
+        width: usize,
+        /// Height, in pixels.
+        height: usize,
+    },
     /// The PNG encoder failed.
-    Png(String),
+    Png {
+        /// The encoder's error.
+        source: png::EncodingError,
+    },
 }
 
 impl fmt::Display for SymbolError {
@@ -173,12 +183,23 @@ impl fmt::Display for SymbolError {
                 f,
                 "scale {scale} is out of range: use 1 to {MAX_SCALE} pixels per module"
             ),
-            SymbolError::Png(e) => write!(f, "PNG encoding failed: {e}"),
+            SymbolError::PngTooLarge { width, height } => write!(
+                f,
+                "PNG encoding failed: image too large ({width} x {height} pixels)"
+            ),
+            SymbolError::Png { source } => write!(f, "PNG encoding failed: {source}"),
         }
     }
 }
 
-impl std::error::Error for SymbolError {}
+impl std::error::Error for SymbolError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SymbolError::Png { source } => Some(source),
+            _ => None,
+        }
+    }
+}
 
 /// Encodes `data` as `symbol` and renders it as `format`, at
 /// [`DEFAULT_SCALE`] pixels per module.
@@ -326,7 +347,10 @@ impl Matrix {
         let (w, h) = self.outer_size();
         let s = scale as usize;
         let (px_w, px_h) = (w * s, h * s);
-        let too_big = || SymbolError::Png("image too large".to_owned());
+        let too_big = || SymbolError::PngTooLarge {
+            width: px_w,
+            height: px_h,
+        };
         let png_w = u32::try_from(px_w).map_err(|_| too_big())?;
         let png_h = u32::try_from(px_h).map_err(|_| too_big())?;
 
@@ -364,18 +388,28 @@ impl Matrix {
         }
 
         let mut png = Vec::with_capacity(1024 + stride * px_h / 8);
-        let mut encoder = png::Encoder::new(&mut png, png_w, png_h);
-        encoder.set_color(png::ColorType::Grayscale);
-        encoder.set_depth(png::BitDepth::One);
-        encoder.set_compression(png::Compression::Fast);
-        // Rows repeat `scale` times: the Up filter turns each repeat into zeros.
-        encoder.set_filter(png::Filter::Up);
-        let png_error = |e: png::EncodingError| SymbolError::Png(e.to_string());
-        let mut writer = encoder.write_header().map_err(png_error)?;
-        writer.write_image_data(&pixels).map_err(png_error)?;
-        writer.finish().map_err(png_error)?;
+        write_png(&mut png, png_w, png_h, &pixels)?;
         Ok(png)
     }
+}
+
+/// Writes 1-bit greyscale `pixels` (rows of whole bytes) as a PNG to `out`.
+fn write_png(
+    out: impl std::io::Write,
+    width: u32,
+    height: u32,
+    pixels: &[u8],
+) -> Result<(), SymbolError> {
+    let mut encoder = png::Encoder::new(out, width, height);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::One);
+    encoder.set_compression(png::Compression::Fast);
+    // Rows repeat `scale` times: the Up filter turns each repeat into zeros.
+    encoder.set_filter(png::Filter::Up);
+    let png_error = |source| SymbolError::Png { source };
+    let mut writer = encoder.write_header().map_err(png_error)?;
+    writer.write_image_data(pixels).map_err(png_error)?;
+    writer.finish().map_err(png_error)
 }
 
 fn check_scale(scale: u32) -> Result<(), SymbolError> {

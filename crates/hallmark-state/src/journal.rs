@@ -34,7 +34,7 @@ use hallmark::runs::{Runs, Step};
 use serde::{Deserialize, Serialize};
 
 use crate::file::{self, FileError};
-use crate::log::{AppendLog, LoadError, LogError, Reject, prefix};
+use crate::log::{AppendLog, LinePrefix, LoadError, LogError, Reject};
 
 /// Largest journal file read or written, in bytes (4 GiB, some 50 million sightings).
 pub const MAX_JOURNAL_LEN: u64 = 4 << 30;
@@ -164,6 +164,9 @@ impl Journal {
         })
         .map_err(|e| match e {
             LoadError::Log(e) => JournalError::from_log(e),
+            LoadError::Corrupt { path, line, reason } => {
+                JournalError::Corrupt { path, line, reason }
+            }
             LoadError::Parser(e) => e,
         })?;
         Ok(journal)
@@ -272,12 +275,15 @@ pub fn check_location(label: &str) -> Result<(), JournalError> {
         .find(|(_, b)| !(b' '..=b'~').contains(b))
     {
         return Err(JournalError::InvalidLocation {
-            reason: format!("byte {} (0x{b:02x}) is not printable ASCII", i + 1),
+            reason: LocationError::NotPrintable {
+                position: i + 1,
+                byte: b,
+            },
         });
     }
     if label.len() > MAX_LOCATION_LEN {
         return Err(JournalError::InvalidLocation {
-            reason: format!("it is {} characters long", label.len()),
+            reason: LocationError::TooLong { len: label.len() },
         });
     }
     Ok(())
@@ -319,13 +325,13 @@ pub enum JournalError {
         /// The line (1-based).
         line: u64,
         /// What was wrong.
-        reason: String,
+        reason: LineError,
     },
     /// A location label that is too long or not printable ASCII. The reason
     /// never echoes the label.
     InvalidLocation {
         /// What was wrong.
-        reason: String,
+        reason: LocationError,
     },
     /// More distinct location labels than fit the in-memory index (2^32 - 1).
     TooManyLocations {
@@ -336,6 +342,83 @@ pub enum JournalError {
     File(FileError),
 }
 
+/// What is wrong with a damaged seen-journal line. Never quotes more of the
+/// line than a short prefix.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LineError {
+    /// Not a JSON record of the journal's shape.
+    #[error("{what} at column {column}; begins `{begins}`")]
+    Json {
+        /// What the JSON parser found.
+        what: JsonFault,
+        /// The column it stopped at (1-based).
+        column: usize,
+        /// The start of the line.
+        begins: LinePrefix,
+    },
+    /// A record version other than 1.
+    #[error("unknown record version {version}")]
+    Version {
+        /// The version found.
+        version: u8,
+    },
+    /// The key id is not 8 lower-case hex digits.
+    #[error("key id is not 8 lower-case hex digits")]
+    KeyId,
+    /// The location is not a valid label ([`check_location`]).
+    #[error("location is not a valid label")]
+    Location,
+    /// A line longer than any record can be, ended by a newline.
+    #[error("longer than {max} bytes; begins `{begins}`")]
+    TooLong {
+        /// The longest line allowed, in bytes.
+        max: usize,
+        /// The start of the line.
+        begins: LinePrefix,
+    },
+}
+
+/// What the JSON parser found wrong with a seen-journal line. Its own message
+/// is not kept: it can quote any part of the line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JsonFault {
+    /// Not valid JSON.
+    #[error("not valid JSON")]
+    Syntax,
+    /// The record ends early.
+    #[error("record ends early")]
+    Eof,
+    /// Valid JSON, but not a seen-journal record (a missing, unknown or
+    /// mistyped field).
+    #[error("not a seen-journal record")]
+    Data,
+    /// The reader failed.
+    #[error("unreadable")]
+    Io,
+}
+
+/// Why a location label is refused. Never echoes the label.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LocationError {
+    /// A byte outside printable ASCII (space to `~`).
+    #[error("byte {position} (0x{byte:02x}) is not printable ASCII")]
+    NotPrintable {
+        /// Its position, in bytes from 1.
+        position: usize,
+        /// The byte.
+        byte: u8,
+    },
+    /// Longer than [`MAX_LOCATION_LEN`].
+    #[error("it is {len} characters long")]
+    TooLong {
+        /// Its length, in bytes.
+        len: usize,
+    },
+}
+
 impl JournalError {
     fn from_log(e: LogError) -> JournalError {
         match e {
@@ -344,9 +427,16 @@ impl JournalError {
             LogError::File(e) => JournalError::File(e),
             LogError::Busy { path } => JournalError::Busy { path },
             LogError::TooLarge { path, len, .. } => JournalError::TooLarge { path, len },
-            LogError::Corrupt { path, line, reason } => {
-                JournalError::Corrupt { path, line, reason }
-            }
+            LogError::LineTooLong {
+                path,
+                line,
+                max,
+                begins,
+            } => JournalError::Corrupt {
+                path,
+                line,
+                reason: LineError::TooLong { max, begins },
+            },
         }
     }
 }
@@ -396,6 +486,8 @@ impl std::error::Error for JournalError {
         match self {
             JournalError::Io { source, .. } => Some(source),
             JournalError::File(e) => Some(e),
+            JournalError::Corrupt { reason, .. } => Some(reason),
+            JournalError::InvalidLocation { reason } => Some(reason),
             _ => None,
         }
     }
@@ -473,22 +565,23 @@ impl Locations {
 
 /// Parses and checks one line (without its newline). The reason never quotes
 /// the line beyond a short prefix: serde_json's messages can quote any part.
-fn parse(body: &[u8]) -> Result<(KeyId, Record<'_>), String> {
-    let record: Record<'_> = serde_json::from_slice(body).map_err(|e| {
-        let what = match e.classify() {
-            serde_json::error::Category::Syntax => "not valid JSON",
-            serde_json::error::Category::Eof => "record ends early",
-            serde_json::error::Category::Data => "not a seen-journal record",
-            serde_json::error::Category::Io => "unreadable",
-        };
-        format!("{what} at column {}; begins `{}`", e.column(), prefix(body))
+fn parse(body: &[u8]) -> Result<(KeyId, Record<'_>), LineError> {
+    let record: Record<'_> = serde_json::from_slice(body).map_err(|e| LineError::Json {
+        what: match e.classify() {
+            serde_json::error::Category::Syntax => JsonFault::Syntax,
+            serde_json::error::Category::Eof => JsonFault::Eof,
+            serde_json::error::Category::Data => JsonFault::Data,
+            serde_json::error::Category::Io => JsonFault::Io,
+        },
+        column: e.column(),
+        begins: LinePrefix::of(body),
     })?;
     if record.v != 1 {
-        return Err(format!("unknown record version {}", record.v));
+        return Err(LineError::Version { version: record.v });
     }
-    let kid = parse_kid(&record.kid).ok_or("key id is not 8 lower-case hex digits")?;
+    let kid = parse_kid(&record.kid).ok_or(LineError::KeyId)?;
     if let Some(label) = &record.location {
-        check_location(label).map_err(|_| "location is not a valid label")?;
+        check_location(label).map_err(|_| LineError::Location)?;
     }
     Ok((kid, record))
 }

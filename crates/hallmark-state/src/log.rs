@@ -46,35 +46,83 @@ pub enum LogError {
         /// The limit.
         max: u64,
     },
-    /// A damaged line other than a torn tail.
-    #[error("{}: line {line} is corrupt ({reason})", path.display())]
-    Corrupt {
+    /// A line longer than the parser's limit, ended by a newline (so not a
+    /// torn tail).
+    #[error("{}: line {line} is corrupt (longer than {max} bytes; begins `{begins}`)", path.display())]
+    LineTooLong {
         /// The log file.
         path: PathBuf,
         /// The line (1-based).
         line: u64,
-        /// What was wrong (never more than a short prefix of the line).
-        reason: String,
+        /// The longest line allowed, in bytes.
+        max: usize,
+        /// The start of the line.
+        begins: LinePrefix,
     },
 }
 
 /// What a record parser says about one line.
 #[derive(Debug)]
-pub enum Reject<E> {
-    /// Not a valid record: corruption, or a torn tail if it is the
-    /// unterminated last line.
-    Invalid(String),
+pub enum Reject<R, E> {
+    /// Not a valid record, for reason `R`: corruption, or a torn tail if it
+    /// is the unterminated last line.
+    Invalid(R),
     /// A failure that ends loading whatever the line's position.
     Fatal(E),
 }
 
 /// Why [`AppendLog::load`] stopped.
 #[derive(Debug)]
-pub enum LoadError<E> {
-    /// The log itself.
+pub enum LoadError<R, E> {
+    /// The log itself (including a terminated line over the length limit).
     Log(LogError),
+    /// A damaged line other than a torn tail: the parser's
+    /// [`Reject::Invalid`] for a line a newline ends.
+    Corrupt {
+        /// The log file.
+        path: PathBuf,
+        /// The line (1-based).
+        line: u64,
+        /// What the parser found wrong.
+        reason: R,
+    },
     /// The parser's [`Reject::Fatal`].
     Parser(E),
+}
+
+/// The start of a damaged line, at most 16 bytes, for an error message: a
+/// message never quotes more of a line than this. Displayed with
+/// non-printable bytes escaped and `...` if the line is longer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinePrefix {
+    head: Vec<u8>,
+    cut: bool,
+}
+
+impl LinePrefix {
+    /// The first bytes of `line`.
+    pub fn of(line: &[u8]) -> LinePrefix {
+        let head = line.get(..PREFIX_LEN).unwrap_or(line);
+        LinePrefix {
+            head: head.to_vec(),
+            cut: head.len() < line.len(),
+        }
+    }
+
+    /// The bytes kept (at most 16).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.head
+    }
+}
+
+impl std::fmt::Display for LinePrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.head.escape_ascii())?;
+        if self.cut {
+            f.write_str("...")?;
+        }
+        Ok(())
+    }
 }
 
 /// How many bytes of a damaged line an error shows.
@@ -141,11 +189,11 @@ impl AppendLog {
     /// the torn-tail rule of the module documentation; lines longer than
     /// `max_line` bytes are corruption (or a torn tail, unterminated). Call
     /// once, before any append.
-    pub fn load<E>(
+    pub fn load<R, E>(
         &mut self,
         max_line: usize,
-        mut parse: impl FnMut(&[u8]) -> Result<(), Reject<E>>,
-    ) -> Result<(), LoadError<E>> {
+        mut parse: impl FnMut(&[u8]) -> Result<(), Reject<R, E>>,
+    ) -> Result<(), LoadError<R, E>> {
         let path = self.path.clone();
         let io_err = |e| LoadError::Log(FileError::io(&path)(e).into());
         self.file.seek(SeekFrom::Start(0)).map_err(io_err)?;
@@ -163,24 +211,26 @@ impl AppendLog {
                 break;
             }
             line_no += 1;
-            let corrupt = |reason: String| {
-                LoadError::Log(LogError::Corrupt {
-                    path: path.clone(),
-                    line: line_no,
-                    reason,
-                })
-            };
             match line.strip_suffix(b"\n") {
                 Some(body) => match parse(body) {
                     Ok(()) => clean_len += n as u64,
-                    Err(Reject::Invalid(reason)) => return Err(corrupt(reason)),
+                    Err(Reject::Invalid(reason)) => {
+                        return Err(LoadError::Corrupt {
+                            path,
+                            line: line_no,
+                            reason,
+                        });
+                    }
                     Err(Reject::Fatal(e)) => return Err(LoadError::Parser(e)),
                 },
                 None if n > max_line => {
                     if skip_line(&mut reader).map_err(io_err)? {
-                        let reason =
-                            format!("longer than {max_line} bytes; begins `{}`", prefix(&line));
-                        return Err(corrupt(reason));
+                        return Err(LoadError::Log(LogError::LineTooLong {
+                            path,
+                            line: line_no,
+                            max: max_line,
+                            begins: LinePrefix::of(&line),
+                        }));
                     }
                     // Runs to the end of the file: a torn append.
                     break;
@@ -255,13 +305,6 @@ impl AppendLog {
     }
 }
 
-/// The start of a damaged line, escaped, for an error message.
-pub fn prefix(line: &[u8]) -> String {
-    let head = line.get(..PREFIX_LEN).unwrap_or(line);
-    let more = if head.len() < line.len() { "..." } else { "" };
-    format!("{}{more}", head.escape_ascii())
-}
-
 /// Consumes the rest of an over-long line; true if a newline ended it, false
 /// if it ran to the end of the input.
 fn skip_line(reader: &mut impl BufRead) -> io::Result<bool> {
@@ -286,13 +329,15 @@ mod tests {
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
     /// Accepts lines that are all digits.
-    fn digits(seen: &mut Vec<Vec<u8>>) -> impl FnMut(&[u8]) -> Result<(), Reject<()>> + '_ {
+    fn digits(
+        seen: &mut Vec<Vec<u8>>,
+    ) -> impl FnMut(&[u8]) -> Result<(), Reject<LinePrefix, ()>> + '_ {
         |line| {
             if !line.is_empty() && line.iter().all(u8::is_ascii_digit) {
                 seen.push(line.to_vec());
                 Ok(())
             } else {
-                Err(Reject::Invalid(format!("begins `{}`", prefix(line))))
+                Err(Reject::Invalid(LinePrefix::of(line)))
             }
         }
     }
@@ -331,17 +376,48 @@ mod tests {
         log.append(b"6\n")?;
         drop(log);
         assert_eq!(std::fs::read(&path)?, b"1\n6\n");
-        // Damage in the middle, or an over-long terminated line: refused.
-        for bad in [&b"1\nx\n2\n"[..], b"1\n123456789\n2\n"] {
-            std::fs::write(&path, bad)?;
-            let mut log = AppendLog::open(&path, file::MODE_PUBLIC, 1 << 20, true)?;
-            let mut seen = Vec::new();
-            assert!(matches!(
-                log.load(8, digits(&mut seen)),
-                Err(LoadError::Log(LogError::Corrupt { line: 2, .. }))
-            ));
+        // Damage in the middle: refused with the parser's reason.
+        std::fs::write(&path, b"1\nx\n2\n")?;
+        let mut log = AppendLog::open(&path, file::MODE_PUBLIC, 1 << 20, true)?;
+        let mut seen = Vec::new();
+        match log.load(8, digits(&mut seen)) {
+            Err(LoadError::Corrupt {
+                line: 2, reason, ..
+            }) => {
+                assert_eq!(reason.as_bytes(), b"x");
+            }
+            other => panic!("expected a corrupt line 2, got {other:?}"),
+        }
+        drop(log);
+        // An over-long terminated line: refused by the log itself.
+        std::fs::write(&path, b"1\n12345678901234567890\n2\n")?;
+        let mut log = AppendLog::open(&path, file::MODE_PUBLIC, 1 << 20, true)?;
+        let mut seen = Vec::new();
+        match log.load(8, digits(&mut seen)) {
+            Err(LoadError::Log(
+                e @ LogError::LineTooLong {
+                    line: 2, max: 8, ..
+                },
+            )) => {
+                assert!(
+                    e.to_string()
+                        .ends_with("line 2 is corrupt (longer than 8 bytes; begins `123456789`)"),
+                    "{e}"
+                );
+            }
+            other => panic!("expected an over-long line 2, got {other:?}"),
         }
         Ok(())
+    }
+
+    #[test]
+    fn line_prefix_escapes_and_cuts() {
+        assert_eq!(LinePrefix::of(b"ab\x00\n").to_string(), "ab\\x00\\n");
+        assert_eq!(
+            LinePrefix::of(&[b'z'; 17]).to_string(),
+            format!("{}...", "z".repeat(16))
+        );
+        assert_eq!(LinePrefix::of(&[b'z'; 16]).to_string(), "z".repeat(16));
     }
 
     #[test]
@@ -355,7 +431,7 @@ mod tests {
         ));
         drop(first);
         let mut log = AppendLog::open(&path, file::MODE_PUBLIC, 4, false)?;
-        log.load(8, |_| Ok::<(), Reject<()>>(()))
+        log.load(8, |_| Ok::<(), Reject<(), ()>>(()))
             .map_err(|e| format!("{e:?}"))?;
         log.append(b"1\n2\n")?;
         assert!(matches!(log.append(b"3\n"), Err(LogError::TooLarge { .. })));

@@ -346,8 +346,14 @@ fn validity(from: Option<Date>, until: Option<Date>) -> String {
 #[non_exhaustive]
 pub enum PayloadError {
     /// Not well-formed CBOR (or truncated, or invalid UTF-8 in a text string).
-    #[error("invalid CBOR: {0}")]
-    InvalidCbor(String),
+    #[error("invalid CBOR: {kind} at byte {at}")]
+    InvalidCbor {
+        /// What is not well-formed.
+        kind: CborError,
+        /// Where, in bytes from 0: the item's head, or where the missing
+        /// bytes of a cut-off item, argument or string should begin.
+        at: usize,
+    },
     /// Bytes follow the payload's map.
     #[error("{count} trailing byte(s) after the payload")]
     TrailingBytes {
@@ -412,6 +418,46 @@ pub enum PayloadError {
         /// What was wrong.
         reason: &'static str,
     },
+}
+
+/// How a payload's bytes fail to be well-formed CBOR (RFC 8949 §3, appendix F),
+/// the cases of [`PayloadError::InvalidCbor`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CborError {
+    /// The input ends where an item's head is expected.
+    #[error("truncated item")]
+    Truncated,
+    /// An item's argument or a string's content runs past the end of the input.
+    #[error("length beyond the end of the input")]
+    LengthBeyondEnd,
+    /// Additional information 28, 29 or 30.
+    #[error("reserved additional information")]
+    ReservedAdditionalInfo,
+    /// An integer (major type 0 or 1) with indefinite length.
+    #[error("indefinite length on an integer")]
+    IndefiniteInteger,
+    /// A tag (major type 6) with indefinite length.
+    #[error("indefinite length on a tag")]
+    IndefiniteTag,
+    /// A text string that is not UTF-8.
+    #[error("invalid UTF-8")]
+    InvalidUtf8,
+    /// A chunk of an indefinite-length string that is not a definite-length
+    /// string of the same major type.
+    #[error(
+        "a chunk of an indefinite-length string that is not a definite-length string of the same type"
+    )]
+    BadStringChunk,
+    /// A simple value below 32 written in two bytes (`f8 00` to `f8 1f`).
+    #[error("a two-byte simple value below 32 (not well-formed)")]
+    ShortSimpleInTwoBytes,
+    /// A simple value no registry assigns.
+    #[error("an unassigned simple value")]
+    UnassignedSimple,
+    /// A break (`ff`) where an item is expected.
+    #[error("a break where an item is expected")]
+    UnexpectedBreak,
 }
 
 impl From<PayloadError> for Error {
@@ -562,7 +608,7 @@ impl PayloadError {
     /// A stable, kebab-case name for this error.
     pub fn kind(&self) -> &'static str {
         match self {
-            PayloadError::InvalidCbor(_) => "invalid-cbor",
+            PayloadError::InvalidCbor { .. } => "invalid-cbor",
             PayloadError::TrailingBytes { .. } => "trailing-bytes",
             PayloadError::NotAMap => "not-a-map",
             PayloadError::KeyNotUnsigned => "key-not-unsigned",

@@ -62,7 +62,8 @@ mod verdict;
 pub use code::{CODE_SIGNING_TAG, MIN_CODE_BYTES, SIGNATURE_LEN, UnsignedCode, UnverifiedCode};
 pub use date::Date;
 pub use error::{
-    DecodeError, Document, Error, FieldError, KeyError, PayloadError, TrustStoreError, VerifyError,
+    CborError, DecodeError, Document, Error, FieldError, KeyError, PayloadError, TrustStoreError,
+    VerifyError,
 };
 pub use key::{KID_CONTEXT, KID_LEN, KeyId, PublicKey};
 pub use manifest::{BatchManifest, MANIFEST_SIGNING_TAG, MAX_MANIFEST_BYTES, ManifestBatch};

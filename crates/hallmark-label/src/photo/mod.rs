@@ -101,7 +101,13 @@ pub enum ImageError {
         /// The format the data claims to be.
         format: &'static str,
         /// What the image decoder reported.
-        detail: String,
+        source: ::image::ImageError,
+    },
+    /// The image decoder panicked on the data (caught: a decoder bug, reported
+    /// as an undecodable image).
+    DecoderFailed {
+        /// The format the data claims to be.
+        format: &'static str,
     },
     /// The file is larger than [`MAX_FILE_BYTES`].
     FileTooLarge {
@@ -120,7 +126,7 @@ pub enum ImageError {
     /// for pixels or for other data in the file.
     TooMuchMemory {
         /// What the image decoder reported.
-        detail: String,
+        source: ::image::error::LimitError,
     },
     /// The image declares a width or height of zero.
     Empty,
@@ -139,7 +145,7 @@ pub enum ImageError {
         /// How many symbols were found but not read.
         unreadable: usize,
         /// Why the first of them could not be read, as the QR decoder put it.
-        reason: String,
+        reason: rqrr::DeQRError,
     },
 }
 
@@ -150,18 +156,23 @@ impl fmt::Display for ImageError {
             ImageError::UnsupportedFormat => {
                 f.write_str("unsupported image format: only PNG and JPEG can be read")
             }
-            ImageError::Decode { format, detail } => write!(
+            ImageError::Decode { format, source } => write!(
                 f,
-                "cannot decode the {format} image (corrupt, truncated or unsupported): {detail}"
+                "cannot decode the {format} image (corrupt, truncated or unsupported): {source}"
+            ),
+            ImageError::DecoderFailed { format } => write!(
+                f,
+                "cannot decode the {format} image (corrupt, truncated or unsupported): \
+                 the image decoder failed"
             ),
             ImageError::FileTooLarge { len } => write!(
                 f,
                 "the image file is too large: {len} bytes (at most {MAX_FILE_BYTES})"
             ),
-            ImageError::TooMuchMemory { detail } => write!(
+            ImageError::TooMuchMemory { source } => write!(
                 f,
                 "the image needs too much memory to decode (at most {MAX_DECODED_BYTES} \
-                 bytes): {detail}"
+                 bytes): {source}"
             ),
             ImageError::TooLarge { width, height } => write!(
                 f,
@@ -194,6 +205,9 @@ impl std::error::Error for ImageError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ImageError::Io(e) => Some(e),
+            ImageError::Decode { source, .. } => Some(source),
+            ImageError::TooMuchMemory { source } => Some(source),
+            ImageError::UnreadableQr { reason, .. } => Some(reason),
             _ => None,
         }
     }
@@ -238,7 +252,7 @@ pub fn decode_qr_codes(bytes: &[u8]) -> Result<Vec<String>, ImageError> {
             Ok(text) => decoded.push(text),
             Err(e) => {
                 unreadable += 1;
-                reason.get_or_insert_with(|| e.to_string());
+                reason.get_or_insert(e);
             }
         }
     }
@@ -286,24 +300,14 @@ fn load_grey(bytes: &[u8]) -> Result<DynamicImage, ImageError> {
         let image = DynamicImage::from_decoder(decoder).map_err(|e| from_image(e, format))?;
         Ok(DynamicImage::ImageLuma8(image.into_luma8()))
     })
-    .unwrap_or_else(|| {
-        Err(ImageError::Decode {
-            format,
-            detail: "the image decoder failed".to_owned(),
-        })
-    })
+    .unwrap_or(Err(ImageError::DecoderFailed { format }))
 }
 
 /// The error for an image crate error while decoding `format`.
 fn from_image(e: ::image::ImageError, format: &'static str) -> ImageError {
     match e {
-        ::image::ImageError::Limits(e) => ImageError::TooMuchMemory {
-            detail: e.to_string(),
-        },
-        e => ImageError::Decode {
-            format,
-            detail: e.to_string(),
-        },
+        ::image::ImageError::Limits(source) => ImageError::TooMuchMemory { source },
+        source => ImageError::Decode { format, source },
     }
 }
 

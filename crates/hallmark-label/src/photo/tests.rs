@@ -164,7 +164,14 @@ fn a_damaged_symbol_is_reported_with_the_codes_that_were_read() {
             reason,
         }) => {
             assert_eq!(decoded, vec![good]);
-            assert!(!reason.is_empty());
+            assert!(!reason.to_string().is_empty());
+            let e = ImageError::UnreadableQr {
+                decoded,
+                unreadable: 1,
+                reason,
+            };
+            let source = std::error::Error::source(&e).unwrap();
+            assert_eq!(source.downcast_ref::<rqrr::DeQRError>(), Some(&reason));
         }
         other => panic!("{other:?}"),
     }
@@ -301,4 +308,24 @@ fn crc32(data: &[u8]) -> u32 {
         }
     }
     !crc
+}
+
+#[test]
+fn a_corrupt_png_keeps_the_decoders_error_as_source() {
+    let mut png = encode(&GrayImage::new(8, 8), ImageFormat::Png);
+    // Break the header's checksum.
+    png[29] ^= 0xff;
+    match decode_qr_codes(&png) {
+        Err(e @ ImageError::Decode { format: "PNG", .. }) => {
+            let source = std::error::Error::source(&e).unwrap();
+            assert!(source.downcast_ref::<::image::ImageError>().is_some());
+            let message = e.to_string();
+            assert!(
+                message.starts_with("cannot decode the PNG image"),
+                "{message}"
+            );
+            assert!(message.ends_with(&source.to_string()), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -54,22 +54,25 @@ fn qr_has_finder_patterns_and_quiet_zone() {
 #[test]
 fn odd_input_gives_clear_errors() {
     for symbol in [Symbol::Qr, Symbol::DataMatrix] {
-        assert_eq!(Matrix::encode("", symbol), Err(SymbolError::Empty));
+        assert!(matches!(
+            Matrix::encode("", symbol),
+            Err(SymbolError::Empty)
+        ));
         let long = "A".repeat(2000);
-        assert_eq!(
+        assert!(matches!(
             Matrix::encode(&long, symbol),
             Err(SymbolError::TooLong {
                 len: 2000,
                 max: MAX_DATA_LEN
             })
-        );
-        assert_eq!(
+        ));
+        assert!(matches!(
             Matrix::encode("AB\u{e9}C", symbol),
             Err(SymbolError::UnsupportedCharacter {
                 ch: '\u{e9}',
                 position: 2
             })
-        );
+        ));
         assert!(matches!(
             Matrix::encode("A\nB", symbol),
             Err(SymbolError::UnsupportedCharacter { ch: '\n', .. })
@@ -216,11 +219,34 @@ fn mixed_printable_ascii_never_panics() {
 #[test]
 fn scale_is_checked() {
     for scale in [0, MAX_SCALE + 1] {
-        assert_eq!(
+        assert!(matches!(
             render_scaled("A", Symbol::Qr, ImageFormat::Png, scale),
-            Err(SymbolError::Scale { scale })
-        );
+            Err(SymbolError::Scale { scale: s }) if s == scale
+        ));
     }
+}
+
+#[test]
+fn a_failing_png_writer_gives_the_encoders_error_as_source() {
+    /// A sink that refuses every write, like a full disk.
+    struct Full;
+    impl std::io::Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "disk full",
+            ))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let e = write_png(Full, 8, 1, &[0xff]).unwrap_err();
+    assert!(matches!(e, SymbolError::Png { .. }), "{e:?}");
+    let source = std::error::Error::source(&e).unwrap();
+    assert!(source.downcast_ref::<png::EncodingError>().is_some());
+    assert!(e.to_string().starts_with("PNG encoding failed: "), "{e}");
+    assert!(e.to_string().contains("disk full"), "{e}");
 }
 
 #[test]

@@ -19,13 +19,48 @@ pub use database::{Database, DatabaseError};
 pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
 
-/// A storage failure. Its text is for the operator's log, never for clients.
+/// A storage failure. Its text is for the operator's log, never for clients;
+/// it is whole on its own (the log prints it without its `source()` chain)
+/// and never holds a database password.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StorageError {
-    /// The database refused or failed an operation.
-    #[error("database: {0}")]
-    Database(String),
+    /// SQLite refused or failed an operation.
+    #[error("database: {source}")]
+    Sqlite {
+        /// The driver's error.
+        source: rusqlite::Error,
+    },
+    /// SQLite could not put the database file in WAL mode.
+    #[error("database: {}: cannot switch to WAL mode (got {mode})", path.display())]
+    NoWal {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// The journal mode SQLite reported instead.
+        mode: String,
+    },
+    /// PostgreSQL refused or failed an operation, or could not be reached.
+    #[error("database: {}", postgres_text(source))]
+    Postgres {
+        /// The driver's error.
+        source: ::postgres::Error,
+    },
+    /// A PostgreSQL URL the driver does not accept. The driver's message
+    /// names the option at fault, never a value.
+    #[error("database: bad PostgreSQL URL: {source}")]
+    PostgresUrl {
+        /// The driver's error.
+        source: ::postgres::Error,
+    },
+    /// No pooled PostgreSQL connection became free in time.
+    #[error("database: no database connection: {source}")]
+    Pool {
+        /// The pool's error.
+        source: r2d2::Error,
+    },
+    /// The connection pool was closed (the storage is being dropped).
+    #[error("database: the connection pool is closed")]
+    PoolClosed,
     /// The database was written by a newer version of hallmark.
     #[error("the database schema is version {found}; this hallmark knows up to {known}")]
     SchemaTooNew {
@@ -43,8 +78,80 @@ pub enum StorageError {
         /// The table.
         table: &'static str,
         /// What was wrong.
+        #[source]
+        reason: RowError,
+    },
+}
+
+/// A PostgreSQL error as one line, cause by cause: a server error's text is in
+/// its `DbError` (the outer text says only "db error"), a connection error's
+/// in its sources ("error connecting to server: Connection refused (os error
+/// 111)"). Holds each cause's first line, so the binary, which prints the
+/// causes not already in the text, prints none twice.
+fn postgres_text(e: &::postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        let line = cause_text.lines().next().unwrap_or_default().trim_end();
+        if !line.is_empty() && !text.contains(line) {
+            text = format!("{text}: {line}");
+        }
+        source = cause.source();
+    }
+    if let Some(code) = e.code() {
+        text = format!("{text} ({})", code.code());
+    }
+    text
+}
+
+/// What is wrong with a stored row ([`StorageError::Corrupt`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RowError {
+    /// A key id column that is not 4 bytes.
+    #[error("kid is not 4 bytes (it is {len})")]
+    KidLength {
+        /// Its length, in bytes.
+        len: usize,
+    },
+    /// A date column outside the dates a code can carry.
+    #[error("date out of range ({days} days since 1970-01-01)")]
+    DateOutOfRange {
+        /// The stored value.
+        days: i64,
+    },
+    /// A status row of a kind that needs a column left empty.
+    #[error("{kind} row without {column}")]
+    MissingColumn {
+        /// The row's kind (`serial`, `range`, `lot`, `key`).
+        kind: &'static str,
+        /// The empty column.
+        column: &'static str,
+    },
+    /// A status row of a kind this hallmark does not know.
+    #[error("unknown kind {kind:?}")]
+    UnknownKind {
+        /// The stored kind.
+        kind: String,
+    },
+    /// A status row whose revocation reason this hallmark does not know.
+    #[error("unknown reason {reason:?}")]
+    UnknownReason {
+        /// The stored reason.
         reason: String,
     },
+    /// A token row whose scope this hallmark does not know.
+    #[error(transparent)]
+    Scope(#[from] UnknownScope),
+}
+
+/// A token scope other than `status`, `batches` or `scans`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown scope {scope:?}: expected status, batches or scans")]
+pub struct UnknownScope {
+    /// The scope given (cut to 64 characters).
+    pub scope: String,
 }
 
 /// What a status change does.
@@ -251,15 +358,15 @@ impl TokenScope {
 }
 
 impl core::str::FromStr for TokenScope {
-    type Err = String;
-    fn from_str(s: &str) -> Result<TokenScope, String> {
+    type Err = UnknownScope;
+    fn from_str(s: &str) -> Result<TokenScope, UnknownScope> {
         match s {
             "status" => Ok(TokenScope::Status),
             "batches" => Ok(TokenScope::Batches),
             "scans" => Ok(TokenScope::Scans),
-            _ => Err(format!(
-                "unknown scope {s:?}: expected status, batches or scans"
-            )),
+            _ => Err(UnknownScope {
+                scope: s.chars().take(64).collect(),
+            }),
         }
     }
 }
@@ -408,6 +515,37 @@ pub fn serial_from_sql(value: i64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_driver_error_is_kept_as_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = SqliteStorage::open(&dir.path().join("missing/h.db")).unwrap_err();
+        assert!(matches!(e, StorageError::Sqlite { .. }), "{e:?}");
+        let source = std::error::Error::source(&e).unwrap();
+        assert!(source.downcast_ref::<rusqlite::Error>().is_some());
+        assert_eq!(e.to_string(), format!("database: {source}"));
+    }
+
+    #[test]
+    fn a_bad_postgres_url_never_shows_its_password() {
+        for url in [
+            "postgres://ops:hunter2@127.0.0.1/db?connect_timeout=hunter2",
+            "postgres://ops:hunter2@127.0.0.1/db?no_such_option=hunter2",
+        ] {
+            let e = PostgresStorage::connect(url).unwrap_err();
+            assert!(matches!(e, StorageError::PostgresUrl { .. }), "{e:?}");
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            while let Some(c) = cause {
+                let text = format!("{c} {c:?}");
+                assert!(!text.contains("hunter2"), "{text}");
+                cause = c.source();
+            }
+            assert!(
+                e.to_string().starts_with("database: bad PostgreSQL URL: "),
+                "{e}"
+            );
+        }
+    }
 
     #[test]
     fn serial_mapping_preserves_order() {

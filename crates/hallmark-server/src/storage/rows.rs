@@ -2,7 +2,7 @@
 
 use hallmark::{Date, KeyId, Reason, Revocation, Scope};
 
-use super::{Status, StorageError, TokenInfo, serial_from_sql, serial_to_sql};
+use super::{RowError, Status, StorageError, TokenInfo, serial_from_sql, serial_to_sql};
 
 pub(super) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -12,21 +12,19 @@ pub(super) fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-pub(super) fn corrupt(table: &'static str, reason: impl Into<String>) -> StorageError {
-    StorageError::Corrupt {
-        table,
-        reason: reason.into(),
-    }
+pub(super) fn corrupt(table: &'static str, reason: RowError) -> StorageError {
+    StorageError::Corrupt { table, reason }
 }
 
 pub(super) fn kid_from(bytes: &[u8]) -> Result<KeyId, StorageError> {
     <[u8; hallmark::KID_LEN]>::try_from(bytes)
         .map(KeyId::from_bytes)
-        .map_err(|_| corrupt("statuses", "kid is not 4 bytes"))
+        .map_err(|_| corrupt("statuses", RowError::KidLength { len: bytes.len() }))
 }
 
 pub(super) fn date_from(days: i64) -> Result<Date, StorageError> {
-    Date::from_days(to_u64(days)).ok_or_else(|| corrupt("statuses", "date out of range"))
+    Date::from_days(to_u64(days))
+        .ok_or_else(|| corrupt("statuses", RowError::DateOutOfRange { days }))
 }
 
 /// (kind, target, first, last, lot, key_from) columns of a scope.
@@ -180,23 +178,36 @@ pub(super) struct RawStatus {
 
 impl RawStatus {
     pub(super) fn parse(self) -> Result<Status, StorageError> {
-        let bad = |what: &str| corrupt("statuses", format!("{} row without {what}", self.kind));
+        let bad = |kind, column| corrupt("statuses", RowError::MissingColumn { kind, column });
         let scope = match self.kind.as_str() {
-            "serial" => Scope::Serial(serial_from_sql(self.first.ok_or_else(|| bad("first"))?)),
+            "serial" => Scope::Serial(serial_from_sql(
+                self.first.ok_or_else(|| bad("serial", "first"))?,
+            )),
             "range" => Scope::Range {
-                first: serial_from_sql(self.first.ok_or_else(|| bad("first"))?),
-                last: serial_from_sql(self.last.ok_or_else(|| bad("last"))?),
+                first: serial_from_sql(self.first.ok_or_else(|| bad("range", "first"))?),
+                last: serial_from_sql(self.last.ok_or_else(|| bad("range", "last"))?),
             },
-            "lot" => Scope::Lot(self.lot.clone().ok_or_else(|| bad("lot"))?),
+            "lot" => Scope::Lot(self.lot.clone().ok_or_else(|| bad("lot", "lot"))?),
             "key" => Scope::Key {
-                from: date_from(self.key_from.ok_or_else(|| bad("key_from"))?)?,
+                from: date_from(self.key_from.ok_or_else(|| bad("key", "key_from"))?)?,
             },
-            other => return Err(corrupt("statuses", format!("unknown kind {other:?}"))),
+            other => {
+                return Err(corrupt(
+                    "statuses",
+                    RowError::UnknownKind {
+                        kind: other.chars().take(64).collect(),
+                    },
+                ));
+            }
         };
-        let reason: Reason = self
-            .reason
-            .parse()
-            .map_err(|_| corrupt("statuses", format!("unknown reason {:?}", self.reason)))?;
+        let reason: Reason = self.reason.parse().map_err(|_| {
+            corrupt(
+                "statuses",
+                RowError::UnknownReason {
+                    reason: self.reason.chars().take(64).collect(),
+                },
+            )
+        })?;
         Ok(Status {
             revocation: Revocation {
                 kid: kid_from(&self.kid)?,
@@ -213,7 +224,9 @@ pub(super) fn token_info(
     (name, scope, created, revoked): TokenRow,
 ) -> Result<TokenInfo, StorageError> {
     Ok(TokenInfo {
-        scope: scope.parse().map_err(|e: String| corrupt("tokens", e))?,
+        scope: scope
+            .parse()
+            .map_err(|e| corrupt("tokens", RowError::Scope(e)))?,
         name,
         created: to_u64(created),
         revoked: revoked.map(to_u64),
@@ -262,6 +275,101 @@ pub(super) fn find_token(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn raw(kind: &str) -> RawStatus {
+        RawStatus {
+            kid: vec![1, 2, 3, 4],
+            kind: kind.to_owned(),
+            first: None,
+            last: None,
+            lot: None,
+            key_from: None,
+            reason: "stolen".to_owned(),
+            date: 0,
+            time: 0,
+        }
+    }
+
+    /// The row error of a status row, or `None` if it parses.
+    fn row_error(row: RawStatus) -> Option<RowError> {
+        match row.parse() {
+            Err(StorageError::Corrupt {
+                table: "statuses",
+                reason,
+            }) => Some(reason),
+            Err(e) => panic!("{e}"),
+            Ok(_) => None,
+        }
+    }
+
+    #[test]
+    fn each_corrupt_row_gives_its_row_error() {
+        let serial = RawStatus {
+            first: Some(0),
+            ..raw("serial")
+        };
+        assert_eq!(
+            row_error(RawStatus {
+                reason: "stolen".into(),
+                ..raw("serial")
+            }),
+            Some(RowError::MissingColumn {
+                kind: "serial",
+                column: "first"
+            })
+        );
+        assert_eq!(
+            row_error(RawStatus {
+                first: Some(0),
+                ..raw("range")
+            }),
+            Some(RowError::MissingColumn {
+                kind: "range",
+                column: "last"
+            })
+        );
+        assert_eq!(
+            row_error(raw("batch")),
+            Some(RowError::UnknownKind {
+                kind: "batch".into()
+            })
+        );
+        assert_eq!(
+            row_error(RawStatus {
+                reason: "bored".into(),
+                first: Some(0),
+                ..raw("serial")
+            }),
+            Some(RowError::UnknownReason {
+                reason: "bored".into()
+            })
+        );
+        assert_eq!(
+            row_error(RawStatus {
+                kid: vec![1, 2, 3],
+                first: Some(0),
+                ..raw("serial")
+            }),
+            Some(RowError::KidLength { len: 3 })
+        );
+        assert_eq!(
+            row_error(RawStatus {
+                date: i64::MAX,
+                first: Some(0),
+                ..raw("serial")
+            }),
+            Some(RowError::DateOutOfRange { days: i64::MAX })
+        );
+        assert_eq!(row_error(serial), None);
+        let e = token_info(("ops".into(), "root".into(), 0, None)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "corrupt row in tokens: unknown scope \"root\": expected status, batches or scans"
+        );
+        assert!(std::error::Error::source(&e).is_some());
+    }
+
     #[test]
     fn status_query_reads_the_status_columns() {
         let select = format!("SELECT {} FROM (", super::STATUS_COLUMNS);

@@ -83,9 +83,12 @@ impl Storage for Faulty {
             self.block();
         }
         if self.fail_writes.load(Ordering::SeqCst) {
-            return Err(StorageError::Database(
-                "attempt to write a readonly database".into(),
-            ));
+            return Err(StorageError::Sqlite {
+                source: rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
+                    Some("attempt to write a readonly database".into()),
+                ),
+            });
         }
         self.inner.check_writable(now)
     }

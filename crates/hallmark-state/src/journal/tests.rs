@@ -330,3 +330,77 @@ fn random_files_never_panic_and_appends_stay_readable() -> TestResult {
     assert!((50..350).contains(&accepted), "{accepted} of 400 accepted");
     Ok(())
 }
+
+/// The typed reason of line 2 when it is `bad` between two good lines.
+fn line_error(path: &Path, bad: &str) -> Result<LineError, Box<dyn std::error::Error>> {
+    let good = r#"{"v":1,"kid":"01020304","serial":1,"time":1,"location":null}"#;
+    std::fs::write(path, format!("{good}\n{bad}\n{good}\n"))?;
+    match Journal::open(path) {
+        Err(JournalError::Corrupt {
+            line: 2, reason, ..
+        }) => Ok(reason),
+        other => Err(format!("{bad}: expected a corrupt line 2, got {other:?}").into()),
+    }
+}
+
+#[test]
+fn each_damage_gives_its_line_error() -> TestResult {
+    let (_dir, path) = temp()?;
+    // A record cut short (a torn line that is not the last).
+    let truncated = r#"{"v":1,"kid":"01020304","seri"#;
+    assert!(matches!(
+        line_error(&path, truncated)?,
+        LineError::Json { what: JsonFault::Eof, column, ref begins }
+            if column >= 29 && begins.as_bytes() == br#"{"v":1,"kid":"01"#
+    ));
+    assert!(matches!(
+        line_error(&path, "#")?,
+        LineError::Json {
+            what: JsonFault::Syntax,
+            column: 1,
+            ..
+        }
+    ));
+    assert!(matches!(
+        line_error(&path, r#"{"v":1,"kid":"01020304","serial":1}"#)?,
+        LineError::Json {
+            what: JsonFault::Data,
+            ..
+        }
+    ));
+    let v3 = r#"{"v":3,"kid":"01020304","serial":1,"time":1,"location":null}"#;
+    assert_eq!(line_error(&path, v3)?, LineError::Version { version: 3 });
+    let upper = r#"{"v":1,"kid":"0102030A","serial":1,"time":1,"location":null}"#;
+    assert_eq!(line_error(&path, upper)?, LineError::KeyId);
+    let tab = r#"{"v":1,"kid":"01020304","serial":1,"time":1,"location":"a\tb"}"#;
+    assert_eq!(line_error(&path, tab)?, LineError::Location);
+    let long = "7".repeat(MAX_LINE_LEN + 1);
+    assert!(matches!(
+        line_error(&path, &long)?,
+        LineError::TooLong { max: MAX_LINE_LEN, ref begins }
+            if begins.to_string() == format!("{}...", "7".repeat(16))
+    ));
+    Ok(())
+}
+
+#[test]
+fn each_bad_location_gives_its_location_error() {
+    let reason = |label: &str| match check_location(label) {
+        Err(JournalError::InvalidLocation { reason }) => Some(reason),
+        _ => None,
+    };
+    assert_eq!(
+        reason("ok\u{7f}"),
+        Some(LocationError::NotPrintable {
+            position: 3,
+            byte: 0x7f
+        })
+    );
+    assert_eq!(
+        reason(&"x".repeat(MAX_LOCATION_LEN + 1)),
+        Some(LocationError::TooLong {
+            len: MAX_LOCATION_LEN + 1
+        })
+    );
+    assert_eq!(reason("Dock 3"), None);
+}

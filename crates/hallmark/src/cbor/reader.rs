@@ -13,7 +13,7 @@
 use ciborium::Value;
 use ciborium::value::Integer;
 
-use crate::error::PayloadError;
+use crate::error::{CborError, PayloadError};
 
 /// Most containers (arrays, maps, tags other than bignums) open at once; the
 /// item at the top is the first. Opening one more is `too-deep`.
@@ -54,8 +54,8 @@ struct Reader<'a> {
     canonical: bool,
 }
 
-fn invalid(what: &str, at: usize) -> PayloadError {
-    PayloadError::InvalidCbor(format!("{what} at byte {at}"))
+fn invalid(kind: CborError, at: usize) -> PayloadError {
+    PayloadError::InvalidCbor { kind, at }
 }
 
 impl<'a> Reader<'a> {
@@ -63,7 +63,7 @@ impl<'a> Reader<'a> {
         let b = *self
             .bytes
             .get(self.at)
-            .ok_or_else(|| invalid("truncated item", self.at))?;
+            .ok_or_else(|| invalid(CborError::Truncated, self.at))?;
         self.at += 1;
         Ok(b)
     }
@@ -74,11 +74,11 @@ impl<'a> Reader<'a> {
             .ok()
             .and_then(|len| start.checked_add(len))
             .filter(|&end| end <= self.bytes.len())
-            .ok_or_else(|| invalid("length beyond the end of the input", start))?;
+            .ok_or_else(|| invalid(CborError::LengthBeyondEnd, start))?;
         self.at = end;
         self.bytes
             .get(start..end)
-            .ok_or_else(|| invalid("length beyond the end of the input", start))
+            .ok_or_else(|| invalid(CborError::LengthBeyondEnd, start))
     }
 
     fn uint_be(&mut self, n: u64) -> Result<u64, PayloadError> {
@@ -110,7 +110,7 @@ impl<'a> Reader<'a> {
         let initial = self.byte()?;
         let ai = initial & 0x1f;
         if (28..=30).contains(&ai) {
-            return Err(invalid("reserved additional information", at));
+            return Err(invalid(CborError::ReservedAdditionalInfo, at));
         }
         Ok((initial >> 5, ai, at))
     }
@@ -136,7 +136,7 @@ impl<'a> Reader<'a> {
     fn item(&mut self) -> Result<Value, PayloadError> {
         let (major, ai, at) = self.head()?;
         match major {
-            0 | 1 if ai == 31 => Err(invalid("indefinite length on an integer", at)),
+            0 | 1 if ai == 31 => Err(invalid(CborError::IndefiniteInteger, at)),
             0 => Ok(Value::Integer(self.argument(ai)?.into())),
             1 => {
                 let n = self.argument(ai)?;
@@ -146,7 +146,7 @@ impl<'a> Reader<'a> {
             3 => {
                 let bytes = self.string(3, ai)?;
                 Ok(Value::Text(
-                    String::from_utf8(bytes).map_err(|_| invalid("invalid UTF-8", at))?,
+                    String::from_utf8(bytes).map_err(|_| invalid(CborError::InvalidUtf8, at))?,
                 ))
             }
             4 => {
@@ -183,7 +183,7 @@ impl<'a> Reader<'a> {
                 self.open -= 1;
                 Ok(Value::Map(entries))
             }
-            6 if ai == 31 => Err(invalid("indefinite length on a tag", at)),
+            6 if ai == 31 => Err(invalid(CborError::IndefiniteTag, at)),
             6 => {
                 let tag = self.argument(ai)?;
                 let content = self.bytes.get(self.at).map(|b| b >> 5);
@@ -212,15 +212,12 @@ impl<'a> Reader<'a> {
         while !self.at_break() {
             let (chunk_major, chunk_ai, chunk_at) = self.head()?;
             if chunk_major != major || chunk_ai == 31 {
-                return Err(invalid(
-                    "a chunk of an indefinite-length string that is not a definite-length string of the same type",
-                    chunk_at,
-                ));
+                return Err(invalid(CborError::BadStringChunk, chunk_at));
             }
             let len = self.argument(chunk_ai)?;
             let chunk = self.take(len)?;
             if major == 3 && core::str::from_utf8(chunk).is_err() {
-                return Err(invalid("invalid UTF-8", chunk_at));
+                return Err(invalid(CborError::InvalidUtf8, chunk_at));
             }
             out.extend_from_slice(chunk);
         }
@@ -265,9 +262,9 @@ impl<'a> Reader<'a> {
                 let value = self.byte()?;
                 Err(invalid(
                     if value < 32 {
-                        "a two-byte simple value below 32 (not well-formed)"
+                        CborError::ShortSimpleInTwoBytes
                     } else {
-                        "an unassigned simple value"
+                        CborError::UnassignedSimple
                     },
                     at,
                 ))
@@ -295,8 +292,8 @@ impl<'a> Reader<'a> {
                 }
                 Ok(Value::Float(x))
             }
-            31 => Err(invalid("a break where an item is expected", at)),
-            _ => Err(invalid("an unassigned simple value", at)),
+            31 => Err(invalid(CborError::UnexpectedBreak, at)),
+            _ => Err(invalid(CborError::UnassignedSimple, at)),
         }
     }
 }
@@ -355,6 +352,47 @@ mod tests {
             Ok(r) if !r.canonical => "non-canonical-cbor",
             Ok(_) => "ok",
         }
+    }
+
+    /// The typed fault and offset of a payload that is not well-formed.
+    fn fault(bytes: &[u8]) -> Option<(CborError, usize)> {
+        match read(bytes) {
+            Err(PayloadError::InvalidCbor { kind, at }) => Some((kind, at)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn each_malformation_gives_its_cbor_error_and_offset() {
+        use CborError::*;
+        let cases: &[(&[u8], CborError, usize)] = &[
+            // A map of one pair whose value is missing, or whose value's
+            // argument or content is cut off (offset: where it should be).
+            (&[0xa1, 0x01], Truncated, 2),
+            (&[0xa1, 0x01, 0x19, 0x01], LengthBeyondEnd, 3),
+            (&[0xa1, 0x01, 0x43, 0x00], LengthBeyondEnd, 3),
+            (&[0x82, 0x01, 0x1c], ReservedAdditionalInfo, 2),
+            (&[0x1f], IndefiniteInteger, 0),
+            (&[0x81, 0xdf, 0x00], IndefiniteTag, 1),
+            (&[0x82, 0x00, 0x62, 0xc3, 0x28], InvalidUtf8, 2),
+            (&[0x5f, 0x41, 0x00, 0x61, 0x41, 0xff], BadStringChunk, 3),
+            (&[0x81, 0xf8, 0x10], ShortSimpleInTwoBytes, 1),
+            (&[0xf8, 0x20], UnassignedSimple, 0),
+            (&[0xe0], UnassignedSimple, 0),
+            (&[0x82, 0x01, 0xff], UnexpectedBreak, 2),
+        ];
+        let found: Vec<_> = cases.iter().map(|(bytes, _, _)| fault(bytes)).collect();
+        let expected: Vec<_> = cases
+            .iter()
+            .map(|(_, kind, at)| Some((*kind, *at)))
+            .collect();
+        assert_eq!(found, expected);
+        let e = read(&[0x82, 0x01, 0xff]).map(|_| ()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid CBOR: a break where an item is expected at byte 2"
+        );
+        assert_eq!(e.kind(), "invalid-cbor");
     }
 
     #[test]

@@ -78,26 +78,12 @@ impl std::fmt::Debug for PostgresStorage {
     }
 }
 
-fn db(e: postgres::Error) -> StorageError {
-    // A server error's text is in its DbError; the outer Display says only
-    // "db error".
-    StorageError::Database(match e.as_db_error() {
-        Some(d) => format!("{} ({})", d.message(), d.code().code()),
-        None => {
-            // "error connecting to server: Connection refused (os error 111)".
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(cause) = source {
-                text = format!("{text}: {cause}");
-                source = cause.source();
-            }
-            text
-        }
-    })
+fn db(source: postgres::Error) -> StorageError {
+    StorageError::Postgres { source }
 }
 
-fn pool_error(e: r2d2::Error) -> StorageError {
-    StorageError::Database(format!("no database connection: {e}"))
+fn pool_error(source: r2d2::Error) -> StorageError {
+    StorageError::Pool { source }
 }
 
 impl PostgresStorage {
@@ -111,7 +97,7 @@ impl PostgresStorage {
     pub fn connect(url: &str) -> Result<PostgresStorage, StorageError> {
         let config: postgres::Config = url
             .parse()
-            .map_err(|e| StorageError::Database(format!("bad PostgreSQL URL: {e}")))?;
+            .map_err(|source| StorageError::PostgresUrl { source })?;
         PostgresStorage::with_config(config, DEFAULT_POOL_SIZE)
     }
 
@@ -161,7 +147,7 @@ impl PostgresStorage {
     fn conn(&self) -> Result<Conn, StorageError> {
         self.pool
             .as_ref()
-            .ok_or_else(|| StorageError::Database("the connection pool is closed".into()))?
+            .ok_or(StorageError::PoolClosed)?
             .get()
             .map_err(pool_error)
     }

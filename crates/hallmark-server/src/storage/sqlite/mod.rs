@@ -47,8 +47,8 @@ impl std::fmt::Debug for SqliteStorage {
     }
 }
 
-fn db(e: rusqlite::Error) -> StorageError {
-    StorageError::Database(e.to_string())
+fn db(source: rusqlite::Error) -> StorageError {
+    StorageError::Sqlite { source }
 }
 
 impl SqliteStorage {
@@ -60,10 +60,10 @@ impl SqliteStorage {
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(db)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StorageError::Database(format!(
-                "{}: cannot switch to WAL mode (got {mode})",
-                path.display()
-            )));
+            return Err(StorageError::NoWal {
+                path: path.to_owned(),
+                mode,
+            });
         }
         let mut storage = SqliteStorage::setup(conn)?;
         let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
