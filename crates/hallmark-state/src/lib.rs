@@ -2,7 +2,7 @@
 //!
 //! hallmark's local durable state, in one place with one set of rules:
 //!
-//! - [`file`]: whole files written atomically (a temporary file with an
+//! - [`file`](mod@file): whole files written atomically (a temporary file with an
 //!   unpredictable name beside the target, fsynced, renamed or linked into
 //!   place, the directory fsynced), never through a planted symlink; bounded
 //!   reads; cleanup of temporary files left by a killed process.
