@@ -76,6 +76,19 @@ impl CliError {
         }
     }
 
+    /// `WHAT: SOURCE` (a path or a flag, then the error's own message),
+    /// keeping `source` and its chain: the message reads as one line, and
+    /// causes below `source` are still reported once.
+    pub(crate) fn about(
+        what: impl std::fmt::Display,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> CliError {
+        CliError {
+            context: Some(format!("{what}: {source}")),
+            source: Some(Box::new(source)),
+        }
+    }
+
     /// The causes below this error's own message, outermost first.
     pub(crate) fn chain(&self) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
         let first: Option<&(dyn std::error::Error + 'static)> = match (&self.context, &self.source)

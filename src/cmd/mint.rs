@@ -178,11 +178,11 @@ fn write_image(
     symbol: Symbol,
     format: ImageFormat,
 ) -> Result<()> {
-    let bytes = render(data, symbol, format).map_err(|e| CliError::new(e.to_string()))?;
+    let bytes = render(data, symbol, format)?;
     let path = dir.join(format!("{serial}.{}", format.extension()));
     let mut file = AtomicFile::new(&path, durable::MODE_PUBLIC)?;
     file.write_all(&bytes)
-        .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+        .map_err(|e| CliError::about(path.display(), e))?;
     Ok(file.commit_replace_unsynced()?)
 }
 
@@ -217,7 +217,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         &template,
     )?;
     if let Some(dir) = &args.qr_dir {
-        fs::create_dir_all(dir).map_err(|e| CliError::new(format!("{}: {e}", dir.display())))?;
+        fs::create_dir_all(dir).map_err(|e| CliError::about(dir.display(), e))?;
         durable::clean_stale_temps(dir);
     }
     let ledger_path = pipeline::ledger_path(&args.key, args.ledger.as_deref());
@@ -301,7 +301,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             sink.abandon();
             Err(match e {
                 PipelineError::PerCode(e) => e,
-                e => CliError::new(e.to_string()),
+                e => e.into(),
             })
         }
     };

@@ -116,10 +116,8 @@ fn load_snapshot(args: &Args, trust: &TrustStore, path: &Path) -> Result<Revocat
     let snapshot =
         offline::load_snapshot(&bytes, trust, args.state_dir.as_deref(), args.min_sequence)
             .map_err(|e| match e {
-                OfflineError::SnapshotRefused(_) => {
-                    CliError::new(format!("{}: {e}", path.display()))
-                }
-                e => CliError::new(e.to_string()),
+                OfflineError::SnapshotRefused(_) => CliError::about(path.display(), e),
+                e => e.into(),
             })?;
     Ok(snapshot)
 }
@@ -155,7 +153,7 @@ impl<W: Write> Run<'_, W> {
             OfflineError::NotRecorded { from_line, source } => CliError::new(format!(
                 "{source}: the sightings could not be recorded, so no verdict from line {from_line} on was printed"
             )),
-            e => CliError::new(e.to_string()),
+            e => e.into(),
         })?;
         let json = self.json;
         let lines: Vec<String> = items
@@ -266,8 +264,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         None => today()?,
     };
     if let Some(l) = &args.location {
-        hallmark_state::journal::check_location(l)
-            .map_err(|e| CliError::new(format!("--location: {e}")))?;
+        hallmark_state::journal::check_location(l).map_err(|e| CliError::about("--location", e))?;
     }
     let snapshot = match &args.revocations {
         Some(path) => Some(load_snapshot(&args, &trust, path)?),
@@ -302,7 +299,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         };
         session = session
             .with_journal(journal, args.location.clone())
-            .map_err(|e| CliError::new(format!("--location: {e}")))?;
+            .map_err(|e| CliError::about("--location", e))?;
     }
     let mut run = Run {
         session,
@@ -316,7 +313,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         let mut items = Vec::new();
         for path in &args.image {
             let found = hallmark_label::photo::decode_qr_file(path)
-                .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+                .map_err(|e| CliError::about(path.display(), e))?;
             if found.is_empty() {
                 eprintln!("hallmark: {}: no QR code found", path.display());
             }
@@ -349,8 +346,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     } else {
         let (reader, len): (Box<dyn BufRead>, Option<u64>) = match &args.input {
             Some(path) => {
-                let file = fs::File::open(path)
-                    .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+                let file = fs::File::open(path).map_err(|e| CliError::about(path.display(), e))?;
                 let len = file.metadata().ok().map(|m| m.len());
                 (Box::new(BufReader::with_capacity(1 << 16, file)), len)
             }
