@@ -79,13 +79,12 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     }
 }
 
-fn open_ledger(key: &Path, ledger: Option<&Path>) -> Result<Option<(PathBuf, Ledger)>> {
-    let path = hallmark_issuer::pipeline::ledger_path(key, ledger);
+/// The ledger at `path`, or `None` if there is none (the key minted nothing).
+fn open_ledger(path: &Path) -> Result<Option<Ledger>> {
     if !path.exists() {
         return Ok(None);
     }
-    let ledger = Ledger::open(&path)?;
-    Ok(Some((path, ledger)))
+    Ok(Some(Ledger::open(path)?))
 }
 
 fn list(args: ListArgs) -> Result<u8> {
@@ -95,10 +94,11 @@ fn list(args: ListArgs) -> Result<u8> {
         Some(p) => p.kid(),
         None => SecretKey::read(&key)?.kid(),
     };
-    let Some((path, ledger)) = open_ledger(&key, args.ledger.as_deref())? else {
+    let path = hallmark_issuer::pipeline::ledger_path(&key, args.ledger.as_deref());
+    let Some(ledger) = open_ledger(&path)? else {
         eprintln!(
             "no ledger at {}: key {} has minted nothing here",
-            hallmark_issuer::pipeline::ledger_path(&key, args.ledger.as_deref()).display(),
+            path.display(),
             file.name
         );
         return Ok(EXIT_OK);
@@ -157,8 +157,8 @@ fn export(args: ExportArgs) -> Result<u8> {
         &[(&args.key, "the key file"), (&ledger, "the key's ledger")],
     )?;
     let key = crate::cmd::key::open(&args.key, &args.passphrase)?;
-    let batches = match open_ledger(&args.key, args.ledger.as_deref())? {
-        Some((_, ledger)) => ledger.batches().to_vec(),
+    let batches = match open_ledger(&ledger)? {
+        Some(ledger) => ledger.batches().to_vec(),
         None => Vec::new(),
     };
     let kid = key.kid().to_string();

@@ -77,7 +77,7 @@ fn build(args: BuildArgs) -> Result<u8> {
     let text = crate::read_text_bounded(&args.list, 1 << 30, "the revocation list")?;
     let now = crate::cmd::now_secs()?;
     let snapshot = revocation_list::parse(&text, args.sequence, now)
-        .map_err(|e| CliError::context(format!("{}: {e}", args.list.display()), e))?;
+        .map_err(|e| CliError::about(args.list.display(), e))?;
     let key = crate::cmd::key::open(&args.key, &args.passphrase)?;
     let bytes = key.sign_snapshot(&snapshot);
     crate::cmd::files::write_output(&args.out, &bytes, args.force)?;

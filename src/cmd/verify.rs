@@ -184,10 +184,7 @@ fn render(item: &Item, judged: &Judged, json: bool) -> String {
     if !json {
         // The text line needs only the canonical code: no report is built.
         let word = judged.kind().as_str();
-        let shown = match judged.verdict.verified() {
-            Some(v) => v.to_text(),
-            None => hallmark::UnverifiedCode::decode(text).map_or(input, |c| c.to_text()),
-        };
+        let shown = hallmark::report::canonical_code(&judged.verdict, text).unwrap_or(input);
         return format!("{word}\t{shown}\t{reason}\n");
     }
     let report = Report::new(&judged.verdict, text).with_verdict(judged.kind());

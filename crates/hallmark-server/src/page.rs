@@ -49,7 +49,7 @@ fn page(status: StatusCode, title: &str, colour: &str, body: &str) -> Response {
 }
 
 fn payload_table(j: &Judgement) -> String {
-    let Some(v) = &j.verified else {
+    let Some(v) = j.verdict.verified() else {
         return String::new();
     };
     let p = v.payload();

@@ -79,15 +79,11 @@ impl Report {
     pub fn new(verdict: &Verdict, scanned: &str) -> Report {
         let refusal = verdict.refusal();
         let verified = verdict.verified();
-        let code = match verified {
-            Some(v) => Some(v.to_text()),
-            None => UnverifiedCode::decode(scanned).ok().map(|c| c.to_text()),
-        };
         Report {
             verdict: verdict.kind(),
             error: refusal.as_ref().map(|e| e.kind()),
             detail: refusal.map(|e| e.to_string()),
-            code,
+            code: canonical_code(verdict, scanned),
             kid: verified.map(|v| v.kid().to_string()),
             key_name: verified.map(|v| v.key_name().to_owned()),
             payload: verified.map(|v| PayloadReport::from(v.payload())),
@@ -103,6 +99,16 @@ impl Report {
     pub fn with_verdict(mut self, verdict: VerdictKind) -> Report {
         self.verdict = verdict;
         self
+    }
+}
+
+/// The canonical text of the code `scanned` was read as: the verified code's,
+/// or, when the signature did not verify, what `scanned` decodes to (`None`
+/// if it does not decode). [`Report::code`].
+pub fn canonical_code(verdict: &Verdict, scanned: &str) -> Option<String> {
+    match verdict.verified() {
+        Some(v) => Some(v.to_text()),
+        None => UnverifiedCode::decode(scanned).ok().map(|c| c.to_text()),
     }
 }
 

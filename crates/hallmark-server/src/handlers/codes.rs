@@ -19,8 +19,8 @@ pub(crate) fn report(j: &Judgement, scanned: &str) -> CodeReport {
     CodeReport {
         report: Report::new(&j.verdict, scanned),
         status: j
-            .verified
-            .as_ref()
+            .verdict
+            .verified()
             .map(|_| StatusBody::from(j.status.as_ref())),
         registered: None,
         recorded: None,
@@ -49,7 +49,7 @@ pub(crate) async fn lookup(
     let body = read_only(state, move |state| {
         let j = judge(state, &code)?;
         let mut out = report(&j, &code);
-        if let Some(v) = &j.verified {
+        if let Some(v) = j.verdict.verified() {
             let storage = state.storage();
             let window_start = state.now().saturating_sub(state.settings().clone_window);
             out.registered = Some(storage.is_registered(v.kid(), v.payload())?);

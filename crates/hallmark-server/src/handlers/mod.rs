@@ -3,7 +3,7 @@
 //! the trust store and the stored status.
 
 use axum::http::StatusCode;
-use hallmark::{Date, Verdict, VerdictKind, Verified, Verifier};
+use hallmark::{Date, Verdict, VerdictKind, Verifier};
 use serde_json::json;
 
 use crate::AppState;
@@ -58,8 +58,6 @@ pub(crate) async fn method_not_allowed() -> ApiError {
 /// A code checked against the trust store and the stored status.
 pub(crate) struct Judgement {
     pub(crate) verdict: Verdict,
-    /// Set whenever the signature verified (also when revoked or expired).
-    pub(crate) verified: Option<Verified>,
     pub(crate) status: Option<Status>,
 }
 
@@ -95,11 +93,7 @@ fn judge_uncounted(state: &AppState, code: &str) -> Result<Judgement, ApiError> 
                 .with("verdict", json!(malformed)),
         );
     }
-    Ok(Judgement {
-        verified: verdict.verified().cloned(),
-        verdict,
-        status,
-    })
+    Ok(Judgement { verdict, status })
 }
 
 pub(crate) fn invalid(detail: impl Into<String>) -> ApiError {

@@ -72,7 +72,7 @@ pub(crate) async fn scan(
     let body = blocking(move || {
         let j = judge(&state, &req.code)?;
         let mut out = report(&j, &req.code);
-        let Some(v) = &j.verified else {
+        let Some(v) = j.verdict.verified() else {
             // Not genuine: nothing to record against a serial.
             out.recorded = Some(false);
             out.alerts = Some(Vec::new());
