@@ -86,6 +86,18 @@ fn days_in_month(year: u32, month: u32) -> u32 {
     }
 }
 
+/// Seconds since 1970-01-01 UTC as an RFC 3339 UTC time,
+/// `2026-12-01T19:15:42Z` (a time past 9999-12-31 prints as its seconds).
+pub fn rfc3339(secs: u64) -> String {
+    match Date::from_days(secs / 86_400) {
+        Some(day) => {
+            let t = secs % 86_400;
+            format!("{day}T{:02}:{:02}:{:02}Z", t / 3600, t / 60 % 60, t % 60)
+        }
+        None => format!("{secs} seconds since 1970"),
+    }
+}
+
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (y, m, d) = self.to_ymd();

@@ -28,6 +28,12 @@ pub enum Document {
     RevocationSnapshot,
     /// A signed batch manifest.
     BatchManifest,
+    /// A line certificate.
+    Certificate,
+    /// A registry's batch receipt.
+    Receipt,
+    /// A signed trust bundle.
+    TrustBundle,
 }
 
 impl fmt::Display for Document {
@@ -36,6 +42,9 @@ impl fmt::Display for Document {
             Document::Code => "code",
             Document::RevocationSnapshot => "revocation snapshot",
             Document::BatchManifest => "batch manifest",
+            Document::Certificate => "line certificate",
+            Document::Receipt => "batch receipt",
+            Document::TrustBundle => "trust bundle",
         })
     }
 }
@@ -67,6 +76,9 @@ pub enum Error {
     /// A date or field value that breaks the format's rules.
     #[error(transparent)]
     Field(#[from] FieldError),
+    /// A certificate chain or trust bundle that does not hold together.
+    #[error(transparent)]
+    Cert(#[from] CertError),
 }
 
 /// What is wrong with the text, length or version of a code or document.
@@ -173,16 +185,45 @@ pub enum VerifyError {
         /// End of the key's validity (inclusive), if bounded.
         valid_until: Option<Date>,
     },
-    /// The code names a key that may not sign codes: a key the trust store
-    /// marks `revocation_signer = true` signs revocation snapshots only.
-    #[error(
-        "key {key_name} ({kid}) is a revocation signer: it signs revocation snapshots only, never codes"
-    )]
+    /// The document names a key that may not sign it: a key the trust store
+    /// marks `revocation_signer = true` signs revocation snapshots only, and a
+    /// certified key signs only what its certificate's usage allows.
+    #[error("key {key_name} ({kid}) may not sign {document}s: it may sign {allowed}")]
     KeyUsage {
-        /// The key id the code names.
+        /// The key id the document names.
         kid: KeyId,
         /// The trusted key's name.
         key_name: String,
+        /// What it signed.
+        document: Document,
+        /// What it may sign.
+        allowed: crate::Usage,
+    },
+    /// The code or document names a root key, which certifies line keys and
+    /// signs nothing else.
+    #[error(
+        "key {key_name} ({kid}) is a root key: it certifies line keys and signs no {document}s"
+    )]
+    RootKey {
+        /// The root's key id.
+        kid: KeyId,
+        /// Its name.
+        key_name: String,
+        /// What it was found on.
+        document: Document,
+    },
+    /// A genuine signature by a certified key, on a code outside its
+    /// certificate's constraints.
+    #[error("key {key_name} ({kid}) is not certified for this {}: {value:?} is outside its certificate's {} constraint", constraint.as_str(), constraint.as_str())]
+    OutOfScope {
+        /// The key id.
+        kid: KeyId,
+        /// The certified key's name.
+        key_name: String,
+        /// Which constraint.
+        constraint: crate::Constraint,
+        /// The code's value for it.
+        value: String,
     },
     /// The code is genuine but past its expiry date.
     #[error("expired on {expiry} (today is {today})")]
@@ -203,6 +244,92 @@ pub enum VerifyError {
         /// Its name.
         key_name: String,
     },
+}
+
+/// A certificate or trust bundle that does not hold together.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertError {
+    /// A certificate signed by a key that is not a root.
+    #[error(
+        "certificate signed by {issuer} ({kid}), which is a certified or plain key, not a root: chains have exactly two levels (root, then line key)"
+    )]
+    ChainTooLong {
+        /// The signer's key id.
+        kid: KeyId,
+        /// Its name.
+        issuer: String,
+    },
+    /// A certificate signed by a key no `[[root]]` of the trust store has.
+    #[error(
+        "certificate signed by unknown root {kid}: no [[root]] with this key id is in the trust store"
+    )]
+    UnknownRoot {
+        /// The key id the certificate names.
+        kid: KeyId,
+    },
+    /// A certificate whose subject is a root key.
+    #[error("certificate {name} certifies root key {kid}: a root signs certificates only")]
+    SubjectIsRoot {
+        /// The certificate's name.
+        name: String,
+        /// The subject's key id.
+        kid: KeyId,
+    },
+    /// A certificate window outside its root's validity.
+    #[error("certificate {name} ({from} to {until}) lies outside the window of its root {root} ({root_kid}): {}", window(*.root_from, *.root_until))]
+    WindowOutsideRoot {
+        /// The certificate's name.
+        name: String,
+        /// Its first date.
+        from: Date,
+        /// Its last date.
+        until: Date,
+        /// The root's name.
+        root: String,
+        /// The root's key id.
+        root_kid: KeyId,
+        /// The root's first date.
+        root_from: Option<Date>,
+        /// The root's last date.
+        root_until: Option<Date>,
+    },
+    /// Two different certificates (or a certificate and a trust-store key)
+    /// for one key id.
+    #[error(
+        "two different entries for key id {kid} ({first} and {second}): one certificate per key"
+    )]
+    Conflict {
+        /// The key id.
+        kid: KeyId,
+        /// The first entry's name.
+        first: String,
+        /// The second entry's name.
+        second: String,
+    },
+    /// An entry of a trust bundle that does not verify; `source` says why.
+    #[error("trust bundle {list} entry {index}: {source}")]
+    BundleEntry {
+        /// Which list: `certificates` or `batches`.
+        list: &'static str,
+        /// The entry's index, from 0.
+        index: usize,
+        /// Why it was refused.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A receipt that is not for the manifest beside it.
+    #[error("trust bundle batches entry {index}: the receipt is for another manifest ({reason})")]
+    ReceiptMismatch {
+        /// The entry's index, from 0.
+        index: usize,
+        /// Which field differs.
+        reason: &'static str,
+    },
+}
+
+fn window(from: Option<Date>, until: Option<Date>) -> String {
+    validity(from, until)
 }
 
 /// Where in a trust store file an entry starts: `line N: ` or nothing.
@@ -297,6 +424,23 @@ pub enum TrustStoreError {
         second: String,
         /// The 1-based line of the second entry's name, if known.
         line: Option<usize>,
+    },
+    /// A `[[root]]` with `revocation_signer`: a root signs certificates only.
+    #[error("trust store: {}root {name}: a root signs certificates only; revocation_signer is not allowed on [[root]]", at(.line))]
+    RootRevocationSigner {
+        /// The root's name.
+        name: String,
+        /// The 1-based line of the entry's name, if known.
+        line: Option<usize>,
+    },
+    /// A `[[certificate]]` that does not verify against the file's roots.
+    #[error("trust store: {}certificate: {source}", at(.line))]
+    InvalidCertificate {
+        /// The 1-based line of the entry's `data`, if known.
+        line: Option<usize>,
+        /// Why it was refused.
+        #[source]
+        source: Box<Error>,
     },
 }
 
@@ -476,6 +620,7 @@ impl Error {
             Error::TrustStore(e) => e.kind(),
             Error::Key(e) => e.kind(),
             Error::Field(e) => e.kind(),
+            Error::Cert(e) => e.kind(),
         }
     }
 
@@ -488,7 +633,7 @@ impl Error {
         match self {
             Error::Decode(_) | Error::Payload(_) => "malformed",
             Error::Verify(e) => e.verdict(),
-            Error::TrustStore(_) | Error::Key(_) | Error::Field(_) => "error",
+            Error::TrustStore(_) | Error::Key(_) | Error::Field(_) | Error::Cert(_) => "error",
         }
     }
 }
@@ -520,6 +665,12 @@ impl VerifyError {
             VerifyError::KeyUsage { .. } => "key-usage",
             VerifyError::Expired { .. } => "expired",
             VerifyError::NotRevocationSigner { .. } => "not-revocation-signer",
+            VerifyError::RootKey { .. } => "root-key",
+            VerifyError::OutOfScope { constraint, .. } => match constraint {
+                crate::Constraint::Part => "part-out-of-scope",
+                crate::Constraint::Lot => "lot-out-of-scope",
+                crate::Constraint::Serial => "serial-out-of-scope",
+            },
         }
     }
 
@@ -530,9 +681,27 @@ impl VerifyError {
             VerifyError::BadSignature { .. } | VerifyError::NonCanonicalSignature => {
                 "bad-signature"
             }
-            VerifyError::KeyNotValid { .. } | VerifyError::KeyUsage { .. } => "key-not-valid",
+            VerifyError::KeyNotValid { .. }
+            | VerifyError::KeyUsage { .. }
+            | VerifyError::RootKey { .. } => "key-not-valid",
+            VerifyError::OutOfScope { .. } => "out-of-scope",
             VerifyError::Expired { .. } => "expired",
             VerifyError::NotRevocationSigner { .. } => "error",
+        }
+    }
+}
+
+impl CertError {
+    /// A stable, kebab-case name for this error.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CertError::ChainTooLong { .. } => "chain-too-long",
+            CertError::UnknownRoot { .. } => "unknown-root",
+            CertError::SubjectIsRoot { .. } => "subject-is-root",
+            CertError::WindowOutsideRoot { .. } => "window-outside-root",
+            CertError::Conflict { .. } => "certificate-conflict",
+            CertError::BundleEntry { source, .. } => source.kind(),
+            CertError::ReceiptMismatch { .. } => "receipt-mismatch",
         }
     }
 }
@@ -550,6 +719,8 @@ impl TrustStoreError {
             TrustStoreError::InvalidPublicKey { .. } => "invalid-public-key",
             TrustStoreError::InvalidName { .. } => "invalid-field",
             TrustStoreError::DuplicateKeyId { .. } => "duplicate-key-id",
+            TrustStoreError::RootRevocationSigner { .. } => "trust-store",
+            TrustStoreError::InvalidCertificate { source, .. } => source.kind(),
         }
     }
 
@@ -563,6 +734,8 @@ impl TrustStoreError {
             | TrustStoreError::WeakKey { line, .. }
             | TrustStoreError::InvalidPublicKey { line, .. }
             | TrustStoreError::InvalidName { line, .. }
+            | TrustStoreError::RootRevocationSigner { line, .. }
+            | TrustStoreError::InvalidCertificate { line, .. }
             | TrustStoreError::DuplicateKeyId { line, .. } => *line,
         }
     }
@@ -578,6 +751,8 @@ impl TrustStoreError {
             | TrustStoreError::WeakKey { line, .. }
             | TrustStoreError::InvalidPublicKey { line, .. }
             | TrustStoreError::InvalidName { line, .. }
+            | TrustStoreError::RootRevocationSigner { line, .. }
+            | TrustStoreError::InvalidCertificate { line, .. }
             | TrustStoreError::DuplicateKeyId { line, .. } => *line = at,
         }
         self

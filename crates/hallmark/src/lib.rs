@@ -40,7 +40,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod bundle;
 mod cbor;
+mod cert;
 mod code;
 mod date;
 pub mod duplicates;
@@ -50,6 +52,7 @@ mod manifest;
 mod multiples;
 mod name;
 mod payload;
+mod receipt;
 pub mod report;
 mod revocation;
 pub mod runs;
@@ -59,11 +62,18 @@ mod text;
 mod trust;
 mod verdict;
 
+pub use bundle::{
+    BUNDLE_SIGNING_TAG, Compromise, MAX_BUNDLE_BYTES, Registry, TrustBundle, VerifiedBundle,
+};
+pub use cert::{
+    CERTIFICATE_SIGNING_TAG, Constraint, Constraints, LineCertificate, MAX_CERTIFICATE_BYTES,
+    MAX_CONSTRAINTS, Pattern, Usage,
+};
 pub use code::{CODE_SIGNING_TAG, MIN_CODE_BYTES, SIGNATURE_LEN, UnsignedCode, UnverifiedCode};
-pub use date::Date;
+pub use date::{Date, rfc3339};
 pub use error::{
-    CborError, DecodeError, Document, Error, FieldError, KeyError, PayloadError, TrustStoreError,
-    VerifyError,
+    CborError, CertError, DecodeError, Document, Error, FieldError, KeyError, PayloadError,
+    TrustStoreError, VerifyError,
 };
 pub use key::{KID_CONTEXT, KID_LEN, KeyId, PublicKey};
 pub use manifest::{BatchManifest, MANIFEST_SIGNING_TAG, MAX_MANIFEST_BYTES, ManifestBatch};
@@ -72,6 +82,7 @@ pub use payload::{
     Extension, FIRST_EXTENSION_KEY, KEY_DATE, KEY_EXPIRY, KEY_LOT, KEY_PART, KEY_SERIAL,
     MAX_EXTENSION_DEPTH, MAX_LABEL_LEN, Payload,
 };
+pub use receipt::{BatchReceipt, MANIFEST_DIGEST_CONTEXT, MAX_RECEIPT_BYTES, RECEIPT_SIGNING_TAG};
 pub use revocation::{
     MAX_SEQUENCE, MAX_SNAPSHOT_BYTES, REVOCATIONS_SIGNING_TAG, Reason, Revocation,
     RevocationSnapshot, Scope,

@@ -207,6 +207,10 @@ pub struct ScopeReport {
     /// The whole key, for codes made on or after this date (YYYY-MM-DD).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_from: Option<String>,
+    /// The key was compromised at this time (RFC 3339, UTC): every code of it
+    /// not in a batch registered before then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_compromised_at: Option<String>,
 }
 
 /// A serial range, inclusive.
@@ -240,6 +244,10 @@ impl From<&Scope> for ScopeReport {
             },
             Scope::Key { from } => ScopeReport {
                 key_from: Some(from.to_string()),
+                ..ScopeReport::default()
+            },
+            Scope::Compromise { at } => ScopeReport {
+                key_compromised_at: Some(crate::date::rfc3339(*at)),
                 ..ScopeReport::default()
             },
         }

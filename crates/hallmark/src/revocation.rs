@@ -123,6 +123,13 @@ pub enum Scope {
         /// First date of manufacture revoked.
         from: Date,
     },
+    /// The key was compromised at `at`: every code of it is revoked except
+    /// those of batches a registry receipted before `at` (from a trust bundle,
+    /// docs/FORMAT.md §19; a revocation snapshot cannot carry it).
+    Compromise {
+        /// When the key was compromised, seconds since 1970-01-01 UTC.
+        at: u64,
+    },
 }
 
 /// For people: `serial 42`, `serials 100..=199`, `lot L7`, `every code of
@@ -134,6 +141,11 @@ impl core::fmt::Display for Scope {
             Scope::Range { first, last } => write!(f, "serials {first}..={last}"),
             Scope::Lot(lot) => write!(f, "lot {lot}"),
             Scope::Key { from } => write!(f, "every code of the key made from {from}"),
+            Scope::Compromise { at } => write!(
+                f,
+                "every code of the key not in a batch registered before {}",
+                crate::date::rfc3339(*at)
+            ),
         }
     }
 }
@@ -234,6 +246,13 @@ impl RevocationSnapshot {
                 }
                 self.keys.insert(kid, at);
             }
+            Scope::Compromise { .. } => {
+                return Err(FieldError::InvalidField {
+                    field: "scope",
+                    reason: "a key compromise travels in a trust bundle, not in a revocation snapshot",
+                }
+                .into());
+            }
         }
         self.entries.push(Revocation {
             kid,
@@ -274,6 +293,14 @@ impl RevocationSnapshot {
     }
 
     fn document(&self) -> Vec<u8> {
+        let mut map = vec![(int(0), int(self.sequence)), (int(1), int(self.issued))];
+        map.extend(self.lists());
+        to_vec(&Value::Map(map))
+    }
+
+    /// The four lists of the document, keys 2 to 5 (docs/FORMAT.md §15), as a
+    /// trust bundle also carries them.
+    pub(crate) fn lists(&self) -> Vec<(Value, Value)> {
         let (mut serials, mut ranges, mut lots, mut keys) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for r in &self.entries {
@@ -293,16 +320,16 @@ impl RevocationSnapshot {
                 Scope::Key { from } => {
                     keys.push(Value::Array(vec![k, int(from.days().into()), why, when]))
                 }
+                // `add` refuses them.
+                Scope::Compromise { .. } => {}
             }
         }
-        to_vec(&Value::Map(vec![
-            (int(0), int(self.sequence)),
-            (int(1), int(self.issued)),
+        vec![
             (int(2), Value::Array(serials)),
             (int(3), Value::Array(ranges)),
             (int(4), Value::Array(lots)),
             (int(5), Value::Array(keys)),
-        ]))
+        ]
     }
 
     /// The snapshot framed for the revocation key `signer`, ready to be signed.
@@ -339,23 +366,8 @@ impl RevocationSnapshot {
         }
         let mut snapshot = decode(document)?;
         // A signer past its valid_until issues no more accepted snapshots, as a
-        // code key past it signs no more accepted codes. A day past 9999-12-31
-        // is after every valid_until.
-        let day = Date::from_days(snapshot.issued / 86_400);
-        let valid = match day {
-            Some(day) => key.is_valid_on(day),
-            None => key.valid_until().is_none(),
-        };
-        if !valid {
-            return Err(VerifyError::KeyNotValid {
-                kid: key.kid(),
-                key_name: key.name().to_owned(),
-                date: day.unwrap_or(Date::MAX),
-                valid_from: key.valid_from(),
-                valid_until: key.valid_until(),
-            }
-            .into());
-        }
+        // code key past it signs no more accepted codes.
+        crate::receipt::signed_on(key, snapshot.issued)?;
         snapshot.signer = Some(key.kid());
         Ok(snapshot)
     }
@@ -456,33 +468,42 @@ fn decode(document: &[u8]) -> Result<RevocationSnapshot, Error> {
         return Err(PayloadError::SequenceOutOfRange { sequence }.into());
     }
     let mut s = RevocationSnapshot::new(sequence, uint(&top, 1, "issued")?);
+    decode_lists(&top, &mut s)?;
+    Ok(s)
+}
+
+/// Reads the lists at keys 2 to 5 of `top` into `s` (docs/FORMAT.md §15).
+pub(crate) fn decode_lists(
+    top: &[(Value, Value)],
+    s: &mut RevocationSnapshot,
+) -> Result<(), Error> {
     // Each entry's elements are read left to right (docs/FORMAT.md §15).
-    for e in entries(&top, 2, "serials", 4)? {
+    for e in entries(top, 2, "serials", 4)? {
         let kid = entry_kid(e.first())?;
         let scope = Scope::Serial(entry_uint(e.get(1), "serial")?);
         add_once(
-            &mut s,
+            s,
             kid,
             scope,
             entry_reason(e.get(2))?,
             entry_date(e.get(3), "date")?,
         )?;
     }
-    for e in entries(&top, 3, "ranges", 5)? {
+    for e in entries(top, 3, "ranges", 5)? {
         let kid = entry_kid(e.first())?;
         let scope = Scope::Range {
             first: entry_uint(e.get(1), "first")?,
             last: entry_uint(e.get(2), "last")?,
         };
         add_once(
-            &mut s,
+            s,
             kid,
             scope,
             entry_reason(e.get(3))?,
             entry_date(e.get(4), "date")?,
         )?;
     }
-    for e in entries(&top, 4, "lots", 4)? {
+    for e in entries(top, 4, "lots", 4)? {
         let kid = entry_kid(e.first())?;
         let lot = match e.get(1) {
             Some(Value::Text(t)) => t.clone(),
@@ -495,27 +516,27 @@ fn decode(document: &[u8]) -> Result<RevocationSnapshot, Error> {
             }
         };
         add_once(
-            &mut s,
+            s,
             kid,
             Scope::Lot(lot),
             entry_reason(e.get(2))?,
             entry_date(e.get(3), "date")?,
         )?;
     }
-    for e in entries(&top, 5, "keys", 4)? {
+    for e in entries(top, 5, "keys", 4)? {
         let kid = entry_kid(e.first())?;
         let scope = Scope::Key {
             from: entry_date(e.get(1), "from")?,
         };
         add_once(
-            &mut s,
+            s,
             kid,
             scope,
             entry_reason(e.get(2))?,
             entry_date(e.get(3), "date")?,
         )?;
     }
-    Ok(s)
+    Ok(())
 }
 
 #[cfg(test)]

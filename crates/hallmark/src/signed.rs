@@ -28,6 +28,12 @@ pub enum Domain {
     RevocationSnapshot,
     /// A batch manifest ([`MANIFEST_SIGNING_TAG`]).
     BatchManifest,
+    /// A line certificate ([`crate::CERTIFICATE_SIGNING_TAG`]).
+    Certificate,
+    /// A batch receipt ([`crate::RECEIPT_SIGNING_TAG`]).
+    Receipt,
+    /// A trust bundle ([`crate::BUNDLE_SIGNING_TAG`]).
+    TrustBundle,
 }
 
 impl Domain {
@@ -37,6 +43,9 @@ impl Domain {
             Domain::Code => Document::Code,
             Domain::RevocationSnapshot => Document::RevocationSnapshot,
             Domain::BatchManifest => Document::BatchManifest,
+            Domain::Certificate => Document::Certificate,
+            Domain::Receipt => Document::Receipt,
+            Domain::TrustBundle => Document::TrustBundle,
         }
     }
 
@@ -46,6 +55,9 @@ impl Domain {
             Domain::Code => CODE_SIGNING_TAG,
             Domain::RevocationSnapshot => REVOCATIONS_SIGNING_TAG,
             Domain::BatchManifest => MANIFEST_SIGNING_TAG,
+            Domain::Certificate => crate::cert::CERTIFICATE_SIGNING_TAG,
+            Domain::Receipt => crate::receipt::RECEIPT_SIGNING_TAG,
+            Domain::TrustBundle => crate::bundle::BUNDLE_SIGNING_TAG,
         }
     }
 }
@@ -141,13 +153,20 @@ impl UnsignedDocument {
     }
 }
 
-/// Checks the framing and the signature; returns the signing key and the document.
-pub(crate) fn open<'b, 't>(
-    bytes: &'b [u8],
-    domain: Domain,
-    max: usize,
-    trust: &'t TrustStore,
-) -> Result<(&'t TrustedKey, &'b [u8]), Error> {
+/// A signed document split into its parts, signature not yet checked.
+pub(crate) struct Framed<'b> {
+    /// The key id the document names.
+    pub(crate) kid: KeyId,
+    /// `version || kid || body`, exactly as received.
+    pub(crate) signed: &'b [u8],
+    /// The document's body.
+    pub(crate) body: &'b [u8],
+    /// The signature.
+    pub(crate) signature: [u8; SIGNATURE_LEN],
+}
+
+/// Checks a document's size, version and length and splits it.
+pub(crate) fn frame(bytes: &[u8], domain: Domain, max: usize) -> Result<Framed<'_>, Error> {
     if bytes.len() > max {
         return Err(DecodeError::TooLong {
             document: domain.document(),
@@ -178,24 +197,46 @@ pub(crate) fn open<'b, 't>(
         .into());
     }
     let (signed, sig) = bytes.split_at(bytes.len() - SIGNATURE_LEN);
-    let (header, document) = signed.split_at(1 + KID_LEN);
+    let (header, body) = signed.split_at(1 + KID_LEN);
     let mut kid = [0u8; KID_LEN];
     kid.copy_from_slice(header.get(1..).unwrap_or_default());
-    let kid = KeyId::from_bytes(kid);
-    let trusted = trust.get(kid).ok_or(VerifyError::UnknownKey { kid })?;
     let mut signature = [0u8; SIGNATURE_LEN];
     signature.copy_from_slice(sig);
-    trusted
-        .public_key()
-        .verifying_key()
-        .verify_strict(
-            &message_parts(domain, signed).concat(),
-            &Signature::from_bytes(&signature),
-        )
-        .map_err(|_| VerifyError::BadSignature {
-            document: domain.document(),
-            kid,
-            key_name: trusted.name().to_owned(),
-        })?;
-    Ok((trusted, document))
+    Ok(Framed {
+        kid: KeyId::from_bytes(kid),
+        signed,
+        body,
+        signature,
+    })
+}
+
+impl Framed<'_> {
+    /// Checks the signature under `key` (`verify_strict`'s equation, through
+    /// the key's tables of multiples when they are built).
+    pub(crate) fn check(&self, domain: Domain, key: &TrustedKey) -> Result<(), Error> {
+        let signature = Signature::from_bytes(&self.signature);
+        if key.verifies(&signature, &message_parts(domain, self.signed)) {
+            Ok(())
+        } else {
+            Err(VerifyError::BadSignature {
+                document: domain.document(),
+                kid: self.kid,
+                key_name: key.name().to_owned(),
+            }
+            .into())
+        }
+    }
+}
+
+/// Checks the framing and the signature; returns the signing key and the document.
+pub(crate) fn open<'b, 't>(
+    bytes: &'b [u8],
+    domain: Domain,
+    max: usize,
+    trust: &'t TrustStore,
+) -> Result<(&'t TrustedKey, &'b [u8]), Error> {
+    let framed = frame(bytes, domain, max)?;
+    let trusted = trust.document_signer(framed.kid, domain)?;
+    framed.check(domain, trusted)?;
+    Ok((trusted, framed.body))
 }

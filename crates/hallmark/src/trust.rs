@@ -7,11 +7,14 @@ use ed25519_dalek::Signature;
 use serde::Deserialize;
 
 use crate::Date;
+use crate::cert::{LineCertificate, MAX_CERTIFICATE_BYTES, Usage};
 use crate::code::UnverifiedCode;
-use crate::error::{Document, Error, KeyError, TrustStoreError, VerifyError};
+use crate::error::CertError;
+use crate::error::{Document, Error, FieldError, KeyError, TrustStoreError, VerifyError};
 use crate::key::{KeyId, PublicKey};
 use crate::multiples::{self, KeyMultiples};
 use crate::payload::Payload;
+use crate::signed::Domain;
 
 /// Largest trust store file accepted, in bytes.
 pub const MAX_TRUST_STORE_LEN: usize = 1 << 20;
@@ -23,7 +26,9 @@ pub struct TrustedKey {
     key: PublicKey,
     valid_from: Option<Date>,
     valid_until: Option<Date>,
-    revocation_signer: bool,
+    usage: Usage,
+    /// The certificate that made it trusted, with its signed bytes.
+    certificate: Option<Arc<(LineCertificate, Vec<u8>)>>,
     multiples: Precomputed,
 }
 
@@ -75,7 +80,8 @@ impl TrustedKey {
             key,
             valid_from,
             valid_until,
-            revocation_signer: false,
+            usage: Usage::CODES.union(Usage::MANIFESTS),
+            certificate: None,
             multiples: Precomputed::default(),
         })
     }
@@ -84,14 +90,58 @@ impl TrustedKey {
     /// revocation snapshots only. Codes naming a revocation signer are refused
     /// ([`VerifyError::KeyUsage`](crate::VerifyError::KeyUsage), verdict `key-not-valid`): a key has one usage.
     pub fn with_revocation_signer(mut self, revocation_signer: bool) -> TrustedKey {
-        self.revocation_signer = revocation_signer;
+        self.usage = if revocation_signer {
+            Usage::REGISTRY
+        } else {
+            Usage::CODES.union(Usage::MANIFESTS)
+        };
         self
     }
 
     /// Whether the key is a revocation signer: it may sign revocation
-    /// snapshots, and no codes.
+    /// snapshots (and the other registry documents), and no codes. A
+    /// certified key is one when its certificate grants the registry usage.
     pub fn is_revocation_signer(&self) -> bool {
-        self.revocation_signer
+        self.usage.contains(Usage::REGISTRY)
+    }
+
+    /// What the key may sign: codes and manifests for a plain key, the
+    /// registry usage for a revocation signer, its certificate's usage for a
+    /// certified key.
+    pub fn usage(&self) -> Usage {
+        self.usage
+    }
+
+    /// The certificate that made the key trusted, if it is a certified key.
+    pub fn certificate(&self) -> Option<&LineCertificate> {
+        self.certificate.as_deref().map(|(c, _)| c)
+    }
+
+    /// The signed bytes of [`TrustedKey::certificate`].
+    pub fn certificate_bytes(&self) -> Option<&[u8]> {
+        self.certificate.as_deref().map(|(_, b)| b.as_slice())
+    }
+
+    /// Whether `signature` is valid over `message` (given in parts) under this
+    /// key: `verify_strict`'s equation (S < L, no small-order R or key),
+    /// through the tables of multiples when they are built.
+    pub(crate) fn verifies(&self, signature: &Signature, message: &[&[u8]]) -> bool {
+        if !is_canonical_scalar(signature.s_bytes()) {
+            return false;
+        }
+        match self.multiples.0.get() {
+            Some(m) => m.verify(signature, message),
+            None => self
+                .key
+                .verifying_key()
+                .verify_strict(&message.concat(), signature)
+                .is_ok(),
+        }
+    }
+
+    /// Builds the key's tables of multiples ([`TrustStore::precompute`]).
+    pub(crate) fn precompute(&self) {
+        self.multiples();
     }
 
     /// The key's name.
@@ -140,7 +190,7 @@ impl TrustedKey {
         if let Some(until) = self.valid_until {
             out.push_str(&format!("valid_until = {until}\n"));
         }
-        if self.revocation_signer {
+        if self.usage == Usage::REGISTRY {
             out.push_str("revocation_signer = true\n");
         }
         out
@@ -194,6 +244,7 @@ impl Verified {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrustStore {
     keys: Vec<TrustedKey>,
+    roots: Vec<TrustedKey>,
 }
 
 #[derive(Deserialize)]
@@ -201,6 +252,16 @@ pub struct TrustStore {
 struct File {
     #[serde(default)]
     key: Vec<Entry>,
+    #[serde(default)]
+    root: Vec<Entry>,
+    #[serde(default)]
+    certificate: Vec<CertificateEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertificateEntry {
+    data: toml::Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -211,6 +272,40 @@ struct Entry {
     valid_from: Option<toml::value::Datetime>,
     valid_until: Option<toml::value::Datetime>,
     revocation_signer: Option<bool>,
+}
+
+/// An error of adding a trust-store entry, placed at its line.
+fn at_line(e: Error, line: usize) -> Error {
+    match e {
+        Error::TrustStore(t) => Error::TrustStore(t.at_line(Some(line))),
+        other => other,
+    }
+}
+
+/// A `[[key]]` or `[[root]]` table's key, its name, key and dates checked.
+fn entry_key(text: &str, entry: &Entry) -> Result<TrustedKey, Error> {
+    let line = line_of(text, entry.name.span().start);
+    let name = entry.name.get_ref().as_str();
+    if !crate::Name::is_valid(name) {
+        return Err(TrustStoreError::InvalidName {
+            name: name.chars().take(crate::Name::MAX_LEN).collect(),
+            line: Some(line),
+        }
+        .into());
+    }
+    let key = PublicKey::from_hex(&entry.public_key).map_err(|e| match e {
+        Error::Key(KeyError::Weak) => TrustStoreError::WeakKey {
+            name: name.to_owned(),
+            line: Some(line),
+        },
+        _ => TrustStoreError::InvalidPublicKey {
+            name: name.to_owned(),
+            line: Some(line),
+        },
+    })?;
+    let from = toml_date(name, line, "valid_from", entry.valid_from)?;
+    let until = toml_date(name, line, "valid_until", entry.valid_until)?;
+    TrustedKey::new(name, key, from, until).map_err(|e| at_line(e, line))
 }
 
 /// The 1-based line holding byte `offset` of `text`.
@@ -266,38 +361,39 @@ impl TrustStore {
                 source,
             })?;
         let mut store = TrustStore::new();
-        for entry in file.key {
+        // Roots first, so that certificates anywhere in the file find them.
+        for entry in file.root {
             let line = line_of(text, entry.name.span().start);
-            let name = entry.name.get_ref().as_str();
-            if !crate::Name::is_valid(name) {
-                return Err(TrustStoreError::InvalidName {
-                    name: name.chars().take(crate::Name::MAX_LEN).collect(),
+            if entry.revocation_signer.is_some() {
+                return Err(TrustStoreError::RootRevocationSigner {
+                    name: entry.name.get_ref().clone(),
                     line: Some(line),
                 }
                 .into());
             }
-            let key = PublicKey::from_hex(&entry.public_key).map_err(|e| match e {
-                Error::Key(KeyError::Weak) => TrustStoreError::WeakKey {
-                    name: name.to_owned(),
-                    line: Some(line),
-                },
-                _ => TrustStoreError::InvalidPublicKey {
-                    name: name.to_owned(),
-                    line: Some(line),
-                },
+            let root = entry_key(text, &entry)?;
+            store.add_root(root).map_err(|e| at_line(e, line))?;
+        }
+        for entry in file.key {
+            let line = line_of(text, entry.name.span().start);
+            let key = entry_key(text, &entry)?
+                .with_revocation_signer(entry.revocation_signer.unwrap_or(false));
+            store.add(key).map_err(|e| at_line(e, line))?;
+        }
+        for entry in file.certificate {
+            let line = line_of(text, entry.data.span().start);
+            let bad = |source: Error| TrustStoreError::InvalidCertificate {
+                line: Some(line),
+                source: Box::new(source),
+            };
+            let bytes = hex::decode(entry.data.get_ref().trim()).map_err(|_| {
+                bad(FieldError::InvalidField {
+                    field: "data",
+                    reason: "expected the certificate in hex (hallmark trust add --cert)",
+                }
+                .into())
             })?;
-            let from = toml_date(name, line, "valid_from", entry.valid_from)?;
-            let until = toml_date(name, line, "valid_until", entry.valid_until)?;
-            let entry = TrustedKey::new(name, key, from, until)
-                .and_then(|k| {
-                    let k = k.with_revocation_signer(entry.revocation_signer.unwrap_or(false));
-                    store.add(k)
-                })
-                .map_err(|e| match e {
-                    Error::TrustStore(t) => Error::TrustStore(t.at_line(Some(line))),
-                    other => other,
-                });
-            entry?;
+            store.add_certificate(&bytes).map_err(bad)?;
         }
         Ok(store)
     }
@@ -338,27 +434,153 @@ impl TrustStore {
 
     /// Adds a key; refuses one whose key id is already present.
     pub fn add(&mut self, key: TrustedKey) -> Result<(), Error> {
-        if let Some(existing) = self.keys.iter().find(|k| k.kid() == key.kid()) {
-            return Err(TrustStoreError::DuplicateKeyId {
-                kid: key.kid(),
-                first: existing.name.clone(),
-                second: key.name,
-                line: None,
-            }
-            .into());
-        }
+        self.check_new(&key)?;
         self.keys.push(key);
         Ok(())
     }
 
-    /// The trusted keys, in file order.
+    /// Refuses a key whose key id a key or root already has.
+    fn check_new(&self, key: &TrustedKey) -> Result<(), Error> {
+        if let Some(existing) = self
+            .keys
+            .iter()
+            .chain(&self.roots)
+            .find(|k| k.kid() == key.kid())
+        {
+            return Err(TrustStoreError::DuplicateKeyId {
+                kid: key.kid(),
+                first: existing.name.clone(),
+                second: key.name.clone(),
+                line: None,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Adds a root key: a key that certifies line keys
+    /// ([`TrustStore::add_certificate`]) and signs nothing else. Its
+    /// validity bounds every certificate it signs.
+    pub fn add_root(&mut self, root: TrustedKey) -> Result<(), Error> {
+        self.check_new(&root)?;
+        self.roots.push(TrustedKey {
+            usage: Usage::default(),
+            certificate: None,
+            ..root
+        });
+        Ok(())
+    }
+
+    /// The root keys, in file order.
+    pub fn roots(&self) -> &[TrustedKey] {
+        &self.roots
+    }
+
+    /// Verifies a line certificate (docs/FORMAT.md §17) against this trust
+    /// store's roots and trusts its subject key, within the certificate's
+    /// window, constraints and usage. Adding the same certificate again does
+    /// nothing.
+    ///
+    /// Refused: a certificate signed by a key that is not a root (a chain of
+    /// three: [`CertError::ChainTooLong`]), by an unknown root, with a bad
+    /// signature, whose subject is a root, whose window leaves its root's, or
+    /// for a key id already trusted another way ([`CertError::Conflict`]).
+    pub fn add_certificate(&mut self, bytes: &[u8]) -> Result<&TrustedKey, Error> {
+        let framed = crate::signed::frame(bytes, Domain::Certificate, MAX_CERTIFICATE_BYTES)?;
+        let root = match self.roots.iter().find(|r| r.kid() == framed.kid) {
+            Some(root) => root,
+            None => {
+                return Err(match self.get(framed.kid) {
+                    Some(k) => CertError::ChainTooLong {
+                        kid: framed.kid,
+                        issuer: k.name.clone(),
+                    },
+                    None => CertError::UnknownRoot { kid: framed.kid },
+                }
+                .into());
+            }
+        };
+        framed.check(Domain::Certificate, root)?;
+        let cert = LineCertificate::decode(framed.body)?;
+        cert.check_root_window(root, framed.kid)?;
+        let kid = cert.subject.kid();
+        if self.roots.iter().any(|r| r.kid() == kid) {
+            return Err(CertError::SubjectIsRoot {
+                name: cert.name,
+                kid,
+            }
+            .into());
+        }
+        if let Some(i) = self.keys.iter().position(|k| k.kid() == kid) {
+            let existing = self.keys.get(i).ok_or(CertError::UnknownRoot { kid })?;
+            if existing.certificate_bytes() == Some(bytes) {
+                return Ok(existing);
+            }
+            return Err(CertError::Conflict {
+                kid,
+                first: existing.name.clone(),
+                second: cert.name,
+            }
+            .into());
+        }
+        self.keys.push(TrustedKey {
+            name: cert.name.clone(),
+            key: cert.subject,
+            valid_from: Some(cert.valid_from),
+            valid_until: Some(cert.valid_until),
+            usage: cert.usage,
+            certificate: Some(Arc::new((cert, bytes.to_vec()))),
+            multiples: Precomputed::default(),
+        });
+        self.keys
+            .last()
+            .ok_or_else(|| CertError::UnknownRoot { kid }.into())
+    }
+
+    /// The trusted keys (plain and certified), in the order added.
     pub fn keys(&self) -> &[TrustedKey] {
         &self.keys
     }
 
-    /// The trusted key with this key id.
+    /// The trusted key with this key id (roots excluded: they sign no codes).
     pub fn get(&self, kid: KeyId) -> Option<&TrustedKey> {
         self.keys.iter().find(|k| k.kid() == kid)
+    }
+
+    /// The trusted key that signed a document of type `domain` naming `kid`:
+    /// a root is refused ([`VerifyError::RootKey`]), an unknown kid is
+    /// [`VerifyError::UnknownKey`]. Usage is checked by each document type
+    /// after the signature.
+    pub(crate) fn document_signer(&self, kid: KeyId, domain: Domain) -> Result<&TrustedKey, Error> {
+        if let Some(root) = self.roots.iter().find(|r| r.kid() == kid) {
+            return Err(VerifyError::RootKey {
+                kid,
+                key_name: root.name.clone(),
+                document: domain.document(),
+            }
+            .into());
+        }
+        self.get(kid).ok_or(VerifyError::UnknownKey { kid }.into())
+    }
+
+    /// Refuses a document of type `document` signed by `key` unless its
+    /// usage allows `needed`.
+    pub(crate) fn check_usage(
+        key: &TrustedKey,
+        needed: Usage,
+        document: Document,
+    ) -> Result<(), Error> {
+        if key.usage.contains(needed) {
+            Ok(())
+        } else {
+            Err(VerifyError::KeyUsage {
+                kid: key.kid(),
+                key_name: key.name.clone(),
+                document,
+                allowed: key.usage,
+            }
+            .into())
+        }
     }
 
     /// Checks a scanned or typed code's signature only: canonical form, a
@@ -425,6 +647,14 @@ impl TrustStore {
         }
     }
 
+    /// Builds the tables of multiples of one key (when it will check many
+    /// documents, as a trust bundle's manifests and receipts).
+    pub(crate) fn precompute_key(&self, kid: KeyId) {
+        if let Some(k) = self.get(kid) {
+            k.precompute();
+        }
+    }
+
     /// [`TrustStore::verify_code_signature_only`] on many codes, with the tables of multiples
     /// (built if `build`) and one field inversion for all the encodings.
     pub(crate) fn verify_codes(
@@ -469,7 +699,7 @@ impl TrustStore {
     /// The trusted key a code names, and its signature with a canonical S.
     fn signer(&self, code: &UnverifiedCode) -> Result<(&TrustedKey, Signature), Error> {
         let kid = code.kid();
-        let trusted = self.get(kid).ok_or(VerifyError::UnknownKey { kid })?;
+        let trusted = self.document_signer(kid, Domain::Code)?;
         let signature = Signature::from_bytes(code.signature());
         if !is_canonical_scalar(signature.s_bytes()) {
             return Err(VerifyError::NonCanonicalSignature.into());
@@ -499,15 +729,10 @@ fn finish(trusted: &TrustedKey, code: UnverifiedCode, good: bool) -> Result<Veri
         }
         .into());
     }
-    if trusted.revocation_signer {
-        // One usage per key: a revocation signer signs no codes, so a code
-        // minted with the (often internet-facing) revocation key is refused.
-        return Err(VerifyError::KeyUsage {
-            kid,
-            key_name: trusted.name.clone(),
-        }
-        .into());
-    }
+    // A revocation signer signs no codes, so a code minted with the (often
+    // internet-facing) revocation key is refused; a certified key signs codes
+    // only if its certificate says so.
+    TrustStore::check_usage(trusted, Usage::CODES, Document::Code)?;
     let date = code.payload().date();
     if !trusted.is_valid_on(date) {
         return Err(VerifyError::KeyNotValid {
@@ -518,6 +743,22 @@ fn finish(trusted: &TrustedKey, code: UnverifiedCode, good: bool) -> Result<Veri
             valid_until: trusted.valid_until,
         }
         .into());
+    }
+    if let Some((cert, _)) = trusted.certificate.as_deref() {
+        let payload = code.payload();
+        cert.constraints.check(payload).map_err(|constraint| {
+            let value = match constraint {
+                crate::Constraint::Part => payload.part().to_owned(),
+                crate::Constraint::Lot => payload.lot().to_owned(),
+                _ => payload.serial().to_string(),
+            };
+            VerifyError::OutOfScope {
+                kid,
+                key_name: trusted.name.clone(),
+                constraint,
+                value,
+            }
+        })?;
     }
     Ok(Verified {
         code,

@@ -4,6 +4,7 @@
 use core::fmt;
 
 use crate::Date;
+use crate::bundle::{Registry, VerifiedBundle};
 use crate::code::UnverifiedCode;
 use crate::error::{Error, VerifyError};
 use crate::key::KeyId;
@@ -26,8 +27,11 @@ pub enum VerdictKind {
     /// The signature does not verify: altered or forged.
     BadSignature,
     /// The key may not sign this code: not valid on its date of manufacture,
-    /// or a revocation signer.
+    /// a revocation signer, a root, or not certified for codes.
     KeyNotValid,
+    /// A certified key signed a code outside its certificate's constraints
+    /// (part, lot or serial; the error's kind says which).
+    OutOfScope,
     /// Genuine signature, but past the code's expiry date.
     Expired,
     /// Genuine signature, but revoked.
@@ -38,7 +42,8 @@ pub enum VerdictKind {
 
 impl VerdictKind {
     /// The verdict's word: `genuine`, `stale`, `malformed`, `unknown-key`,
-    /// `bad-signature`, `key-not-valid`, `expired`, `revoked` or `duplicate`.
+    /// `bad-signature`, `key-not-valid`, `out-of-scope`, `expired`, `revoked`
+    /// or `duplicate`.
     pub fn as_str(self) -> &'static str {
         match self {
             VerdictKind::Genuine => "genuine",
@@ -47,6 +52,7 @@ impl VerdictKind {
             VerdictKind::UnknownKey => "unknown-key",
             VerdictKind::BadSignature => "bad-signature",
             VerdictKind::KeyNotValid => "key-not-valid",
+            VerdictKind::OutOfScope => "out-of-scope",
             VerdictKind::Expired => "expired",
             VerdictKind::Revoked => "revoked",
             VerdictKind::Duplicate => "duplicate",
@@ -90,6 +96,9 @@ pub enum Verdict {
     /// The key may not sign this code ([`VerifyError::KeyNotValid`](crate::VerifyError::KeyNotValid): not valid on the
     /// date of manufacture; [`VerifyError::KeyUsage`](crate::VerifyError::KeyUsage): a revocation signer).
     KeyNotValid(Error),
+    /// A certified key signed a code outside its certificate's constraints
+    /// ([`VerifyError::OutOfScope`](crate::VerifyError::OutOfScope)).
+    OutOfScope(Error),
     /// Genuine signature, but past its expiry date.
     Expired {
         /// The verified code.
@@ -118,6 +127,7 @@ impl Verdict {
             Verdict::UnknownKey { .. } => VerdictKind::UnknownKey,
             Verdict::BadSignature(_) => VerdictKind::BadSignature,
             Verdict::KeyNotValid(_) => VerdictKind::KeyNotValid,
+            Verdict::OutOfScope(_) => VerdictKind::OutOfScope,
             Verdict::Expired { .. } => VerdictKind::Expired,
             Verdict::Revoked { .. } => VerdictKind::Revoked,
         }
@@ -134,7 +144,8 @@ impl Verdict {
             Verdict::Malformed(_)
             | Verdict::UnknownKey { .. }
             | Verdict::BadSignature(_)
-            | Verdict::KeyNotValid(_) => None,
+            | Verdict::KeyNotValid(_)
+            | Verdict::OutOfScope(_) => None,
         }
     }
 
@@ -143,9 +154,10 @@ impl Verdict {
     /// stale and revoked.
     pub fn refusal(&self) -> Option<Error> {
         match self {
-            Verdict::Malformed(e) | Verdict::BadSignature(e) | Verdict::KeyNotValid(e) => {
-                Some(e.clone())
-            }
+            Verdict::Malformed(e)
+            | Verdict::BadSignature(e)
+            | Verdict::KeyNotValid(e)
+            | Verdict::OutOfScope(e) => Some(e.clone()),
             Verdict::UnknownKey { kid } => Some(VerifyError::UnknownKey { kid: *kid }.into()),
             Verdict::Expired { expiry, today, .. } => Some(
                 VerifyError::Expired {
@@ -171,9 +183,12 @@ impl Verdict {
             e @ Error::Verify(
                 VerifyError::BadSignature { .. } | VerifyError::NonCanonicalSignature,
             ) => Verdict::BadSignature(e),
-            e @ Error::Verify(VerifyError::KeyNotValid { .. } | VerifyError::KeyUsage { .. }) => {
-                Verdict::KeyNotValid(e)
-            }
+            e @ Error::Verify(
+                VerifyError::KeyNotValid { .. }
+                | VerifyError::KeyUsage { .. }
+                | VerifyError::RootKey { .. },
+            ) => Verdict::KeyNotValid(e),
+            e @ Error::Verify(VerifyError::OutOfScope { .. }) => Verdict::OutOfScope(e),
             // Errors signature-only verification never gives (see judge).
             e => Verdict::Malformed(e),
         }
@@ -201,6 +216,7 @@ pub const BUILD_TABLES_FROM: usize = 256;
 pub struct Verifier<'a> {
     trust: &'a TrustStore,
     revocations: Option<&'a RevocationSnapshot>,
+    registry: Option<&'a Registry>,
     stale: bool,
     today: Date,
 }
@@ -211,6 +227,7 @@ impl<'a> Verifier<'a> {
         Verifier {
             trust,
             revocations: None,
+            registry: None,
             stale: false,
             today,
         }
@@ -229,6 +246,17 @@ impl<'a> Verifier<'a> {
         self.revocations = Some(snapshot);
         self.stale = now.saturating_sub(snapshot.issued) > max_age;
         self
+    }
+
+    /// Uses a verified trust bundle's revocations (stale as for
+    /// [`Verifier::with_revocations`]) and its compromised keys: a code of a
+    /// key compromised at T is revoked (`key-compromised`) unless it lies in a
+    /// batch the bundle shows receipted before T. The verifier's trust store
+    /// should be [`VerifiedBundle::trust`].
+    pub fn with_bundle(self, bundle: &'a VerifiedBundle, now: u64, max_age: u64) -> Verifier<'a> {
+        let mut v = self.with_revocations(bundle.revocations(), now, max_age);
+        v.registry = Some(bundle.registry());
+        v
     }
 
     /// Whether the revocation data given is stale (see
@@ -263,8 +291,15 @@ impl<'a> Verifier<'a> {
 
     /// [`Verifier::judge`] with the revocation the snapshot holds, if any.
     fn with_snapshot(&self, verified: Result<Verified, Error>) -> Verdict {
-        let revocation = match (&verified, self.revocations) {
-            (Ok(v), Some(snapshot)) => snapshot.check(v.kid(), v.payload()),
+        // A compromise first: it covers every code of the key but those
+        // receipted in time, whatever else is revoked.
+        let compromised = match (&verified, self.registry) {
+            (Ok(v), Some(registry)) => registry.check(v.kid(), v.payload()),
+            _ => None,
+        };
+        let revocation = match (&verified, self.revocations, &compromised) {
+            (_, _, Some(c)) => Some(c),
+            (Ok(v), Some(snapshot), None) => snapshot.check(v.kid(), v.payload()),
             _ => None,
         };
         self.judge(verified, revocation)

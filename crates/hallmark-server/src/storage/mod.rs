@@ -213,6 +213,7 @@ impl StatusChange {
             Scope::Range { first, last } => format!("range {first}-{last}"),
             Scope::Lot(lot) => format!("lot {lot}"),
             Scope::Key { from } => format!("key from {from}"),
+            Scope::Compromise { at } => format!("key compromised at {}", hallmark::rfc3339(*at)),
         };
         format!("{} {what}", self.kid)
     }

@@ -65,6 +65,15 @@ pub(super) fn target_columns(scope: &Scope) -> TargetColumns {
             None,
             Some(i64::from(from.days())),
         ),
+        // A compromise: the time of compromise in key_from's column.
+        Scope::Compromise { at } => (
+            "compromise",
+            String::new(),
+            None,
+            None,
+            None,
+            Some(i64::try_from(*at).unwrap_or(i64::MAX)),
+        ),
     }
 }
 

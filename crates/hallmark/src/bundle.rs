@@ -1,0 +1,526 @@
+//! Signed trust bundles: everything an offline verifier needs beyond its
+//! root keys, in one file a registry signs daily (docs/FORMAT.md §19): the
+//! line certificates, the batch manifests with their registry receipts, the
+//! revocations, and the keys compromised with the time of compromise.
+//!
+//! A code of a key compromised at T is genuine only if its serial lies in a
+//! batch whose receipt says it was registered before T, with the code's part,
+//! lot, date and expiry. Membership is exact (no probabilistic filter: anyone
+//! holding the leaked key could grind serials until one passed) and costs a
+//! binary search.
+
+use std::collections::HashMap;
+
+use ciborium::Value;
+
+use crate::cbor::{as_u64, field, int, only_keys, parse_canonical, to_vec, uint};
+use crate::cert::Usage;
+use crate::error::{CertError, Document, Error, PayloadError};
+use crate::key::{KID_LEN, KeyId};
+use crate::manifest::ManifestBatch;
+use crate::receipt::BatchReceipt;
+use crate::revocation::{MAX_SEQUENCE, Reason, Revocation, RevocationSnapshot, Scope};
+use crate::signed::{Domain, UnsignedDocument};
+use crate::{BatchManifest, Date, Payload, TrustStore};
+
+/// Domain-separation tag of trust bundle signatures (NUL-terminated ASCII).
+pub const BUNDLE_SIGNING_TAG: &[u8] = b"hallmark trust bundle v1\0";
+
+/// Largest trust bundle accepted, in bytes.
+pub const MAX_BUNDLE_BYTES: usize = 256 * 1024 * 1024;
+
+/// A key compromised at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Compromise {
+    /// The compromised key.
+    pub kid: KeyId,
+    /// When it was compromised, seconds since 1970-01-01 UTC: batches
+    /// receipted at or after this time no longer count.
+    pub at: u64,
+    /// When the compromise was published (reported, never compared).
+    pub date: Date,
+}
+
+/// A trust bundle to sign ([`TrustBundle::to_unsigned`]).
+#[derive(Clone, Debug, Default)]
+pub struct TrustBundle {
+    /// Sequence number: a verifier refuses a bundle older than one it has
+    /// seen from the same signer (0 to [`MAX_SEQUENCE`]).
+    pub sequence: u64,
+    /// When the bundle was made, seconds since 1970-01-01 UTC.
+    pub issued: u64,
+    /// Signed line certificates (the signer's own among them, unless the
+    /// verifiers' trust stores hold it).
+    pub certificates: Vec<Vec<u8>>,
+    /// Signed batch manifests, each with its signed registry receipt.
+    pub batches: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The revocations (their sequence and issue time are the bundle's).
+    pub revocations: RevocationSnapshot,
+    /// Compromised keys.
+    pub compromises: Vec<Compromise>,
+}
+
+fn kid_value(kid: KeyId) -> Value {
+    Value::Bytes(kid.to_bytes().to_vec())
+}
+
+impl TrustBundle {
+    fn document(&self) -> Vec<u8> {
+        let certs = self
+            .certificates
+            .iter()
+            .map(|c| Value::Bytes(c.clone()))
+            .collect();
+        let batches = self
+            .batches
+            .iter()
+            .map(|(m, r)| Value::Array(vec![Value::Bytes(m.clone()), Value::Bytes(r.clone())]))
+            .collect();
+        let compromises = self
+            .compromises
+            .iter()
+            .map(|c| Value::Array(vec![kid_value(c.kid), int(c.at), int(c.date.days().into())]))
+            .collect();
+        to_vec(&Value::Map(vec![
+            (int(0), int(self.sequence)),
+            (int(1), int(self.issued)),
+            (int(2), Value::Array(certs)),
+            (int(3), Value::Array(batches)),
+            (int(4), Value::Map(self.revocations.lists())),
+            (int(5), Value::Array(compromises)),
+        ]))
+    }
+
+    /// The bundle framed for the registry key `signer`, ready to be signed.
+    pub fn to_unsigned(&self, signer: KeyId) -> UnsignedDocument {
+        UnsignedDocument::new(Domain::TrustBundle, signer, &self.document())
+    }
+
+    /// Verifies a signed bundle against `trust` (which needs only the root
+    /// keys) and returns what it establishes. In order:
+    ///
+    /// 1. the framing (size, version, length);
+    /// 2. the signer: a key of `trust`, or the subject of one of the bundle's
+    ///    certificates, certified by a root of `trust`; then the bundle's
+    ///    signature (`verify_strict`), the signer's registry usage and its
+    ///    validity on the UTC day of `issued`;
+    /// 3. the document: the sequence range, then every certificate (against
+    ///    the roots), every manifest (signed by a key allowed manifests) with
+    ///    its receipt (signed by a registry key, naming exactly this manifest's
+    ///    digest, key, batch count and serial count), the revocations and the
+    ///    compromises.
+    ///
+    /// The first failure refuses the whole bundle.
+    pub fn verify(bytes: &[u8], trust: &TrustStore) -> Result<VerifiedBundle, Error> {
+        let framed = crate::signed::frame(bytes, Domain::TrustBundle, MAX_BUNDLE_BYTES)?;
+        let mut store = trust.clone();
+        // The body is parsed before its signature is checked only to find the
+        // signer's certificate; nothing else is used until it verifies.
+        let top = match parse_canonical(framed.body)? {
+            Value::Map(top) => top,
+            _ => return Err(PayloadError::NotAMap.into()),
+        };
+        only_keys(&top, 5, "bundle")?;
+        let certs = byte_strings(&top, 2, "certificates")?;
+        if store.get(framed.kid).is_none() {
+            let signer_cert = certs.iter().enumerate().find(|(_, c)| {
+                crate::LineCertificate::decode_unverified(c)
+                    .is_ok_and(|(_, cert)| cert.subject.kid() == framed.kid)
+            });
+            if let Some((index, cert)) = signer_cert {
+                store
+                    .add_certificate(cert)
+                    .map_err(|e| entry("certificates", index, e))?;
+            }
+        }
+        let signer = store.document_signer(framed.kid, Domain::TrustBundle)?;
+        framed.check(Domain::TrustBundle, signer)?;
+        TrustStore::check_usage(signer, Usage::REGISTRY, Document::TrustBundle)?;
+        let signer_kid = signer.kid();
+        let sequence = uint(&top, 0, "sequence")?;
+        if sequence > MAX_SEQUENCE {
+            return Err(PayloadError::SequenceOutOfRange { sequence }.into());
+        }
+        let issued = uint(&top, 1, "issued")?;
+        crate::receipt::signed_on(signer, issued)?;
+        for (index, cert) in certs.iter().enumerate() {
+            store
+                .add_certificate(cert)
+                .map_err(|e| entry("certificates", index, e))?;
+        }
+        let pairs = batch_pairs(&top)?;
+        let registry = Registry::build(&store, &pairs)?;
+        let mut revocations = RevocationSnapshot::new(sequence, issued);
+        match field(&top, 4) {
+            Some(Value::Map(lists)) => {
+                only_keys(lists, 5, "revocations")?;
+                if lists.iter().any(|(k, _)| as_u64(k).is_some_and(|k| k < 2)) {
+                    return Err(PayloadError::InvalidValue {
+                        field: "revocations",
+                        reason: "only the lists 2 to 5 of a snapshot",
+                    }
+                    .into());
+                }
+                crate::revocation::decode_lists(lists, &mut revocations)?;
+            }
+            Some(_) => {
+                return Err(PayloadError::WrongType {
+                    field: "revocations",
+                    expected: "a map",
+                }
+                .into());
+            }
+            None => return Err(PayloadError::MissingField("revocations").into()),
+        }
+        revocations.signer = Some(signer_kid);
+        let mut registry = registry;
+        for c in compromises(&top)? {
+            if registry.compromises.insert(c.kid, c).is_some() {
+                return Err(PayloadError::InvalidValue {
+                    field: "compromised",
+                    reason: "the same key listed twice",
+                }
+                .into());
+            }
+        }
+        Ok(VerifiedBundle {
+            sequence,
+            issued,
+            signer: signer_kid,
+            certificates: certs.len(),
+            manifests: pairs.len(),
+            trust: store,
+            revocations,
+            registry,
+        })
+    }
+}
+
+fn entry(list: &'static str, index: usize, source: Error) -> Error {
+    CertError::BundleEntry {
+        list,
+        index,
+        source: Box::new(source),
+    }
+    .into()
+}
+
+fn byte_strings<'v>(
+    top: &'v [(Value, Value)],
+    key: u64,
+    name: &'static str,
+) -> Result<Vec<&'v [u8]>, PayloadError> {
+    let wrong = PayloadError::WrongType {
+        field: name,
+        expected: "an array of byte strings",
+    };
+    match field(top, key) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::Bytes(b) => Ok(b.as_slice()),
+                _ => Err(wrong.clone()),
+            })
+            .collect(),
+        Some(_) => Err(wrong),
+        None => Err(PayloadError::MissingField(name)),
+    }
+}
+
+/// A manifest and its receipt, as the bundle holds them.
+type Pair<'v> = (&'v [u8], &'v [u8]);
+
+fn batch_pairs(top: &[(Value, Value)]) -> Result<Vec<Pair<'_>>, PayloadError> {
+    let wrong = PayloadError::WrongType {
+        field: "batches",
+        expected: "an array of [manifest, receipt] byte string pairs",
+    };
+    match field(top, 3) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::Array(pair) => match pair.as_slice() {
+                    [Value::Bytes(m), Value::Bytes(r)] => Ok((m.as_slice(), r.as_slice())),
+                    _ => Err(wrong.clone()),
+                },
+                _ => Err(wrong.clone()),
+            })
+            .collect(),
+        Some(_) => Err(wrong),
+        None => Err(PayloadError::MissingField("batches")),
+    }
+}
+
+fn compromises(top: &[(Value, Value)]) -> Result<Vec<Compromise>, PayloadError> {
+    let wrong = PayloadError::WrongType {
+        field: "compromised",
+        expected: "an array of [kid (4 bytes), at (uint), date (uint)] entries",
+    };
+    let Some(value) = field(top, 5) else {
+        return Err(PayloadError::MissingField("compromised"));
+    };
+    let Value::Array(items) = value else {
+        return Err(wrong);
+    };
+    items
+        .iter()
+        .map(|v| {
+            let Value::Array(e) = v else {
+                return Err(wrong.clone());
+            };
+            let [Value::Bytes(kid), at, date] = e.as_slice() else {
+                return Err(wrong.clone());
+            };
+            let kid = <[u8; KID_LEN]>::try_from(kid.as_slice()).map_err(|_| wrong.clone())?;
+            let at = as_u64(at).ok_or(wrong.clone())?;
+            let date = as_u64(date).ok_or(wrong.clone())?;
+            Ok(Compromise {
+                kid: KeyId::from_bytes(kid),
+                at,
+                date: crate::cbor::date(date, "date")?,
+            })
+        })
+        .collect()
+}
+
+/// A verified trust bundle: the trust it establishes (the roots given, plus
+/// its certificates), its revocations and its registry of receipted batches.
+///
+/// ```no_run
+/// # fn main() -> Result<(), hallmark::Error> {
+/// use hallmark::{TrustBundle, TrustStore, Verifier};
+/// # let (bytes, roots, today, now): (Vec<u8>, TrustStore, hallmark::Date, u64) = unimplemented!();
+/// let bundle = TrustBundle::verify(&bytes, &roots)?;
+/// let verifier = Verifier::new(bundle.trust(), today).with_bundle(&bundle, now, 7 * 86_400);
+/// let verdict = verifier.verify("0630HCDQ...");
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct VerifiedBundle {
+    /// The bundle's sequence number.
+    pub sequence: u64,
+    /// When it was issued, seconds since 1970-01-01 UTC.
+    pub issued: u64,
+    /// The key that signed it.
+    pub signer: KeyId,
+    /// How many certificates it holds.
+    pub certificates: usize,
+    /// How many manifests (with receipts) it holds.
+    pub manifests: usize,
+    trust: TrustStore,
+    revocations: RevocationSnapshot,
+    registry: Registry,
+}
+
+impl VerifiedBundle {
+    /// The trust store given to [`TrustBundle::verify`] with the bundle's
+    /// certified keys added.
+    pub fn trust(&self) -> &TrustStore {
+        &self.trust
+    }
+
+    /// The bundle's revocations, as a snapshot with the bundle's sequence,
+    /// issue time and signer.
+    pub fn revocations(&self) -> &RevocationSnapshot {
+        &self.revocations
+    }
+
+    /// The receipted batches and compromised keys.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+/// One receipted batch, as a serial interval of one key.
+#[derive(Clone, Debug)]
+struct Registered {
+    first: u64,
+    last: u64,
+    part: String,
+    lot: String,
+    date: Date,
+    expiry: Option<Date>,
+    /// The earliest receipt time for this batch.
+    registered: u64,
+}
+
+impl Registered {
+    fn holds(&self, payload: &Payload) -> bool {
+        let s = payload.serial();
+        self.first <= s
+            && s <= self.last
+            && self.part == payload.part()
+            && self.lot == payload.lot()
+            && self.date == payload.date()
+            && self.expiry == payload.expiry()
+    }
+}
+
+/// One key's receipted batches, sorted by first serial, with the running
+/// maximum of their last serials (so overlapping intervals are found by a
+/// binary search and a short walk back).
+#[derive(Clone, Debug, Default)]
+struct KeyBatches {
+    batches: Vec<Registered>,
+    max_last: Vec<u64>,
+}
+
+/// Receipted batches and compromised keys, from a trust bundle.
+#[derive(Clone, Debug, Default)]
+pub struct Registry {
+    keys: HashMap<KeyId, KeyBatches>,
+    compromises: HashMap<KeyId, Compromise>,
+    serials: u64,
+}
+
+impl Registry {
+    fn build(store: &TrustStore, pairs: &[Pair<'_>]) -> Result<Registry, Error> {
+        // Keys that check many documents get their tables of multiples first.
+        let mut counts: HashMap<[u8; KID_LEN], usize> = HashMap::new();
+        for (m, r) in pairs {
+            for doc in [m, r] {
+                if let Some(kid) = doc.get(1..1 + KID_LEN).and_then(|k| k.try_into().ok()) {
+                    *counts.entry(kid).or_default() += 1;
+                }
+            }
+        }
+        for (kid, n) in counts {
+            if n >= crate::BUILD_TABLES_FROM {
+                store.precompute_key(KeyId::from_bytes(kid));
+            }
+        }
+        let mut registry = Registry::default();
+        for (index, (m, r)) in pairs.iter().enumerate() {
+            let manifest =
+                BatchManifest::verify(m, store).map_err(|e| entry("batches", index, e))?;
+            if let Some(key) = store.get(manifest.kid) {
+                TrustStore::check_usage(key, Usage::MANIFESTS, Document::BatchManifest)
+                    .map_err(|e| entry("batches", index, e))?;
+            }
+            let (receipt, _) =
+                BatchReceipt::verify(r, store).map_err(|e| entry("batches", index, e))?;
+            let mismatch = |reason| CertError::ReceiptMismatch { index, reason };
+            if receipt.manifest != BatchReceipt::digest(m) {
+                return Err(mismatch("digest").into());
+            }
+            if receipt.kid != manifest.kid {
+                return Err(mismatch("key id").into());
+            }
+            if receipt.batches != manifest.batches.len() as u64 {
+                return Err(mismatch("batch count").into());
+            }
+            let serials = manifest
+                .batches
+                .iter()
+                .fold(0u64, |n, b| n.saturating_add(b.count));
+            if receipt.serials != serials {
+                return Err(mismatch("serial count").into());
+            }
+            registry.serials = registry.serials.saturating_add(serials);
+            let key = registry.keys.entry(manifest.kid).or_default();
+            for batch in &manifest.batches {
+                if let Some(r) = interval(batch, receipt.registered) {
+                    key.batches.push(r);
+                }
+            }
+        }
+        for key in registry.keys.values_mut() {
+            key.batches.sort_by_key(|b| b.first);
+            let mut max = 0;
+            key.max_last = key
+                .batches
+                .iter()
+                .map(|b| {
+                    max = max.max(b.last);
+                    max
+                })
+                .collect();
+        }
+        Ok(registry)
+    }
+
+    /// The compromise of `kid`, if the bundle lists one.
+    pub fn compromise(&self, kid: KeyId) -> Option<&Compromise> {
+        self.compromises.get(&kid)
+    }
+
+    /// How many keys are listed compromised.
+    pub fn compromised_keys(&self) -> usize {
+        self.compromises.len()
+    }
+
+    /// How many serials the receipted batches hold in all.
+    pub fn serials(&self) -> u64 {
+        self.serials
+    }
+
+    /// Whether a code of `kid` with `payload` lies in a batch registered
+    /// before `before` (seconds since 1970), with its part, lot, date and
+    /// expiry. Legacy opaque serials (docs/FORMAT.md §13.4) are never found:
+    /// their membership cannot be checked without the issuer's secret.
+    pub fn registered_before(&self, kid: KeyId, payload: &Payload, before: u64) -> bool {
+        let Some(key) = self.keys.get(&kid) else {
+            return false;
+        };
+        let s = payload.serial();
+        let end = key.batches.partition_point(|b| b.first <= s);
+        for i in (0..end).rev() {
+            if key.max_last.get(i).is_none_or(|&m| m < s) {
+                break;
+            }
+            if key
+                .batches
+                .get(i)
+                .is_some_and(|b| b.registered < before && b.holds(payload))
+            {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The revocation a compromise imposes on a code of `kid`, if any: the
+    /// key is compromised and the code lies in no batch registered before.
+    pub fn check(&self, kid: KeyId, payload: &Payload) -> Option<Revocation> {
+        let c = self.compromises.get(&kid)?;
+        if self.registered_before(kid, payload, c.at) {
+            return None;
+        }
+        Some(Revocation {
+            kid,
+            scope: Scope::Compromise { at: c.at },
+            reason: Reason::KeyCompromised,
+            date: c.date,
+        })
+    }
+
+    /// About how many bytes the registry holds in memory.
+    pub fn memory_bytes(&self) -> usize {
+        self.keys
+            .values()
+            .map(|k| {
+                k.batches
+                    .iter()
+                    .map(|b| core::mem::size_of::<Registered>() + 8 + b.part.len() + b.lot.len())
+                    .sum::<usize>()
+            })
+            .sum()
+    }
+}
+
+/// A manifest batch as a serial interval, if its serials can be placed.
+fn interval(batch: &ManifestBatch, registered: u64) -> Option<Registered> {
+    if batch.opaque {
+        // Legacy opaque serials: P(counter) is the issuer's secret.
+        return None;
+    }
+    Some(Registered {
+        first: batch.start,
+        last: batch.start.checked_add(batch.count.checked_sub(1)?)?,
+        part: batch.part.clone(),
+        lot: batch.lot.clone(),
+        date: batch.date,
+        expiry: batch.expiry,
+        registered,
+    })
+}

@@ -1,0 +1,562 @@
+//! Line certificates: an offline root key's signed statement that a line key
+//! may sign, for a window of manufacture dates, within constraints, for a set
+//! of usages (docs/FORMAT.md §17).
+//!
+//! There are exactly two levels of keys, as in ICAO's and the EU DCC's
+//! schemes (a country signing CA certifies document signers): a **root**
+//! (listed in the trust store as `[[root]]`, kept offline) signs
+//! certificates; a **certified key** (the certificate's subject) signs codes,
+//! batch manifests or registry documents. A certificate signed by anything but
+//! a root (a chain of three), a root key used on a code or a document, and a
+//! certificate whose window leaves its root's are refused.
+
+use ciborium::Value;
+
+use crate::cbor::{field, int, only_keys, parse_canonical, to_vec, uint};
+use crate::error::{CertError, Error, PayloadError};
+use crate::key::{KeyId, PublicKey};
+use crate::payload::check_label;
+use crate::signed::{Domain, UnsignedDocument};
+use crate::{Date, Payload};
+
+/// Domain-separation tag of line certificate signatures (NUL-terminated ASCII).
+pub const CERTIFICATE_SIGNING_TAG: &[u8] = b"hallmark line certificate v1\0";
+
+/// Largest certificate accepted, in bytes.
+pub const MAX_CERTIFICATE_BYTES: usize = 16 * 1024;
+
+/// Most entries in one constraint list of a certificate.
+pub const MAX_CONSTRAINTS: usize = 64;
+
+/// What a key may sign: a set of usages, as a bit set.
+///
+/// Bits this verifier does not know are kept (they round-trip) but grant
+/// nothing, so a future usage never widens what an old verifier accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Usage(u64);
+
+impl Usage {
+    /// Codes (format v1).
+    pub const CODES: Usage = Usage(1);
+    /// Batch manifests (docs/FORMAT.md §14).
+    pub const MANIFESTS: Usage = Usage(1 << 1);
+    /// Registry documents: batch receipts, revocation snapshots and trust
+    /// bundles.
+    pub const REGISTRY: Usage = Usage(1 << 2);
+    /// The usages this verifier knows.
+    pub const KNOWN: Usage = Usage(0b111);
+    const NAMES: [(Usage, &'static str); 3] = [
+        (Usage::CODES, "codes"),
+        (Usage::MANIFESTS, "manifests"),
+        (Usage::REGISTRY, "registry"),
+    ];
+
+    /// The usage set with these bits.
+    pub const fn from_bits(bits: u64) -> Usage {
+        Usage(bits)
+    }
+
+    /// The bits.
+    pub const fn bits(self) -> u64 {
+        self.0
+    }
+
+    /// Both sets.
+    pub const fn union(self, other: Usage) -> Usage {
+        Usage(self.0 | other.0)
+    }
+
+    /// Whether every usage of `other` is in this set.
+    pub const fn contains(self, other: Usage) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Parses a comma-separated list of `codes`, `manifests`, `registry`.
+    ///
+    /// ```
+    /// use hallmark::Usage;
+    /// let u: Usage = "codes,manifests".parse()?;
+    /// assert!(u.contains(Usage::CODES) && !u.contains(Usage::REGISTRY));
+    /// assert_eq!(u.to_string(), "codes, manifests");
+    /// # Ok::<(), hallmark::Error>(())
+    /// ```
+    fn parse(s: &str) -> Result<Usage, Error> {
+        let mut out = Usage::default();
+        for word in s.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            let (usage, _) = Usage::NAMES.iter().find(|(_, name)| *name == word).ok_or(
+                crate::FieldError::InvalidField {
+                    field: "usage",
+                    reason: "expected codes, manifests or registry (comma-separated)",
+                },
+            )?;
+            out = out.union(*usage);
+        }
+        if out == Usage::default() {
+            return Err(crate::FieldError::InvalidField {
+                field: "usage",
+                reason: "name at least one of codes, manifests, registry",
+            }
+            .into());
+        }
+        Ok(out)
+    }
+}
+
+impl core::str::FromStr for Usage {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Usage, Error> {
+        Usage::parse(s)
+    }
+}
+
+/// `codes, manifests, registry` (the known usages in the set), or `nothing`.
+impl core::fmt::Display for Usage {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let names: Vec<&str> = Usage::NAMES
+            .iter()
+            .filter(|(u, _)| self.contains(*u))
+            .map(|(_, n)| *n)
+            .collect();
+        if names.is_empty() {
+            f.write_str("nothing")
+        } else {
+            f.write_str(&names.join(", "))
+        }
+    }
+}
+
+/// A part-number or lot pattern: an exact label, or a prefix followed by `*`
+/// (`DRN-*` matches every part number that starts with `DRN-`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Pattern(String);
+
+impl Pattern {
+    /// Checks a pattern: the label rules of docs/FORMAT.md §4 (1 to 64
+    /// printable ASCII characters, no surrounding spaces), `*` only as the
+    /// last character and not alone.
+    ///
+    /// ```
+    /// use hallmark::Pattern;
+    /// let p = Pattern::new("DRN-*")?;
+    /// assert!(p.matches("DRN-2980") && !p.matches("XDRN-1"));
+    /// assert!(Pattern::new("L231212-01")?.matches("L231212-01"));
+    /// assert!(Pattern::new("*").is_err() && Pattern::new("A*B").is_err());
+    /// # Ok::<(), hallmark::Error>(())
+    /// ```
+    pub fn new(pattern: &str) -> Result<Pattern, Error> {
+        check_pattern("pattern", pattern)?;
+        Ok(Pattern(pattern.to_owned()))
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `label` matches.
+    pub fn matches(&self, label: &str) -> bool {
+        match self.0.strip_suffix('*') {
+            Some(prefix) => label.starts_with(prefix),
+            None => label == self.0,
+        }
+    }
+}
+
+fn check_pattern(field: &'static str, s: &str) -> Result<(), PayloadError> {
+    check_label(field, s)?;
+    let body = s.strip_suffix('*').unwrap_or(s);
+    if body.is_empty() || body.contains('*') {
+        return Err(PayloadError::InvalidValue {
+            field,
+            reason: "`*` only at the end of a pattern, after at least one character",
+        });
+    }
+    Ok(())
+}
+
+/// Which constraint of a certificate a code breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Constraint {
+    /// The part number matches none of the certificate's part patterns.
+    Part,
+    /// The lot matches none of the certificate's lot patterns.
+    Lot,
+    /// The serial lies in none of the certificate's serial ranges.
+    Serial,
+}
+
+impl Constraint {
+    /// The constraint's word: `part`, `lot` or `serial`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Constraint::Part => "part",
+            Constraint::Lot => "lot",
+            Constraint::Serial => "serial",
+        }
+    }
+}
+
+/// A certificate's optional limits on what its key signs. An empty list
+/// means no limit of that kind.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Constraints {
+    /// Part-number patterns; a code's part must match one.
+    pub parts: Vec<Pattern>,
+    /// Lot patterns; a code's lot must match one.
+    pub lots: Vec<Pattern>,
+    /// Inclusive serial ranges `(first, last)`; a code's serial must lie in one.
+    pub serials: Vec<(u64, u64)>,
+    /// GS1 company prefixes (4 to 12 digits) the key may sign GS1 data for
+    /// (for the GS1 profile; codes of format v1 do not carry one).
+    pub gs1_prefixes: Vec<String>,
+    /// The most serials the registry registers under this certificate.
+    pub max_count: Option<u64>,
+}
+
+impl Constraints {
+    /// The first constraint `payload` breaks, in the order part, lot, serial.
+    pub fn check(&self, payload: &Payload) -> Result<(), Constraint> {
+        if !self.parts.is_empty() && !self.parts.iter().any(|p| p.matches(payload.part())) {
+            return Err(Constraint::Part);
+        }
+        if !self.lots.is_empty() && !self.lots.iter().any(|p| p.matches(payload.lot())) {
+            return Err(Constraint::Lot);
+        }
+        let s = payload.serial();
+        if !self.serials.is_empty() && !self.serials.iter().any(|&(a, b)| a <= s && s <= b) {
+            return Err(Constraint::Serial);
+        }
+        Ok(())
+    }
+
+    /// Whether a batch of `part` and `lot` with serials `first..=last` lies
+    /// wholly inside the constraints (for a minter's check before it signs).
+    pub fn check_batch(
+        &self,
+        part: &str,
+        lot: &str,
+        first: u64,
+        last: u64,
+    ) -> Result<(), Constraint> {
+        if !self.parts.is_empty() && !self.parts.iter().any(|p| p.matches(part)) {
+            return Err(Constraint::Part);
+        }
+        if !self.lots.is_empty() && !self.lots.iter().any(|p| p.matches(lot)) {
+            return Err(Constraint::Lot);
+        }
+        if !self.serials.is_empty() && !self.serials.iter().any(|&(a, b)| a <= first && last <= b) {
+            return Err(Constraint::Serial);
+        }
+        Ok(())
+    }
+}
+
+/// A line certificate: a root's statement binding a line key to a name, a
+/// window of manufacture dates, constraints and usages.
+///
+/// ```
+/// use hallmark::{Constraints, LineCertificate, Pattern, PublicKey, Usage};
+/// let line = PublicKey::from_hex("0faada074b654141829ba20700f2446d0f8e1f8f8794ffc2f18239c980f024ee")?;
+/// let cert = LineCertificate {
+///     subject: line,
+///     name: "plant1-line3".into(),
+///     valid_from: "2026-01-01".parse()?,
+///     valid_until: "2027-12-31".parse()?,
+///     usage: Usage::CODES.union(Usage::MANIFESTS),
+///     issued: 1_767_225_600,
+///     constraints: Constraints { parts: vec![Pattern::new("DRN-*")?], ..Constraints::default() },
+/// };
+/// let root_kid = hallmark::KeyId::from_bytes([1, 2, 3, 4]);
+/// let unsigned = cert.to_unsigned(root_kid)?; // sign unsigned.signing_message() with the root
+/// assert!(unsigned.signing_message().starts_with(b"hallmark line certificate v1\0"));
+/// # Ok::<(), hallmark::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineCertificate {
+    /// The certified (line) key.
+    pub subject: PublicKey,
+    /// Its name ([`crate::Name`] rules), as verdicts report it.
+    pub name: String,
+    /// First date of manufacture the key may sign for.
+    pub valid_from: Date,
+    /// Last date of manufacture the key may sign for (inclusive).
+    pub valid_until: Date,
+    /// What the key may sign.
+    pub usage: Usage,
+    /// When the root certified it, seconds since 1970-01-01 UTC.
+    pub issued: u64,
+    /// Limits on what it signs.
+    pub constraints: Constraints,
+}
+
+fn texts(items: &[String]) -> Value {
+    Value::Array(items.iter().map(|s| Value::Text(s.clone())).collect())
+}
+
+impl LineCertificate {
+    /// Checks the fields a certificate must satisfy whoever signs it.
+    fn check(&self) -> Result<(), PayloadError> {
+        let invalid = |field, reason| PayloadError::InvalidValue { field, reason };
+        if !crate::Name::is_valid(&self.name) {
+            return Err(invalid(
+                "name",
+                "1 to 64 characters of A-Z a-z 0-9 . _ - (not starting with .)",
+            ));
+        }
+        if self.valid_from > self.valid_until {
+            return Err(invalid("valid_until", "before valid_from"));
+        }
+        if self.usage.bits() & Usage::KNOWN.bits() == 0 {
+            return Err(invalid("usage", "grants no usage this verifier knows"));
+        }
+        let c = &self.constraints;
+        let lists = [
+            c.parts.len(),
+            c.lots.len(),
+            c.serials.len(),
+            c.gs1_prefixes.len(),
+        ];
+        if lists.iter().any(|&n| n > MAX_CONSTRAINTS) {
+            return Err(invalid("constraints", "more than 64 entries in one list"));
+        }
+        for p in c.parts.iter().chain(&c.lots) {
+            check_pattern("pattern", p.as_str())?;
+        }
+        if c.serials.iter().any(|(a, b)| a > b) {
+            return Err(invalid(
+                "serials",
+                "a range whose first serial is after its last",
+            ));
+        }
+        if c.gs1_prefixes
+            .iter()
+            .any(|p| !(4..=12).contains(&p.len()) || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(invalid("gs1_prefixes", "4 to 12 digits"));
+        }
+        if c.max_count == Some(0) {
+            return Err(invalid("max_count", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    fn document(&self) -> Vec<u8> {
+        let c = &self.constraints;
+        let mut m = vec![
+            (int(0), Value::Bytes(self.subject.to_bytes().to_vec())),
+            (int(1), Value::Text(self.name.clone())),
+            (int(2), int(self.valid_from.days().into())),
+            (int(3), int(self.valid_until.days().into())),
+            (int(4), int(self.usage.bits())),
+            (int(5), int(self.issued)),
+        ];
+        let patterns =
+            |ps: &[Pattern]| texts(&ps.iter().map(|p| p.as_str().to_owned()).collect::<Vec<_>>());
+        if !c.parts.is_empty() {
+            m.push((int(6), patterns(&c.parts)));
+        }
+        if !c.lots.is_empty() {
+            m.push((int(7), patterns(&c.lots)));
+        }
+        if !c.serials.is_empty() {
+            let ranges = c
+                .serials
+                .iter()
+                .map(|&(a, b)| Value::Array(vec![int(a), int(b)]))
+                .collect();
+            m.push((int(8), Value::Array(ranges)));
+        }
+        if !c.gs1_prefixes.is_empty() {
+            m.push((int(9), texts(&c.gs1_prefixes)));
+        }
+        if let Some(max) = c.max_count {
+            m.push((int(10), int(max)));
+        }
+        to_vec(&Value::Map(m))
+    }
+
+    /// The certificate framed for the root `root`, ready to be signed;
+    /// refuses a certificate that breaks the rules of docs/FORMAT.md §17.
+    pub fn to_unsigned(&self, root: KeyId) -> Result<UnsignedDocument, Error> {
+        self.check()?;
+        Ok(UnsignedDocument::new(
+            Domain::Certificate,
+            root,
+            &self.document(),
+        ))
+    }
+
+    /// Decodes a certificate's document (the signature is the caller's).
+    pub(crate) fn decode(bytes: &[u8]) -> Result<LineCertificate, PayloadError> {
+        let Value::Map(m) = parse_canonical(bytes)? else {
+            return Err(PayloadError::NotAMap);
+        };
+        only_keys(&m, 10, "certificate")?;
+        let subject = match field(&m, 0) {
+            Some(Value::Bytes(b)) => <[u8; 32]>::try_from(b.as_slice())
+                .ok()
+                .and_then(|b| PublicKey::from_bytes(&b).ok())
+                .ok_or(PayloadError::InvalidValue {
+                    field: "subject",
+                    reason: "not a valid, non-weak Ed25519 public key",
+                })?,
+            Some(_) => {
+                return Err(PayloadError::WrongType {
+                    field: "subject",
+                    expected: "a 32-byte byte string",
+                });
+            }
+            None => return Err(PayloadError::MissingField("subject")),
+        };
+        let name = match field(&m, 1) {
+            Some(Value::Text(t)) => t.clone(),
+            Some(_) => {
+                return Err(PayloadError::WrongType {
+                    field: "name",
+                    expected: "a text string",
+                });
+            }
+            None => return Err(PayloadError::MissingField("name")),
+        };
+        let day = |key, name| uint(&m, key, name).and_then(|d| crate::cbor::date(d, name));
+        let texts = |key, name: &'static str| -> Result<Vec<String>, PayloadError> {
+            match field(&m, key) {
+                None => Ok(Vec::new()),
+                Some(Value::Array(items)) if !items.is_empty() => items
+                    .iter()
+                    .map(|v| match v {
+                        Value::Text(t) => Ok(t.clone()),
+                        _ => Err(PayloadError::WrongType {
+                            field: name,
+                            expected: "an array of text strings",
+                        }),
+                    })
+                    .collect(),
+                Some(Value::Array(_)) => Err(PayloadError::InvalidValue {
+                    field: name,
+                    reason: "an empty list is written by leaving the field out",
+                }),
+                Some(_) => Err(PayloadError::WrongType {
+                    field: name,
+                    expected: "an array of text strings",
+                }),
+            }
+        };
+        let patterns = |key, name| -> Result<Vec<Pattern>, PayloadError> {
+            texts(key, name)?
+                .into_iter()
+                .map(|t| check_pattern(name, &t).map(|()| Pattern(t)))
+                .collect()
+        };
+        let serials = match field(&m, 8) {
+            None => Vec::new(),
+            Some(Value::Array(items)) if !items.is_empty() => items
+                .iter()
+                .map(|v| match v {
+                    Value::Array(pair) => match pair.as_slice() {
+                        [a, b] => crate::cbor::as_u64(a).zip(crate::cbor::as_u64(b)),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+                .ok_or(PayloadError::WrongType {
+                    field: "serials",
+                    expected: "an array of [first, last] unsigned integer pairs",
+                })?,
+            Some(Value::Array(_)) => {
+                return Err(PayloadError::InvalidValue {
+                    field: "serials",
+                    reason: "an empty list is written by leaving the field out",
+                });
+            }
+            Some(_) => {
+                return Err(PayloadError::WrongType {
+                    field: "serials",
+                    expected: "an array of [first, last] unsigned integer pairs",
+                });
+            }
+        };
+        let max_count = field(&m, 10)
+            .map(|_| uint(&m, 10, "max_count"))
+            .transpose()?;
+        let cert = LineCertificate {
+            subject,
+            name,
+            valid_from: day(2, "valid_from")?,
+            valid_until: day(3, "valid_until")?,
+            usage: Usage(uint(&m, 4, "usage")?),
+            issued: uint(&m, 5, "issued")?,
+            constraints: Constraints {
+                parts: patterns(6, "parts")?,
+                lots: patterns(7, "lots")?,
+                serials,
+                gs1_prefixes: texts(9, "gs1_prefixes")?,
+                max_count,
+            },
+        };
+        cert.check()?;
+        Ok(cert)
+    }
+
+    /// Reads a certificate's fields **without checking its signature**
+    /// (framing and document rules only), with the key id of the root it
+    /// names: for `hallmark cert show`, which says so. Use
+    /// [`crate::TrustStore::add_certificate`] to trust one.
+    pub fn decode_unverified(bytes: &[u8]) -> Result<(KeyId, LineCertificate), Error> {
+        let framed = crate::signed::frame(bytes, Domain::Certificate, MAX_CERTIFICATE_BYTES)?;
+        Ok((framed.kid, LineCertificate::decode(framed.body)?))
+    }
+
+    /// Checks that the certificate's window lies inside its root's.
+    pub(crate) fn check_root_window(
+        &self,
+        root: &crate::TrustedKey,
+        at: KeyId,
+    ) -> Result<(), Error> {
+        let inside = root.valid_from().is_none_or(|f| f <= self.valid_from)
+            && root.valid_until().is_none_or(|u| self.valid_until <= u);
+        if inside {
+            Ok(())
+        } else {
+            Err(CertError::WindowOutsideRoot {
+                name: self.name.clone(),
+                from: self.valid_from,
+                until: self.valid_until,
+                root: root.name().to_owned(),
+                root_kid: at,
+                root_from: root.valid_from(),
+                root_until: root.valid_until(),
+            }
+            .into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn patterns_match_exactly_or_by_prefix() {
+        let p = Pattern::new("DRN-*").unwrap();
+        assert!(p.matches("DRN-") && p.matches("DRN-2980"));
+        assert!(!p.matches("DRN") && !p.matches("drn-1"));
+        let exact = Pattern::new("L1").unwrap();
+        assert!(exact.matches("L1") && !exact.matches("L10"));
+        for bad in ["", "*", "**", "A*B", "A**", " A*", "A\u{7f}"] {
+            assert!(Pattern::new(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn usage_parses_and_prints() {
+        assert_eq!("registry".parse::<Usage>().unwrap(), Usage::REGISTRY);
+        assert!("".parse::<Usage>().is_err());
+        assert!("codes,root".parse::<Usage>().is_err());
+        assert_eq!(Usage::from_bits(8).to_string(), "nothing");
+        assert!(!Usage::from_bits(8).contains(Usage::CODES));
+    }
+}
