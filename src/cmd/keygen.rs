@@ -7,7 +7,7 @@ use hallmark_issuer::SecretKey;
 use crate::passphrase;
 use crate::{EXIT_OK, Result};
 
-/// Generate an issuer key pair: DIR/NAME.key (secret, mode 0600) and DIR/NAME.pub.
+/// Generate a key pair: DIR/NAME.key (secret, mode 0600) and DIR/NAME.pub.
 ///
 /// The secret key is encrypted with a passphrase (argon2id, XChaCha20-Poly1305),
 /// asked for twice on the terminal, or taken from --passphrase-file or
@@ -15,8 +15,17 @@ use crate::{EXIT_OK, Result};
 /// Existing files are never overwritten. Add the public key to a trust store with
 /// `hallmark trust add`.
 ///
-/// Example:
+/// A key's role is what it will be trusted for; the key files are the same:
+///   line      (default) mints codes and signs batch manifests; trusted as a
+///             plain key (`trust add KEY.pub`) or certified by a root
+///   root      certifies line and registry keys (`hallmark cert issue`) and
+///             signs nothing else; keep it offline, encrypted, with a backup
+///   registry  signs receipts, revocation snapshots and trust bundles (the
+///             key `hallmark serve --revocation-key` holds)
+///
+/// Examples:
 ///   hallmark keygen --name acme-2026 --out keys
+///   hallmark keygen --role root --name acme-root --out /media/offline
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
@@ -26,11 +35,23 @@ pub(crate) struct Args {
     /// Directory to write the key files into (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// What the key is for: line, root or registry (see above); decides the
+    /// next steps printed.
+    #[arg(long, value_enum, default_value_t = Role::Line)]
+    role: Role,
     /// Store the secret key without a passphrase (for demos and tests only).
     #[arg(long)]
     unencrypted: bool,
     #[command(flatten)]
     passphrase: passphrase::Source,
+}
+
+/// What a key is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Role {
+    Line,
+    Root,
+    Registry,
 }
 
 pub(crate) fn run(args: Args) -> Result<u8> {
@@ -57,6 +78,22 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         key_path.display(),
         pub_path.display()
     );
+    match args.role {
+        Role::Line => {}
+        Role::Root => eprintln!(
+            "next: certify line keys with `hallmark cert issue --root {}`; give verifiers {} \
+             (`hallmark trust add --root`); keep {} offline",
+            key_path.display(),
+            pub_path.display(),
+            key_path.display()
+        ),
+        Role::Registry => eprintln!(
+            "next: certify it for the registry usage (`hallmark cert issue --usage registry {}`) \
+             and run `hallmark serve --revocation-key {}`",
+            pub_path.display(),
+            key_path.display()
+        ),
+    }
     println!("{}", key.kid());
     Ok(EXIT_OK)
 }

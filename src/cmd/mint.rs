@@ -81,6 +81,12 @@ pub(crate) struct Args {
     /// The serial ledger (default: KEY with the extension .ledger).
     #[arg(long, value_name = "PATH")]
     ledger: Option<PathBuf>,
+    /// The key's line certificate (from `hallmark cert issue`): the mint is
+    /// refused before anything is printed if --date lies outside its window,
+    /// --part or --lot outside its patterns, the serials outside its ranges,
+    /// or the ledger's count plus --count above its maximum.
+    #[arg(long, value_name = "FILE")]
+    cert: Option<PathBuf>,
     /// Mint although KEY records serials reserved beyond what the ledger holds
     /// (the ledger was lost, replaced or edited backwards). RISK: the batches
     /// of the lost ledger are gone for good (`batches list/export` cannot show
@@ -204,6 +210,11 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         Serials::Opaque => SerialMode::Opaque,
     };
     let minter = Minter::new(&key, &template, mode)?;
+    let ledger_path = pipeline::ledger_path(&args.key, args.ledger.as_deref());
+    let cert = match &args.cert {
+        Some(path) => Some(check_certificate(path, &args, &key, &ledger_path)?),
+        None => None,
+    };
     let lines = LineFormat::new(
         args.format.into(),
         args.url_prefix
@@ -220,7 +231,6 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         fs::create_dir_all(dir).map_err(|e| CliError::about(dir.display(), e))?;
         durable::clean_stale_temps(dir);
     }
-    let ledger_path = pipeline::ledger_path(&args.key, args.ledger.as_deref());
     let mut sink = open_sink(
         args.out.as_deref(),
         args.force,
@@ -237,6 +247,27 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             return Err(e);
         }
     };
+    // The serials are known once reserved: a batch outside the certificate's
+    // serial ranges is refused before a single code is signed (its serials
+    // stay reserved, never issued).
+    if let Some(cert) = &cert
+        && mode == SerialMode::Sequential
+        && !cert.constraints.serials.is_empty()
+    {
+        let (first, last) = (*batch.serials().start(), *batch.serials().end());
+        if let Err(c) = cert
+            .constraints
+            .check_batch(&args.part, &args.lot, first, last)
+        {
+            sink.abandon();
+            return Err(CliError::new(format!(
+                "serials {first}–{last} lie outside certificate {}'s {} constraint; \
+                 nothing was minted (the serials stay reserved and are never issued)",
+                cert.name,
+                c.as_str()
+            )));
+        }
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -334,6 +365,84 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         ledger_path.display()
     );
     Ok(EXIT_OK)
+}
+
+/// Refuses, before anything is reserved or printed, a mint its key's
+/// certificate does not allow: another key's certificate, one without the
+/// codes usage, a --date outside its window, a part or lot outside its
+/// patterns, or a count beyond its maximum as far as the ledger knows.
+fn check_certificate(
+    path: &Path,
+    args: &Args,
+    key: &hallmark_issuer::SecretKey,
+    ledger_path: &Path,
+) -> Result<hallmark::LineCertificate> {
+    let bytes = crate::cmd::cert::read(path)?;
+    let (_, cert) = hallmark::LineCertificate::decode_unverified(&bytes)
+        .map_err(|e| CliError::about(path.display(), e))?;
+    let refuse =
+        |why: String| CliError::new(format!("{}: {why}; nothing was minted", path.display()));
+    if cert.subject != key.public_key() {
+        return Err(refuse(format!(
+            "certificate {} is for key {}, not for {} ({})",
+            cert.name,
+            cert.subject.kid(),
+            key.name(),
+            key.kid()
+        )));
+    }
+    if !cert.usage.contains(hallmark::Usage::CODES) {
+        return Err(refuse(format!(
+            "certificate {} allows {}, not codes",
+            cert.name, cert.usage
+        )));
+    }
+    if args.date < cert.valid_from || args.date > cert.valid_until {
+        return Err(refuse(format!(
+            "--date {} is outside certificate {}'s window {} to {}: every code would verify key-not-valid",
+            args.date, cert.name, cert.valid_from, cert.valid_until
+        )));
+    }
+    if let Err(c) = cert
+        .constraints
+        .check_batch(&args.part, &args.lot, 0, u64::MAX)
+        .or_else(|c| match c {
+            hallmark::Constraint::Serial => Ok(()),
+            other => Err(other),
+        })
+    {
+        let value = match c {
+            hallmark::Constraint::Lot => &args.lot,
+            _ => &args.part,
+        };
+        return Err(refuse(format!(
+            "{} {value:?} is outside certificate {}'s {} patterns: every code would verify out-of-scope",
+            c.as_str(),
+            cert.name,
+            c.as_str()
+        )));
+    }
+    if let Some(max) = cert.constraints.max_count {
+        let minted: u64 = if ledger_path.exists() {
+            let ledger = hallmark_issuer::Ledger::open(ledger_path)?;
+            let kid = key.kid().to_string();
+            ledger
+                .batches()
+                .iter()
+                .filter(|b| b.kid == kid)
+                .fold(0u64, |n, b| n.saturating_add(b.count))
+        } else {
+            0
+        };
+        if minted.saturating_add(args.count) > max {
+            return Err(refuse(format!(
+                "certificate {} allows {max} serials in all; the ledger already holds {minted}, \
+                 so --count {} would exceed it (the registry refuses the excess)",
+                cert.name, args.count
+            )));
+        }
+    }
+    Ok(cert)
 }
 
 /// Reserves the batch's serials ([`pipeline::reserve`]), saying on stderr

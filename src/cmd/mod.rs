@@ -5,6 +5,8 @@ use clap::Subcommand;
 use crate::Result;
 
 mod batches;
+mod bundle;
+pub(crate) mod cert;
 pub(crate) mod files;
 mod inspect;
 pub(crate) mod key;
@@ -28,6 +30,8 @@ pub(crate) enum Command {
     Mint(mint::Args),
     Batches(batches::Args),
     Verify(verify::Args),
+    #[command(subcommand)]
+    Cert(cert::Command),
     Inspect(inspect::Args),
     Qr(qr::Args),
     #[command(subcommand)]
@@ -49,6 +53,7 @@ impl Command {
             Command::Mint(args) => mint::run(args),
             Command::Batches(args) => batches::run(args),
             Command::Verify(args) => verify::run(args),
+            Command::Cert(cmd) => cert::run(cmd),
             Command::Inspect(args) => inspect::run(args),
             Command::Qr(args) => qr::run(args),
             Command::Revocations(cmd) => revocations::run(cmd),
@@ -87,6 +92,31 @@ pub(crate) fn today() -> Result<hallmark::Date> {
         .ok_or_else(|| crate::CliError::new("the system clock is past 9999-12-31"))
 }
 
+/// Parses a time: seconds since 1970, or RFC 3339 in UTC
+/// (`2026-11-20T10:00:00Z`).
+pub(crate) fn parse_time(s: &str) -> Result<u64, String> {
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(secs);
+    }
+    let bad =
+        || format!("{s:?}: expected a UTC time like 2026-11-20T10:00:00Z, or seconds since 1970");
+    let (date, time) = s.split_once(['T', 't']).ok_or_else(bad)?;
+    let time = time.strip_suffix(['Z', 'z']).ok_or_else(bad)?;
+    let day: hallmark::Date = date.parse().map_err(|_| bad())?;
+    let parts: Vec<u64> = time
+        .split(':')
+        .map(|p| if p.len() == 2 { p.parse().ok() } else { None })
+        .collect::<Option<_>>()
+        .ok_or_else(bad)?;
+    let [h, m, sec] = parts[..] else {
+        return Err(bad());
+    };
+    if h > 23 || m > 59 || sec > 59 {
+        return Err(bad());
+    }
+    Ok(u64::from(day.days()) * 86_400 + h * 3600 + m * 60 + sec)
+}
+
 /// Parses a duration like `90s`, `30m`, `12h`, `7d` or `2w` into seconds.
 pub(crate) fn parse_duration(s: &str) -> Result<u64, String> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -115,6 +145,22 @@ pub(crate) fn load_trust(path: &std::path::Path) -> Result<hallmark::TrustStore>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_parse_or_say_why() {
+        assert_eq!(parse_time("0"), Ok(0));
+        assert_eq!(parse_time("1970-01-02T00:00:01Z"), Ok(86_401));
+        assert_eq!(parse_time("2026-12-01T19:15:42Z"), Ok(1_796_152_542));
+        for bad in [
+            "",
+            "2026-12-01",
+            "2026-12-01T19:15Z",
+            "2026-12-01T24:00:00Z",
+            "2026-12-01T19:15:42+01:00",
+        ] {
+            assert!(parse_time(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn durations_parse_or_say_why() {

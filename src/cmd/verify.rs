@@ -37,22 +37,30 @@ const CHUNK: usize = 4096;
 ///   malformed      not a well-formed code
 ///   unknown-key    no trusted key has the code's key id
 ///   bad-signature  altered or forged
-///   key-not-valid  the key may not sign for the code's date of manufacture, or
-///                  is a revocation signer (which signs no codes)
+///   key-not-valid  the key may not sign for the code's date of manufacture
+///                  (outside its trust-store or certificate window), is a
+///                  revocation signer or a root (which sign no codes), or is
+///                  not certified for codes
+///   out-of-scope   a certified key signed a part, lot or serial outside its
+///                  certificate's constraints
 ///   expired        past the code's expiry date
-///   revoked        listed in the revocation snapshot (with reason and date)
+///   revoked        listed in the revocation snapshot or bundle (with reason and
+///                  date), or from a key the bundle lists as compromised and in
+///                  no batch receipted before the compromise (key-compromised)
 ///   duplicate      genuine, but its serial was seen earlier in this input or in
 ///                  the --seen journal (with when and where first seen)
 ///
 /// Exit status: 0 every code genuine (or stale), 1 any other verdict (or no codes
-/// given), 2 usage or I/O error, or revocation data refused (bad signature, not
-/// from a revocation signer, or older than a snapshot already seen).
+/// given), 2 usage or I/O error, or revocation data or a trust bundle refused
+/// (bad signature, not from a revocation signer or certified registry key, or
+/// older than a snapshot or bundle already seen).
 ///
 /// Examples:
 ///   hallmark verify --trust trust.toml 0630HCDQ...
 ///   hallmark verify --trust trust.toml --json --input scanned.txt \
 ///       --revocations revocations.bin --seen seen.journal --location "Dock 4"
 ///   hallmark verify --trust trust.toml --image label.jpg
+///   hallmark verify --trust roots.toml --bundle bundle.bin --input scanned.txt
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
@@ -73,8 +81,19 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["codes", "input"])]
     image: Vec<PathBuf>,
     /// A signed revocation snapshot (from `hallmark revocations build` or `pull`).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "bundle")]
     revocations: Option<PathBuf>,
+    /// A signed trust bundle (from `hallmark trust pull` or `trust bundle
+    /// build`): line certificates, receipted batch manifests, revocations and
+    /// compromised keys. --trust then needs only the root keys. Rollback,
+    /// staleness (--max-age) and --min-sequence as for --revocations.
+    #[arg(long, value_name = "FILE")]
+    bundle: Option<PathBuf>,
+    /// A line certificate (from `hallmark cert issue`) to trust besides the
+    /// trust store's; it must verify against the store's roots. Repeat for
+    /// several.
+    #[arg(long = "cert", value_name = "FILE")]
+    certs: Vec<PathBuf>,
     /// Revocation data older than this is stale: 30m, 12h, 7d, 2w (default 7d).
     #[arg(long, value_name = "AGE", value_parser = parse_duration, default_value = "7d")]
     max_age: u64,
@@ -120,6 +139,33 @@ fn load_snapshot(args: &Args, trust: &TrustStore, path: &Path) -> Result<Revocat
                 e => e.into(),
             })?;
     Ok(snapshot)
+}
+
+/// Loads, verifies and rollback-checks a trust bundle ([`offline::load_bundle`])
+/// and says on stderr what it holds and how long loading took.
+fn load_bundle(args: &Args, trust: &TrustStore, path: &Path) -> Result<hallmark::VerifiedBundle> {
+    let started = std::time::Instant::now();
+    let bytes = crate::read_bounded(path, hallmark::MAX_BUNDLE_BYTES, "the trust bundle")?;
+    let bundle = offline::load_bundle(&bytes, trust, args.state_dir.as_deref(), args.min_sequence)
+        .map_err(|e| match e {
+            OfflineError::BundleRefused(_) => CliError::about(path.display(), e),
+            e => e.into(),
+        })?;
+    let registry = bundle.registry();
+    eprintln!(
+        "trust bundle {} sequence {} from {}: {} certificates, {} receipted manifests ({} serials), \
+         {} revocations, {} compromised keys; loaded in {} ms",
+        path.display(),
+        bundle.sequence,
+        bundle.signer,
+        bundle.certificates,
+        bundle.manifests,
+        registry.serials(),
+        bundle.revocations().revocations().len(),
+        registry.compromised_keys(),
+        started.elapsed().as_millis()
+    );
+    Ok(bundle)
 }
 
 /// One code to verify: the scan, and for images where it came from.
@@ -255,7 +301,13 @@ fn reason(verdict: &Verdict, first_seen: Option<&FirstSeen>) -> String {
 }
 
 pub(crate) fn run(args: Args) -> Result<u8> {
-    let trust = load_trust(&args.trust)?;
+    let mut trust = load_trust(&args.trust)?;
+    for path in &args.certs {
+        let bytes = crate::cmd::cert::read(path)?;
+        trust
+            .add_certificate(&bytes)
+            .map_err(|e| CliError::about(path.display(), e))?;
+    }
     let today = match args.today {
         Some(d) => d,
         None => today()?,
@@ -268,7 +320,25 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         None => None,
     };
     let now = now_secs()?;
-    let mut verifier = Verifier::new(&trust, today);
+    let bundle = match &args.bundle {
+        Some(path) => Some(load_bundle(&args, &trust, path)?),
+        None => None,
+    };
+    let mut verifier = match &bundle {
+        Some(b) => Verifier::new(b.trust(), today).with_bundle(b, now, args.max_age),
+        None => Verifier::new(&trust, today),
+    };
+    if let (Some(b), Some(path)) = (&bundle, &args.bundle)
+        && verifier.is_stale()
+    {
+        eprintln!(
+            "hallmark: warning: trust bundle {} (sequence {}) is {} hours old, older than --max-age: \
+             genuine codes are reported as stale",
+            path.display(),
+            b.sequence,
+            now.saturating_sub(b.issued) / 3600
+        );
+    }
     if let (Some(s), Some(path)) = (&snapshot, &args.revocations) {
         verifier = verifier.with_revocations(s, now, args.max_age);
         // The verifier decides staleness; this only says so once.

@@ -15,6 +15,7 @@ mod common;
 mod pg;
 
 mod architecture;
+mod chain;
 mod cli;
 mod files;
 mod images;

@@ -15,7 +15,9 @@ use std::borrow::Borrow;
 use std::path::Path;
 
 use hallmark::duplicates::{DuplicateIndex, FirstSighting};
-use hallmark::{RevocationSnapshot, TrustStore, Verdict, VerdictKind, Verifier};
+use hallmark::{
+    RevocationSnapshot, TrustBundle, TrustStore, Verdict, VerdictKind, VerifiedBundle, Verifier,
+};
 use rayon::prelude::*;
 
 use crate::journal::{self, Journal, JournalError, Sighting};
@@ -32,6 +34,10 @@ pub enum OfflineError {
     /// The revocation snapshot's signature, signer or encoding was refused.
     #[error("revocation snapshot refused: {0}")]
     SnapshotRefused(#[source] hallmark::Error),
+    /// The trust bundle's signature, signer, certificates, receipts or
+    /// encoding was refused.
+    #[error("trust bundle refused: {0}")]
+    BundleRefused(#[source] hallmark::Error),
     /// A verified snapshot that names no signer.
     #[error("snapshot without a signer")]
     NoSigner,
@@ -83,6 +89,22 @@ pub fn load_snapshot(
     let dir = sequence::state_dir(state_dir)?;
     SequenceStore::new(dir).check(signer, snapshot.sequence, min_sequence)?;
     Ok(snapshot)
+}
+
+/// [`load_snapshot`] for a signed trust bundle: verified against `trust`
+/// (its roots suffice), then its sequence checked against and recorded in the
+/// same per-signer store as the signer's snapshots: one signer, one
+/// sequence, whichever document type carries it.
+pub fn load_bundle(
+    bytes: &[u8],
+    trust: &TrustStore,
+    state_dir: Option<&Path>,
+    min_sequence: u64,
+) -> Result<VerifiedBundle, OfflineError> {
+    let bundle = TrustBundle::verify(bytes, trust).map_err(OfflineError::BundleRefused)?;
+    let dir = sequence::state_dir(state_dir)?;
+    SequenceStore::new(dir).check(bundle.signer, bundle.sequence, min_sequence)?;
+    Ok(bundle)
 }
 
 /// One scanned code: where it came from and its text.

@@ -44,8 +44,8 @@ pub enum SequenceError {
     },
     /// The snapshot is older than one already accepted from its signer.
     #[error(
-        "revocation snapshot sequence {sequence} is older than sequence {seen} already seen from key {signer}: \
-         refusing a rollback (state in {})",
+        "sequence {sequence} is older than sequence {seen} already seen from key {signer} \
+         (its revocation snapshots and trust bundles share one sequence): refusing a rollback (state in {})",
         path.display()
     )]
     Rollback {
@@ -59,9 +59,7 @@ pub enum SequenceError {
         path: PathBuf,
     },
     /// The snapshot is below the floor the caller set.
-    #[error(
-        "revocation snapshot sequence {sequence} is below the minimum sequence {min}: refusing a rollback"
-    )]
+    #[error("sequence {sequence} is below the minimum sequence {min}: refusing a rollback")]
     BelowMinimum {
         /// The snapshot's sequence.
         sequence: u64,

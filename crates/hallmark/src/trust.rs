@@ -414,20 +414,67 @@ impl TrustStore {
     /// # Ok::<(), hallmark::Error>(())
     /// ```
     pub fn append_to_toml(existing: Option<&str>, key: TrustedKey) -> Result<String, Error> {
+        let table = key.to_toml();
+        TrustStore::append_table(existing, &table, |store| store.add(key))
+    }
+
+    /// [`TrustStore::append_to_toml`] for a root key: a `[[root]]` table
+    /// (name, public key, validity; a root certifies line keys and signs
+    /// nothing else).
+    pub fn append_root_to_toml(existing: Option<&str>, root: TrustedKey) -> Result<String, Error> {
+        let table = root
+            .to_toml()
+            .replacen("[[key]]", "[[root]]", 1)
+            .replace("revocation_signer = true\n", "");
+        TrustStore::append_table(existing, &table, |store| store.add_root(root))
+    }
+
+    /// [`TrustStore::append_to_toml`] for a line certificate: a
+    /// `[[certificate]]` table holding it in hex, with a comment naming it.
+    /// The certificate must verify against the roots of `existing`.
+    pub fn append_certificate_to_toml(
+        existing: Option<&str>,
+        cert: &[u8],
+    ) -> Result<String, Error> {
+        let (_, c) = LineCertificate::decode_unverified(cert)?;
+        let table = format!(
+            "# certificate {} (key id {}), {} to {}, usage {}\n[[certificate]]\ndata = \"{}\"\n",
+            c.name,
+            c.subject.kid(),
+            c.valid_from,
+            c.valid_until,
+            c.usage,
+            hex::encode(cert)
+        );
+        TrustStore::append_table(existing, &table, |store| {
+            store.add_certificate(cert).map(drop)
+        })
+    }
+
+    /// `existing` (or a new file's header) with `table` appended, after `add`
+    /// succeeds on the store `existing` loads to; the result must load.
+    fn append_table(
+        existing: Option<&str>,
+        table: &str,
+        add: impl FnOnce(&mut TrustStore) -> Result<(), Error>,
+    ) -> Result<String, Error> {
         let mut text = match existing {
             Some(text) => {
-                TrustStore::from_toml(text)?.add(key.clone())?;
+                add(&mut TrustStore::from_toml(text)?)?;
                 text.to_owned()
             }
-            None => "# hallmark trust store: the issuer keys whose codes are accepted.\n\
-                     # Edit with `hallmark trust add`; see docs/FORMAT.md.\n"
-                .to_owned(),
+            None => {
+                add(&mut TrustStore::new())?;
+                "# hallmark trust store: the issuer keys whose codes are accepted.\n\
+                 # Edit with `hallmark trust add`; see docs/FORMAT.md.\n"
+                    .to_owned()
+            }
         };
         if !text.ends_with('\n') {
             text.push('\n');
         }
         text.push('\n');
-        text.push_str(&key.to_toml());
+        text.push_str(table);
         TrustStore::from_toml(&text)?;
         Ok(text)
     }

@@ -137,6 +137,31 @@ impl SecretKey {
         Ok(self.sign_document(manifest.to_unsigned()))
     }
 
+    /// Signs a line certificate with this (root) key; returns the certificate
+    /// file. Refuses a certificate that breaks the format's rules and one
+    /// whose subject is this key itself (a root signs no codes).
+    pub fn sign_certificate(&self, cert: &hallmark::LineCertificate) -> Result<Vec<u8>, Error> {
+        if cert.subject == self.public_key() {
+            return Err(Error::Format(hallmark::Error::Cert(
+                hallmark::CertError::SubjectIsRoot {
+                    name: cert.name.clone(),
+                    kid: self.kid(),
+                },
+            )));
+        }
+        Ok(self.sign_document(cert.to_unsigned(self.kid())?))
+    }
+
+    /// Signs a batch receipt with this (registry) key; returns the receipt.
+    pub fn sign_receipt(&self, receipt: &hallmark::BatchReceipt) -> Vec<u8> {
+        self.sign_document(receipt.to_unsigned(self.kid()))
+    }
+
+    /// Signs a trust bundle with this (registry) key; returns the bundle file.
+    pub fn sign_bundle(&self, bundle: &hallmark::TrustBundle) -> Vec<u8> {
+        self.sign_document(bundle.to_unsigned(self.kid()))
+    }
+
     /// Signs a framed document (later document types sign through here too).
     fn sign_document(&self, document: UnsignedDocument) -> Vec<u8> {
         let signature = self.sign_message(document.signing_message());
