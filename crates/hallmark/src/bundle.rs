@@ -389,37 +389,16 @@ impl Registry {
                 store.precompute_key(KeyId::from_bytes(kid));
             }
         }
+        // The signatures are checked on every core; the results are merged in
+        // order, so the first failure reported is the first entry's.
+        let checked = parallel_map(pairs, |index, (m, r)| check_pair(store, index, m, r));
         let mut registry = Registry::default();
-        for (index, (m, r)) in pairs.iter().enumerate() {
-            let manifest =
-                BatchManifest::verify(m, store).map_err(|e| entry("batches", index, e))?;
-            if let Some(key) = store.get(manifest.kid) {
-                TrustStore::check_usage(key, Usage::MANIFESTS, Document::BatchManifest)
-                    .map_err(|e| entry("batches", index, e))?;
-            }
-            let (receipt, _) =
-                BatchReceipt::verify(r, store).map_err(|e| entry("batches", index, e))?;
-            let mismatch = |reason| CertError::ReceiptMismatch { index, reason };
-            if receipt.manifest != BatchReceipt::digest(m) {
-                return Err(mismatch("digest").into());
-            }
-            if receipt.kid != manifest.kid {
-                return Err(mismatch("key id").into());
-            }
-            if receipt.batches != manifest.batches.len() as u64 {
-                return Err(mismatch("batch count").into());
-            }
-            let serials = manifest
-                .batches
-                .iter()
-                .fold(0u64, |n, b| n.saturating_add(b.count));
-            if receipt.serials != serials {
-                return Err(mismatch("serial count").into());
-            }
+        for entry in checked {
+            let (manifest, registered, serials) = entry?;
             registry.serials = registry.serials.saturating_add(serials);
             let key = registry.keys.entry(manifest.kid).or_default();
             for batch in &manifest.batches {
-                if let Some(r) = interval(batch, receipt.registered) {
+                if let Some(r) = interval(batch, registered) {
                     key.batches.push(r);
                 }
             }
@@ -506,6 +485,78 @@ impl Registry {
             })
             .sum()
     }
+}
+
+/// Verifies one manifest and its receipt (entry `index` of the bundle's
+/// batches): the manifest's signature and signer usage, the receipt's, and
+/// that the receipt names this manifest. Returns the manifest, its
+/// registration time and its serial count.
+fn check_pair(
+    store: &TrustStore,
+    index: usize,
+    m: &[u8],
+    r: &[u8],
+) -> Result<(BatchManifest, u64, u64), Error> {
+    let manifest = BatchManifest::verify(m, store).map_err(|e| entry("batches", index, e))?;
+    if let Some(key) = store.get(manifest.kid) {
+        TrustStore::check_usage(key, Usage::MANIFESTS, Document::BatchManifest)
+            .map_err(|e| entry("batches", index, e))?;
+    }
+    let (receipt, _) = BatchReceipt::verify(r, store).map_err(|e| entry("batches", index, e))?;
+    let mismatch = |reason| Error::from(CertError::ReceiptMismatch { index, reason });
+    if receipt.manifest != BatchReceipt::digest(m) {
+        return Err(mismatch("digest"));
+    }
+    if receipt.kid != manifest.kid {
+        return Err(mismatch("key id"));
+    }
+    if receipt.batches != manifest.batches.len() as u64 {
+        return Err(mismatch("batch count"));
+    }
+    let serials = manifest
+        .batches
+        .iter()
+        .fold(0u64, |n, b| n.saturating_add(b.count));
+    if receipt.serials != serials {
+        return Err(mismatch("serial count"));
+    }
+    Ok((manifest, receipt.registered, serials))
+}
+
+/// Entries below this many are checked on the calling thread.
+const PARALLEL_FROM: usize = 64;
+
+/// `f(index, item)` for every item, in order, on up to
+/// `std::thread::available_parallelism` scoped threads (one where threads are
+/// not available or the input is small).
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads < 2 || items.len() < PARALLEL_FROM {
+        return items.iter().enumerate().map(|(i, t)| f(i, t)).collect();
+    }
+    let per = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(per)
+            .enumerate()
+            .map(|(c, chunk)| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| f(c * per + i, t))
+                        .collect::<Vec<R>>()
+                })
+            })
+            .collect();
+        // A worker cannot panic (f returns errors), but if one did, its
+        // panic is passed on rather than its results lost silently.
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }
 
 /// A manifest batch as a serial interval, if its serials can be placed.
