@@ -8,7 +8,7 @@ use hallmark_state::file::{self as durable};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::{Signer as _, SigningKey};
 use hallmark::{
     BatchManifest, KeyId, PublicKey, RevocationSnapshot, UnsignedCode, UnsignedDocument,
 };
@@ -332,9 +332,33 @@ impl SecretKey {
     }
 }
 
+impl crate::signer::Signer for SecretKey {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn public_key(&self) -> PublicKey {
+        self.public
+    }
+
+    fn kid(&self) -> KeyId {
+        self.public.kid()
+    }
+
+    /// Signs in memory (infallible; no check needed: the key is the public key's own).
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], Error> {
+        Ok(self.sign_message(message))
+    }
+
+    fn opaque_permutation(&self) -> Option<crate::serials::OpaquePermutation> {
+        Some(SecretKey::opaque_permutation(self))
+    }
+}
+
 mod file;
 
-use file::{ENCRYPTION, Encryption, aad, check_name, check_private, derive_wrapping_key};
+pub(crate) use file::check_private;
+use file::{ENCRYPTION, Encryption, aad, check_name, derive_wrapping_key};
 pub use file::{KdfParams, KeyFile, Passphrase, PublicKeyFile, public_file_text};
 pub(crate) use file::{read_limited, write_new};
 
