@@ -17,6 +17,7 @@ mod pg;
 mod architecture;
 mod cli;
 mod files;
+mod hsm;
 mod images;
 mod offline;
 mod properties;

@@ -18,11 +18,11 @@ mod ledger;
 pub mod lines;
 mod mint;
 pub mod pipeline;
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
 pub mod revocation_list;
 mod serials;
 pub mod signer;
-#[cfg(feature = "pkcs11")]
-pub mod pkcs11;
 
 pub use error::{Error, LedgerLineError};
 pub use keys::{KdfParams, KeyFile, Passphrase, PublicKeyFile, SecretKey, public_file_text};

@@ -58,11 +58,14 @@ impl<'k> Minter<'k> {
     ) -> Result<Minter<'k>, Error> {
         let opaque = match mode {
             SerialMode::Sequential => None,
-            SerialMode::Opaque => Some(key.opaque_permutation().ok_or_else(|| {
-                Error::OpaqueNeedsSeed {
-                    signer: key.name().to_owned(),
-                }
-            })?),
+            SerialMode::Opaque => {
+                Some(
+                    key.opaque_permutation()
+                        .ok_or_else(|| Error::OpaqueNeedsSeed {
+                            signer: key.name().to_owned(),
+                        })?,
+                )
+            }
         };
         Ok(Minter {
             key,

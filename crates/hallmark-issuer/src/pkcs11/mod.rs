@@ -151,7 +151,9 @@ pub enum Pkcs11Error {
         count: usize,
     },
     /// The key is not an EdDSA key.
-    #[error("{uri}: not an EdDSA key (key type {key_type}); hallmark signs with Ed25519 (CKK_EC_EDWARDS)")]
+    #[error(
+        "{uri}: not an EdDSA key (key type {key_type}); hallmark signs with Ed25519 (CKK_EC_EDWARDS)"
+    )]
     NotEddsa {
         /// The URI (without its PIN).
         uri: String,
@@ -350,11 +352,7 @@ fn load(uri: &Pkcs11Uri) -> Result<Pkcs11, Error> {
 }
 
 /// Whether `uri` may name `token` (every attribute it gives matches).
-fn token_matches(
-    context: &Pkcs11,
-    slot: Slot,
-    uri: &Pkcs11Uri,
-) -> Result<Option<String>, Error> {
+fn token_matches(context: &Pkcs11, slot: Slot, uri: &Pkcs11Uri) -> Result<Option<String>, Error> {
     let info = context
         .get_token_info(slot)
         .map_err(device("C_GetTokenInfo"))?;
@@ -491,7 +489,10 @@ impl Pkcs11Signer {
             Attribute::Class(ObjectClass::PUBLIC_KEY),
             Attribute::KeyType(KeyType::EC_EDWARDS),
         ];
-        match (id.filter(|i| !i.is_empty()), label.filter(|l| !l.is_empty())) {
+        match (
+            id.filter(|i| !i.is_empty()),
+            label.filter(|l| !l.is_empty()),
+        ) {
             (Some(id), _) => template.push(Attribute::Id(id)),
             (None, Some(label)) => template.push(Attribute::Label(label)),
             (None, None) => return Err(Pkcs11Error::NoPublicKey { uri: shown }.into()),
@@ -711,7 +712,10 @@ mod tests {
             tried: default_module_paths(),
         }
         .to_string();
-        assert!(message.contains("/usr/lib/softhsm/libsofthsm2.so"), "{message}");
+        assert!(
+            message.contains("/usr/lib/softhsm/libsofthsm2.so"),
+            "{message}"
+        );
         assert!(message.contains("module-path"), "{message}");
         Ok(())
     }

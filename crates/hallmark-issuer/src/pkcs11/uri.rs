@@ -367,10 +367,7 @@ mod tests {
              model=1.0;object=my-certificate;type=private;id=%69%95%3E%5C%F4%BD%EC%91;slot-id=3\
              ?module-path=/mnt/libmypkcs11.so.1&pin-source=file:/etc/token_pin",
         )?;
-        assert_eq!(
-            uri.token.as_deref(),
-            Some("The Software PKCS#11 Softtoken")
-        );
+        assert_eq!(uri.token.as_deref(), Some("The Software PKCS#11 Softtoken"));
         assert_eq!(uri.manufacturer.as_deref(), Some("Snake Oil, Inc."));
         assert_eq!(uri.model.as_deref(), Some("1.0"));
         assert_eq!(
@@ -445,7 +442,10 @@ mod tests {
     #[test]
     fn display_round_trips_token_object_and_id() -> Result<(), UriError> {
         let uri = Pkcs11Uri::parse("pkcs11:token=a%20b;object=c%3Bd;id=%01%FF;slot-id=7")?;
-        assert_eq!(uri.to_string(), "pkcs11:token=a%20b;object=c%3Bd;id=%01%FF;slot-id=7");
+        assert_eq!(
+            uri.to_string(),
+            "pkcs11:token=a%20b;object=c%3Bd;id=%01%FF;slot-id=7"
+        );
         assert_eq!(Pkcs11Uri::parse(&uri.to_string())?, uri);
         Ok(())
     }
