@@ -29,7 +29,7 @@ pub(crate) struct SignerArgs {
     /// written (exit 2 otherwise). Opaque serials are not available with a
     /// token (they need the secret seed).
     #[arg(long, value_name = "PKCS11-URI", value_parser = parse_uri)]
-    pub(crate) signer: Option<Pkcs11Uri>,
+    pub(crate) signer: Option<Box<Pkcs11Uri>>,
     /// Accept a pin-value= in the --signer URI (it shows in process listings
     /// and shell history; prefer pin-source or $HALLMARK_PKCS11_PIN).
     #[arg(long, requires = "signer")]
@@ -39,8 +39,9 @@ pub(crate) struct SignerArgs {
     pub(crate) expect_kid: Option<KeyId>,
 }
 
-fn parse_uri(s: &str) -> Result<Pkcs11Uri, String> {
-    Pkcs11Uri::parse(s).map_err(|e| e.to_string())
+/// Boxed: a parsed URI is large, and clap's argument enums hold it.
+fn parse_uri(s: &str) -> Result<Box<Pkcs11Uri>, String> {
+    Pkcs11Uri::parse(s).map(Box::new).map_err(|e| e.to_string())
 }
 
 fn parse_kid(s: &str) -> Result<KeyId, String> {
