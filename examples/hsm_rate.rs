@@ -146,7 +146,8 @@ fn main() {
         .reduce(|| 0, |a, b| a ^ b);
     let token_all = rate(count, started);
     // Whole codes, as `hallmark mint` makes them, through the pool.
-    let template = Payload::new(0, "DRN-2980", "L231212-01", "2023-12-12".parse().unwrap()).unwrap();
+    let template =
+        Payload::new(0, "DRN-2980", "L231212-01", "2023-12-12".parse().unwrap()).unwrap();
     let minter = Minter::new(&pool, &template, SerialMode::Sequential).unwrap();
     let started = Instant::now();
     let bytes: usize = (0..count)
