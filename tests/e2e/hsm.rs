@@ -195,6 +195,33 @@ impl Token {
         }]);
     }
 
+    /// A copy of the token's store with its own configuration (the same keys):
+    /// SoftHSM2's file object store gives concurrent processes transient
+    /// CKR_GENERAL_ERRORs, which a real HSM does not.
+    fn copy(&self, n: u32) -> PathBuf {
+        let from = self.path("tokens");
+        let to = self.path(&format!("tokens-{n}"));
+        for token in std::fs::read_dir(&from).unwrap() {
+            let token = token.unwrap().path();
+            let dest = to.join(token.file_name().unwrap());
+            std::fs::create_dir_all(&dest).unwrap();
+            for file in std::fs::read_dir(&token).unwrap() {
+                let file = file.unwrap().path();
+                std::fs::copy(&file, dest.join(file.file_name().unwrap())).unwrap();
+            }
+        }
+        let conf = self.path(&format!("softhsm2-{n}.conf"));
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n",
+                to.display()
+            ),
+        )
+        .unwrap();
+        conf
+    }
+
     /// A PIN file of mode 0600.
     fn pin_file(&self) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
@@ -616,21 +643,37 @@ fn hsm_signature_of_another_key_is_caught() {
 }
 
 /// Two `mint --signer` runs on one ledger at once never overlap: the ledger
-/// lock and its fsync before the first code hold as for key files.
+/// lock and its fsync before the first code hold as for key files. Their codes
+/// verify under the public key `key show --signer --public-file` prints.
+/// (Each run signs on its own copy of the token: see [`Token::copy`].)
 #[test]
 fn hsm_concurrent_mints_never_overlap() {
     let Some(token) = token("hsm_concurrent_mints_never_overlap", "line-4") else {
         return;
     };
     token.import_known("line");
-    let (_, trust) = file_key(token.dir.path());
     let ledger = token.path("shared.ledger");
     let uri = token.uri("line", "");
+    // The trust store from the token's own public key (`key show --public-file`).
+    let public = token.path("line.pub");
+    let out = token
+        .hallmark(&["key", "show", "--signer", &uri, "--public-file"])
+        .ok();
+    std::fs::write(&public, stdout(&out)).unwrap();
+    let trust = token.path("token-trust.toml");
+    trust_add(&trust, &public).ok();
+    let kid = SecretKey::from_seed("line", &SEED)
+        .unwrap()
+        .kid()
+        .to_string();
+    let shown = token.hallmark(&["key", "show", "--signer", &uri]).ok();
+    assert!(stdout(&shown).contains(&kid), "{}", stdout(&shown));
     let count = 2000u64;
     let children: Vec<_> = (0..2)
-        .map(|_| {
+        .map(|n| {
             token
                 .mint(&uri, &ledger, count)
+                .env("SOFTHSM2_CONF", p(&token.copy(n)))
                 .args(&["--format", "jsonl"])
                 .command()
                 .stdin(Stdio::null())
