@@ -7,7 +7,7 @@
 //! and the hand-kept [`revocation_list`] read into a snapshot to sign.
 //!
 //! Everything signs through a [`signer::Signer`]: a key file's [`SecretKey`],
-//! or (feature `pkcs11`) a key kept in an HSM, [`pkcs11::Pkcs11Signer`].
+//! or (feature `pkcs11`) a key kept in an HSM, `pkcs11::Pkcs11Signer`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -1,5 +1,5 @@
-//! Signing through a [`Signer`]: a key file's [`SecretKey`] or a key kept in
-//! hardware ([`Pkcs11Signer`](crate::pkcs11::Pkcs11Signer), feature `pkcs11`).
+//! Signing through a [`Signer`]: a key file's [`SecretKey`](crate::SecretKey) or a key kept in
+//! hardware (`pkcs11::Pkcs11Signer`, feature `pkcs11`).
 //!
 //! Every signing entry point of this crate takes its key through the trait:
 //! [`Minter`](crate::Minter), [`sign_manifest`](crate::sign_manifest), and the
