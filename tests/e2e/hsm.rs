@@ -713,3 +713,53 @@ fn hsm_concurrent_mints_never_overlap() {
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(v["serial"].as_u64(), Some(2 * count));
 }
+
+/// A `mint --signer` killed (SIGKILL) after printing codes never has its
+/// serials reissued: the batch was in the ledger, fsynced, before the first
+/// code, as with key files.
+#[test]
+fn hsm_mint_killed_mid_batch_never_reissues() {
+    use std::io::{BufRead, BufReader};
+    let Some(token) = token("hsm_mint_killed_mid_batch_never_reissues", "line-5") else {
+        return;
+    };
+    token.import_known("line");
+    let ledger = token.path("l.ledger");
+    let uri = token.uri("line", "");
+    let mut child = token
+        .mint(&uri, &ledger, 100_000)
+        .args(&["--format", "jsonl"])
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let serial = |line: &str| -> u64 {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        v["serial"].as_u64().unwrap()
+    };
+    let mut before = Vec::new();
+    for _ in 0..20 {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        before.push(serial(&line));
+    }
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+    assert!(!before.is_empty(), "the killed mint printed nothing");
+    let out = token
+        .mint(&uri, &ledger, 5)
+        .args(&["--format", "jsonl"])
+        .ok();
+    let max_before = before.iter().max().copied().unwrap();
+    let after: Vec<u64> = stdout(&out).lines().map(serial).collect();
+    assert_eq!(after.len(), 5);
+    assert!(
+        after.iter().all(|s| *s > max_before),
+        "reissued: before {before:?}, after {after:?}"
+    );
+}
