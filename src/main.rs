@@ -10,6 +10,7 @@ mod cmd;
 mod output;
 mod passphrase;
 mod service;
+mod signer;
 
 /// Exit status: every code genuine / command succeeded.
 pub const EXIT_OK: u8 = 0;

@@ -49,16 +49,28 @@ struct ListArgs {
 
 /// Write a manifest of the key's batches, signed by the key (a CBOR document under
 /// its own domain tag; see docs/FORMAT.md), for `hallmark batches push` or a registry.
+/// Instead of --key, --signer pkcs11:... signs with a key in an HSM or token
+/// (then --ledger is required).
 ///
 /// Example:
 ///   hallmark batches export --key keys/acme.key --out acme-manifest.bin
+///   hallmark batches export --signer 'pkcs11:token=line-1;object=acme-1' \
+///       --ledger /var/lib/hallmark/acme-1.ledger --out acme-manifest.bin
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 struct ExportArgs {
     /// The issuer's secret key file.
-    #[arg(long, value_name = "KEY")]
-    key: PathBuf,
-    /// The serial ledger (default: KEY with the extension .ledger).
+    #[arg(
+        long,
+        value_name = "KEY",
+        required_unless_present = "signer",
+        conflicts_with = "signer"
+    )]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    signer: crate::signer::SignerArgs,
+    /// The serial ledger (default: KEY with the extension .ledger; required
+    /// with --signer).
     #[arg(long, value_name = "PATH")]
     ledger: Option<PathBuf>,
     /// Where to write the manifest (never overwritten without --force).
@@ -150,13 +162,22 @@ fn list(args: ListArgs) -> Result<u8> {
 }
 
 fn export(args: ExportArgs) -> Result<u8> {
-    let ledger = hallmark_issuer::pipeline::ledger_path(&args.key, args.ledger.as_deref());
-    crate::cmd::files::check_output(
-        &args.out,
-        args.force,
-        &[(&args.key, "the key file"), (&ledger, "the key's ledger")],
-    )?;
-    let key = crate::cmd::key::open(&args.key, &args.passphrase)?;
+    let ledger = match (&args.key, &args.ledger) {
+        (Some(key), ledger) => hallmark_issuer::pipeline::ledger_path(key, ledger.as_deref()),
+        (None, Some(ledger)) => ledger.clone(),
+        (None, None) => {
+            return Err(CliError::new(
+                "--signer needs --ledger PATH: there is no key file to find the ledger beside",
+            ));
+        }
+    };
+    let mut protected = vec![(ledger.as_path(), "the key's ledger")];
+    if let Some(key) = &args.key {
+        protected.push((key.as_path(), "the key file"));
+    }
+    crate::cmd::files::check_output(&args.out, args.force, &protected)?;
+    let any = crate::signer::open_either(args.key.as_deref(), &args.passphrase, &args.signer)?;
+    let key = any.signer();
     let batches = match open_ledger(&ledger)? {
         Some(ledger) => ledger.batches().to_vec(),
         None => Vec::new(),
@@ -164,7 +185,7 @@ fn export(args: ExportArgs) -> Result<u8> {
     let kid = key.kid().to_string();
     let count = batches.iter().filter(|b| b.kid == kid).count();
     let now = crate::cmd::now_secs()?;
-    let bytes = sign_manifest(&key, &batches, now)?;
+    let bytes = sign_manifest(key, &batches, now)?;
     crate::cmd::files::write_output(&args.out, &bytes, args.force)?;
     eprintln!(
         "wrote a manifest of {count} batches signed by {} ({}) to {}",

@@ -36,9 +36,16 @@ pub(crate) enum Command {
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct BuildArgs {
-    /// The registry's signing key.
-    #[arg(long, value_name = "KEY")]
-    key: PathBuf,
+    /// The registry's signing key (or --signer: the key in a token).
+    #[arg(
+        long,
+        value_name = "KEY",
+        required_unless_present = "signer",
+        conflicts_with = "signer"
+    )]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    signer: crate::signer::SignerArgs,
     /// The registry key's own certificate (put first in the bundle).
     #[arg(long, value_name = "FILE")]
     cert: Option<PathBuf>,
@@ -82,9 +89,16 @@ pub(crate) struct BuildArgs {
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct ReceiptArgs {
-    /// The registry's signing key.
-    #[arg(long, value_name = "KEY")]
-    key: PathBuf,
+    /// The registry's signing key (or --signer: the key in a token).
+    #[arg(
+        long,
+        value_name = "KEY",
+        required_unless_present = "signer",
+        conflicts_with = "signer"
+    )]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    signer: crate::signer::SignerArgs,
     /// The signed batch manifest (from `hallmark batches export`).
     #[arg(long, value_name = "FILE")]
     manifest: PathBuf,
@@ -123,11 +137,12 @@ fn read_doc(path: &std::path::Path, max: usize, what: &'static str) -> Result<Ve
 }
 
 fn build(args: BuildArgs) -> Result<u8> {
-    crate::cmd::files::check_output(
-        &args.out,
-        args.force,
-        &[(&args.key, "the signing key file")],
-    )?;
+    let protected: Vec<_> = args
+        .key
+        .iter()
+        .map(|k| (k.as_path(), "the signing key file"))
+        .collect();
+    crate::cmd::files::check_output(&args.out, args.force, &protected)?;
     let now = crate::cmd::now_secs()?;
     let mut revocations = match &args.revocations {
         Some(path) => {
@@ -174,8 +189,9 @@ fn build(args: BuildArgs) -> Result<u8> {
         revocations,
         compromises,
     };
-    let key = crate::cmd::key::open(&args.key, &args.passphrase)?;
-    let bytes = key.sign_bundle(&bundle);
+    let any = crate::signer::open_either(args.key.as_deref(), &args.passphrase, &args.signer)?;
+    let key = any.signer();
+    let bytes = hallmark_issuer::signer::sign_bundle(key, &bundle)?;
     crate::cmd::files::write_output(&args.out, &bytes, args.force)?;
     eprintln!(
         "wrote trust bundle sequence {sequence}: {} certificates, {} manifests, {} revocations, {} compromised keys, signed by {} ({}), to {}",
@@ -191,14 +207,11 @@ fn build(args: BuildArgs) -> Result<u8> {
 }
 
 pub(crate) fn receipt(args: ReceiptArgs) -> Result<u8> {
-    crate::cmd::files::check_output(
-        &args.out,
-        args.force,
-        &[
-            (&args.key, "the signing key file"),
-            (&args.manifest, "the manifest"),
-        ],
-    )?;
+    let mut protected = vec![(args.manifest.as_path(), "the manifest")];
+    if let Some(key) = &args.key {
+        protected.push((key.as_path(), "the signing key file"));
+    }
+    crate::cmd::files::check_output(&args.out, args.force, &protected)?;
     let bytes = read_doc(
         &args.manifest,
         hallmark::MAX_MANIFEST_BYTES,
@@ -229,8 +242,9 @@ pub(crate) fn receipt(args: ReceiptArgs) -> Result<u8> {
             .iter()
             .fold(0u64, |n, b| n.saturating_add(b.count)),
     };
-    let key = crate::cmd::key::open(&args.key, &args.passphrase)?;
-    let signed = key.sign_receipt(&receipt);
+    let any = crate::signer::open_either(args.key.as_deref(), &args.passphrase, &args.signer)?;
+    let key = any.signer();
+    let signed = hallmark_issuer::signer::sign_receipt(key, &receipt)?;
     crate::cmd::files::write_output(&args.out, &signed, args.force)?;
     eprintln!(
         "wrote receipt for manifest of key {kid} ({} batches, {} serials), registered {}, signed by {} ({}), to {}",

@@ -48,9 +48,16 @@ pub(crate) enum Command {
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct IssueArgs {
-    /// The root's secret key file.
-    #[arg(long, value_name = "ROOT.key")]
-    root: PathBuf,
+    /// The root's secret key file (or --signer: the root in a token).
+    #[arg(
+        long,
+        value_name = "ROOT.key",
+        required_unless_present = "signer",
+        conflicts_with = "signer"
+    )]
+    root: Option<PathBuf>,
+    #[command(flatten)]
+    signer: crate::signer::SignerArgs,
     /// The public key file of the key to certify.
     #[arg(value_name = "LINE.pub")]
     subject: PathBuf,
@@ -152,14 +159,11 @@ pub(crate) fn parse_range(s: &str) -> std::result::Result<(u64, u64), String> {
 }
 
 fn issue(args: IssueArgs) -> Result<u8> {
-    crate::cmd::files::check_output(
-        &args.out,
-        args.force,
-        &[
-            (&args.root, "the root key file"),
-            (&args.subject, "the public key file"),
-        ],
-    )?;
+    let mut protected = vec![(args.subject.as_path(), "the public key file")];
+    if let Some(root) = &args.root {
+        protected.push((root.as_path(), "the root key file"));
+    }
+    crate::cmd::files::check_output(&args.out, args.force, &protected)?;
     let subject = PublicKeyFile::read(&args.subject)?;
     let cert = LineCertificate {
         subject: subject.key,
@@ -176,8 +180,9 @@ fn issue(args: IssueArgs) -> Result<u8> {
             max_count: args.max_count,
         },
     };
-    let root = crate::cmd::key::open(&args.root, &args.passphrase)?;
-    let bytes = root.sign_certificate(&cert)?;
+    let any = crate::signer::open_either(args.root.as_deref(), &args.passphrase, &args.signer)?;
+    let root = any.signer();
+    let bytes = hallmark_issuer::signer::sign_certificate(root, &cert)?;
     if let Some(path) = &args.trust {
         let mut trust = crate::cmd::load_trust(path)?;
         trust

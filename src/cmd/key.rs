@@ -15,16 +15,31 @@ pub(crate) enum Command {
     Passwd(PasswdArgs),
 }
 
-/// Print a key file's name, key id and public key (no passphrase needed).
+/// Print a key file's name, key id and public key (no passphrase needed), or
+/// those of a key in an HSM or token (--signer pkcs11:..., which logs in to
+/// the token with its PIN and test-signs once).
 ///
-/// Example:
+/// With --public-file, print instead the text of a public key file for
+/// `hallmark trust add` (how a token key's public key gets into trust stores).
+///
+/// Examples:
 ///   hallmark key show keys/acme.key
+///   hallmark key show --signer 'pkcs11:token=line-1;object=acme-1' --public-file > acme-1.pub
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct ShowArgs {
     /// The secret key file (or its .pub file).
-    #[arg(value_name = "KEY")]
-    key: PathBuf,
+    #[arg(
+        value_name = "KEY",
+        required_unless_present = "signer",
+        conflicts_with = "signer"
+    )]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    signer: crate::signer::SignerArgs,
+    /// Print the text of a public key file (for `hallmark trust add`) instead.
+    #[arg(long, conflicts_with = "json")]
+    public_file: bool,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -62,18 +77,31 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
 }
 
 fn show(args: ShowArgs) -> Result<u8> {
-    let (name, public, encrypted) = if args.key.extension().is_some_and(|e| e == "pub") {
-        let file = hallmark_issuer::PublicKeyFile::read(&args.key)?;
-        (file.name, file.key, None)
-    } else {
-        let file = KeyFile::read(&args.key)?;
-        let public = match file.public_key {
-            Some(p) => p,
-            // Older unencrypted files do not state it: derive it.
-            None => SecretKey::read(&args.key)?.public_key(),
-        };
-        (file.name, public, Some(file.encrypted))
+    let (name, public, encrypted) = match (&args.key, &args.signer.signer) {
+        (_, Some(uri)) => {
+            use hallmark_issuer::signer::Signer as _;
+            let signer = crate::signer::open(uri, &args.signer)?;
+            (signer.name().to_owned(), signer.public_key(), None)
+        }
+        (Some(key), None) if key.extension().is_some_and(|e| e == "pub") => {
+            let file = hallmark_issuer::PublicKeyFile::read(key)?;
+            (file.name, file.key, None)
+        }
+        (Some(key), None) => {
+            let file = KeyFile::read(key)?;
+            let public = match file.public_key {
+                Some(p) => p,
+                // Older unencrypted files do not state it: derive it.
+                None => SecretKey::read(key)?.public_key(),
+            };
+            (file.name, public, Some(file.encrypted))
+        }
+        (None, None) => return Err(crate::CliError::new("give KEY or --signer PKCS11-URI")),
     };
+    if args.public_file {
+        print!("{}", hallmark_issuer::public_file_text(&name, &public));
+        return Ok(EXIT_OK);
+    }
     if args.json {
         println!(
             "{}",

@@ -15,6 +15,7 @@ use hallmark_label::symbol::{ImageFormat, Symbol, render};
 use hallmark_state::file::{self as durable, AtomicFile, Sink, SinkError};
 
 use crate::cmd::parse_date;
+use crate::signer::AnySigner;
 use crate::{CliError, EXIT_OK, Result};
 
 /// Exit status after Ctrl-C (128 + SIGINT).
@@ -35,6 +36,14 @@ const EXIT_INTERRUPTED: u8 = 130;
 /// backwards, mint refuses instead of reprinting codes, unless --new-ledger.
 /// Test-only keys record nothing.
 ///
+/// With --signer pkcs11:... the key stays in an HSM or token (SoftHSM2 in
+/// tests) and there is no key file: --ledger is then required, and the ledger
+/// alone records what was issued (the same lock and fsync before the first
+/// code; keep it backed up, as no key file can detect a lost one). Every
+/// signature from the token is checked against its public key before the
+/// code is written. Opaque serials are refused with --signer: they need the
+/// key's secret seed, which a token never reveals.
+///
 /// Signs on all cores and streams its output; a progress bar with rate and ETA
 /// shows on a terminal. Ctrl-C stops after whole lines: with --out no file is
 /// left, on stdout every printed line is complete.
@@ -51,12 +60,22 @@ const EXIT_INTERRUPTED: u8 = 130;
 ///   hallmark mint --key keys/acme.key --part DRN-2980 --lot L7 --date 2024-05-01 \
 ///       --count 100000 --serials opaque --format csv --out labels.csv \
 ///       --url-prefix https://hm.example.com/c/ --qr-dir qr --qr-format png
+///   HALLMARK_PKCS11_PIN=... hallmark mint --signer 'pkcs11:token=line-1;object=acme-1' \
+///       --ledger /var/lib/hallmark/acme-1.ledger --part DRN-2980 --lot L8 \
+///       --date 2024-05-02 --count 1000
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// The issuer's secret key file.
-    #[arg(long, value_name = "KEY")]
-    key: PathBuf,
+    #[arg(
+        long,
+        value_name = "KEY",
+        required_unless_present = "signer",
+        conflicts_with = "signer"
+    )]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    signer: crate::signer::SignerArgs,
     /// Part number: 1 to 64 printable ASCII characters.
     #[arg(long, value_name = "P")]
     part: String,
@@ -78,7 +97,8 @@ pub(crate) struct Args {
     /// How serials are assigned.
     #[arg(long, value_enum, default_value_t = Serials::Sequential)]
     serials: Serials,
-    /// The serial ledger (default: KEY with the extension .ledger).
+    /// The serial ledger (default: KEY with the extension .ledger; required
+    /// with --signer).
     #[arg(long, value_name = "PATH")]
     ledger: Option<PathBuf>,
     /// The key's line certificate (from `hallmark cert issue`): the mint is
@@ -93,7 +113,7 @@ pub(crate) struct Args {
     /// them). Numbering continues above the highest counter KEY records, so
     /// no serial KEY recorded is reissued, but serials reserved with a copy of
     /// KEY that recorded them elsewhere can be. Restore the real ledger if you can.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "signer")]
     new_ledger: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -193,11 +213,25 @@ fn write_image(
 }
 
 pub(crate) fn run(args: Args) -> Result<u8> {
-    let key = crate::cmd::key::open(&args.key, &args.passphrase)?;
-    if key.is_test_only() {
+    // The ledger: beside the key file, or named (required with --signer,
+    // checked before the token is opened or its PIN asked for).
+    let ledger_path = match (&args.key, &args.ledger) {
+        (Some(key), ledger) => pipeline::ledger_path(key, ledger.as_deref()),
+        (None, Some(ledger)) => ledger.clone(),
+        (None, None) => {
+            return Err(CliError::new(
+                "--signer needs --ledger PATH: there is no key file to keep the ledger beside",
+            ));
+        }
+    };
+    let any = crate::signer::open_either(args.key.as_deref(), &args.passphrase, &args.signer)?;
+    let key = any.signer();
+    if let AnySigner::File(file_key) = &any
+        && file_key.is_test_only()
+    {
         eprintln!(
             "hallmark: warning: {} is a published TEST-ONLY key; codes it signs prove nothing",
-            args.key.display()
+            args.key.as_deref().unwrap_or(Path::new("KEY")).display()
         );
     }
     // Check everything before reserving serials: a refused mint burns none.
@@ -209,10 +243,9 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         Serials::Sequential => SerialMode::Sequential,
         Serials::Opaque => SerialMode::Opaque,
     };
-    let minter = Minter::new(&key, &template, mode)?;
-    let ledger_path = pipeline::ledger_path(&args.key, args.ledger.as_deref());
+    let minter = Minter::new(key, &template, mode)?;
     let cert = match &args.cert {
-        Some(path) => Some(check_certificate(path, &args, &key, &ledger_path)?),
+        Some(path) => Some(check_certificate(path, &args, key, &ledger_path)?),
         None => None,
     };
     let lines = LineFormat::new(
@@ -231,15 +264,12 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         fs::create_dir_all(dir).map_err(|e| CliError::about(dir.display(), e))?;
         durable::clean_stale_temps(dir);
     }
-    let mut sink = open_sink(
-        args.out.as_deref(),
-        args.force,
-        &[
-            (&args.key, "the key file"),
-            (&ledger_path, "the key's ledger"),
-        ],
-    )?;
-    let reserved = reserve(&ledger_path, &args, &key, mode);
+    let mut protected = vec![(ledger_path.as_path(), "the key's ledger")];
+    if let Some(key_file) = &args.key {
+        protected.push((key_file.as_path(), "the key file"));
+    }
+    let mut sink = open_sink(args.out.as_deref(), args.force, &protected)?;
+    let reserved = reserve(&ledger_path, &args, &any, mode);
     let batch = match reserved {
         Ok(batch) => batch,
         Err(e) => {
@@ -374,7 +404,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
 fn check_certificate(
     path: &Path,
     args: &Args,
-    key: &hallmark_issuer::SecretKey,
+    key: &dyn hallmark_issuer::signer::Signer,
     ledger_path: &Path,
 ) -> Result<hallmark::LineCertificate> {
     let bytes = crate::cmd::cert::read(path)?;
@@ -450,14 +480,10 @@ fn check_certificate(
 fn reserve(
     ledger_path: &Path,
     args: &Args,
-    key: &hallmark_issuer::SecretKey,
+    any: &AnySigner,
     mode: SerialMode,
 ) -> Result<hallmark_issuer::Batch> {
-    let files = LedgerFiles {
-        key_file: &args.key,
-        ledger: ledger_path,
-        new_ledger: args.new_ledger,
-    };
+    let key = any.signer();
     let request = BatchRequest {
         kid: key.kid(),
         count: args.count,
@@ -469,26 +495,32 @@ fn reserve(
         time: crate::cmd::now_secs()?,
         serials: mode,
     };
-    Ok(pipeline::reserve(
-        key,
-        files,
-        &request,
-        &mut |notice| match notice {
-            Notice::LedgerBusy { ledger } => eprintln!(
-                "hallmark: waiting for another mint to release {}",
-                ledger.display()
-            ),
-            Notice::NewLedger {
-                ledger,
-                key_file,
-                key_next,
-            } => eprintln!(
-                "hallmark: warning: --new-ledger: {} does not hold the batches {} records; \
+    let mut notice = |notice: Notice<'_>| match notice {
+        Notice::LedgerBusy { ledger } => eprintln!(
+            "hallmark: waiting for another mint to release {}",
+            ledger.display()
+        ),
+        Notice::NewLedger {
+            ledger,
+            key_file,
+            key_next,
+        } => eprintln!(
+            "hallmark: warning: --new-ledger: {} does not hold the batches {} records; \
                  continuing from counter {key_next}, and refusing any serial below it from now on",
-                ledger.display(),
-                key_file.display()
-            ),
-            _ => {}
-        },
-    )?)
+            ledger.display(),
+            key_file.display()
+        ),
+        _ => {}
+    };
+    Ok(match (any, &args.key) {
+        (AnySigner::File(file_key), Some(key_file)) => {
+            let files = LedgerFiles {
+                key_file,
+                ledger: ledger_path,
+                new_ledger: args.new_ledger,
+            };
+            pipeline::reserve(file_key, files, &request, &mut notice)?
+        }
+        _ => pipeline::reserve_in_ledger(ledger_path, &request, &mut notice)?,
+    })
 }

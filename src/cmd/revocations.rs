@@ -29,16 +29,26 @@ pub(crate) enum Command {
 /// verifiers' trust stores must mark as a revocation signer
 /// (`hallmark trust add --revocation-signer`). --sequence must grow with every
 /// snapshot: verifiers refuse one older than a snapshot they have seen.
+/// Instead of --key, --signer pkcs11:... signs with a key in an HSM or token.
 ///
 /// Example:
 ///   hallmark revocations build --key keys/revocations.key --list revoked.toml \
 ///       --sequence 8 --out revocations.bin
+///   hallmark revocations build --signer 'pkcs11:token=registry;object=revocations' \
+///       --list revoked.toml --sequence 9 --out revocations.bin
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct BuildArgs {
     /// The revocation signing key (a key file from `hallmark keygen`).
-    #[arg(long, value_name = "KEY")]
-    key: PathBuf,
+    #[arg(
+        long,
+        value_name = "KEY",
+        required_unless_present = "signer",
+        conflicts_with = "signer"
+    )]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    signer: crate::signer::SignerArgs,
     /// The list of revocations (TOML, see above).
     #[arg(long, value_name = "FILE")]
     list: PathBuf,
@@ -64,22 +74,23 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
 }
 
 fn build(args: BuildArgs) -> Result<u8> {
-    let ledger = hallmark_issuer::pipeline::ledger_path(&args.key, None);
-    crate::cmd::files::check_output(
-        &args.out,
-        args.force,
-        &[
-            (&args.key, "the signing key file"),
-            (&ledger, "the key's ledger"),
-            (&args.list, "the revocation list"),
-        ],
-    )?;
+    let mut protected = vec![(args.list.as_path(), "the revocation list")];
+    let ledger = args
+        .key
+        .as_deref()
+        .map(|key| hallmark_issuer::pipeline::ledger_path(key, None));
+    if let (Some(key), Some(ledger)) = (&args.key, &ledger) {
+        protected.push((key.as_path(), "the signing key file"));
+        protected.push((ledger.as_path(), "the key's ledger"));
+    }
+    crate::cmd::files::check_output(&args.out, args.force, &protected)?;
     let text = crate::read_text_bounded(&args.list, 1 << 30, "the revocation list")?;
     let now = crate::cmd::now_secs()?;
     let snapshot = revocation_list::parse(&text, args.sequence, now)
         .map_err(|e| CliError::about(args.list.display(), e))?;
-    let key = crate::cmd::key::open(&args.key, &args.passphrase)?;
-    let bytes = key.sign_snapshot(&snapshot);
+    let any = crate::signer::open_either(args.key.as_deref(), &args.passphrase, &args.signer)?;
+    let key = any.signer();
+    let bytes = hallmark_issuer::signer::sign_snapshot(key, &snapshot)?;
     crate::cmd::files::write_output(&args.out, &bytes, args.force)?;
     eprintln!(
         "wrote revocation snapshot sequence {} with {} revocations, signed by {} ({}), to {}",

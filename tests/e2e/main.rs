@@ -18,6 +18,7 @@ mod architecture;
 mod chain;
 mod cli;
 mod files;
+mod hsm;
 mod images;
 mod offline;
 mod properties;

@@ -194,6 +194,33 @@ pub enum Error {
         /// The floor.
         floor: u64,
     },
+    /// A signature from a signer does not verify under the signer's public key
+    /// (an HSM whose key objects do not match, a faulty device): nothing signed
+    /// with it is emitted.
+    #[error(
+        "the signature from {signer} does not verify under its public key (kid {kid}): \
+         refusing to emit anything it signed (is the token's key pair mismatched?)"
+    )]
+    SignatureMismatch {
+        /// The signer's name.
+        signer: String,
+        /// The key id the signature was checked against.
+        kid: hallmark::KeyId,
+    },
+    /// Opaque serials were asked of a signer that cannot derive their
+    /// permutation (it needs the secret seed, which an HSM never reveals).
+    #[error(
+        "opaque serials need the key's secret seed, which {signer} does not reveal (a PKCS#11 key): \
+         use --serials sequential, or a key file"
+    )]
+    OpaqueNeedsSeed {
+        /// The signer's name.
+        signer: String,
+    },
+    /// A PKCS#11 signer failed (feature `pkcs11`).
+    #[cfg(feature = "pkcs11")]
+    #[error(transparent)]
+    Pkcs11(#[from] crate::pkcs11::Pkcs11Error),
     /// A file could not be used (a symlink where a file was expected, ...).
     #[error(transparent)]
     File(#[from] hallmark_state::file::FileError),

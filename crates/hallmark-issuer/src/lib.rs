@@ -5,6 +5,9 @@
 //! issued twice, [`mint`], and the parallel mint [`pipeline`] (reserve durably,
 //! then sign on all cores into the caller's sink) with its output [`lines`],
 //! and the hand-kept [`revocation_list`] read into a snapshot to sign.
+//!
+//! Everything signs through a [`signer::Signer`]: a key file's [`SecretKey`],
+//! or (feature `pkcs11`) a key kept in an HSM, `pkcs11::Pkcs11Signer`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -15,8 +18,11 @@ mod ledger;
 pub mod lines;
 mod mint;
 pub mod pipeline;
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
 pub mod revocation_list;
 mod serials;
+pub mod signer;
 
 pub use error::{Error, LedgerLineError};
 pub use keys::{KdfParams, KeyFile, Passphrase, PublicKeyFile, SecretKey, public_file_text};

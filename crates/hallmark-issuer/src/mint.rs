@@ -3,10 +3,10 @@
 use hallmark::{Payload, PayloadTemplate};
 
 use crate::error::Error;
-use crate::keys::SecretKey;
 use crate::serials::{OPAQUE_BIT, OpaquePermutation, SerialMode};
+use crate::signer::Signer;
 
-/// Signs one payload with `key` and returns the code's canonical text.
+/// Signs one payload with `key` (any [`Signer`]) and returns the code's canonical text.
 ///
 /// ```
 /// # use hallmark_issuer::{SecretKey, mint};
@@ -20,14 +20,18 @@ use crate::serials::{OPAQUE_BIT, OpaquePermutation, SerialMode};
 /// assert_eq!(trust.verify_signature_only(&code)?.payload().serial(), 42);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn mint(key: &SecretKey, payload: &Payload) -> Result<String, Error> {
-    key.sign_code(payload)
+pub fn mint<S: Signer + ?Sized>(key: &S, payload: &Payload) -> Result<String, Error> {
+    crate::signer::sign_code(key, payload)
 }
 
 /// Mints many codes that differ only in their serial, without re-encoding the
 /// payload each time (through a [`PayloadTemplate`]).
 ///
-/// `Minter` is `Sync`: share it across threads to sign on all cores.
+/// `Minter` is `Sync`: share it across threads to sign on all cores. It signs
+/// through any [`Signer`]: a key file's [`SecretKey`](crate::SecretKey) or a key in an HSM.
+/// Opaque serials need a signer that can derive the permutation (a key file):
+/// with another, [`Minter::new`] refuses [`SerialMode::Opaque`]
+/// ([`Error::OpaqueNeedsSeed`]).
 ///
 /// ```
 /// # use hallmark_issuer::{Minter, SecretKey, SerialMode, mint};
@@ -40,7 +44,7 @@ pub fn mint(key: &SecretKey, payload: &Payload) -> Result<String, Error> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Minter<'k> {
-    key: &'k SecretKey,
+    key: &'k dyn Signer,
     opaque: Option<OpaquePermutation>,
     template: PayloadTemplate,
 }
@@ -48,13 +52,24 @@ pub struct Minter<'k> {
 impl<'k> Minter<'k> {
     /// A minter for codes like `template` (whose own serial is ignored).
     pub fn new(
-        key: &'k SecretKey,
+        key: &'k dyn Signer,
         template: &Payload,
         mode: SerialMode,
     ) -> Result<Minter<'k>, Error> {
+        let opaque = match mode {
+            SerialMode::Sequential => None,
+            SerialMode::Opaque => {
+                Some(
+                    key.opaque_permutation()
+                        .ok_or_else(|| Error::OpaqueNeedsSeed {
+                            signer: key.name().to_owned(),
+                        })?,
+                )
+            }
+        };
         Ok(Minter {
             key,
-            opaque: (mode == SerialMode::Opaque).then(|| key.opaque_permutation()),
+            opaque,
             template: PayloadTemplate::new(key.kid(), template)?,
         })
     }
@@ -84,7 +99,7 @@ impl<'k> Minter<'k> {
     pub fn mint(&self, counter: u64) -> Result<(u64, String), Error> {
         let serial = self.serial(counter)?;
         let unsigned = self.template.with_serial(serial);
-        let signature = self.key.sign_message(unsigned.signing_message());
+        let signature = self.key.sign(unsigned.signing_message())?;
         Ok((serial, unsigned.into_text(&signature)))
     }
 }
@@ -92,6 +107,7 @@ impl<'k> Minter<'k> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SecretKey;
     use hallmark::{Extension, TrustStore, TrustedKey};
 
     /// The fast path produces exactly the codes the reference path does.
@@ -151,9 +167,10 @@ mod tests {
 }
 
 /// A signed batch manifest of `key`'s batches in `batches` (others are skipped),
-/// for a registry to record which serials were really minted.
-pub fn sign_manifest(
-    key: &SecretKey,
+/// for a registry to record which serials were really minted. `key` is any
+/// [`Signer`] (a [`SecretKey`](crate::SecretKey), a key in an HSM).
+pub fn sign_manifest<S: Signer + ?Sized>(
+    key: &S,
     batches: &[crate::ledger::Batch],
     issued: u64,
 ) -> Result<Vec<u8>, Error> {
@@ -179,12 +196,13 @@ pub fn sign_manifest(
             })
             .collect::<Result<_, Error>>()?,
     };
-    key.sign_manifest(&manifest)
+    crate::signer::sign_batch_manifest(key, &manifest)
 }
 
 #[cfg(test)]
 mod manifest_tests {
     use super::*;
+    use crate::SecretKey;
     use crate::ledger::{BatchRequest, Ledger};
     use hallmark::{BatchManifest, TrustStore, TrustedKey};
 
@@ -261,6 +279,7 @@ mod manifest_tests {
 #[cfg(test)]
 mod typed_signing_tests {
     use super::*;
+    use crate::SecretKey;
     use hallmark::{
         BatchManifest, Reason, RevocationSnapshot, Scope, TrustStore, TrustedKey, UnverifiedCode,
     };

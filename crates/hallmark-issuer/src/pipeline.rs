@@ -201,6 +201,29 @@ pub fn reserve(
     Ok(batch)
 }
 
+/// Reserves the serials for `request` in the ledger at `ledger` alone, for a
+/// signer without a key file (a key in an HSM, [`crate::signer::Signer`]):
+/// the same lock (waiting after a [`Notice::LedgerBusy`]) and the same
+/// fsync before returning as [`reserve`], but no key-file counter to check
+/// the ledger against, so a lost or replaced ledger cannot be detected here:
+/// keep the ledger of a hardware key backed up.
+pub fn reserve_in_ledger(
+    ledger_path: &Path,
+    request: &BatchRequest<'_>,
+    notice: &mut dyn FnMut(Notice<'_>),
+) -> Result<Batch, Error> {
+    let mut ledger = match Ledger::try_open(ledger_path) {
+        Err(Error::LedgerBusy { .. }) => {
+            notice(Notice::LedgerBusy {
+                ledger: ledger_path,
+            });
+            Ledger::open(ledger_path)?
+        }
+        other => other?,
+    };
+    ledger.reserve(request)
+}
+
 /// Signs every code of `batch` with `minter`, in chunks of [`CHUNK`] on all
 /// cores, and returns how many codes reached the sink: all of the batch, or
 /// fewer if `stop` was set (checked before each chunk).

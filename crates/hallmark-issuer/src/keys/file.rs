@@ -320,7 +320,7 @@ pub(crate) fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<(), E
     })
 }
 
-pub(super) fn check_private(path: &Path) -> Result<(), Error> {
+pub(crate) fn check_private(path: &Path) -> Result<(), Error> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -8,7 +8,7 @@ use hallmark_state::file::{self as durable};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::{Signer as _, SigningKey};
 use hallmark::{
     BatchManifest, KeyId, PublicKey, RevocationSnapshot, UnsignedCode, UnsignedDocument,
 };
@@ -137,27 +137,18 @@ impl SecretKey {
         Ok(self.sign_document(manifest.to_unsigned()))
     }
 
-    /// Signs a line certificate with this (root) key; returns the certificate
-    /// file. Refuses a certificate that breaks the format's rules and one
-    /// whose subject is this key itself (a root signs no codes).
+    /// Signs a line certificate with this (root) key
+    /// ([`crate::signer::sign_certificate`]).
     pub fn sign_certificate(&self, cert: &hallmark::LineCertificate) -> Result<Vec<u8>, Error> {
-        if cert.subject == self.public_key() {
-            return Err(Error::Format(hallmark::Error::Cert(
-                hallmark::CertError::SubjectIsRoot {
-                    name: cert.name.clone(),
-                    kid: self.kid(),
-                },
-            )));
-        }
-        Ok(self.sign_document(cert.to_unsigned(self.kid())?))
+        crate::signer::sign_certificate(self, cert)
     }
 
-    /// Signs a batch receipt with this (registry) key; returns the receipt.
+    /// Signs a batch receipt with this (registry) key.
     pub fn sign_receipt(&self, receipt: &hallmark::BatchReceipt) -> Vec<u8> {
         self.sign_document(receipt.to_unsigned(self.kid()))
     }
 
-    /// Signs a trust bundle with this (registry) key; returns the bundle file.
+    /// Signs a trust bundle with this (registry) key.
     pub fn sign_bundle(&self, bundle: &hallmark::TrustBundle) -> Vec<u8> {
         self.sign_document(bundle.to_unsigned(self.kid()))
     }
@@ -357,9 +348,33 @@ impl SecretKey {
     }
 }
 
+impl crate::signer::Signer for SecretKey {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn public_key(&self) -> PublicKey {
+        self.public
+    }
+
+    fn kid(&self) -> KeyId {
+        self.public.kid()
+    }
+
+    /// Signs in memory (infallible; no check needed: the key is the public key's own).
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], Error> {
+        Ok(self.sign_message(message))
+    }
+
+    fn opaque_permutation(&self) -> Option<crate::serials::OpaquePermutation> {
+        Some(SecretKey::opaque_permutation(self))
+    }
+}
+
 mod file;
 
-use file::{ENCRYPTION, Encryption, aad, check_name, check_private, derive_wrapping_key};
+pub(crate) use file::check_private;
+use file::{ENCRYPTION, Encryption, aad, check_name, derive_wrapping_key};
 pub use file::{KdfParams, KeyFile, Passphrase, PublicKeyFile, public_file_text};
 pub(crate) use file::{read_limited, write_new};
 
