@@ -286,14 +286,45 @@ fn compromises(top: &[(Value, Value)]) -> Result<Vec<Compromise>, PayloadError> 
 /// A verified trust bundle: the trust it establishes (the roots given, plus
 /// its certificates), its revocations and its registry of receipted batches.
 ///
-/// ```no_run
-/// # fn main() -> Result<(), hallmark::Error> {
-/// use hallmark::{TrustBundle, TrustStore, Verifier};
-/// # let (bytes, roots, today, now): (Vec<u8>, TrustStore, hallmark::Date, u64) = unimplemented!();
-/// let bundle = TrustBundle::verify(&bytes, &roots)?;
-/// let verifier = Verifier::new(bundle.trust(), today).with_bundle(&bundle, now, 7 * 86_400);
-/// let verdict = verifier.verify("0630HCDQ...");
-/// # Ok(()) }
+/// ```
+/// use ed25519_dalek::{Signer, SigningKey};
+/// use hallmark::{Constraints, LineCertificate, PublicKey, TrustBundle, TrustStore, TrustedKey};
+/// use hallmark::{UnsignedDocument, Usage, VerdictKind, Verifier};
+/// let signed = |key: &SigningKey, doc: UnsignedDocument| {
+///     let signature = key.sign(doc.signing_message()).to_bytes();
+///     doc.into_signed(&signature)
+/// };
+/// let pk = |k: &SigningKey| PublicKey::from_bytes(k.verifying_key().as_bytes());
+/// let (root, registry) = (SigningKey::from_bytes(&[1; 32]), SigningKey::from_bytes(&[3; 32]));
+/// // The root, offline, certifies the registry's key for registry documents.
+/// let cert = LineCertificate {
+///     subject: pk(&registry)?,
+///     name: "registry".into(),
+///     valid_from: "2026-01-01".parse()?,
+///     valid_until: "2027-12-31".parse()?,
+///     usage: Usage::REGISTRY,
+///     issued: 1_767_225_600,
+///     constraints: Constraints::default(),
+/// };
+/// let cert = signed(&root, cert.to_unsigned(pk(&root)?.kid())?);
+/// // The registry signs a bundle that carries its certificate.
+/// let now = 1_785_000_000;
+/// let bundle = TrustBundle { sequence: 1, issued: now, certificates: vec![cert], ..TrustBundle::default() };
+/// let bytes = signed(&registry, bundle.to_unsigned(pk(&registry)?.kid()));
+/// // A distributor configured with the root alone.
+/// let mut roots = TrustStore::new();
+/// roots.add_root(TrustedKey::new("root", pk(&root)?, None, None)?)?;
+/// let verified = TrustBundle::verify(&bytes, &roots)?;
+/// assert_eq!((verified.sequence, verified.trust().keys().len()), (1, 1));
+/// let verifier = Verifier::new(verified.trust(), "2026-11-23".parse()?)
+///     .with_bundle(&verified, now, 7 * 86_400);
+/// assert_eq!(verifier.verify("not a code").kind(), VerdictKind::Malformed);
+/// // One byte changed and the bundle is refused.
+/// let mut altered = bytes.clone();
+/// altered[bytes.len() - 1] ^= 1;
+/// let refused = TrustBundle::verify(&altered, &roots);
+/// assert_eq!(refused.err().map(|e| e.kind()), Some("bad-signature"));
+/// # Ok::<(), hallmark::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct VerifiedBundle {
