@@ -24,9 +24,8 @@ use libfuzzer_sys::fuzz_target;
 
 /// The seed of the vectors' root (tools/gen-vectors/src/certs.rs).
 const ROOT_SEED: [u8; 32] = [
-    0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae,
-    0xaf, 0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd,
-    0xbe, 0xbf,
+    0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
+    0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf,
 ];
 
 struct Fixture {
@@ -92,7 +91,9 @@ fn check_accepted(f: &Fixture, bytes: &[u8]) {
     assert!(f.from <= cert.valid_from && cert.valid_from <= cert.valid_until);
     assert!(cert.valid_until <= f.until);
     // Re-encoding gives the same bytes.
-    let unsigned = cert.to_unsigned(issuer).expect("an accepted certificate re-encodes");
+    let unsigned = cert
+        .to_unsigned(issuer)
+        .expect("an accepted certificate re-encodes");
     let mut signature = [0u8; 64];
     signature.copy_from_slice(&bytes[bytes.len() - 64..]);
     assert_eq!(
@@ -102,7 +103,9 @@ fn check_accepted(f: &Fixture, bytes: &[u8]) {
     );
     // Adding it again is a no-op.
     let before = trust.clone();
-    trust.add_certificate(bytes).expect("the same certificate again");
+    trust
+        .add_certificate(bytes)
+        .expect("the same certificate again");
     assert_eq!(trust, before);
 }
 

@@ -68,8 +68,13 @@ fn fixture() -> &'static Fixture {
         let bound = |d: &str| Some(d.parse().expect("date"));
         trust
             .add_root(
-                TrustedKey::new("root", public(&root), bound("2025-01-01"), bound("2030-12-31"))
-                    .expect("root"),
+                TrustedKey::new(
+                    "root",
+                    public(&root),
+                    bound("2025-01-01"),
+                    bound("2030-12-31"),
+                )
+                .expect("root"),
             )
             .expect("root");
         trust
@@ -133,5 +138,8 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(kind(&f.line, RECEIPT_SIGNING_TAG), Some("key-usage"));
     assert_eq!(kind(&f.root, RECEIPT_SIGNING_TAG), Some("root-key"));
     assert_eq!(kind(&f.stranger, RECEIPT_SIGNING_TAG), Some("unknown-key"));
-    assert_eq!(kind(&f.registry, CERTIFICATE_SIGNING_TAG), Some("bad-signature"));
+    assert_eq!(
+        kind(&f.registry, CERTIFICATE_SIGNING_TAG),
+        Some("bad-signature")
+    );
 });

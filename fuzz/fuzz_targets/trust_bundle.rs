@@ -66,11 +66,17 @@ fn sign(key: &SigningKey, document: &[u8]) -> Vec<u8> {
 
 fn check(f: &Fixture, bundle: &VerifiedBundle, data: &[u8]) {
     assert!(bundle.sequence <= MAX_SEQUENCE);
-    let signer = bundle.trust().get(bundle.signer).expect("the signer is trusted");
+    let signer = bundle
+        .trust()
+        .get(bundle.signer)
+        .expect("the signer is trusted");
     assert!(signer.usage().contains(Usage::REGISTRY));
     assert_eq!(bundle.trust().roots(), f.roots.roots());
     for key in bundle.trust().keys() {
-        assert!(key.certificate().is_some(), "a bundle added an uncertified key");
+        assert!(
+            key.certificate().is_some(),
+            "a bundle added an uncertified key"
+        );
     }
     let registry = bundle.registry();
     // Probe codes of every certified key at a serial the input picks.
@@ -80,8 +86,12 @@ fn check(f: &Fixture, bundle: &VerifiedBundle, data: &[u8]) {
         .map_or(0, u64::from_le_bytes)
         >> 1;
     for key in bundle.trust().keys() {
-        let Ok(p) = Payload::new(serial, "DRN-2980", "L1", "2026-06-01".parse().expect("date"))
-        else {
+        let Ok(p) = Payload::new(
+            serial,
+            "DRN-2980",
+            "L1",
+            "2026-06-01".parse().expect("date"),
+        ) else {
             continue;
         };
         let revoked = registry.check(key.kid(), &p);

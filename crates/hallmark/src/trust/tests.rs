@@ -285,7 +285,7 @@ mod certified {
         );
         let text = TrustStore::append_to_toml(Some(&base), key.clone()).unwrap();
         let back = TrustStore::from_toml(&text).unwrap();
-        assert_eq!(back.keys(), &[key.clone()]);
+        assert_eq!(back.keys(), std::slice::from_ref(&key));
         assert_eq!(back.keys()[0].certificate(), Some(&c));
         // Without its root it does not load, so it is refused.
         assert!(TrustStore::append_to_toml(None, key).is_err());
