@@ -42,6 +42,9 @@ targets = (
     "seen_journal",
     "server",
     "image",
+    "certificate",
+    "receipt",
+    "trust_bundle",
 )
 added = {t: 0 for t in targets}
 
@@ -127,6 +130,16 @@ for f in files:
         for field in ("bytes", "payload_cbor"):
             if isinstance(case.get(field), str):
                 add_hex("decode", case[field])
+        # certificates.json and bundles.json: whole signed documents, and
+        # their documents alone (the targets sign those themselves).
+        for field, target in (("receipt", "receipt"), ("bundle", "trust_bundle")):
+            if isinstance(case.get(field), str):
+                add_hex(target, case[field])
+                add_hex(target, case[field][10:-128])
+        for c in case.get("certificates") or []:
+            if isinstance(c, str):
+                add_hex("certificate", c)
+                add_hex("certificate", c[10:-128])
         expect = case.get("expect")
         if isinstance(expect, dict) and isinstance(expect.get("canonical"), str):
             add("decode", expect["canonical"])
@@ -241,6 +254,14 @@ for i in range(5):
 # made the QR detector panic).
 for f in sorted((fuzz / "seeds" / "image").glob("*")):
     add("image", f.read_bytes())
+
+# certificate, receipt, trust_bundle: documents (the targets sign them); the
+# vectors of certificates.json and bundles.json add whole signed ones.
+add("certificate", cbor({0: bytes(range(32)), 1: "line", 2: 20454, 3: 21183, 4: 3,
+                         5: 1767225600, 6: ["DRN-*"], 8: [[1, 1000]], 10: 1000}))
+add("receipt", cbor({0: bytes(32), 1: bytes(4), 2: 1785000000, 3: 1, 4: 100}))
+add("trust_bundle", cbor({0: 1, 1: 1785086400, 2: [], 3: [],
+                          4: {2: [], 3: [], 4: [], 5: []}, 5: [[bytes(4), 1785000000, 20660]]}))
 
 for target in targets:
     total = sum(1 for _ in (corpus / target).iterdir())

@@ -130,6 +130,8 @@ fuzz_target!(|data: &[u8]| {
             }
             Scope::Lot(lot) => (0, lot.clone(), Date::EPOCH),
             Scope::Key { from } => (0, "L".to_owned(), *from),
+            // Only a trust bundle carries a compromise (FORMAT.md §19).
+            Scope::Compromise { .. } => panic!("a snapshot decoded a key compromise: {r:?}"),
         };
         let payload =
             Payload::new(serial, "P", &lot, date).expect("a revoked lot is a valid label");

@@ -222,6 +222,12 @@ fn vectors() {
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        // Certificates and bundles have their own schema and runner (below).
+        .filter(|p| {
+            !CERTIFICATE_FILES
+                .iter()
+                .any(|f| p.file_name().is_some_and(|n| n == *f))
+        })
         .collect();
     paths.sort();
     assert!(
@@ -265,4 +271,185 @@ fn vectors() {
         failures.join("\n")
     );
     eprintln!("{total} vectors passed");
+}
+
+// --- certificates.json and bundles.json (docs/FORMAT.md §17-19, Appendix A). ---
+
+/// The files [`certificate_vectors`] runs.
+const CERTIFICATE_FILES: [&str; 2] = ["certificates.json", "bundles.json"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertFile {
+    description: String,
+    format_version: u8,
+    root: NamedKey,
+    keys: Vec<NamedKey>,
+    today: String,
+    trust_store: String,
+    cases: Vec<CertCase>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NamedKey {
+    name: String,
+    seed: String,
+    public_key: String,
+    kid: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertCase {
+    name: String,
+    /// Replaces the file's trust store.
+    trust_store: Option<String>,
+    /// Signed certificates (hex), added in order.
+    #[serde(default)]
+    certificates: Vec<String>,
+    /// A batch receipt (hex) to verify.
+    receipt: Option<String>,
+    /// A trust bundle (hex) to verify.
+    bundle: Option<String>,
+    /// A code to judge (under the bundle, if any).
+    input: Option<String>,
+    expect: CertExpect,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertExpect {
+    verdict: String,
+    error: Option<String>,
+    reason: Option<String>,
+    sequence: Option<u64>,
+    registered: Option<u64>,
+}
+
+fn refused_as(expect: &CertExpect, what: &str, e: &hallmark::Error) -> Result<(), String> {
+    match (expect.verdict.as_str(), expect.error.as_deref()) {
+        ("error", Some(kind)) if kind == e.kind() => Ok(()),
+        _ => Err(format!("{what} refused with {} ({e})", e.kind())),
+    }
+}
+
+fn run_cert_case(file: &CertFile, case: &CertCase) -> Result<(), String> {
+    let today: Date = file.today.parse().map_err(|e| format!("today: {e}"))?;
+    let expect = &case.expect;
+    let text = case.trust_store.as_deref().unwrap_or(&file.trust_store);
+    let mut trust = match TrustStore::from_toml(text) {
+        Ok(t) => t,
+        Err(e) => return refused_as(expect, "trust store", &e),
+    };
+    for (i, c) in case.certificates.iter().enumerate() {
+        let bytes = hex::decode(c).map_err(|e| format!("certificate {i} hex: {e}"))?;
+        if let Err(e) = trust.add_certificate(&bytes) {
+            return refused_as(expect, &format!("certificate {i}"), &e);
+        }
+    }
+    if let Some(receipt) = &case.receipt {
+        let bytes = hex::decode(receipt).map_err(|e| format!("receipt hex: {e}"))?;
+        return match hallmark::BatchReceipt::verify(&bytes, &trust) {
+            Err(e) => refused_as(expect, "receipt", &e),
+            Ok((r, _))
+                if expect.verdict == "accepted" && expect.registered == Some(r.registered) =>
+            {
+                Ok(())
+            }
+            Ok((r, _)) => Err(format!("receipt accepted (registered {})", r.registered)),
+        };
+    }
+    let bundle = match &case.bundle {
+        Some(hex_bundle) => {
+            let bytes = hex::decode(hex_bundle).map_err(|e| format!("bundle hex: {e}"))?;
+            match hallmark::TrustBundle::verify(&bytes, &trust) {
+                Err(e) => return refused_as(expect, "bundle", &e),
+                Ok(b) => Some(b),
+            }
+        }
+        None => None,
+    };
+    let Some(input) = case.input.as_deref() else {
+        return match (&bundle, expect.verdict.as_str()) {
+            (Some(b), "accepted") if expect.sequence == Some(b.sequence) => Ok(()),
+            (None, "accepted") => Ok(()),
+            (Some(b), _) => Err(format!("bundle accepted (sequence {})", b.sequence)),
+            (None, v) => Err(format!("accepted, expected {v}")),
+        };
+    };
+    let verdict = match &bundle {
+        // Never stale: judged as of the bundle's own issue time.
+        Some(b) => Verifier::new(b.trust(), today)
+            .with_bundle(b, b.issued, u64::MAX)
+            .verify(input),
+        None => Verifier::new(&trust, today).verify(input),
+    };
+    let kind = verdict.kind().as_str();
+    if kind != expect.verdict {
+        let why = verdict.refusal().map(|e| format!(" ({}: {e})", e.kind()));
+        return Err(format!(
+            "verdict {kind}{}, expected {}",
+            why.unwrap_or_default(),
+            expect.verdict
+        ));
+    }
+    let detail = match &verdict {
+        Verdict::Revoked { revocation, .. } => (None, Some(revocation.reason.as_str())),
+        other => (other.refusal().map(|e| e.kind()), None),
+    };
+    if detail != (expect.error.as_deref(), expect.reason.as_deref()) {
+        return Err(format!(
+            "error/reason {detail:?}, expected {:?}/{:?}",
+            expect.error, expect.reason
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn certificate_vectors() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    let (mut total, mut failures) = (0, Vec::new());
+    for name in CERTIFICATE_FILES {
+        let path = dir.join(name);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let file: CertFile =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(file.format_version, 1);
+        assert!(!file.description.is_empty());
+        // Every key must be what its seed says.
+        for key in std::iter::once(&file.root).chain(&file.keys) {
+            let mut seed = [0u8; 32];
+            hex::decode_to_slice(&key.seed, &mut seed).unwrap_or_else(|e| panic!("seed: {e}"));
+            let public = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key();
+            assert_eq!(
+                hex::encode(public.as_bytes()),
+                key.public_key,
+                "{}",
+                key.name
+            );
+            assert_eq!(
+                hex::encode(hallmark::KeyId::derive(public.as_bytes()).to_bytes()),
+                key.kid,
+                "{}",
+                key.name
+            );
+        }
+        for case in &file.cases {
+            total += 1;
+            if let Err(why) = run_cert_case(&file, case) {
+                failures.push(format!("{name} / {}: {why}", case.name));
+            }
+        }
+    }
+    assert!(total >= 100, "only {total} certificate and bundle vectors");
+    assert!(
+        failures.is_empty(),
+        "{} of {total} certificate and bundle vectors failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    eprintln!("{total} certificate and bundle vectors passed");
 }

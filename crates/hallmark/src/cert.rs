@@ -449,38 +449,39 @@ impl LineCertificate {
                 .map(|t| check_pattern(name, &t).map(|()| Pattern(t)))
                 .collect()
         };
-        let serials = match field(&m, 8) {
-            None => Vec::new(),
-            Some(Value::Array(items)) if !items.is_empty() => items
-                .iter()
-                .map(|v| match v {
-                    Value::Array(pair) => match pair.as_slice() {
-                        [a, b] => crate::cbor::as_u64(a).zip(crate::cbor::as_u64(b)),
+        let serials = || -> Result<Vec<(u64, u64)>, PayloadError> {
+            Ok(match field(&m, 8) {
+                None => Vec::new(),
+                Some(Value::Array(items)) if !items.is_empty() => items
+                    .iter()
+                    .map(|v| match v {
+                        Value::Array(pair) => match pair.as_slice() {
+                            [a, b] => crate::cbor::as_u64(a).zip(crate::cbor::as_u64(b)),
+                            _ => None,
+                        },
                         _ => None,
-                    },
-                    _ => None,
-                })
-                .collect::<Option<Vec<_>>>()
-                .ok_or(PayloadError::WrongType {
-                    field: "serials",
-                    expected: "an array of [first, last] unsigned integer pairs",
-                })?,
-            Some(Value::Array(_)) => {
-                return Err(PayloadError::InvalidValue {
-                    field: "serials",
-                    reason: "an empty list is written by leaving the field out",
-                });
-            }
-            Some(_) => {
-                return Err(PayloadError::WrongType {
-                    field: "serials",
-                    expected: "an array of [first, last] unsigned integer pairs",
-                });
-            }
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or(PayloadError::WrongType {
+                        field: "serials",
+                        expected: "an array of [first, last] unsigned integer pairs",
+                    })?,
+                Some(Value::Array(_)) => {
+                    return Err(PayloadError::InvalidValue {
+                        field: "serials",
+                        reason: "an empty list is written by leaving the field out",
+                    });
+                }
+                Some(_) => {
+                    return Err(PayloadError::WrongType {
+                        field: "serials",
+                        expected: "an array of [first, last] unsigned integer pairs",
+                    });
+                }
+            })
         };
-        let max_count = field(&m, 10)
-            .map(|_| uint(&m, 10, "max_count"))
-            .transpose()?;
+        let max_count = || field(&m, 10).map(|_| uint(&m, 10, "max_count")).transpose();
+        // Each field's type and shape in key order, then the rules of `check`.
         let cert = LineCertificate {
             subject,
             name,
@@ -491,9 +492,9 @@ impl LineCertificate {
             constraints: Constraints {
                 parts: patterns(6, "parts")?,
                 lots: patterns(7, "lots")?,
-                serials,
+                serials: serials()?,
                 gs1_prefixes: texts(9, "gs1_prefixes")?,
-                max_count,
+                max_count: max_count()?,
             },
         };
         cert.check()?;
@@ -558,5 +559,405 @@ mod tests {
         assert!("codes,root".parse::<Usage>().is_err());
         assert_eq!(Usage::from_bits(8).to_string(), "nothing");
         assert!(!Usage::from_bits(8).contains(Usage::CODES));
+    }
+
+    use crate::testkit::{Key, cert, certify, day, payload, roots};
+    use crate::{Domain, TrustedKey, VerdictKind, Verifier};
+
+    fn kind<T: core::fmt::Debug>(r: Result<T, Error>) -> &'static str {
+        match r {
+            Ok(v) => panic!("accepted: {v:?}"),
+            Err(e) => e.kind(),
+        }
+    }
+
+    fn verdict(trust: &TrustStore, code: &str) -> (VerdictKind, Option<&'static str>) {
+        let v = Verifier::new(trust, day("2026-11-23")).verify(code);
+        (v.kind(), v.refusal().map(|e| e.kind()))
+    }
+
+    use crate::TrustStore;
+
+    #[test]
+    fn every_constraint_is_enforced_on_codes() {
+        let (root, line) = (Key::new(1), Key::new(2));
+        let mut c = cert(&line, "line", Usage::CODES);
+        c.constraints = Constraints {
+            parts: vec![Pattern::new("DRN-*").unwrap()],
+            lots: vec![Pattern::new("L1").unwrap(), Pattern::new("M*").unwrap()],
+            serials: vec![(1, 100), (1000, 1000)],
+            gs1_prefixes: vec!["0614141".into()],
+            max_count: Some(101),
+        };
+        let mut trust = roots(&root);
+        trust.add_certificate(&certify(&root, &c)).unwrap();
+        let genuine = (VerdictKind::Genuine, None);
+        assert_eq!(verdict(&trust, &line.code(&payload(1))), genuine);
+        assert_eq!(verdict(&trust, &line.code(&payload(100))), genuine);
+        assert_eq!(verdict(&trust, &line.code(&payload(1000))), genuine);
+        let lot_m = Payload::new(5, "DRN-1", "M7", day("2026-06-01")).unwrap();
+        assert_eq!(verdict(&trust, &line.code(&lot_m)), genuine);
+        let out = |k| (VerdictKind::OutOfScope, Some(k));
+        assert_eq!(
+            verdict(&trust, &line.code(&payload(101))),
+            out("serial-out-of-scope")
+        );
+        assert_eq!(
+            verdict(&trust, &line.code(&payload(0))),
+            out("serial-out-of-scope")
+        );
+        let part = Payload::new(5, "DRX-1", "L1", day("2026-06-01")).unwrap();
+        assert_eq!(verdict(&trust, &line.code(&part)), out("part-out-of-scope"));
+        let lot = Payload::new(5, "DRN-1", "L10", day("2026-06-01")).unwrap();
+        assert_eq!(verdict(&trust, &line.code(&lot)), out("lot-out-of-scope"));
+        // Part before lot before serial.
+        let all = Payload::new(5000, "X", "X", day("2026-06-01")).unwrap();
+        assert_eq!(verdict(&trust, &line.code(&all)), out("part-out-of-scope"));
+        // The window: key-not-valid, before the constraints.
+        for date in ["2025-12-31", "2028-01-01"] {
+            let p = Payload::new(5000, "X", "X", day(date)).unwrap();
+            assert_eq!(
+                verdict(&trust, &line.code(&p)),
+                (VerdictKind::KeyNotValid, Some("key-not-valid")),
+                "{date}"
+            );
+        }
+        for date in ["2026-01-01", "2027-12-31"] {
+            let p = Payload::new(7, "DRN-1", "L1", day(date)).unwrap();
+            assert_eq!(verdict(&trust, &line.code(&p)), genuine, "{date}");
+        }
+        // A forgery under a certified key is a bad signature, not out of scope.
+        let forged = line.forged_code(&part);
+        assert_eq!(verdict(&trust, &forged).0, VerdictKind::BadSignature);
+    }
+
+    #[test]
+    fn usage_decides_what_a_certified_key_signs() {
+        let (root, manifests_only, codes_only) = (Key::new(1), Key::new(2), Key::new(3));
+        let mut trust = roots(&root);
+        trust
+            .add_certificate(&certify(
+                &root,
+                &cert(&manifests_only, "m", Usage::MANIFESTS),
+            ))
+            .unwrap();
+        trust
+            .add_certificate(&certify(&root, &cert(&codes_only, "c", Usage::CODES)))
+            .unwrap();
+        assert_eq!(
+            verdict(&trust, &manifests_only.code(&payload(1))),
+            (VerdictKind::KeyNotValid, Some("key-usage"))
+        );
+        assert_eq!(
+            verdict(&trust, &codes_only.code(&payload(1))).0,
+            VerdictKind::Genuine
+        );
+        // A codes-only key signs no manifest in a bundle, receipt or bundle.
+        let bundle = crate::TrustBundle::default();
+        assert_eq!(
+            kind(crate::TrustBundle::verify(
+                &codes_only.sign(bundle.to_unsigned(codes_only.kid())),
+                &trust
+            )),
+            "key-usage"
+        );
+        let m = crate::testkit::manifest(&codes_only, vec![crate::testkit::batch(1, 1)]);
+        let r = crate::testkit::receipt(&codes_only, &m, &codes_only, 1);
+        assert_eq!(kind(crate::BatchReceipt::verify(&r, &trust)), "key-usage");
+        // Unknown bits grant nothing, and are kept.
+        let mut future = cert(&Key::new(4), "future", Usage::from_bits(1 << 40));
+        assert_eq!(kind(future.to_unsigned(root.kid())), "invalid-value");
+        future.usage = Usage::from_bits(1 << 40 | 1);
+        let k = trust.add_certificate(&certify(&root, &future)).unwrap();
+        assert_eq!(k.usage().bits(), 1 << 40 | 1);
+        assert!(!k.is_revocation_signer());
+        assert_eq!(
+            verdict(&trust, &Key::new(4).code(&payload(1))).0,
+            VerdictKind::Genuine
+        );
+    }
+
+    #[test]
+    fn two_levels_exactly() {
+        let (root, line, grandchild) = (Key::new(1), Key::new(2), Key::new(3));
+        let mut trust = roots(&root);
+        let all = Usage::KNOWN;
+        trust
+            .add_certificate(&certify(&root, &cert(&line, "line", all)))
+            .unwrap();
+        // A chain of three: a certified key signing a certificate.
+        let third = certify(&line, &cert(&grandchild, "third", all));
+        assert_eq!(kind(trust.add_certificate(&third)), "chain-too-long");
+        // A plain key signing one is the same.
+        let plain = Key::new(5);
+        trust
+            .add(TrustedKey::new("plain", plain.public(), None, None).unwrap())
+            .unwrap();
+        let by_plain = certify(&plain, &cert(&grandchild, "third", all));
+        assert_eq!(kind(trust.add_certificate(&by_plain)), "chain-too-long");
+        // An unknown signer.
+        let by_stranger = certify(&Key::new(6), &cert(&grandchild, "third", all));
+        assert_eq!(kind(trust.add_certificate(&by_stranger)), "unknown-root");
+        // A root signing a code, or any document.
+        assert_eq!(
+            verdict(&trust, &root.code(&payload(1))),
+            (VerdictKind::KeyNotValid, Some("root-key"))
+        );
+        let m = crate::testkit::manifest(&root, vec![crate::testkit::batch(1, 1)]);
+        assert_eq!(kind(crate::BatchManifest::verify(&m, &trust)), "root-key");
+        let r = crate::testkit::receipt(&root, &m, &root, 1_780_000_000);
+        assert_eq!(kind(crate::BatchReceipt::verify(&r, &trust)), "root-key");
+        let snapshot = crate::RevocationSnapshot::new(1, 1_780_000_000);
+        let s = root.sign(snapshot.to_unsigned(root.kid()));
+        assert_eq!(
+            kind(crate::RevocationSnapshot::verify(&s, &trust)),
+            "root-key"
+        );
+        // Found while specifying §17: the root was refused before its
+        // signature was checked, so anyone could make `root-key` (which says
+        // the root signed a code) by writing a root's kid. Signature first now.
+        let forged = root.forged_code(&payload(1));
+        assert_eq!(
+            verdict(&trust, &forged),
+            (VerdictKind::BadSignature, Some("bad-signature"))
+        );
+        let mut forged_doc = m.clone();
+        if let Some(b) = forged_doc.last_mut() {
+            *b ^= 1;
+        }
+        assert_eq!(
+            kind(crate::BatchManifest::verify(&forged_doc, &trust)),
+            "bad-signature"
+        );
+        // A certificate whose subject is a root.
+        let mut other_root = roots(&root);
+        let second = Key::new(7);
+        other_root
+            .add_root(TrustedKey::new("root2", second.public(), None, None).unwrap())
+            .unwrap();
+        let of_root = certify(&root, &cert(&second, "r2", all));
+        assert_eq!(
+            kind(other_root.add_certificate(&of_root)),
+            "subject-is-root"
+        );
+        let of_itself = certify(&root, &cert(&root, "self", all));
+        assert_eq!(
+            kind(other_root.add_certificate(&of_itself)),
+            "subject-is-root"
+        );
+    }
+
+    #[test]
+    fn window_must_lie_inside_the_roots() {
+        let (root, line) = (Key::new(1), Key::new(2));
+        let mut trust = roots(&root); // 2025-01-01 to 2030-12-31
+        for (from, until) in [("2024-12-31", "2026-01-01"), ("2026-01-01", "2031-01-01")] {
+            let mut c = cert(&line, "line", Usage::CODES);
+            c.valid_from = day(from);
+            c.valid_until = day(until);
+            assert_eq!(
+                kind(trust.add_certificate(&certify(&root, &c))),
+                "window-outside-root",
+                "{from}..{until}"
+            );
+        }
+        let mut c = cert(&line, "line", Usage::CODES);
+        c.valid_from = day("2025-01-01");
+        c.valid_until = day("2030-12-31");
+        assert!(trust.add_certificate(&certify(&root, &c)).is_ok());
+        // An unbounded root bounds nothing.
+        let mut open = TrustStore::new();
+        open.add_root(TrustedKey::new("open", root.public(), None, None).unwrap())
+            .unwrap();
+        c.valid_from = Date::EPOCH;
+        c.valid_until = Date::MAX;
+        assert!(open.add_certificate(&certify(&root, &c)).is_ok());
+    }
+
+    #[test]
+    fn same_certificate_twice_is_a_no_op_two_different_ones_conflict() {
+        let (root, line) = (Key::new(1), Key::new(2));
+        let mut trust = roots(&root);
+        let c = cert(&line, "line", Usage::CODES);
+        let bytes = certify(&root, &c);
+        trust.add_certificate(&bytes).unwrap();
+        let before = trust.clone();
+        trust.add_certificate(&bytes).unwrap();
+        assert_eq!(trust, before);
+        assert_eq!(trust.keys().len(), 1);
+        let mut wider = c.clone();
+        wider.valid_until = day("2028-12-31");
+        assert_eq!(
+            kind(trust.add_certificate(&certify(&root, &wider))),
+            "certificate-conflict"
+        );
+        // A certificate for a key the store trusts as a plain key conflicts too.
+        let mut plain = roots(&root);
+        plain
+            .add(TrustedKey::new("plain", line.public(), None, None).unwrap())
+            .unwrap();
+        assert_eq!(kind(plain.add_certificate(&bytes)), "certificate-conflict");
+    }
+
+    #[test]
+    fn malformed_and_oversized_certificates_are_refused() {
+        let (root, line) = (Key::new(1), Key::new(2));
+        let mut trust = roots(&root);
+        let good = certify(&root, &cert(&line, "line", Usage::CODES));
+        // Every byte altered: refused (signature, or framing for byte 0).
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            if let Some(b) = bad.get_mut(i) {
+                *b ^= 1;
+            }
+            assert!(trust.clone().add_certificate(&bad).is_err(), "byte {i}");
+        }
+        let mut sig = good.clone();
+        if let Some(b) = sig.last_mut() {
+            *b ^= 0x40;
+        }
+        assert_eq!(kind(trust.add_certificate(&sig)), "bad-signature");
+        assert_eq!(kind(trust.add_certificate(&good[..20])), "truncated");
+        assert_eq!(kind(trust.add_certificate(&[2; 80])), "unsupported-version");
+        let big = vec![1; MAX_CERTIFICATE_BYTES + 1];
+        assert_eq!(kind(trust.add_certificate(&big)), "too-long");
+        // Correctly signed bodies that break the document rules.
+        let raw = |body: &[u8]| root.sign_raw(Domain::Certificate, root.kid(), body);
+        let doc = cert(&line, "line", Usage::CODES).document();
+        let with = |k: u64, v: Value| {
+            let Value::Map(mut m) = parse_canonical(&doc).unwrap() else {
+                panic!()
+            };
+            m.retain(|(key, _)| crate::cbor::as_u64(key) != Some(k));
+            m.push((int(k), v));
+            m.sort_by_key(|(key, _)| crate::cbor::as_u64(key));
+            to_vec(&Value::Map(m))
+        };
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (with(11, int(0)), "invalid-value"),
+            (with(0, Value::Bytes(vec![0; 31])), "invalid-value"),
+            (with(0, Value::Text("k".into())), "wrong-type"),
+            (with(1, Value::Text("bad name".into())), "invalid-value"),
+            (with(3, int(0)), "invalid-value"),
+            (with(3, int(3_000_000)), "invalid-value"),
+            (with(4, int(0)), "invalid-value"),
+            (with(4, int(1 << 9)), "invalid-value"),
+            (with(6, Value::Array(vec![])), "invalid-value"),
+            (
+                with(6, Value::Array(vec![Value::Text("*".into())])),
+                "invalid-value",
+            ),
+            (with(7, Value::Array(vec![int(1)])), "wrong-type"),
+            (
+                with(8, Value::Array(vec![Value::Array(vec![int(5), int(4)])])),
+                "invalid-value",
+            ),
+            (
+                with(8, Value::Array(vec![Value::Array(vec![int(5)])])),
+                "wrong-type",
+            ),
+            (
+                with(9, Value::Array(vec![Value::Text("123".into())])),
+                "invalid-value",
+            ),
+            (
+                with(9, Value::Array(vec![Value::Text("12a4".into())])),
+                "invalid-value",
+            ),
+            (with(10, int(0)), "invalid-value"),
+            (with(10, Value::Text("1".into())), "wrong-type"),
+            (doc.get(..doc.len() - 1).unwrap().to_vec(), "invalid-cbor"),
+            ([&doc[..], &[0]].concat(), "trailing-bytes"),
+            (to_vec(&Value::Array(vec![])), "not-a-map"),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(
+                kind(trust.add_certificate(&raw(&body))),
+                expected,
+                "{}",
+                hex::encode(&body)
+            );
+        }
+        // A missing field, a key twice, keys out of order.
+        let Value::Map(m) = parse_canonical(&doc).unwrap() else {
+            panic!()
+        };
+        let without_name: Vec<_> = m.iter().filter(|(k, _)| *k != int(1)).cloned().collect();
+        assert_eq!(
+            kind(trust.add_certificate(&raw(&to_vec(&Value::Map(without_name))))),
+            "missing-field"
+        );
+        let mut twice = doc.clone();
+        twice[0] += 1; // one more pair in the map head
+        twice.extend_from_slice(&[0x05, 0x00]); // key 5 again, after 5
+        assert_eq!(kind(trust.add_certificate(&raw(&twice))), "duplicate-key");
+        let mut unsorted = m.clone();
+        unsorted.swap(0, 1);
+        assert_eq!(
+            kind(trust.add_certificate(&raw(&to_vec(&Value::Map(unsorted))))),
+            "unsorted-keys"
+        );
+    }
+
+    #[test]
+    fn decoding_and_reencoding_agree() {
+        let (root, line) = (Key::new(1), Key::new(2));
+        let mut c = cert(&line, "line", Usage::CODES.union(Usage::MANIFESTS));
+        c.constraints = Constraints {
+            parts: vec![Pattern::new("DRN-*").unwrap()],
+            lots: vec![Pattern::new("L1").unwrap()],
+            serials: vec![(0, u64::MAX)],
+            gs1_prefixes: vec!["0614141".into()],
+            max_count: Some(u64::MAX),
+        };
+        let bytes = certify(&root, &c);
+        let (kid, back) = LineCertificate::decode_unverified(&bytes).unwrap();
+        assert_eq!((kid, &back), (root.kid(), &c));
+        assert_eq!(certify(&root, &back), bytes);
+        let mut trust = roots(&root);
+        let key = trust.add_certificate(&bytes).unwrap();
+        assert_eq!(key.certificate(), Some(&c));
+        assert_eq!(key.certificate_bytes(), Some(&bytes[..]));
+        assert_eq!(key.usage(), c.usage);
+        assert_eq!(
+            (key.valid_from(), key.valid_until()),
+            (Some(c.valid_from), Some(c.valid_until))
+        );
+    }
+
+    /// Found while specifying §17: serials (8) and max_count (10) were read
+    /// before the dates, so a document wrong in several fields reported a
+    /// later key first. Fields are now read in key order.
+    #[test]
+    fn certificate_fields_are_checked_in_key_order() {
+        let root = Key::new(1);
+        let doc = cert(&Key::new(2), "line", Usage::CODES).document();
+        let Value::Map(mut m) = parse_canonical(&doc).unwrap() else {
+            panic!()
+        };
+        m.retain(|(k, _)| *k != int(2));
+        m.push((int(8), int(1)));
+        m.push((int(10), Value::Text("x".into())));
+        let body = to_vec(&Value::Map(m));
+        let mut trust = roots(&root);
+        let signed = root.sign_raw(Domain::Certificate, root.kid(), &body);
+        assert!(matches!(
+            trust.add_certificate(&signed),
+            Err(Error::Payload(PayloadError::MissingField("valid_from")))
+        ));
+    }
+
+    #[test]
+    fn check_batch_needs_the_whole_range_inside_one_range() {
+        let c = Constraints {
+            serials: vec![(1, 10), (11, 20)],
+            ..Constraints::default()
+        };
+        assert_eq!(c.check_batch("P", "L", 1, 10), Ok(()));
+        assert_eq!(c.check_batch("P", "L", 5, 15), Err(Constraint::Serial));
+        assert_eq!(
+            Constraints::default().check_batch("P", "L", 0, u64::MAX),
+            Ok(())
+        );
     }
 }

@@ -58,6 +58,8 @@ mod revocation;
 pub mod runs;
 mod signed;
 mod template;
+#[cfg(test)]
+mod testkit;
 mod text;
 mod trust;
 mod verdict;

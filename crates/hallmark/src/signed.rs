@@ -238,5 +238,6 @@ pub(crate) fn open<'b, 't>(
     let framed = frame(bytes, domain, max)?;
     let trusted = trust.document_signer(framed.kid, domain)?;
     framed.check(domain, trusted)?;
+    trusted.refuse_root(domain.document())?;
     Ok((trusted, framed.body))
 }

@@ -144,6 +144,21 @@ impl TrustedKey {
         self.multiples();
     }
 
+    /// Refuses a root (the only keys with an empty usage set: [`TrustStore::add_root`]
+    /// empties it, and plain and certified keys always have a known usage) as
+    /// the signer of `document`.
+    pub(crate) fn refuse_root(&self, document: Document) -> Result<(), Error> {
+        if self.usage == Usage::default() {
+            return Err(VerifyError::RootKey {
+                kid: self.kid(),
+                key_name: self.name.clone(),
+                document,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
     /// The key's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -177,8 +192,13 @@ impl TrustedKey {
         self.valid_from.is_none_or(|f| f <= date) && self.valid_until.is_none_or(|u| date <= u)
     }
 
-    /// This entry as a TOML `[[key]]` table, as [`TrustStore::from_toml`] reads it.
+    /// This entry as a TOML `[[key]]` table, as [`TrustStore::from_toml`] reads it;
+    /// a certified key as its `[[certificate]]` table (written as a `[[key]]`,
+    /// it would lose its usage and constraints), which loads only beside its root.
     pub fn to_toml(&self) -> String {
+        if let Some(bytes) = self.certificate_bytes() {
+            return format!("[[certificate]]\ndata = \"{}\"\n", hex::encode(bytes));
+        }
         let mut out = format!(
             "[[key]]\nname = \"{}\"\npublic_key = \"{}\"\n",
             self.name,
@@ -598,16 +618,19 @@ impl TrustStore {
     /// a root is refused ([`VerifyError::RootKey`]), an unknown kid is
     /// [`VerifyError::UnknownKey`]. Usage is checked by each document type
     /// after the signature.
-    pub(crate) fn document_signer(&self, kid: KeyId, domain: Domain) -> Result<&TrustedKey, Error> {
-        if let Some(root) = self.roots.iter().find(|r| r.kid() == kid) {
-            return Err(VerifyError::RootKey {
-                kid,
-                key_name: root.name.clone(),
-                document: domain.document(),
-            }
-            .into());
-        }
-        self.get(kid).ok_or(VerifyError::UnknownKey { kid }.into())
+    ///
+    /// A root is returned too, so that its signature is checked first: a
+    /// forgery naming a root's kid is `bad-signature`, and `root-key` (from
+    /// [`TrustStore::check_usage`] or [`crate::signed::open`]) means the root
+    /// really signed a code or document.
+    pub(crate) fn document_signer(
+        &self,
+        kid: KeyId,
+        _domain: Domain,
+    ) -> Result<&TrustedKey, Error> {
+        self.get(kid)
+            .or_else(|| self.roots.iter().find(|r| r.kid() == kid))
+            .ok_or(VerifyError::UnknownKey { kid }.into())
     }
 
     /// Refuses a document of type `document` signed by `key` unless its
@@ -617,6 +640,7 @@ impl TrustStore {
         needed: Usage,
         document: Document,
     ) -> Result<(), Error> {
+        key.refuse_root(document)?;
         if key.usage.contains(needed) {
             Ok(())
         } else {

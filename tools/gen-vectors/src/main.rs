@@ -15,6 +15,8 @@ use hallmark::{CODE_SIGNING_TAG, KeyId};
 use hallmark_issuer::SecretKey;
 use serde_json::{Value, json};
 
+mod certs;
+
 /// RFC 8032 test 1 secret key.
 const SEED: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 /// A second key that no vector trust store contains.
@@ -251,6 +253,8 @@ fn main() {
             usage_cases(&signer, &sample, &sample_text),
         ),
     );
+    write(&dir, "certificates.json", certs::certificates_file());
+    write(&dir, "bundles.json", certs::bundles_file());
 }
 
 /// Key usage (FORMAT.md §9, step V3a): a key marked `revocation_signer` signs

@@ -147,3 +147,147 @@ fn trust_store_schema() {
     assert_eq!(load(&good.replace('\n', "\r\n")), Ok(1));
     assert_eq!(load(&good.replace("= \"d75a", "= \" d75a")), Ok(1));
 }
+
+mod certified {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::super::*;
+    use crate::testkit::{Key, cert, certify, day, payload, roots};
+    use crate::{Constraints, Pattern, VerdictKind, Verifier};
+
+    fn root_toml(root: &Key, extra: &str) -> String {
+        format!(
+            "[[root]]\nname = \"root\"\npublic_key = \"{}\"\nvalid_from = 2025-01-01\nvalid_until = 2030-12-31\n{extra}",
+            root.public().to_hex()
+        )
+    }
+
+    fn cert_toml(bytes: &[u8]) -> String {
+        format!("[[certificate]]\ndata = \"{}\"\n", hex::encode(bytes))
+    }
+
+    #[test]
+    fn roots_and_certificates_load_from_toml() {
+        let (root, line) = (Key::new(1), Key::new(2));
+        let mut c = cert(&line, "line", Usage::CODES);
+        c.constraints = Constraints {
+            parts: vec![Pattern::new("DRN-*").unwrap()],
+            ..Constraints::default()
+        };
+        let bytes = certify(&root, &c);
+        // A certificate before its root in the file still finds it.
+        let text = format!("{}\n{}", cert_toml(&bytes), root_toml(&root, ""));
+        let trust = TrustStore::from_toml(&text).unwrap();
+        assert_eq!(trust.roots().len(), 1);
+        assert_eq!(trust.keys().len(), 1);
+        assert_eq!(trust.keys()[0].certificate(), Some(&c));
+        let mut by_api = roots(&root);
+        by_api.add_certificate(&bytes).unwrap();
+        assert_eq!(trust, by_api);
+        let v = Verifier::new(&trust, day("2026-11-23"));
+        assert_eq!(
+            v.verify(&line.code(&payload(1))).kind(),
+            VerdictKind::Genuine
+        );
+        let other_part = Payload::new(1, "X-1", "L1", day("2026-06-01")).unwrap();
+        assert_eq!(
+            v.verify(&line.code(&other_part)).kind(),
+            VerdictKind::OutOfScope
+        );
+        // A root signs no codes.
+        let r = v.verify(&root.code(&payload(1)));
+        assert_eq!(r.refusal().map(|e| e.kind()), Some("root-key"));
+    }
+
+    #[test]
+    fn trust_store_certificate_refusals() {
+        let (root, line) = (Key::new(1), Key::new(2));
+        let bytes = certify(&root, &cert(&line, "line", Usage::CODES));
+        let load = |text: &str| TrustStore::from_toml(text).map_err(|e| e.kind());
+        // Without its root.
+        assert_eq!(load(&cert_toml(&bytes)).err(), Some("unknown-root"));
+        // Not hex; a field other than data.
+        assert_eq!(
+            load(&format!(
+                "{}[[certificate]]\ndata = \"zz\"\n",
+                root_toml(&root, "")
+            ))
+            .err(),
+            Some("invalid-field")
+        );
+        assert_eq!(
+            load(&format!(
+                "{}[[certificate]]\ndata = \"{}\"\nname = \"x\"\n",
+                root_toml(&root, ""),
+                hex::encode(&bytes)
+            ))
+            .err(),
+            Some("trust-store")
+        );
+        // A root may not be a revocation signer.
+        assert_eq!(
+            load(&root_toml(&root, "revocation_signer = false\n")).err(),
+            Some("trust-store")
+        );
+        // A root and a key with one kid; a certificate for a [[key]].
+        let key_entry = |k: &Key| {
+            format!(
+                "[[key]]\nname = \"k\"\npublic_key = \"{}\"\n",
+                k.public().to_hex()
+            )
+        };
+        assert_eq!(
+            load(&format!("{}{}", root_toml(&root, ""), key_entry(&root))).err(),
+            Some("duplicate-key-id")
+        );
+        assert_eq!(
+            load(&format!(
+                "{}{}{}",
+                root_toml(&root, ""),
+                key_entry(&line),
+                cert_toml(&bytes)
+            ))
+            .err(),
+            Some("certificate-conflict")
+        );
+        // The error names the line of the certificate's data.
+        let text = format!("{}\n{}", root_toml(&root, ""), cert_toml(&bytes[..40]));
+        match TrustStore::from_toml(&text) {
+            Err(Error::TrustStore(e @ TrustStoreError::InvalidCertificate { .. })) => {
+                assert_eq!(e.line(), Some(8));
+                assert_eq!(e.kind(), "truncated");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The same certificate twice in a file is one key.
+        let twice = format!(
+            "{}{}{}",
+            root_toml(&root, ""),
+            cert_toml(&bytes),
+            cert_toml(&bytes)
+        );
+        assert_eq!(load(&twice).map(|t| t.keys().len()), Ok(1));
+    }
+
+    /// Found while specifying §17: `to_toml` wrote a certified key as a plain
+    /// `[[key]]`, so `append_to_toml` widened it to codes and manifests with
+    /// no constraints. It now writes the `[[certificate]]`.
+    #[test]
+    fn certified_key_to_toml_keeps_its_certificate() {
+        let (root, line) = (Key::new(1), Key::new(2));
+        let mut c = cert(&line, "line", Usage::CODES);
+        c.constraints.serials = vec![(1, 10)];
+        let bytes = certify(&root, &c);
+        let mut trust = roots(&root);
+        let key = trust.add_certificate(&bytes).unwrap().clone();
+        let base = format!(
+            "[[root]]\nname = \"root\"\npublic_key = \"{}\"\nvalid_from = 2025-01-01\nvalid_until = 2030-12-31\n",
+            root.public().to_hex()
+        );
+        let text = TrustStore::append_to_toml(Some(&base), key.clone()).unwrap();
+        let back = TrustStore::from_toml(&text).unwrap();
+        assert_eq!(back.keys(), std::slice::from_ref(&key));
+        assert_eq!(back.keys()[0].certificate(), Some(&c));
+        // Without its root it does not load, so it is refused.
+        assert!(TrustStore::append_to_toml(None, key).is_err());
+    }
+}
