@@ -188,7 +188,7 @@ pub enum VerifyError {
     /// The document names a key that may not sign it: a key the trust store
     /// marks `revocation_signer = true` signs revocation snapshots only, and a
     /// certified key signs only what its certificate's usage allows.
-    #[error("key {key_name} ({kid}) may not sign {document}s: it may sign {allowed}")]
+    #[error("key {key_name} ({kid}) may not sign {document}s: {}", usage_words(*.allowed))]
     KeyUsage {
         /// The key id the document names.
         kid: KeyId,
@@ -326,6 +326,15 @@ pub enum CertError {
         /// Which field differs.
         reason: &'static str,
     },
+}
+
+/// What a key may sign, for [`VerifyError::KeyUsage`]'s message.
+fn usage_words(allowed: crate::Usage) -> String {
+    if allowed == crate::Usage::REGISTRY {
+        "it is a revocation signer (registry usage): it signs revocation snapshots, receipts and trust bundles only, never codes or manifests".to_owned()
+    } else {
+        format!("it may sign {allowed} only")
+    }
 }
 
 fn window(from: Option<Date>, until: Option<Date>) -> String {
