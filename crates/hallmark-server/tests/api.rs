@@ -1440,10 +1440,18 @@ impl Storage for CountingLookups {
     fn register_batches(
         &self,
         manifest: &BatchManifest,
+        bytes: &[u8],
+        max_count: Option<u64>,
         token: &str,
         now: u64,
-    ) -> Result<u64, hallmark_server::StorageError> {
-        self.inner.register_batches(manifest, token, now)
+    ) -> Result<hallmark_server::storage::Registration, hallmark_server::StorageError> {
+        self.inner
+            .register_batches(manifest, bytes, max_count, token, now)
+    }
+    fn registry_contents(
+        &self,
+    ) -> Result<hallmark_server::storage::RegistryContents, hallmark_server::StorageError> {
+        self.inner.registry_contents()
     }
     fn is_registered(
         &self,

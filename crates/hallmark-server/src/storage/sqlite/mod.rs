@@ -27,6 +27,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../../migrations/sqlite/002_bounded_scans.sql"),
     ),
+    // The registry: the status kind `compromise`, and registered manifests
+    // kept whole with their first registration time (receipts, bundles).
+    (
+        3,
+        include_str!("../../../migrations/sqlite/003_registry.sql"),
+    ),
 ];
 
 /// Storage in one SQLite database file (or in memory, for tests).
@@ -194,7 +200,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.db");
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 2);
+        assert_eq!(s.schema_version().unwrap(), 3);
         let (mode, sync): (String, i64) = {
             let c = s.lock();
             (
@@ -240,7 +246,7 @@ mod tests {
         ))
         .unwrap();
         let s = SqliteStorage::setup(conn).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 2);
+        assert_eq!(s.schema_version().unwrap(), 3);
         let sum = s
             .scan_summary(KeyId::from_bytes([1, 2, 3, 4]), 5, 150)
             .unwrap();
