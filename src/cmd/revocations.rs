@@ -1,8 +1,9 @@
 //! `hallmark revocations ...`
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use hallmark_client::snapshot::{self, PullOutcome};
+use hallmark_client::snapshot::{self, Check, Document, PullOutcome};
+use hallmark_state::sequence::SequenceStore;
 use hallmark_issuer::revocation_list;
 
 use crate::{CliError, EXIT_OK, Result};
@@ -98,7 +99,10 @@ fn build(args: BuildArgs) -> Result<u8> {
 /// The file is replaced atomically. The snapshot's ETag is kept beside it in
 /// FILE.etag and sent back on the next pull: when nothing changed the service
 /// answers 304 and FILE stays as it is. With --trust the snapshot is checked
-/// (signed by a revocation signer of that trust store) before it is written.
+/// (signed by a revocation signer of that trust store) and its sequence
+/// against the state directory `hallmark verify` uses (one sequence per
+/// signer, snapshots and bundles alike) before it is written: an older one
+/// than seen is a rollback, refused with exit status 2, and FILE is kept.
 /// Run it from cron or a timer; exit status 0 when FILE is current.
 ///
 /// Example:
@@ -113,39 +117,83 @@ pub(crate) struct PullArgs {
     /// Where to write the snapshot (its ETag goes to FILE.etag).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
-    /// Check the snapshot's signature against this trust store before writing.
+    /// Check the snapshot's signature against this trust store, and its
+    /// sequence against the state directory, before writing.
     #[arg(long, value_name = "FILE")]
     trust: Option<PathBuf>,
+    /// Where the highest sequence seen per signer is kept (with --trust;
+    /// default: $HALLMARK_STATE_DIR, else $XDG_STATE_HOME/hallmark, else
+    /// ~/.local/state/hallmark, as `hallmark verify`).
+    #[arg(long, value_name = "DIR", requires = "trust")]
+    state_dir: Option<PathBuf>,
 }
 
 fn pull(args: PullArgs) -> Result<u8> {
-    let trust = match &args.trust {
+    pull_into(
+        Document::Snapshot,
+        &args.server,
+        &args.out,
+        args.trust.as_deref(),
+        args.state_dir.as_deref(),
+    )
+}
+
+/// `revocations pull` and `trust pull`: downloads `document` to `out`, with
+/// `trust` verified and its sequence checked against the state directory.
+pub(crate) fn pull_into(
+    document: Document,
+    server: &str,
+    out: &Path,
+    trust_path: Option<&Path>,
+    state_dir: Option<&Path>,
+) -> Result<u8> {
+    let trust = match trust_path {
         Some(path) => Some(crate::cmd::load_trust(path)?),
         None => None,
     };
-    let client = crate::service::connect(&args.server, None)?;
-    let etag_file = snapshot::etag_path(&args.out);
-    for out in [&args.out, &etag_file] {
-        let trust: Vec<(&std::path::Path, &str)> = args
-            .trust
+    let sequences = match trust {
+        Some(_) => Some(SequenceStore::new(
+            hallmark_state::sequence::state_dir(state_dir)
+                .map_err(|e| CliError::context("--state-dir", e))?,
+        )),
+        None => None,
+    };
+    let client = crate::service::connect(server, None)?;
+    let etag_file = snapshot::etag_path(out);
+    for path in [out, &etag_file] {
+        let protected: Vec<(&Path, &str)> = trust_path
             .iter()
-            .map(|t| (t.as_path(), "the trust store"))
+            .map(|t| (*t, "the trust store"))
             .collect();
-        hallmark_state::file::refuse_protected(out, &trust)?;
+        hallmark_state::file::refuse_protected(path, &protected)?;
     }
-    match snapshot::pull(&client, &args.out, trust.as_ref())? {
+    let check = trust.as_ref().map(|trust| Check {
+        trust,
+        sequences: sequences.as_ref(),
+    });
+    let what = match document {
+        Document::Snapshot => "snapshot",
+        Document::Bundle => "trust bundle",
+    };
+    match snapshot::pull_document(&client, document, out, check)? {
         PullOutcome::Unchanged => {
-            eprintln!("{}: unchanged (304 Not Modified)", args.out.display());
+            eprintln!("{}: unchanged (304 Not Modified)", out.display());
         }
         PullOutcome::Refused(reply) => return crate::service::refused(&reply, None),
         PullOutcome::Written { bytes, verified } => {
             if let Some(v) = verified {
-                eprintln!(
-                    "snapshot sequence {} with {} revocations verified",
-                    v.sequence, v.revocations
-                );
+                match v.manifests {
+                    Some(m) => eprintln!(
+                        "{what} sequence {} from key {} with {m} manifests and {} revocations verified",
+                        v.sequence, v.signer, v.revocations
+                    ),
+                    None => eprintln!(
+                        "{what} sequence {} with {} revocations verified",
+                        v.sequence, v.revocations
+                    ),
+                }
             }
-            eprintln!("wrote {} ({bytes} bytes)", args.out.display());
+            eprintln!("wrote {} ({bytes} bytes)", out.display());
         }
     }
     Ok(EXIT_OK)
