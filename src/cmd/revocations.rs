@@ -28,12 +28,18 @@ pub(crate) enum Command {
 ///
 /// (one field per line in the file). The snapshot is signed with --key, which
 /// verifiers' trust stores must mark as a revocation signer
-/// (`hallmark trust add --revocation-signer`). --sequence must grow with every
-/// snapshot: verifiers refuse one older than a snapshot they have seen.
+/// (`hallmark trust add --revocation-signer`). The sequence must grow with
+/// every snapshot: verifiers refuse one older than a snapshot (or trust
+/// bundle) they have seen from the same key. By default it follows the
+/// service's rule, the larger of the last one this key built plus one (kept
+/// in KEY.seq beside the key) and the time now in seconds since 1970, so
+/// snapshots built offline and those `hallmark serve` signs with the same key
+/// stay in one order. An explicit --sequence above now + 1 day is refused: it
+/// would make verifiers refuse every later snapshot from the service.
 ///
 /// Example:
 ///   hallmark revocations build --key keys/revocations.key --list revoked.toml \
-///       --sequence 8 --out revocations.bin
+///       --out revocations.bin
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct BuildArgs {
@@ -44,9 +50,10 @@ pub(crate) struct BuildArgs {
     #[arg(long, value_name = "FILE")]
     list: PathBuf,
     /// Sequence number of this snapshot (higher than every earlier one; at
-    /// most 2^53 - 1 = 9007199254740991, which verifiers accept).
+    /// most now + 1 day in seconds since 1970). Default: the larger of
+    /// KEY.seq's last sequence plus one and now.
     #[arg(long, value_name = "N", value_parser = parse_sequence)]
-    sequence: u64,
+    sequence: Option<u64>,
     /// Where to write the snapshot.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
@@ -64,27 +71,90 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
     }
 }
 
+/// How far ahead of the clock an explicit `--sequence` may be.
+const MAX_SEQUENCE_AHEAD: u64 = 86_400;
+
+/// Where the last sequence built with `key` is kept: `KEY.seq`.
+fn sequence_path(key: &Path) -> PathBuf {
+    let mut name = key.as_os_str().to_owned();
+    name.push(".seq");
+    PathBuf::from(name)
+}
+
+/// The last sequence recorded in `path`, if any.
+fn last_sequence(path: &Path) -> Result<Option<u64>> {
+    match hallmark_state::file::read_bounded_nofollow(path, 64, "the key's sequence file") {
+        Ok(bytes) => std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                CliError::new(format!(
+                    "{}: not a sequence number (the last sequence this key built)",
+                    path.display()
+                ))
+            }),
+        Err(hallmark_state::file::FileError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(CliError::context(path.display(), e)),
+    }
+}
+
+/// The sequence to build with: `explicit` (at most now + 1 day), else the
+/// service's rule, max(last + 1, now).
+fn choose_sequence(explicit: Option<u64>, last: Option<u64>, now: u64) -> Result<u64> {
+    match explicit {
+        Some(n) if n > now.saturating_add(MAX_SEQUENCE_AHEAD) => Err(CliError::new(format!(
+            "--sequence {n} is more than a day ahead of the clock ({now} seconds since 1970): \
+             verifiers that saw it would refuse every later snapshot the service signs \
+             (its sequences follow the clock); leave --sequence out to use max(last + 1, now)"
+        ))),
+        Some(n) => Ok(n),
+        None => Ok(last
+            .map_or(0, |l| l.saturating_add(1))
+            .max(now)
+            .min(hallmark::MAX_SEQUENCE)),
+    }
+}
+
 fn build(args: BuildArgs) -> Result<u8> {
     let ledger = hallmark_issuer::pipeline::ledger_path(&args.key, None);
+    let seq_file = sequence_path(&args.key);
     crate::cmd::files::check_output(
         &args.out,
         args.force,
         &[
             (&args.key, "the signing key file"),
             (&ledger, "the key's ledger"),
+            (&seq_file, "the key's sequence file"),
             (&args.list, "the revocation list"),
         ],
     )?;
     let text = crate::read_text_bounded(&args.list, 1 << 30, "the revocation list")?;
     let now = crate::cmd::now_secs()?;
-    let snapshot = revocation_list::parse(&text, args.sequence, now)
+    let last = last_sequence(&seq_file)?;
+    let sequence = choose_sequence(args.sequence, last, now)?;
+    let snapshot = revocation_list::parse(&text, sequence, now)
         .map_err(|e| CliError::about(args.list.display(), e))?;
     let key = crate::cmd::key::open(&args.key, &args.passphrase)?;
     let bytes = key.sign_snapshot(&snapshot);
+    // The sequence is recorded before the snapshot is written: a crash in
+    // between skips a number, never reuses one.
+    if last.is_none_or(|l| sequence > l) {
+        hallmark_state::file::replace(
+            &seq_file,
+            format!("{sequence}\n").as_bytes(),
+            hallmark_state::file::MODE_PUBLIC,
+        )
+        .map_err(|e| CliError::context(seq_file.display(), e))?;
+    }
     crate::cmd::files::write_output(&args.out, &bytes, args.force)?;
     eprintln!(
         "wrote revocation snapshot sequence {} with {} revocations, signed by {} ({}), to {}",
-        args.sequence,
+        sequence,
         snapshot.revocations().len(),
         key.name(),
         key.kid(),
@@ -211,4 +281,23 @@ fn parse_sequence(s: &str) -> std::result::Result<u64, String> {
         ));
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_sequence_follows_the_service_rule_and_far_future_is_refused() {
+        let now = 1_800_000_000;
+        assert_eq!(choose_sequence(None, None, now).ok(), Some(now));
+        assert_eq!(choose_sequence(None, Some(now + 5), now).ok(), Some(now + 6));
+        assert_eq!(choose_sequence(None, Some(7), now).ok(), Some(now));
+        assert_eq!(choose_sequence(Some(8), None, now).ok(), Some(8));
+        assert_eq!(
+            choose_sequence(Some(now + 86_400), None, now).ok(),
+            Some(now + 86_400)
+        );
+        assert!(choose_sequence(Some(now + 86_401), None, now).is_err());
+    }
 }
