@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use hallmark_client::snapshot::{self, Check, Document, PullOutcome};
-use hallmark_state::sequence::SequenceStore;
 use hallmark_issuer::revocation_list;
+use hallmark_state::sequence::SequenceStore;
 
 use crate::{CliError, EXIT_OK, Result};
 
@@ -231,10 +231,8 @@ pub(crate) fn pull_into(
     let client = crate::service::connect(server, None)?;
     let etag_file = snapshot::etag_path(out);
     for path in [out, &etag_file] {
-        let protected: Vec<(&Path, &str)> = trust_path
-            .iter()
-            .map(|t| (*t, "the trust store"))
-            .collect();
+        let protected: Vec<(&Path, &str)> =
+            trust_path.iter().map(|t| (*t, "the trust store")).collect();
         hallmark_state::file::refuse_protected(path, &protected)?;
     }
     let check = trust.as_ref().map(|trust| Check {
@@ -291,7 +289,10 @@ mod tests {
     fn the_default_sequence_follows_the_service_rule_and_far_future_is_refused() {
         let now = 1_800_000_000;
         assert_eq!(choose_sequence(None, None, now).ok(), Some(now));
-        assert_eq!(choose_sequence(None, Some(now + 5), now).ok(), Some(now + 6));
+        assert_eq!(
+            choose_sequence(None, Some(now + 5), now).ok(),
+            Some(now + 6)
+        );
         assert_eq!(choose_sequence(None, Some(7), now).ok(), Some(now));
         assert_eq!(choose_sequence(Some(8), None, now).ok(), Some(8));
         assert_eq!(

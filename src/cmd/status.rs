@@ -174,6 +174,11 @@ fn set(args: SetArgs) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
+/// `--at`: RFC 3339 UTC or seconds since 1970.
+fn parse_at(s: &str) -> std::result::Result<u64, String> {
+    hallmark_server::api::parse_instant(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,9 +191,4 @@ mod tests {
         assert!(parse_range("100").is_err());
         assert!(parse_range("-1-5").is_err());
     }
-}
-
-/// `--at`: RFC 3339 UTC or seconds since 1970.
-fn parse_at(s: &str) -> std::result::Result<u64, String> {
-    hallmark_server::api::parse_instant(s)
 }

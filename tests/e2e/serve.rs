@@ -698,7 +698,11 @@ fn trust_pull_keeps_etags_and_refuses_rollbacks_and_altered_bundles() {
     assert!(stderr(&out).contains("verified"), "{}", stderr(&out));
     let bytes = std::fs::read(&bundle).unwrap();
     let etag_file = dir.join("bundle.bin.etag");
-    assert!(std::fs::read_to_string(&etag_file).unwrap().starts_with('"'));
+    assert!(
+        std::fs::read_to_string(&etag_file)
+            .unwrap()
+            .starts_with('"')
+    );
     // Unchanged: 304, the file kept.
     let out = pull(&bundle, &url).run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -712,12 +716,23 @@ fn trust_pull_keeps_etags_and_refuses_rollbacks_and_altered_bundles() {
         .filter(|p| p.to_string_lossy().ends_with(".seq"))
         .collect();
     assert_eq!(seq_files.len(), 1, "{seq_files:?}");
-    let seen: u64 = std::fs::read_to_string(&seq_files[0]).unwrap().trim().parse().unwrap();
+    let seen: u64 = std::fs::read_to_string(&seq_files[0])
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     let snapshot = dir.join("revocations.bin");
-    let out = hallmark(&["revocations", "pull", "--server", &url, "--trust", p(&s.trust)])
-        .out(&snapshot)
-        .state_dir(&state)
-        .run();
+    let out = hallmark(&[
+        "revocations",
+        "pull",
+        "--server",
+        &url,
+        "--trust",
+        p(&s.trust),
+    ])
+    .out(&snapshot)
+    .state_dir(&state)
+    .run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     // A rollback: the state has seen a later sequence. Refused with exit 2,
     // the old file kept (the ETag file removed, so the service sends it whole).
@@ -729,11 +744,23 @@ fn trust_pull_keeps_etags_and_refuses_rollbacks_and_altered_bundles() {
     assert!(stderr(&out).contains("rollback"), "{}", stderr(&out));
     assert_eq!(std::fs::read(&bundle).unwrap(), b"the old bundle");
     std::fs::remove_file(dir.join("revocations.bin.etag")).unwrap();
-    let out = hallmark(&["revocations", "pull", "--server", &url, "--trust", p(&s.trust)])
-        .out(&snapshot)
-        .state_dir(&state)
-        .run();
-    assert_eq!(code(&out), 2, "revocations pull checks the sequence too: {}", stderr(&out));
+    let out = hallmark(&[
+        "revocations",
+        "pull",
+        "--server",
+        &url,
+        "--trust",
+        p(&s.trust),
+    ])
+    .out(&snapshot)
+    .state_dir(&state)
+    .run();
+    assert_eq!(
+        code(&out),
+        2,
+        "revocations pull checks the sequence too: {}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("rollback"), "{}", stderr(&out));
     std::fs::write(&seq_files[0], format!("{seen}\n")).unwrap();
     // One byte altered: refused with exit 2, nothing written.
@@ -778,7 +805,11 @@ fn regression_offline_build_cannot_make_the_service_snapshot_a_rollback() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let mut key_seq = s.rev_key.clone().into_os_string();
     key_seq.push(".seq");
-    let built: u64 = std::fs::read_to_string(&key_seq).unwrap().trim().parse().unwrap();
+    let built: u64 = std::fs::read_to_string(&key_seq)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(built + 60 >= unix_now(), "follows the clock: {built}");
     let out = verify(&s.trust)
         .revocations(&offline)
@@ -793,7 +824,11 @@ fn regression_offline_build_cannot_make_the_service_snapshot_a_rollback() {
         .out(&again)
         .run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let second: u64 = std::fs::read_to_string(&key_seq).unwrap().trim().parse().unwrap();
+    let second: u64 = std::fs::read_to_string(&key_seq)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(second > built, "{second} > {built}");
     // Then the service: its change's sequence is at least the clock's, so
     // the pulled snapshot is accepted by the same state.
@@ -805,10 +840,17 @@ fn regression_offline_build_cannot_make_the_service_snapshot_a_rollback() {
         .run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let pulled = dir.join("pulled.bin");
-    let out = hallmark(&["revocations", "pull", "--server", &url, "--trust", p(&s.trust)])
-        .out(&pulled)
-        .state_dir(&state)
-        .run();
+    let out = hallmark(&[
+        "revocations",
+        "pull",
+        "--server",
+        &url,
+        "--trust",
+        p(&s.trust),
+    ])
+    .out(&pulled)
+    .state_dir(&state)
+    .run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let out = verify(&s.trust)
         .revocations(&pulled)

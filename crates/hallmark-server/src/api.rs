@@ -255,7 +255,9 @@ where
     match Option::<Instant>::deserialize(deserializer)? {
         None => Ok(None),
         Some(Instant::Seconds(n)) => Ok(Some(n)),
-        Some(Instant::Text(t)) => parse_instant(&t).map(Some).map_err(serde::de::Error::custom),
+        Some(Instant::Text(t)) => parse_instant(&t)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
     }
 }
 

@@ -147,10 +147,7 @@ impl AppState {
 
     /// The cached signed trust bundle, locked (as [`AppState::snapshot_cache`]).
     pub(crate) fn bundle_cache(&self) -> MutexGuard<'_, Option<Arc<SignedSnapshot>>> {
-        self.0
-            .bundle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.0.bundle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Sets the registry key's own line certificate, which the trust bundle
@@ -159,8 +156,8 @@ impl AppState {
     /// documents; its root signature is the verifiers' to check.
     pub fn set_registry_certificate(&self, bytes: Vec<u8>) -> Result<(), RegistryCertError> {
         let key = self.revocation_key().ok_or(RegistryCertError::NoKey)?;
-        let (_, cert) =
-            hallmark::LineCertificate::decode_unverified(&bytes).map_err(RegistryCertError::Malformed)?;
+        let (_, cert) = hallmark::LineCertificate::decode_unverified(&bytes)
+            .map_err(RegistryCertError::Malformed)?;
         if cert.subject.kid() != key.kid() {
             return Err(RegistryCertError::OtherKey {
                 certified: cert.subject.kid(),

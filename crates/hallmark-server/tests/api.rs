@@ -1633,17 +1633,26 @@ async fn receipts_verify_and_keep_the_first_registration_time(b: Backend) {
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["registered"], NOW);
     assert_eq!(v["registered_at"], "2026-11-23T12:00:00Z");
-    assert_eq!((v["new"].as_u64(), v["serials"].as_u64()), (Some(2), Some(120)));
+    assert_eq!(
+        (v["new"].as_u64(), v["serials"].as_u64()),
+        (Some(2), Some(120))
+    );
     let receipt = hex::decode(v["receipt"].as_str().unwrap()).unwrap();
     let (r, signer) = hallmark::BatchReceipt::verify(&receipt, &f.trust).unwrap();
     assert_eq!(signer, f.rev.kid());
     assert_eq!(r.manifest, hallmark::BatchReceipt::digest(&manifest));
-    assert_eq!((r.kid, r.registered, r.batches, r.serials), (f.issuer.kid(), NOW, 2, 120));
+    assert_eq!(
+        (r.kid, r.registered, r.batches, r.serials),
+        (f.issuer.kid(), NOW, 2, 120)
+    );
     // The same manifest a day later: the original time, the same receipt.
     f.clock.store(NOW + 86_400, Ordering::SeqCst);
     let (status, again) = f.register(&manifest).await;
     assert_eq!(status, StatusCode::OK, "{again}");
-    assert_eq!((again["registered"].as_u64(), again["new"].as_u64()), (Some(NOW), Some(0)));
+    assert_eq!(
+        (again["registered"].as_u64(), again["new"].as_u64()),
+        (Some(NOW), Some(0))
+    );
     assert_eq!(again["receipt"], v["receipt"]);
     // A tampered receipt byte is refused.
     let mut bad = receipt.clone();
@@ -1682,7 +1691,11 @@ async fn max_count_is_enforced_across_requests_and_concurrently(b: Backend) {
     let (ra, rb) = tokio::join!(f.register(&a), f.register(&b2));
     let mut statuses = [ra.0, rb.0];
     statuses.sort();
-    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{ra:?} {rb:?}");
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "{ra:?} {rb:?}"
+    );
     let contents = f.db(|s| s.registry_contents().unwrap());
     let total: u64 = contents.manifests.iter().map(|m| m.serials).sum();
     assert_eq!(total, 90);
@@ -1703,7 +1716,12 @@ async fn compromise_spares_only_codes_in_batches_registered_before_it(b: Backend
     assert_eq!(v["action"], "compromise");
     assert_eq!(v["reason"], "key-compromised");
     let audit = f.db(|s| s.audit_log(1).unwrap());
-    assert!(audit[0].target.contains("compromised at 2026-11-23T13:00:00Z"), "{audit:?}");
+    assert!(
+        audit[0]
+            .target
+            .contains("compromised at 2026-11-23T13:00:00Z"),
+        "{audit:?}"
+    );
     let verdict = |v: &Value| v["verdict"].as_str().unwrap().to_owned();
     // Inside the batch receipted before T: genuine.
     assert_eq!(verdict(&f.lookup(&f.code(50, "L1")).await), "genuine");
@@ -1748,7 +1766,9 @@ async fn bundle_verifies_against_roots_only_and_honours_etags(b: Backend) {
     let body = json!({"action": "compromise", "kid": f.kid(), "at": NOW + 60});
     let (status, change) = f.post_json("/v1/status", Some(STATUS_TOKEN), &body).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, headers, bytes) = f.send("GET", "/v1/trust/bundle", None, None, Body::empty()).await;
+    let (status, headers, bytes) = f
+        .send("GET", "/v1/trust/bundle", None, None, Body::empty())
+        .await;
     assert_eq!(status, StatusCode::OK);
     let mut roots = TrustStore::new();
     roots
@@ -1759,9 +1779,18 @@ async fn bundle_verifies_against_roots_only_and_honours_etags(b: Backend) {
     assert_eq!((bundle.manifests, bundle.certificates), (1, 2));
     assert_eq!(bundle.signer, f.rev.kid());
     let verifier = Verifier::new(bundle.trust(), d("2026-11-23")).with_bundle(&bundle, NOW, 86_400);
-    assert_eq!(verifier.verify(&f.code(50, "L1")).kind(), VerdictKind::Genuine);
-    assert_eq!(verifier.verify(&f.code(7, "L1")).kind(), VerdictKind::Revoked);
-    assert_eq!(verifier.verify(&f.code(500, "L1")).kind(), VerdictKind::Revoked);
+    assert_eq!(
+        verifier.verify(&f.code(50, "L1")).kind(),
+        VerdictKind::Genuine
+    );
+    assert_eq!(
+        verifier.verify(&f.code(7, "L1")).kind(),
+        VerdictKind::Revoked
+    );
+    assert_eq!(
+        verifier.verify(&f.code(500, "L1")).kind(),
+        VerdictKind::Revoked
+    );
     // The service agrees with the offline verdicts.
     assert_eq!(f.lookup(&f.code(50, "L1")).await["verdict"], "genuine");
     assert_eq!(f.lookup(&f.code(500, "L1")).await["verdict"], "revoked");
@@ -1784,7 +1813,9 @@ async fn bundle_verifies_against_roots_only_and_honours_etags(b: Backend) {
         .unwrap();
     let response = app(f.state.clone()).oneshot(req).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let newer = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let newer = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
     let newer = hallmark::TrustBundle::verify(&newer, &roots).unwrap();
     assert!(newer.sequence > bundle.sequence);
     assert_eq!(newer.manifests, 2);
@@ -1792,7 +1823,10 @@ async fn bundle_verifies_against_roots_only_and_honours_etags(b: Backend) {
     for i in [0, bytes.len() / 2, bytes.len() - 1] {
         let mut bad = bytes.to_vec();
         bad[i] ^= 1;
-        assert!(hallmark::TrustBundle::verify(&bad, &roots).is_err(), "byte {i}");
+        assert!(
+            hallmark::TrustBundle::verify(&bad, &roots).is_err(),
+            "byte {i}"
+        );
     }
 }
 

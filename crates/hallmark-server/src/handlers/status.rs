@@ -87,8 +87,8 @@ pub(crate) async fn status(
             sequence,
             "status changed"
         );
-        let compromise = matches!(change.scope, Scope::Compromise { .. })
-            && change.action != Action::Reactivate;
+        let compromise =
+            matches!(change.scope, Scope::Compromise { .. }) && change.action != Action::Reactivate;
         Ok(StatusChanged {
             action: if compromise {
                 "compromise".to_owned()

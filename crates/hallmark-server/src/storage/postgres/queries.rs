@@ -5,9 +5,9 @@ use postgres::{IsolationLevel, Row};
 
 use super::{PostgresStorage, db};
 use crate::storage::rows::{
-    REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus, SCAN_CODES_UPSERT,
-    SCAN_LOCATIONS_BOUND, SCAN_LOCATIONS_UPSERT, STATUS_COLUMNS, STATUS_QUERY, SUMMARY_QUERY,
-    ManifestRow, TokenRow, batches_target, check_max_count, count_to_sql, find_token,
+    ManifestRow, REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus,
+    SCAN_CODES_UPSERT, SCAN_LOCATIONS_BOUND, SCAN_LOCATIONS_UPSERT, STATUS_COLUMNS, STATUS_QUERY,
+    SUMMARY_QUERY, TokenRow, batches_target, check_max_count, count_to_sql, find_token,
     manifest_counts, manifest_from, registered_serials, state_of, summary_from, target_columns,
     to_i64, to_u64, token_info,
 };
@@ -353,7 +353,10 @@ impl Storage for PostgresStorage {
                 )
                 .map_err(db)?;
                 let rows = tx
-                    .query("SELECT start, last FROM batches WHERE kid = $1", &[&kid_sql])
+                    .query(
+                        "SELECT start, last FROM batches WHERE kid = $1",
+                        &[&kid_sql],
+                    )
                     .map_err(db)?;
                 let rows = rows
                     .iter()

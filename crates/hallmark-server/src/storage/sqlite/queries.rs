@@ -5,9 +5,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{SqliteStorage, db};
 use crate::storage::rows::{
-    REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus, SCAN_CODES_UPSERT,
-    SCAN_LOCATIONS_BOUND, SCAN_LOCATIONS_UPSERT, STATUS_COLUMNS, STATUS_QUERY, SUMMARY_QUERY,
-    ManifestRow, TokenRow, batches_target, check_max_count, count_to_sql, find_token,
+    ManifestRow, REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus,
+    SCAN_CODES_UPSERT, SCAN_LOCATIONS_BOUND, SCAN_LOCATIONS_UPSERT, STATUS_COLUMNS, STATUS_QUERY,
+    SUMMARY_QUERY, TokenRow, batches_target, check_max_count, count_to_sql, find_token,
     manifest_counts, manifest_from, registered_serials, state_of, summary_from, target_columns,
     to_i64, to_u64, token_info,
 };
@@ -88,7 +88,9 @@ fn summary(
 }
 
 /// The sequence and every stored revocation, in the transaction `tx`.
-fn read_revocations(tx: &rusqlite::Transaction<'_>) -> Result<(u64, Vec<Revocation>), StorageError> {
+fn read_revocations(
+    tx: &rusqlite::Transaction<'_>,
+) -> Result<(u64, Vec<Revocation>), StorageError> {
     let seq: i64 = tx
         .query_row(
             "SELECT value FROM counters WHERE name = 'revocation_sequence'",
