@@ -264,4 +264,45 @@ mod tests {
             Some(TokenScope::Scans)
         );
     }
+
+    #[test]
+    fn migration_3_keeps_statuses_and_accepts_compromises_and_manifests() {
+        use crate::storage::{Action, StatusChange};
+        use hallmark::{Date, Reason, Scope};
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, 0), (2, 0);",
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[0].1).unwrap();
+        conn.execute_batch(MIGRATIONS[1].1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO statuses (kid, kind, target, key_from, state, reason, date, time, seq)
+             VALUES (x'01020304', 'key', '', 20000, 'revoked', 'stolen', 20000, 5, 7);
+             UPDATE counters SET value = 7 WHERE name = 'revocation_sequence';",
+        )
+        .unwrap();
+        let s = SqliteStorage::setup(conn).unwrap();
+        assert_eq!(s.schema_version().unwrap(), 3);
+        let (seq, list) = s.revocations().unwrap();
+        assert_eq!((seq, list.len()), (7, 1));
+        let kid = KeyId::from_bytes([1, 2, 3, 4]);
+        let change = StatusChange {
+            kid,
+            scope: Scope::Compromise { at: 1_000 },
+            action: Action::Revoke(Reason::KeyCompromised),
+            date: Date::from_days(20_001).unwrap(),
+        };
+        s.change_status(&change, "ops", 2_000).unwrap();
+        let contents = s.registry_contents().unwrap();
+        assert_eq!(contents.revocations.len(), 2);
+        assert!(
+            contents
+                .revocations
+                .iter()
+                .any(|r| r.scope == Scope::Compromise { at: 1_000 })
+        );
+        assert!(contents.manifests.is_empty());
+    }
 }
