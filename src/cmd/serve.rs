@@ -26,7 +26,9 @@ use crate::{CliError, EXIT_OK, Result};
 /// Endpoints (described by GET /openapi.json): GET /healthz, GET /readyz,
 /// GET /v1/keys, GET /v1/codes/{code}, POST /v1/scans,
 /// POST /v1/status (token scope status), POST /v1/batches (scope batches),
-/// GET /v1/revocations/snapshot (needs --revocation-key), GET /c/{code} (HTML).
+/// GET /v1/revocations/snapshot and GET /v1/trust/bundle (need --revocation-key),
+/// GET /c/{code} (HTML). With --revocation-key, POST /v1/batches answers with a
+/// signed receipt.
 /// Metrics: --metrics-listen.
 ///
 /// Example:
@@ -48,6 +50,11 @@ pub(crate) struct Args {
     /// its own, never an issuer key: a revocation signer's codes are refused.
     #[arg(long, value_name = "FILE")]
     revocation_key: Option<PathBuf>,
+    /// The --revocation-key's own line certificate (from `hallmark cert
+    /// issue`, usage registry): GET /v1/trust/bundle carries it first, so
+    /// verifiers need only the root key.
+    #[arg(long, value_name = "FILE", requires = "revocation_key")]
+    registry_cert: Option<PathBuf>,
     /// Raise clone-suspected when authenticated scanners (a token of scope
     /// scans) see a code in more than N distinct locations within
     /// --clone-window.
@@ -216,6 +223,13 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         }
     }
     let state = AppState::new(trust, storage, revocation_key, settings);
+    if let Some(path) = &args.registry_cert {
+        let bytes = std::fs::read(path)
+            .map_err(|e| CliError::context(format!("reading {}", path.display()), e))?;
+        state
+            .set_registry_certificate(bytes)
+            .map_err(|e| CliError::context(format!("--registry-cert {}", path.display()), e))?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

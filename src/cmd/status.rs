@@ -12,11 +12,17 @@ pub(crate) enum Command {
     Set(SetArgs),
 }
 
-/// Revoke, decommission or reactivate codes through the service (POST /v1/status).
+/// Revoke, decommission or reactivate codes through the service (POST /v1/status),
+/// or record a key's compromise.
 ///
 /// The target is one code (--code), or with --kid the issuer key's serial,
 /// serial range, lot, or every code it made from a date on. Revoking takes a
 /// reason: recalled, stolen, destroyed, counterfeit-reported or key-compromised.
+/// --action compromise --kid K --at TIME records that key K was compromised at
+/// TIME (RFC 3339 UTC such as 2026-11-20T10:00:00Z, or seconds since 1970):
+/// its codes are then revoked (key-compromised) unless a batch registered
+/// before TIME holds them (lookups and trust bundles; revocation snapshots
+/// cannot carry a compromise). --action reactivate --kid K --at 0 removes it.
 /// The token needs the scope status (`hallmark token create --scope status`);
 /// pass it in $HALLMARK_TOKEN rather than --token, which `ps` shows to others.
 ///
@@ -30,9 +36,11 @@ pub(crate) enum Command {
 ///       --action revoke --reason stolen
 ///   hallmark status set --server http://127.0.0.1:8080 --kid 8608b1b7 \
 ///       --range 100-199 --action decommission --date 2026-11-01
+///   hallmark status set --server http://127.0.0.1:8080 --kid 8608b1b7 \
+///       --action compromise --at 2026-11-20T10:00:00Z
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
-#[command(group = clap::ArgGroup::new("target").required(true).args(["code", "serial", "range", "lot", "key_from"]))]
+#[command(group = clap::ArgGroup::new("target").required(true).args(["code", "serial", "range", "lot", "key_from", "at"]))]
 pub(crate) struct SetArgs {
     #[command(flatten)]
     write: WriteArgs,
@@ -54,8 +62,12 @@ pub(crate) struct SetArgs {
     /// Every code of --kid made on or after this date (YYYY-MM-DD).
     #[arg(long, value_name = "DATE", requires = "kid", value_parser = super::parse_date)]
     key_from: Option<Date>,
+    /// A key's compromise: when the key was compromised (RFC 3339 UTC, or
+    /// seconds since 1970), with --action compromise (or reactivate).
+    #[arg(long, value_name = "TIME", requires = "kid", value_parser = parse_at)]
+    at: Option<u64>,
     /// What to do.
-    #[arg(long, value_name = "ACTION", value_parser = ["revoke", "decommission", "reactivate"])]
+    #[arg(long, value_name = "ACTION", value_parser = ["revoke", "decommission", "reactivate", "compromise"])]
     action: String,
     /// Why (revoke only): recalled, stolen, destroyed, counterfeit-reported, key-compromised.
     #[arg(long, value_name = "REASON", value_parser = parse_reason)]
@@ -105,8 +117,17 @@ fn request(args: &SetArgs) -> Result<StatusChange> {
             .map_err(|_| CliError::new("use --action decommission, not --reason decommissioned"))?,
         (_, Some(_)) => return Err(CliError::new("only --action revoke takes a --reason")),
         ("decommission", None) => Action::Decommission,
+        ("compromise", None) if args.at.is_some() => Action::Compromise,
+        ("compromise", None) => {
+            return Err(CliError::new("--action compromise needs --kid and --at"));
+        }
         _ => Action::Reactivate,
     };
+    if args.at.is_some() && matches!(action, Action::Revoke(_) | Action::Decommission) {
+        return Err(CliError::new(
+            "--at marks a key's compromise: use --action compromise (or reactivate)",
+        ));
+    }
     let kid = args.kid.ok_or_else(|| CliError::new("--kid is required"));
     let target = if let Some(code) = &args.code {
         Target::Code {
@@ -128,9 +149,11 @@ fn request(args: &SetArgs) -> Result<StatusChange> {
         }
     } else if let Some(from) = args.key_from {
         Target::KeyFrom { kid: kid?, from }
+    } else if let Some(at) = args.at {
+        Target::Compromise { kid: kid?, at }
     } else {
         return Err(CliError::new(
-            "give one target: --code, --serial, --range, --lot or --key-from",
+            "give one target: --code, --serial, --range, --lot, --key-from or --at",
         ));
     };
     Ok(StatusChange {
@@ -149,6 +172,11 @@ fn set(args: SetArgs) -> Result<u8> {
     }
     println!("{}", reply.json()?);
     Ok(EXIT_OK)
+}
+
+/// `--at`: RFC 3339 UTC or seconds since 1970.
+fn parse_at(s: &str) -> std::result::Result<u64, String> {
+    hallmark_server::api::parse_instant(s)
 }
 
 #[cfg(test)]

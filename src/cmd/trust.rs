@@ -16,6 +16,43 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Bundle(crate::cmd::bundle::Command),
     Receipt(crate::cmd::bundle::ReceiptArgs),
+
+    Pull(PullArgs),
+}
+
+/// Download the service's current signed trust bundle (GET /v1/trust/bundle):
+/// line certificates, batch manifests with their registry receipts,
+/// revocations and key compromises, for offline verifiers.
+///
+/// The file is replaced atomically. The bundle's ETag is kept beside it in
+/// FILE.etag and sent back on the next pull: when nothing changed the service
+/// answers 304 and FILE stays as it is. With --trust (a trust store naming
+/// the root keys is enough) the bundle is verified and its sequence checked
+/// against the state directory `hallmark verify` uses (one sequence per
+/// signer, shared with revocation snapshots) before it is written: a bundle
+/// altered in any byte, or older than one seen (a rollback), is refused with
+/// exit status 2 and FILE is kept.
+///
+/// Example:
+///   hallmark trust pull --server http://127.0.0.1:8080 --out bundle.bin --trust roots.toml
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct PullArgs {
+    /// The service's base URL (`hallmark serve`).
+    #[arg(long, value_name = "URL")]
+    server: String,
+    /// Where to write the bundle (its ETag goes to FILE.etag).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Verify the bundle against this trust store (its roots), and its
+    /// sequence against the state directory, before writing.
+    #[arg(long, value_name = "FILE")]
+    trust: Option<PathBuf>,
+    /// Where the highest sequence seen per signer is kept (with --trust;
+    /// default: $HALLMARK_STATE_DIR, else $XDG_STATE_HOME/hallmark, else
+    /// ~/.local/state/hallmark, as `hallmark verify`).
+    #[arg(long, value_name = "DIR", requires = "trust")]
+    state_dir: Option<PathBuf>,
 }
 
 /// Add an issuer's public key (a NAME.pub file), a root key (--root) or a
@@ -67,6 +104,14 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Add(args) => add(args),
         Command::Bundle(cmd) => crate::cmd::bundle::run(cmd),
         Command::Receipt(args) => crate::cmd::bundle::receipt(args),
+
+        Command::Pull(args) => crate::cmd::revocations::pull_into(
+            hallmark_client::snapshot::Document::Bundle,
+            &args.server,
+            &args.out,
+            args.trust.as_deref(),
+            args.state_dir.as_deref(),
+        ),
     }
 }
 

@@ -393,7 +393,10 @@ fn cli_clients_set_status_pull_snapshots_and_push_batches() {
     std::fs::create_dir(snapshot.parent().unwrap()).unwrap();
     // Without --trust (the second pull and on).
     let pull = || hallmark(&["revocations", "pull", "--server", &url]).out(&snapshot);
-    let out = pull().args(&["--trust", p(&s.trust)]).run();
+    let out = pull()
+        .args(&["--trust", p(&s.trust)])
+        .state_dir(&dir.join("state"))
+        .run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let bytes = std::fs::read(&snapshot).unwrap();
     assert!(!bytes.is_empty());
@@ -641,4 +644,223 @@ fn regression_revocation_signer_key_cannot_mint_genuine_codes_on_the_service() {
         page.contains("Not genuine") && !page.contains("Genuine"),
         "{page}"
     );
+}
+
+/// Serves `body` with status 200 to one connection on 127.0.0.1 (a service
+/// that sends an altered document); returns its base URL.
+fn serve_once(body: Vec<u8>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut reader = BufReader::new(&stream);
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = (&stream).write_all(head.as_bytes());
+        let _ = (&stream).write_all(&body);
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn trust_pull_keeps_etags_and_refuses_rollbacks_and_altered_bundles() {
+    let s = setup();
+    let dir = s.dir.path();
+    let codes = mint_demo(dir, 2, &[]);
+    let status_token = create_token(&s.db, "ops", "status");
+    let server = Server::start(dir, &s.trust, &s.db, &s.rev_key);
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let out = hallmark(&["status", "set", "--server", &url, "--code", &codes[1]])
+        .args(&["--action", "revoke", "--reason", "stolen"])
+        .env("HALLMARK_TOKEN", &status_token)
+        .run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let state = dir.join("state");
+    let bundle = dir.join("bundle.bin");
+    let pull = |out: &Path, url: &str| {
+        hallmark(&["trust", "pull", "--server", url, "--trust", p(&s.trust)])
+            .out(out)
+            .state_dir(&state)
+    };
+    let out = pull(&bundle, &url).run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("verified"), "{}", stderr(&out));
+    let bytes = std::fs::read(&bundle).unwrap();
+    let etag_file = dir.join("bundle.bin.etag");
+    assert!(
+        std::fs::read_to_string(&etag_file)
+            .unwrap()
+            .starts_with('"')
+    );
+    // Unchanged: 304, the file kept.
+    let out = pull(&bundle, &url).run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("304"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&bundle).unwrap(), bytes);
+    // The bundle's sequence was recorded in the signer's one sequence file:
+    // the snapshot of the same sequence is accepted, and verify agrees.
+    let seq_files: Vec<PathBuf> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".seq"))
+        .collect();
+    assert_eq!(seq_files.len(), 1, "{seq_files:?}");
+    let seen: u64 = std::fs::read_to_string(&seq_files[0])
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let snapshot = dir.join("revocations.bin");
+    let out = hallmark(&[
+        "revocations",
+        "pull",
+        "--server",
+        &url,
+        "--trust",
+        p(&s.trust),
+    ])
+    .out(&snapshot)
+    .state_dir(&state)
+    .run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // A rollback: the state has seen a later sequence. Refused with exit 2,
+    // the old file kept (the ETag file removed, so the service sends it whole).
+    std::fs::write(&seq_files[0], format!("{}\n", seen + 1)).unwrap();
+    std::fs::remove_file(&etag_file).unwrap();
+    std::fs::write(&bundle, b"the old bundle").unwrap();
+    let out = pull(&bundle, &url).run();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("rollback"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&bundle).unwrap(), b"the old bundle");
+    std::fs::remove_file(dir.join("revocations.bin.etag")).unwrap();
+    let out = hallmark(&[
+        "revocations",
+        "pull",
+        "--server",
+        &url,
+        "--trust",
+        p(&s.trust),
+    ])
+    .out(&snapshot)
+    .state_dir(&state)
+    .run();
+    assert_eq!(
+        code(&out),
+        2,
+        "revocations pull checks the sequence too: {}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("rollback"), "{}", stderr(&out));
+    std::fs::write(&seq_files[0], format!("{seen}\n")).unwrap();
+    // One byte altered: refused with exit 2, nothing written.
+    for i in [10, bytes.len() / 2, bytes.len() - 1] {
+        let mut altered = bytes.clone();
+        altered[i] ^= 0x01;
+        let target = dir.join(format!("altered-{i}.bin"));
+        let out = pull(&target, &serve_once(altered)).run();
+        assert_eq!(code(&out), 2, "byte {i}: {}", stderr(&out));
+        assert!(stderr(&out).contains("refused"), "{}", stderr(&out));
+        assert!(!target.exists());
+    }
+}
+
+/// Issue 13: `revocations pull` wrote a snapshot that `verify --revocations`
+/// refused as a rollback when an offline `revocations build` with the same
+/// key had used a higher sequence. Such a sequence (ahead of the clock) is
+/// now refused, and the default follows the service's rule, so a verifier
+/// that saw the offline snapshot accepts the service's next one.
+#[test]
+fn regression_offline_build_cannot_make_the_service_snapshot_a_rollback() {
+    let s = setup();
+    let dir = s.dir.path();
+    let codes = mint_demo(dir, 2, &[]);
+    let status_token = create_token(&s.db, "ops", "status");
+    let list = dir.join("empty.toml");
+    std::fs::write(&list, "").unwrap();
+    let state = dir.join("state");
+    // The old conflict: an offline snapshot far above the clock.
+    let high = dir.join("high.bin");
+    let ahead = unix_now() + 30 * 86_400;
+    let out = revocations_build(&s.rev_key, &list, ahead, &high).run();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("a day ahead"), "{}", stderr(&out));
+    assert!(!high.exists());
+    // The default: max(last + 1, now), recorded beside the key.
+    let offline = dir.join("offline.bin");
+    let out = hallmark(&["revocations", "build", "--key", p(&s.rev_key)])
+        .args(&["--list", p(&list)])
+        .out(&offline)
+        .run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let mut key_seq = s.rev_key.clone().into_os_string();
+    key_seq.push(".seq");
+    let built: u64 = std::fs::read_to_string(&key_seq)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(built + 60 >= unix_now(), "follows the clock: {built}");
+    let out = verify(&s.trust)
+        .revocations(&offline)
+        .state_dir(&state)
+        .args(&[&codes[0]])
+        .run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // A second offline build goes above the first even within one second.
+    let again = dir.join("again.bin");
+    let out = hallmark(&["revocations", "build", "--key", p(&s.rev_key)])
+        .args(&["--list", p(&list)])
+        .out(&again)
+        .run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let second: u64 = std::fs::read_to_string(&key_seq)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(second > built, "{second} > {built}");
+    // Then the service: its change's sequence is at least the clock's, so
+    // the pulled snapshot is accepted by the same state.
+    let server = Server::start(dir, &s.trust, &s.db, &s.rev_key);
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let out = hallmark(&["status", "set", "--server", &url, "--code", &codes[1]])
+        .args(&["--action", "revoke", "--reason", "stolen"])
+        .env("HALLMARK_TOKEN", &status_token)
+        .run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let pulled = dir.join("pulled.bin");
+    let out = hallmark(&[
+        "revocations",
+        "pull",
+        "--server",
+        &url,
+        "--trust",
+        p(&s.trust),
+    ])
+    .out(&pulled)
+    .state_dir(&state)
+    .run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = verify(&s.trust)
+        .revocations(&pulled)
+        .state_dir(&state)
+        .json()
+        .args(&[&codes[0], &codes[1]])
+        .run();
+    let verdicts: Vec<_> = json_lines(&out)
+        .iter()
+        .map(|v| v["verdict"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(verdicts, ["genuine", "revoked"], "{}", stderr(&out));
 }

@@ -1,17 +1,24 @@
-//! Pulling the service's signed revocation snapshot
-//! (`GET /v1/revocations/snapshot`) into a file, as `hallmark revocations
-//! pull` does: conditional on the ETag kept beside the file, optionally
-//! checked against a trust store, written atomically.
+//! Pulling the service's signed documents into a file: the revocation
+//! snapshot (`GET /v1/revocations/snapshot`, `hallmark revocations pull`) and
+//! the trust bundle (`GET /v1/trust/bundle`, `hallmark trust pull`). Both are
+//! conditional on the ETag kept beside the file, optionally verified against
+//! a trust store and their sequence checked against the verifier's sequence
+//! store (one per signer, shared with `hallmark verify`) before the file is
+//! replaced, and written atomically.
 
 use std::path::{Path, PathBuf};
 
-use hallmark::{RevocationSnapshot, TrustStore};
+use hallmark::{KeyId, RevocationSnapshot, TrustBundle, TrustStore};
 use hallmark_state::file::{self, FileError};
+use hallmark_state::sequence::{SequenceError, SequenceStore};
 
 use crate::{Client, ClientError, Reply};
 
 /// The service's snapshot endpoint.
 pub const SNAPSHOT_PATH: &str = "/v1/revocations/snapshot";
+
+/// The service's trust bundle endpoint.
+pub const BUNDLE_PATH: &str = "/v1/trust/bundle";
 
 /// Longest ETag kept.
 const MAX_ETAG: usize = 256;
@@ -39,13 +46,78 @@ pub enum PullOutcome {
     Refused(Reply),
 }
 
-/// A snapshot checked against a trust store before it was written.
+/// A document checked against a trust store before it was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verified {
-    /// The snapshot's sequence number.
+    /// The document's sequence number.
     pub sequence: u64,
     /// How many revocations it holds.
     pub revocations: usize,
+    /// The key that signed it.
+    pub signer: KeyId,
+    /// For a bundle: how many manifests (with receipts) it holds.
+    pub manifests: Option<usize>,
+}
+
+/// What a pulled document is checked against before it is written.
+#[derive(Debug, Clone, Copy)]
+pub struct Check<'a> {
+    /// The trust store it must verify against.
+    pub trust: &'a TrustStore,
+    /// The sequence store its sequence must not be older than (and which
+    /// records it); `None` checks the signature only.
+    pub sequences: Option<&'a SequenceStore>,
+}
+
+/// Which document a pull fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    /// The revocation snapshot ([`SNAPSHOT_PATH`]).
+    Snapshot,
+    /// The trust bundle ([`BUNDLE_PATH`]).
+    Bundle,
+}
+
+impl Document {
+    fn path(self) -> &'static str {
+        match self {
+            Document::Snapshot => SNAPSHOT_PATH,
+            Document::Bundle => BUNDLE_PATH,
+        }
+    }
+
+    fn max_bytes(self) -> u64 {
+        match self {
+            Document::Snapshot => hallmark::MAX_SNAPSHOT_BYTES as u64,
+            Document::Bundle => hallmark::MAX_BUNDLE_BYTES as u64,
+        }
+    }
+
+    /// Verifies `bytes` against `trust`.
+    fn verify(self, bytes: &[u8], trust: &TrustStore) -> Result<Verified, PullError> {
+        match self {
+            Document::Snapshot => {
+                let snapshot = RevocationSnapshot::verify(bytes, trust)
+                    .map_err(|source| PullError::SnapshotRefused { source })?;
+                Ok(Verified {
+                    sequence: snapshot.sequence,
+                    revocations: snapshot.revocations().len(),
+                    signer: snapshot.signer.ok_or(PullError::NoSigner)?,
+                    manifests: None,
+                })
+            }
+            Document::Bundle => {
+                let bundle = TrustBundle::verify(bytes, trust)
+                    .map_err(|source| PullError::BundleRefused { source })?;
+                Ok(Verified {
+                    sequence: bundle.sequence,
+                    revocations: bundle.revocations().revocations().len(),
+                    signer: bundle.signer,
+                    manifests: Some(bundle.manifests),
+                })
+            }
+        }
+    }
 }
 
 /// Why a pull failed. Nothing is written unless the error is about writing.
@@ -64,6 +136,22 @@ pub enum PullError {
         /// Why it was refused.
         source: hallmark::Error,
     },
+    /// The service answered 200 with an empty body for a bundle.
+    #[error("the service sent an empty trust bundle")]
+    EmptyBundle,
+    /// The bundle does not verify against the trust store.
+    #[error("the trust bundle was refused")]
+    BundleRefused {
+        /// Why it was refused.
+        source: hallmark::Error,
+    },
+    /// A verified snapshot that names no signer (never happens).
+    #[error("the verified snapshot names no signer")]
+    NoSigner,
+    /// The document is older than one seen from its signer (a rollback), or
+    /// the sequence store could not be read or written: the file was kept.
+    #[error(transparent)]
+    Sequence(#[from] SequenceError),
     /// The snapshot or its ETag file could not be written (or a stale ETag
     /// file removed).
     #[error(transparent)]
@@ -100,6 +188,23 @@ pub fn pull(
     out: &Path,
     trust: Option<&TrustStore>,
 ) -> Result<PullOutcome, PullError> {
+    let check = trust.map(|trust| Check {
+        trust,
+        sequences: None,
+    });
+    pull_document(client, Document::Snapshot, out, check)
+}
+
+/// [`pull`] for either document. With `check`, the document must verify
+/// against its trust store and, with a sequence store, must not be older
+/// than one seen from its signer (a rollback is [`PullError::Sequence`] and
+/// `out` is kept); its sequence is recorded before `out` is replaced.
+pub fn pull_document(
+    client: &Client,
+    document: Document,
+    out: &Path,
+    check: Option<Check<'_>>,
+) -> Result<PullOutcome, PullError> {
     let etag_file = etag_path(out);
     // The previous ETag counts only while the file it describes is there.
     let previous = if out.is_file() {
@@ -117,8 +222,7 @@ pub fn pull(
         .iter()
         .map(|e| ("If-None-Match", e.as_str()))
         .collect();
-    let max = hallmark::MAX_SNAPSHOT_BYTES as u64;
-    let reply = client.get(SNAPSHOT_PATH, &headers, max)?;
+    let reply = client.get(document.path(), &headers, document.max_bytes())?;
     if reply.status == 304 && previous.is_some() {
         return Ok(PullOutcome::Unchanged);
     }
@@ -126,16 +230,18 @@ pub fn pull(
         return Ok(PullOutcome::Refused(reply));
     }
     if reply.body.is_empty() {
-        return Err(PullError::EmptySnapshot);
+        return Err(match document {
+            Document::Snapshot => PullError::EmptySnapshot,
+            Document::Bundle => PullError::EmptyBundle,
+        });
     }
-    let verified = match trust {
-        Some(trust) => {
-            let snapshot = RevocationSnapshot::verify(&reply.body, trust)
-                .map_err(|source| PullError::SnapshotRefused { source })?;
-            Some(Verified {
-                sequence: snapshot.sequence,
-                revocations: snapshot.revocations().len(),
-            })
+    let verified = match check {
+        Some(check) => {
+            let verified = document.verify(&reply.body, check.trust)?;
+            if let Some(sequences) = check.sequences {
+                sequences.check(verified.signer, verified.sequence, 0)?;
+            }
+            Some(verified)
         }
         None => None,
     };

@@ -38,6 +38,8 @@ pub enum Action {
     Decommission,
     /// Remove the status set on exactly the target.
     Reactivate,
+    /// Record a key's compromise (the target is [`Target::Compromise`]).
+    Compromise,
 }
 
 impl Action {
@@ -50,12 +52,14 @@ impl Action {
         }
     }
 
-    /// The action's word on the wire: `revoke`, `decommission`, `reactivate`.
+    /// The action's word on the wire: `revoke`, `decommission`, `reactivate`,
+    /// `compromise`.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Revoke(_) => "revoke",
             Action::Decommission => "decommission",
             Action::Reactivate => "reactivate",
+            Action::Compromise => "compromise",
         }
     }
 }
@@ -101,6 +105,15 @@ pub enum Target {
         /// First date of manufacture covered.
         from: Date,
     },
+    /// A key compromised at a time (with [`Action::Compromise`], or
+    /// [`Action::Reactivate`] to remove it): its codes are revoked
+    /// (key-compromised) unless a batch registered before `at` holds them.
+    Compromise {
+        /// The compromised key.
+        kid: KeyId,
+        /// When it was compromised, seconds since 1970-01-01 UTC.
+        at: u64,
+    },
 }
 
 /// One status change: the body of `POST /v1/status`.
@@ -144,6 +157,10 @@ impl StatusChange {
             }
             Target::KeyFrom { kid, from } => {
                 put("key_from", json!(from.to_string()));
+                Some(*kid)
+            }
+            Target::Compromise { kid, at } => {
+                put("at", json!(hallmark::rfc3339(*at)));
                 Some(*kid)
             }
         };
@@ -220,6 +237,18 @@ mod tests {
         );
         assert_eq!(v["lot"], "L7");
         assert!(v.get("reason").is_none());
+        let v = body(
+            Action::Compromise,
+            Target::Compromise {
+                kid: kid(),
+                at: 1_795_435_200,
+            },
+        );
+        assert_eq!(
+            v,
+            json!({"action": "compromise", "kid": "8608b1b7",
+                   "at": "2026-11-23T12:00:00Z", "date": "2026-11-01"})
+        );
     }
 
     #[test]

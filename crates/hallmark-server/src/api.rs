@@ -163,8 +163,11 @@ pub struct ScanRequest {
 #[serde(deny_unknown_fields)]
 #[schema(as = StatusRequest)]
 pub struct StatusRequestBody {
-    /// `revoke`, `decommission` or `reactivate`.
-    #[schema(value_type = String, pattern = "^(revoke|decommission|reactivate)$")]
+    /// `revoke`, `decommission`, `reactivate` or `compromise` (with `kid`
+    /// and `at`: the key was compromised at that time; its codes are revoked
+    /// with reason key-compromised unless a batch registered before `at`
+    /// holds them).
+    #[schema(value_type = String, pattern = "^(revoke|decommission|reactivate|compromise)$")]
     pub action: ActionWord,
     /// For `revoke` (and only for it): recalled, stolen, destroyed,
     /// counterfeit-reported or key-compromised.
@@ -191,10 +194,71 @@ pub struct StatusRequestBody {
     #[serde(default, deserialize_with = "parsed")]
     #[schema(value_type = Option<String>, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub key_from: Option<Date>,
+    /// A key's compromise (with `compromise`, or `reactivate` to remove it):
+    /// when the key was compromised, RFC 3339 UTC (`2026-11-20T10:00:00Z`)
+    /// or seconds since 1970.
+    #[serde(default, deserialize_with = "instant")]
+    #[schema(value_type = Option<String>, example = "2026-11-20T10:00:00Z")]
+    pub at: Option<u64>,
     /// When the change takes effect, YYYY-MM-DD (default today).
     #[serde(default, deserialize_with = "parsed")]
     #[schema(value_type = Option<String>, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub date: Option<Date>,
+}
+
+/// Parses an RFC 3339 UTC time, `YYYY-MM-DDTHH:MM:SSZ` (a lower-case `t` or
+/// `z` too, and fractions of a second, which are dropped), into seconds
+/// since 1970-01-01 UTC.
+pub fn parse_instant(s: &str) -> Result<u64, String> {
+    let bad = || format!("{s:?} is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ) nor seconds");
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(secs);
+    }
+    let (day, time) = s.split_once(['T', 't']).ok_or_else(bad)?;
+    let date: Date = day.parse().map_err(|_| bad())?;
+    let time = time
+        .strip_suffix(['Z', 'z'])
+        .ok_or_else(|| format!("{s:?}: give the time in UTC, ending in Z"))?;
+    let time = time.split_once('.').map_or(time, |(t, frac)| {
+        if !frac.is_empty() && frac.bytes().all(|b| b.is_ascii_digit()) {
+            t
+        } else {
+            ""
+        }
+    });
+    let mut parts = time.split(':');
+    let mut next = |max: u64| -> Result<u64, String> {
+        let p = parts.next().ok_or_else(bad)?;
+        if p.len() != 2 {
+            return Err(bad());
+        }
+        p.parse::<u64>().ok().filter(|v| *v <= max).ok_or_else(bad)
+    };
+    let (h, m, sec) = (next(23)?, next(59)?, next(59)?);
+    if parts.next().is_some() {
+        return Err(bad());
+    }
+    Ok(u64::from(date.days()) * 86_400 + h * 3600 + m * 60 + sec)
+}
+
+/// An optional instant: seconds (a JSON number) or an RFC 3339 UTC string.
+fn instant<'de, D>(deserializer: D) -> Result<Option<u64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Instant {
+        Seconds(u64),
+        Text(String),
+    }
+    match Option::<Instant>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(Instant::Seconds(n)) => Ok(Some(n)),
+        Some(Instant::Text(t)) => parse_instant(&t)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
 }
 
 /// The `action` of a status request.
@@ -207,6 +271,8 @@ pub enum ActionWord {
     Decommission,
     /// Remove the status set on exactly the target.
     Reactivate,
+    /// Record a key's compromise.
+    Compromise,
 }
 
 /// An optional string field parsed by its type's `FromStr` (a field that is
@@ -249,6 +315,14 @@ pub enum StatusRequest {
         /// When it takes effect (default today).
         date: Option<Date>,
     },
+    /// Record that a key was compromised at a time (the target is
+    /// [`Scope::Compromise`]).
+    Compromise {
+        /// The key and the time.
+        target: StatusTarget,
+        /// When it was published (default today).
+        date: Option<Date>,
+    },
 }
 
 impl StatusRequest {
@@ -257,7 +331,8 @@ impl StatusRequest {
         match self {
             StatusRequest::Revoke { target, .. }
             | StatusRequest::Decommission { target, .. }
-            | StatusRequest::Reactivate { target, .. } => target,
+            | StatusRequest::Reactivate { target, .. }
+            | StatusRequest::Compromise { target, .. } => target,
         }
     }
 
@@ -266,7 +341,8 @@ impl StatusRequest {
         match self {
             StatusRequest::Revoke { date, .. }
             | StatusRequest::Decommission { date, .. }
-            | StatusRequest::Reactivate { date, .. } => *date,
+            | StatusRequest::Reactivate { date, .. }
+            | StatusRequest::Compromise { date, .. } => *date,
         }
     }
 }
@@ -295,23 +371,50 @@ impl TryFrom<StatusRequestBody> for StatusRequest {
     type Error = String;
 
     fn try_from(b: StatusRequestBody) -> Result<StatusRequest, String> {
-        let target = match (b.code, b.serial, b.range, b.lot, b.key_from) {
-            (Some(code), None, None, None, None) => StatusTarget::Code { code, kid: b.kid },
-            (None, Some(serial), None, None, None) => scope(b.kid, Scope::Serial(serial))?,
-            (None, None, Some(r), None, None) => scope(
+        let target = match (b.code, b.serial, b.range, b.lot, b.key_from, b.at) {
+            (Some(code), None, None, None, None, None) => StatusTarget::Code { code, kid: b.kid },
+            (None, Some(serial), None, None, None, None) => scope(b.kid, Scope::Serial(serial))?,
+            (None, None, Some(r), None, None, None) => scope(
                 b.kid,
                 Scope::Range {
                     first: r.first,
                     last: r.last,
                 },
             )?,
-            (None, None, None, Some(lot), None) => scope(b.kid, Scope::Lot(lot))?,
-            (None, None, None, None, Some(from)) => scope(b.kid, Scope::Key { from })?,
+            (None, None, None, Some(lot), None, None) => scope(b.kid, Scope::Lot(lot))?,
+            (None, None, None, None, Some(from), None) => scope(b.kid, Scope::Key { from })?,
+            (None, None, None, None, None, Some(at)) => scope(b.kid, Scope::Compromise { at })?,
             _ => {
-                return Err("give exactly one target: code, serial, range, lot or key_from".into());
+                return Err(
+                    "give exactly one target: code, serial, range, lot, key_from or at".into(),
+                );
             }
         };
         let date = b.date;
+        let compromise = matches!(
+            target,
+            StatusTarget::Scope {
+                scope: Scope::Compromise { .. },
+                ..
+            }
+        );
+        match (b.action, compromise) {
+            (ActionWord::Compromise, true) => {
+                return match b.reason {
+                    None | Some(Reason::KeyCompromised) => {
+                        Ok(StatusRequest::Compromise { target, date })
+                    }
+                    Some(_) => Err("a compromise's reason is key-compromised".into()),
+                };
+            }
+            (ActionWord::Compromise, false) => {
+                return Err("compromise needs kid and at (when the key was compromised)".into());
+            }
+            (ActionWord::Revoke | ActionWord::Decommission, true) => {
+                return Err("record a key's compromise with the action compromise".into());
+            }
+            _ => {}
+        }
         match (b.action, b.reason) {
             (ActionWord::Revoke, Some(Reason::Decommissioned)) => {
                 Err("use the action decommission, not the reason".into())
@@ -327,6 +430,7 @@ impl TryFrom<StatusRequestBody> for StatusRequest {
             }
             (ActionWord::Decommission, None) => Ok(StatusRequest::Decommission { target, date }),
             (ActionWord::Reactivate, None) => Ok(StatusRequest::Reactivate { target, date }),
+            (ActionWord::Compromise, _) => Err("compromise needs kid and at".into()),
         }
     }
 }
@@ -339,7 +443,7 @@ fn scope(kid: Option<KeyId>, scope: Scope) -> Result<StatusTarget, String> {
 /// A status change, as stored.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StatusChanged {
-    /// `revoke`, `decommission` or `reactivate`.
+    /// `revoke`, `decommission`, `reactivate` or `compromise`.
     pub action: String,
     /// The stored reason (`decommissioned` for a decommission; none for a
     /// reactivation).
@@ -365,6 +469,16 @@ pub struct BatchesRegistered {
     pub batches: u64,
     /// Batches not registered before.
     pub new: u64,
+    /// Serials the manifest's batches hold in all.
+    pub serials: u64,
+    /// When the manifest was first registered, seconds since 1970-01-01 UTC
+    /// (a registration of the same manifest again keeps this time).
+    pub registered: u64,
+    /// The same time, RFC 3339 UTC.
+    pub registered_at: String,
+    /// The signed batch receipt (docs/FORMAT.md §18), hex; null when the
+    /// service has no registry key (`--revocation-key`).
+    pub receipt: Option<String>,
 }
 
 /// A trusted issuer key.

@@ -49,7 +49,7 @@ pub mod storage;
 pub use error::ApiError;
 pub use listener::{MAX_HEADER_BYTES, serve};
 pub use router::{app, metrics_app};
-pub use state::AppState;
+pub use state::{AppState, RegistryCertError};
 
 pub(crate) use state::SignedSnapshot;
 pub use storage::{Database, PostgresStorage, SqliteStorage, Storage, StorageError};

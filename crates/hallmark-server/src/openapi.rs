@@ -35,6 +35,7 @@ use utoipa::{Modify, OpenApi};
         crate::handlers::status::status,
         crate::handlers::batches::batches,
         crate::handlers::revocations::snapshot,
+        crate::handlers::trust::bundle,
         crate::page::code_page,
     ),
     modifiers(&BearerAuth)

@@ -12,7 +12,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::handlers::{
-    batches, codes, health, keys, method_not_allowed, not_found, revocations, scans, status,
+    batches, codes, health, keys, method_not_allowed, not_found, revocations, scans, status, trust,
 };
 use crate::{AppState, MAX_JSON_BODY, error, middleware, openapi, page};
 
@@ -29,6 +29,7 @@ pub fn app(state: AppState) -> Router {
             post(batches::batches).layer(DefaultBodyLimit::max(MAX_MANIFEST_BYTES + 1024)),
         )
         .route("/v1/revocations/snapshot", get(revocations::snapshot))
+        .route("/v1/trust/bundle", get(trust::bundle))
         .route("/v1/keys", get(keys::keys))
         .route("/readyz", get(health::readyz))
         .merge(

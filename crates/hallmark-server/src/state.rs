@@ -19,12 +19,44 @@ pub(crate) struct SignedSnapshot {
     pub(crate) bytes: axum::body::Bytes,
 }
 
+/// Why a registry certificate was refused
+/// ([`AppState::set_registry_certificate`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryCertError {
+    /// The service has no registry key (`--revocation-key`).
+    #[error("a registry certificate needs the registry key (--revocation-key)")]
+    NoKey,
+    /// Not a line certificate.
+    #[error("not a line certificate: {0}")]
+    Malformed(#[source] hallmark::Error),
+    /// It certifies another key.
+    #[error("it certifies key {certified}, not the registry key {key}")]
+    OtherKey {
+        /// The key it certifies.
+        certified: hallmark::KeyId,
+        /// The service's registry key.
+        key: hallmark::KeyId,
+    },
+    /// It does not allow registry documents.
+    #[error("its usage ({usage}) does not include registry")]
+    Usage {
+        /// The usage it grants.
+        usage: hallmark::Usage,
+    },
+    /// A certificate was set already.
+    #[error("a registry certificate is set already")]
+    AlreadySet,
+}
+
 struct Inner {
     trust: TrustStore,
     storage: Arc<dyn Storage>,
     revocation_key: Option<SecretKey>,
+    registry_cert: std::sync::OnceLock<Vec<u8>>,
     settings: Settings,
     snapshot: Mutex<Option<Arc<SignedSnapshot>>>,
+    bundle: Mutex<Option<Arc<SignedSnapshot>>>,
     rate_limiter: ratelimit::RateLimiter,
     auth_failures: ratelimit::RateLimiter,
     metrics: metrics::Metrics,
@@ -61,8 +93,10 @@ impl AppState {
             trust,
             storage,
             revocation_key,
+            registry_cert: std::sync::OnceLock::new(),
             settings,
             snapshot: Mutex::new(None),
+            bundle: Mutex::new(None),
             rate_limiter: ratelimit::RateLimiter::default(),
             auth_failures: ratelimit::RateLimiter::default(),
             metrics: metrics::Metrics::default(),
@@ -109,6 +143,39 @@ impl AppState {
             .snapshot
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cached signed trust bundle, locked (as [`AppState::snapshot_cache`]).
+    pub(crate) fn bundle_cache(&self) -> MutexGuard<'_, Option<Arc<SignedSnapshot>>> {
+        self.0.bundle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sets the registry key's own line certificate, which the trust bundle
+    /// carries first so that verifiers need only the root. Checked here: it
+    /// must certify the registry key (`--revocation-key`) for registry
+    /// documents; its root signature is the verifiers' to check.
+    pub fn set_registry_certificate(&self, bytes: Vec<u8>) -> Result<(), RegistryCertError> {
+        let key = self.revocation_key().ok_or(RegistryCertError::NoKey)?;
+        let (_, cert) = hallmark::LineCertificate::decode_unverified(&bytes)
+            .map_err(RegistryCertError::Malformed)?;
+        if cert.subject.kid() != key.kid() {
+            return Err(RegistryCertError::OtherKey {
+                certified: cert.subject.kid(),
+                key: key.kid(),
+            });
+        }
+        if !cert.usage.contains(hallmark::Usage::REGISTRY) {
+            return Err(RegistryCertError::Usage { usage: cert.usage });
+        }
+        self.0
+            .registry_cert
+            .set(bytes)
+            .map_err(|_| RegistryCertError::AlreadySet)
+    }
+
+    /// The registry key's line certificate, if one was set.
+    pub(crate) fn registry_certificate(&self) -> Option<&[u8]> {
+        self.0.registry_cert.get().map(Vec::as_slice)
     }
 
     /// The key id of the key that signs revocation snapshots, if any.

@@ -1077,6 +1077,7 @@ async fn openapi_document_lists_every_route() {
             "GET /v1/codes/{code}",
             "GET /v1/keys",
             "GET /v1/revocations/snapshot",
+            "GET /v1/trust/bundle",
             "POST /v1/batches",
             "POST /v1/scans",
             "POST /v1/status",
@@ -1145,6 +1146,10 @@ on_every_backend!(
     code_page_is_plain_escaped_html_for_every_verdict,
     keys_and_readiness,
     public_reads_are_rate_limited_per_client,
+    receipts_verify_and_keep_the_first_registration_time,
+    max_count_is_enforced_across_requests_and_concurrently,
+    compromise_spares_only_codes_in_batches_registered_before_it,
+    bundle_verifies_against_roots_only_and_honours_etags,
 );
 
 /// Issue 18.7: four anonymous scans from invented locations flagged any
@@ -1440,10 +1445,18 @@ impl Storage for CountingLookups {
     fn register_batches(
         &self,
         manifest: &BatchManifest,
+        bytes: &[u8],
+        max_count: Option<u64>,
         token: &str,
         now: u64,
-    ) -> Result<u64, hallmark_server::StorageError> {
-        self.inner.register_batches(manifest, token, now)
+    ) -> Result<hallmark_server::storage::Registration, hallmark_server::StorageError> {
+        self.inner
+            .register_batches(manifest, bytes, max_count, token, now)
+    }
+    fn registry_contents(
+        &self,
+    ) -> Result<hallmark_server::storage::RegistryContents, hallmark_server::StorageError> {
+        self.inner.registry_contents()
     }
     fn is_registered(
         &self,
@@ -1552,4 +1565,275 @@ async fn regression_bad_token_flood_is_rate_limited_before_the_lookup() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = post([10, 0, 0, 9], STATUS_TOKEN.to_owned()).await;
     assert_ne!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// A root, a line key certified under it (codes and manifests, with
+/// `max_count`), and the registry key certified for registry documents: the
+/// service's trust store holds the root and both certificates.
+fn certified_fixture(backend: Backend, max_count: Option<u64>) -> (Fixture, SecretKey, Vec<u8>) {
+    use hallmark::{Constraints, LineCertificate, Usage};
+    let root = SecretKey::from_seed("root", &[7; 32]).unwrap();
+    let line = SecretKey::from_seed("line-1", &[8; 32]).unwrap();
+    let rev = SecretKey::from_seed("rev", &[2; 32]).unwrap();
+    let certify = |key: &SecretKey, usage: Usage, max_count: Option<u64>| {
+        let cert = LineCertificate {
+            subject: key.public_key(),
+            name: key.name().to_owned(),
+            valid_from: d("2023-01-01"),
+            valid_until: d("2027-12-31"),
+            usage,
+            issued: NOW - 86_400,
+            constraints: Constraints {
+                max_count,
+                ..Constraints::default()
+            },
+        };
+        root.sign_document(cert.to_unsigned(root.kid()).unwrap())
+    };
+    let line_cert = certify(&line, Usage::CODES.union(Usage::MANIFESTS), max_count);
+    let rev_cert = certify(&rev, Usage::REGISTRY, None);
+    let mut trust = TrustStore::new();
+    trust
+        .add_root(TrustedKey::new("root", root.public_key(), None, None).unwrap())
+        .unwrap();
+    trust.add_certificate(&line_cert).unwrap();
+    trust.add_certificate(&rev_cert).unwrap();
+    let mut f = fixture(backend);
+    f.issuer = line;
+    f.trust = trust.clone();
+    f.state = AppState::new(
+        trust,
+        f.storage.clone(),
+        Some(rev),
+        f.state.settings().clone(),
+    );
+    f.state.set_registry_certificate(rev_cert.clone()).unwrap();
+    (f, root, rev_cert)
+}
+
+impl Fixture {
+    async fn register(&self, manifest: &[u8]) -> (StatusCode, Value) {
+        let (status, _, body) = self
+            .send(
+                "POST",
+                "/v1/batches",
+                Some(BATCHES_TOKEN),
+                Some("application/octet-stream"),
+                manifest.to_vec(),
+            )
+            .await;
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+}
+
+async fn receipts_verify_and_keep_the_first_registration_time(b: Backend) {
+    let f = fixture(b);
+    let manifest = f.manifest(vec![batch(1, 100, "L1"), batch(500, 20, "L2")]);
+    let (status, v) = f.register(&manifest).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["registered"], NOW);
+    assert_eq!(v["registered_at"], "2026-11-23T12:00:00Z");
+    assert_eq!(
+        (v["new"].as_u64(), v["serials"].as_u64()),
+        (Some(2), Some(120))
+    );
+    let receipt = hex::decode(v["receipt"].as_str().unwrap()).unwrap();
+    let (r, signer) = hallmark::BatchReceipt::verify(&receipt, &f.trust).unwrap();
+    assert_eq!(signer, f.rev.kid());
+    assert_eq!(r.manifest, hallmark::BatchReceipt::digest(&manifest));
+    assert_eq!(
+        (r.kid, r.registered, r.batches, r.serials),
+        (f.issuer.kid(), NOW, 2, 120)
+    );
+    // The same manifest a day later: the original time, the same receipt.
+    f.clock.store(NOW + 86_400, Ordering::SeqCst);
+    let (status, again) = f.register(&manifest).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(
+        (again["registered"].as_u64(), again["new"].as_u64()),
+        (Some(NOW), Some(0))
+    );
+    assert_eq!(again["receipt"], v["receipt"]);
+    // A tampered receipt byte is refused.
+    let mut bad = receipt.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    assert!(hallmark::BatchReceipt::verify(&bad, &f.trust).is_err());
+}
+
+#[tokio::test]
+async fn batches_without_a_registry_key_register_but_give_no_receipt() {
+    let f = fixture_with(Backend::Sqlite, false);
+    let (status, v) = f.register(&f.manifest(vec![batch(1, 10, "L1")])).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["new"], 1);
+    assert_eq!(v["registered"], NOW);
+    assert!(v["receipt"].is_null(), "{v}");
+}
+
+async fn max_count_is_enforced_across_requests_and_concurrently(b: Backend) {
+    let (f, _, _) = certified_fixture(b, Some(100));
+    let (status, v) = f.register(&f.manifest(vec![batch(1, 60, "L1")])).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    // 60 + 41 > 100: refused, nothing stored.
+    let over = f.manifest(vec![batch(1000, 41, "L2")]);
+    let (status, v) = f.register(&over).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"], "max-count-exceeded");
+    let p = Payload::new(1000, "DRN-2980", "L2", d("2023-12-12")).unwrap();
+    assert!(!f.db(|s| s.is_registered(f.issuer.kid(), &p).unwrap()));
+    // Re-registering what is registered adds nothing and passes.
+    let (status, _) = f.register(&f.manifest(vec![batch(1, 60, "L1")])).await;
+    assert_eq!(status, StatusCode::OK);
+    // Two concurrent registrations of 30 each (60 + 30 + 30 > 100): one passes.
+    let a = f.manifest(vec![batch(2000, 30, "L3")]);
+    let b2 = f.manifest(vec![batch(3000, 30, "L4")]);
+    let (ra, rb) = tokio::join!(f.register(&a), f.register(&b2));
+    let mut statuses = [ra.0, rb.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "{ra:?} {rb:?}"
+    );
+    let contents = f.db(|s| s.registry_contents().unwrap());
+    let total: u64 = contents.manifests.iter().map(|m| m.serials).sum();
+    assert_eq!(total, 90);
+}
+
+async fn compromise_spares_only_codes_in_batches_registered_before_it(b: Backend) {
+    let f = fixture(b);
+    let (status, _) = f.register(&f.manifest(vec![batch(1, 100, "L1")])).await;
+    assert_eq!(status, StatusCode::OK);
+    // A batch registered after the compromise time.
+    f.clock.store(NOW + 7200, Ordering::SeqCst);
+    let (status, _) = f.register(&f.manifest(vec![batch(200, 10, "L1")])).await;
+    assert_eq!(status, StatusCode::OK);
+    let at = "2026-11-23T13:00:00Z"; // NOW + 3600
+    let body = json!({"action": "compromise", "kid": f.kid(), "at": at});
+    let (status, v) = f.post_json("/v1/status", Some(STATUS_TOKEN), &body).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["action"], "compromise");
+    assert_eq!(v["reason"], "key-compromised");
+    let audit = f.db(|s| s.audit_log(1).unwrap());
+    assert!(
+        audit[0]
+            .target
+            .contains("compromised at 2026-11-23T13:00:00Z"),
+        "{audit:?}"
+    );
+    let verdict = |v: &Value| v["verdict"].as_str().unwrap().to_owned();
+    // Inside the batch receipted before T: genuine.
+    assert_eq!(verdict(&f.lookup(&f.code(50, "L1")).await), "genuine");
+    // A back-dated thief code outside any batch, inside the later batch, or
+    // with another lot: revoked, key-compromised.
+    for code in [f.code(150, "L1"), f.code(205, "L1"), f.code(50, "L9")] {
+        let v = f.lookup(&code).await;
+        assert_eq!(verdict(&v), "revoked", "{v}");
+        assert_eq!(v["revocation"]["reason"], "key-compromised", "{v}");
+    }
+    // The snapshot leaves the compromise out (format v1 cannot carry it).
+    let snap = RevocationSnapshot::verify(&f.snapshot_bytes().await, &f.trust).unwrap();
+    assert!(snap.revocations().is_empty(), "{:?}", snap.revocations());
+    // Given in seconds, and removable with reactivate.
+    let body = json!({"action": "compromise", "kid": f.kid(), "at": NOW + 86_400});
+    let (status, _) = f.post_json("/v1/status", Some(STATUS_TOKEN), &body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(verdict(&f.lookup(&f.code(205, "L1")).await), "genuine");
+    let body = json!({"action": "reactivate", "kid": f.kid(), "at": 0});
+    let (status, _) = f.post_json("/v1/status", Some(STATUS_TOKEN), &body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(verdict(&f.lookup(&f.code(150, "L1")).await), "genuine");
+    // Malformed requests are 400.
+    for body in [
+        json!({"action": "compromise", "kid": f.kid()}),
+        json!({"action": "compromise", "kid": f.kid(), "at": "2026-11-23 13:00"}),
+        json!({"action": "revoke", "reason": "stolen", "kid": f.kid(), "at": 5}),
+    ] {
+        let (status, v) = f.post_json("/v1/status", Some(STATUS_TOKEN), &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} {v}");
+    }
+}
+
+async fn bundle_verifies_against_roots_only_and_honours_etags(b: Backend) {
+    let (f, root, _) = certified_fixture(b, None);
+    let manifest = f.manifest(vec![batch(1, 100, "L1")]);
+    let (status, v) = f.register(&manifest).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let body = json!({"action": "revoke", "reason": "stolen", "kid": f.kid(), "serial": 7});
+    let (status, _) = f.post_json("/v1/status", Some(STATUS_TOKEN), &body).await;
+    assert_eq!(status, StatusCode::OK);
+    let body = json!({"action": "compromise", "kid": f.kid(), "at": NOW + 60});
+    let (status, change) = f.post_json("/v1/status", Some(STATUS_TOKEN), &body).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, headers, bytes) = f
+        .send("GET", "/v1/trust/bundle", None, None, Body::empty())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut roots = TrustStore::new();
+    roots
+        .add_root(TrustedKey::new("root", root.public_key(), None, None).unwrap())
+        .unwrap();
+    let bundle = hallmark::TrustBundle::verify(&bytes, &roots).unwrap();
+    assert_eq!(bundle.sequence, change["sequence"].as_u64().unwrap());
+    assert_eq!((bundle.manifests, bundle.certificates), (1, 2));
+    assert_eq!(bundle.signer, f.rev.kid());
+    let verifier = Verifier::new(bundle.trust(), d("2026-11-23")).with_bundle(&bundle, NOW, 86_400);
+    assert_eq!(
+        verifier.verify(&f.code(50, "L1")).kind(),
+        VerdictKind::Genuine
+    );
+    assert_eq!(
+        verifier.verify(&f.code(7, "L1")).kind(),
+        VerdictKind::Revoked
+    );
+    assert_eq!(
+        verifier.verify(&f.code(500, "L1")).kind(),
+        VerdictKind::Revoked
+    );
+    // The service agrees with the offline verdicts.
+    assert_eq!(f.lookup(&f.code(50, "L1")).await["verdict"], "genuine");
+    assert_eq!(f.lookup(&f.code(500, "L1")).await["verdict"], "revoked");
+    // ETag: 304 while unchanged, a new bundle after a change.
+    let etag = headers[header::ETAG].to_str().unwrap().to_owned();
+    let req = Request::builder()
+        .uri("/v1/trust/bundle")
+        .header(header::IF_NONE_MATCH, &etag)
+        .body(Body::empty())
+        .unwrap();
+    let response = app(f.state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    f.clock.store(NOW + 1, Ordering::SeqCst);
+    let (status, _) = f.register(&f.manifest(vec![batch(300, 5, "L1")])).await;
+    assert_eq!(status, StatusCode::OK);
+    let req = Request::builder()
+        .uri("/v1/trust/bundle")
+        .header(header::IF_NONE_MATCH, &etag)
+        .body(Body::empty())
+        .unwrap();
+    let response = app(f.state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let newer = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let newer = hallmark::TrustBundle::verify(&newer, &roots).unwrap();
+    assert!(newer.sequence > bundle.sequence);
+    assert_eq!(newer.manifests, 2);
+    // One byte changed anywhere is refused.
+    for i in [0, bytes.len() / 2, bytes.len() - 1] {
+        let mut bad = bytes.to_vec();
+        bad[i] ^= 1;
+        assert!(
+            hallmark::TrustBundle::verify(&bad, &roots).is_err(),
+            "byte {i}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bundle_without_a_registry_key_is_a_json_404() {
+    let f = fixture_with(Backend::Sqlite, false);
+    let (status, v) = f.get("/v1/trust/bundle").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(v["error"], "no-revocation-key");
 }

@@ -226,8 +226,54 @@ fn batches_register_idempotently(s: &dyn Storage) {
             batch((1 << 63) - 10, 10, "L3", false),
         ],
     };
-    assert_eq!(s.register_batches(&manifest, "factory", 10).unwrap(), 3);
-    assert_eq!(s.register_batches(&manifest, "factory", 11).unwrap(), 0);
+    let first = s
+        .register_batches(&manifest, b"manifest-1", None, "factory", 10)
+        .unwrap();
+    assert_eq!((first.new, first.registered), (3, 10));
+    let seq = s.sequence().unwrap();
+    assert!(seq >= 10, "a new manifest bumps the sequence: {seq}");
+    let again = s
+        .register_batches(&manifest, b"manifest-1", None, "factory", 11)
+        .unwrap();
+    assert_eq!(
+        (again.new, again.registered),
+        (0, 10),
+        "the first registration time is kept"
+    );
+    assert_eq!(s.sequence().unwrap(), seq, "nothing new, no bump");
+    // A certified key's max_count: 120 registered; 10 more is refused at 125.
+    let more = BatchManifest {
+        kid,
+        issued: 6,
+        batches: vec![batch(200, 10, "L1", false)],
+    };
+    let e = s
+        .register_batches(&more, b"manifest-2", Some(125), "factory", 12)
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StorageError::MaxCountExceeded {
+                max_count: 125,
+                registered: 120,
+                new: 10,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let contents = s.registry_contents().unwrap();
+    assert_eq!(contents.manifests.len(), 1, "nothing stored when refused");
+    assert_eq!(contents.manifests[0].bytes, b"manifest-1");
+    assert_eq!(contents.manifests[0].serials, 120);
+    assert_eq!(contents.manifests[0].batches, 3);
+    assert_eq!(contents.sequence, seq);
+    assert_eq!(
+        s.register_batches(&more, b"manifest-2", Some(130), "factory", 12)
+            .unwrap()
+            .new,
+        1
+    );
     let p = |serial, lot: &str| Payload::new(serial, "DRN-2980", lot, d("2026-01-02")).unwrap();
     assert!(s.is_registered(kid, &p(1, "L1")).unwrap());
     assert!(s.is_registered(kid, &p(100, "L1")).unwrap());
@@ -246,8 +292,10 @@ fn batches_register_idempotently(s: &dyn Storage) {
         !s.is_registered(KeyId::from_bytes([9; 4]), &p(1, "L1"))
             .unwrap()
     );
+    // Two registrations of the first manifest and the second one (the
+    // refused one wrote nothing, its audit row included).
     let log = s.audit_log(10).unwrap();
-    assert_eq!(log.len(), 2);
+    assert_eq!(log.len(), 3);
     assert_eq!(log[1].target, "01020304 (3 batches, 0 new)");
 }
 
@@ -301,7 +349,7 @@ fn postgres_replicas_share_one_database_and_migrate_once() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(replicas[0].schema_version().unwrap(), 2);
+    assert_eq!(replicas[0].schema_version().unwrap(), 3);
     replicas[0]
         .change_status(&change(Scope::Serial(7), Action::Decommission), "t", 1)
         .unwrap();

@@ -153,8 +153,10 @@ impl SecretKey {
         self.sign_document(bundle.to_unsigned(self.kid()))
     }
 
-    /// Signs a framed document (later document types sign through here too).
-    fn sign_document(&self, document: UnsignedDocument) -> Vec<u8> {
+    /// Signs a document framed by the format crate (receipts, bundles,
+    /// certificates: each `to_unsigned` frames its own type under its own
+    /// tag and this key's id); returns the signed document.
+    pub fn sign_document(&self, document: UnsignedDocument) -> Vec<u8> {
         let signature = self.sign_message(document.signing_message());
         document.into_signed(&signature)
     }

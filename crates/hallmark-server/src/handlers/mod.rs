@@ -17,6 +17,7 @@ pub(crate) mod keys;
 pub(crate) mod revocations;
 pub(crate) mod scans;
 pub(crate) mod status;
+pub(crate) mod trust;
 
 /// Runs blocking work (storage, signature checks) off the async threads.
 pub(crate) async fn blocking<T: Send + 'static>(

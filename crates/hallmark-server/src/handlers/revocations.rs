@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hallmark::{Revocation, RevocationSnapshot};
+use hallmark::{Revocation, RevocationSnapshot, Scope};
 
 use super::blocking;
 use crate::api::ErrorBody;
@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::{AppState, SignedSnapshot};
 
 /// Whether `If-None-Match` lists `etag` (or `*`).
-fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+pub(crate) fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
@@ -54,6 +54,10 @@ fn current_snapshot(state: &AppState) -> Result<Option<Arc<SignedSnapshot>>, Api
         date,
     } in revocations
     {
+        if matches!(scope, Scope::Compromise { .. }) {
+            // Snapshots (format v1) cannot carry a compromise: trust bundles do.
+            continue;
+        }
         snapshot
             .add(kid, scope, reason, date)
             .map_err(ApiError::internal)?;
@@ -97,12 +101,21 @@ pub(crate) async fn snapshot(
                 "this service signs no snapshots (start it with --revocation-key)",
             )
         })?;
+    signed_response(&headers, &signed)
+}
+
+/// A signed document as served: 304 when `If-None-Match` names its ETag,
+/// else its bytes, with the ETag and `Cache-Control: no-cache` either way.
+pub(crate) fn signed_response(
+    headers: &HeaderMap,
+    signed: &SignedSnapshot,
+) -> Result<Response, ApiError> {
     let etag = HeaderValue::from_str(&signed.etag).map_err(ApiError::internal)?;
     let common = [
         (header::ETAG, etag),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
     ];
-    if etag_matches(&headers, &signed.etag) {
+    if etag_matches(headers, &signed.etag) {
         return Ok((StatusCode::NOT_MODIFIED, common).into_response());
     }
     Ok((

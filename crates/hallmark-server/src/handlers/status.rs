@@ -19,6 +19,7 @@ fn status_change(state: &AppState, req: StatusRequest) -> Result<StatusChange, A
         StatusRequest::Revoke { reason, .. } => Action::Revoke(*reason),
         StatusRequest::Decommission { .. } => Action::Decommission,
         StatusRequest::Reactivate { .. } => Action::Reactivate,
+        StatusRequest::Compromise { .. } => Action::Revoke(Reason::KeyCompromised),
     };
     let (kid, scope) = match req.target() {
         StatusTarget::Code { code, kid } => {
@@ -35,10 +36,13 @@ fn status_change(state: &AppState, req: StatusRequest) -> Result<StatusChange, A
     };
     let date = req.date().unwrap_or_else(|| today(state.now()));
     // The snapshot's own rules (lot labels, first <= last) decide what is
-    // storable, so every stored revocation can be served.
-    RevocationSnapshot::new(0, 0)
-        .add(kid, scope.clone(), Reason::Recalled, date)
-        .map_err(|e| invalid(e.to_string()))?;
+    // storable, so every stored revocation can be served. A compromise is
+    // served in trust bundles only (snapshots cannot carry one).
+    if !matches!(scope, Scope::Compromise { .. }) {
+        RevocationSnapshot::new(0, 0)
+            .add(kid, scope.clone(), Reason::Recalled, date)
+            .map_err(|e| invalid(e.to_string()))?;
+    }
     Ok(StatusChange {
         kid,
         scope,
@@ -48,7 +52,9 @@ fn status_change(state: &AppState, req: StatusRequest) -> Result<StatusChange, A
 }
 
 /// Revokes (with a reason), decommissions or reactivates a serial, a serial
-/// range, a lot, or a whole key from a date. Needs a `status` token.
+/// range, a lot, or a whole key from a date; or records (`compromise`) or
+/// removes (`reactivate` with `at`) a key's compromise at a time. Needs a
+/// `status` token.
 #[utoipa::path(
     post,
     path = "/v1/status",
@@ -81,8 +87,14 @@ pub(crate) async fn status(
             sequence,
             "status changed"
         );
+        let compromise =
+            matches!(change.scope, Scope::Compromise { .. }) && change.action != Action::Reactivate;
         Ok(StatusChanged {
-            action: change.action.as_str().to_owned(),
+            action: if compromise {
+                "compromise".to_owned()
+            } else {
+                change.action.as_str().to_owned()
+            },
             reason: change.action.reason().map(|r| r.as_str().to_owned()),
             kid: change.kid.to_string(),
             scope: ScopeReport::from(&change.scope),

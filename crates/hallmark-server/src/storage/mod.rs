@@ -72,6 +72,23 @@ pub enum StorageError {
     /// A token with this name already exists.
     #[error("a token named {0:?} already exists")]
     DuplicateToken(String),
+    /// Registering a manifest would bring the serials registered for its
+    /// key above its certificate's `max_count`; nothing was stored.
+    #[error(
+        "key {kid}: registering {new} more serials would make {} of at most {max_count} \
+         its certificate allows",
+        registered.saturating_add(*new)
+    )]
+    MaxCountExceeded {
+        /// The manifest's key.
+        kid: KeyId,
+        /// The certificate's maximum.
+        max_count: u64,
+        /// Serials registered for the key before.
+        registered: u64,
+        /// Serials this manifest would add.
+        new: u64,
+    },
     /// A stored value does not parse (the database was edited by hand?).
     #[error("corrupt row in {table}: {reason}")]
     Corrupt {
@@ -385,6 +402,55 @@ pub struct TokenInfo {
     pub revoked: Option<u64>,
 }
 
+/// A signed manifest as registered ([`Storage::register_batches`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredManifest {
+    /// The key that signed it.
+    pub kid: KeyId,
+    /// The signed manifest's bytes.
+    pub bytes: Vec<u8>,
+    /// How many batches it lists.
+    pub batches: u64,
+    /// How many serials they hold in all.
+    pub serials: u64,
+    /// When it was first registered, seconds since 1970-01-01 UTC.
+    pub registered: u64,
+}
+
+impl StoredManifest {
+    /// Its registry receipt (to sign with the registry key).
+    pub fn receipt(&self) -> hallmark::BatchReceipt {
+        hallmark::BatchReceipt {
+            manifest: hallmark::BatchReceipt::digest(&self.bytes),
+            kid: self.kid,
+            registered: self.registered,
+            batches: self.batches,
+            serials: self.serials,
+        }
+    }
+}
+
+/// What [`Storage::register_batches`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Registration {
+    /// Batches not registered before.
+    pub new: u64,
+    /// When the manifest was first registered (this time, or an earlier
+    /// registration's): what its receipt says.
+    pub registered: u64,
+}
+
+/// Everything a trust bundle needs from storage, read at one instant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegistryContents {
+    /// The sequence (as [`Storage::sequence`]).
+    pub sequence: u64,
+    /// Every stored revocation, compromises included.
+    pub revocations: Vec<Revocation>,
+    /// Every registered manifest, oldest registration first.
+    pub manifests: Vec<StoredManifest>,
+}
+
 /// One line of the audit log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEntry {
@@ -402,8 +468,11 @@ pub struct AuditEntry {
 /// `Ok` (the service acknowledges only after that).
 pub trait Storage: Send + Sync + 'static {
     /// The status that applies to a code by `kid` with `payload`, with the
-    /// precedence of [`hallmark::RevocationSnapshot::check`]: the key's (from a
-    /// date on or before the code's date), the serial's, a range's, the lot's.
+    /// precedence of a verifier holding a trust bundle: the key's compromise,
+    /// unless a sequential batch registered before the compromise holds the
+    /// code (its serial range, part, lot, date and expiry), then as
+    /// [`hallmark::RevocationSnapshot::check`]: the key's (from a date on or
+    /// before the code's date), the serial's, a range's, the lot's.
     fn status(&self, kid: KeyId, payload: &Payload) -> Result<Option<Status>, StorageError>;
 
     /// Applies a status change, bumps the snapshot sequence and writes the audit
@@ -423,7 +492,8 @@ pub trait Storage: Send + Sync + 'static {
     /// unreachable database is reported, not only one that does not answer.
     fn check_writable(&self, now: u64) -> Result<(), StorageError>;
 
-    /// The snapshot sequence: bumped by every status change (0 before any).
+    /// The snapshot sequence: bumped by every status change and every new
+    /// manifest (0 before any).
     fn sequence(&self) -> Result<u64, StorageError>;
 
     /// Every current revocation (decommissions included) in the order they were
@@ -455,13 +525,28 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<ScanSummary, StorageError>;
 
     /// Registers the batches of a verified manifest (already registered ones are
-    /// kept) and writes the audit log. Returns how many were new.
+    /// kept), stores the signed manifest `bytes` with its first registration
+    /// time, and writes the audit log, in one transaction. A manifest not
+    /// registered before bumps the sequence as a status change does (bundles
+    /// carry manifests, and share the snapshots' sequence).
+    ///
+    /// With `max_count` (the key's certificate's), refuses with
+    /// [`StorageError::MaxCountExceeded`], storing nothing, when the serials
+    /// of the new batches would bring the key's registered serials above it;
+    /// the count and the insert are one transaction, so concurrent
+    /// registrations cannot both pass.
     fn register_batches(
         &self,
         manifest: &BatchManifest,
+        bytes: &[u8],
+        max_count: Option<u64>,
         token: &str,
         now: u64,
-    ) -> Result<u64, StorageError>;
+    ) -> Result<Registration, StorageError>;
+
+    /// The sequence, every revocation and every registered manifest, read in
+    /// one transaction (what a trust bundle holds).
+    fn registry_contents(&self) -> Result<RegistryContents, StorageError>;
 
     /// Whether a registered batch of `kid` holds this code: for a sequential
     /// batch its serial range and part, lot and date; for an opaque batch (whose

@@ -79,19 +79,30 @@ pub(super) fn target_columns(scope: &Scope) -> TargetColumns {
 
 pub(super) const STATUS_COLUMNS: &str = "kid, kind, first, last, lot, key_from, reason, date, time";
 
-/// The status that applies to a code, in the precedence of
+/// The status that applies to a code, in the precedence of a verifier with a
+/// trust bundle: the key's compromise unless a sequential batch registered
+/// before it holds the code (serial range, part, lot, date, expiry), then as
 /// `RevocationSnapshot::check`: the key's (from a date on or before the code's
 /// date), then the serial's, then the first-written range holding the serial,
 /// then the lot's. Binds the kid to `$1`, the code's date in days to `$2`, its
-/// serial (as [`serial_to_sql`]) to `$3`, its lot to `$4` and its serial in
-/// decimal (a serial status's `target`, so the primary key finds it) to `$5`:
-/// placeholders both SQLite and PostgreSQL read.
+/// serial (as [`serial_to_sql`]) to `$3`, its lot to `$4`, its serial in
+/// decimal (a serial status's `target`, so the primary key finds it) to `$5`,
+/// its part to `$6`, its expiry in days (or NULL) to `$7` and whether it has
+/// none to `$8`: placeholders both SQLite and PostgreSQL read.
 ///
-/// Four indexed lookups joined with UNION ALL (an OR of the four conditions
-/// would let the planners scan every status row of the key instead).
+/// Five indexed lookups joined with UNION ALL (an OR of the conditions would
+/// let the planners scan every status row of the key instead).
 pub(super) const STATUS_QUERY: &str = "
     SELECT kid, kind, first, last, lot, key_from, reason, date, time FROM (
-        SELECT 0 AS rank, seq, kid, kind, first, last, lot, key_from, reason, date, time
+        SELECT -1 AS rank, c.seq, c.kid, c.kind, c.first, c.last, c.lot, c.key_from, c.reason,
+               c.date, c.time
+          FROM statuses c WHERE c.kid = $1 AND c.kind = 'compromise' AND c.target = ''
+          AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.kid = $1 AND b.opaque = FALSE
+              AND b.start <= $3 AND b.last >= $3 AND b.part = $6 AND b.lot = $4
+              AND b.date = $2 AND (b.expiry = $7 OR (b.expiry IS NULL AND $8))
+              AND b.registered < c.key_from)
+        UNION ALL
+        SELECT 0, seq, kid, kind, first, last, lot, key_from, reason, date, time
           FROM statuses WHERE kid = $1 AND kind = 'key' AND key_from <= $2
         UNION ALL
         SELECT 1, seq, kid, kind, first, last, lot, key_from, reason, date, time
@@ -200,6 +211,9 @@ impl RawStatus {
             "key" => Scope::Key {
                 from: date_from(self.key_from.ok_or_else(|| bad("key", "key_from"))?)?,
             },
+            "compromise" => Scope::Compromise {
+                at: to_u64(self.key_from.ok_or_else(|| bad("compromise", "key_from"))?),
+            },
             other => {
                 return Err(corrupt(
                     "statuses",
@@ -239,6 +253,74 @@ pub(super) fn token_info(
         name,
         created: to_u64(created),
         revoked: revoked.map(to_u64),
+    })
+}
+
+/// A u64 count as stored (its two's-complement i64, so nothing is lost).
+pub(super) fn count_to_sql(n: u64) -> i64 {
+    n as i64
+}
+
+/// Inverse of [`count_to_sql`].
+pub(super) fn count_from_sql(n: i64) -> u64 {
+    n as u64
+}
+
+/// The receipt's counts of a manifest: (batches, serials).
+pub(super) fn manifest_counts(manifest: &hallmark::BatchManifest) -> (u64, u64) {
+    let serials = manifest
+        .batches
+        .iter()
+        .fold(0u64, |n, b| n.saturating_add(b.count));
+    (manifest.batches.len() as u64, serials)
+}
+
+/// The serials a key has registered, from its batches' (start, last) rows.
+pub(super) fn registered_serials(rows: impl IntoIterator<Item = (i64, i64)>) -> u64 {
+    rows.into_iter().fold(0u64, |n, (start, last)| {
+        let count = serial_from_sql(last)
+            .saturating_sub(serial_from_sql(start))
+            .saturating_add(1);
+        n.saturating_add(count)
+    })
+}
+
+/// Refuses a registration that would bring `registered` serials above
+/// `max_count` with `new` more.
+pub(super) fn check_max_count(
+    kid: KeyId,
+    max_count: Option<u64>,
+    registered: u64,
+    new: u64,
+) -> Result<(), StorageError> {
+    match max_count {
+        Some(max_count) if registered.saturating_add(new) > max_count => {
+            Err(StorageError::MaxCountExceeded {
+                kid,
+                max_count,
+                registered,
+                new,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A stored manifest row: (kid, bytes, batches, serials, registered).
+pub(super) type ManifestRow = (Vec<u8>, Vec<u8>, i64, i64, i64);
+
+pub(super) fn manifest_from(
+    (kid, bytes, batches, serials, registered): ManifestRow,
+) -> Result<super::StoredManifest, StorageError> {
+    let kid = <[u8; hallmark::KID_LEN]>::try_from(kid.as_slice())
+        .map(KeyId::from_bytes)
+        .map_err(|_| corrupt("manifests", RowError::KidLength { len: kid.len() }))?;
+    Ok(super::StoredManifest {
+        kid,
+        bytes,
+        batches: count_from_sql(batches),
+        serials: count_from_sql(serials),
+        registered: to_u64(registered),
     })
 }
 

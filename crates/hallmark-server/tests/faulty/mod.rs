@@ -123,10 +123,17 @@ impl Storage for Faulty {
     fn register_batches(
         &self,
         m: &BatchManifest,
+        bytes: &[u8],
+        max_count: Option<u64>,
         token: &str,
         now: u64,
-    ) -> Result<u64, StorageError> {
-        self.inner.register_batches(m, token, now)
+    ) -> Result<hallmark_server::storage::Registration, StorageError> {
+        self.inner.register_batches(m, bytes, max_count, token, now)
+    }
+    fn registry_contents(
+        &self,
+    ) -> Result<hallmark_server::storage::RegistryContents, StorageError> {
+        self.inner.registry_contents()
     }
     fn is_registered(&self, kid: KeyId, payload: &Payload) -> Result<bool, StorageError> {
         self.inner.is_registered(kid, payload)

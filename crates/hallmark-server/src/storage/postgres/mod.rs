@@ -42,6 +42,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../../migrations/postgres/002_bounded_scans.sql"),
     ),
+    // The registry: the status kind `compromise`, and registered manifests
+    // kept whole with their first registration time (receipts, bundles).
+    (
+        3,
+        include_str!("../../../migrations/postgres/003_registry.sql"),
+    ),
 ];
 
 /// The advisory lock held while migrating ("hallmark" in ASCII).

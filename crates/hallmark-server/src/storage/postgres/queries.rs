@@ -5,14 +5,15 @@ use postgres::{IsolationLevel, Row};
 
 use super::{PostgresStorage, db};
 use crate::storage::rows::{
-    REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus, SCAN_CODES_UPSERT,
-    SCAN_LOCATIONS_BOUND, SCAN_LOCATIONS_UPSERT, STATUS_COLUMNS, STATUS_QUERY, SUMMARY_QUERY,
-    TokenRow, batches_target, find_token, state_of, summary_from, target_columns, to_i64, to_u64,
-    token_info,
+    ManifestRow, REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus,
+    SCAN_CODES_UPSERT, SCAN_LOCATIONS_BOUND, SCAN_LOCATIONS_UPSERT, STATUS_COLUMNS, STATUS_QUERY,
+    SUMMARY_QUERY, TokenRow, batches_target, check_max_count, count_to_sql, find_token,
+    manifest_counts, manifest_from, registered_serials, state_of, summary_from, target_columns,
+    to_i64, to_u64, token_info,
 };
 use crate::storage::{
-    AuditEntry, MAX_LOCATIONS_PER_CODE, Scan, ScanSummary, Status, StatusChange, Storage,
-    StorageError, TokenInfo, TokenScope, serial_to_sql,
+    AuditEntry, MAX_LOCATIONS_PER_CODE, Registration, RegistryContents, Scan, ScanSummary, Status,
+    StatusChange, Storage, StorageError, TokenInfo, TokenScope, serial_to_sql,
 };
 
 static SCAN_CODES_SQL: std::sync::LazyLock<String> =
@@ -83,6 +84,34 @@ fn summary(
     Ok(summary_from(row))
 }
 
+/// The advisory lock key of a key's registrations (with the kid in its low
+/// 32 bits): "hm-reg" in ASCII in the high bits.
+const REGISTRY_LOCK: i64 = 0x686d_2d72_6567_0000_u64 as i64;
+
+/// The sequence and every stored revocation, in the transaction `tx`.
+fn read_revocations(
+    tx: &mut postgres::Transaction<'_>,
+) -> Result<(u64, Vec<Revocation>), StorageError> {
+    let seq: i64 = tx
+        .query_one(
+            "SELECT value FROM counters WHERE name = 'revocation_sequence'",
+            &[],
+        )
+        .and_then(|r| r.try_get(0))
+        .map_err(db)?;
+    let rows = tx
+        .query(
+            format!("SELECT {STATUS_COLUMNS} FROM statuses ORDER BY seq").as_str(),
+            &[],
+        )
+        .map_err(db)?;
+    let list = rows
+        .iter()
+        .map(|r| status_row(r)?.parse().map(|s| s.revocation))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((to_u64(seq), list))
+}
+
 impl Storage for PostgresStorage {
     fn status(&self, kid: KeyId, payload: &Payload) -> Result<Option<Status>, StorageError> {
         let mut conn = self.conn()?;
@@ -99,6 +128,9 @@ impl Storage for PostgresStorage {
                 &serial,
                 &lot,
                 &payload.serial().to_string(),
+                &payload.part(),
+                &payload.expiry().map(|e| i64::from(e.days())),
+                &payload.expiry().is_none(),
             ],
         )
         .map_err(db)?
@@ -224,25 +256,9 @@ impl Storage for PostgresStorage {
             .read_only(true)
             .start()
             .map_err(db)?;
-        let seq: i64 = tx
-            .query_one(
-                "SELECT value FROM counters WHERE name = 'revocation_sequence'",
-                &[],
-            )
-            .and_then(|r| r.try_get(0))
-            .map_err(db)?;
-        let rows = tx
-            .query(
-                format!("SELECT {STATUS_COLUMNS} FROM statuses ORDER BY seq").as_str(),
-                &[],
-            )
-            .map_err(db)?;
+        let out = read_revocations(&mut tx)?;
         tx.commit().map_err(db)?;
-        let list = rows
-            .iter()
-            .map(|r| status_row(r)?.parse().map(|s| s.revocation))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((to_u64(seq), list))
+        Ok(out)
     }
 
     fn record_scan(
@@ -316,18 +332,46 @@ impl Storage for PostgresStorage {
     fn register_batches(
         &self,
         manifest: &BatchManifest,
+        bytes: &[u8],
+        max_count: Option<u64>,
         token: &str,
         now: u64,
-    ) -> Result<u64, StorageError> {
+    ) -> Result<Registration, StorageError> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction().map_err(db)?;
         let kid = manifest.kid.to_bytes();
         let kid_sql = &kid[..];
+        let before = match max_count {
+            None => 0,
+            Some(_) => {
+                // Registrations of one key wait for each other here (the lock
+                // is held to the commit), so under READ COMMITTED the count
+                // below includes every registration committed before.
+                tx.execute(
+                    "SELECT pg_advisory_xact_lock($1)",
+                    &[&(REGISTRY_LOCK ^ i64::from(u32::from_be_bytes(kid)))],
+                )
+                .map_err(db)?;
+                let rows = tx
+                    .query(
+                        "SELECT start, last FROM batches WHERE kid = $1",
+                        &[&kid_sql],
+                    )
+                    .map_err(db)?;
+                let rows = rows
+                    .iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                    .collect::<Result<Vec<(i64, i64)>, postgres::Error>>()
+                    .map_err(db)?;
+                registered_serials(rows)
+            }
+        };
         let mut new = 0u64;
+        let mut new_serials = 0u64;
         for b in &manifest.batches {
             // The manifest decoder guarantees count >= 1 and no overflow.
             let last = b.start.saturating_add(b.count.saturating_sub(1));
-            new += tx
+            let inserted = tx
                 .execute(
                     "INSERT INTO batches
                      (kid, opaque, start, last, part, lot, date, expiry, minted, issued, registered)
@@ -348,7 +392,45 @@ impl Storage for PostgresStorage {
                     ],
                 )
                 .map_err(db)?;
+            new += inserted;
+            if inserted > 0 {
+                new_serials = new_serials.saturating_add(b.count);
+            }
         }
+        // Dropping `tx` uncommitted rolls every insert back.
+        check_max_count(manifest.kid, max_count, before, new_serials)?;
+        let digest = hallmark::BatchReceipt::digest(bytes);
+        let digest_sql = &digest[..];
+        let (batches, serials) = manifest_counts(manifest);
+        let stored = tx
+            .execute(
+                "INSERT INTO manifests (digest, kid, bytes, batches, serials, registered)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                &[
+                    &digest_sql,
+                    &kid_sql,
+                    &bytes,
+                    &count_to_sql(batches),
+                    &count_to_sql(serials),
+                    &to_i64(now),
+                ],
+            )
+            .map_err(db)?;
+        if stored > 0 {
+            tx.execute(
+                "UPDATE counters SET value = GREATEST(value + 1, $1)
+                 WHERE name = 'revocation_sequence'",
+                &[&to_i64(now)],
+            )
+            .map_err(db)?;
+        }
+        let registered: i64 = tx
+            .query_one(
+                "SELECT registered FROM manifests WHERE digest = $1",
+                &[&digest_sql],
+            )
+            .and_then(|r| r.try_get(0))
+            .map_err(db)?;
         audit(
             &mut tx,
             token,
@@ -357,7 +439,48 @@ impl Storage for PostgresStorage {
             now,
         )?;
         tx.commit().map_err(db)?;
-        Ok(new)
+        Ok(Registration {
+            new,
+            registered: to_u64(registered),
+        })
+    }
+
+    fn registry_contents(&self) -> Result<RegistryContents, StorageError> {
+        let mut conn = self.conn()?;
+        // One snapshot of the database: sequence, list and manifests agree.
+        let mut tx = conn
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(db)?;
+        let (sequence, revocations) = read_revocations(&mut tx)?;
+        let rows = tx
+            .query(
+                "SELECT kid, bytes, batches, serials, registered FROM manifests
+                 ORDER BY registered, digest",
+                &[],
+            )
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+        let manifests = rows
+            .iter()
+            .map(|r| {
+                let row: ManifestRow = (
+                    r.try_get(0).map_err(db)?,
+                    r.try_get(1).map_err(db)?,
+                    r.try_get(2).map_err(db)?,
+                    r.try_get(3).map_err(db)?,
+                    r.try_get(4).map_err(db)?,
+                );
+                manifest_from(row)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(RegistryContents {
+            sequence,
+            revocations,
+            manifests,
+        })
     }
 
     fn is_registered(&self, kid: KeyId, payload: &Payload) -> Result<bool, StorageError> {

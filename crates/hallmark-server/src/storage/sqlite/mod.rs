@@ -27,6 +27,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../../migrations/sqlite/002_bounded_scans.sql"),
     ),
+    // The registry: the status kind `compromise`, and registered manifests
+    // kept whole with their first registration time (receipts, bundles).
+    (
+        3,
+        include_str!("../../../migrations/sqlite/003_registry.sql"),
+    ),
 ];
 
 /// Storage in one SQLite database file (or in memory, for tests).
@@ -194,7 +200,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.db");
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 2);
+        assert_eq!(s.schema_version().unwrap(), 3);
         let (mode, sync): (String, i64) = {
             let c = s.lock();
             (
@@ -240,7 +246,7 @@ mod tests {
         ))
         .unwrap();
         let s = SqliteStorage::setup(conn).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 2);
+        assert_eq!(s.schema_version().unwrap(), 3);
         let sum = s
             .scan_summary(KeyId::from_bytes([1, 2, 3, 4]), 5, 150)
             .unwrap();
@@ -257,5 +263,46 @@ mod tests {
             s.authenticate(&hash).unwrap().map(|t| t.scope),
             Some(TokenScope::Scans)
         );
+    }
+
+    #[test]
+    fn migration_3_keeps_statuses_and_accepts_compromises_and_manifests() {
+        use crate::storage::{Action, StatusChange};
+        use hallmark::{Date, Reason, Scope};
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, 0), (2, 0);",
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[0].1).unwrap();
+        conn.execute_batch(MIGRATIONS[1].1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO statuses (kid, kind, target, key_from, state, reason, date, time, seq)
+             VALUES (x'01020304', 'key', '', 20000, 'revoked', 'stolen', 20000, 5, 7);
+             UPDATE counters SET value = 7 WHERE name = 'revocation_sequence';",
+        )
+        .unwrap();
+        let s = SqliteStorage::setup(conn).unwrap();
+        assert_eq!(s.schema_version().unwrap(), 3);
+        let (seq, list) = s.revocations().unwrap();
+        assert_eq!((seq, list.len()), (7, 1));
+        let kid = KeyId::from_bytes([1, 2, 3, 4]);
+        let change = StatusChange {
+            kid,
+            scope: Scope::Compromise { at: 1_000 },
+            action: Action::Revoke(Reason::KeyCompromised),
+            date: Date::from_days(20_001).unwrap(),
+        };
+        s.change_status(&change, "ops", 2_000).unwrap();
+        let contents = s.registry_contents().unwrap();
+        assert_eq!(contents.revocations.len(), 2);
+        assert!(
+            contents
+                .revocations
+                .iter()
+                .any(|r| r.scope == Scope::Compromise { at: 1_000 })
+        );
+        assert!(contents.manifests.is_empty());
     }
 }

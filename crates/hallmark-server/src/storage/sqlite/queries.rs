@@ -5,14 +5,15 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{SqliteStorage, db};
 use crate::storage::rows::{
-    REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus, SCAN_CODES_UPSERT,
-    SCAN_LOCATIONS_BOUND, SCAN_LOCATIONS_UPSERT, STATUS_COLUMNS, STATUS_QUERY, SUMMARY_QUERY,
-    TokenRow, batches_target, find_token, state_of, summary_from, target_columns, to_i64, to_u64,
-    token_info,
+    ManifestRow, REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus,
+    SCAN_CODES_UPSERT, SCAN_LOCATIONS_BOUND, SCAN_LOCATIONS_UPSERT, STATUS_COLUMNS, STATUS_QUERY,
+    SUMMARY_QUERY, TokenRow, batches_target, check_max_count, count_to_sql, find_token,
+    manifest_counts, manifest_from, registered_serials, state_of, summary_from, target_columns,
+    to_i64, to_u64, token_info,
 };
 use crate::storage::{
-    AuditEntry, MAX_LOCATIONS_PER_CODE, Scan, ScanSummary, Status, StatusChange, Storage,
-    StorageError, TokenInfo, TokenScope, serial_to_sql,
+    AuditEntry, MAX_LOCATIONS_PER_CODE, Registration, RegistryContents, Scan, ScanSummary, Status,
+    StatusChange, Storage, StorageError, TokenInfo, TokenScope, serial_to_sql,
 };
 
 // The shared queries number their parameters `$N`. SQLite reads `$N` as a
@@ -86,6 +87,35 @@ fn summary(
     Ok(summary_from(row))
 }
 
+/// The sequence and every stored revocation, in the transaction `tx`.
+fn read_revocations(
+    tx: &rusqlite::Transaction<'_>,
+) -> Result<(u64, Vec<Revocation>), StorageError> {
+    let seq: i64 = tx
+        .query_row(
+            "SELECT value FROM counters WHERE name = 'revocation_sequence'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+    let rows = {
+        let mut stmt = tx
+            .prepare(&format!(
+                "SELECT {STATUS_COLUMNS} FROM statuses ORDER BY seq"
+            ))
+            .map_err(db)?;
+        stmt.query_map([], status_row)
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?
+    };
+    let list = rows
+        .into_iter()
+        .map(|r| r.parse().map(|s| s.revocation))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((to_u64(seq), list))
+}
+
 fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
 }
@@ -102,10 +132,20 @@ impl Storage for SqliteStorage {
         let date = i64::from(payload.date().days());
         let serial = serial_to_sql(payload.serial());
         let lot = payload.lot();
+        let expiry = payload.expiry().map(|e| i64::from(e.days()));
         conn.prepare_cached(&STATUS_SQL)
             .and_then(|mut s| {
                 s.query_row(
-                    params![kid_sql, date, serial, lot, payload.serial().to_string()],
+                    params![
+                        kid_sql,
+                        date,
+                        serial,
+                        lot,
+                        payload.serial().to_string(),
+                        payload.part(),
+                        expiry,
+                        expiry.is_none()
+                    ],
                     status_row,
                 )
                 .optional()
@@ -216,30 +256,9 @@ impl Storage for SqliteStorage {
         let mut conn = self.reader();
         // One read transaction: the list and the sequence agree.
         let tx = conn.transaction().map_err(db)?;
-        let seq: i64 = tx
-            .query_row(
-                "SELECT value FROM counters WHERE name = 'revocation_sequence'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(db)?;
-        let rows = {
-            let mut stmt = tx
-                .prepare(&format!(
-                    "SELECT {STATUS_COLUMNS} FROM statuses ORDER BY seq"
-                ))
-                .map_err(db)?;
-            stmt.query_map([], status_row)
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db)?
-        };
+        let out = read_revocations(&tx)?;
         tx.commit().map_err(db)?;
-        let list = rows
-            .into_iter()
-            .map(|r| r.parse().map(|s| s.revocation))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((to_u64(seq), list))
+        Ok(out)
     }
 
     fn record_scan(
@@ -325,19 +344,38 @@ impl Storage for SqliteStorage {
     fn register_batches(
         &self,
         manifest: &BatchManifest,
+        bytes: &[u8],
+        max_count: Option<u64>,
         token: &str,
         now: u64,
-    ) -> Result<u64, StorageError> {
+    ) -> Result<Registration, StorageError> {
         let mut conn = self.lock();
+        // IMMEDIATE: the write lock is taken first, so the count read below
+        // is the one the inserts are checked against (one writer at a time).
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
         let kid = manifest.kid.to_bytes();
+        let before = match max_count {
+            None => 0,
+            Some(_) => {
+                let mut stmt = tx
+                    .prepare("SELECT start, last FROM batches WHERE kid = ?1")
+                    .map_err(db)?;
+                let rows = stmt
+                    .query_map([&kid[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(db)?
+                    .collect::<Result<Vec<(i64, i64)>, _>>()
+                    .map_err(db)?;
+                registered_serials(rows)
+            }
+        };
         let mut new = 0u64;
+        let mut new_serials = 0u64;
         for b in &manifest.batches {
             // The manifest decoder guarantees count >= 1 and no overflow.
             let last = b.start.saturating_add(b.count.saturating_sub(1));
-            new += tx
+            let inserted = tx
                 .execute(
                     "INSERT OR IGNORE INTO batches
                      (kid, opaque, start, last, part, lot, date, expiry, minted, issued, registered)
@@ -357,7 +395,43 @@ impl Storage for SqliteStorage {
                     ],
                 )
                 .map_err(db)? as u64;
+            new += inserted;
+            if inserted > 0 {
+                new_serials = new_serials.saturating_add(b.count);
+            }
         }
+        // Dropping `tx` uncommitted rolls every insert back.
+        check_max_count(manifest.kid, max_count, before, new_serials)?;
+        let digest = hallmark::BatchReceipt::digest(bytes);
+        let (batches, serials) = manifest_counts(manifest);
+        let stored = tx
+            .execute(
+                "INSERT OR IGNORE INTO manifests (digest, kid, bytes, batches, serials, registered)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    &digest[..],
+                    &kid[..],
+                    bytes,
+                    count_to_sql(batches),
+                    count_to_sql(serials),
+                    to_i64(now)
+                ],
+            )
+            .map_err(db)?;
+        if stored > 0 {
+            tx.execute(
+                "UPDATE counters SET value = MAX(value + 1, ?1) WHERE name = 'revocation_sequence'",
+                [to_i64(now)],
+            )
+            .map_err(db)?;
+        }
+        let registered: i64 = tx
+            .query_row(
+                "SELECT registered FROM manifests WHERE digest = ?1",
+                [&digest[..]],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
         audit(
             &tx,
             token,
@@ -366,7 +440,40 @@ impl Storage for SqliteStorage {
             now,
         )?;
         tx.commit().map_err(db)?;
-        Ok(new)
+        Ok(Registration {
+            new,
+            registered: to_u64(registered),
+        })
+    }
+
+    fn registry_contents(&self) -> Result<RegistryContents, StorageError> {
+        let mut conn = self.reader();
+        // One read transaction: the sequence, the list and the manifests agree.
+        let tx = conn.transaction().map_err(db)?;
+        let (sequence, revocations) = read_revocations(&tx)?;
+        let rows = {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT kid, bytes, batches, serials, registered FROM manifests
+                     ORDER BY registered, digest",
+                )
+                .map_err(db)?;
+            stmt.query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<ManifestRow>, _>>()
+            .map_err(db)?
+        };
+        tx.commit().map_err(db)?;
+        Ok(RegistryContents {
+            sequence,
+            revocations,
+            manifests: rows
+                .into_iter()
+                .map(manifest_from)
+                .collect::<Result<_, _>>()?,
+        })
     }
 
     fn is_registered(&self, kid: KeyId, payload: &Payload) -> Result<bool, StorageError> {
