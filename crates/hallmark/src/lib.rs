@@ -40,6 +40,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod batch_serial;
 mod cbor;
 mod code;
 mod date;
@@ -59,6 +60,9 @@ mod text;
 mod trust;
 mod verdict;
 
+pub use batch_serial::{
+    BATCH_COUNTER_BITS, BATCH_COUNTER_LIMIT, BATCH_NUMBER_LIMIT, BatchPermutation,
+};
 pub use code::{CODE_SIGNING_TAG, MIN_CODE_BYTES, SIGNATURE_LEN, UnsignedCode, UnverifiedCode};
 pub use date::Date;
 pub use error::{
@@ -66,7 +70,9 @@ pub use error::{
     VerifyError,
 };
 pub use key::{KID_CONTEXT, KID_LEN, KeyId, PublicKey};
-pub use manifest::{BatchManifest, MANIFEST_SIGNING_TAG, MAX_MANIFEST_BYTES, ManifestBatch};
+pub use manifest::{
+    BatchKey, BatchManifest, MANIFEST_SIGNING_TAG, MAX_MANIFEST_BYTES, ManifestBatch,
+};
 pub use name::Name;
 pub use payload::{
     Extension, FIRST_EXTENSION_KEY, KEY_DATE, KEY_EXPIRY, KEY_LOT, KEY_PART, KEY_SERIAL,
