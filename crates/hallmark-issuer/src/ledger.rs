@@ -894,6 +894,7 @@ mod tests {
         drop(l);
         let l = Ledger::open(&path)?;
         assert_eq!(l.emissions(), [Emission::Open { emitted: 70 }]);
+        drop(l);
         // A torn progress record in the middle is corruption.
         let lines = [
             reservation(A, 0, 100),

@@ -566,8 +566,14 @@ mod tests {
             &s.minter(SerialMode::Sequential),
             &mut batch,
             &stop,
-            &|_| stop.store(true, Ordering::SeqCst),
-            |_, code| Ok::<_, ()>(code),
+            &|_| {},
+            // Set while the first chunk is signed: checked before the second.
+            |serial, code| {
+                if serial == 0 {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                Ok::<_, ()>(code)
+            },
             |chunk| {
                 got += chunk.len() as u64;
                 Ok(())
@@ -676,8 +682,13 @@ mod tests {
             &s.minter(SerialMode::Sequential),
             &mut r,
             &stop,
-            &|_| stop.store(true, Ordering::SeqCst),
-            |_, code| Ok::<_, ()>(code),
+            &|_| {},
+            |counter, code| {
+                if counter == count {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                Ok::<_, ()>(code)
+            },
             |_| Ok(()),
         )
         .unwrap();
