@@ -143,7 +143,10 @@ fn list(args: ListArgs) -> Result<u8> {
         return Ok(EXIT_OK);
     };
     let kid_text = kid.to_string();
-    let mine: Vec<_> = ledger.entries().filter(|(b, _)| b.kid == kid_text).collect();
+    let mine: Vec<_> = ledger
+        .entries()
+        .filter(|(b, _)| b.kid == kid_text)
+        .collect();
     for (b, emission) in &mine {
         let emitted = emission.emitted(b);
         let state = state(*emission);

@@ -678,13 +678,20 @@ fn ctrl_c_leaves_ledger_and_output_consistent() {
     assert_eq!(code(&out), 130, "{}", stderr(&out));
     assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
     let text = std::fs::read_to_string(&out_file).unwrap();
-    assert!(text.is_empty() || text.ends_with('\n'), "last line is whole");
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "last line is whole"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name())
         .collect();
-    assert_eq!(leftovers.len(), 2, "the ledger and the output: {leftovers:?}");
+    assert_eq!(
+        leftovers.len(),
+        2,
+        "the ledger and the output: {leftovers:?}"
+    );
 
     // To stdout: every line printed is a whole, genuine code.
     let mut child = big_batch()
@@ -753,9 +760,15 @@ fn batch_rows(ledger: &Path) -> Vec<serde_json::Value> {
 
 /// The demo key's manifest of `ledger`, exported and verified.
 fn exported(ledger: &Path, dir: &Path) -> hallmark::BatchManifest {
-    let manifest = dir.join(format!("m{}.bin", unix_now() % 100_000 + u64::from(std::process::id())));
+    let manifest = dir.join(format!(
+        "m{}.bin",
+        unix_now() % 100_000 + u64::from(std::process::id())
+    ));
     let _ = std::fs::remove_file(&manifest);
-    let out = batches_export(&demo_key()).ledger(ledger).out(&manifest).run();
+    let out = batches_export(&demo_key())
+        .ledger(ledger)
+        .out(&manifest)
+        .run();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let bytes = std::fs::read(&manifest).unwrap();
     std::fs::remove_file(&manifest).unwrap();
@@ -768,7 +781,12 @@ fn exported(ledger: &Path, dir: &Path) -> hallmark::BatchManifest {
 /// checked by the tests that print them).
 fn decoded_serials(text: &str) -> Vec<u64> {
     text.lines()
-        .map(|l| hallmark::UnverifiedCode::decode(l).unwrap().payload().serial())
+        .map(|l| {
+            hallmark::UnverifiedCode::decode(l)
+                .unwrap()
+                .payload()
+                .serial()
+        })
         .collect()
 }
 
@@ -803,7 +821,7 @@ fn ctrl_c_mint_to_file_records_and_exports_exactly_the_lines_written() {
     let text = std::fs::read_to_string(&out_file).unwrap();
     let written = decoded_serials(&text);
     let n = written.len() as u64;
-    assert!(n >= 2 * 8192 && n < 2_000_000, "{n} lines");
+    assert!((2 * 8192..2_000_000).contains(&n), "{n} lines");
     assert_eq!(n % 8192, 0, "whole chunks only");
     assert_eq!(written, (0..n).collect::<Vec<_>>());
 
@@ -818,7 +836,10 @@ fn ctrl_c_mint_to_file_records_and_exports_exactly_the_lines_written() {
     assert_eq!(m.batches.len(), 1);
     assert_eq!((m.batches[0].start, m.batches[0].count), (0, n));
     assert!(written.iter().all(|s| m.batches[0].contains(*s)));
-    assert!(!m.batches[0].contains(n), "the first serial not written is not registered");
+    assert!(
+        !m.batches[0].contains(n),
+        "the first serial not written is not registered"
+    );
 
     let next = mint(&demo_key()).part("P").lot("L").ledger(&ledger).run();
     assert_eq!(decoded_serials(&stdout(&next)), vec![2_000_000]);
@@ -869,7 +890,10 @@ fn kill_9_mid_mint_ledger_never_claims_more_than_the_output() {
     assert_eq!(rows[0]["state"], "killed", "{}", rows[0]);
     assert_eq!(rows[0]["interrupted"], true);
     let e = rows[0]["emitted"].as_u64().unwrap();
-    assert!(e <= lines && lines <= e + CHUNK, "emitted {e}, output {lines}");
+    assert!(
+        e <= lines && lines <= e + CHUNK,
+        "emitted {e}, output {lines}"
+    );
     assert_eq!(e % CHUNK, 0);
 
     // To a file: the temporary file is what the output holds.
@@ -900,7 +924,10 @@ fn kill_9_mid_mint_ledger_never_claims_more_than_the_output() {
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1]["state"], "killed");
     let e2 = rows[1]["emitted"].as_u64().unwrap();
-    assert!(e2 <= lines && lines <= e2 + CHUNK, "emitted {e2}, file {lines}");
+    assert!(
+        e2 <= lines && lines <= e2 + CHUNK,
+        "emitted {e2}, file {lines}"
+    );
     assert_eq!(rows[1]["start"].as_u64(), Some(2_000_000));
 
     // The manifest registers what was recorded; nothing is reissued.
@@ -963,14 +990,19 @@ fn mint_refuses_a_date_outside_the_trust_window() {
     }
     // A trust store without the key.
     let other = dir.path().join("other.toml");
-    let public_other = std::fs::read_to_string(new_key(dir.path(), "o").with_extension("pub")).unwrap();
+    let public_other =
+        std::fs::read_to_string(new_key(dir.path(), "o").with_extension("pub")).unwrap();
     std::fs::write(&other, format!("[[key]]\n{public_other}")).unwrap();
     let out = mint(&demo_key())
         .ledger(&ledger)
         .args(&["--trust", p(&other)])
         .run();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(stderr(&out).contains("no entry for key"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no entry for key"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stdout(&out).is_empty());
     assert_eq!(batch_rows(&ledger).len(), 2);
 }
@@ -985,27 +1017,59 @@ fn batch_opaque_serials_are_checkable_from_the_manifest() {
     let ledger = dir.path().join("demo.ledger");
     let first = mint_demo(dir.path(), 5, &["--serials", "batch"]);
     let second = mint_demo(dir.path(), 3, &["--serials", "batch"]);
-    let out = verify(&demo_trust()).input(&[&first[..], &second[..]].concat().join("\n")).run();
+    let out = verify(&demo_trust())
+        .input(&[&first[..], &second[..]].concat().join("\n"))
+        .run();
     assert_eq!(code(&out), 0, "every code verifies: {}", stdout(&out));
     let s1 = decoded_serials(&first.join("\n"));
     let s2 = decoded_serials(&second.join("\n"));
-    assert!(s1.iter().all(|s| (s >> 40) == (1 << 23)), "batch 0: {s1:x?}");
-    assert!(s2.iter().all(|s| (s >> 40) == (1 << 23) + 1), "batch 1: {s2:x?}");
+    assert!(
+        s1.iter().all(|s| (s >> 40) == (1 << 23)),
+        "batch 0: {s1:x?}"
+    );
+    assert!(
+        s2.iter().all(|s| (s >> 40) == (1 << 23) + 1),
+        "batch 1: {s2:x?}"
+    );
     let m = exported(&ledger, dir.path());
     assert_eq!(m.batches.len(), 2);
-    let numbers: Vec<_> = m.batches.iter().map(|b| b.batch_key.as_ref().map(|k| k.number)).collect();
+    let numbers: Vec<_> = m
+        .batches
+        .iter()
+        .map(|b| b.batch_key.as_ref().map(|k| k.number))
+        .collect();
     assert_eq!(numbers, [Some(0), Some(1)]);
     assert_eq!((m.batches[0].start, m.batches[0].count), (0, 5));
-    assert!(s1.iter().all(|s| m.batches[0].contains(*s) && !m.batches[1].contains(*s)));
-    assert!(s2.iter().all(|s| m.batches[1].contains(*s) && !m.batches[0].contains(*s)));
-    let out = mint(&demo_key()).ledger(&ledger).args(&["--serials", "opaque"]).run();
+    assert!(
+        s1.iter()
+            .all(|s| m.batches[0].contains(*s) && !m.batches[1].contains(*s))
+    );
+    assert!(
+        s2.iter()
+            .all(|s| m.batches[1].contains(*s) && !m.batches[0].contains(*s))
+    );
+    let out = mint(&demo_key())
+        .ledger(&ledger)
+        .args(&["--serials", "opaque"])
+        .run();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("cannot mint"), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
     // And the reverse, on a ledger with legacy opaque batches.
     let other = dir.path().join("opaque.ledger");
-    assert_eq!(code(&mint(&demo_key()).ledger(&other).args(&["--serials", "opaque"]).run()), 0);
-    let out = mint(&demo_key()).ledger(&other).args(&["--serials", "batch"]).run();
+    assert_eq!(
+        code(
+            &mint(&demo_key())
+                .ledger(&other)
+                .args(&["--serials", "opaque"])
+                .run()
+        ),
+        0
+    );
+    let out = mint(&demo_key())
+        .ledger(&other)
+        .args(&["--serials", "batch"])
+        .run();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
 }

@@ -293,7 +293,10 @@ fn batch_serial_vectors() {
         assert_eq!(hallmark_issuer::Minter::batch_key(&key, b), k, "K_{b}");
         let p = hallmark::BatchPermutation::new(k);
         for case in batch["serials"].as_array().unwrap() {
-            let (c, serial) = (case["counter"].as_u64().unwrap(), case["serial"].as_u64().unwrap());
+            let (c, serial) = (
+                case["counter"].as_u64().unwrap(),
+                case["serial"].as_u64().unwrap(),
+            );
             assert_eq!(format!("{serial:016x}"), case["hex"]);
             assert_eq!(p.serial(b, c), Some(serial), "batch {b} counter {c}");
             assert_eq!(p.locate(serial), Some((b, c)));
@@ -311,7 +314,10 @@ fn batch_serial_vectors() {
     let bk = batch.batch_key.as_ref().expect("a batch key");
     assert_eq!(u64::from(bk.number), m["batch"].as_u64().unwrap());
     assert_eq!(bk.key, key32(&m["key"]));
-    assert_eq!((batch.start, batch.count), (0, m["count"].as_u64().unwrap()));
+    assert_eq!(
+        (batch.start, batch.count),
+        (0, m["count"].as_u64().unwrap())
+    );
     assert!(batch.opaque);
     for s in m["members"].as_array().unwrap() {
         assert!(batch.contains(s.as_u64().unwrap()), "member {s}");
@@ -323,6 +329,9 @@ fn batch_serial_vectors() {
     for i in [0, 5, bytes.len() / 2, bytes.len() - 1] {
         let mut t = bytes.clone();
         t[i] ^= 1;
-        assert!(hallmark::BatchManifest::verify(&t, &trust).is_err(), "flip at {i}");
+        assert!(
+            hallmark::BatchManifest::verify(&t, &trust).is_err(),
+            "flip at {i}"
+        );
     }
 }

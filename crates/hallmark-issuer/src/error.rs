@@ -220,7 +220,9 @@ pub enum Error {
         existing: crate::SerialMode,
     },
     /// A batch-mode batch larger than 2^40 serials.
-    #[error("a batch of batch-opaque serials holds at most 2^40 (1099511627776) serials, not {count}")]
+    #[error(
+        "a batch of batch-opaque serials holds at most 2^40 (1099511627776) serials, not {count}"
+    )]
     BatchTooLarge {
         /// The count asked for.
         count: u64,
@@ -232,7 +234,9 @@ pub enum Error {
         kid: hallmark::KeyId,
     },
     /// The trust store given to check the key's window has no entry for the key.
-    #[error("the trust store has no entry for key {kid}: add its public key (`hallmark trust add`) or check --trust")]
+    #[error(
+        "the trust store has no entry for key {kid}: add its public key (`hallmark trust add`) or check --trust"
+    )]
     NotInTrustStore {
         /// The key.
         kid: hallmark::KeyId,
@@ -326,7 +330,9 @@ pub enum LedgerLineError {
     },
     /// `batch` missing on a batch-mode reservation (or on a version-1
     /// one), or present on another mode's.
-    #[error("field `batch` must be present exactly on version-2 reservations with serials \"batch\"")]
+    #[error(
+        "field `batch` must be present exactly on version-2 reservations with serials \"batch\""
+    )]
     BatchField,
     /// A progress or close record naming no version-2 reservation before it.
     #[error("progress or close record for an unknown batch (kid {kid}, start {start})")]

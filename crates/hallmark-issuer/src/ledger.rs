@@ -310,12 +310,14 @@ impl Ledger {
     }
 
     fn append_mark(&mut self, mark: Mark) -> Result<(), Error> {
-        let i = check_mark(&self.index, &self.batches, &self.emissions, &mark).map_err(|reason| {
-            Error::BadMark {
-                reason: Box::new(reason),
-            }
-        })?;
-        let mut line = serde_json::to_vec(&mark).map_err(|source| Error::EncodeRecord { source })?;
+        let i =
+            check_mark(&self.index, &self.batches, &self.emissions, &mark).map_err(|reason| {
+                Error::BadMark {
+                    reason: Box::new(reason),
+                }
+            })?;
+        let mut line =
+            serde_json::to_vec(&mark).map_err(|source| Error::EncodeRecord { source })?;
         line.push(b'\n');
         self.log.append(&line).map_err(log_error)?;
         if let Some(e) = self.emissions.get_mut(i) {
@@ -567,9 +569,7 @@ fn check_mark(
             })
         }
         (MarkKind::Close, Some(_)) => Ok(i),
-        (MarkKind::Progress, Some(_)) | (MarkKind::Close, None) => {
-            Err(LedgerLineError::MarkShape)
-        }
+        (MarkKind::Progress, Some(_)) | (MarkKind::Close, None) => Err(LedgerLineError::MarkShape),
     }
 }
 
@@ -590,14 +590,16 @@ fn validate(b: &Batch) -> Result<(), LedgerLineError> {
         return Err(LedgerLineError::Version { version: b.v });
     }
     match (b.serials, b.batch) {
-        (SerialMode::Batch, Some(n)) if b.v == RECORD_VERSION => {
-            if n >= BATCH_NUMBER_LIMIT || b.count > BATCH_COUNTER_LIMIT {
-                return Err(LedgerLineError::BatchRange {
-                    batch: n,
-                    count: b.count,
-                });
-            }
+        (SerialMode::Batch, Some(n))
+            if b.v == RECORD_VERSION
+                && (n >= BATCH_NUMBER_LIMIT || b.count > BATCH_COUNTER_LIMIT) =>
+        {
+            return Err(LedgerLineError::BatchRange {
+                batch: n,
+                count: b.count,
+            });
         }
+        (SerialMode::Batch, Some(_)) if b.v == RECORD_VERSION => {}
         (SerialMode::Batch, _) | (_, Some(_)) => return Err(LedgerLineError::BatchField),
         _ => {}
     }
@@ -837,10 +839,22 @@ mod tests {
             l.record_progress(&two, 10)?;
             // Refused without writing: beyond the reservation, backwards,
             // after the close, a short "complete".
-            assert!(matches!(l.record_progress(&two, 51), Err(Error::BadMark { .. })));
-            assert!(matches!(l.record_progress(&two, 9), Err(Error::BadMark { .. })));
-            assert!(matches!(l.record_progress(&one, 90), Err(Error::BadMark { .. })));
-            assert!(matches!(l.close(&two, 49, End::Complete), Err(Error::BadMark { .. })));
+            assert!(matches!(
+                l.record_progress(&two, 51),
+                Err(Error::BadMark { .. })
+            ));
+            assert!(matches!(
+                l.record_progress(&two, 9),
+                Err(Error::BadMark { .. })
+            ));
+            assert!(matches!(
+                l.record_progress(&one, 90),
+                Err(Error::BadMark { .. })
+            ));
+            assert!(matches!(
+                l.close(&two, 49, End::Complete),
+                Err(Error::BadMark { .. })
+            ));
         }
         let l = Ledger::open(&path)?;
         assert_eq!(
@@ -875,7 +889,10 @@ mod tests {
         assert_eq!(b.start, 7);
         // No progress record can name a version-1 batch.
         let old_batch = l.batches()[0].clone();
-        assert!(matches!(l.record_progress(&old_batch, 1), Err(Error::BadMark { .. })));
+        assert!(matches!(
+            l.record_progress(&old_batch, 1),
+            Err(Error::BadMark { .. })
+        ));
         Ok(())
     }
 
@@ -981,7 +998,10 @@ mod tests {
             LedgerLineError::Json { .. }
         ));
         assert!(matches!(
-            mark_error(&path, &[r(), progress(A, 0, 5).replace("\"v\":2", "\"v\":1")]),
+            mark_error(
+                &path,
+                &[r(), progress(A, 0, 5).replace("\"v\":2", "\"v\":1")]
+            ),
             LedgerLineError::Version { version: 1 }
         ));
         // A version-1 batch takes no progress record.
@@ -1021,7 +1041,14 @@ mod tests {
         drop(l);
         // B's batch holds 10: a progress of 20 for B is beyond it.
         assert!(matches!(
-            mark_error(&path, &[reservation(A, 0, 100), reservation(B, 0, 10), progress(B, 0, 20)]),
+            mark_error(
+                &path,
+                &[
+                    reservation(A, 0, 100),
+                    reservation(B, 0, 10),
+                    progress(B, 0, 20)
+                ]
+            ),
             LedgerLineError::BeyondReservation { count: 10, .. }
         ));
         Ok(())
@@ -1080,7 +1107,10 @@ mod tests {
             )
         };
         assert!(matches!(
-            mark_error(&path, &[batch(0, r#","batch":0"#), batch(5, r#","batch":0"#)]),
+            mark_error(
+                &path,
+                &[batch(0, r#","batch":0"#), batch(5, r#","batch":0"#)]
+            ),
             LedgerLineError::BatchNumberReused
         ));
         assert!(matches!(

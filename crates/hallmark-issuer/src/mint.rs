@@ -268,8 +268,8 @@ pub fn sign_manifest<'a>(
 #[cfg(test)]
 mod manifest_tests {
     use super::*;
-    use crate::ledger::{BatchRequest, Ledger};
     use crate::End;
+    use crate::ledger::{BatchRequest, Ledger};
     use hallmark::{BatchManifest, TrustStore, TrustedKey};
 
     /// Only what was emitted is exported: an interrupted batch with its

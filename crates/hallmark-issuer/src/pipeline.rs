@@ -662,9 +662,7 @@ mod tests {
         let ledger = Ledger::open(&s.ledger).unwrap();
         assert_eq!(
             ledger.emission(s.key.kid(), batch.start),
-            Some(Emission::Open {
-                emitted: 2 * CHUNK
-            })
+            Some(Emission::Open { emitted: 2 * CHUNK })
         );
         drop(ledger);
         // Interrupted after one chunk and closed: exactly that chunk.
@@ -676,7 +674,11 @@ mod tests {
         )
         .unwrap();
         let second = r.batch().clone();
-        assert_eq!(*second.serials().start(), count, "above the whole first reservation");
+        assert_eq!(
+            *second.serials().start(),
+            count,
+            "above the whole first reservation"
+        );
         let stop = AtomicBool::new(false);
         let done = sign_batch(
             &s.minter(SerialMode::Sequential),

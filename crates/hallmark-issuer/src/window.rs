@@ -61,7 +61,8 @@ mod tests {
     use hallmark::TrustedKey;
 
     #[test]
-    fn window_ends_are_inclusive_and_the_kid_must_be_trusted() -> Result<(), Box<dyn std::error::Error>> {
+    fn window_ends_are_inclusive_and_the_kid_must_be_trusted()
+    -> Result<(), Box<dyn std::error::Error>> {
         let key = crate::SecretKey::from_seed("w", &[4; 32])?;
         let other = crate::SecretKey::from_seed("o", &[5; 32])?;
         let d = |s: &str| s.parse::<Date>();

@@ -155,7 +155,10 @@ mod tests {
         assert_eq!(p.serial(0, BATCH_COUNTER_LIMIT), None);
         assert_eq!(p.serial(BATCH_NUMBER_LIMIT, 0), None);
         assert_eq!(p.locate(OPAQUE_BIT - 1), None);
-        assert_eq!(p.locate(u64::MAX).map(|(b, _)| b), Some(BATCH_NUMBER_LIMIT - 1));
+        assert_eq!(
+            p.locate(u64::MAX).map(|(b, _)| b),
+            Some(BATCH_NUMBER_LIMIT - 1)
+        );
         // The permutation is not the identity and depends on the key.
         let q = BatchPermutation::new([4; 32]);
         assert_ne!(p.serial(0, 0), q.serial(0, 0));

@@ -6,9 +6,9 @@
 
 use ciborium::Value;
 
+use crate::batch_serial::{BATCH_COUNTER_LIMIT, BATCH_NUMBER_LIMIT, BatchPermutation};
 use crate::cbor::{date, field, int, only_keys, parse_canonical, text, to_vec, uint};
 use crate::error::{Error, PayloadError};
-use crate::batch_serial::{BATCH_COUNTER_LIMIT, BATCH_NUMBER_LIMIT, BatchPermutation};
 use crate::key::KeyId;
 use crate::signed::{Domain, UnsignedDocument};
 use crate::{Date, OPAQUE_BIT, SIGNATURE_LEN, TrustStore};

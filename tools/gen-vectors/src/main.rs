@@ -358,7 +358,17 @@ fn batch_serial(key: &[u8; 32], batch: u32, counter: u64) -> u64 {
 /// manifest of one batch-opaque batch with serials inside and outside it.
 fn batch_serials_file(s: &Signer) -> Value {
     let seed_bytes = seed(SEED);
-    let counters = [0u64, 1, 2, 41, 8191, 8192, (1 << 20) - 1, 1 << 20, (1 << 40) - 1];
+    let counters = [
+        0u64,
+        1,
+        2,
+        41,
+        8191,
+        8192,
+        (1 << 20) - 1,
+        1 << 20,
+        (1 << 40) - 1,
+    ];
     let batches: Vec<Value> = [0u32, 1, 5, (1 << 23) - 1]
         .iter()
         .map(|&b| {
@@ -384,16 +394,24 @@ fn batch_serials_file(s: &Signer) -> Value {
         (uint(4), uint(19_753)),
         (uint(6), vec![0xf5]),
         (uint(7), uint(1_706_659_200)),
-        (uint(8), [head(4, 2), uint(u64::from(b)), bstr(&key)].concat()),
+        (
+            uint(8),
+            [head(4, 2), uint(u64::from(b)), bstr(&key)].concat(),
+        ),
     ]);
     let document = map(&[
         (uint(0), uint(1_800_000_000)),
         (uint(1), [head(4, 1), batch_map].concat()),
     ]);
     let signed = [&[1u8][..], &s.kid(), &document].concat();
-    let sig = s.raw.sign(&[hallmark::MANIFEST_SIGNING_TAG, &signed].concat());
+    let sig = s
+        .raw
+        .sign(&[hallmark::MANIFEST_SIGNING_TAG, &signed].concat());
     let manifest = [signed, sig.to_bytes().to_vec()].concat();
-    let members: Vec<u64> = [0, 1, 500, 999].iter().map(|&c| batch_serial(&key, b, c)).collect();
+    let members: Vec<u64> = [0, 1, 500, 999]
+        .iter()
+        .map(|&c| batch_serial(&key, b, c))
+        .collect();
     let other = batch_key(&seed_bytes, 4);
     let non_members: Vec<u64> = vec![
         batch_serial(&key, b, 1000),
