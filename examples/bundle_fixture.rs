@@ -105,6 +105,7 @@ fn main() {
                         expiry: None,
                         opaque: false,
                         minted: registered,
+                        batch_key: None,
                     }],
                 };
                 let m = line.sign_manifest(&manifest).unwrap();

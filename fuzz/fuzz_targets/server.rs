@@ -355,6 +355,7 @@ fn manifest(f: &Fixture, mut rest: &[u8]) -> Option<Req> {
             expiry: None,
             opaque: b[9] & 1 == 1,
             minted: u64::from(b[10]),
+            batch_key: None,
         });
     }
     let m = BatchManifest {

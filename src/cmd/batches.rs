@@ -3,13 +3,28 @@
 use std::path::{Path, PathBuf};
 
 use hallmark::KeyId;
-use hallmark_issuer::{KeyFile, Ledger, SecretKey, SerialMode, sign_manifest};
+use hallmark_issuer::{Emission, End, KeyFile, Ledger, SecretKey, SerialMode, sign_manifest};
 use serde_json::json;
 
 use crate::{CliError, EXIT_OK, Result};
 
 /// List the batches a key minted (from its serial ledger), or export them as a
 /// signed batch manifest for a registry (`hallmark batches export`).
+///
+/// Each batch shows the codes emitted and the serials reserved. A mint
+/// records, after each chunk of 8192 codes its output accepted, how many it
+/// emitted, and at its end the final count; serials reserved but not emitted
+/// are never issued (and never reused). Export and push register only the
+/// emitted codes; a batch of which none was emitted is left out.
+///
+/// States: `complete`; `interrupted` (Ctrl-C: exactly `emitted` reached the
+/// output) or `failed` (an output error); `killed` (the mint was killed or
+/// crashed, so no final count was recorded): `emitted` is then the last
+/// count recorded, and the codes of at most one chunk more (the next 8192
+/// counters) may have reached the output unrecorded; with --qr-dir, images
+/// of up to four chunks more may exist. Such codes are not registered:
+/// scans of them raise unregistered-serial alerts. `legacy`: a batch minted
+/// by a release that did not record emission, counted as wholly emitted.
 ///
 /// Examples:
 ///   hallmark batches --key keys/acme.key
@@ -92,11 +107,35 @@ pub(crate) fn run(args: Args) -> Result<u8> {
 }
 
 /// The ledger at `path`, or `None` if there is none (the key minted nothing).
+/// While a mint holds it, waits (saying so) for the mint to end, so that
+/// what is listed or exported is final.
 fn open_ledger(path: &Path) -> Result<Option<Ledger>> {
     if !path.exists() {
         return Ok(None);
     }
-    Ok(Some(Ledger::open(path)?))
+    match Ledger::try_open(path) {
+        Err(hallmark_issuer::Error::LedgerBusy { .. }) => {
+            eprintln!(
+                "hallmark: waiting for the mint using {} to finish",
+                path.display()
+            );
+            Ok(Some(Ledger::open(path)?))
+        }
+        other => Ok(Some(other?)),
+    }
+}
+
+/// A batch's state, as listed.
+fn state(emission: Emission) -> &'static str {
+    match emission {
+        Emission::Unrecorded => "legacy",
+        Emission::Open { .. } => "killed",
+        Emission::Closed { end, .. } => match end {
+            End::Complete => "complete",
+            End::Interrupted => "interrupted",
+            End::Failed => "failed",
+        },
+    }
 }
 
 fn list(args: ListArgs) -> Result<u8> {
@@ -117,26 +156,29 @@ fn list(args: ListArgs) -> Result<u8> {
     };
     let kid_text = kid.to_string();
     let mine: Vec<_> = ledger
-        .batches()
-        .iter()
-        .filter(|b| b.kid == kid_text)
+        .entries()
+        .filter(|(b, _)| b.kid == kid_text)
         .collect();
-    for b in &mine {
+    for (b, emission) in &mine {
+        let emitted = emission.emitted(b);
+        let state = state(*emission);
         if args.json {
             println!(
                 "{}",
                 json!({"kid": b.kid, "start": b.start, "count": b.count, "end": b.serials().end(),
-                       "serials": b.serials, "part": b.part, "lot": b.lot, "date": b.date,
-                       "expiry": b.expiry, "time": b.time})
+                       "emitted": emitted, "state": state,
+                       "interrupted": emitted < b.count || emission.is_open(),
+                       "serials": b.serials, "batch": b.batch, "part": b.part, "lot": b.lot,
+                       "date": b.date, "expiry": b.expiry, "time": b.time})
             );
         } else {
-            let mode = if b.serials == SerialMode::Opaque {
-                "opaque counters"
-            } else {
-                "serials"
+            let mode = match (b.serials, b.batch) {
+                (SerialMode::Opaque, _) => "opaque counters".to_owned(),
+                (SerialMode::Batch, Some(n)) => format!("batch {n} counters"),
+                _ => "serials".to_owned(),
             };
             println!(
-                "{mode} {}..={}\tcount {}\tpart {}\tlot {}\tdate {}{}\tminted at {}",
+                "{mode} {}..={}\temitted {emitted} of {} ({state})\tpart {}\tlot {}\tdate {}{}\tminted at {}",
                 b.start,
                 b.serials().end(),
                 b.count,
@@ -151,9 +193,14 @@ fn list(args: ListArgs) -> Result<u8> {
             );
         }
     }
-    let total: u128 = mine.iter().map(|b| u128::from(b.count)).sum();
+    let total: u128 = mine.iter().map(|(b, _)| u128::from(b.count)).sum();
+    let emitted: u128 = mine.iter().map(|(b, e)| u128::from(e.emitted(b))).sum();
+    let interrupted = mine
+        .iter()
+        .filter(|(b, e)| e.emitted(b) < b.count || e.is_open())
+        .count();
     eprintln!(
-        "{} batches, {total} serials, key {} ({kid}), ledger {}",
+        "{} batches ({interrupted} interrupted), {emitted} codes emitted of {total} serials reserved, key {} ({kid}), ledger {}",
         mine.len(),
         file.name,
         path.display()
@@ -178,17 +225,18 @@ fn export(args: ExportArgs) -> Result<u8> {
     crate::cmd::files::check_output(&args.out, args.force, &protected)?;
     let any = crate::signer::open_either(args.key.as_deref(), &args.passphrase, &args.signer)?;
     let key = any.signer();
-    let batches = match open_ledger(&ledger)? {
-        Some(ledger) => ledger.batches().to_vec(),
-        None => Vec::new(),
-    };
+    let ledger = open_ledger(&ledger)?;
+    let entries: Vec<_> = ledger.iter().flat_map(Ledger::entries).collect();
     let kid = key.kid().to_string();
-    let count = batches.iter().filter(|b| b.kid == kid).count();
+    let count = entries
+        .iter()
+        .filter(|(b, e)| b.kid == kid && e.emitted(b) > 0)
+        .count();
     let now = crate::cmd::now_secs()?;
-    let bytes = sign_manifest(key, &batches, now)?;
+    let bytes = sign_manifest(key, entries, now)?;
     crate::cmd::files::write_output(&args.out, &bytes, args.force)?;
     eprintln!(
-        "wrote a manifest of {count} batches signed by {} ({}) to {}",
+        "wrote a manifest of {count} batches (their emitted codes) signed by {} ({}) to {}",
         key.name(),
         key.kid(),
         args.out.display()

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use hallmark::{Date, Payload};
 use hallmark_issuer::lines::{self, LineFormat};
-use hallmark_issuer::pipeline::{self, LedgerFiles, Notice, PipelineError};
-use hallmark_issuer::{BatchRequest, Minter, SerialMode};
+use hallmark_issuer::pipeline::{self, LedgerFiles, Notice, PipelineError, Reservation};
+use hallmark_issuer::{BatchRequest, End, Minter, SerialMode};
 use hallmark_label::data::UrlPrefix;
 use hallmark_label::symbol::{ImageFormat, Symbol, render};
 use hallmark_state::file::{self as durable, AtomicFile, Sink, SinkError};
@@ -27,7 +27,10 @@ const EXIT_INTERRUPTED: u8 = 130;
 /// .ledger, beside the key): the batch is recorded there and flushed to disk
 /// before the first code is printed, so minting again never repeats a serial,
 /// even after a crash or Ctrl-C (serials reserved but not printed are skipped).
-/// Two mints on one ledger never overlap: the second waits for the first.
+/// After every chunk of 8192 codes the output accepted (stdout flushed, an
+/// --out file fsynced), the ledger records how many were emitted, and at the
+/// end the final count: `hallmark batches export` registers only those. Two
+/// mints on one ledger never overlap: the second waits for the first to end.
 /// --serial-start continues a legacy numbering and is refused if it would
 /// overlap serials the key already issued.
 ///
@@ -45,11 +48,21 @@ const EXIT_INTERRUPTED: u8 = 130;
 /// key's secret seed, which a token never reveals.
 ///
 /// Signs on all cores and streams its output; a progress bar with rate and ETA
-/// shows on a terminal. Ctrl-C stops after whole lines: with --out no file is
-/// left, on stdout every printed line is complete.
+/// shows on a terminal. Ctrl-C stops after whole chunks of lines (exit 130):
+/// with --out the file is kept, holding exactly the codes the ledger records
+/// as emitted; on stdout every printed line is complete. The rest of the
+/// batch is never issued (and never reused).
 ///
-/// Serials: `sequential` (0, 1, 2, ...) or `opaque` (a keyed permutation: unique,
-/// unguessable, revealing neither order nor volume; EU FMD style).
+/// --trust FILE: refuse, before anything is reserved or printed, a --date
+/// outside the key's valid_from..valid_until in that trust store (codes that
+/// would all verify key-not-valid), or a key the trust store lacks.
+///
+/// Serials: `sequential` (0, 1, 2, ...), `opaque` (a keyed permutation: unique,
+/// unguessable, revealing neither order nor volume; EU FMD style), or `batch`
+/// (opaque per batch: 2^63 | batch number << 40 | a permutation of the
+/// counter whose key the batch's manifest discloses, so verifiers holding the
+/// manifest can check membership offline; anyone holding the manifest can
+/// list the batch's serials). A key mints opaque or batch serials, not both.
 ///
 /// Output formats: `text` (the code, or the URL with --url-prefix, one per
 /// line); `csv` (header serial,code,part,lot,date,expiry,url); `jsonl`.
@@ -97,6 +110,9 @@ pub(crate) struct Args {
     /// How serials are assigned.
     #[arg(long, value_enum, default_value_t = Serials::Sequential)]
     serials: Serials,
+    /// Refuse a --date outside the key's window in this trust store (TOML).
+    #[arg(long, value_name = "FILE")]
+    trust: Option<PathBuf>,
     /// The serial ledger (default: KEY with the extension .ledger; required
     /// with --signer).
     #[arg(long, value_name = "PATH")]
@@ -144,6 +160,7 @@ pub(crate) struct Args {
 enum Serials {
     Sequential,
     Opaque,
+    Batch,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -235,6 +252,11 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         );
     }
     // Check everything before reserving serials: a refused mint burns none.
+    if let Some(path) = &args.trust {
+        let trust = crate::cmd::load_trust(path)?;
+        hallmark_issuer::check_trust_window(&trust, key.kid(), args.date)
+            .map_err(|e| CliError::about(path.display(), e))?;
+    }
     let mut template = Payload::new(0, &args.part, &args.lot, args.date)?;
     if let Some(expiry) = args.expiry {
         template = template.with_expiry(expiry)?;
@@ -242,6 +264,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     let mode = match args.serials {
         Serials::Sequential => SerialMode::Sequential,
         Serials::Opaque => SerialMode::Opaque,
+        Serials::Batch => SerialMode::Batch,
     };
     let minter = Minter::new(key, &template, mode)?;
     let cert = match &args.cert {
@@ -270,16 +293,18 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     }
     let mut sink = open_sink(args.out.as_deref(), args.force, &protected)?;
     let reserved = reserve(&ledger_path, &args, &any, mode);
-    let batch = match reserved {
-        Ok(batch) => batch,
+    let mut reservation = match reserved {
+        Ok(r) => r,
         Err(e) => {
             sink.abandon();
             return Err(e);
         }
     };
+    let batch = reservation.batch().clone();
+    let minter = minter.with_batch(&batch);
     // The serials are known once reserved: a batch outside the certificate's
     // serial ranges is refused before a single code is signed (its serials
-    // stay reserved, never issued).
+    // stay reserved, never issued; the ledger closes it with none emitted).
     if let Some(cert) = &cert
         && mode == SerialMode::Sequential
         && !cert.constraints.serials.is_empty()
@@ -290,6 +315,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             .check_batch(&args.part, &args.lot, first, last)
         {
             sink.abandon();
+            close(reservation, 0, End::Failed)?;
             return Err(CliError::new(format!(
                 "serials {first}–{last} lie outside certificate {}'s {} constraint; \
                  nothing was minted (the serials stay reserved and are never issued)",
@@ -312,13 +338,14 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     );
     let counters = batch.serials();
     let (first, last) = (*counters.start(), *counters.end());
+    let to_file = args.out.is_some();
 
     let header = sink.write_all(lines.header().as_bytes());
     let signed = match header {
         Err(e) => Err(PipelineError::Output(e)),
         Ok(()) => pipeline::sign_batch(
             &minter,
-            &batch,
+            &mut reservation,
             &stop,
             &|n| progress.inc(n),
             |serial, code| -> Result<String> {
@@ -328,61 +355,92 @@ pub(crate) fn run(args: Args) -> Result<u8> {
                 }
                 Ok(lines.line(serial, &code))
             },
+            // Ok only once the chunk is flushed (and, for a file, fsynced):
+            // only then does the ledger record it as emitted.
             |chunk| {
                 chunk
                     .iter()
-                    .try_for_each(|line| sink.write_all(line.as_bytes()))
+                    .try_for_each(|line| sink.write_all(line.as_bytes()))?;
+                sink.sync()
             },
         ),
     };
+    // Whatever happened, the ledger is closed with what reached the output.
     let result = match signed {
-        Ok(emitted) if emitted < batch.count => {
-            sink.abandon();
-            Ok(emitted)
-        }
-        Ok(emitted) => (|| {
+        Ok(emitted) => (|| -> Result<u64> {
             if let Some(dir) = &args.qr_dir {
                 durable::sync_filesystem(dir)?;
             }
+            // An interrupted run keeps its whole lines, under the --out name too:
+            // exactly the codes the ledger records as emitted.
             finish_sink(sink)?;
             Ok(emitted)
-        })(),
-        Err(PipelineError::Output(e)) => {
-            sink.abandon();
-            // Say so even when the reader simply stopped (broken pipe): the
-            // batch's serials are spent whether or not they were printed.
-            eprintln!(
-                "hallmark: output failed or was closed early ({e}); all serials of this batch \
-                 (counters {first}..={last}) stay reserved in {} and will never be reissued",
-                ledger_path.display()
-            );
-            Err(e.into())
-        }
+        })()
+        .map_err(|e| (e, if to_file { 0 } else { emitted })),
         Err(e) => {
+            // A file output is removed (nothing delivered); a stream got what
+            // the sink accepted.
             sink.abandon();
-            Err(match e {
-                PipelineError::PerCode(e) => e,
-                e => e.into(),
-            })
+            let emitted = if to_file { 0 } else { reservation.emitted() };
+            Err((
+                match e {
+                    PipelineError::PerCode(e) => e,
+                    PipelineError::Output(e) => {
+                        // Say so even when the reader simply stopped (broken pipe).
+                        eprintln!(
+                            "hallmark: output failed or was closed early ({e}); {emitted} codes \
+                             were emitted, the rest of the batch (counters {first}..={last}) stays \
+                             reserved in {} and will never be issued",
+                            ledger_path.display()
+                        );
+                        e.into()
+                    }
+                    e => e.into(),
+                },
+                emitted,
+            ))
         }
     };
     progress.finish_and_clear();
-    let emitted = result?;
-    let range = |s: u64, e: u64| match mode {
-        SerialMode::Sequential => format!("serials {s}..={e}"),
-        SerialMode::Opaque => format!("opaque serials from counters {s}..={e}"),
+    let emitted = match result {
+        Ok(emitted) => emitted,
+        Err((e, emitted)) => {
+            // Best effort: if even this fails, the batch stays open and its
+            // last progress record counts (as after a kill).
+            if let Err(close) = reservation.close(emitted, End::Failed) {
+                eprintln!("hallmark: warning: {close}");
+            }
+            return Err(e);
+        }
     };
-    if emitted < batch.count {
+    let interrupted = emitted < batch.count;
+    close(
+        reservation,
+        emitted,
+        if interrupted {
+            End::Interrupted
+        } else {
+            End::Complete
+        },
+    )?;
+    let range = |s: u64, e: u64| match (mode, batch.batch) {
+        (SerialMode::Batch, Some(b)) => {
+            format!("batch-opaque serials of batch {b} from counters {s}..={e}")
+        }
+        (SerialMode::Opaque, _) => format!("opaque serials from counters {s}..={e}"),
+        _ => format!("serials {s}..={e}"),
+    };
+    if interrupted {
+        let written = match &args.out {
+            Some(out) => format!(" written to {}", out.display()),
+            None => String::new(),
+        };
         eprintln!(
-            "hallmark: interrupted after {emitted} of {} codes{}; all of {} stay reserved in {} and will never be reissued",
+            "hallmark: interrupted after {emitted} of {} codes{written}; the ledger {} records \
+             {emitted} emitted, and the rest of {} stays reserved and will never be issued",
             batch.count,
-            if args.out.is_some() {
-                " (no output file written)"
-            } else {
-                ""
-            },
+            ledger_path.display(),
             range(first, last),
-            ledger_path.display()
         );
         return Ok(EXIT_INTERRUPTED);
     }
@@ -456,11 +514,12 @@ fn check_certificate(
         let minted: u64 = if ledger_path.exists() {
             let ledger = hallmark_issuer::Ledger::open(ledger_path)?;
             let kid = key.kid().to_string();
+            // What was emitted: serials an interrupted mint never printed are
+            // never registered, so they do not count against the maximum.
             ledger
-                .batches()
-                .iter()
-                .filter(|b| b.kid == kid)
-                .fold(0u64, |n, b| n.saturating_add(b.count))
+                .entries()
+                .filter(|(b, _)| b.kid == kid)
+                .fold(0u64, |n, (b, e)| n.saturating_add(e.emitted(b)))
         } else {
             0
         };
@@ -475,6 +534,12 @@ fn check_certificate(
     Ok(cert)
 }
 
+/// Closes the batch in the ledger (which it then releases).
+fn close(reservation: Reservation, emitted: u64, end: End) -> Result<()> {
+    reservation.close(emitted, end)?;
+    Ok(())
+}
+
 /// Reserves the batch's serials ([`pipeline::reserve`]), saying on stderr
 /// when it waits for another mint or continues on a new ledger.
 fn reserve(
@@ -482,7 +547,7 @@ fn reserve(
     args: &Args,
     any: &AnySigner,
     mode: SerialMode,
-) -> Result<hallmark_issuer::Batch> {
+) -> Result<Reservation> {
     let key = any.signer();
     let request = BatchRequest {
         kid: key.kid(),

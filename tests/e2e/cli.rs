@@ -642,7 +642,8 @@ fn output_formats_files_and_urls() {
     );
 }
 
-/// Ctrl-C mid-batch: whole lines only, no --out file left, serials stay reserved.
+/// Ctrl-C mid-batch: whole lines only, the --out file holds exactly what the
+/// ledger records as emitted, serials stay reserved.
 #[cfg(unix)]
 #[test]
 fn ctrl_c_leaves_ledger_and_output_consistent() {
@@ -663,7 +664,7 @@ fn ctrl_c_leaves_ledger_and_output_consistent() {
             .unwrap();
         assert!(ok.success());
     };
-    // To a file: interrupted, no file and no temporary file remain.
+    // To a file: interrupted, the file kept with whole lines, no temporary file.
     let out_file = dir.path().join("codes.txt");
     let child = big_batch()
         .out(&out_file)
@@ -671,30 +672,26 @@ fn ctrl_c_leaves_ledger_and_output_consistent() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Interrupted once it is writing codes (to its temporary output file): a
-    // wait for a condition, not for a time.
-    let writing = || {
-        std::fs::read_dir(dir.path())
-            .unwrap()
-            .flatten()
-            .any(|e| e.path() != ledger && e.metadata().map(|m| m.len() > 0).unwrap_or(false))
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !writing() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    assert!(writing(), "mint never started writing codes");
+    wait_for_output(dir.path(), &ledger, 1);
     sigint(child.id());
     let out = child.wait_with_output().unwrap();
     assert_eq!(code(&out), 130, "{}", stderr(&out));
     assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
-    assert!(!out_file.exists());
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "last line is whole"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name())
         .collect();
-    assert_eq!(leftovers.len(), 1, "only the ledger remains: {leftovers:?}");
+    assert_eq!(
+        leftovers.len(),
+        2,
+        "the ledger and the output: {leftovers:?}"
+    );
 
     // To stdout: every line printed is a whole, genuine code.
     let mut child = big_batch()
@@ -724,6 +721,357 @@ fn ctrl_c_leaves_ledger_and_output_consistent() {
     // Both batches stay reserved: the next mint starts after them.
     let next = mint(&demo_key()).part("P").lot("L").ledger(&ledger).run();
     assert_eq!(serials(&[stdout(&next).trim().to_owned()]), vec![4_000_000]);
+}
+
+/// Waits (for a condition, not a time) until a mint writing into `dir` has
+/// put at least `chunks` chunks of 8192 lines into its output file (the
+/// temporary one, or any file other than the ledger).
+#[cfg(unix)]
+fn wait_for_output(dir: &Path, ledger: &Path, chunks: usize) {
+    let lines = || {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path() != ledger)
+            .map(|e| {
+                std::fs::read(e.path())
+                    .map(|b| b.iter().filter(|c| **c == b'\n').count())
+                    .unwrap_or(0)
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while lines() < chunks * 8192 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(lines() >= chunks * 8192, "mint never wrote {chunks} chunks");
+}
+
+/// `hallmark batches --json` rows for the demo key's ledger `ledger`.
+fn batch_rows(ledger: &Path) -> Vec<serde_json::Value> {
+    let out = hallmark(&["batches", "--key", p(&demo_key())])
+        .ledger(ledger)
+        .json()
+        .run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    json_lines(&out)
+}
+
+/// The demo key's manifest of `ledger`, exported and verified.
+fn exported(ledger: &Path, dir: &Path) -> hallmark::BatchManifest {
+    let manifest = dir.join(format!(
+        "m{}.bin",
+        unix_now() % 100_000 + u64::from(std::process::id())
+    ));
+    let _ = std::fs::remove_file(&manifest);
+    let out = batches_export(&demo_key())
+        .ledger(ledger)
+        .out(&manifest)
+        .run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let bytes = std::fs::read(&manifest).unwrap();
+    std::fs::remove_file(&manifest).unwrap();
+    let trust =
+        hallmark::TrustStore::from_toml(&std::fs::read_to_string(demo_trust()).unwrap()).unwrap();
+    hallmark::BatchManifest::verify(&bytes, &trust).unwrap()
+}
+
+/// The serial of each code line (decoded, not verified: the signatures are
+/// checked by the tests that print them).
+fn decoded_serials(text: &str) -> Vec<u64> {
+    text.lines()
+        .map(|l| {
+            hallmark::UnverifiedCode::decode(l)
+                .unwrap()
+                .payload()
+                .serial()
+        })
+        .collect()
+}
+
+/// Issue 13 item 5: Ctrl-C a large mint to a file. The ledger's emitted count
+/// is the number of lines in the file, the exported manifest covers exactly
+/// the file's serials, and the next mint continues above the whole
+/// reservation.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_mint_to_file_records_and_exports_exactly_the_lines_written() {
+    let dir = tempdir();
+    let ledger = dir.path().join("l");
+    let out_file = dir.path().join("codes.txt");
+    let child = mint(&demo_key())
+        .part("P")
+        .lot("L")
+        .count(2_000_000)
+        .ledger(&ledger)
+        .out(&out_file)
+        .command()
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_output(dir.path(), &ledger, 2);
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 130, "{}", stderr(&out));
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let written = decoded_serials(&text);
+    let n = written.len() as u64;
+    assert!((2 * 8192..2_000_000).contains(&n), "{n} lines");
+    assert_eq!(n % 8192, 0, "whole chunks only");
+    assert_eq!(written, (0..n).collect::<Vec<_>>());
+
+    let rows = batch_rows(&ledger);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["emitted"].as_u64(), Some(n), "{}", rows[0]);
+    assert_eq!(rows[0]["count"].as_u64(), Some(2_000_000));
+    assert_eq!(rows[0]["state"], "interrupted");
+    assert_eq!(rows[0]["interrupted"], true);
+
+    let m = exported(&ledger, dir.path());
+    assert_eq!(m.batches.len(), 1);
+    assert_eq!((m.batches[0].start, m.batches[0].count), (0, n));
+    assert!(written.iter().all(|s| m.batches[0].contains(*s)));
+    assert!(
+        !m.batches[0].contains(n),
+        "the first serial not written is not registered"
+    );
+
+    let next = mint(&demo_key()).part("P").lot("L").ledger(&ledger).run();
+    assert_eq!(decoded_serials(&stdout(&next)), vec![2_000_000]);
+    // The next batch is complete; the interrupted one keeps its count.
+    let rows = batch_rows(&ledger);
+    assert_eq!(rows[1]["state"], "complete");
+    assert_eq!(rows[0]["emitted"].as_u64(), Some(n));
+}
+
+/// Issue 13 item 5: kill -9 in the middle of a mint, to stdout and to a
+/// file. The ledger still loads; the batch shows as killed with an emitted
+/// count E such that E <= lines in the output <= E + 8192 (one chunk: the
+/// bound FORMAT.md 13.3 states); the manifest registers E; the next mint
+/// continues above the whole reservation.
+#[cfg(unix)]
+#[test]
+fn kill_9_mid_mint_ledger_never_claims_more_than_the_output() {
+    use std::io::Read;
+    const CHUNK: u64 = 8192;
+    let dir = tempdir();
+    let ledger = dir.path().join("l");
+
+    // To stdout: kill once three chunks have been read; then read what the
+    // pipe still holds.
+    let mut child = mint(&demo_key())
+        .part("P")
+        .lot("L")
+        .count(2_000_000)
+        .ledger(&ledger)
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdout.take().unwrap();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    while got.iter().filter(|b| **b == b'\n').count() < 3 * CHUNK as usize {
+        let n = pipe.read(&mut buf).unwrap();
+        assert!(n > 0, "mint ended early");
+        got.extend_from_slice(&buf[..n]);
+    }
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+    pipe.read_to_end(&mut got).unwrap();
+    let lines = got.iter().filter(|b| **b == b'\n').count() as u64;
+    let rows = batch_rows(&ledger);
+    assert_eq!(rows[0]["state"], "killed", "{}", rows[0]);
+    assert_eq!(rows[0]["interrupted"], true);
+    let e = rows[0]["emitted"].as_u64().unwrap();
+    assert!(
+        e <= lines && lines <= e + CHUNK,
+        "emitted {e}, output {lines}"
+    );
+    assert_eq!(e % CHUNK, 0);
+
+    // To a file: the temporary file is what the output holds.
+    let out_file = dir.path().join("codes.txt");
+    let mut child = mint(&demo_key())
+        .part("P")
+        .lot("L")
+        .count(2_000_000)
+        .ledger(&ledger)
+        .out(&out_file)
+        .command()
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_output(dir.path(), &ledger, 2);
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(!out_file.exists());
+    let temp = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p != &ledger)
+        .expect("the killed mint's temporary output");
+    let held = std::fs::read(&temp).unwrap();
+    let lines = held.iter().filter(|b| **b == b'\n').count() as u64;
+    let rows = batch_rows(&ledger);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["state"], "killed");
+    let e2 = rows[1]["emitted"].as_u64().unwrap();
+    assert!(
+        e2 <= lines && lines <= e2 + CHUNK,
+        "emitted {e2}, file {lines}"
+    );
+    assert_eq!(rows[1]["start"].as_u64(), Some(2_000_000));
+
+    // The manifest registers what was recorded; nothing is reissued.
+    let m = exported(&ledger, dir.path());
+    let listed: Vec<_> = m.batches.iter().map(|b| (b.start, b.count)).collect();
+    let expect: Vec<_> = [(0, e), (2_000_000, e2)]
+        .into_iter()
+        .filter(|(_, c)| *c > 0)
+        .collect();
+    assert_eq!(listed, expect);
+    let next = mint(&demo_key()).part("P").lot("L").ledger(&ledger).run();
+    assert_eq!(code(&next), 0, "{}", stderr(&next));
+    assert_eq!(decoded_serials(&stdout(&next)), vec![4_000_000]);
+}
+
+/// Issue 13 item 5: `mint --trust` refuses, before reserving or printing
+/// anything, a --date outside the key's trust-store window, and a key the
+/// trust store lacks.
+#[test]
+fn mint_refuses_a_date_outside_the_trust_window() {
+    let dir = tempdir();
+    let ledger = dir.path().join("l");
+    let trust = dir.path().join("trust.toml");
+    let demo = std::fs::read_to_string(demo_trust()).unwrap();
+    let public = demo
+        .lines()
+        .find_map(|l| l.strip_prefix("public_key = "))
+        .unwrap()
+        .to_owned();
+    std::fs::write(
+        &trust,
+        format!(
+            "[[key]]\nname = \"demo\"\npublic_key = {public}\nvalid_from = 2023-01-01\nvalid_until = 2023-12-31\n"
+        ),
+    )
+    .unwrap();
+    for date in ["2022-12-31", "2024-01-01"] {
+        let out = mint(&demo_key())
+            .date(date)
+            .count(10)
+            .ledger(&ledger)
+            .args(&["--trust", p(&trust)])
+            .run();
+        assert_eq!(code(&out), 2, "{date}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "nothing printed");
+        assert!(
+            stderr(&out).contains("2023-01-01..2023-12-31"),
+            "names the window: {}",
+            stderr(&out)
+        );
+        assert!(!ledger.exists(), "no ledger record");
+    }
+    for date in ["2023-01-01", "2023-12-31"] {
+        let out = mint(&demo_key())
+            .date(date)
+            .ledger(&ledger)
+            .args(&["--trust", p(&trust)])
+            .run();
+        assert_eq!(code(&out), 0, "{date}: {}", stderr(&out));
+    }
+    // A trust store without the key.
+    let other = dir.path().join("other.toml");
+    let public_other =
+        std::fs::read_to_string(new_key(dir.path(), "o").with_extension("pub")).unwrap();
+    std::fs::write(&other, format!("[[key]]\n{public_other}")).unwrap();
+    let out = mint(&demo_key())
+        .ledger(&ledger)
+        .args(&["--trust", p(&other)])
+        .run();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no entry for key"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
+    assert_eq!(batch_rows(&ledger).len(), 2);
+}
+
+/// Issue 13 item 4 (issuer side): batch-opaque serials carry their batch
+/// number, verify, and the exported manifest discloses a key with which
+/// each batch contains exactly its serials; a key mints opaque or batch
+/// serials, never both.
+#[test]
+fn batch_opaque_serials_are_checkable_from_the_manifest() {
+    let dir = tempdir();
+    let ledger = dir.path().join("demo.ledger");
+    let first = mint_demo(dir.path(), 5, &["--serials", "batch"]);
+    let second = mint_demo(dir.path(), 3, &["--serials", "batch"]);
+    let out = verify(&demo_trust())
+        .input(&[&first[..], &second[..]].concat().join("\n"))
+        .run();
+    assert_eq!(code(&out), 0, "every code verifies: {}", stdout(&out));
+    let s1 = decoded_serials(&first.join("\n"));
+    let s2 = decoded_serials(&second.join("\n"));
+    assert!(
+        s1.iter().all(|s| (s >> 40) == (1 << 23)),
+        "batch 0: {s1:x?}"
+    );
+    assert!(
+        s2.iter().all(|s| (s >> 40) == (1 << 23) + 1),
+        "batch 1: {s2:x?}"
+    );
+    let m = exported(&ledger, dir.path());
+    assert_eq!(m.batches.len(), 2);
+    let numbers: Vec<_> = m
+        .batches
+        .iter()
+        .map(|b| b.batch_key.as_ref().map(|k| k.number))
+        .collect();
+    assert_eq!(numbers, [Some(0), Some(1)]);
+    assert_eq!((m.batches[0].start, m.batches[0].count), (0, 5));
+    assert!(
+        s1.iter()
+            .all(|s| m.batches[0].contains(*s) && !m.batches[1].contains(*s))
+    );
+    assert!(
+        s2.iter()
+            .all(|s| m.batches[1].contains(*s) && !m.batches[0].contains(*s))
+    );
+    let out = mint(&demo_key())
+        .ledger(&ledger)
+        .args(&["--serials", "opaque"])
+        .run();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot mint"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    // And the reverse, on a ledger with legacy opaque batches.
+    let other = dir.path().join("opaque.ledger");
+    assert_eq!(
+        code(
+            &mint(&demo_key())
+                .ledger(&other)
+                .args(&["--serials", "opaque"])
+                .run()
+        ),
+        0
+    );
+    let out = mint(&demo_key())
+        .ledger(&other)
+        .args(&["--serials", "batch"])
+        .run();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
 }
 
 #[test]

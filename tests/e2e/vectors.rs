@@ -453,3 +453,76 @@ fn certificate_vectors() {
     );
     eprintln!("{total} certificate and bundle vectors passed");
 }
+
+/// tests/vectors/batch/serials.json (FORMAT.md §13.4 and §14 key 8): the
+/// issuer derives each K_b given there from the worked-example seed, the
+/// verifier's permutation maps each (batch, counter) to the serial given and
+/// back, and the signed manifest's batch contains exactly the members listed.
+#[test]
+fn batch_serial_vectors() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/batch/serials.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let file: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(file["format_version"], 1);
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(file["test_key"]["seed"].as_str().unwrap(), &mut seed).unwrap();
+    let key = hallmark_issuer::SecretKey::from_seed("vector-key", &seed).unwrap();
+    assert_eq!(key.kid().to_string(), file["test_key"]["kid"]);
+    let key32 = |v: &Value| -> [u8; 32] {
+        let mut k = [0u8; 32];
+        hex::decode_to_slice(v.as_str().unwrap(), &mut k).unwrap();
+        k
+    };
+    let mut checked = 0;
+    for batch in file["batches"].as_array().unwrap() {
+        let b = u32::try_from(batch["batch"].as_u64().unwrap()).unwrap();
+        let k = key32(&batch["key"]);
+        assert_eq!(
+            hallmark_issuer::Minter::batch_key(&key, b).unwrap(),
+            k,
+            "K_{b}"
+        );
+        let p = hallmark::BatchPermutation::new(k);
+        for case in batch["serials"].as_array().unwrap() {
+            let (c, serial) = (
+                case["counter"].as_u64().unwrap(),
+                case["serial"].as_u64().unwrap(),
+            );
+            assert_eq!(format!("{serial:016x}"), case["hex"]);
+            assert_eq!(p.serial(b, c), Some(serial), "batch {b} counter {c}");
+            assert_eq!(p.locate(serial), Some((b, c)));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "{checked}");
+    let m = &file["manifest"];
+    let trust = TrustStore::from_toml(file["trust_store"].as_str().unwrap()).unwrap();
+    let bytes = hex::decode(m["bytes"].as_str().unwrap()).unwrap();
+    let manifest = hallmark::BatchManifest::verify(&bytes, &trust).unwrap();
+    let [batch] = manifest.batches.as_slice() else {
+        panic!("one batch expected");
+    };
+    let bk = batch.batch_key.as_ref().expect("a batch key");
+    assert_eq!(u64::from(bk.number), m["batch"].as_u64().unwrap());
+    assert_eq!(bk.key, key32(&m["key"]));
+    assert_eq!(
+        (batch.start, batch.count),
+        (0, m["count"].as_u64().unwrap())
+    );
+    assert!(batch.opaque);
+    for s in m["members"].as_array().unwrap() {
+        assert!(batch.contains(s.as_u64().unwrap()), "member {s}");
+    }
+    for s in m["non_members"].as_array().unwrap() {
+        assert!(!batch.contains(s.as_u64().unwrap()), "non-member {s}");
+    }
+    // Any flipped byte of the manifest is refused.
+    for i in [0, 5, bytes.len() / 2, bytes.len() - 1] {
+        let mut t = bytes.clone();
+        t[i] ^= 1;
+        assert!(
+            hallmark::BatchManifest::verify(&t, &trust).is_err(),
+            "flip at {i}"
+        );
+    }
+}

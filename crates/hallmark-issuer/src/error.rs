@@ -224,6 +224,67 @@ pub enum Error {
     /// A file could not be used (a symlink where a file was expected, ...).
     #[error(transparent)]
     File(#[from] hallmark_state::file::FileError),
+    /// A progress or close record that the ledger refuses to append (it
+    /// would make the ledger corrupt).
+    #[error("cannot record the batch's emission: {reason}")]
+    BadMark {
+        /// What was wrong.
+        #[source]
+        reason: Box<LedgerLineError>,
+    },
+    /// Opaque and batch-opaque serials of one key could collide (both use
+    /// the top half of the serial space): a key mints one kind only.
+    #[error(
+        "key {kid} already minted {existing:?} serials; it cannot mint {requested:?} serials \
+         (both lie above 2^63 and could collide): use a new key for {requested:?} serials"
+    )]
+    SerialModeConflict {
+        /// The key.
+        kid: hallmark::KeyId,
+        /// The mode asked for.
+        requested: crate::SerialMode,
+        /// The mode the key's ledger already holds.
+        existing: crate::SerialMode,
+    },
+    /// A batch-mode batch larger than 2^40 serials.
+    #[error(
+        "a batch of batch-opaque serials holds at most 2^40 (1099511627776) serials, not {count}"
+    )]
+    BatchTooLarge {
+        /// The count asked for.
+        count: u64,
+    },
+    /// The key has used all 2^23 batch numbers.
+    #[error("key {kid} has used all 2^23 batch numbers of batch-opaque serials")]
+    BatchNumbersExhausted {
+        /// The key.
+        kid: hallmark::KeyId,
+    },
+    /// The trust store given to check the key's window has no entry for the key.
+    #[error(
+        "the trust store has no entry for key {kid}: add its public key (`hallmark trust add`) or check --trust"
+    )]
+    NotInTrustStore {
+        /// The key.
+        kid: hallmark::KeyId,
+    },
+    /// The date of manufacture lies outside the key's window of validity
+    /// ([`crate::check_window`]).
+    #[error(
+        "--date {date} lies outside key {kid}'s window of validity ({}..{}): codes minted with it would verify key-not-valid",
+        from.map_or_else(|| "unbounded".to_owned(), |d| d.to_string()),
+        until.map_or_else(|| "unbounded".to_owned(), |d| d.to_string())
+    )]
+    OutsideWindow {
+        /// The key.
+        kid: hallmark::KeyId,
+        /// The date of manufacture asked for.
+        date: hallmark::Date,
+        /// First valid date, if bounded.
+        from: Option<hallmark::Date>,
+        /// Last valid date, if bounded.
+        until: Option<hallmark::Date>,
+    },
 }
 
 impl Error {
@@ -244,7 +305,7 @@ pub enum LedgerLineError {
         /// The JSON parser's error, with its line and column.
         source: serde_json::Error,
     },
-    /// A record version other than 1.
+    /// A record version other than 1 or 2 (progress and close records: 2).
     #[error("unknown record version {version}")]
     Version {
         /// The version found.
@@ -277,6 +338,60 @@ pub enum LedgerLineError {
         /// The start of the line.
         begins: hallmark_state::log::LinePrefix,
     },
+    /// Two batch-opaque reservations of one key with the same batch number.
+    #[error("batch number used twice by one key")]
+    BatchNumberReused,
+    /// Opaque and batch-opaque reservations for one key.
+    #[error("one key has both opaque and batch serials, which could collide")]
+    ModeConflict,
+    /// Two reservations of one key starting at the same counter.
+    #[error("two batches of one key start at the same counter")]
+    DuplicateStart,
+    /// A batch number of 2^23 or more, or a batch of more than 2^40.
+    #[error("batch number {batch} (must be below 2^23) or count {count} (at most 2^40)")]
+    BatchRange {
+        /// The batch number.
+        batch: u32,
+        /// The count.
+        count: u64,
+    },
+    /// `batch` missing on a batch-mode reservation (or on a version-1
+    /// one), or present on another mode's.
+    #[error(
+        "field `batch` must be present exactly on version-2 reservations with serials \"batch\""
+    )]
+    BatchField,
+    /// A progress or close record naming no version-2 reservation before it.
+    #[error("progress or close record for an unknown batch (kid {kid}, start {start})")]
+    UnknownBatch {
+        /// The kid named.
+        kid: String,
+        /// The start named.
+        start: u64,
+    },
+    /// A progress or close record claiming more than the reservation (or a
+    /// `complete` close claiming other than all of it).
+    #[error("emitted {emitted} does not fit the reservation of {count}")]
+    BeyondReservation {
+        /// The count claimed.
+        emitted: u64,
+        /// The reservation's count.
+        count: u64,
+    },
+    /// A progress record below an earlier one of the same batch.
+    #[error("progress {emitted} below the earlier {previous}")]
+    ProgressBackwards {
+        /// The count claimed.
+        emitted: u64,
+        /// The earlier count.
+        previous: u64,
+    },
+    /// A record for a batch already closed.
+    #[error("record after the batch was closed")]
+    AfterClose,
+    /// A progress record with `end`, or a close record without.
+    #[error("`end` must be present exactly on close records")]
+    MarkShape,
     /// The file is larger than a ledger can be (reported on line 0).
     #[error("file is {len} bytes, more than a ledger can be")]
     FileTooLarge {

@@ -23,9 +23,13 @@ pub mod pkcs11;
 pub mod revocation_list;
 mod serials;
 pub mod signer;
+mod window;
 
 pub use error::{Error, LedgerLineError};
 pub use keys::{KdfParams, KeyFile, Passphrase, PublicKeyFile, SecretKey, public_file_text};
-pub use ledger::{Batch, BatchRequest, Ledger};
-pub use mint::{Minter, mint, sign_manifest};
-pub use serials::{OPAQUE_BIT, OPAQUE_KEY_CONTEXT, OpaquePermutation, SerialMode};
+pub use ledger::{Batch, BatchRequest, Emission, End, Ledger, RECORD_VERSION};
+pub use mint::{Minter, manifest, mint, sign_manifest};
+pub use serials::{
+    BATCH_KEY_CONTEXT, OPAQUE_BIT, OPAQUE_KEY_CONTEXT, OpaquePermutation, SerialMode,
+};
+pub use window::{check_trust_window, check_window};

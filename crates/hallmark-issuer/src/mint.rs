@@ -3,6 +3,7 @@
 use hallmark::{Payload, PayloadTemplate};
 
 use crate::error::Error;
+use crate::ledger::Emission;
 use crate::serials::{OPAQUE_BIT, OpaquePermutation, SerialMode};
 use crate::signer::Signer;
 
@@ -45,49 +46,110 @@ pub fn mint<S: Signer + ?Sized>(key: &S, payload: &Payload) -> Result<String, Er
 /// ```
 pub struct Minter<'k> {
     key: &'k dyn Signer,
-    opaque: Option<OpaquePermutation>,
+    serials: Serials,
     template: PayloadTemplate,
+}
+
+/// How a [`Minter`] turns counters into serials.
+enum Serials {
+    Sequential,
+    Opaque(OpaquePermutation),
+    /// Batch mode before [`Minter::with_batch`]: no serial yet.
+    UnboundBatch(OpaquePermutation),
+    /// Batch mode for batch `number`, whose ledger counters start at `start`.
+    Batch {
+        number: u32,
+        start: u64,
+        permutation: hallmark::BatchPermutation,
+    },
 }
 
 impl<'k> Minter<'k> {
     /// A minter for codes like `template` (whose own serial is ignored).
+    /// In [`SerialMode::Batch`] it mints nothing until given its batch
+    /// ([`Minter::with_batch`]).
     pub fn new(
         key: &'k dyn Signer,
         template: &Payload,
         mode: SerialMode,
     ) -> Result<Minter<'k>, Error> {
-        let opaque = match mode {
-            SerialMode::Sequential => None,
-            SerialMode::Opaque => {
-                Some(
-                    key.opaque_permutation()
-                        .ok_or_else(|| Error::OpaqueNeedsSeed {
-                            signer: key.name().to_owned(),
-                        })?,
-                )
-            }
+        let permutation = || {
+            key.opaque_permutation()
+                .ok_or_else(|| Error::OpaqueNeedsSeed {
+                    signer: key.name().to_owned(),
+                })
         };
         Ok(Minter {
             key,
-            opaque,
+            serials: match mode {
+                SerialMode::Sequential => Serials::Sequential,
+                SerialMode::Opaque => Serials::Opaque(permutation()?),
+                SerialMode::Batch => Serials::UnboundBatch(permutation()?),
+            },
             template: PayloadTemplate::new(key.kid(), template)?,
         })
     }
 
+    /// The minter for the reserved `batch`: in batch mode, its serials are
+    /// `2^63 | b << 40 | P_b(counter − start)` with the batch's number `b`
+    /// and key `K_b` ([`Minter::batch_key`]); in the other modes nothing changes.
+    pub fn with_batch(mut self, batch: &crate::ledger::Batch) -> Minter<'k> {
+        if let (Serials::UnboundBatch(p), SerialMode::Batch, Some(number)) =
+            (&self.serials, batch.serials, batch.batch)
+        {
+            let key = p.batch_key(number);
+            self.serials = Serials::Batch {
+                number,
+                start: batch.start,
+                permutation: hallmark::BatchPermutation::new(key),
+            };
+        }
+        self
+    }
+
+    /// The disclosed permutation key `K_b` of batch `number` of this
+    /// minter's key (what the batch's manifest carries).
+    /// Refused ([`Error::OpaqueNeedsSeed`]) for a key whose seed is out of
+    /// reach (in an HSM).
+    pub fn batch_key<S: Signer + ?Sized>(key: &S, number: u32) -> Result<[u8; 32], Error> {
+        key.opaque_permutation()
+            .map(|p| p.batch_key(number))
+            .ok_or_else(|| Error::OpaqueNeedsSeed {
+                signer: key.name().to_owned(),
+            })
+    }
+
     /// How this minter turns ledger counters into serials.
     pub fn mode(&self) -> SerialMode {
-        if self.opaque.is_some() {
-            SerialMode::Opaque
-        } else {
-            SerialMode::Sequential
+        match self.serials {
+            Serials::Sequential => SerialMode::Sequential,
+            Serials::Opaque(_) => SerialMode::Opaque,
+            Serials::UnboundBatch(_) | Serials::Batch { .. } => SerialMode::Batch,
+        }
+    }
+
+    /// The batch number this minter mints for (batch mode, after
+    /// [`Minter::with_batch`]).
+    pub fn batch_number(&self) -> Option<u32> {
+        match self.serials {
+            Serials::Batch { number, .. } => Some(number),
+            _ => None,
         }
     }
 
     /// The serial for ledger counter `counter` under this minter's mode.
     pub fn serial(&self, counter: u64) -> Result<u64, Error> {
-        match &self.opaque {
-            Some(p) => p.serial(counter),
-            None => (counter < OPAQUE_BIT).then_some(counter),
+        match &self.serials {
+            Serials::Sequential => (counter < OPAQUE_BIT).then_some(counter),
+            Serials::Opaque(p) => p.serial(counter),
+            Serials::UnboundBatch(_) => None,
+            Serials::Batch {
+                number,
+                start,
+                permutation,
+            } => counter
+                .checked_sub(*start)
+                .and_then(|c| permutation.serial(*number, c)),
         }
         .ok_or(Error::SerialsExhausted {
             start: counter,
@@ -166,45 +228,121 @@ mod tests {
     }
 }
 
-/// A signed batch manifest of `key`'s batches in `batches` (others are skipped),
-/// for a registry to record which serials were really minted. `key` is any
-/// [`Signer`] (a [`SecretKey`](crate::SecretKey), a key in an HSM).
-pub fn sign_manifest<S: Signer + ?Sized>(
+/// The batch manifest of `key`'s batches among `entries` (others are
+/// skipped), for a registry to record which serials were really minted:
+/// each batch with the count its ledger records as emitted
+/// ([`Emission::emitted`]); a batch of which nothing was emitted is left
+/// out. A batch-mode batch is listed with its counters within the batch
+/// (start 0) and its disclosed key `K_b`.
+pub fn manifest<'a, S: Signer + ?Sized>(
     key: &S,
-    batches: &[crate::ledger::Batch],
+    entries: impl IntoIterator<Item = (&'a crate::ledger::Batch, Emission)>,
     issued: u64,
-) -> Result<Vec<u8>, Error> {
+) -> Result<hallmark::BatchManifest, Error> {
     let kid = key.kid().to_string();
     let parse = |d: &str| -> Result<hallmark::Date, Error> { Ok(d.parse()?) };
-    let manifest = hallmark::BatchManifest {
+    let mut batches = Vec::new();
+    for (b, emission) in entries {
+        let count = emission.emitted(b);
+        if b.kid != kid || count == 0 {
+            continue;
+        }
+        let batch_key = match (b.serials, b.batch) {
+            (SerialMode::Batch, Some(number)) => Some(hallmark::BatchKey {
+                number,
+                key: Minter::batch_key(key, number)?,
+            }),
+            _ => None,
+        };
+        batches.push(hallmark::ManifestBatch {
+            start: if batch_key.is_some() { 0 } else { b.start },
+            count,
+            part: b.part.clone(),
+            lot: b.lot.clone(),
+            date: parse(&b.date)?,
+            expiry: b.expiry.as_deref().map(parse).transpose()?,
+            opaque: b.serials != SerialMode::Sequential,
+            minted: b.time,
+            batch_key,
+        });
+    }
+    Ok(hallmark::BatchManifest {
         kid: key.kid(),
         issued,
-        batches: batches
-            .iter()
-            .filter(|b| b.kid == kid)
-            .map(|b| {
-                Ok(hallmark::ManifestBatch {
-                    start: b.start,
-                    count: b.count,
-                    part: b.part.clone(),
-                    lot: b.lot.clone(),
-                    date: parse(&b.date)?,
-                    expiry: b.expiry.as_deref().map(parse).transpose()?,
-                    opaque: b.serials == SerialMode::Opaque,
-                    minted: b.time,
-                })
-            })
-            .collect::<Result<_, Error>>()?,
-    };
-    crate::signer::sign_batch_manifest(key, &manifest)
+        batches,
+    })
+}
+
+/// [`manifest`], signed by `key`.
+pub fn sign_manifest<'a, S: Signer + ?Sized>(
+    key: &S,
+    entries: impl IntoIterator<Item = (&'a crate::ledger::Batch, Emission)>,
+    issued: u64,
+) -> Result<Vec<u8>, Error> {
+    crate::signer::sign_batch_manifest(key, &manifest(key, entries, issued)?)
 }
 
 #[cfg(test)]
 mod manifest_tests {
     use super::*;
+    use crate::End;
     use crate::SecretKey;
     use crate::ledger::{BatchRequest, Ledger};
     use hallmark::{BatchManifest, TrustStore, TrustedKey};
+
+    /// Only what was emitted is exported: an interrupted batch with its
+    /// emitted count, a batch of which nothing was emitted not at all, a
+    /// killed batch with its last progress record; batch-mode batches with
+    /// their counters within the batch and a key whose permutation gives
+    /// exactly the minted serials.
+    #[test]
+    fn manifest_lists_only_what_was_emitted() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let key = SecretKey::from_seed("m", &[5; 32])?;
+        let mut ledger = Ledger::open(&dir.path().join("l"))?;
+        let mut reserve = |count, serials| {
+            ledger.reserve(&BatchRequest {
+                kid: key.kid(),
+                count,
+                start: None,
+                part: "P",
+                lot: "L",
+                date: "2024-02-29".parse()?,
+                expiry: None,
+                time: 1,
+                serials,
+            })
+        };
+        let interrupted = reserve(100, SerialMode::Sequential)?;
+        let nothing = reserve(50, SerialMode::Sequential)?;
+        let killed = reserve(30, SerialMode::Sequential)?;
+        let batch0 = reserve(40, SerialMode::Batch)?;
+        let batch1 = reserve(40, SerialMode::Batch)?;
+        ledger.record_progress(&interrupted, 60)?;
+        ledger.close(&interrupted, 64, End::Interrupted)?;
+        ledger.close(&nothing, 0, End::Interrupted)?;
+        ledger.record_progress(&killed, 8)?;
+        ledger.close(&batch0, 40, End::Complete)?;
+        ledger.close(&batch1, 7, End::Failed)?;
+        assert_eq!((batch0.batch, batch1.batch), (Some(0), Some(1)));
+        let m = manifest(&key, ledger.entries(), 2)?;
+        let got: Vec<_> = m.batches.iter().map(|b| (b.start, b.count)).collect();
+        assert_eq!(got, [(0, 64), (150, 8), (0, 40), (0, 7)]);
+        let template = Payload::new(0, "P", "L", "2024-02-29".parse()?)?;
+        for (b, listed) in [(&batch0, &m.batches[2]), (&batch1, &m.batches[3])] {
+            let minter = Minter::new(&key, &template, SerialMode::Batch)?.with_batch(b);
+            let k = listed.batch_key.as_ref().ok_or("no batch key")?;
+            assert_eq!(Some(k.number), b.batch);
+            for c in 0..40 {
+                let serial = minter.serial(b.start + c)?;
+                assert_eq!(listed.contains(serial), c < listed.count, "counter {c}");
+            }
+        }
+        // The other batch's serials are not this one's.
+        let m0 = Minter::new(&key, &template, SerialMode::Batch)?.with_batch(&batch0);
+        assert!(!m.batches[3].contains(m0.serial(batch0.start)?));
+        Ok(())
+    }
 
     #[test]
     fn manifest_round_trips_and_refuses_tampering() -> Result<(), Box<dyn std::error::Error>> {
@@ -217,7 +355,7 @@ mod manifest_tests {
             (&other, 5, SerialMode::Sequential),
             (&key, 7, SerialMode::Opaque),
         ] {
-            ledger.reserve(&BatchRequest {
+            let b = ledger.reserve(&BatchRequest {
                 kid: k.kid(),
                 count,
                 start: None,
@@ -228,8 +366,9 @@ mod manifest_tests {
                 time: 1_700_000_000,
                 serials,
             })?;
+            ledger.close(&b, count, crate::End::Complete)?;
         }
-        let bytes = sign_manifest(&key, ledger.batches(), 1_800_000_000)?;
+        let bytes = sign_manifest(&key, ledger.entries(), 1_800_000_000)?;
         let mut trust = TrustStore::new();
         trust.add(TrustedKey::new("m", key.public_key(), None, None)?)?;
         let manifest = BatchManifest::verify(&bytes, &trust)?;

@@ -6,13 +6,21 @@
 //! 1. [`reserve`] takes the key's ledger lock (waiting for another mint),
 //!    checks the ledger against the counter the key file records, records the
 //!    batch in the ledger (fsynced) and then the new counter in the key file.
+//!    It returns a [`Reservation`], which keeps the ledger locked until the
+//!    batch is closed or dropped.
 //! 2. [`sign_batch`] signs the reserved [`Batch`] in chunks of [`CHUNK`] codes
 //!    on all cores (rayon), each chunk in serial order, while a writer thread
 //!    hands the previous chunk to the sink. A stop flag (e.g. set on Ctrl-C) is
-//!    checked between chunks, so the sink only ever sees whole chunks.
+//!    checked between chunks, so the sink only ever sees whole chunks. After
+//!    the sink accepts a chunk, the ledger records (fsynced) how many codes of
+//!    the batch the sink has accepted.
+//! 3. [`Reservation::close`] records the final count once the output is
+//!    complete (or abandoned).
 //!
 //! Serials reserved but never handed to the sink (an interrupted run, a failed
-//! output) stay reserved: they are never issued again.
+//! output) stay reserved: they are never issued again. A batch whose process
+//! was killed has no close record: its last progress record counts, and the
+//! codes of at most one chunk after it may have reached the output unrecorded.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -22,7 +30,44 @@ use std::sync::mpsc;
 use rayon::prelude::*;
 
 use crate::issued::{self, Issued};
-use crate::{Batch, BatchRequest, Error, KeyFile, Ledger, Minter, SecretKey};
+use crate::{Batch, BatchRequest, Emission, End, Error, KeyFile, Ledger, Minter, SecretKey};
+
+/// A reserved batch whose ledger is still held (locked): what [`reserve`]
+/// returns, for [`sign_batch`] to record progress in and for
+/// [`Reservation::close`]. Another mint on the same ledger waits until it is
+/// dropped.
+#[derive(Debug)]
+pub struct Reservation {
+    ledger: Ledger,
+    batch: Batch,
+    emitted: u64,
+}
+
+impl Reservation {
+    /// The reserved batch.
+    pub fn batch(&self) -> &Batch {
+        &self.batch
+    }
+
+    /// Codes recorded as emitted so far.
+    pub fn emitted(&self) -> u64 {
+        self.emitted
+    }
+
+    /// Records (fsynced) that the first `emitted` codes reached the output.
+    pub fn record_progress(&mut self, emitted: u64) -> Result<(), Error> {
+        self.ledger.record_progress(&self.batch, emitted)?;
+        self.emitted = emitted;
+        Ok(())
+    }
+
+    /// Closes the batch: the first `emitted` codes reached the output, the
+    /// rest of the reservation is never issued. Releases the ledger.
+    pub fn close(mut self, emitted: u64, end: End) -> Result<Emission, Error> {
+        self.ledger.close(&self.batch, emitted, end)?;
+        Ok(Emission::Closed { emitted, end })
+    }
+}
 
 /// Codes signed per step: bounds memory whatever the batch size.
 pub const CHUNK: u64 = 8192;
@@ -84,6 +129,9 @@ pub enum PipelineError<E> {
         /// The minter's mode.
         minter: crate::SerialMode,
     },
+    /// A batch-mode minter not bound to this batch ([`Minter::with_batch`]).
+    #[error("the minter is not bound to this batch's number (Minter::with_batch)")]
+    OtherBatch,
     /// The caller's per-code work failed.
     #[error("{0}")]
     PerCode(E),
@@ -93,6 +141,10 @@ pub enum PipelineError<E> {
     /// The thread feeding the sink panicked.
     #[error("the output thread panicked")]
     OutputPanicked,
+    /// Recording the batch's progress in the ledger failed; no further chunk
+    /// was handed to the sink.
+    #[error("{0}")]
+    Ledger(Error),
 }
 
 /// Reserves the serials for `request` (its `kid` is replaced by `key`'s)
@@ -131,9 +183,10 @@ pub enum PipelineError<E> {
 ///     serials: SerialMode::Sequential,
 /// };
 /// let first = reserve(&key, files, &request, &mut |_| {})?;
+/// assert_eq!(first.batch().serials(), 0..=9);
+/// drop(first); // releases the ledger (the batch stays reserved, none emitted)
 /// let second = reserve(&key, files, &request, &mut |_| {})?;
-/// assert_eq!(first.serials(), 0..=9);
-/// assert_eq!(second.serials(), 10..=19);
+/// assert_eq!(second.batch().serials(), 10..=19);
 /// # Ok(())
 /// # }
 /// ```
@@ -142,7 +195,7 @@ pub fn reserve(
     files: LedgerFiles<'_>,
     request: &BatchRequest<'_>,
     notice: &mut dyn FnMut(Notice<'_>),
-) -> Result<Batch, Error> {
+) -> Result<Reservation, Error> {
     let LedgerFiles {
         key_file,
         ledger: ledger_path,
@@ -198,7 +251,11 @@ pub fn reserve(
         let next = batch.serials().end().saturating_add(1);
         issued::record(key_file, next, floor)?;
     }
-    Ok(batch)
+    Ok(Reservation {
+        ledger,
+        batch,
+        emitted: 0,
+    })
 }
 
 /// Reserves the serials for `request` in the ledger at `ledger` alone, for a
@@ -211,7 +268,7 @@ pub fn reserve_in_ledger(
     ledger_path: &Path,
     request: &BatchRequest<'_>,
     notice: &mut dyn FnMut(Notice<'_>),
-) -> Result<Batch, Error> {
+) -> Result<Reservation, Error> {
     let mut ledger = match Ledger::try_open(ledger_path) {
         Err(Error::LedgerBusy { .. }) => {
             notice(Notice::LedgerBusy {
@@ -221,25 +278,43 @@ pub fn reserve_in_ledger(
         }
         other => other?,
     };
-    ledger.reserve(request)
+    let batch = ledger.reserve(request)?;
+    Ok(Reservation {
+        ledger,
+        batch,
+        emitted: 0,
+    })
 }
 
-/// Signs every code of `batch` with `minter`, in chunks of [`CHUNK`] on all
-/// cores, and returns how many codes reached the sink: all of the batch, or
-/// fewer if `stop` was set (checked before each chunk).
+/// Signs every code of the reserved batch with `minter`, in chunks of
+/// [`CHUNK`] on all cores, and returns how many codes the sink accepted: all
+/// of the batch, or fewer if `stop` was set (checked before each chunk) or
+/// the sink failed.
 ///
 /// For each code, `per_code(serial, code)` runs on a rayon worker (for
 /// example to render its line, or to write its label image) and its result
 /// joins the chunk; each chunk, in serial order, is handed to `sink` on a
-/// writer thread while the next one is signed. `progress` is called with the
-/// size of each chunk handed over. After a sink error no further chunk is
-/// started once the writer has seen the failure (chunks already signed are
-/// dropped); the error is returned as [`PipelineError::Output`]. An error of
-/// signing or `per_code` takes precedence over one of the sink.
+/// writer thread while the next one is signed. **`sink` must return `Ok`
+/// only once the chunk is as durable as its output allows** (flushed to the
+/// stream; for a file, written and fsynced): after each `Ok` the writer
+/// records in the ledger (fsynced) how many codes the sink has accepted
+/// ([`Reservation::record_progress`]), then calls `progress` with the chunk's
+/// size. So the ledger never claims a code the output did not get, and after
+/// a kill at most the one chunk being handed over is in the output
+/// unrecorded. After a sink or ledger error no further chunk is started once
+/// the writer has seen the failure (chunks already signed are dropped); the
+/// error is returned as [`PipelineError::Output`] or
+/// [`PipelineError::Ledger`], and [`Reservation::emitted`] still tells how
+/// many codes were accepted and recorded. An error of signing or `per_code`
+/// takes precedence over one of the sink.
+///
+/// The batch is not closed: the caller closes it ([`Reservation::close`])
+/// once it knows the output's fate (a file output is complete only when
+/// renamed into place).
 ///
 /// `minter` must mint in the batch's serial mode ([`Minter::new`] with
-/// `batch.serials`): a batch reserved for sequential serials is refused by an
-/// opaque minter and the reverse.
+/// `batch.serials`, then [`Minter::with_batch`]): a batch reserved for
+/// sequential serials is refused by an opaque minter and the reverse.
 ///
 /// # Example
 ///
@@ -247,7 +322,7 @@ pub fn reserve_in_ledger(
 /// use std::sync::atomic::AtomicBool;
 /// use hallmark::Payload;
 /// use hallmark_issuer::pipeline::{LedgerFiles, reserve, sign_batch};
-/// use hallmark_issuer::{BatchRequest, Minter, SecretKey, SerialMode};
+/// use hallmark_issuer::{BatchRequest, End, Minter, SecretKey, SerialMode};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let dir = tempfile::tempdir()?;
@@ -262,13 +337,14 @@ pub fn reserve_in_ledger(
 /// };
 /// let files = LedgerFiles { key_file: &key_file, ledger: &ledger, new_ledger: false };
 /// // Reserved and fsynced before a single code exists.
-/// let batch = reserve(&key, files, &request, &mut |_| {})?;
+/// let mut reservation = reserve(&key, files, &request, &mut |_| {})?;
+/// let minter = minter.with_batch(reservation.batch());
 ///
 /// let mut lines = Vec::new();
 /// let stop = AtomicBool::new(false);
 /// let done = sign_batch(
 ///     &minter,
-///     &batch,
+///     &mut reservation,
 ///     &stop,
 ///     &|_n| {},
 ///     |serial, code| Ok::<_, std::convert::Infallible>(format!("{serial} {code}")),
@@ -279,12 +355,13 @@ pub fn reserve_in_ledger(
 /// )?;
 /// assert_eq!(done, 3);
 /// assert!(lines[2].starts_with("2 "));
+/// reservation.close(done, End::Complete)?;
 /// # Ok(())
 /// # }
 /// ```
 pub fn sign_batch<T, E, P, S>(
     minter: &Minter<'_>,
-    batch: &Batch,
+    reservation: &mut Reservation,
     stop: &AtomicBool,
     progress: &(dyn Fn(u64) + Sync),
     per_code: P,
@@ -296,35 +373,48 @@ where
     P: Fn(u64, String) -> Result<T, E> + Sync,
     S: FnMut(Vec<T>) -> io::Result<()> + Send,
 {
+    let batch = reservation.batch().clone();
     if minter.mode() != batch.serials {
         return Err(PipelineError::ModeMismatch {
             reserved: batch.serials,
             minter: minter.mode(),
         });
     }
+    if minter.batch_number() != batch.batch {
+        return Err(PipelineError::OtherBatch);
+    }
     let counters = batch.serials();
     let (first, last) = (*counters.start(), *counters.end());
-    // Set by the writer when the sink fails: no further chunk is signed.
+    // Set by the writer when the sink or the ledger fails: no further chunk is signed.
     let failed = AtomicBool::new(false);
     let failed = &failed;
     let sink = &mut sink;
-    std::thread::scope(|scope| {
+    let start_emitted = reservation.emitted();
+    let outcome = std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Vec<T>>(2);
-        let writer = scope.spawn(move || -> io::Result<()> {
+        let reservation = &mut *reservation;
+        let writer = scope.spawn(move || -> Result<(), PipelineError<E>> {
             let mut result = Ok(());
+            let mut accepted = start_emitted;
             for chunk in rx {
                 if result.is_ok() {
-                    result = sink(chunk);
-                    if result.is_err() {
-                        failed.store(true, Ordering::SeqCst);
+                    let n = chunk.len() as u64;
+                    result = sink(chunk).map_err(PipelineError::Output).and_then(|()| {
+                        accepted += n;
+                        reservation
+                            .record_progress(accepted)
+                            .map_err(PipelineError::Ledger)
+                    });
+                    match result {
+                        Ok(()) => progress(n),
+                        Err(_) => failed.store(true, Ordering::SeqCst),
                     }
                 }
                 // After an error keep draining, so the producer never blocks.
             }
             result
         });
-        let produced = (|| -> Result<u64, PipelineError<E>> {
-            let mut emitted = 0u64;
+        let produced = (|| -> Result<(), PipelineError<E>> {
             let mut lo = first;
             while lo <= last && !stop.load(Ordering::SeqCst) && !failed.load(Ordering::SeqCst) {
                 let hi = lo.saturating_add(CHUNK - 1).min(last);
@@ -338,18 +428,16 @@ where
                 if tx.send(chunk).is_err() {
                     break; // The writer failed; its error is reported below.
                 }
-                emitted += hi - lo + 1;
-                progress(hi - lo + 1);
                 lo = hi + 1;
             }
-            Ok(emitted)
+            Ok(())
         })();
         drop(tx);
         let written = writer.join().map_err(|_| PipelineError::OutputPanicked)?;
-        let emitted = produced?;
-        written.map_err(PipelineError::Output)?;
-        Ok(emitted)
-    })
+        produced?;
+        written
+    });
+    outcome.map(|()| reservation.emitted())
 }
 
 #[cfg(test)]
@@ -425,14 +513,14 @@ mod tests {
     #[test]
     fn reserve_records_the_counter_in_the_key_file() {
         let s = setup();
-        let batch = reserve(
+        let r = reserve(
             &s.key,
             s.files(false),
             &s.request(5, SerialMode::Sequential),
             &mut |_| {},
         )
         .unwrap();
-        assert_eq!(batch.serials(), 0..=4);
+        assert_eq!(r.batch().serials(), 0..=4);
         assert_eq!(KeyFile::read(&s.key_file).unwrap().issued.next, Some(5));
     }
 
@@ -440,7 +528,7 @@ mod tests {
     fn reserve_refuses_a_lost_ledger_unless_new_ledger() {
         let s = setup();
         let req = s.request(5, SerialMode::Sequential);
-        reserve(&s.key, s.files(false), &req, &mut |_| {}).unwrap();
+        drop(reserve(&s.key, s.files(false), &req, &mut |_| {}).unwrap());
         std::fs::remove_file(&s.ledger).unwrap();
         assert!(reserve(&s.key, s.files(false), &req, &mut |_| {}).is_err());
         let mut notices = Vec::new();
@@ -452,14 +540,14 @@ mod tests {
         .unwrap();
         assert_eq!(notices, [5]);
         // Numbering continues above what the key file recorded: nothing reissued.
-        assert_eq!(batch.serials(), 5..=9);
+        assert_eq!(batch.batch().serials(), 5..=9);
     }
 
     #[test]
     fn sign_batch_hands_every_code_in_serial_order() {
         let s = setup();
         let count = CHUNK * 2 + 3;
-        let batch = reserve(
+        let mut batch = reserve(
             &s.key,
             s.files(false),
             &s.request(count, SerialMode::Sequential),
@@ -471,7 +559,7 @@ mod tests {
         let mut seen = Vec::new();
         let done = sign_batch(
             &minter,
-            &batch,
+            &mut batch,
             &AtomicBool::new(false),
             &|n| {
                 progressed.fetch_add(n, Ordering::SeqCst);
@@ -493,7 +581,7 @@ mod tests {
     #[test]
     fn sign_batch_stops_between_chunks() {
         let s = setup();
-        let batch = reserve(
+        let mut batch = reserve(
             &s.key,
             s.files(false),
             &s.request(CHUNK * 3, SerialMode::Sequential),
@@ -504,10 +592,16 @@ mod tests {
         let mut got = 0u64;
         let done = sign_batch(
             &s.minter(SerialMode::Sequential),
-            &batch,
+            &mut batch,
             &stop,
-            &|_| stop.store(true, Ordering::SeqCst),
-            |_, code| Ok::<_, ()>(code),
+            &|_| {},
+            // Set while the first chunk is signed: checked before the second.
+            |serial, code| {
+                if serial == 0 {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                Ok::<_, ()>(code)
+            },
             |chunk| {
                 got += chunk.len() as u64;
                 Ok(())
@@ -521,7 +615,7 @@ mod tests {
     #[test]
     fn sign_batch_reports_sink_and_per_code_errors() {
         let s = setup();
-        let batch = reserve(
+        let mut batch = reserve(
             &s.key,
             s.files(false),
             &s.request(CHUNK * 3, SerialMode::Sequential),
@@ -532,7 +626,7 @@ mod tests {
         let stop = AtomicBool::new(false);
         let out = sign_batch(
             &minter,
-            &batch,
+            &mut batch,
             &stop,
             &|_| {},
             |_, code| Ok::<_, ()>(code),
@@ -541,7 +635,7 @@ mod tests {
         assert!(matches!(out, Err(PipelineError::Output(e)) if e.to_string() == "disk full"));
         let out = sign_batch(
             &minter,
-            &batch,
+            &mut batch,
             &stop,
             &|_| {},
             |serial, code| {
@@ -556,10 +650,155 @@ mod tests {
         assert!(matches!(out, Err(PipelineError::PerCode("no image"))));
     }
 
+    /// The ledger records what the sink accepted, chunk by chunk: not what
+    /// was signed or sent to the writer. A sink failing at its third chunk
+    /// leaves exactly two chunks recorded, and the batch open (as a kill
+    /// would) until it is closed.
+    #[test]
+    fn sign_batch_records_only_what_the_sink_accepted() {
+        let s = setup();
+        let count = CHUNK * 4 + 5;
+        let mut r = reserve(
+            &s.key,
+            s.files(false),
+            &s.request(count, SerialMode::Sequential),
+            &mut |_| {},
+        )
+        .unwrap();
+        let batch = r.batch().clone();
+        let mut calls = 0;
+        let mut got = 0u64;
+        let out = sign_batch(
+            &s.minter(SerialMode::Sequential),
+            &mut r,
+            &AtomicBool::new(false),
+            &|_| {},
+            |_, code| Ok::<_, ()>(code),
+            |chunk| {
+                calls += 1;
+                if calls == 3 {
+                    return Err(io::Error::other("disk full"));
+                }
+                got += chunk.len() as u64;
+                Ok(())
+            },
+        );
+        assert!(matches!(out, Err(PipelineError::Output(_))));
+        assert_eq!(got, 2 * CHUNK);
+        assert_eq!(r.emitted(), 2 * CHUNK);
+        drop(r);
+        let ledger = Ledger::open(&s.ledger).unwrap();
+        assert_eq!(
+            ledger.emission(s.key.kid(), batch.start),
+            Some(Emission::Open { emitted: 2 * CHUNK })
+        );
+        drop(ledger);
+        // Interrupted after one chunk and closed: exactly that chunk.
+        let mut r = reserve(
+            &s.key,
+            s.files(false),
+            &s.request(count, SerialMode::Sequential),
+            &mut |_| {},
+        )
+        .unwrap();
+        let second = r.batch().clone();
+        assert_eq!(
+            *second.serials().start(),
+            count,
+            "above the whole first reservation"
+        );
+        let stop = AtomicBool::new(false);
+        let done = sign_batch(
+            &s.minter(SerialMode::Sequential),
+            &mut r,
+            &stop,
+            &|_| {},
+            |counter, code| {
+                if counter == count {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                Ok::<_, ()>(code)
+            },
+            |_| Ok(()),
+        )
+        .unwrap();
+        assert_eq!(done, CHUNK);
+        r.close(done, End::Interrupted).unwrap();
+        let ledger = Ledger::open(&s.ledger).unwrap();
+        assert_eq!(
+            ledger.emission(s.key.kid(), second.start),
+            Some(Emission::Closed {
+                emitted: CHUNK,
+                end: End::Interrupted
+            })
+        );
+        assert_eq!(ledger.next_serial(s.key.kid()), Some(2 * count));
+    }
+
+    /// Batch mode: serials carry the batch number, batches never collide,
+    /// and an unbound minter is refused.
+    #[test]
+    fn batch_mode_serials_carry_the_batch_number() {
+        let s = setup();
+        let mut seen = std::collections::HashSet::new();
+        for b in 0..2u32 {
+            let mut r = reserve(
+                &s.key,
+                s.files(false),
+                &s.request(100, SerialMode::Batch),
+                &mut |_| {},
+            )
+            .unwrap();
+            assert_eq!(r.batch().batch, Some(b));
+            let unbound = s.minter(SerialMode::Batch);
+            assert!(matches!(
+                sign_batch(
+                    &unbound,
+                    &mut r,
+                    &AtomicBool::new(false),
+                    &|_| {},
+                    |serial, _| Ok::<_, ()>(serial),
+                    |_| Ok(())
+                ),
+                Err(PipelineError::OtherBatch)
+            ));
+            let minter = unbound.with_batch(r.batch());
+            let mut serials = Vec::new();
+            sign_batch(
+                &minter,
+                &mut r,
+                &AtomicBool::new(false),
+                &|_| {},
+                |serial, _| Ok::<_, ()>(serial),
+                |chunk| {
+                    serials.extend(chunk);
+                    Ok(())
+                },
+            )
+            .unwrap();
+            let p = hallmark::BatchPermutation::new(Minter::batch_key(&s.key, b).unwrap());
+            for (c, serial) in serials.iter().enumerate() {
+                assert_eq!(p.locate(*serial), Some((b, c as u64)));
+                assert!(seen.insert(*serial));
+            }
+            r.close(100, End::Complete).unwrap();
+        }
+        // A key with batch serials mints no legacy opaque ones.
+        assert!(matches!(
+            reserve(
+                &s.key,
+                s.files(false),
+                &s.request(1, SerialMode::Opaque),
+                &mut |_| {}
+            ),
+            Err(Error::SerialModeConflict { .. })
+        ));
+    }
+
     #[test]
     fn sign_batch_refuses_a_minter_of_another_mode() {
         let s = setup();
-        let batch = reserve(
+        let mut batch = reserve(
             &s.key,
             s.files(false),
             &s.request(2, SerialMode::Opaque),
@@ -568,7 +807,7 @@ mod tests {
         .unwrap();
         let out = sign_batch(
             &s.minter(SerialMode::Sequential),
-            &batch,
+            &mut batch,
             &AtomicBool::new(false),
             &|_| {},
             |_, code| Ok::<_, ()>(code),

@@ -9,6 +9,15 @@
 //! The two ranges are disjoint (top bit clear or set), so sequential and opaque
 //! batches of one key can never collide.
 //!
+//! - **Batch**: the serial is `2^63 | (b << 40) | P_b(c)` ([`hallmark::BatchPermutation`]):
+//!   `b` the key's batch number, `c` the counter within the batch, `P_b` a
+//!   permutation of 0..2^40 whose key `K_b` is disclosed in the batch's
+//!   manifest, so that verifiers holding the manifest can check membership.
+//!   `K_b` = BLAKE3 `derive_key("hallmark v1 batch serial key", K || b as 8
+//!   bytes little-endian)`, K the opaque-serial key below. A key mints either
+//!   opaque or batch serials, never both (they share the top half of the
+//!   serial space).
+//!
 //! P is an 8-round Feistel network on 64 bits (two 32-bit halves) whose round
 //! function is keyed BLAKE3, restricted to 0..2^63 by cycle walking. Its key is
 //! BLAKE3 `derive_key("hallmark v1 opaque serial key", issuer secret seed)`.
@@ -21,6 +30,9 @@ pub use hallmark::OPAQUE_BIT;
 /// BLAKE3 `derive_key` context for the opaque-serial permutation key.
 pub const OPAQUE_KEY_CONTEXT: &str = "hallmark v1 opaque serial key";
 
+/// BLAKE3 `derive_key` context for a batch's permutation key `K_b`.
+pub const BATCH_KEY_CONTEXT: &str = "hallmark v1 batch serial key";
+
 const ROUNDS: u8 = 8;
 
 /// How counters map to serials.
@@ -32,6 +44,9 @@ pub enum SerialMode {
     Sequential,
     /// Serial = 2^63 + keyed permutation of the counter.
     Opaque,
+    /// Serial = 2^63 | batch number << 40 | the batch's disclosed
+    /// permutation of the counter within the batch.
+    Batch,
 }
 
 /// The keyed permutation behind opaque serials.
@@ -45,6 +60,20 @@ impl OpaquePermutation {
         OpaquePermutation {
             key: Zeroizing::new(blake3::derive_key(OPAQUE_KEY_CONTEXT, seed)),
         }
+    }
+
+    /// The permutation key `K_b` of batch `batch`: BLAKE3 `derive_key(`
+    /// [`BATCH_KEY_CONTEXT`]`, K || batch as 8 bytes little-endian)`. It is
+    /// disclosed in the batch's manifest; it reveals nothing of K or of
+    /// another batch's key.
+    pub fn batch_key(&self, batch: u32) -> [u8; 32] {
+        let mut material = [0u8; 40];
+        let (k, b) = material.split_at_mut(32);
+        k.copy_from_slice(self.key.as_slice());
+        b.copy_from_slice(&u64::from(batch).to_le_bytes());
+        let key = blake3::derive_key(BATCH_KEY_CONTEXT, &material);
+        zeroize::Zeroize::zeroize(&mut material);
+        key
     }
 
     fn round(&self, round: u8, half: u32) -> u32 {

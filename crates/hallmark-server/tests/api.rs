@@ -241,6 +241,7 @@ fn batch(start: u64, count: u64, lot: &str) -> ManifestBatch {
         expiry: None,
         opaque: false,
         minted: NOW,
+        batch_key: None,
     }
 }
 

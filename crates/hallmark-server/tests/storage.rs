@@ -216,6 +216,7 @@ fn batches_register_idempotently(s: &dyn Storage) {
         date: d("2026-01-02"),
         expiry: None,
         minted: 1_000,
+        batch_key: None,
     };
     let manifest = BatchManifest {
         kid,

@@ -259,6 +259,13 @@ impl AtomicFile {
             .ok_or_else(|| io::Error::other("temporary file already closed"))
     }
 
+    /// Fsyncs the data written so far (`sync_data`), without committing: for
+    /// a caller that records, after each step, how much of the output is on
+    /// disk.
+    pub fn sync_data(&mut self) -> io::Result<()> {
+        self.file()?.sync_data()
+    }
+
     /// Fsyncs the file and renames it over the target (replacing whatever is
     /// there, a symlink itself rather than its target), then fsyncs the
     /// directory.

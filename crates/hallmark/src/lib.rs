@@ -40,6 +40,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod batch_serial;
 mod bundle;
 mod cbor;
 mod cert;
@@ -64,6 +65,9 @@ mod text;
 mod trust;
 mod verdict;
 
+pub use batch_serial::{
+    BATCH_COUNTER_BITS, BATCH_COUNTER_LIMIT, BATCH_NUMBER_LIMIT, BatchPermutation,
+};
 pub use bundle::{
     BUNDLE_SIGNING_TAG, Compromise, MAX_BUNDLE_BYTES, Registry, TrustBundle, VerifiedBundle,
 };
@@ -78,7 +82,9 @@ pub use error::{
     TrustStoreError, VerifyError,
 };
 pub use key::{KID_CONTEXT, KID_LEN, KeyId, PublicKey};
-pub use manifest::{BatchManifest, MANIFEST_SIGNING_TAG, MAX_MANIFEST_BYTES, ManifestBatch};
+pub use manifest::{
+    BatchKey, BatchManifest, MANIFEST_SIGNING_TAG, MAX_MANIFEST_BYTES, ManifestBatch,
+};
 pub use name::Name;
 pub use payload::{
     Extension, FIRST_EXTENSION_KEY, KEY_DATE, KEY_EXPIRY, KEY_LOT, KEY_PART, KEY_SERIAL,

@@ -102,6 +102,7 @@ pub(crate) fn batch(start: u64, count: u64) -> ManifestBatch {
         expiry: None,
         opaque: false,
         minted: 1_780_000_000,
+        batch_key: None,
     }
 }
 

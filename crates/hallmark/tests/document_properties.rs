@@ -76,7 +76,7 @@ prop_compose! {
         // Keep start + count - 1 within u64, as the format requires.
         let count = count.min(u64::MAX - start).max(1);
         let start = start.min(u64::MAX - (count - 1));
-        ManifestBatch { start, count, part, lot, date, expiry, opaque, minted }
+        ManifestBatch { start, count, part, lot, date, expiry, opaque, minted, batch_key: None }
     }
 }
 

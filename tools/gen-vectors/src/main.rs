@@ -244,6 +244,9 @@ fn main() {
         "revocations.json",
         revocations_file(&signer, &other, &sample_payload, &sample_text),
     );
+    let batch_dir = dir.join("batch");
+    std::fs::create_dir_all(&batch_dir).unwrap_or_else(|e| panic!("{e}"));
+    write(&batch_dir, "serials.json", batch_serials_file(&signer));
     write(
         &dir,
         "usage.json",
@@ -320,6 +323,129 @@ fn usage_cases(s: &Signer, sample: &[u8], sample_text: &str) -> Vec<Value> {
             "expect": {"verdict": "error", "error": "trust-store"},
         }),
     ]
+}
+
+// --- Batch-opaque serials (FORMAT.md §13.4), computed from the spec with
+// BLAKE3 directly, not with the crates' permutation code. ---
+
+/// G(r, h): the first 4 bytes (LE) of keyed_hash(K_b, [r] || h LE), low 20 bits.
+fn batch_round(key: &[u8; 32], round: u8, half: u32) -> u64 {
+    let input = [&[round][..], &half.to_le_bytes()].concat();
+    let out = blake3::keyed_hash(key, &input);
+    let b = out.as_bytes();
+    u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) & 0xf_ffff)
+}
+
+/// P_b(x) for x < 2^40.
+fn batch_permute(key: &[u8; 32], x: u64) -> u64 {
+    let (mut l, mut r) = (x >> 20, x & 0xf_ffff);
+    for round in 0..8u8 {
+        let next = l ^ batch_round(key, round, r as u32);
+        l = r;
+        r = next;
+    }
+    (l << 20) | r
+}
+
+fn batch_key(seed_bytes: &[u8; 32], batch: u32) -> [u8; 32] {
+    let k = blake3::derive_key("hallmark v1 opaque serial key", seed_bytes);
+    let material = [&k[..], &u64::from(batch).to_le_bytes()].concat();
+    blake3::derive_key("hallmark v1 batch serial key", &material)
+}
+
+fn batch_serial(key: &[u8; 32], batch: u32, counter: u64) -> u64 {
+    (1 << 63) | (u64::from(batch) << 40) | batch_permute(key, counter)
+}
+
+/// `tests/vectors/batch/serials.json`: K_b of the worked-example key for
+/// chosen batch numbers, the serials of chosen counters, and a signed
+/// manifest of one batch-opaque batch with serials inside and outside it.
+fn batch_serials_file(s: &Signer) -> Value {
+    let seed_bytes = seed(SEED);
+    let counters = [
+        0u64,
+        1,
+        2,
+        41,
+        8191,
+        8192,
+        (1 << 20) - 1,
+        1 << 20,
+        (1 << 40) - 1,
+    ];
+    let batches: Vec<Value> = [0u32, 1, 5, (1 << 23) - 1]
+        .iter()
+        .map(|&b| {
+            let key = batch_key(&seed_bytes, b);
+            json!({
+                "batch": b,
+                "key": hex::encode(key),
+                "serials": counters.iter().map(|&c| {
+                    let serial = batch_serial(&key, b, c);
+                    json!({"counter": c, "serial": serial, "hex": format!("{serial:016x}")})
+                }).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    // One manifest: batch 5, counters 0..1000 emitted, minted 2024-01-31.
+    let (b, count) = (5u32, 1000u64);
+    let key = batch_key(&seed_bytes, b);
+    let batch_map = map(&[
+        (uint(0), uint(0)),
+        (uint(1), uint(count)),
+        (uint(2), text("DRN-2980")),
+        (uint(3), text("L240131")),
+        (uint(4), uint(19_753)),
+        (uint(6), vec![0xf5]),
+        (uint(7), uint(1_706_659_200)),
+        (
+            uint(8),
+            [head(4, 2), uint(u64::from(b)), bstr(&key)].concat(),
+        ),
+    ]);
+    let document = map(&[
+        (uint(0), uint(1_800_000_000)),
+        (uint(1), [head(4, 1), batch_map].concat()),
+    ]);
+    let signed = [&[1u8][..], &s.kid(), &document].concat();
+    let sig = s
+        .raw
+        .sign(&[hallmark::MANIFEST_SIGNING_TAG, &signed].concat());
+    let manifest = [signed, sig.to_bytes().to_vec()].concat();
+    let members: Vec<u64> = [0, 1, 500, 999]
+        .iter()
+        .map(|&c| batch_serial(&key, b, c))
+        .collect();
+    let other = batch_key(&seed_bytes, 4);
+    let non_members: Vec<u64> = vec![
+        batch_serial(&key, b, 1000),
+        batch_serial(&key, b, (1 << 40) - 1),
+        batch_serial(&key, 4, 0),
+        batch_serial(&other, 4, 0),
+        999,
+        1 << 63,
+    ];
+    json!({
+        "description": "Batch-opaque serials (FORMAT.md 13.4): K_b of the worked-example key, serials 2^63 | b << 40 | P_b(c), and a signed manifest of one batch-opaque batch (section 14 key 8) with serials inside and outside it.",
+        "format_version": 1,
+        "test_key": {
+            "seed": SEED,
+            "public_key": s.key.public_key().to_hex(),
+            "kid": s.key.kid().to_string(),
+        },
+        "trust_store": trust_toml(&s.key, ""),
+        "opaque_key": hex::encode(blake3::derive_key("hallmark v1 opaque serial key", &seed_bytes)),
+        "batches": batches,
+        "manifest": {
+            "bytes": hex::encode(&manifest),
+            "batch": b,
+            "key": hex::encode(key),
+            "start": 0,
+            "count": count,
+            "members": members,
+            "non_members": non_members,
+        },
+    })
 }
 
 fn write(dir: &Path, name: &str, value: Value) {

@@ -143,6 +143,22 @@ impl<W: Write> Sink<W> {
         }
     }
 
+    /// Makes what was written so far as durable as the output allows, without
+    /// completing it: a stream is flushed (handed to the operating system:
+    /// what the reader does with it is beyond reach), a file is flushed and
+    /// fsynced (`sync_data`) under its temporary name. After `Ok`, what was
+    /// written survives a kill of this process, and for a file a crash of
+    /// the machine too.
+    pub fn sync(&mut self) -> io::Result<()> {
+        match &mut self.inner {
+            Inner::Stream(w) => w.flush(),
+            Inner::File { file, .. } => {
+                file.flush()?;
+                file.get_mut().sync_data()
+            }
+        }
+    }
+
     /// Abandons the output: a stream gets what was written (flushed, errors
     /// ignored), a file output leaves nothing behind.
     pub fn abandon(self) {
