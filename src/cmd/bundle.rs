@@ -220,17 +220,6 @@ pub(crate) fn receipt(args: ReceiptArgs) -> Result<u8> {
     let trust = crate::cmd::load_trust(&args.trust)?;
     let manifest = BatchManifest::verify(&bytes, &trust)
         .map_err(|e| CliError::about(args.manifest.display(), e))?;
-    if let Some(key) = trust.get(manifest.kid)
-        && !key.usage().contains(hallmark::Usage::MANIFESTS)
-    {
-        return Err(CliError::new(format!(
-            "{}: signed by {} ({}), which may sign {} only, not manifests",
-            args.manifest.display(),
-            key.name(),
-            manifest.kid,
-            key.usage()
-        )));
-    }
     let kid = manifest.kid;
     let receipt = BatchReceipt {
         manifest: BatchReceipt::digest(&bytes),

@@ -457,3 +457,77 @@ fn cert_show_says_whether_it_verified() {
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("unknown root"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_stolen_line_key_is_cut_off_for_batch_opaque_serials_too() {
+    let pki = pki();
+    let genuine: Vec<String> = mint_line(&pki, 20, &["--serials", "batch"]);
+    let manifest = pki.path("b1.manifest");
+    batches_export(&pki.line).out(&manifest).now(DAY).ok();
+    receipt(&pki, &manifest, &pki.path("b1.receipt"), DAY + 60);
+    // The manifest discloses K_b: the thief can compute serials of the
+    // batch's block, but only the 20 receipted counters are members.
+    let trust =
+        hallmark::TrustStore::from_toml(&std::fs::read_to_string(&pki.trust).unwrap()).unwrap();
+    let m = hallmark::BatchManifest::verify(&std::fs::read(&manifest).unwrap(), &trust).unwrap();
+    let key = m.batches[0]
+        .batch_key
+        .clone()
+        .expect("a batch-opaque batch");
+    let perm = hallmark::BatchPermutation::new(key.key);
+    let outside = perm.serial(key.number, 20).unwrap();
+    let next_batch = hallmark::BatchPermutation::new([9; 32])
+        .serial(key.number + 1, 0)
+        .unwrap();
+    let member = hallmark::UnverifiedCode::decode(&genuine[3])
+        .unwrap()
+        .payload()
+        .serial();
+    let thief = [
+        forge(&pki.line, outside, "DRN-2980", "L231212-01", "2023-12-12"),
+        forge(
+            &pki.line,
+            next_batch,
+            "DRN-2980",
+            "L231212-01",
+            "2023-12-12",
+        ),
+        forge(&pki.line, member, "DRN-2980", "L-OTHER", "2023-12-12"),
+    ];
+    let kid = kid_of(&pki.line);
+    let bundle = pki.path("bundle.bin");
+    hallmark(&["trust", "bundle", "build", "--key", p(&pki.registry)])
+        .args(&[
+            "--cert",
+            p(&pki.registry_cert),
+            "--certificate",
+            p(&pki.line_cert),
+        ])
+        .args(&[
+            "--batch",
+            &format!("{}:{}", p(&manifest), p(&pki.path("b1.receipt"))),
+        ])
+        .args(&[
+            "--compromised",
+            &format!("{kid}@{}", DAY + 3600),
+            "--sequence",
+            "5",
+        ])
+        .out(&bundle)
+        .now(DAY + 4 * 86_400)
+        .ok();
+    let mut all = genuine.clone();
+    all.extend(thief.iter().cloned());
+    let out = verify_bundle(&pki, &bundle, &pki.path("state"), &all);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    for (i, r) in json_lines(&out).iter().enumerate() {
+        if i < genuine.len() {
+            assert_eq!(r["verdict"], "genuine", "genuine code {i}: {r}");
+        } else {
+            assert_eq!(
+                r["revocation"]["reason"], "key-compromised",
+                "thief code {i}: {r}"
+            );
+        }
+    }
+}

@@ -373,6 +373,9 @@ struct Registered {
     expiry: Option<Date>,
     /// The earliest receipt time for this batch.
     registered: u64,
+    /// For a batch-opaque batch: the manifest's batch, whose disclosed key
+    /// places a serial exactly ([`ManifestBatch::contains`]).
+    opaque: Option<ManifestBatch>,
 }
 
 impl Registered {
@@ -380,6 +383,7 @@ impl Registered {
         let s = payload.serial();
         self.first <= s
             && s <= self.last
+            && self.opaque.as_ref().is_none_or(|b| b.contains(s))
             && self.part == payload.part()
             && self.lot == payload.lot()
             && self.date == payload.date()
@@ -466,8 +470,10 @@ impl Registry {
 
     /// Whether a code of `kid` with `payload` lies in a batch registered
     /// before `before` (seconds since 1970), with its part, lot, date and
-    /// expiry. Legacy opaque serials (docs/FORMAT.md §13.4) are never found:
-    /// their membership cannot be checked without the issuer's secret.
+    /// expiry. Batch-opaque serials are placed exactly through their
+    /// batch's disclosed key; legacy opaque serials (docs/FORMAT.md §13.4)
+    /// are never found: their membership cannot be checked without the
+    /// issuer's secret.
     pub fn registered_before(&self, kid: KeyId, payload: &Payload, before: u64) -> bool {
         let Some(key) = self.keys.get(&kid) else {
             return false;
@@ -529,10 +535,6 @@ fn check_pair(
     r: &[u8],
 ) -> Result<(BatchManifest, u64, u64), Error> {
     let manifest = BatchManifest::verify(m, store).map_err(|e| entry("batches", index, e))?;
-    if let Some(key) = store.get(manifest.kid) {
-        TrustStore::check_usage(key, Usage::MANIFESTS, Document::BatchManifest)
-            .map_err(|e| entry("batches", index, e))?;
-    }
     let (receipt, _) = BatchReceipt::verify(r, store).map_err(|e| entry("batches", index, e))?;
     let mismatch = |reason| Error::from(CertError::ReceiptMismatch { index, reason });
     if receipt.manifest != BatchReceipt::digest(m) {
@@ -590,389 +592,36 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &T) -> R + Sync
     })
 }
 
-/// A manifest batch as a serial interval, if its serials can be placed.
+/// A manifest batch as a serial interval, if its serials can be placed:
+/// sequential batches by their counters, batch-opaque batches by the serial
+/// block of their batch number (membership inside it through the disclosed
+/// permutation key). Legacy opaque serials cannot be placed.
 fn interval(batch: &ManifestBatch, registered: u64) -> Option<Registered> {
-    if batch.opaque {
+    let (first, last, opaque) = match (&batch.batch_key, batch.opaque) {
+        (Some(k), _) => {
+            let first = crate::OPAQUE_BIT | (u64::from(k.number) << crate::BATCH_COUNTER_BITS);
+            (
+                first,
+                first | (crate::BATCH_COUNTER_LIMIT - 1),
+                Some(batch.clone()),
+            )
+        }
         // Legacy opaque serials: P(counter) is the issuer's secret.
-        return None;
-    }
+        (None, true) => return None,
+        (None, false) => (
+            batch.start,
+            batch.start.checked_add(batch.count.checked_sub(1)?)?,
+            None,
+        ),
+    };
     Some(Registered {
-        first: batch.start,
-        last: batch.start.checked_add(batch.count.checked_sub(1)?)?,
+        first,
+        last,
         part: batch.part.clone(),
         lot: batch.lot.clone(),
         date: batch.date,
         expiry: batch.expiry,
         registered,
+        opaque,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
-    use super::*;
-    use crate::testkit::{Key, batch, cert, certify, day, manifest, payload, receipt, roots};
-    use crate::{LineCertificate, Verdict, VerdictKind, Verifier};
-
-    /// The cut-off.
-    const T: u64 = 1_785_000_000; // 2026-07-25
-
-    struct World {
-        root: Key,
-        line: Key,
-        other: Key,
-        registry: Key,
-        roots: TrustStore,
-    }
-
-    fn world() -> World {
-        let root = Key::new(1);
-        let roots = roots(&root);
-        World {
-            root,
-            line: Key::new(2),
-            other: Key::new(4),
-            registry: Key::new(3),
-            roots,
-        }
-    }
-
-    impl World {
-        fn certs(&self) -> Vec<Vec<u8>> {
-            let codes = Usage::CODES.union(Usage::MANIFESTS);
-            vec![
-                certify(&self.root, &cert(&self.line, "line", codes)),
-                certify(&self.root, &cert(&self.other, "other", codes)),
-                certify(
-                    &self.root,
-                    &cert(&self.registry, "registry", Usage::REGISTRY),
-                ),
-            ]
-        }
-
-        fn pair(&self, batches: Vec<ManifestBatch>, at: u64) -> (Vec<u8>, Vec<u8>) {
-            let m = manifest(&self.line, batches);
-            let r = receipt(&self.registry, &m, &self.line, at);
-            (m, r)
-        }
-
-        /// A bundle: batches of `line` receipted before, at and after T;
-        /// `line` compromised at T.
-        fn bundle(&self) -> TrustBundle {
-            let mut lot2 = batch(50, 100); // 50..=149, lot L2, overlaps the first
-            lot2.lot = "L2".into();
-            TrustBundle {
-                sequence: 7,
-                issued: T + 86_400,
-                certificates: self.certs(),
-                batches: vec![
-                    self.pair(vec![batch(1, 100)], T - 2000),
-                    self.pair(vec![lot2], T - 1000),
-                    self.pair(vec![batch(200, 10)], T),
-                    self.pair(vec![batch(300, 10)], T + 1000),
-                ],
-                revocations: RevocationSnapshot::default(),
-                compromises: vec![Compromise {
-                    kid: self.line.kid(),
-                    at: T,
-                    date: day("2026-07-26"),
-                }],
-            }
-        }
-
-        fn sign(&self, bundle: &TrustBundle) -> Vec<u8> {
-            self.registry.sign(bundle.to_unsigned(self.registry.kid()))
-        }
-
-        fn verify(&self, bundle: &TrustBundle) -> Result<VerifiedBundle, Error> {
-            TrustBundle::verify(&self.sign(bundle), &self.roots)
-        }
-    }
-
-    fn judge(bundle: &VerifiedBundle, code: &str) -> (VerdictKind, Option<&'static str>) {
-        let v = Verifier::new(bundle.trust(), day("2026-11-23"))
-            .with_bundle(bundle, bundle.issued, 7 * 86_400)
-            .verify(code);
-        let detail = match &v {
-            Verdict::Revoked { revocation, .. } => Some(revocation.reason.as_str()),
-            other => other.refusal().map(|e| e.kind()),
-        };
-        (v.kind(), detail)
-    }
-
-    fn kind<T: core::fmt::Debug>(r: Result<T, Error>) -> &'static str {
-        match r {
-            Ok(v) => panic!("accepted: {v:?}"),
-            Err(e) => e.kind(),
-        }
-    }
-
-    const GENUINE: (VerdictKind, Option<&str>) = (VerdictKind::Genuine, None);
-    const COMPROMISED: (VerdictKind, Option<&str>) =
-        (VerdictKind::Revoked, Some("key-compromised"));
-
-    #[test]
-    fn a_compromise_spares_exactly_the_batches_receipted_before_it() {
-        let w = world();
-        let b = w.verify(&w.bundle()).unwrap();
-        assert_eq!((b.sequence, b.certificates, b.manifests), (7, 3, 4));
-        assert_eq!(b.signer, w.registry.kid());
-        assert_eq!(b.registry().serials(), 220);
-        assert_eq!(b.registry().compromised_keys(), 1);
-        assert!(b.registry().memory_bytes() > 0);
-        let code = |serial, part: &str, lot: &str, date: &str| {
-            w.line
-                .code(&Payload::new(serial, part, lot, day(date)).unwrap())
-        };
-        // Genuine: inside a batch receipted before T, with its part, lot, date.
-        for serial in [1, 49, 100] {
-            assert_eq!(
-                judge(&b, &w.line.code(&payload(serial))),
-                GENUINE,
-                "{serial}"
-            );
-        }
-        // Overlapping batches: serial 60 is in both; lot L2 only in the second.
-        assert_eq!(
-            judge(&b, &code(60, "DRN-2980", "L2", "2026-06-01")),
-            GENUINE
-        );
-        assert_eq!(
-            judge(&b, &code(149, "DRN-2980", "L2", "2026-06-01")),
-            GENUINE
-        );
-        assert_eq!(
-            judge(&b, &code(120, "DRN-2980", "L1", "2026-06-01")),
-            COMPROMISED
-        );
-        // The thief's back-dated codes: a registered serial with another part,
-        // lot, date or expiry; serials outside every batch.
-        assert_eq!(
-            judge(&b, &code(5, "DRN-9999", "L1", "2026-06-01")),
-            COMPROMISED
-        );
-        assert_eq!(
-            judge(&b, &code(5, "DRN-2980", "L9", "2026-06-01")),
-            COMPROMISED
-        );
-        assert_eq!(
-            judge(&b, &code(5, "DRN-2980", "L1", "2026-01-01")),
-            COMPROMISED
-        );
-        let expiring = payload(5).with_expiry(day("2030-01-01")).unwrap();
-        assert_eq!(judge(&b, &w.line.code(&expiring)), COMPROMISED);
-        for serial in [0, 150, 199, 1_000_000, u64::MAX >> 1] {
-            assert_eq!(
-                judge(&b, &w.line.code(&payload(serial))),
-                COMPROMISED,
-                "{serial}"
-            );
-        }
-        // Receipted exactly at T (not before) and after T: revoked.
-        for serial in [200, 209, 300, 309] {
-            assert_eq!(
-                judge(&b, &w.line.code(&payload(serial))),
-                COMPROMISED,
-                "{serial}"
-            );
-        }
-        // A key not compromised is unaffected, in a batch or not.
-        assert_eq!(judge(&b, &w.other.code(&payload(999))), GENUINE);
-        // The compromise is reported as such.
-        let v = Verifier::new(b.trust(), day("2026-11-23"))
-            .with_bundle(&b, b.issued, 0)
-            .verify(&w.line.code(&payload(150)));
-        let Verdict::Revoked { revocation, .. } = v else {
-            panic!("{v:?}")
-        };
-        assert_eq!(revocation.scope, Scope::Compromise { at: T });
-        assert_eq!(revocation.kid, w.line.kid());
-        // Stale data keeps genuine codes accepted but says so.
-        let stale = Verifier::new(b.trust(), day("2026-11-23"))
-            .with_bundle(&b, b.issued + 7 * 86_400 + 1, 7 * 86_400)
-            .verify(&w.line.code(&payload(1)));
-        assert_eq!(stale.kind(), VerdictKind::Stale);
-    }
-
-    #[test]
-    fn without_the_bundle_the_trust_store_behaves_as_before() {
-        let w = world();
-        let b = w.verify(&w.bundle()).unwrap();
-        // The same trust, no bundle: no compromise, every code genuine.
-        let plain = Verifier::new(b.trust(), day("2026-11-23"));
-        for serial in [1, 150, 300] {
-            assert!(plain.verify(&w.line.code(&payload(serial))).is_genuine());
-        }
-        // A bundle with no compromise changes no verdict.
-        let mut quiet = w.bundle();
-        quiet.compromises.clear();
-        let q = w.verify(&quiet).unwrap();
-        for serial in [1, 150, 300] {
-            assert_eq!(judge(&q, &w.line.code(&payload(serial))), GENUINE);
-        }
-        // A flat trust store of plain keys still verifies codes.
-        let mut flat = TrustStore::new();
-        flat.add(crate::TrustedKey::new("line", w.line.public(), None, None).unwrap())
-            .unwrap();
-        let v = Verifier::new(&flat, day("2026-11-23")).verify(&w.line.code(&payload(150)));
-        assert!(v.is_genuine());
-    }
-
-    #[test]
-    fn legacy_opaque_batches_never_match() {
-        let w = world();
-        let mut bundle = w.bundle();
-        let mut opaque = batch(1, 100);
-        opaque.opaque = true;
-        bundle.batches = vec![w.pair(vec![opaque], T - 2000)];
-        let b = w.verify(&bundle).unwrap();
-        assert_eq!(judge(&b, &w.line.code(&payload(1))), COMPROMISED);
-        let opaque_serial = crate::OPAQUE_BIT | 1;
-        assert_eq!(
-            judge(&b, &w.line.code(&payload(opaque_serial))),
-            COMPROMISED
-        );
-    }
-
-    #[test]
-    fn bundle_refusals() {
-        let w = world();
-        let good = w.sign(&w.bundle());
-        // Any altered byte is refused; one in the signature is a bad signature.
-        let mut sig = good.clone();
-        let last = sig.len() - 1;
-        sig[last] ^= 1;
-        assert_eq!(kind(TrustBundle::verify(&sig, &w.roots)), "bad-signature");
-        for i in (0..good.len()).step_by(97) {
-            let mut bad = good.clone();
-            bad[i] ^= 0x10;
-            assert!(TrustBundle::verify(&bad, &w.roots).is_err(), "byte {i}");
-        }
-        // The signer: certified without the registry usage; unknown; a root.
-        let codes = w.line.sign(w.bundle().to_unsigned(w.line.kid()));
-        assert_eq!(kind(TrustBundle::verify(&codes, &w.roots)), "key-usage");
-        let stranger = Key::new(9);
-        let unknown = stranger.sign(w.bundle().to_unsigned(stranger.kid()));
-        assert_eq!(kind(TrustBundle::verify(&unknown, &w.roots)), "unknown-key");
-        let by_root = w.root.sign(w.bundle().to_unsigned(w.root.kid()));
-        assert_eq!(kind(TrustBundle::verify(&by_root, &w.roots)), "root-key");
-        // The signer's certificate by a non-root: a chain of three.
-        let mut chained = w.bundle();
-        let all = Usage::KNOWN;
-        chained.certificates = vec![
-            certify(&w.root, &cert(&w.line, "line", all)),
-            certify(&w.line, &cert(&w.registry, "registry", all)),
-        ];
-        // The signer's certificate is read first, before the line key's is
-        // trusted: its issuer is no root the verifier knows.
-        assert_eq!(kind(w.verify(&chained)), "unknown-root");
-        let mut line_trusted = w.roots.clone();
-        line_trusted
-            .add_certificate(&chained.certificates[0])
-            .unwrap();
-        assert_eq!(
-            kind(TrustBundle::verify(&w.sign(&chained), &line_trusted)),
-            "chain-too-long"
-        );
-        // The same in the list after the signer's: chain-too-long.
-        let mut listed = w.bundle();
-        listed
-            .certificates
-            .push(certify(&w.line, &cert(&Key::new(8), "third", all)));
-        assert_eq!(kind(w.verify(&listed)), "chain-too-long");
-        // Outside the signer's window on the day of `issued`.
-        let mut late = w.bundle();
-        late.issued = 1_830_384_000; // 2028-01-01
-        assert_eq!(kind(w.verify(&late)), "key-not-valid");
-        // The sequence range, a key compromised twice.
-        let mut seq = w.bundle();
-        seq.sequence = MAX_SEQUENCE + 1;
-        assert_eq!(kind(w.verify(&seq)), "sequence-out-of-range");
-        let mut twice = w.bundle();
-        let c = twice.compromises[0];
-        twice.compromises.push(c);
-        assert_eq!(kind(w.verify(&twice)), "invalid-value");
-        // A receipt for another manifest.
-        let mut swapped = w.bundle();
-        let other = swapped.batches[1].1.clone();
-        swapped.batches[0].1 = other;
-        assert_eq!(kind(w.verify(&swapped)), "receipt-mismatch");
-        // A receipt whose counts disagree with its manifest.
-        let mut counts = w.bundle();
-        let m = counts.batches[0].0.clone();
-        let r = BatchReceipt {
-            manifest: BatchReceipt::digest(&m),
-            kid: w.line.kid(),
-            registered: T - 2000,
-            batches: 1,
-            serials: 99,
-        };
-        counts.batches[0].1 = w.registry.sign(r.to_unsigned(w.registry.kid()));
-        assert!(matches!(
-            w.verify(&counts),
-            Err(Error::Cert(CertError::ReceiptMismatch {
-                index: 0,
-                reason: "serial count"
-            }))
-        ));
-        // A receipt signed by a key without the registry usage.
-        let mut wrong = w.bundle();
-        let (m, _) = &wrong.batches[0];
-        wrong.batches[0].1 = receipt(&w.line, m, &w.line, T - 2000);
-        assert!(matches!(
-            w.verify(&wrong),
-            Err(Error::Cert(CertError::BundleEntry {
-                list: "batches",
-                index: 0,
-                ..
-            }))
-        ));
-        assert_eq!(kind(w.verify(&wrong)), "key-usage");
-        // A manifest signed by a registry-only key.
-        let mut by_registry = w.bundle();
-        let m = manifest(&w.registry, vec![batch(1, 1)]);
-        let r = receipt(&w.registry, &m, &w.registry, T - 2000);
-        by_registry.batches = vec![(m, r)];
-        assert_eq!(kind(w.verify(&by_registry)), "key-usage");
-        // Two different certificates for one key.
-        let mut conflict = w.bundle();
-        let mut wider = cert(&w.line, "line", Usage::CODES);
-        wider.valid_until = day("2028-12-31");
-        conflict.certificates.push(certify(&w.root, &wider));
-        assert_eq!(kind(w.verify(&conflict)), "certificate-conflict");
-        // The same certificate twice is harmless.
-        let mut again = w.bundle();
-        let c0 = again.certificates[0].clone();
-        again.certificates.push(c0);
-        assert!(w.verify(&again).is_ok());
-    }
-
-    #[test]
-    fn the_signer_may_come_from_the_trust_store() {
-        let w = world();
-        let mut trust = w.roots.clone();
-        trust
-            .add_certificate(&certify(
-                &w.root,
-                &cert(&w.registry, "registry", Usage::REGISTRY),
-            ))
-            .unwrap();
-        let mut bundle = w.bundle();
-        bundle.certificates.truncate(2); // without the signer's
-        let b = TrustBundle::verify(&w.sign(&bundle), &trust).unwrap();
-        assert_eq!(b.signer, w.registry.kid());
-        // Without it in either place, refused.
-        assert_eq!(
-            kind(TrustBundle::verify(&w.sign(&bundle), &w.roots)),
-            "unknown-key"
-        );
-        // A decoded certificate list is what the bundle's trust holds.
-        let names: Vec<_> = b
-            .trust()
-            .keys()
-            .iter()
-            .filter_map(|k| k.certificate().map(|c: &LineCertificate| c.name.clone()))
-            .collect();
-        assert_eq!(names, ["registry", "line", "other"]);
-    }
 }

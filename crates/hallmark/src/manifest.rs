@@ -164,10 +164,19 @@ impl BatchManifest {
         [&self.signed_part()[..], signature].concat()
     }
 
-    /// Parses a signed manifest and verifies it with the trusted key its kid names.
+    /// Parses a signed manifest and verifies it with the trusted key its kid
+    /// names, which must be allowed the manifests usage (a plain key, or a key
+    /// certified for `manifests`).
     pub fn verify(bytes: &[u8], trust: &TrustStore) -> Result<BatchManifest, Error> {
         let (key, document) =
             crate::signed::open(bytes, Domain::BatchManifest, MAX_MANIFEST_BYTES, trust)?;
+        // A revocation signer, or a key certified without the manifests
+        // usage, signs no manifests.
+        TrustStore::check_usage(
+            key,
+            crate::Usage::MANIFESTS,
+            crate::error::Document::BatchManifest,
+        )?;
         let (issued, batches) = decode_document(document)?;
         Ok(BatchManifest {
             kid: key.kid(),
