@@ -468,7 +468,12 @@ mod typed_signing_tests {
             batches: Vec::new(),
         };
         let bytes = key.sign_manifest(&manifest)?;
-        assert_eq!(BatchManifest::verify(&bytes, &trust)?, manifest);
+        assert_eq!(BatchManifest::verify(&bytes, &codes)?, manifest);
+        // A revocation signer signs no manifests.
+        assert_eq!(
+            BatchManifest::verify(&bytes, &trust).err().map(|e| e.kind()),
+            Some("key-usage")
+        );
         assert!(RevocationSnapshot::verify(&bytes, &trust).is_err());
         Ok(())
     }
