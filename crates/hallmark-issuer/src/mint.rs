@@ -471,7 +471,9 @@ mod typed_signing_tests {
         assert_eq!(BatchManifest::verify(&bytes, &codes)?, manifest);
         // A revocation signer signs no manifests.
         assert_eq!(
-            BatchManifest::verify(&bytes, &trust).err().map(|e| e.kind()),
+            BatchManifest::verify(&bytes, &trust)
+                .err()
+                .map(|e| e.kind()),
             Some("key-usage")
         );
         assert!(RevocationSnapshot::verify(&bytes, &trust).is_err());
