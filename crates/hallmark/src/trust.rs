@@ -199,8 +199,14 @@ impl TrustedKey {
         if let Some(bytes) = self.certificate_bytes() {
             return format!("[[certificate]]\ndata = \"{}\"\n", hex::encode(bytes));
         }
+        // A root is the one entry with no usage (it signs certificates only).
+        let table = if self.usage == Usage::default() {
+            "[[root]]"
+        } else {
+            "[[key]]"
+        };
         let mut out = format!(
-            "[[key]]\nname = \"{}\"\npublic_key = \"{}\"\n",
+            "{table}\nname = \"{}\"\npublic_key = \"{}\"\n",
             self.name,
             self.key.to_hex()
         );
@@ -497,6 +503,16 @@ impl TrustStore {
         text.push_str(table);
         TrustStore::from_toml(&text)?;
         Ok(text)
+    }
+
+    /// The whole store as TOML that [`TrustStore::from_toml`] reads back to an
+    /// equal store: the roots first, then the keys and certificates.
+    pub fn to_toml(&self) -> String {
+        self.roots
+            .iter()
+            .chain(&self.keys)
+            .map(|k| k.to_toml() + "\n")
+            .collect()
     }
 
     /// Adds a key; refuses one whose key id is already present.

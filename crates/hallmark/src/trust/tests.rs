@@ -291,3 +291,13 @@ mod certified {
         assert!(TrustStore::append_to_toml(None, key).is_err());
     }
 }
+
+#[test]
+fn a_store_with_roots_round_trips_through_to_toml() {
+    let text = "[[root]]\nname = \"r\"\npublic_key = \"0faada074b654141829ba20700f2446d0f8e1f8f8794ffc2f18239c980f024ee\"\nvalid_from = 2025-01-01\n";
+    let store = TrustStore::from_toml(text).unwrap_or_default();
+    assert_eq!(store.roots().len(), 1);
+    let written = store.to_toml();
+    assert!(written.starts_with("[[root]]"), "{written}");
+    assert_eq!(TrustStore::from_toml(&written).ok(), Some(store));
+}
