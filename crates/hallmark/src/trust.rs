@@ -448,10 +448,12 @@ impl TrustStore {
     /// (name, public key, validity; a root certifies line keys and signs
     /// nothing else).
     pub fn append_root_to_toml(existing: Option<&str>, root: TrustedKey) -> Result<String, Error> {
-        let table = root
-            .to_toml()
-            .replacen("[[key]]", "[[root]]", 1)
-            .replace("revocation_signer = true\n", "");
+        // A root has no usage, which `to_toml` writes as a `[[root]]` table.
+        let table = TrustedKey {
+            usage: Usage::default(),
+            ..root.clone()
+        }
+        .to_toml();
         TrustStore::append_table(existing, &table, |store| store.add_root(root))
     }
 
