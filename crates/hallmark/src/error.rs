@@ -79,6 +79,9 @@ pub enum Error {
     /// A certificate chain or trust bundle that does not hold together.
     #[error(transparent)]
     Cert(#[from] CertError),
+    /// GS1 data that does not follow the GS1 syntax or the hallmark GS1 profile.
+    #[error(transparent)]
+    Gs1(#[from] crate::gs1::Gs1Error),
 }
 
 /// What is wrong with the text, length or version of a code or document.
@@ -630,6 +633,7 @@ impl Error {
             Error::Key(e) => e.kind(),
             Error::Field(e) => e.kind(),
             Error::Cert(e) => e.kind(),
+            Error::Gs1(e) => e.kind(),
         }
     }
 
@@ -640,7 +644,7 @@ impl Error {
     /// [`VerifyError::NotRevocationSigner`]) are `error`.
     pub fn verdict(&self) -> &'static str {
         match self {
-            Error::Decode(_) | Error::Payload(_) => "malformed",
+            Error::Decode(_) | Error::Payload(_) | Error::Gs1(_) => "malformed",
             Error::Verify(e) => e.verdict(),
             Error::TrustStore(_) | Error::Key(_) | Error::Field(_) | Error::Cert(_) => "error",
         }

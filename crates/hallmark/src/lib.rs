@@ -48,6 +48,7 @@ mod code;
 mod date;
 pub mod duplicates;
 mod error;
+pub mod gs1;
 mod key;
 mod manifest;
 mod multiples;
