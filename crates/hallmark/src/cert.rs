@@ -184,6 +184,9 @@ pub enum Constraint {
     Lot,
     /// The serial lies in none of the certificate's serial ranges.
     Serial,
+    /// A GS1 unit's GTIN belongs to none of the certificate's GS1 company
+    /// prefixes.
+    Gs1Prefix,
 }
 
 impl Constraint {
@@ -193,6 +196,7 @@ impl Constraint {
             Constraint::Part => "part",
             Constraint::Lot => "lot",
             Constraint::Serial => "serial",
+            Constraint::Gs1Prefix => "GS1 company prefix",
         }
     }
 }
@@ -230,6 +234,12 @@ impl Constraints {
         Ok(())
     }
 
+    /// Whether a GTIN (14 digits) belongs to one of the GS1 company prefixes
+    /// (none listed: any GTIN).
+    pub fn allows_gtin(&self, gtin: &str) -> bool {
+        gtin_allowed(&self.gs1_prefixes, gtin)
+    }
+
     /// Whether a batch of `part` and `lot` with serials `first..=last` lies
     /// wholly inside the constraints (for a minter's check before it signs).
     pub fn check_batch(
@@ -250,6 +260,16 @@ impl Constraints {
         }
         Ok(())
     }
+}
+
+/// Whether `gtin` (14 digits: an indicator digit, then the company prefix
+/// from the second digit, GS1's `gcppos2`) belongs to one of `prefixes`;
+/// an empty list allows any GTIN.
+pub(crate) fn gtin_allowed(prefixes: &[String], gtin: &str) -> bool {
+    prefixes.is_empty()
+        || gtin
+            .get(1..)
+            .is_some_and(|rest| prefixes.iter().any(|p| rest.starts_with(p.as_str())))
 }
 
 /// A line certificate: a root's statement binding a line key to a name, a

@@ -24,6 +24,8 @@ use crate::{Date, KeyId};
 pub enum Document {
     /// A serial code.
     Code,
+    /// A GS1 unit signed in AI 8030.
+    Gs1Unit,
     /// A signed revocation snapshot.
     RevocationSnapshot,
     /// A signed batch manifest.
@@ -40,6 +42,7 @@ impl fmt::Display for Document {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Document::Code => "code",
+            Document::Gs1Unit => "GS1 unit",
             Document::RevocationSnapshot => "revocation snapshot",
             Document::BatchManifest => "batch manifest",
             Document::Certificate => "line certificate",
@@ -160,6 +163,15 @@ pub enum VerifyError {
     UnknownKey {
         /// The key id the code names.
         kid: KeyId,
+    },
+    /// No trusted key that may sign codes has this short key id and may sign
+    /// for this GTIN's company (a GS1 unit, docs/FORMAT.md §21.3).
+    #[error("unknown key {short}: no key with this short id may sign GS1 units for GTIN {gtin}")]
+    UnknownGs1Key {
+        /// The short key id AI 8030 names, 4 hex digits.
+        short: String,
+        /// The unit's GTIN.
+        gtin: String,
     },
     /// The signature does not verify under the named key (an altered or forged document).
     #[error("bad signature: the {document} does not verify under key {key_name} ({kid})")]
@@ -437,6 +449,25 @@ pub enum TrustStoreError {
         /// The 1-based line of the second entry's name, if known.
         line: Option<usize>,
     },
+    /// Two keys that could both sign GS1 units of one company prefix share a
+    /// short key id (the two bytes AI 8030 carries): a GS1 unit could not say
+    /// which of them signed it.
+    #[error(
+        "trust store: {}keys {first} and {second} share the short key id {short} and may both sign GS1 data for company prefix {prefix}: give them gs1_prefixes that do not overlap, or replace one key",
+        at(.line)
+    )]
+    AmbiguousShortKid {
+        /// The short key id, 4 hex digits.
+        short: String,
+        /// The first key's name.
+        first: String,
+        /// The second key's name.
+        second: String,
+        /// A company prefix both may sign for (`any` when neither is limited).
+        prefix: String,
+        /// The 1-based line of the second entry, if known.
+        line: Option<usize>,
+    },
     /// A `[[root]]` with `revocation_signer`: a root signs certificates only.
     #[error("trust store: {}root {name}: a root signs certificates only; revocation_signer is not allowed on [[root]]", at(.line))]
     RootRevocationSigner {
@@ -671,7 +702,7 @@ impl VerifyError {
     /// A stable, kebab-case name for this error.
     pub fn kind(&self) -> &'static str {
         match self {
-            VerifyError::UnknownKey { .. } => "unknown-key",
+            VerifyError::UnknownKey { .. } | VerifyError::UnknownGs1Key { .. } => "unknown-key",
             VerifyError::BadSignature { .. } => "bad-signature",
             VerifyError::NonCanonicalSignature => "non-canonical-signature",
             VerifyError::KeyNotValid { .. } => "key-not-valid",
@@ -683,6 +714,7 @@ impl VerifyError {
                 crate::Constraint::Part => "part-out-of-scope",
                 crate::Constraint::Lot => "lot-out-of-scope",
                 crate::Constraint::Serial => "serial-out-of-scope",
+                crate::Constraint::Gs1Prefix => "gtin-out-of-scope",
             },
         }
     }
@@ -690,7 +722,7 @@ impl VerifyError {
     /// The verdict word (see [`Error::verdict`]).
     pub fn verdict(&self) -> &'static str {
         match self {
-            VerifyError::UnknownKey { .. } => "unknown-key",
+            VerifyError::UnknownKey { .. } | VerifyError::UnknownGs1Key { .. } => "unknown-key",
             VerifyError::BadSignature { .. } | VerifyError::NonCanonicalSignature => {
                 "bad-signature"
             }
@@ -732,6 +764,7 @@ impl TrustStoreError {
             TrustStoreError::InvalidPublicKey { .. } => "invalid-public-key",
             TrustStoreError::InvalidName { .. } => "invalid-field",
             TrustStoreError::DuplicateKeyId { .. } => "duplicate-key-id",
+            TrustStoreError::AmbiguousShortKid { .. } => "ambiguous-short-key-id",
             TrustStoreError::RootRevocationSigner { .. } => "trust-store",
             TrustStoreError::InvalidCertificate { source, .. } => source.kind(),
         }
@@ -749,6 +782,7 @@ impl TrustStoreError {
             | TrustStoreError::InvalidName { line, .. }
             | TrustStoreError::RootRevocationSigner { line, .. }
             | TrustStoreError::InvalidCertificate { line, .. }
+            | TrustStoreError::AmbiguousShortKid { line, .. }
             | TrustStoreError::DuplicateKeyId { line, .. } => *line,
         }
     }
@@ -766,6 +800,7 @@ impl TrustStoreError {
             | TrustStoreError::InvalidName { line, .. }
             | TrustStoreError::RootRevocationSigner { line, .. }
             | TrustStoreError::InvalidCertificate { line, .. }
+            | TrustStoreError::AmbiguousShortKid { line, .. }
             | TrustStoreError::DuplicateKeyId { line, .. } => *line = at,
         }
         self

@@ -118,6 +118,26 @@ impl Payload {
         })
     }
 
+    /// A GS1 unit's facts in this shape (docs/FORMAT.md §21.4): the values
+    /// were validated by the GS1 dictionary, so the v1 label rules (a lot is
+    /// never empty) do not apply.
+    pub(crate) fn gs1(
+        serial: u64,
+        gtin: &str,
+        lot: &str,
+        date: Date,
+        expiry: Option<Date>,
+    ) -> Payload {
+        Payload {
+            serial,
+            part: gtin.to_owned(),
+            lot: lot.to_owned(),
+            date,
+            expiry,
+            extensions: Vec::new(),
+        }
+    }
+
     /// Sets the expiry date, which may not precede the date of manufacture.
     pub fn with_expiry(mut self, expiry: Date) -> Result<Payload, Error> {
         if expiry < self.date {

@@ -11,6 +11,7 @@ use crate::cert::{LineCertificate, MAX_CERTIFICATE_BYTES, Usage};
 use crate::code::UnverifiedCode;
 use crate::error::CertError;
 use crate::error::{Document, Error, FieldError, KeyError, TrustStoreError, VerifyError};
+use crate::gs1::Gs1Unit;
 use crate::key::{KeyId, PublicKey};
 use crate::multiples::{self, KeyMultiples};
 use crate::payload::Payload;
@@ -27,6 +28,8 @@ pub struct TrustedKey {
     valid_from: Option<Date>,
     valid_until: Option<Date>,
     usage: Usage,
+    /// GS1 company prefixes it may sign GS1 units for (empty: any).
+    gs1_prefixes: Vec<String>,
     /// The certificate that made it trusted, with its signed bytes.
     certificate: Option<Arc<(LineCertificate, Vec<u8>)>>,
     multiples: Precomputed,
@@ -81,9 +84,39 @@ impl TrustedKey {
             valid_from,
             valid_until,
             usage: Usage::CODES.union(Usage::MANIFESTS),
+            gs1_prefixes: Vec::new(),
             certificate: None,
             multiples: Precomputed::default(),
         })
+    }
+
+    /// Limits the GS1 units the key may sign to GTINs of these GS1 company
+    /// prefixes (4 to 12 digits each, at most 64); an empty list allows any.
+    /// A certified key takes its certificate's `gs1_prefixes` instead.
+    pub fn with_gs1_prefixes(mut self, prefixes: Vec<String>) -> Result<TrustedKey, Error> {
+        if prefixes.len() > crate::cert::MAX_CONSTRAINTS
+            || prefixes
+                .iter()
+                .any(|p| !(4..=12).contains(&p.len()) || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(FieldError::InvalidField {
+                field: "gs1_prefixes",
+                reason: "GS1 company prefixes are 4 to 12 digits each, at most 64 of them",
+            }
+            .into());
+        }
+        self.gs1_prefixes = prefixes;
+        Ok(self)
+    }
+
+    /// The GS1 company prefixes the key may sign GS1 units for (empty: any).
+    pub fn gs1_prefixes(&self) -> &[String] {
+        &self.gs1_prefixes
+    }
+
+    /// Whether the key may sign a GS1 unit with this GTIN (14 digits).
+    pub fn allows_gtin(&self, gtin: &str) -> bool {
+        crate::cert::gtin_allowed(&self.gs1_prefixes, gtin)
     }
 
     /// Marks (or unmarks) the key as a revocation signer: a key that signs
@@ -219,6 +252,14 @@ impl TrustedKey {
         if self.usage == Usage::REGISTRY {
             out.push_str("revocation_signer = true\n");
         }
+        if !self.gs1_prefixes.is_empty() {
+            let list: Vec<String> = self
+                .gs1_prefixes
+                .iter()
+                .map(|p| format!("\"{p}\""))
+                .collect();
+            out.push_str(&format!("gs1_prefixes = [{}]\n", list.join(", ")));
+        }
         out
     }
 }
@@ -227,29 +268,94 @@ fn check_name(name: &str) -> Result<(), Error> {
     crate::Name::new(name).map(drop)
 }
 
-/// A code whose signature, key and key validity have been checked.
+/// A code or GS1 unit whose signature, key and key validity have been
+/// checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verified {
-    code: UnverifiedCode,
+    subject: Subject,
+    kid: KeyId,
     key_name: String,
 }
 
+/// What was signed: a v1 code or a GS1 unit (AI 8030).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Subject {
+    Code(UnverifiedCode),
+    Gs1(Box<Gs1Unit>),
+}
+
+impl Subject {
+    /// Reads one scanned or typed input: GS1 data (docs/FORMAT.md §20.1) or
+    /// a v1 code.
+    pub(crate) fn decode(input: &str) -> Result<Subject, Error> {
+        if crate::gs1::is_gs1_input(input) {
+            Ok(Subject::Gs1(Box::new(Gs1Unit::decode(input)?)))
+        } else {
+            Ok(Subject::Code(UnverifiedCode::decode(input)?))
+        }
+    }
+
+    fn payload(&self) -> &Payload {
+        match self {
+            Subject::Code(c) => c.payload(),
+            Subject::Gs1(u) => u.payload(),
+        }
+    }
+
+    fn signature(&self) -> &[u8; crate::SIGNATURE_LEN] {
+        match self {
+            Subject::Code(c) => c.signature(),
+            Subject::Gs1(u) => u.signature(),
+        }
+    }
+
+    fn document(&self) -> Document {
+        match self {
+            Subject::Code(_) => Document::Code,
+            Subject::Gs1(_) => Document::Gs1Unit,
+        }
+    }
+
+    /// Calls `f` with the signing message, in parts, under `kid`.
+    fn with_message<R>(&self, kid: KeyId, f: impl FnOnce(&[&[u8]]) -> R) -> R {
+        match self {
+            Subject::Code(c) => f(&c.signing_parts()),
+            Subject::Gs1(u) => {
+                let kid = kid.to_bytes();
+                f(&u.signing_parts(&kid))
+            }
+        }
+    }
+}
+
 impl Verified {
-    /// The verified payload.
+    /// The verified payload (of a GS1 unit: its facts in the v1 shape,
+    /// docs/FORMAT.md §21.4).
     pub fn payload(&self) -> &Payload {
-        self.code.payload()
+        self.subject.payload()
     }
     /// The key id that signed it.
     pub fn kid(&self) -> KeyId {
-        self.code.kid()
+        self.kid
     }
     /// The trust store's name for the signing key.
     pub fn key_name(&self) -> &str {
         &self.key_name
     }
-    /// The canonical text of the code.
+    /// The canonical text: of a code its base32 text, of a GS1 unit its
+    /// bracketed form with the AIs sorted ([`Gs1Unit::to_text`]).
     pub fn to_text(&self) -> String {
-        self.code.to_text()
+        match &self.subject {
+            Subject::Code(c) => c.to_text(),
+            Subject::Gs1(u) => u.to_text(),
+        }
+    }
+    /// The GS1 unit, when a GS1 scan was verified.
+    pub fn gs1(&self) -> Option<&Gs1Unit> {
+        match &self.subject {
+            Subject::Code(_) => None,
+            Subject::Gs1(u) => Some(u),
+        }
     }
 }
 
@@ -298,6 +404,7 @@ struct Entry {
     valid_from: Option<toml::value::Datetime>,
     valid_until: Option<toml::value::Datetime>,
     revocation_signer: Option<bool>,
+    gs1_prefixes: Option<Vec<String>>,
 }
 
 /// An error of adding a trust-store entry, placed at its line.
@@ -332,6 +439,27 @@ fn entry_key(text: &str, entry: &Entry) -> Result<TrustedKey, Error> {
     let from = toml_date(name, line, "valid_from", entry.valid_from)?;
     let until = toml_date(name, line, "valid_until", entry.valid_until)?;
     TrustedKey::new(name, key, from, until).map_err(|e| at_line(e, line))
+}
+
+/// A company prefix two keys may both sign GS1 units for: `any` when neither
+/// is limited, else the longer of two prefixes one of which starts the other.
+fn prefix_overlap(a: &[String], b: &[String]) -> Option<String> {
+    match (a.is_empty(), b.is_empty()) {
+        (true, true) => Some("any".to_owned()),
+        (true, false) => b.first().cloned(),
+        (false, true) => a.first().cloned(),
+        (false, false) => a.iter().find_map(|p| {
+            b.iter().find_map(|q| {
+                if p.starts_with(q.as_str()) {
+                    Some(p.clone())
+                } else if q.starts_with(p.as_str()) {
+                    Some(q.clone())
+                } else {
+                    None
+                }
+            })
+        }),
+    }
 }
 
 /// The 1-based line holding byte `offset` of `text`.
@@ -397,13 +525,25 @@ impl TrustStore {
                 }
                 .into());
             }
+            if entry.gs1_prefixes.is_some() {
+                return Err(at_line(
+                    FieldError::InvalidField {
+                        field: "gs1_prefixes",
+                        reason: "a root signs no GS1 data: put gs1_prefixes in its line certificates",
+                    }
+                    .into(),
+                    line,
+                ));
+            }
             let root = entry_key(text, &entry)?;
             store.add_root(root).map_err(|e| at_line(e, line))?;
         }
         for entry in file.key {
             let line = line_of(text, entry.name.span().start);
             let key = entry_key(text, &entry)?
-                .with_revocation_signer(entry.revocation_signer.unwrap_or(false));
+                .with_revocation_signer(entry.revocation_signer.unwrap_or(false))
+                .with_gs1_prefixes(entry.gs1_prefixes.unwrap_or_default())
+                .map_err(|e| at_line(e, line))?;
             store.add(key).map_err(|e| at_line(e, line))?;
         }
         for entry in file.certificate {
@@ -540,7 +680,61 @@ impl TrustStore {
             }
             .into());
         }
+        self.check_short_kid(key)
+    }
+
+    /// Refuses a key that could sign GS1 units some other key with its short
+    /// key id could also sign (docs/FORMAT.md §21.3): AI 8030 names a key by
+    /// two bytes, so the company prefix must tell them apart.
+    fn check_short_kid(&self, key: &TrustedKey) -> Result<(), Error> {
+        if !key.usage.contains(Usage::CODES) {
+            return Ok(());
+        }
+        let short = crate::gs1::ShortKid::of(key.kid());
+        for other in self.gs1_signers(short) {
+            if let Some(prefix) = prefix_overlap(&other.gs1_prefixes, &key.gs1_prefixes) {
+                return Err(TrustStoreError::AmbiguousShortKid {
+                    short: short.to_string(),
+                    first: other.name.clone(),
+                    second: key.name.clone(),
+                    prefix,
+                    line: None,
+                }
+                .into());
+            }
+        }
         Ok(())
+    }
+
+    /// The keys that may sign codes with this short key id.
+    pub(crate) fn gs1_signers(
+        &self,
+        short: crate::gs1::ShortKid,
+    ) -> impl Iterator<Item = &TrustedKey> {
+        self.keys.iter().filter(move |k| {
+            k.usage.contains(Usage::CODES) && crate::gs1::ShortKid::of(k.kid()) == short
+        })
+    }
+
+    /// The key that signed a GS1 unit (docs/FORMAT.md §21.3): the key with
+    /// its short key id that may sign for its GTIN (at most one:
+    /// [`TrustStore::add`] refuses ambiguous keys); failing that, the only
+    /// key with its short key id, whose signature is checked before the GTIN
+    /// is refused as out of scope.
+    fn gs1_signer(&self, unit: &Gs1Unit) -> Result<&TrustedKey, Error> {
+        let short = unit.short_kid();
+        if let Some(key) = self.gs1_signers(short).find(|k| k.allows_gtin(unit.gtin())) {
+            return Ok(key);
+        }
+        let mut keys = self.gs1_signers(short);
+        match (keys.next(), keys.next()) {
+            (Some(only), None) => Ok(only),
+            _ => Err(VerifyError::UnknownGs1Key {
+                short: short.to_string(),
+                gtin: unit.gtin().to_owned(),
+            }
+            .into()),
+        }
     }
 
     /// Adds a root key: a key that certifies line keys
@@ -550,6 +744,7 @@ impl TrustStore {
         self.check_new(&root)?;
         self.roots.push(TrustedKey {
             usage: Usage::default(),
+            gs1_prefixes: Vec::new(),
             certificate: None,
             ..root
         });
@@ -608,15 +803,18 @@ impl TrustStore {
             }
             .into());
         }
-        self.keys.push(TrustedKey {
+        let key = TrustedKey {
             name: cert.name.clone(),
             key: cert.subject,
             valid_from: Some(cert.valid_from),
             valid_until: Some(cert.valid_until),
             usage: cert.usage,
+            gs1_prefixes: cert.constraints.gs1_prefixes.clone(),
             certificate: Some(Arc::new((cert, bytes.to_vec()))),
             multiples: Precomputed::default(),
-        });
+        };
+        self.check_short_kid(&key)?;
+        self.keys.push(key);
         self.keys
             .last()
             .ok_or_else(|| CertError::UnknownRoot { kid }.into())
@@ -683,7 +881,7 @@ impl TrustStore {
     /// of [`crate::Verifier::judge`], for a service that looks up a code's stored
     /// status before judging it.
     pub fn verify_signature_only(&self, input: &str) -> Result<Verified, Error> {
-        self.verify_code_signature_only(UnverifiedCode::decode(input)?)
+        self.verify_subject(Subject::decode(input)?)
     }
 
     /// [`TrustStore::verify_signature_only`], and also refuses a code whose
@@ -700,12 +898,18 @@ impl TrustStore {
     /// [`TrustStore::verify_signature_only`] on an already-decoded code
     /// (expiry and revocation not looked at).
     pub fn verify_code_signature_only(&self, code: UnverifiedCode) -> Result<Verified, Error> {
-        let (trusted, signature) = self.signer(&code)?;
-        let good = match trusted.multiples.0.get() {
-            Some(multiples) => multiples.verify(&signature, &code.signing_parts()),
-            None => strict(trusted, &code, &signature),
-        };
-        finish(trusted, code, good)
+        self.verify_subject(Subject::Code(code))
+    }
+
+    /// [`TrustStore::verify_signature_only`] on an already-parsed GS1 unit.
+    pub fn verify_gs1_signature_only(&self, unit: Gs1Unit) -> Result<Verified, Error> {
+        self.verify_subject(Subject::Gs1(Box::new(unit)))
+    }
+
+    fn verify_subject(&self, subject: Subject) -> Result<Verified, Error> {
+        let (trusted, signature) = self.signer(&subject)?;
+        let good = subject.with_message(trusted.kid(), |m| trusted.verifies(&signature, m));
+        finish(trusted, subject, good)
     }
 
     /// Builds tables of multiples of every key (about 676 KB per key, and the
@@ -748,7 +952,7 @@ impl TrustStore {
     /// (built if `build`) and one field inversion for all the encodings.
     pub(crate) fn verify_codes(
         &self,
-        codes: Vec<Result<UnverifiedCode, Error>>,
+        codes: Vec<Result<Subject, Error>>,
         build: bool,
     ) -> Vec<Result<Verified, Error>> {
         // First pass: everything up to R' = [S]B - [k]A for each signature.
@@ -764,7 +968,9 @@ impl TrustStore {
                     (false, None) => return Ok((code, trusted, signature, None)),
                 };
                 let index = expected.len();
-                expected.push(multiples.expected_r(&signature, &code.signing_parts()));
+                expected.push(
+                    code.with_message(trusted.kid(), |m| multiples.expected_r(&signature, m)),
+                );
                 Ok((code, trusted, signature, Some((multiples, index))))
             })
             .collect();
@@ -786,10 +992,12 @@ impl TrustStore {
     }
 
     /// The trusted key a code names, and its signature with a canonical S.
-    fn signer(&self, code: &UnverifiedCode) -> Result<(&TrustedKey, Signature), Error> {
-        let kid = code.kid();
-        let trusted = self.document_signer(kid, Domain::Code)?;
-        let signature = Signature::from_bytes(code.signature());
+    fn signer(&self, subject: &Subject) -> Result<(&TrustedKey, Signature), Error> {
+        let trusted = match subject {
+            Subject::Code(code) => self.document_signer(code.kid(), Domain::Code)?,
+            Subject::Gs1(unit) => self.gs1_signer(unit)?,
+        };
+        let signature = Signature::from_bytes(subject.signature());
         if !is_canonical_scalar(signature.s_bytes()) {
             return Err(VerifyError::NonCanonicalSignature.into());
         }
@@ -798,21 +1006,23 @@ impl TrustStore {
 }
 
 /// The signature check without tables: ed25519-dalek's `verify_strict`.
-fn strict(trusted: &TrustedKey, code: &UnverifiedCode, signature: &Signature) -> bool {
-    trusted
-        .key
-        .verifying_key()
-        .verify_strict(&code.signing_message(), signature)
-        .is_ok()
+fn strict(trusted: &TrustedKey, subject: &Subject, signature: &Signature) -> bool {
+    subject.with_message(trusted.kid(), |m| {
+        trusted
+            .key
+            .verifying_key()
+            .verify_strict(&m.concat(), signature)
+            .is_ok()
+    })
 }
 
 /// The rest of verification once the signature has been checked (`good`): the
 /// key's validity on the date of manufacture.
-fn finish(trusted: &TrustedKey, code: UnverifiedCode, good: bool) -> Result<Verified, Error> {
-    let kid = code.kid();
+fn finish(trusted: &TrustedKey, code: Subject, good: bool) -> Result<Verified, Error> {
+    let kid = trusted.kid();
     if !good {
         return Err(VerifyError::BadSignature {
-            document: Document::Code,
+            document: code.document(),
             kid,
             key_name: trusted.name.clone(),
         }
@@ -833,6 +1043,17 @@ fn finish(trusted: &TrustedKey, code: UnverifiedCode, good: bool) -> Result<Veri
         }
         .into());
     }
+    if let Subject::Gs1(unit) = &code
+        && !trusted.allows_gtin(unit.gtin())
+    {
+        return Err(VerifyError::OutOfScope {
+            kid,
+            key_name: trusted.name.clone(),
+            constraint: crate::Constraint::Gs1Prefix,
+            value: unit.gtin().to_owned(),
+        }
+        .into());
+    }
     if let Some((cert, _)) = trusted.certificate.as_deref() {
         let payload = code.payload();
         cert.constraints.check(payload).map_err(|constraint| {
@@ -850,7 +1071,8 @@ fn finish(trusted: &TrustedKey, code: UnverifiedCode, good: bool) -> Result<Veri
         })?;
     }
     Ok(Verified {
-        code,
+        subject: code,
+        kid,
         key_name: trusted.name.clone(),
     })
 }

@@ -5,11 +5,10 @@ use core::fmt;
 
 use crate::Date;
 use crate::bundle::{Registry, VerifiedBundle};
-use crate::code::UnverifiedCode;
 use crate::error::{Error, VerifyError};
 use crate::key::KeyId;
 use crate::revocation::{Revocation, RevocationSnapshot};
-use crate::trust::{TrustStore, Verified};
+use crate::trust::{Subject, TrustStore, Verified};
 
 /// What a verdict says, without its context: `Copy`, for counting, comparing
 /// and output ([`VerdictKind::as_str`] gives the word of docs/FORMAT.md §8.4).
@@ -38,12 +37,15 @@ pub enum VerdictKind {
     Revoked,
     /// Genuine, but its serial was seen before ([`crate::duplicates`]).
     Duplicate,
+    /// Well-formed GS1 data without a signature (AI 8030): it cannot be
+    /// verified offline.
+    Unsigned,
 }
 
 impl VerdictKind {
     /// The verdict's word: `genuine`, `stale`, `malformed`, `unknown-key`,
     /// `bad-signature`, `key-not-valid`, `out-of-scope`, `expired`, `revoked`
-    /// or `duplicate`.
+    /// `duplicate` or `unsigned`.
     pub fn as_str(self) -> &'static str {
         match self {
             VerdictKind::Genuine => "genuine",
@@ -56,6 +58,7 @@ impl VerdictKind {
             VerdictKind::Expired => "expired",
             VerdictKind::Revoked => "revoked",
             VerdictKind::Duplicate => "duplicate",
+            VerdictKind::Unsigned => "unsigned",
         }
     }
 
@@ -90,6 +93,12 @@ pub enum Verdict {
         /// The key id the code names.
         kid: KeyId,
     },
+    /// No trusted key has a GS1 unit's short key id and may sign for its
+    /// GTIN ([`VerifyError::UnknownGs1Key`](crate::VerifyError::UnknownGs1Key)); kind [`VerdictKind::UnknownKey`].
+    UnknownGs1Key(Error),
+    /// Well-formed GS1 data without a signature in AI 8030
+    /// ([`Gs1Error::Unsigned`](crate::gs1::Gs1Error::Unsigned)).
+    Unsigned(Error),
     /// The signature does not verify ([`VerifyError::BadSignature`](crate::VerifyError::BadSignature) or
     /// [`VerifyError::NonCanonicalSignature`](crate::VerifyError::NonCanonicalSignature)).
     BadSignature(Error),
@@ -124,7 +133,8 @@ impl Verdict {
             Verdict::Genuine(_) => VerdictKind::Genuine,
             Verdict::Stale(_) => VerdictKind::Stale,
             Verdict::Malformed(_) => VerdictKind::Malformed,
-            Verdict::UnknownKey { .. } => VerdictKind::UnknownKey,
+            Verdict::UnknownKey { .. } | Verdict::UnknownGs1Key(_) => VerdictKind::UnknownKey,
+            Verdict::Unsigned(_) => VerdictKind::Unsigned,
             Verdict::BadSignature(_) => VerdictKind::BadSignature,
             Verdict::KeyNotValid(_) => VerdictKind::KeyNotValid,
             Verdict::OutOfScope(_) => VerdictKind::OutOfScope,
@@ -143,6 +153,8 @@ impl Verdict {
             | Verdict::Revoked { verified, .. } => Some(verified),
             Verdict::Malformed(_)
             | Verdict::UnknownKey { .. }
+            | Verdict::UnknownGs1Key(_)
+            | Verdict::Unsigned(_)
             | Verdict::BadSignature(_)
             | Verdict::KeyNotValid(_)
             | Verdict::OutOfScope(_) => None,
@@ -155,6 +167,8 @@ impl Verdict {
     pub fn refusal(&self) -> Option<Error> {
         match self {
             Verdict::Malformed(e)
+            | Verdict::UnknownGs1Key(e)
+            | Verdict::Unsigned(e)
             | Verdict::BadSignature(e)
             | Verdict::KeyNotValid(e)
             | Verdict::OutOfScope(e) => Some(e.clone()),
@@ -180,6 +194,8 @@ impl Verdict {
     fn refused(error: Error) -> Verdict {
         match error {
             Error::Verify(VerifyError::UnknownKey { kid }) => Verdict::UnknownKey { kid },
+            e @ Error::Verify(VerifyError::UnknownGs1Key { .. }) => Verdict::UnknownGs1Key(e),
+            e @ Error::Gs1(crate::gs1::Gs1Error::Unsigned) => Verdict::Unsigned(e),
             e @ Error::Verify(
                 VerifyError::BadSignature { .. } | VerifyError::NonCanonicalSignature,
             ) => Verdict::BadSignature(e),
@@ -280,7 +296,7 @@ impl<'a> Verifier<'a> {
     /// R has a small-order component, which `verify_strict` refuses; see
     /// docs/FORMAT.md.)
     pub fn verify_batch<'i>(&self, inputs: impl IntoIterator<Item = &'i str>) -> Vec<Verdict> {
-        let codes: Vec<_> = inputs.into_iter().map(UnverifiedCode::decode).collect();
+        let codes: Vec<_> = inputs.into_iter().map(Subject::decode).collect();
         let build = codes.len() >= BUILD_TABLES_FROM;
         self.trust
             .verify_codes(codes, build)

@@ -59,6 +59,10 @@ pub enum Gs1Error {
         /// The AI it excludes.
         with: String,
     },
+    /// Well-formed GS1 data without a signature (AI 8030): it cannot be
+    /// verified offline.
+    #[error("GS1 data without a signature (AI 8030): it cannot be verified offline")]
+    Unsigned,
     /// A GS1 Digital Link URI that does not follow the Digital Link syntax.
     #[error("invalid GS1 Digital Link URI: {reason}")]
     DigitalLink {
@@ -79,6 +83,7 @@ impl Gs1Error {
             Gs1Error::DuplicateAi { .. } => "duplicate-ai",
             Gs1Error::BadAssociation { .. } => "bad-association",
             Gs1Error::DigitalLink { .. } => "invalid-digital-link",
+            Gs1Error::Unsigned => "unsigned",
         }
     }
 

@@ -17,8 +17,9 @@ mod signed;
 
 pub use error::Gs1Error;
 pub use signed::{
-    GS1_PROFILE_V1, GS1_SIGNATURE_LEN, GS1_SIGNING_TAG, Gs1Unit, SHORT_KID_LEN, ShortKid,
-    UnsignedGs1Unit,
+    AI_SIGNATURE, GS1_PROFILE_V1, GS1_PROFILE_V1_POOL, GS1_SIGNATURE_CHARS, GS1_SIGNATURE_LEN,
+    GS1_SIGNING_TAG, GS1_UNIT_CONTEXT, Gs1Unit, SHORT_KID_LEN, SerialSource, ShortKid,
+    UnsignedGs1Unit, pool_unit_number, signature_value,
 };
 
 use crate::error::Error;

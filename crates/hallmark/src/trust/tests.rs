@@ -44,7 +44,10 @@ fn regression_revocation_signer_key_never_verifies_a_code() {
                 if key_name == "demo" && e.kind() == "key-usage" && e.verdict() == "key-not-valid"),
             "{refused:?}"
         );
-        let batch = revocation_key.verify_codes(vec![UnverifiedCode::decode(code)], true);
+        let batch = revocation_key.verify_codes(
+            vec![UnverifiedCode::decode(code).map(crate::trust::Subject::Code)],
+            true,
+        );
         assert!(matches!(
             batch.as_slice(),
             [Err(Error::Verify(VerifyError::KeyUsage { .. }))]
