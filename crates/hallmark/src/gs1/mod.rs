@@ -14,6 +14,7 @@
 
 mod error;
 mod signed;
+mod template;
 
 pub use error::Gs1Error;
 pub use signed::{
@@ -21,6 +22,7 @@ pub use signed::{
     GS1_SIGNING_TAG, GS1_UNIT_CONTEXT, Gs1Unit, SHORT_KID_LEN, SerialSource, ShortKid,
     UnsignedGs1Unit, pool_unit_number, signature_value,
 };
+pub use template::Gs1Template;
 
 use crate::error::Error;
 
