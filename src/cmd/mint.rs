@@ -154,6 +154,67 @@ pub(crate) struct Args {
     symbol: Symbol,
     #[command(flatten)]
     passphrase: crate::passphrase::Source,
+    /// Set by `hallmark gs1 sign`: GS1 units instead of v1 codes.
+    #[arg(skip)]
+    gs1: Option<crate::cmd::gs1::Job>,
+}
+
+impl Args {
+    /// The mint of a `hallmark gs1 sign` (its flags in mint's terms).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn for_gs1(
+        key: Option<PathBuf>,
+        signer: crate::signer::SignerArgs,
+        passphrase: crate::passphrase::Source,
+        job: crate::cmd::gs1::Job,
+        count: u64,
+        batch_serials: bool,
+        files: crate::cmd::gs1::MintFiles,
+    ) -> Args {
+        Args {
+            key,
+            signer,
+            part: job.gtin.clone(),
+            lot: job.lot.clone(),
+            date: job.prod_date,
+            count,
+            expiry: job.expiry,
+            serial_start: None,
+            serials: if batch_serials {
+                Serials::Batch
+            } else {
+                Serials::Opaque
+            },
+            trust: files.trust,
+            ledger: files.ledger,
+            cert: files.cert,
+            new_ledger: files.new_ledger,
+            format: Format::Text,
+            out: files.out,
+            force: files.force,
+            url_prefix: None,
+            qr_dir: None,
+            qr_format: ImageFormat::Png,
+            symbol: Symbol::Qr,
+            passphrase,
+            gs1: Some(job),
+        }
+    }
+}
+
+/// How each minted code becomes a line (and an image).
+enum Lines<'a> {
+    Code(LineFormat),
+    Gs1(&'a crate::cmd::gs1::Job),
+}
+
+impl Lines<'_> {
+    fn header(&self) -> String {
+        match self {
+            Lines::Code(l) => l.header().to_owned(),
+            Lines::Gs1(job) => job.header(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -214,7 +275,7 @@ fn finish_sink(sink: Sink<io::Stdout>) -> Result<()> {
 /// through a symlink planted at its name. Images are made durable together,
 /// with one `syncfs` after the last ([`durable::sync_filesystem`] in `run`):
 /// an fsync per image cost twenty times the rendering.
-fn write_image(
+pub(crate) fn write_image(
     dir: &Path,
     serial: u64,
     data: &str,
@@ -256,34 +317,46 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         let trust = crate::cmd::load_trust(path)?;
         hallmark_issuer::check_trust_window(&trust, key.kid(), args.date)
             .map_err(|e| CliError::about(path.display(), e))?;
-    }
-    let mut template = Payload::new(0, &args.part, &args.lot, args.date)?;
-    if let Some(expiry) = args.expiry {
-        template = template.with_expiry(expiry)?;
+        if args.gs1.is_some() {
+            crate::cmd::gs1::check_gtin_in_trust(&trust, key.kid(), &args.part, path)?;
+        }
     }
     let mode = match args.serials {
         Serials::Sequential => SerialMode::Sequential,
         Serials::Opaque => SerialMode::Opaque,
         Serials::Batch => SerialMode::Batch,
     };
-    let minter = Minter::new(key, &template, mode)?;
+    let (minter, lines) = match &args.gs1 {
+        Some(job) => (Minter::gs1(key, &job.data, mode)?, Lines::Gs1(job)),
+        None => {
+            let mut template = Payload::new(0, &args.part, &args.lot, args.date)?;
+            if let Some(expiry) = args.expiry {
+                template = template.with_expiry(expiry)?;
+            }
+            let lines = LineFormat::new(
+                args.format.into(),
+                args.url_prefix
+                    .as_deref()
+                    .map(|p| {
+                        UrlPrefix::parse(p)
+                            .map(UrlPrefix::into_string)
+                            .map_err(|e| CliError::new(format!("--url-prefix {e}")))
+                    })
+                    .transpose()?,
+                &template,
+            )?;
+            (Minter::new(key, &template, mode)?, Lines::Code(lines))
+        }
+    };
     let cert = match &args.cert {
         Some(path) => Some(check_certificate(path, &args, key, &ledger_path)?),
         None => None,
     };
-    let lines = LineFormat::new(
-        args.format.into(),
-        args.url_prefix
-            .as_deref()
-            .map(|p| {
-                UrlPrefix::parse(p)
-                    .map(UrlPrefix::into_string)
-                    .map_err(|e| CliError::new(format!("--url-prefix {e}")))
-            })
-            .transpose()?,
-        &template,
-    )?;
-    if let Some(dir) = &args.qr_dir {
+    let image_dir = match &lines {
+        Lines::Gs1(job) => job.symbol_dir.as_ref(),
+        Lines::Code(_) => args.qr_dir.as_ref(),
+    };
+    if let Some(dir) = image_dir {
         fs::create_dir_all(dir).map_err(|e| CliError::about(dir.display(), e))?;
         durable::clean_stale_temps(dir);
     }
@@ -341,6 +414,11 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     let to_file = args.out.is_some();
 
     let header = sink.write_all(lines.header().as_bytes());
+    let what = if args.gs1.is_some() {
+        "GS1 units"
+    } else {
+        "codes"
+    };
     let signed = match header {
         Err(e) => Err(PipelineError::Output(e)),
         Ok(()) => pipeline::sign_batch(
@@ -349,11 +427,16 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             &stop,
             &|n| progress.inc(n),
             |serial, code| -> Result<String> {
-                if let Some(dir) = &args.qr_dir {
-                    let data = lines.url(&code).unwrap_or_else(|| code.clone());
-                    write_image(dir, serial, &data, args.symbol, args.qr_format)?;
+                match &lines {
+                    Lines::Code(lines) => {
+                        if let Some(dir) = &args.qr_dir {
+                            let data = lines.url(&code).unwrap_or_else(|| code.clone());
+                            write_image(dir, serial, &data, args.symbol, args.qr_format)?;
+                        }
+                        Ok(lines.line(serial, &code))
+                    }
+                    Lines::Gs1(job) => job.line(serial, &code),
                 }
-                Ok(lines.line(serial, &code))
             },
             // Ok only once the chunk is flushed (and, for a file, fsynced):
             // only then does the ledger record it as emitted.
@@ -368,7 +451,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     // Whatever happened, the ledger is closed with what reached the output.
     let result = match signed {
         Ok(emitted) => (|| -> Result<u64> {
-            if let Some(dir) = &args.qr_dir {
+            if let Some(dir) = image_dir {
                 durable::sync_filesystem(dir)?;
             }
             // An interrupted run keeps its whole lines, under the --out name too:
@@ -445,7 +528,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         return Ok(EXIT_INTERRUPTED);
     }
     eprintln!(
-        "minted {} codes with key {} ({}): {}, recorded in {}",
+        "minted {} {what} with key {} ({}): {}, recorded in {}",
         batch.count,
         key.name(),
         key.kid(),
@@ -508,6 +591,14 @@ fn check_certificate(
             c.as_str(),
             cert.name,
             c.as_str()
+        )));
+    }
+    if args.gs1.is_some() && !cert.constraints.allows_gtin(&args.part) {
+        return Err(refuse(format!(
+            "GTIN {} is outside certificate {}'s GS1 company prefixes ({}): every unit would verify out-of-scope",
+            args.part,
+            cert.name,
+            cert.constraints.gs1_prefixes.join(", ")
         )));
     }
     if let Some(max) = cert.constraints.max_count {

@@ -8,10 +8,13 @@ mod batches;
 mod bundle;
 pub(crate) mod cert;
 pub(crate) mod files;
+pub(crate) mod gs1;
+mod gs1_pool;
+mod gs1_symbol;
 mod inspect;
 pub(crate) mod key;
 mod keygen;
-mod mint;
+pub(crate) mod mint;
 mod qr;
 mod revocations;
 mod serve;
@@ -28,6 +31,8 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Trust(trust::Command),
     Mint(mint::Args),
+    #[command(subcommand)]
+    Gs1(gs1::Command),
     Batches(batches::Args),
     Verify(verify::Args),
     #[command(subcommand)]
@@ -51,6 +56,7 @@ impl Command {
             Command::Key(cmd) => key::run(cmd),
             Command::Trust(cmd) => trust::run(cmd),
             Command::Mint(args) => mint::run(args),
+            Command::Gs1(cmd) => gs1::run(cmd),
             Command::Batches(args) => batches::run(args),
             Command::Verify(args) => verify::run(args),
             Command::Cert(cmd) => cert::run(cmd),

@@ -217,6 +217,11 @@ pub enum Error {
         /// The signer's name.
         signer: String,
     },
+    /// GS1 units with sequential serials were asked for.
+    #[error(
+        "GS1 units carry hallmark's opaque serials (19 or 20 digits that reveal neither order nor volume): use opaque or batch serials, or an external pool"
+    )]
+    Gs1SequentialSerials,
     /// A PKCS#11 signer failed (feature `pkcs11`).
     #[cfg(feature = "pkcs11")]
     #[error(transparent)]

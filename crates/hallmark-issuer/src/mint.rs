@@ -47,7 +47,13 @@ pub fn mint<S: Signer + ?Sized>(key: &S, payload: &Payload) -> Result<String, Er
 pub struct Minter<'k> {
     key: &'k dyn Signer,
     serials: Serials,
-    template: PayloadTemplate,
+    template: Template,
+}
+
+/// What a [`Minter`] signs: v1 codes, or GS1 units (docs/FORMAT.md §21).
+enum Template {
+    Code(PayloadTemplate),
+    Gs1(hallmark::gs1::Gs1Template),
 }
 
 /// How a [`Minter`] turns counters into serials.
@@ -64,6 +70,22 @@ enum Serials {
     },
 }
 
+impl Serials {
+    fn new(key: &dyn Signer, mode: SerialMode) -> Result<Serials, Error> {
+        let permutation = || {
+            key.opaque_permutation()
+                .ok_or_else(|| Error::OpaqueNeedsSeed {
+                    signer: key.name().to_owned(),
+                })
+        };
+        Ok(match mode {
+            SerialMode::Sequential => Serials::Sequential,
+            SerialMode::Opaque => Serials::Opaque(permutation()?),
+            SerialMode::Batch => Serials::UnboundBatch(permutation()?),
+        })
+    }
+}
+
 impl<'k> Minter<'k> {
     /// A minter for codes like `template` (whose own serial is ignored).
     /// In [`SerialMode::Batch`] it mints nothing until given its batch
@@ -73,21 +95,45 @@ impl<'k> Minter<'k> {
         template: &Payload,
         mode: SerialMode,
     ) -> Result<Minter<'k>, Error> {
-        let permutation = || {
-            key.opaque_permutation()
-                .ok_or_else(|| Error::OpaqueNeedsSeed {
-                    signer: key.name().to_owned(),
-                })
-        };
         Ok(Minter {
             key,
-            serials: match mode {
-                SerialMode::Sequential => Serials::Sequential,
-                SerialMode::Opaque => Serials::Opaque(permutation()?),
-                SerialMode::Batch => Serials::UnboundBatch(permutation()?),
-            },
-            template: PayloadTemplate::new(key.kid(), template)?,
+            serials: Serials::new(key, mode)?,
+            template: Template::Code(PayloadTemplate::new(key.kid(), template)?),
         })
+    }
+
+    /// A minter of GS1 units like `data` (without AI 21 and 8030) carrying
+    /// hallmark's own serials, in decimal, in AI 21: opaque or batch mode
+    /// only (sequential serials are refused: the GS1 profile prints serials
+    /// that reveal neither order nor volume, docs/FORMAT.md §21.4).
+    /// [`Minter::mint`] then returns each unit's element string (GS
+    /// separators, no leading FNC1).
+    pub fn gs1(
+        key: &'k dyn Signer,
+        data: &hallmark::gs1::Gs1Data,
+        mode: SerialMode,
+    ) -> Result<Minter<'k>, Error> {
+        if mode == SerialMode::Sequential {
+            return Err(Error::Gs1SequentialSerials);
+        }
+        let template = hallmark::gs1::Gs1Template::new(
+            data,
+            key.kid(),
+            hallmark::gs1::SerialSource::Hallmark,
+        )?;
+        Ok(Minter {
+            key,
+            serials: Serials::new(key, mode)?,
+            template: Template::Gs1(template),
+        })
+    }
+
+    /// The GS1 template, for a GS1 minter.
+    pub fn gs1_template(&self) -> Option<&hallmark::gs1::Gs1Template> {
+        match &self.template {
+            Template::Gs1(t) => Some(t),
+            Template::Code(_) => None,
+        }
     }
 
     /// The minter for the reserved `batch`: in batch mode, its serials are
@@ -160,9 +206,21 @@ impl<'k> Minter<'k> {
     /// Mints the code for ledger counter `counter`; returns its serial and text.
     pub fn mint(&self, counter: u64) -> Result<(u64, String), Error> {
         let serial = self.serial(counter)?;
-        let unsigned = self.template.with_serial(serial);
-        let signature = self.key.sign(unsigned.signing_message())?;
-        Ok((serial, unsigned.into_text(&signature)))
+        match &self.template {
+            Template::Code(template) => {
+                let unsigned = template.with_serial(serial);
+                let signature = self.key.sign(unsigned.signing_message())?;
+                Ok((serial, unsigned.into_text(&signature)))
+            }
+            Template::Gs1(template) => {
+                let text = serial.to_string();
+                let signature = self.key.sign(&template.signing_message(&text))?;
+                Ok((
+                    serial,
+                    template.element_string(hallmark::gs1::Separator::Gs, &text, &signature),
+                ))
+            }
+        }
     }
 }
 
