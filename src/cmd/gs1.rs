@@ -13,13 +13,13 @@ use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
 /// (17) and serial (21), with hallmark's signature in AI 8030.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    Sign(SignArgs),
+    Sign(Box<SignArgs>),
     Parse(ParseArgs),
 }
 
 pub(crate) fn run(cmd: Command) -> Result<u8> {
     match cmd {
-        Command::Sign(args) => sign(args),
+        Command::Sign(args) => sign(*args),
         Command::Parse(args) => parse(args),
     }
 }

@@ -83,8 +83,15 @@ pub enum Error {
     #[error(transparent)]
     Cert(#[from] CertError),
     /// GS1 data that does not follow the GS1 syntax or the hallmark GS1 profile.
+    // Boxed: its context (AI, reason) would double the size of every `Error`.
     #[error(transparent)]
-    Gs1(#[from] crate::gs1::Gs1Error),
+    Gs1(Box<crate::gs1::Gs1Error>),
+}
+
+impl From<crate::gs1::Gs1Error> for Error {
+    fn from(e: crate::gs1::Gs1Error) -> Error {
+        Error::Gs1(Box::new(e))
+    }
 }
 
 /// What is wrong with the text, length or version of a code or document.
@@ -457,8 +464,8 @@ pub enum TrustStoreError {
         at(.line)
     )]
     AmbiguousShortKid {
-        /// The short key id, 4 hex digits.
-        short: String,
+        /// The short key id.
+        short: crate::gs1::ShortKid,
         /// The first key's name.
         first: String,
         /// The second key's name.

@@ -694,7 +694,7 @@ impl TrustStore {
         for other in self.gs1_signers(short) {
             if let Some(prefix) = prefix_overlap(&other.gs1_prefixes, &key.gs1_prefixes) {
                 return Err(TrustStoreError::AmbiguousShortKid {
-                    short: short.to_string(),
+                    short,
                     first: other.name.clone(),
                     second: key.name.clone(),
                     prefix,

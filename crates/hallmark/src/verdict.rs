@@ -195,7 +195,9 @@ impl Verdict {
         match error {
             Error::Verify(VerifyError::UnknownKey { kid }) => Verdict::UnknownKey { kid },
             e @ Error::Verify(VerifyError::UnknownGs1Key { .. }) => Verdict::UnknownGs1Key(e),
-            e @ Error::Gs1(crate::gs1::Gs1Error::Unsigned) => Verdict::Unsigned(e),
+            Error::Gs1(g) if *g == crate::gs1::Gs1Error::Unsigned => {
+                Verdict::Unsigned(Error::Gs1(g))
+            }
             e @ Error::Verify(
                 VerifyError::BadSignature { .. } | VerifyError::NonCanonicalSignature,
             ) => Verdict::BadSignature(e),
