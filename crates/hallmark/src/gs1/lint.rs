@@ -437,7 +437,9 @@ fn posinseqslash(data: &[u8]) -> Result<(), String> {
 
 fn days_in_month(year: u64, month: u64) -> u64 {
     match month {
-        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,

@@ -158,6 +158,21 @@ impl Builder {
                 }
             }
         }
+        // A digital signature (8030) identifies one item: a GDTI, GCN or
+        // GRAI under it must carry its optional serial component (GS1's
+        // reference engine checks this beside the dictionary).
+        if entries.iter().any(|e| e.ai == "8030") {
+            for (e, (_, value)) in entries.iter().zip(&self.elements) {
+                let serialised = matches!(e.ai, "253" | "255" | "8003");
+                if serialised && value.len() <= e.len_range().0 {
+                    return Err(Gs1Error::InvalidValue {
+                        ai: e.ai.to_owned(),
+                        reason: "a key under a digital signature (8030) needs its serial component"
+                            .to_owned(),
+                    });
+                }
+            }
+        }
         Ok(self.elements)
     }
 }
