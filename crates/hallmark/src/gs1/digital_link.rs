@@ -149,18 +149,35 @@ fn plausible_key(name: &str, value: &str) -> bool {
         && ((min..=max).contains(&len) || (entry.ai == "01" && matches!(len, 8 | 12 | 13)))
 }
 
-/// Whether an http(s) URL has a Digital Link key segment pair in its path.
+/// Longest AI value of the dictionary (91-99: X..90).
+const MAX_VALUE_LEN: usize = 90;
+
+/// Whether an http(s) URL's path ends in Digital Link segment pairs: read
+/// from the right, each pair an AI (or short name) and a value of at most
+/// 90 characters (a `%XX` counting one), up to a primary key whose value
+/// fits it. A v1 verification URL ends in its code, at least 106 characters
+/// without `%`: never a value, so never a Digital Link.
 pub(crate) fn looks_like_digital_link(after_scheme: &str) -> bool {
     let end = after_scheme.find(['?', '#']).unwrap_or(after_scheme.len());
     let Some((_host, path)) = after_scheme.get(..end).and_then(|s| s.split_once('/')) else {
         return false;
     };
-    let mut segments = path.split('/').peekable();
-    while let Some(seg) = segments.next() {
-        if let Some(&next) = segments.peek()
-            && plausible_key(seg, next)
-        {
+    let mut segments = path.rsplit('/');
+    while let (Some(value), Some(name)) = (segments.next(), segments.next()) {
+        let decoded_len = value.len().saturating_sub(2 * value.matches('%').count());
+        if value.is_empty() || decoded_len > MAX_VALUE_LEN {
+            return false;
+        }
+        if plausible_key(name, value) {
             return true;
+        }
+        let names_an_ai = if name.bytes().all(|b| b.is_ascii_digit()) {
+            lookup(name).is_some()
+        } else {
+            SHORT_NAMES.binary_search_by(|(n, _)| n.cmp(&name)).is_ok()
+        };
+        if !names_an_ai {
+            return false;
         }
     }
     false
