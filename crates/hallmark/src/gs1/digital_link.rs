@@ -155,7 +155,7 @@ const MAX_VALUE_LEN: usize = 90;
 /// Whether an http(s) URL's path ends in Digital Link segment pairs: read
 /// from the right, each pair an AI (or short name) and a value of at most
 /// 90 characters (a `%XX` counting one), up to a primary key whose value
-/// fits it. A v1 verification URL ends in its code, at least 106 characters
+/// fits it. A v1 verification URL ends in its code, at least 112 characters
 /// without `%`: never a value, so never a Digital Link.
 pub(crate) fn looks_like_digital_link(after_scheme: &str) -> bool {
     let end = after_scheme.find(['?', '#']).unwrap_or(after_scheme.len());

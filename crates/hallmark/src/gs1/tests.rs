@@ -255,6 +255,16 @@ fn dispatch_between_v1_and_gs1() {
 }
 
 #[test]
+fn a_v1_code_is_longer_than_any_gs1_value() {
+    // The dispatch rule's argument (FORMAT.md §20.1): the last segment of a
+    // v1 URL can never be a Digital Link value.
+    let shortest_v1_text = (crate::MIN_CODE_BYTES * 8).div_ceil(5);
+    let longest_value = AI_TABLE.iter().map(|e| e.len_range().1).max().unwrap();
+    assert_eq!(longest_value, 90);
+    assert!(shortest_v1_text > longest_value);
+}
+
+#[test]
 fn no_panic_on_edge_inputs() {
     for s in [
         "]d2",
