@@ -69,6 +69,16 @@ pub enum Gs1Error {
         /// What was wrong.
         reason: &'static str,
     },
+    /// A GS1 Digital Link URI that puts this AI where the Digital Link
+    /// syntax does not allow it (a query attribute without the dictionary's
+    /// `?` flag, a key qualifier in the query, qualifiers out of order).
+    #[error("invalid GS1 Digital Link URI: AI ({ai}): {reason}")]
+    DigitalLinkAi {
+        /// The AI.
+        ai: String,
+        /// What was wrong.
+        reason: &'static str,
+    },
 }
 
 impl Gs1Error {
@@ -82,7 +92,7 @@ impl Gs1Error {
             Gs1Error::MissingAi { .. } => "missing-ai",
             Gs1Error::DuplicateAi { .. } => "duplicate-ai",
             Gs1Error::BadAssociation { .. } => "bad-association",
-            Gs1Error::DigitalLink { .. } => "invalid-digital-link",
+            Gs1Error::DigitalLink { .. } | Gs1Error::DigitalLinkAi { .. } => "invalid-digital-link",
             Gs1Error::Unsigned => "unsigned",
         }
     }
@@ -94,7 +104,8 @@ impl Gs1Error {
             | Gs1Error::InvalidValue { ai, .. }
             | Gs1Error::MissingAi { ai, .. }
             | Gs1Error::DuplicateAi { ai }
-            | Gs1Error::BadAssociation { ai, .. } => Some(ai),
+            | Gs1Error::BadAssociation { ai, .. }
+            | Gs1Error::DigitalLinkAi { ai, .. } => Some(ai),
             _ => None,
         }
     }

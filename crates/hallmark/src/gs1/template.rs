@@ -258,10 +258,13 @@ mod tests {
     #[test]
     fn a_template_refuses_a_serial_or_signature_in_its_data() {
         let kid = KeyId::from_bytes([9, 8, 7, 6]);
-        for ai in ["21", "8030"] {
-            let data =
-                Gs1Data::from_elements([("01", "09506000134352"), ("11", "261201"), (ai, "1")])
-                    .unwrap();
+        for extra in [
+            &[("21", "1")][..],
+            &[("21", "1"), ("8030", &"A".repeat(90))][..],
+        ] {
+            let mut elements = vec![("01", "09506000134352"), ("11", "261201")];
+            elements.extend_from_slice(extra);
+            let data = Gs1Data::from_elements(elements).unwrap();
             assert!(Gs1Template::new(&data, kid, SerialSource::Pool).is_err());
         }
         let data = Gs1Data::from_elements([("01", "09506000134352"), ("11", "261201")]).unwrap();
