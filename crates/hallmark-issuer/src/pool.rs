@@ -35,7 +35,7 @@
 //! hallmark-pool 1 <kid> <gtin> <check>              first line: whose pool this is
 //! R <id> <time> <n> <serial 1> ... <serial n> <check>   a reservation (ids 1, 2, 3, ...)
 //! C <id> <emitted> <complete|interrupted|failed> <check>   its close record
-//! K <id> <check>   found unclosed (killed) by a later reservation: reported, consumed
+//! K <id> <check>   found unclosed (killed) by a later reservation, which reported it
 //! ```
 //!
 //! Every serial on an `R` line is used for good, whether its batch was
@@ -43,8 +43,9 @@
 //! output. A reservation with no close record was interrupted by a kill or a
 //! crash (the lock proves its process is gone): the next reservation reports
 //! it ([`PoolReservation::interrupted`]: "N pool serials were reserved by an
-//! interrupted batch and are consumed") and records that it did (`K`), so it
-//! is reported once.
+//! interrupted batch and are consumed"), and its close records that it did
+//! (`K`, beside its own `C`), so it is reported until a batch that reported
+//! it completes.
 //!
 //! # Why a crash never lets a serial be signed twice
 //!
@@ -468,9 +469,10 @@ impl PoolReservation {
         self.log.path()
     }
 
-    /// Earlier reservations found unclosed (killed or crashed batches), now
-    /// recorded as reported: tell the user (their [`fmt::Display`] says how
-    /// many serials were consumed). Each is reported by one reservation only.
+    /// Earlier reservations found unclosed (killed or crashed batches): tell
+    /// the user (their [`fmt::Display`] says how many serials were
+    /// consumed). [`PoolReservation::close`] records them as reported, so
+    /// each is reported until one reservation that reported it is closed.
     pub fn interrupted(&self) -> &[InterruptedPool] {
         &self.interrupted
     }
@@ -486,14 +488,20 @@ impl PoolReservation {
                 end,
             });
         }
-        let mut line = Vec::new();
+        let mut lines = Vec::new();
         Record::Close {
             id: self.id,
             emitted,
             end,
         }
-        .write(&mut line);
-        self.log.append(&line)?;
+        .write(&mut lines);
+        // Recorded as reported only now, after the caller had the
+        // reservation (and its report) in hand for the whole batch: a batch
+        // killed before closing leaves them to be reported again.
+        for i in &self.interrupted {
+            Record::Killed { id: i.id }.write(&mut lines);
+        }
+        self.log.append(&lines)?;
         Ok(())
     }
 
@@ -609,9 +617,6 @@ pub fn reserve_pool(
         .write(&mut records);
     }
     let interrupted: Vec<InterruptedPool> = scan.open().collect();
-    for i in &interrupted {
-        Record::Killed { id: i.id }.write(&mut records);
-    }
     Record::Reserve {
         id,
         time: request.time,

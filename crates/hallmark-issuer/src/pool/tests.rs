@@ -61,27 +61,16 @@ fn ledger_file(dir: &Path) -> PathBuf {
 
 #[test]
 fn repeated_serial_names_both_lines() {
-    match parse_err(b"A1\nB2\nC3\nB2\n") {
-        e @ PoolError::Repeated { .. } => {
-            let PoolError::Repeated {
-                ref serial,
-                line,
-                first_line,
-                ..
-            } = e
-            else {
-                unreachable!()
-            };
-            assert_eq!((serial.as_str(), line, first_line), ("B2", 4, 2));
-            assert_eq!(
-                e.to_string(),
-                "pool.txt: line 4: serial B2 repeats line 2; nothing was reserved"
-            );
-        }
-        other => panic!("{other:?}"),
-    }
-    // Serials differing only by case or a CR are different serials... but a
-    // trailing CR is a line end, so `A\r\n` and `A\n` are the same serial.
+    let e = parse_err(b"A1\nB2\nC3\nB2\n");
+    assert!(
+        matches!(&e, PoolError::Repeated { serial, line: 4, first_line: 2, .. } if serial == "B2"),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "pool.txt: line 4: serial B2 repeats line 2; nothing was reserved"
+    );
+    // Case matters; a CR before the newline is part of the line end.
     assert!(SerialPool::parse(&b"a\nA\n"[..], "p").is_ok());
     assert!(matches!(
         parse_err(b"A\r\nA\n"),
@@ -372,7 +361,8 @@ fn close_records_are_checked_and_unclosed_ones_reported_once() -> TestResult {
         })
     ));
     let r = reserve(dir.path(), &pool_of(&["J"]))?;
-    assert_eq!(r.interrupted()[0].id, 4);
+    let ids: Vec<u64> = r.interrupted().iter().map(|i| i.id).collect();
+    assert_eq!(ids, [3, 4], "reported again: no close recorded the report");
     assert!(matches!(
         r.close(0, End::Complete),
         Err(PoolError::BadClose { .. })
@@ -382,10 +372,7 @@ fn close_records_are_checked_and_unclosed_ones_reported_once() -> TestResult {
         .lines()
         .map(|l| l.split(' ').next().unwrap_or(""))
         .collect();
-    assert_eq!(
-        kinds,
-        ["hallmark-pool", "R", "K", "R", "C", "R", "K", "R", "K", "R"]
-    );
+    assert_eq!(kinds, ["hallmark-pool", "R", "R", "C", "K", "R", "R", "R"]);
     Ok(())
 }
 
