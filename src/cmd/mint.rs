@@ -243,7 +243,7 @@ impl From<Format> for lines::Format {
 
 /// Where the lines go: stdout, or a temporary file given the --out name at
 /// the end ([`Sink`]).
-fn open_sink(
+pub(crate) fn open_sink(
     out: Option<&Path>,
     force: bool,
     protected: &[(&Path, &'static str)],
@@ -259,7 +259,7 @@ fn open_sink(
 
 /// Completes the output (without --force, only if nothing has appeared at
 /// the --out name meanwhile).
-fn finish_sink(sink: Sink<io::Stdout>) -> Result<()> {
+pub(crate) fn finish_sink(sink: Sink<io::Stdout>) -> Result<()> {
     sink.finish().map_err(|e| match e {
         SinkError::Write(e) => e.into(),
         SinkError::File(durable::FileError::Exists { path }) => CliError::new(format!(
@@ -542,7 +542,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
 /// certificate does not allow: another key's certificate, one without the
 /// codes usage, a --date outside its window, a part or lot outside its
 /// patterns, or a count beyond its maximum as far as the ledger knows.
-fn check_certificate(
+pub(crate) fn check_certificate(
     path: &Path,
     args: &Args,
     key: &dyn hallmark_issuer::signer::Signer,
