@@ -13,3 +13,5 @@ pub mod data;
 #[cfg(feature = "photo")]
 pub mod photo;
 pub mod symbol;
+#[cfg(test)]
+mod test_tools;

@@ -12,6 +12,14 @@
 //! Data Matrix symbols are ECC 200, square or rectangular (no DMRE sizes), the
 //! smallest that holds the data.
 //!
+//! GS1 element strings (AI values with ASCII GS after each variable-length
+//! value) go into a GS1 Data Matrix with [`render_gs1_datamatrix`]: FNC1 in
+//! first position and FNC1 for each GS, square sizes only. A GS1 Digital Link
+//! URI is plain text for [`render`] as a QR symbol (byte mode for lower case).
+//!
+//! A [`SizeLimit`] caps the symbol a label has room for: data that needs a
+//! larger one is refused with [`SymbolError::TooLarge`], never printed larger.
+//!
 //! Every image includes the quiet zone its symbology requires: 4 modules for
 //! QR, 1 module for Data Matrix.
 //!
@@ -142,6 +150,29 @@ pub enum SymbolError {
         /// Length of the data, in bytes.
         len: usize,
     },
+    /// The data needs a larger symbol than the [`SizeLimit`] allows.
+    TooLarge {
+        /// The symbology.
+        symbol: Symbol,
+        /// The smallest symbol that holds the data.
+        needed: Dimensions,
+        /// The limit it exceeds.
+        limit: SizeLimit,
+    },
+    /// The limit does not apply to the symbology (a QR version for a Data
+    /// Matrix).
+    LimitMismatch {
+        /// The symbology.
+        symbol: Symbol,
+        /// The limit given.
+        limit: SizeLimit,
+    },
+    /// A GS1 element string has a GS separator first, last or doubled: the
+    /// leading FNC1 is implied, and a separator ends a value.
+    Separator {
+        /// Its position, in characters from 0.
+        position: usize,
+    },
     /// The scale is outside 1 to [`MAX_SCALE`].
     Scale {
         /// The scale asked for.
@@ -179,6 +210,26 @@ impl fmt::Display for SymbolError {
             SymbolError::DoesNotFit { symbol, len } => {
                 write!(f, "{len} bytes of data do not fit any {symbol} symbol")
             }
+            SymbolError::TooLarge {
+                symbol,
+                needed,
+                limit,
+            } => write!(
+                f,
+                "the data needs a {needed} {symbol} symbol, larger than the limit of {limit}"
+            ),
+            SymbolError::LimitMismatch { symbol, limit } => {
+                write!(
+                    f,
+                    "a size limit of {limit} does not apply to {symbol} symbols"
+                )
+            }
+            SymbolError::Separator { position } => write!(
+                f,
+                "GS separator at position {position} is misplaced: a GS1 element string \
+                 has no leading separator (FNC1 is implied), no trailing one and no two \
+                 in a row"
+            ),
             SymbolError::Scale { scale } => write!(
                 f,
                 "scale {scale} is out of range: use 1 to {MAX_SCALE} pixels per module"
@@ -227,12 +278,63 @@ pub fn render_scaled(
     format: ImageFormat,
     scale: u32,
 ) -> Result<Vec<u8>, SymbolError> {
+    render_within(data, symbol, format, scale, None)
+}
+
+/// Like [`render_scaled`], refusing data that needs a symbol larger than
+/// `limit` ([`SymbolError::TooLarge`] names the size needed).
+///
+/// ```
+/// use hallmark_label::symbol::{ImageFormat, SizeLimit, Symbol, SymbolError, render_within};
+///
+/// // A GS1 Digital Link URI with a signature in 8030: QR version 9.
+/// let uri = format!(
+///     "https://hallmark.example.com/01/09506000134352/21/XYZ0123456?17=251231&10=ABC123&8030={}",
+///     "A".repeat(90)
+/// );
+/// assert!(render_within(&uri, Symbol::Qr, ImageFormat::Png, 4, Some(SizeLimit::QrVersion(9))).is_ok());
+/// let refused = render_within(&uri, Symbol::Qr, ImageFormat::Png, 4, Some(SizeLimit::QrVersion(8)));
+/// assert!(matches!(refused, Err(SymbolError::TooLarge { .. })));
+/// # Ok::<(), SymbolError>(())
+/// ```
+pub fn render_within(
+    data: &str,
+    symbol: Symbol,
+    format: ImageFormat,
+    scale: u32,
+    limit: Option<SizeLimit>,
+) -> Result<Vec<u8>, SymbolError> {
     check_scale(scale)?;
-    let matrix = Matrix::encode(data, symbol)?;
-    match format {
-        ImageFormat::Svg => Ok(matrix.to_svg(scale)?.into_bytes()),
-        ImageFormat::Png => matrix.to_png(scale),
-    }
+    Matrix::encode_within(data, symbol, limit)?.to_image(format, scale)
+}
+
+/// Renders a GS1 element string as a GS1 Data Matrix, at [`DEFAULT_SCALE`]
+/// pixels per module, refusing one larger than `limit`.
+///
+/// `element_string` is the AIs and their values with ASCII GS (0x1D) after
+/// each variable-length value that is not last, and no leading FNC1 or GS:
+/// what `hallmark::gs1::Gs1Data::to_element_string(Separator::Gs)` gives.
+/// The symbol starts with the FNC1 codeword and has FNC1 for each GS (see
+/// [`Matrix::encode_gs1_datamatrix`]). A reader reports it as `]d2` followed
+/// by the element string; `dmtxread -G 29` prints a GS for every FNC1, the
+/// leading one included.
+///
+/// ```
+/// use hallmark_label::symbol::{ImageFormat, Matrix, SizeLimit, render_gs1_datamatrix};
+///
+/// let fmd = "010950600013435217251231\
+///            10ABC123\x1d21XYZ0123456";
+/// let png = render_gs1_datamatrix(fmd, ImageFormat::Png, Some(SizeLimit::Modules(24)))?;
+/// assert!(png.starts_with(b"\x89PNG"));
+/// assert_eq!(Matrix::encode_gs1_datamatrix(fmd, None)?.width(), 22);
+/// # Ok::<(), hallmark_label::symbol::SymbolError>(())
+/// ```
+pub fn render_gs1_datamatrix(
+    element_string: &str,
+    format: ImageFormat,
+    limit: Option<SizeLimit>,
+) -> Result<Vec<u8>, SymbolError> {
+    Matrix::encode_gs1_datamatrix(element_string, limit)?.to_image(format, DEFAULT_SCALE)
 }
 
 /// An encoded symbol: its modules, dark or light, without the quiet zone.
@@ -249,11 +351,85 @@ impl Matrix {
     /// Encodes `data` (1 to [`MAX_DATA_LEN`] bytes of printable ASCII) in the
     /// smallest symbol of the symbology that holds it.
     pub fn encode(data: &str, symbol: Symbol) -> Result<Matrix, SymbolError> {
+        Matrix::encode_within(data, symbol, None)
+    }
+
+    /// Like [`Matrix::encode`], refusing data that needs a symbol larger than
+    /// `limit` with [`SymbolError::TooLarge`]. A Data Matrix under a limit in
+    /// modules is the smallest that holds the data within it, rectangles
+    /// included.
+    pub fn encode_within(
+        data: &str,
+        symbol: Symbol,
+        limit: Option<SizeLimit>,
+    ) -> Result<Matrix, SymbolError> {
         check_data(data)?;
-        match symbol {
-            Symbol::Qr => encode_qr(data),
-            Symbol::DataMatrix => encode_datamatrix(data),
+        if let Some(limit @ SizeLimit::QrVersion(_)) = limit
+            && symbol == Symbol::DataMatrix
+        {
+            return Err(SymbolError::LimitMismatch { symbol, limit });
         }
+        let matrix = match symbol {
+            Symbol::Qr => encode_qr(data)?,
+            Symbol::DataMatrix => encode_datamatrix(data, limit)?,
+        };
+        check_limit(symbol, matrix.dimensions(), limit)?;
+        Ok(matrix)
+    }
+
+    /// Encodes a GS1 element string (see [`render_gs1_datamatrix`]) as the
+    /// smallest square GS1 Data Matrix that holds it: FNC1 first, FNC1 for
+    /// each GS, the rest in ASCII encodation (two digits a codeword).
+    /// Refuses a symbol larger than `limit`, and a GS first, last or doubled
+    /// ([`SymbolError::Separator`]).
+    pub fn encode_gs1_datamatrix(
+        element_string: &str,
+        limit: Option<SizeLimit>,
+    ) -> Result<Matrix, SymbolError> {
+        gs1::encode(element_string, limit)
+    }
+
+    /// The size of the symbol, and its QR version for QR.
+    pub fn dimensions(&self) -> Dimensions {
+        Dimensions {
+            width: self.width,
+            height: self.height,
+            qr_version: self.qr_version(),
+        }
+    }
+
+    /// Renders the symbol as `format`, `scale` pixels per module.
+    pub fn to_image(&self, format: ImageFormat, scale: u32) -> Result<Vec<u8>, SymbolError> {
+        match format {
+            ImageFormat::Svg => Ok(self.to_svg(scale)?.into_bytes()),
+            ImageFormat::Png => self.to_png(scale),
+        }
+    }
+
+    /// A Data Matrix from the `datamatrix` crate's bitmap.
+    fn from_datamatrix_bitmap(
+        bitmap: &datamatrix::placement::Bitmap<bool>,
+        len: usize,
+    ) -> Result<Matrix, SymbolError> {
+        let (width, height) = (bitmap.width(), bitmap.height());
+        if width == 0 || height == 0 {
+            return Err(SymbolError::DoesNotFit {
+                symbol: Symbol::DataMatrix,
+                len,
+            });
+        }
+        let mut dark = vec![false; width * height];
+        for (x, y) in bitmap.pixels() {
+            if let Some(d) = dark.get_mut(y * width + x) {
+                *d = true;
+            }
+        }
+        Ok(Matrix {
+            symbol: Symbol::DataMatrix,
+            width,
+            height,
+            dark,
+        })
     }
 
     /// The symbology.
@@ -420,7 +596,7 @@ fn check_scale(scale: u32) -> Result<(), SymbolError> {
     }
 }
 
-fn check_data(data: &str) -> Result<(), SymbolError> {
+fn check_length(data: &str) -> Result<(), SymbolError> {
     if data.is_empty() {
         return Err(SymbolError::Empty);
     }
@@ -430,6 +606,11 @@ fn check_data(data: &str) -> Result<(), SymbolError> {
             max: MAX_DATA_LEN,
         });
     }
+    Ok(())
+}
+
+fn check_data(data: &str) -> Result<(), SymbolError> {
+    check_length(data)?;
     match data
         .chars()
         .enumerate()
@@ -458,33 +639,39 @@ fn encode_qr(data: &str) -> Result<Matrix, SymbolError> {
     })
 }
 
-fn encode_datamatrix(data: &str) -> Result<Matrix, SymbolError> {
+fn encode_datamatrix(data: &str, limit: Option<SizeLimit>) -> Result<Matrix, SymbolError> {
     let does_not_fit = || SymbolError::DoesNotFit {
         symbol: Symbol::DataMatrix,
         len: data.len(),
     };
-    let code =
-        DataMatrix::encode(data.as_bytes(), SymbolList::default()).map_err(|_| does_not_fit())?;
-    let bitmap = code.bitmap();
-    let (width, height) = (bitmap.width(), bitmap.height());
-    if width == 0 || height == 0 {
-        return Err(does_not_fit());
-    }
-    let mut dark = vec![false; width * height];
-    for (x, y) in bitmap.pixels() {
-        if let Some(d) = dark.get_mut(y * width + x) {
-            *d = true;
-        }
-    }
-    Ok(Matrix {
-        symbol: Symbol::DataMatrix,
-        width,
-        height,
-        dark,
-    })
+    let encode = |list: SymbolList| {
+        DataMatrix::encode(data.as_bytes(), list)
+            .ok()
+            .map(|code| code.bitmap())
+    };
+    let within = match limit {
+        Some(SizeLimit::Modules(side)) => encode(
+            SymbolList::default()
+                .enforce_width_in(..=side)
+                .enforce_height_in(..=side),
+        ),
+        _ => encode(SymbolList::default()),
+    };
+    // Nothing within the limit: the smallest symbol of any size says what
+    // the data needs, for the refusal.
+    let bitmap = match within {
+        Some(bitmap) => bitmap,
+        None => encode(SymbolList::default()).ok_or_else(does_not_fit)?,
+    };
+    Matrix::from_datamatrix_bitmap(&bitmap, data.len())
 }
 
+mod gs1;
+mod limit;
 pub(crate) mod qr;
+
+use limit::check_limit;
+pub use limit::{Dimensions, ParseSizeLimitError, SizeLimit};
 
 #[cfg(test)]
 mod tests;
