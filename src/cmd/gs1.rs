@@ -117,7 +117,7 @@ pub(crate) struct SignArgs {
     /// Refuse (before signing anything) units whose symbol would be larger
     /// than this: a Data Matrix size like 44x44, or a QR version like 9.
     #[arg(long, value_name = "SIZE")]
-    max_size: Option<String>,
+    max_size: Option<hallmark_label::symbol::SizeLimit>,
     /// Refuse a --prod-date outside the key's window, or a GTIN outside its
     /// GS1 company prefixes, in this trust store.
     #[arg(long, value_name = "FILE")]
@@ -193,7 +193,7 @@ pub(crate) struct Job {
     pub(crate) symbol_dir: Option<PathBuf>,
     symbol: Option<Gs1Symbol>,
     image_format: Option<hallmark_label::symbol::ImageFormat>,
-    max_size: Option<String>,
+    max_size: Option<hallmark_label::symbol::SizeLimit>,
 }
 
 impl Job {
@@ -267,6 +267,41 @@ impl Job {
         Ok(line + "\n")
     }
 
+    /// Refuses, before anything is reserved or signed, units whose symbol
+    /// would exceed --max-size: a unit with the longest serial and a
+    /// signature is rendered once.
+    fn check_symbol_size(&self, longest: Option<&str>) -> Result<()> {
+        let (Some(_), Some(_)) = (&self.symbol_dir, self.max_size) else {
+            return Ok(());
+        };
+        let serial = longest.unwrap_or("18446744073709551615");
+        let probe = Gs1Data::from_elements(
+            self.data
+                .elements()
+                .chain([("21", serial), ("8030", "A".repeat(90).as_str())]),
+        )?;
+        let element = probe.to_element_string(Separator::Gs);
+        let format = hallmark_label::symbol::ImageFormat::Svg;
+        let rendered = match self.symbol.unwrap_or(Gs1Symbol::Datamatrix) {
+            Gs1Symbol::Datamatrix => {
+                crate::cmd::gs1_symbol::datamatrix(&element, format, self.max_size)
+            }
+            Gs1Symbol::DlQr => match &self.dl_stem {
+                Some(stem) => {
+                    crate::cmd::gs1_symbol::qr(&probe.to_digital_link(stem)?, format, self.max_size)
+                }
+                None => {
+                    return Err(CliError::new(
+                        "--symbol dl-qr needs --dl-stem (the QR holds the Digital Link URI)",
+                    ));
+                }
+            },
+        };
+        rendered
+            .map(drop)
+            .map_err(|e| CliError::new(format!("--max-size: {e}; nothing was signed")))
+    }
+
     /// Writes one unit's symbol image.
     fn write_symbol(
         &self,
@@ -280,7 +315,7 @@ impl Job {
             .unwrap_or(hallmark_label::symbol::ImageFormat::Png);
         let bytes = match self.symbol.unwrap_or(Gs1Symbol::Datamatrix) {
             Gs1Symbol::Datamatrix => {
-                crate::cmd::gs1_symbol::datamatrix(element, format, self.max_size.as_deref())?
+                crate::cmd::gs1_symbol::datamatrix(element, format, self.max_size)?
             }
             Gs1Symbol::DlQr => {
                 let stem = self.dl_stem.as_deref().ok_or_else(|| {
@@ -288,15 +323,21 @@ impl Job {
                         "--symbol dl-qr needs --dl-stem (the QR holds the Digital Link URI)",
                     )
                 })?;
-                crate::cmd::gs1_symbol::qr(
-                    &data.to_digital_link(stem)?,
-                    format,
-                    self.max_size.as_deref(),
-                )?
+                crate::cmd::gs1_symbol::qr(&data.to_digital_link(stem)?, format, self.max_size)?
             }
         };
         crate::cmd::gs1_symbol::write(dir, serial, format, &bytes)
     }
+}
+
+/// The longest serial of a pool (the widest symbol), or `None` for
+/// hallmark's serials.
+fn longest_serial(args: &SignArgs) -> Result<Option<String>> {
+    let Some(path) = &args.serials else {
+        return Ok(None);
+    };
+    let pool = hallmark_issuer::pool::SerialPool::read_file(path)?;
+    Ok(pool.serials().iter().max_by_key(|s| s.len()).cloned())
 }
 
 /// A GTIN as given: 8, 12, 13 or 14 digits, padded to 14.
@@ -376,8 +417,9 @@ fn sign(args: SignArgs) -> Result<u8> {
         symbol_dir: args.symbol_dir.clone(),
         symbol: Some(args.symbol),
         image_format: Some(args.image_format),
-        max_size: args.max_size.clone(),
+        max_size: args.max_size,
     };
+    job.check_symbol_size(longest_serial(&args)?.as_deref())?;
     let files = MintFiles {
         trust: args.trust.clone(),
         ledger: args.ledger.clone(),

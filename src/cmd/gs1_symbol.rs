@@ -4,21 +4,25 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use hallmark_label::symbol::{ImageFormat, Symbol, render};
+use hallmark_label::symbol::{
+    DEFAULT_SCALE, ImageFormat, SizeLimit, Symbol, render_gs1_datamatrix, render_within,
+};
 use hallmark_state::file::{self as durable, AtomicFile};
 
 use crate::{CliError, Result};
 
 /// A GS1 Data Matrix of `element` (GS separators, no leading FNC1).
-pub(crate) fn datamatrix(element: &str, format: ImageFormat, max: Option<&str>) -> Result<Vec<u8>> {
-    let _ = (element, format, max);
-    Err(CliError::new("GS1 Data Matrix symbols are not built yet"))
+pub(crate) fn datamatrix(
+    element: &str,
+    format: ImageFormat,
+    max: Option<SizeLimit>,
+) -> Result<Vec<u8>> {
+    Ok(render_gs1_datamatrix(element, format, max)?)
 }
 
 /// A QR of `text` (a Digital Link URI).
-pub(crate) fn qr(text: &str, format: ImageFormat, max: Option<&str>) -> Result<Vec<u8>> {
-    let _ = max;
-    Ok(render(text, Symbol::Qr, format)?)
+pub(crate) fn qr(text: &str, format: ImageFormat, max: Option<SizeLimit>) -> Result<Vec<u8>> {
+    Ok(render_within(text, Symbol::Qr, format, DEFAULT_SCALE, max)?)
 }
 
 /// Writes one image atomically as DIR/SERIAL.EXT (made durable with the
