@@ -18,6 +18,7 @@ mod architecture;
 mod chain;
 mod cli;
 mod files;
+mod gs1;
 mod hsm;
 mod images;
 mod offline;

@@ -131,6 +131,10 @@ impl Gs1Data {
             parse::element_string(rest, b'^', offset + 1)?
         } else if s.starts_with('(') {
             parse::hri(s, offset)?
+        } else if s.starts_with(|c: char| c.is_ascii_digit()) && s.contains(GS) {
+            // The bare data of a GS1 symbol (`hallmark gs1 sign --format
+            // element`): FNC1 in first position implied, as after `]d2`.
+            parse::element_string(s, GS as u8, offset)?
         } else if digital_link::strip_scheme(s).is_some() {
             digital_link::parse(s)?
         } else {
@@ -278,6 +282,10 @@ impl Gs1Data {
 pub fn is_gs1_input(input: &str) -> bool {
     let (s, _) = trim_scan(input);
     if GS1_AIM_IDS.iter().any(|id| s.starts_with(id)) || s.starts_with(['^', '(', GS]) {
+        return true;
+    }
+    // A v1 code never holds a GS: digits with a GS are a bare element string.
+    if s.starts_with(|c: char| c.is_ascii_digit()) && s.contains(GS) {
         return true;
     }
     digital_link::strip_scheme(s).is_some_and(digital_link::looks_like_digital_link)
