@@ -1,7 +1,12 @@
 //! The signed GS1 vectors (tests/vectors/gs1/signed.json, docs/FORMAT.md §21):
 //! each input, verified on its day with the demo trust store, gets exactly its
 //! verdict (or, for a refusal, its error kind).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use hallmark::{TrustStore, Verifier};
 
@@ -18,7 +23,10 @@ fn signed_gs1_vectors() {
     assert!(cases.len() >= 20);
     let mut inputs = Vec::new();
     for case in cases {
-        let (name, input) = (case["name"].as_str().unwrap(), case["input"].as_str().unwrap());
+        let (name, input) = (
+            case["name"].as_str().unwrap(),
+            case["input"].as_str().unwrap(),
+        );
         let expect = case["expect"].as_str().unwrap();
         let today = case["today"].as_str().unwrap().parse().unwrap();
         let verdict = Verifier::new(&trust, today).verify(input);

@@ -236,6 +236,17 @@ impl Gs1Data {
         out
     }
 
+    /// The same data with the AIs sorted and 8030 last (the canonical text
+    /// of a signed unit); no check is needed: the set of AIs is unchanged.
+    pub(crate) fn sorted(&self) -> Gs1Data {
+        let mut elements = self.elements.clone();
+        elements.sort_by(|(a, _), (b, _)| {
+            (a.as_str() == signed::AI_SIGNATURE, a.as_str())
+                .cmp(&(b.as_str() == signed::AI_SIGNATURE, b.as_str()))
+        });
+        Gs1Data { elements }
+    }
+
     /// The bracketed human-readable form, `(01)…(21)…`; a `(` in a value is
     /// written `\(`.
     pub fn to_hri(&self) -> String {

@@ -167,11 +167,7 @@ impl Gs1Unit {
 
     /// The canonical text: bracketed form, AIs sorted, 8030 last.
     pub fn to_text(&self) -> String {
-        let mut sorted: Vec<_> = self.data.elements().collect();
-        sorted.sort_by_key(|&(ai, _)| (ai == AI_SIGNATURE, ai));
-        Gs1Data::from_elements(sorted)
-            .map(|d| d.to_hri())
-            .unwrap_or_else(|_| self.data.to_hri())
+        self.data.sorted().to_hri()
     }
 
     /// The signing message under the key `kid`, in parts.
