@@ -516,3 +516,50 @@ fn survey_of_a_twelve_megapixel_photo() {
         println!("12 MP, {name}: {times:?}, best {best:?}");
     }
 }
+
+/// `hallmark verify --image` on photos of `hallmark qr --symbol datamatrix`
+/// labels (issue 14): Data Matrix symbols are read from photos too.
+#[test]
+fn verify_image_reads_a_photo_of_a_data_matrix_label() {
+    if !magick_available() {
+        return;
+    }
+    let dir = tempdir();
+    let codes = sample_codes(dir.path(), 2);
+    let labels: Vec<PathBuf> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let path = dir.path().join(format!("label-{i}-dm.png"));
+            let result = qr(c, &path).args(&["--symbol", "datamatrix"]).run();
+            assert_eq!(code(&result), 0, "hallmark qr failed: {}", stderr(&result));
+            path
+        })
+        .collect();
+    let turned = photograph(
+        dir.path(),
+        "dm-turned",
+        &[&labels[0]],
+        Shot::new(150, 20.0),
+        (0, 0),
+    );
+    let upright = photograph(
+        dir.path(),
+        "dm-upright",
+        &[&labels[1]],
+        Shot::new(200, -12.0).png(),
+        (0, 0),
+    );
+    let out = verify(&demo_trust())
+        .today(TODAY)
+        .args(&["--image", p(&turned), p(&upright)])
+        .run();
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for (line, c) in lines.iter().zip(&codes) {
+        assert!(line.starts_with("genuine"), "{line}");
+        assert!(line.contains(c.as_str()), "{line} should name {c}");
+    }
+}

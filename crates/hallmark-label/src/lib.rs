@@ -2,9 +2,10 @@
 //!
 //! Label symbols for hallmark codes: [`data`] says what a symbol holds (the QR
 //! alphanumeric set, a checked verification-URL prefix); [`symbol`] renders a code (or its
-//! verification URL) as a QR or Data Matrix symbol in SVG or PNG; [`photo`]
-//! (feature `photo`, on by default) finds and reads the QR codes in a photo of
-//! labels. No I/O beyond what the caller hands in, except
+//! verification URL) as a QR or Data Matrix symbol, and a GS1 element string
+//! as a GS1 Data Matrix, in SVG or PNG, within an optional size limit;
+//! [`photo`] (feature `photo`, on by default) finds and reads the QR and Data
+//! Matrix codes in a photo of labels. No I/O beyond what the caller hands in, except
 //! [`photo::decode_qr_file`], which reads one bounded file.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

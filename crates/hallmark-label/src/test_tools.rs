@@ -49,9 +49,13 @@ pub(crate) fn zbarimg_available() -> bool {
 }
 
 /// ImageMagick's own `convert` (a stand-in of that name may be on the PATH).
-#[allow(dead_code)]
 pub(crate) fn convert_available() -> bool {
-    available("convert", &["-version"], "ImageMagick", "imagemagick")
+    available(
+        "convert",
+        &["-version"],
+        "Version: ImageMagick",
+        "imagemagick",
+    )
 }
 
 fn run(program: &str, args: &[&str]) -> Output {
@@ -102,7 +106,6 @@ pub(crate) fn zbarimg(path: &Path) -> Vec<u8> {
 }
 
 /// Runs ImageMagick's `convert` with `args`, which must succeed.
-#[allow(dead_code)]
 pub(crate) fn convert(args: &[&str]) {
     let out = run("convert", args);
     assert!(

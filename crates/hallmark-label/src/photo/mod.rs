@@ -1,7 +1,9 @@
-//! Finding and decoding QR codes in photos of labels (PNG or JPEG).
+//! Finding and decoding QR and Data Matrix codes in photos of labels (PNG or
+//! JPEG).
 //!
-//! [`decode_qr_file`] and [`decode_qr_codes`] return the text of every QR code
-//! in a picture, in reading order: rows top to bottom, each row left to right.
+//! [`read_codes_file`] and [`read_codes`] (also under their former names
+//! [`decode_qr_file`] and [`decode_qr_codes`]) return the text of every QR
+//! and Data Matrix code in a picture, in reading order: rows top to bottom, each row left to right.
 //! A picture without a QR code gives an empty list, not an error. A QR code
 //! that is found but cannot be read (too blurred, damaged, cut off) is an
 //! error, [`ImageError::UnreadableQr`], which still carries the codes that
@@ -23,6 +25,16 @@
 //! pixels a module up to sigma 2, at 10 up to sigma 4. Smaller or blurrier
 //! symbols may be found but not read, or not found. Timings are in
 //! docs/PERFORMANCE.md.
+//!
+//! Data Matrix symbols are found and read by rxing (a port of ZXing) in a
+//! few passes of their own after the QR passes: the working picture as it
+//! is and sharpened, at half size, and, when nothing else was found,
+//! enlarged or at full resolution. A GS1 Data Matrix (FNC1 in first
+//! position) is reported as [`GS1_DATAMATRIX`] (`]d2`) followed by its element
+//! string with GS separators, a GS1 QR symbol as [`GS1_QR`] (`]Q3`) likewise,
+//! so that a GS1 parser applies; any other symbol as its text. A Data Matrix
+//! that is found but cannot be read is not reported (rxing tells only what it
+//! read).
 //!
 //! Work per photo is bounded: a photo is searched for at most [`MAX_SYMBOLS`]
 //! symbols, one that seems to hold more is refused at once
@@ -219,8 +231,30 @@ impl From<io::Error> for ImageError {
     }
 }
 
-/// Reads the PNG or JPEG file at `path` and returns the text of every QR code
-/// in it, in reading order. See [`decode_qr_codes`].
+/// Reads the PNG or JPEG file at `path` and returns the text of every QR and
+/// Data Matrix code in it, in reading order. See [`read_codes`].
+pub fn read_codes_file(path: &Path) -> Result<Vec<String>, ImageError> {
+    decode_qr_file(path)
+}
+
+/// Returns the text of every QR and Data Matrix code in a PNG or JPEG image,
+/// in reading order: rows top to bottom, each row left to right. GS1 symbols
+/// come with their symbology identifier (see the [module](self) docs).
+///
+/// ```
+/// use hallmark_label::photo::read_codes;
+/// use hallmark_label::symbol::{ImageFormat, render_gs1_datamatrix};
+///
+/// let element_string = "010950600013435217251231\x1d10ABC123\x1d21XYZ0123456";
+/// let png = render_gs1_datamatrix(element_string, ImageFormat::Png, None)?;
+/// assert_eq!(read_codes(&png)?, vec![format!("]d2{element_string}")]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_codes(bytes: &[u8]) -> Result<Vec<String>, ImageError> {
+    decode_qr_codes(bytes)
+}
+
+/// [`read_codes_file`] under its former name: reads Data Matrix codes too.
 ///
 /// Files over [`MAX_FILE_BYTES`] are refused before they are read.
 pub fn decode_qr_file(path: &Path) -> Result<Vec<String>, ImageError> {
@@ -236,8 +270,7 @@ pub fn decode_qr_file(path: &Path) -> Result<Vec<String>, ImageError> {
     decode_qr_codes(&bytes)
 }
 
-/// Returns the text of every QR code in a PNG or JPEG image, in reading order:
-/// rows top to bottom, each row left to right.
+/// [`read_codes`] under its former name: reads Data Matrix codes too.
 ///
 /// No QR code in the image gives an empty list. A QR code found but not read
 /// gives [`ImageError::UnreadableQr`], which carries the codes that were read.
@@ -311,8 +344,11 @@ fn from_image(e: ::image::ImageError, format: &'static str) -> ImageError {
     }
 }
 
+mod datamatrix;
 mod pixels;
 mod scan;
+
+pub use datamatrix::{GS1_DATAMATRIX, GS1_QR};
 #[cfg(test)]
 mod tests;
 

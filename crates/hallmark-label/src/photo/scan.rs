@@ -7,6 +7,7 @@ use std::panic::{self, AssertUnwindSafe};
 use ::image::imageops::FilterType;
 use ::image::{DynamicImage, GrayImage};
 
+use super::datamatrix::{DM_PASSES, decode_gs1_qr, read_all};
 use super::pixels::{count_finders, local_threshold, paint_out};
 use super::{ImageError, MAX_CANDIDATES, MAX_FINDERS, MAX_SYMBOLS, WORK_SIDE};
 
@@ -43,7 +44,7 @@ pub(super) struct Pass {
 }
 
 impl Pass {
-    const fn new(size: Size, sharpen: Option<f32>, threshold: Option<u64>) -> Pass {
+    pub(super) const fn new(size: Size, sharpen: Option<f32>, threshold: Option<u64>) -> Pass {
         Pass {
             size,
             sharpen,
@@ -144,6 +145,15 @@ impl Found {
         }
     }
 
+    /// A Data Matrix symbol read, with the outline `corners` in pixels of the
+    /// original picture. Its module size is not known and not needed: only
+    /// QR symbols decide whether the QR passes are settled.
+    fn datamatrix(corners: [(f64, f64); 4], text: String) -> Found {
+        let mut found = Found::new(corners, 0, 1.0, Ok(text));
+        found.module = f64::INFINITY;
+        found
+    }
+
     /// Whether `other` is the same symbol, found in another pass.
     fn same_place(&self, other: &Found) -> bool {
         let reach = 0.5 * self.size.max(other.size);
@@ -178,7 +188,7 @@ impl Pictures<'_> {
 
     /// The picture for `size`, and how many of its pixels make one pixel of
     /// the working picture; `None` when the pass does not apply.
-    fn get(&self, size: Size) -> Option<(&DynamicImage, f64)> {
+    pub(super) fn get(&self, size: Size) -> Option<(&DynamicImage, f64)> {
         let work = self.work();
         let (w, h) = (work.width(), work.height());
         match size {
@@ -304,7 +314,59 @@ pub(super) fn scan(grey: &DynamicImage, passes: &[Pass]) -> Result<Vec<Found>, I
             kept.push(symbol);
         }
     }
+    let qr_found = !kept.is_empty();
+    let matrices = scan_datamatrix(&pictures, work_scale, kept.len(), qr_found)?;
+    kept.extend(matrices);
     Ok(reading_order(kept))
+}
+
+/// Finds and reads the Data Matrix symbols, running [`DM_PASSES`] until one
+/// pass after a symbol was read adds nothing. The costly passes for small
+/// symbols ([`Size::Up`], [`Size::Full`]) run only while nothing at all was
+/// found, QR included: a photo of a QR label costs a little more, not twice.
+/// `already` symbols were found before; with these more than [`MAX_SYMBOLS`]
+/// is [`ImageError::TooManySymbols`].
+fn scan_datamatrix(
+    pictures: &Pictures<'_>,
+    work_scale: f64,
+    already: usize,
+    qr_found: bool,
+) -> Result<Vec<Found>, ImageError> {
+    let mut found: Vec<Found> = Vec::new();
+    let mut quiet = 0;
+    for pass in &DM_PASSES {
+        if (qr_found || !found.is_empty()) && matches!(pass.size, Size::Up | Size::Full) {
+            continue;
+        }
+        if !found.is_empty() && quiet >= 1 {
+            break;
+        }
+        let Some((base, zoom)) = pictures.get(pass.size) else {
+            continue;
+        };
+        let image = match pass.sharpen {
+            // `as`: the radius is a few pixels.
+            Some(sigma) => base.unsharpen(sigma * zoom as f32, 0).into_luma8(),
+            None => base.to_luma8(),
+        };
+        let scale = work_scale / zoom;
+        let room = MAX_SYMBOLS.saturating_sub(already);
+        let mut news = false;
+        for (corners, text) in read_all(image, room) {
+            let symbol = Found::datamatrix(corners.map(|(x, y)| (x * scale, y * scale)), text);
+            if !found.iter().any(|f| f.same_place(&symbol)) {
+                found.push(symbol);
+                news = true;
+            }
+        }
+        if already + found.len() > MAX_SYMBOLS {
+            return Err(ImageError::TooManySymbols {
+                about: already + found.len(),
+            });
+        }
+        quiet = if news { 0 } else { quiet + 1 };
+    }
+    Ok(found)
 }
 
 /// Whether the symbols found so far look complete: at least one, every one
@@ -352,7 +414,14 @@ pub(super) fn detect(image: GrayImage) -> Vec<Detection> {
             .filter_map(|grid| {
                 let corners = grid.bounds.map(|p| (f64::from(p.x), f64::from(p.y)));
                 let modules = rqrr::BitGrid::size(&grid.grid);
-                let text = grid.decode().map(|(_, text)| text);
+                let text = match grid.decode() {
+                    Ok((_, text)) => Ok(text),
+                    // rqrr stops at the FNC1 mode of a GS1 symbol.
+                    Err(rqrr::DeQRError::UnknownDataType) => {
+                        decode_gs1_qr(&grid.grid).ok_or(rqrr::DeQRError::UnknownDataType)
+                    }
+                    Err(e) => Err(e),
+                };
                 let real = text.is_ok() || timing_score(&grid.grid) >= MIN_TIMING;
                 real.then_some((corners, modules, text))
             })
