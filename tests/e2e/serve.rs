@@ -864,3 +864,76 @@ fn regression_offline_build_cannot_make_the_service_snapshot_a_rollback() {
         .collect();
     assert_eq!(verdicts, ["genuine", "revoked"], "{}", stderr(&out));
 }
+
+/// A GS1 unit signed by `hallmark gs1 sign` as a Digital Link URI, opened on
+/// the service's own host as a phone would: JSON for API clients, a redirect
+/// to the page for browsers; the same unit as a percent-encoded element
+/// string on /v1/codes; an altered 8030 is refused.
+#[test]
+fn gs1_digital_link_path_on_the_service_host() {
+    let s = setup();
+    let out = hallmark(&[
+        "gs1",
+        "sign",
+        "--key",
+        p(&demo_key()),
+        "--gtin",
+        "09506000134352",
+        "--lot",
+        "L1",
+        "--prod-date",
+        "2026-12-01",
+        "--count",
+        "1",
+        "--format",
+        "dl",
+        "--dl-stem",
+        "https://id.example.com",
+    ])
+    .ledger(&s.dir.path().join("gs1.ledger"))
+    .run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let link = stdout(&out).trim().to_owned();
+    let path = link.strip_prefix("https://id.example.com").unwrap();
+    let serial = path
+        .split("/21/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+    let server = Server::start(s.dir.path(), &s.trust, &s.db, &s.rev_key);
+
+    let api = server.request("GET", path, &[("Accept", "application/json")], b"");
+    assert_eq!(api.status, 200, "{}", String::from_utf8_lossy(&api.body));
+    let v = api.json();
+    assert_eq!(v["verdict"], "genuine", "{v}");
+    assert_eq!(v["gs1"]["gtin"], "09506000134352", "{v}");
+    assert_eq!(v["gs1"]["serial"], serial, "{v}");
+
+    let browser = server.request("GET", path, &[("Accept", "text/html")], b"");
+    assert_eq!(browser.status, 303);
+    let location = browser.header("location").unwrap().to_owned();
+    assert!(location.starts_with("/c/"), "{location}");
+    let page = server.request("GET", &location, &[("Accept", "text/html")], b"");
+    assert_eq!(page.status, 200);
+    let html = String::from_utf8_lossy(&page.body);
+    assert!(
+        html.contains("<h1>Genuine</h1>") && html.contains(serial),
+        "{html}"
+    );
+
+    // The bracketed canonical form, percent-encoded, on the JSON lookup.
+    let canonical = v["code"].as_str().unwrap();
+    let encoded: String = canonical.bytes().map(|b| format!("%{b:02X}")).collect();
+    let lookup = server.request("GET", &format!("/v1/codes/{encoded}"), &[], b"");
+    assert_eq!(lookup.json()["verdict"], "genuine");
+
+    // A character of the signature itself (past the profile and key id).
+    let (head, sig) = path.rsplit_once("8030=").unwrap();
+    let flipped = if &sig[40..41] == "A" { "B" } else { "A" };
+    let altered = format!("{head}8030={}{flipped}{}", &sig[..40], &sig[41..]);
+    let bad = server.request("GET", &altered, &[], b"");
+    assert_eq!(bad.status, 200);
+    assert_eq!(bad.json()["verdict"], "bad-signature");
+}

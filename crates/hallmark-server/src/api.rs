@@ -139,6 +139,48 @@ pub struct CodeReport {
     /// The code's scans, this one included.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scans: Option<ScansBody>,
+    /// A verified GS1 unit's data as printed (GS1 scans only; `payload`
+    /// then holds its facts in the v1 shape, the serial being the unit
+    /// number).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gs1: Option<Gs1Body>,
+}
+
+/// A verified GS1 unit's data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Gs1Body {
+    /// The GTIN (AI 01), 14 digits.
+    pub gtin: String,
+    /// The serial (AI 21) as printed.
+    pub serial: String,
+    /// Every element as read, in order, 8030 included.
+    pub elements: Vec<Gs1ElementBody>,
+}
+
+/// One GS1 element: an application identifier and its value.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Gs1ElementBody {
+    /// The application identifier, e.g. `01`, `21`, `8030`.
+    pub ai: String,
+    /// Its value.
+    pub value: String,
+}
+
+impl From<&hallmark::gs1::Gs1Unit> for Gs1Body {
+    fn from(u: &hallmark::gs1::Gs1Unit) -> Gs1Body {
+        Gs1Body {
+            gtin: u.gtin().to_owned(),
+            serial: u.serial_text().to_owned(),
+            elements: u
+                .data()
+                .elements()
+                .map(|(ai, value)| Gs1ElementBody {
+                    ai: ai.to_owned(),
+                    value: value.to_owned(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// `POST /v1/scans`.

@@ -19,7 +19,8 @@
 //! | `GET /openapi.json` | | the OpenAPI document of all of this ([`openapi::ApiDoc`]) |
 //! | `GET /v1/keys` | | the trusted issuer keys |
 //! | `GET /c/{code}` | | an HTML page for people who scanned a label |
-//! | `GET /v1/codes/{code}` | | verdict, payload, status, registration, scan summary |
+//! | `GET /v1/codes/{code}` | | verdict, payload, status, registration, scan summary (also of GS1 scans signed with AI 8030) |
+//! | `GET /01/{gtin}/…/21/{serial}?…` | | a GS1 Digital Link on this host: browsers get a 303 to `/c/…`, API clients the lookup JSON |
 //! | `POST /v1/scans` | | `{code, location?, scanner?}`: records a scan, returns alerts |
 //! | `POST /v1/status` | `status` token | revoke / decommission / reactivate a serial, range, lot or key |
 //! | `POST /v1/batches` | `batches` token | registers a signed batch manifest (octet-stream) |

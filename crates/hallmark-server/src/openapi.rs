@@ -23,8 +23,9 @@ use utoipa::{Modify, OpenApi};
     info(
         title = "hallmark",
         description = "Lookups, scan reports with clone alerts, status changes and signed \
-                       revocation snapshots for hallmark codes. Every error is JSON \
-                       `{error, detail}`."
+                       revocation snapshots for hallmark codes and GS1 units signed with AI \
+                       8030 (element strings, bracketed form, GS1 Digital Link, also as \
+                       `/01/…` on this host). Every error is JSON `{error, detail}`."
     ),
     paths(
         crate::handlers::health::healthz,
@@ -37,6 +38,7 @@ use utoipa::{Modify, OpenApi};
         crate::handlers::revocations::snapshot,
         crate::handlers::trust::bundle,
         crate::page::code_page,
+        crate::handlers::digital_link::resolve,
     ),
     modifiers(&BearerAuth)
 )]

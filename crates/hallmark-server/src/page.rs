@@ -53,11 +53,17 @@ fn payload_table(j: &Judgement) -> String {
         return String::new();
     };
     let p = v.payload();
+    // A GS1 unit is shown as printed: its GTIN and serial text, not the
+    // unit number the payload shape carries.
+    let (part, serial) = match v.gs1() {
+        Some(u) => (("GTIN", u.gtin().to_owned()), u.serial_text().to_owned()),
+        None => (("Part number", p.part().to_owned()), p.serial().to_string()),
+    };
     let mut rows = vec![
-        ("Part number", p.part().to_owned()),
+        part,
         ("Lot", p.lot().to_owned()),
         ("Made on", p.date().to_string()),
-        ("Serial", p.serial().to_string()),
+        ("Serial", serial),
         ("Manufacturer key", v.key_name().to_owned()),
     ];
     if let Some(e) = p.expiry() {
@@ -77,7 +83,7 @@ fn payload_table(j: &Judgement) -> String {
     get,
     path = "/c/{code}",
     tag = "crate::pages",
-    params(("code" = String, Path, description = "The code (text form)")),
+    params(("code" = String, Path, description = "The code (text form), or a GS1 scan signed with AI 8030, percent-encoded")),
     responses(
         (status = 200, description = "The verdict in words (also for codes that are not genuine)", content_type = "text/html", body = String),
         (status = 400, description = "Not a code", content_type = "text/html", body = String),
@@ -137,7 +143,8 @@ pub(crate) async fn code_page(
             "#b60",
             format!("The code is genuine but {}.", hallmark::VerifyError::Expired { expiry: *expiry, today: *today }),
         ),
-        Verdict::UnknownKey { .. } => ("Not verified", "#b00", "This code was not issued by a manufacturer this service knows.".to_owned()),
+        Verdict::Unsigned(_) => ("Not verified", "#b60", "This GS1 code carries no manufacturer signature, so it cannot be checked.".to_owned()),
+        Verdict::UnknownKey { .. } | Verdict::UnknownGs1Key(_) => ("Not verified", "#b00", "This code was not issued by a manufacturer this service knows.".to_owned()),
         Verdict::Malformed(_) | Verdict::BadSignature(_) | Verdict::KeyNotValid(_) => ("Not genuine", "#b00", "This code does not carry a valid manufacturer signature: it may be forged or altered.".to_owned()),
         _ => ("Not genuine", "#b00", "This code could not be verified.".to_owned()),
     };

@@ -12,7 +12,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::handlers::{
-    batches, codes, health, keys, method_not_allowed, not_found, revocations, scans, status, trust,
+    batches, codes, digital_link, health, keys, method_not_allowed, not_found, revocations, scans,
+    status, trust,
 };
 use crate::{AppState, MAX_JSON_BODY, error, middleware, openapi, page};
 
@@ -40,6 +41,9 @@ pub fn app(state: AppState) -> Router {
                 // Verification URLs are printed in upper case so the QR stays alphanumeric.
                 .route("/c/{code}", get(page::code_page))
                 .route("/C/{code}", get(page::code_page))
+                // GS1 Digital Link URIs whose stem is this service: what a
+                // phone opens from a Digital Link QR.
+                .route("/01/{*link}", get(digital_link::resolve))
                 .route_layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     middleware::limit,

@@ -1042,6 +1042,7 @@ fn openapi_tags_do_not_follow_handler_modules() {
         ("/readyz", "get", "crate::pages"),
         ("/v1/keys", "get", "crate::pages"),
         ("/c/{code}", "get", "crate::pages"),
+        ("/01/{gtin}/21/{serial}", "get", "crate::pages"),
     ] {
         assert_eq!(
             doc["paths"][path][method]["tags"],
@@ -1072,6 +1073,7 @@ async fn openapi_document_lists_every_route() {
     assert_eq!(
         paths,
         [
+            "GET /01/{gtin}/21/{serial}",
             "GET /c/{code}",
             "GET /healthz",
             "GET /readyz",
@@ -1090,6 +1092,7 @@ async fn openapi_document_lists_every_route() {
         "StatusRequest",
         "ScanRequest",
         "StatusChanged",
+        "Gs1Body",
     ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),

@@ -9,7 +9,7 @@ use super::{Judgement, judge, read_only};
 use crate::AppState;
 use hallmark::report::Report;
 
-use crate::api::{CodeReport, ErrorBody, ScansBody, StatusBody};
+use crate::api::{CodeReport, ErrorBody, Gs1Body, ScansBody, StatusBody};
 use crate::error::ApiError;
 
 /// The common part of lookup and scan answers: the verifier's report of
@@ -26,6 +26,11 @@ pub(crate) fn report(j: &Judgement, scanned: &str) -> CodeReport {
         recorded: None,
         alerts: None,
         scans: None,
+        gs1: j
+            .verdict
+            .verified()
+            .and_then(|v| v.gs1())
+            .map(Gs1Body::from),
     }
 }
 
@@ -34,9 +39,9 @@ pub(crate) fn report(j: &Judgement, scanned: &str) -> CodeReport {
     get,
     path = "/v1/codes/{code}",
     tag = "crate::routes",
-    params(("code" = String, Path, description = "The code (text or URL form)")),
+    params(("code" = String, Path, description = "The code, percent-encoded: a hallmark code (text or URL form) or a GS1 scan signed with AI 8030 (element string with AIM prefix such as `]d2` and GS separators as `%1D`, the `^` form, bracketed `(01)…(21)…(8030)…`, or a GS1 Digital Link URI)")),
     responses(
-        (status = 200, description = "What the service knows of the code; `verdict` says whether it is genuine", body = CodeReport),
+        (status = 200, description = "What the service knows of the code; `verdict` says whether it is genuine (`unsigned`: GS1 data without AI 8030, which cannot be verified); `gs1` holds a verified GS1 unit's data", body = CodeReport),
         (status = 400, description = "Not a code at all (`verdict`: `malformed`)", body = ErrorBody),
         (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
     )
@@ -46,7 +51,13 @@ pub(crate) async fn lookup(
     code: Result<Path<String>, PathRejection>,
 ) -> Result<Json<CodeReport>, ApiError> {
     let Path(code) = code?;
-    let body = read_only(state, move |state| {
+    Ok(Json(lookup_report(state, code).await?))
+}
+
+/// The lookup's answer for `code` (also the JSON answer of the Digital Link
+/// path form, [`super::digital_link`]).
+pub(crate) async fn lookup_report(state: AppState, code: String) -> Result<CodeReport, ApiError> {
+    read_only(state, move |state| {
         let j = judge(state, &code)?;
         let mut out = report(&j, &code);
         if let Some(v) = j.verdict.verified() {
@@ -61,6 +72,5 @@ pub(crate) async fn lookup(
         }
         Ok(out)
     })
-    .await?;
-    Ok(Json(body))
+    .await
 }
