@@ -389,3 +389,81 @@ fn an_independent_gs1_parser_agrees_with_every_element_string_hallmark_prints() 
         );
     }
 }
+
+#[test]
+fn a_photo_of_a_gs1_data_matrix_label_verifies() {
+    let dir = tempdir();
+    let symbols = dir.path().join("dm");
+    let qr = dir.path().join("qr");
+    let units = sign(
+        dir.path(),
+        &[
+            "--count",
+            "1",
+            "--format",
+            "jsonl",
+            "--symbol-dir",
+            p(&symbols),
+        ],
+    )
+    .lines();
+    let dl = sign(
+        dir.path(),
+        &[
+            "--count",
+            "1",
+            "--format",
+            "jsonl",
+            "--symbol-dir",
+            p(&qr),
+            "--symbol",
+            "dl-qr",
+            "--dl-stem",
+            "https://id.example.com",
+        ],
+    )
+    .lines();
+    if run_program_status("convert").is_none() {
+        return skip(
+            "a_photo_of_a_gs1_data_matrix_label_verifies",
+            "ImageMagick convert not installed",
+        );
+    }
+    for (line, dir) in [(&units[0], &symbols), (&dl[0], &qr)] {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let png = dir.join(format!("{}.png", v["serial"].as_str().unwrap()));
+        let photo = dir.join("photo.jpg");
+        // Scaled, rotated, slightly blurred, saved as a lossy JPEG.
+        let out = run_program(
+            "convert",
+            &[
+                p(&png),
+                "-filter",
+                "point",
+                "-resize",
+                "300%",
+                "-background",
+                "white",
+                "-rotate",
+                "17",
+                "-blur",
+                "0x1.2",
+                "-quality",
+                "85",
+                p(&photo),
+            ],
+        );
+        assert!(out.status.success(), "convert failed");
+        let out = verify(&demo_trust())
+            .args(&["--json", "--today", "2026-11-23", "--image", p(&photo)])
+            .run();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let got: serde_json::Value =
+            serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
+        assert_eq!(got["verdict"], "genuine");
+        assert_eq!(
+            got["payload"]["serial"].to_string(),
+            v["serial"].as_str().unwrap()
+        );
+    }
+}
