@@ -44,7 +44,9 @@ pub(crate) enum Command {
 pub(crate) struct SetArgs {
     #[command(flatten)]
     write: WriteArgs,
-    /// A code: targets its serial (its signature must verify on the service).
+    /// A code, or a GS1 unit in any scan form: targets its serial (a GS1
+    /// unit's unit number, docs/FORMAT.md §21.4); its signature must verify
+    /// on the service.
     #[arg(long, value_name = "CODE")]
     code: Option<String>,
     /// The issuer's key id (8 hex digits), for --serial, --range, --lot, --key-from.

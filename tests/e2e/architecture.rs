@@ -20,6 +20,8 @@ const VERIFIER_DEPENDENCIES: &[&str] = &[
     "sha2",
     "blake3",
     "base32",
+    // AI 8030 (the GS1 profile's signature) is base64url; no dependencies of its own.
+    "base64",
     "ciborium",
     "serde",
     "toml",

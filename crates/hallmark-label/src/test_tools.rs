@@ -35,7 +35,10 @@ pub(crate) fn available(program: &str, args: &[&str], expect: &str, package: &st
         let reason = format!("{program} not installed (apt-get install {package})");
         assert!(std::env::var_os("CI").is_none(), "CI is set and {reason}");
         let n = SKIPPED.fetch_add(1, Ordering::Relaxed) + 1;
-        eprintln!("skipping ({n} so far in this run): {reason}");
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("skipping ({n} so far in this run): {reason}\n").as_bytes(),
+        );
     }
     found
 }

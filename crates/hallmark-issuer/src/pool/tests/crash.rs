@@ -238,7 +238,10 @@ fn child_reserver() -> TestResult {
         "abort" => std::process::abort(),
         _ => {
             // libtest has printed `test ... ` on this line already.
-            println!("\n{CHILD_RESERVED} {}", r.id());
+            std::io::Write::write_all(
+                &mut std::io::stdout(),
+                format!("\n{CHILD_RESERVED} {}\n", r.id()).as_bytes(),
+            )?;
             std::io::Write::flush(&mut std::io::stdout())?;
             // The parent kills us (SIGKILL); this only bounds an orphan's life.
             std::thread::sleep(std::time::Duration::from_secs(60));
