@@ -236,33 +236,18 @@ impl Gs1Data {
         out
     }
 
-    /// The same data with the AIs sorted and 8030 last (the canonical text
-    /// of a signed unit); no check is needed: the set of AIs is unchanged.
-    pub(crate) fn sorted(&self) -> Gs1Data {
-        let mut elements = self.elements.clone();
-        elements.sort_by(|(a, _), (b, _)| {
-            (a.as_str() == signed::AI_SIGNATURE, a.as_str())
-                .cmp(&(b.as_str() == signed::AI_SIGNATURE, b.as_str()))
-        });
-        Gs1Data { elements }
+    /// The bracketed form with the AIs sorted and 8030 last: the canonical
+    /// text of a signed unit (one spelling whatever order it was read in).
+    pub(crate) fn to_sorted_hri(&self) -> String {
+        let mut sorted: Vec<&(String, String)> = self.elements.iter().collect();
+        sorted.sort_unstable_by_key(|(a, _)| (a.as_str() == signed::AI_SIGNATURE, a.as_str()));
+        hri(sorted.into_iter())
     }
 
     /// The bracketed human-readable form, `(01)…(21)…`; a `(` in a value is
     /// written `\(`.
     pub fn to_hri(&self) -> String {
-        let mut out = String::new();
-        for (ai, value) in &self.elements {
-            out.push('(');
-            out.push_str(ai);
-            out.push(')');
-            for c in value.chars() {
-                if c == '(' {
-                    out.push('\\');
-                }
-                out.push(c);
-            }
-        }
-        out
+        hri(self.elements.iter())
     }
 
     /// The GS1 Digital Link URI under `stem` (e.g. `https://id.example.com`,
@@ -273,6 +258,23 @@ impl Gs1Data {
     pub fn to_digital_link(&self, stem: &str) -> Result<String, Error> {
         Ok(digital_link::write(&self.elements, stem)?)
     }
+}
+
+/// The bracketed form of `elements`; a `(` in a value is written `\\(`.
+fn hri<'a>(elements: impl Iterator<Item = &'a (String, String)>) -> String {
+    let mut out = String::with_capacity(128);
+    for (ai, value) in elements {
+        out.push('(');
+        out.push_str(ai);
+        out.push(')');
+        for c in value.chars() {
+            if c == '(' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Whether `input` is to be read as GS1 data rather than a v1 code (the rule

@@ -167,7 +167,7 @@ impl Gs1Unit {
 
     /// The canonical text: bracketed form, AIs sorted, 8030 last.
     pub fn to_text(&self) -> String {
-        self.data.sorted().to_hri()
+        self.data.to_sorted_hri()
     }
 
     /// The signing message under the key `kid`, in parts.
