@@ -685,8 +685,15 @@ fn hsm_concurrent_mints_never_overlap() {
         .collect();
     let mut serials = BTreeSet::new();
     let mut codes = String::new();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
+    // Both outputs are read at once: the mint that wins the ledger's lock
+    // writes far more than a pipe holds while the other waits for the lock,
+    // so waiting for the children one at a time could deadlock.
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|child| std::thread::spawn(move || child.wait_with_output().unwrap()))
+        .collect();
+    for out in outputs {
+        let out = out.join().unwrap();
         assert_eq!(code(&out), 0, "{}", stderr(&out));
         for line in stdout(&out).lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
