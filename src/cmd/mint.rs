@@ -12,7 +12,7 @@ use hallmark_issuer::pipeline::{self, LedgerFiles, Notice, PipelineError, Reserv
 use hallmark_issuer::{BatchRequest, End, Minter, SerialMode};
 use hallmark_label::data::UrlPrefix;
 use hallmark_label::symbol::{ImageFormat, Symbol, render};
-use hallmark_state::file::{self as durable, AtomicFile, Sink, SinkError};
+use hallmark_state::file::{self as durable, Sink, SinkError};
 
 use crate::cmd::parse_date;
 use crate::signer::AnySigner;
@@ -275,7 +275,7 @@ pub(crate) fn finish_sink(sink: Sink<io::Stdout>) -> Result<()> {
 /// through a symlink planted at its name. Images are made durable together,
 /// with one `syncfs` after the last ([`durable::sync_filesystem`] in `run`):
 /// an fsync per image cost twenty times the rendering.
-pub(crate) fn write_image(
+fn write_image(
     dir: &Path,
     serial: u64,
     data: &str,
@@ -283,11 +283,7 @@ pub(crate) fn write_image(
     format: ImageFormat,
 ) -> Result<()> {
     let bytes = render(data, symbol, format)?;
-    let path = dir.join(format!("{serial}.{}", format.extension()));
-    let mut file = AtomicFile::new(&path, durable::MODE_PUBLIC)?;
-    file.write_all(&bytes)
-        .map_err(|e| CliError::about(path.display(), e))?;
-    Ok(file.commit_replace_unsynced()?)
+    crate::cmd::gs1_symbol::write(dir, &serial.to_string(), format, &bytes)
 }
 
 pub(crate) fn run(args: Args) -> Result<u8> {

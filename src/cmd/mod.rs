@@ -10,7 +10,7 @@ pub(crate) mod cert;
 pub(crate) mod files;
 pub(crate) mod gs1;
 mod gs1_pool;
-mod gs1_symbol;
+pub(crate) mod gs1_symbol;
 mod inspect;
 pub(crate) mod key;
 mod keygen;
