@@ -43,12 +43,19 @@ impl Usage {
     /// Registry documents: batch receipts, revocation snapshots and trust
     /// bundles.
     pub const REGISTRY: Usage = Usage(1 << 2);
+    /// Aggregation manifests (docs/FORMAT.md §22). A certificate must still
+    /// grant one of codes, manifests or registry (the format v1 rule).
+    pub const AGGREGATION: Usage = Usage(1 << 3);
+    /// The usages of format v1's certificates: a certificate must grant at
+    /// least one of them (so that every v1 verifier accepts it).
+    pub const V1: Usage = Usage(0b111);
     /// The usages this verifier knows.
-    pub const KNOWN: Usage = Usage(0b111);
-    const NAMES: [(Usage, &'static str); 3] = [
+    pub const KNOWN: Usage = Usage(0b1111);
+    const NAMES: [(Usage, &'static str); 4] = [
         (Usage::CODES, "codes"),
         (Usage::MANIFESTS, "manifests"),
         (Usage::REGISTRY, "registry"),
+        (Usage::AGGREGATION, "aggregation"),
     ];
 
     /// The usage set with these bits.
@@ -86,7 +93,7 @@ impl Usage {
             let (usage, _) = Usage::NAMES.iter().find(|(_, name)| *name == word).ok_or(
                 crate::FieldError::InvalidField {
                     field: "usage",
-                    reason: "expected codes, manifests or registry (comma-separated)",
+                    reason: "expected codes, manifests, registry or aggregation (comma-separated)",
                 },
             )?;
             out = out.union(*usage);
@@ -327,8 +334,11 @@ impl LineCertificate {
         if self.valid_from > self.valid_until {
             return Err(invalid("valid_until", "before valid_from"));
         }
-        if self.usage.bits() & Usage::KNOWN.bits() == 0 {
-            return Err(invalid("usage", "grants no usage this verifier knows"));
+        if self.usage.bits() & Usage::V1.bits() == 0 {
+            return Err(invalid(
+                "usage",
+                "grants none of codes, manifests, registry (aggregation alone is not enough)",
+            ));
         }
         let c = &self.constraints;
         let lists = [

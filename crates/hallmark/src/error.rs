@@ -36,6 +36,8 @@ pub enum Document {
     Receipt,
     /// A signed trust bundle.
     TrustBundle,
+    /// A signed aggregation manifest.
+    AggregationManifest,
 }
 
 impl fmt::Display for Document {
@@ -48,6 +50,7 @@ impl fmt::Display for Document {
             Document::Certificate => "line certificate",
             Document::Receipt => "batch receipt",
             Document::TrustBundle => "trust bundle",
+            Document::AggregationManifest => "aggregation manifest",
         })
     }
 }
@@ -86,6 +89,9 @@ pub enum Error {
     // Boxed: its context (AI, reason) would double the size of every `Error`.
     #[error(transparent)]
     Gs1(Box<crate::gs1::Gs1Error>),
+    /// An aggregation manifest, or a set of them, that breaks its rules.
+    #[error(transparent)]
+    Aggregation(#[from] AggregationError),
 }
 
 impl From<crate::gs1::Gs1Error> for Error {
@@ -672,6 +678,7 @@ impl Error {
             Error::Field(e) => e.kind(),
             Error::Cert(e) => e.kind(),
             Error::Gs1(e) => e.kind(),
+            Error::Aggregation(e) => e.kind(),
         }
     }
 
@@ -684,7 +691,11 @@ impl Error {
         match self {
             Error::Decode(_) | Error::Payload(_) | Error::Gs1(_) => "malformed",
             Error::Verify(e) => e.verdict(),
-            Error::TrustStore(_) | Error::Key(_) | Error::Field(_) | Error::Cert(_) => "error",
+            Error::TrustStore(_)
+            | Error::Key(_)
+            | Error::Field(_)
+            | Error::Cert(_)
+            | Error::Aggregation(_) => "error",
         }
     }
 }
@@ -857,3 +868,115 @@ impl PayloadError {
 
 #[cfg(test)]
 mod tests;
+
+/// Why an aggregation manifest (docs/FORMAT.md §22), or a set of nested ones,
+/// was refused although its signature may be fine.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AggregationError {
+    /// A manifest with no children.
+    #[error("the aggregation lists no children")]
+    Empty,
+    /// The count field differs from the number of children listed.
+    #[error("the aggregation says it holds {count} children but lists {listed}")]
+    CountMismatch {
+        /// The signed count.
+        count: u64,
+        /// Children actually listed.
+        listed: u64,
+    },
+    /// One unit (or nested manifest) listed twice.
+    #[error("child {position} ({unit}) is listed twice (first as child {first})")]
+    DuplicateChild {
+        /// 1-based position of the second listing.
+        position: u64,
+        /// 1-based position of the first.
+        first: u64,
+        /// The unit, as [`crate::aggregation::UnitId`] displays it, or `manifest:HEX`.
+        unit: String,
+    },
+    /// A child that is the parent itself.
+    #[error("child {position} ({unit}) is the parent itself")]
+    ChildIsParent {
+        /// 1-based position.
+        position: u64,
+        /// The unit.
+        unit: String,
+    },
+    /// A child that is not a well-formed code, GS1 unit or digest.
+    #[error("child {position} is not a well-formed unit: {reason}")]
+    BadChild {
+        /// 1-based position.
+        position: u64,
+        /// Why, in words.
+        reason: String,
+    },
+    /// A parent that is not a well-formed code, GS1 unit or SSCC.
+    #[error("the parent is not well-formed: {reason}")]
+    BadParent {
+        /// Why, in words.
+        reason: String,
+    },
+    /// An SSCC that is not 18 digits with a valid check digit.
+    #[error("invalid SSCC {sscc:?}: {reason}")]
+    InvalidSscc {
+        /// What was given (at most 32 characters).
+        sscc: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A location that is empty, too long or holds control characters.
+    #[error("invalid location: {reason}")]
+    InvalidLocation {
+        /// Why.
+        reason: &'static str,
+    },
+    /// A business step other than packing and assembling.
+    #[error("unknown business step {0:?}: packing or assembling")]
+    UnknownBizStep(String),
+    /// Nested manifests that reach a parent again below itself.
+    #[error("nested aggregations form a cycle: {unit} contains itself")]
+    Cycle {
+        /// The unit reached twice.
+        unit: String,
+    },
+    /// A nested manifest named by digest but not given.
+    #[error("nested aggregation manifest {digest} is named but was not given")]
+    MissingNested {
+        /// Its digest, hex.
+        digest: String,
+    },
+    /// Manifests given that do not form one tree.
+    #[error("the aggregation manifests do not form one tree: {reason}")]
+    NotOneTree {
+        /// Why.
+        reason: String,
+    },
+    /// Nesting deeper than the limit.
+    #[error("nested aggregations deeper than {max} levels")]
+    TooDeep {
+        /// The limit.
+        max: usize,
+    },
+}
+
+impl AggregationError {
+    /// A stable, kebab-case name for this error.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AggregationError::Empty => "empty-aggregation",
+            AggregationError::CountMismatch { .. } => "count-mismatch",
+            AggregationError::DuplicateChild { .. } => "duplicate-child",
+            AggregationError::ChildIsParent { .. } => "child-is-parent",
+            AggregationError::BadChild { .. } => "bad-child",
+            AggregationError::BadParent { .. } => "bad-parent",
+            AggregationError::InvalidSscc { .. } => "invalid-sscc",
+            AggregationError::InvalidLocation { .. } => "invalid-location",
+            AggregationError::UnknownBizStep(_) => "unknown-bizstep",
+            AggregationError::Cycle { .. } => "aggregation-cycle",
+            AggregationError::MissingNested { .. } => "missing-nested-manifest",
+            AggregationError::NotOneTree { .. } => "not-one-tree",
+            AggregationError::TooDeep { .. } => "too-deep",
+        }
+    }
+}

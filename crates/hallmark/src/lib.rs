@@ -40,6 +40,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod aggregation;
 mod batch_serial;
 mod bundle;
 mod cbor;
@@ -66,6 +67,9 @@ mod text;
 mod trust;
 mod verdict;
 
+pub use aggregation::{
+    AGGREGATION_SIGNING_TAG, AggregationManifest, AggregationSet, MAX_AGGREGATION_BYTES,
+};
 pub use batch_serial::{
     BATCH_COUNTER_BITS, BATCH_COUNTER_LIMIT, BATCH_NUMBER_LIMIT, BatchPermutation,
 };
@@ -79,8 +83,8 @@ pub use cert::{
 pub use code::{CODE_SIGNING_TAG, MIN_CODE_BYTES, SIGNATURE_LEN, UnsignedCode, UnverifiedCode};
 pub use date::{Date, rfc3339};
 pub use error::{
-    CborError, CertError, DecodeError, Document, Error, FieldError, KeyError, PayloadError,
-    TrustStoreError, VerifyError,
+    AggregationError, CborError, CertError, DecodeError, Document, Error, FieldError, KeyError,
+    PayloadError, TrustStoreError, VerifyError,
 };
 pub use key::{KID_CONTEXT, KID_LEN, KeyId, PublicKey};
 pub use manifest::{

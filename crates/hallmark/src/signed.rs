@@ -34,6 +34,8 @@ pub enum Domain {
     Receipt,
     /// A trust bundle ([`crate::BUNDLE_SIGNING_TAG`]).
     TrustBundle,
+    /// An aggregation manifest ([`crate::AGGREGATION_SIGNING_TAG`]).
+    Aggregation,
 }
 
 impl Domain {
@@ -46,6 +48,7 @@ impl Domain {
             Domain::Certificate => Document::Certificate,
             Domain::Receipt => Document::Receipt,
             Domain::TrustBundle => Document::TrustBundle,
+            Domain::Aggregation => Document::AggregationManifest,
         }
     }
 
@@ -58,6 +61,7 @@ impl Domain {
             Domain::Certificate => crate::cert::CERTIFICATE_SIGNING_TAG,
             Domain::Receipt => crate::receipt::RECEIPT_SIGNING_TAG,
             Domain::TrustBundle => crate::bundle::BUNDLE_SIGNING_TAG,
+            Domain::Aggregation => crate::aggregation::AGGREGATION_SIGNING_TAG,
         }
     }
 }

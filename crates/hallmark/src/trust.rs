@@ -83,7 +83,9 @@ impl TrustedKey {
             key,
             valid_from,
             valid_until,
-            usage: Usage::CODES.union(Usage::MANIFESTS),
+            usage: Usage::CODES
+                .union(Usage::MANIFESTS)
+                .union(Usage::AGGREGATION),
             gs1_prefixes: Vec::new(),
             certificate: None,
             multiples: Precomputed::default(),
@@ -126,7 +128,9 @@ impl TrustedKey {
         self.usage = if revocation_signer {
             Usage::REGISTRY
         } else {
-            Usage::CODES.union(Usage::MANIFESTS)
+            Usage::CODES
+                .union(Usage::MANIFESTS)
+                .union(Usage::AGGREGATION)
         };
         self
     }

@@ -1,0 +1,108 @@
+//! EPCIS 2.0 export of a hallmark registry's records (JSON-LD), each event
+//! identified by its CBV 2.0 event hash. No I/O: the registry hands records in,
+//! JSON comes out.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+/// An identifier of a unit, a logistic unit or a class of units.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Id {
+    /// A hallmark code's unit: key id (8 hex digits) and serial.
+    Code {
+        /// Key id, lower-case hex.
+        kid: String,
+        /// Serial.
+        serial: u64,
+    },
+    /// A GS1 unit: GTIN-14 and serial (AI 21).
+    Gs1 {
+        /// GTIN-14.
+        gtin: String,
+        /// Serial.
+        serial: String,
+    },
+    /// A logistic unit (18 digits).
+    Sscc(String),
+    /// A lot of a hallmark part (class level).
+    Lot {
+        /// Part number.
+        part: String,
+        /// Lot.
+        lot: String,
+    },
+}
+
+/// A batch the registry recorded (commissioning).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchRecord {
+    /// When the batch was minted, seconds since 1970-01-01 UTC.
+    pub time: u64,
+    /// Key id, hex.
+    pub kid: String,
+    /// Part number.
+    pub part: String,
+    /// Lot.
+    pub lot: String,
+    /// GTIN-14, for GS1 batches.
+    pub gtin: Option<String>,
+    /// Number of units.
+    pub count: u64,
+}
+
+/// A verified aggregation manifest the registry stored (packing or assembling).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AggregationRecord {
+    /// The manifest's time, seconds.
+    pub time: u64,
+    /// `packing` or `assembling`.
+    pub bizstep: String,
+    /// The parent.
+    pub parent: Id,
+    /// The children (units; nested manifests appear as their own parents' records).
+    pub children: Vec<Id>,
+    /// Where, if the manifest says.
+    pub location: Option<String>,
+    /// The manifest's digest, hex.
+    pub digest: String,
+}
+
+/// An assembly link (component → parent), with its removal if replaced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkRecord {
+    /// The parent unit.
+    pub parent: Id,
+    /// The component (a unit or a lot).
+    pub child: Id,
+    /// The process step named when linking, if any.
+    pub process: Option<String>,
+    /// When it was linked, seconds.
+    pub at: u64,
+    /// When it was removed (replaced), seconds.
+    pub removed_at: Option<u64>,
+}
+
+/// A status change the registry recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusRecord {
+    /// What changed: a unit or a lot.
+    pub id: Id,
+    /// `revoke`, `decommission` or `reactivate`.
+    pub action: String,
+    /// The reason word for a revocation (recalled, stolen, …).
+    pub reason: Option<String>,
+    /// When, seconds.
+    pub time: u64,
+}
+
+/// Everything exported, as the registry read it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExportInput {
+    /// Registered batches.
+    pub batches: Vec<BatchRecord>,
+    /// Stored aggregation manifests.
+    pub aggregations: Vec<AggregationRecord>,
+    /// Assembly links.
+    pub links: Vec<LinkRecord>,
+    /// Status changes.
+    pub status_changes: Vec<StatusRecord>,
+}
