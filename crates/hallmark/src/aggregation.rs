@@ -138,8 +138,57 @@ const KIND_GS1: u64 = 1;
 const KIND_SSCC: u64 = 2;
 const KIND_MANIFEST: u64 = 3;
 
-/// A hallmark code's identity from its binary form (signature not checked).
+/// A hallmark code's identity from its binary form: its kid and its serial
+/// (the payload's first field, key 0), read without decoding the rest. The
+/// code is judged in full when the child is verified; this only has to name
+/// the unit, cheaply enough for 100,000 children.
 fn code_unit(bytes: &[u8]) -> Result<UnitId, Error> {
+    let bad = |reason: &str| -> Error {
+        AggregationError::BadChild {
+            position: 0,
+            reason: reason.to_owned(),
+        }
+        .into()
+    };
+    if bytes.len() < crate::MIN_CODE_BYTES || bytes.len() > crate::MAX_CODE_BYTES {
+        return Err(bad("not the length of a hallmark code"));
+    }
+    let Some((&version, rest)) = bytes.split_first() else {
+        return Err(bad("empty"));
+    };
+    if version != crate::VERSION {
+        return Err(bad("not a format v1 code"));
+    }
+    let (kid, payload) = rest
+        .split_at_checked(crate::KID_LEN)
+        .ok_or_else(|| bad("truncated"))?;
+    let kid = <[u8; crate::KID_LEN]>::try_from(kid).map_err(|_| bad("truncated"))?;
+    // A definite-length map whose first key is 0, then the serial: an
+    // unsigned integer in its shortest form (section 4.1).
+    let serial = match payload {
+        [map, 0x00, head, tail @ ..] if map >> 5 == 5 && head >> 5 == 0 => {
+            let n = usize::from(head & 0x1f);
+            match n {
+                0..=23 => Some(u64::from(n as u8)),
+                24..=27 => {
+                    let len = 1usize << (n - 24);
+                    tail.get(..len)
+                        .map(|b| b.iter().fold(0u64, |acc, &x| acc << 8 | u64::from(x)))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let serial = serial.ok_or_else(|| bad("its payload does not start with a serial (key 0)"))?;
+    Ok(UnitId::Code {
+        kid: KeyId::from_bytes(kid),
+        serial,
+    })
+}
+
+/// The full decode, for a parent: one code, so it is checked whole.
+fn decoded_code_unit(bytes: &[u8]) -> Result<UnitId, Error> {
     let code = crate::UnverifiedCode::from_bytes(bytes)?;
     Ok(UnitId::Code {
         kid: code.kid(),
@@ -228,7 +277,7 @@ impl Parent {
             .into()
         };
         match self {
-            Parent::Code(bytes) => code_unit(bytes).map_err(bad),
+            Parent::Code(bytes) => decoded_code_unit(bytes).map_err(bad),
             Parent::Gs1(s) => gs1_unit(s).map_err(bad),
             Parent::Sscc(s) => {
                 check_sscc(s)?;
@@ -248,10 +297,9 @@ impl Parent {
     }
 }
 
+/// The text form of a code's bytes (decoded again, in full, when verified).
 fn code_text(bytes: &[u8]) -> Option<String> {
-    crate::UnverifiedCode::from_bytes(bytes)
-        .ok()
-        .map(|c| c.to_text())
+    Some(crate::text::encode(bytes))
 }
 
 impl Child {
@@ -284,13 +332,29 @@ impl Child {
         }
     }
 
-    /// How duplicates are named: the unit, or `manifest:HEX`.
-    fn identity(&self) -> Result<String, Error> {
+    /// What makes two listings the same: the unit, or the digest.
+    fn identity(&self) -> Result<Identity, Error> {
         Ok(match (self, self.unit()?) {
-            (_, Some(u)) => u.to_string(),
-            (Child::Manifest(d), None) => format!("manifest:{}", hex::encode(d)),
-            _ => String::new(),
+            (_, Some(u)) => Identity::Unit(u),
+            (Child::Manifest(d), None) => Identity::Manifest(*d),
+            _ => Identity::Manifest([0; 32]),
         })
+    }
+}
+
+/// A listing's identity, for duplicate checks.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Identity {
+    Unit(UnitId),
+    Manifest([u8; 32]),
+}
+
+impl core::fmt::Display for Identity {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Identity::Unit(u) => u.fmt(f),
+            Identity::Manifest(d) => write!(f, "manifest:{}", hex::encode(d)),
+        }
     }
 }
 
@@ -348,25 +412,33 @@ impl AggregationManifest {
         if let Some(l) = &self.location {
             check_location(l)?;
         }
-        let parent = self.parent.unit()?.to_string();
-        let mut seen: HashMap<String, u64> = HashMap::with_capacity(self.children.len());
+        let parent = Identity::Unit(self.parent.unit()?);
+        let mut seen: HashMap<Identity, u64> = HashMap::with_capacity(self.children.len());
         for (i, child) in self.children.iter().enumerate() {
             let position = i as u64 + 1;
             let id = child.identity().map_err(|e| AggregationError::BadChild {
                 position,
-                reason: e.to_string(),
+                reason: match e {
+                    Error::Aggregation(AggregationError::BadChild { reason, .. }) => reason,
+                    e => e.to_string(),
+                },
             })?;
             if id == parent {
-                return Err(AggregationError::ChildIsParent { position, unit: id }.into());
-            }
-            if let Some(first) = seen.insert(id.clone(), position) {
-                return Err(AggregationError::DuplicateChild {
+                return Err(AggregationError::ChildIsParent {
                     position,
-                    first,
-                    unit: id,
+                    unit: id.to_string(),
                 }
                 .into());
             }
+            if let Some(first) = seen.get(&id) {
+                return Err(AggregationError::DuplicateChild {
+                    position,
+                    first: *first,
+                    unit: id.to_string(),
+                }
+                .into());
+            }
+            seen.insert(id, position);
         }
         Ok(())
     }
