@@ -33,6 +33,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../../migrations/sqlite/003_registry.sql"),
     ),
+    // Parents and children: aggregation manifests with their children, and
+    // versioned assembly links (issue 15).
+    (
+        4,
+        include_str!("../../../migrations/sqlite/004_aggregation.sql"),
+    ),
 ];
 
 /// Storage in one SQLite database file (or in memory, for tests).
