@@ -45,6 +45,7 @@ targets = (
     "certificate",
     "receipt",
     "trust_bundle",
+    "aggregation",
 )
 added = {t: 0 for t in targets}
 
@@ -132,7 +133,8 @@ for f in files:
                 add_hex("decode", case[field])
         # certificates.json and bundles.json: whole signed documents, and
         # their documents alone (the targets sign those themselves).
-        for field, target in (("receipt", "receipt"), ("bundle", "trust_bundle")):
+        for field, target in (("receipt", "receipt"), ("bundle", "trust_bundle"),
+                              ("manifest", "aggregation")):
             if isinstance(case.get(field), str):
                 add_hex(target, case[field])
                 add_hex(target, case[field][10:-128])

@@ -73,7 +73,9 @@ pub(crate) struct IssueArgs {
     valid_until: Date,
     /// What the key may sign, comma-separated: codes, manifests (batch
     /// manifests for the registry), registry (receipts, revocation snapshots,
-    /// trust bundles: for the service's key only).
+    /// trust bundles: for the service's key only), aggregation (case and
+    /// pallet manifests, `hallmark aggregate`; only together with one of the
+    /// others, e.g. codes,aggregation for a line that also packs).
     #[arg(long, value_name = "LIST", default_value = "codes,manifests")]
     usage: Usage,
     /// Part numbers the key may sign: exact, or a prefix ending in `*`

@@ -587,8 +587,15 @@ mod tests {
         assert_eq!("registry".parse::<Usage>().unwrap(), Usage::REGISTRY);
         assert!("".parse::<Usage>().is_err());
         assert!("codes,root".parse::<Usage>().is_err());
-        assert_eq!(Usage::from_bits(8).to_string(), "nothing");
-        assert!(!Usage::from_bits(8).contains(Usage::CODES));
+        assert_eq!(Usage::from_bits(16).to_string(), "nothing");
+        assert!(!Usage::from_bits(16).contains(Usage::CODES));
+        // Bit 3 is aggregation (issue 15), known now; alone it is still no
+        // valid certificate usage (the format v1 rule).
+        assert_eq!(Usage::from_bits(8).to_string(), "aggregation");
+        assert_eq!(
+            "codes,aggregation".parse::<Usage>().unwrap(),
+            Usage::CODES.union(Usage::AGGREGATION)
+        );
     }
 
     use crate::testkit::{Key, cert, certify, day, payload, roots};

@@ -15,6 +15,7 @@ use hallmark::{CODE_SIGNING_TAG, KeyId};
 use hallmark_issuer::SecretKey;
 use serde_json::{Value, json};
 
+mod aggregation;
 mod certs;
 
 /// RFC 8032 test 1 secret key.
@@ -258,6 +259,11 @@ fn main() {
     );
     write(&dir, "certificates.json", certs::certificates_file());
     write(&dir, "bundles.json", certs::bundles_file());
+    write(
+        &dir,
+        "aggregation.json",
+        aggregation::aggregation_file(&signer),
+    );
 }
 
 /// Key usage (FORMAT.md §9, step V3a): a key marked `revocation_signer` signs

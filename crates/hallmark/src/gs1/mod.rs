@@ -17,6 +17,7 @@ mod coupon;
 mod digital_link;
 mod error;
 mod lint;
+pub(crate) use lint::check_digit;
 mod parse;
 mod signed;
 mod table;
