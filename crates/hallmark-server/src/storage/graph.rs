@@ -361,7 +361,13 @@ pub struct TraceEntry {
 // ---------------------------------------------------------------------------
 // Queries
 
-fn audit(sql: &mut dyn Sql, token: &str, action: &str, target: &str, now: u64) -> Result<(), StorageError> {
+fn audit(
+    sql: &mut dyn Sql,
+    token: &str,
+    action: &str,
+    target: &str,
+    now: u64,
+) -> Result<(), StorageError> {
     sql.exec(
         "INSERT INTO audit (token, action, target, time) VALUES (?1, ?2, ?3, ?4)",
         &[
@@ -386,7 +392,10 @@ const UP_SQL: &str = "SELECT parent, 'link', id, CAST(NULL AS BYTEA) FROM links
 
 /// The direct parents of `unit` (active links, aggregations, and the parents
 /// of manifests nesting one whose parent is `unit`).
-fn up(sql: &mut dyn Sql, unit: &str) -> Result<Vec<(String, String, u64, Option<[u8; 32]>)>, StorageError> {
+fn up(
+    sql: &mut dyn Sql,
+    unit: &str,
+) -> Result<Vec<(String, String, u64, Option<[u8; 32]>)>, StorageError> {
     sql.rows(UP_SQL, &[Value::text(unit)])?
         .iter()
         .map(|r| {
@@ -398,7 +407,11 @@ fn up(sql: &mut dyn Sql, unit: &str) -> Result<Vec<(String, String, u64, Option<
 
 /// The containment chain upward from `unit`, breadth first, at most `depth`
 /// levels and [`MAX_WALK_ENTRIES`] entries.
-pub fn contained_in(sql: &mut dyn Sql, unit: &str, depth: usize) -> Result<Vec<Containment>, StorageError> {
+pub fn contained_in(
+    sql: &mut dyn Sql,
+    unit: &str,
+    depth: usize,
+) -> Result<Vec<Containment>, StorageError> {
     let mut out = Vec::new();
     let mut seen: HashSet<String> = HashSet::from([unit.to_owned()]);
     let mut queue = VecDeque::from([(unit.to_owned(), 0usize)]);
@@ -429,7 +442,11 @@ pub fn contained_in(sql: &mut dyn Sql, unit: &str, depth: usize) -> Result<Vec<C
 /// Whether `candidate` is `unit` or one of its ancestors within
 /// [`MAX_CYCLE_DEPTH`] levels (or the walk was cut short, which counts as
 /// yes: a refusal is safe, a cycle is not).
-fn is_ancestor_or_self(sql: &mut dyn Sql, unit: &str, candidates: &HashSet<&str>) -> Result<Option<String>, StorageError> {
+fn is_ancestor_or_self(
+    sql: &mut dyn Sql,
+    unit: &str,
+    candidates: &HashSet<&str>,
+) -> Result<Option<String>, StorageError> {
     if candidates.contains(unit) {
         return Ok(Some(unit.to_owned()));
     }
@@ -464,7 +481,11 @@ const DOWN_SQL: &str = "SELECT child_unit, child_text, part, lot FROM links
 
 /// What `unit` holds now (active links and aggregations), breadth first, at
 /// most `depth` levels and [`MAX_WALK_ENTRIES`] entries.
-pub fn descendants(sql: &mut dyn Sql, unit: &str, depth: usize) -> Result<Vec<Descendant>, StorageError> {
+pub fn descendants(
+    sql: &mut dyn Sql,
+    unit: &str,
+    depth: usize,
+) -> Result<Vec<Descendant>, StorageError> {
     let mut out = Vec::new();
     let mut seen: HashSet<String> = HashSet::from([unit.to_owned()]);
     let mut queue = VecDeque::from([(unit.to_owned(), 0usize)]);
@@ -594,7 +615,13 @@ pub fn store_aggregation(
             ],
         )?;
     }
-    audit(sql, token, "aggregate", &format!("{} {}", hex::encode(agg.digest), agg.parent), now)?;
+    audit(
+        sql,
+        token,
+        "aggregate",
+        &format!("{} {}", hex::encode(agg.digest), agg.parent),
+        now,
+    )?;
     Ok(AggregationOutcome::Created {
         id: to_u64(id),
         recorded: now,
@@ -635,7 +662,9 @@ pub fn aggregations_of(
         .unwrap_or(0);
         out.push(StoredAggregation {
             id: to_u64(id),
-            digest: r.digest(1)?.ok_or_else(|| corrupt("aggregations", "digest"))?,
+            digest: r
+                .digest(1)?
+                .ok_or_else(|| corrupt("aggregations", "digest"))?,
             parent: parent.to_owned(),
             kid: r.opt_blob(2)?.unwrap_or_default(),
             time: to_u64(r.int(3)?),
@@ -660,7 +689,8 @@ pub fn aggregations_of(
     Ok(out)
 }
 
-const LINK_COLUMNS: &str = "id, parent, child_unit, part, lot, process, at, removed_at, replaced_by";
+const LINK_COLUMNS: &str =
+    "id, parent, child_unit, part, lot, process, at, removed_at, replaced_by";
 
 fn link_from(r: &[Value]) -> Result<Link, StorageError> {
     let r = Row(r, "links");
@@ -686,7 +716,12 @@ fn link_by_id(sql: &mut dyn Sql, id: u64) -> Result<Option<Link>, StorageError> 
 }
 
 /// Adds a link (see [`LinkOutcome`]).
-pub fn add_link(sql: &mut dyn Sql, link: &NewLink, token: &str, now: u64) -> Result<LinkOutcome, StorageError> {
+pub fn add_link(
+    sql: &mut dyn Sql,
+    link: &NewLink,
+    token: &str,
+    now: u64,
+) -> Result<LinkOutcome, StorageError> {
     let parent = Value::text(&link.parent);
     let same = match &link.child {
         LinkChild::Unit { unit, .. } => sql.rows(
@@ -734,7 +769,12 @@ pub fn add_link(sql: &mut dyn Sql, link: &NewLink, token: &str, now: u64) -> Res
             text,
             part,
             lot,
-        } => (Some(unit.as_str()), Some(text.as_str()), part.as_deref(), lot.as_deref()),
+        } => (
+            Some(unit.as_str()),
+            Some(text.as_str()),
+            part.as_deref(),
+            lot.as_deref(),
+        ),
         LinkChild::Lot { part, lot } => (None, None, Some(part.as_str()), Some(lot.as_str())),
     };
     let id = first_int(&sql.rows(
@@ -765,7 +805,10 @@ pub fn add_link(sql: &mut dyn Sql, link: &NewLink, token: &str, now: u64) -> Res
     let target = format!(
         "{} <- {}",
         link.parent,
-        unit.map_or_else(|| format!("{}/{}", part.unwrap_or(""), lot.unwrap_or("")), str::to_owned)
+        unit.map_or_else(
+            || format!("{}/{}", part.unwrap_or(""), lot.unwrap_or("")),
+            str::to_owned
+        )
     );
     audit(sql, token, "link", &target, now)?;
     let stored = link_by_id(sql, to_u64(id))?.ok_or_else(|| corrupt("links", "id"))?;
@@ -774,7 +817,13 @@ pub fn add_link(sql: &mut dyn Sql, link: &NewLink, token: &str, now: u64) -> Res
 
 /// Ends an active link at `at` (never deletes it). `None` if there is no
 /// such link; an already removed link is returned unchanged.
-pub fn remove_link(sql: &mut dyn Sql, id: u64, at: u64, token: &str, now: u64) -> Result<Option<Link>, StorageError> {
+pub fn remove_link(
+    sql: &mut dyn Sql,
+    id: u64,
+    at: u64,
+    token: &str,
+    now: u64,
+) -> Result<Option<Link>, StorageError> {
     let changed = sql.exec(
         "UPDATE links SET removed_at = ?2 WHERE id = ?1 AND removed_at IS NULL",
         &[Value::int(to_i64(id)), Value::int(to_i64(at))],
@@ -932,9 +981,14 @@ pub fn epcis_id(unit: &str) -> Option<hallmark_epcis::Id> {
 
 /// Everything an EPCIS export holds from `since` (seconds) on: batches
 /// registered, aggregations recorded, links made or removed, status changes.
-pub fn epcis_records(sql: &mut dyn Sql, since: u64) -> Result<hallmark_epcis::ExportInput, StorageError> {
+pub fn epcis_records(
+    sql: &mut dyn Sql,
+    since: u64,
+) -> Result<hallmark_epcis::ExportInput, StorageError> {
     use crate::storage::serial_from_sql;
-    use hallmark_epcis::{AggregationRecord, BatchRecord, ExportInput, Id, LinkRecord, StatusRecord};
+    use hallmark_epcis::{
+        AggregationRecord, BatchRecord, ExportInput, Id, LinkRecord, StatusRecord,
+    };
     let since_v = Value::int(to_i64(since));
     let mut input = ExportInput::default();
     for r in &sql.rows(
@@ -973,7 +1027,12 @@ pub fn epcis_records(sql: &mut dyn Sql, since: u64) -> Result<hallmark_epcis::Ex
             &[Value::int(r.int(0)?)],
         )? {
             let c = Row(c, "aggregation_children");
-            if let Some(id) = c.opt_text(0)?.or(c.opt_text(1)?).as_deref().and_then(epcis_id) {
+            if let Some(id) = c
+                .opt_text(0)?
+                .or(c.opt_text(1)?)
+                .as_deref()
+                .and_then(epcis_id)
+            {
                 children.push(id);
             }
         }
@@ -987,9 +1046,7 @@ pub fn epcis_records(sql: &mut dyn Sql, since: u64) -> Result<hallmark_epcis::Ex
         });
     }
     for r in &sql.rows(
-        &format!(
-            "SELECT {LINK_COLUMNS} FROM links WHERE at >= ?1 OR removed_at >= ?1 ORDER BY id"
-        ),
+        &format!("SELECT {LINK_COLUMNS} FROM links WHERE at >= ?1 OR removed_at >= ?1 ORDER BY id"),
         &[since_v.clone()],
     )? {
         let l = link_from(r)?;

@@ -614,7 +614,9 @@ pub trait Storage: Send + Sync + 'static {
         token: &str,
         now: u64,
     ) -> Result<AggregationOutcome, StorageError> {
-        run(self, true, |sql| graph::store_aggregation(sql, agg, token, now))
+        run(self, true, |sql| {
+            graph::store_aggregation(sql, agg, token, now)
+        })
     }
 
     /// Whether an aggregation manifest with this digest is stored.
@@ -651,7 +653,9 @@ pub trait Storage: Send + Sync + 'static {
         token: &str,
         now: u64,
     ) -> Result<Option<Link>, StorageError> {
-        run(self, true, |sql| graph::remove_link(sql, id, at, token, now))
+        run(self, true, |sql| {
+            graph::remove_link(sql, id, at, token, now)
+        })
     }
 
     /// Every link of `parent`, active and removed, oldest first.
@@ -684,7 +688,9 @@ pub trait Storage: Send + Sync + 'static {
         after: Option<TraceCursor>,
         limit: u32,
     ) -> Result<Vec<TraceEntry>, StorageError> {
-        run(self, false, |sql| graph::trace(sql, part, lot, after, limit))
+        run(self, false, |sql| {
+            graph::trace(sql, part, lot, after, limit)
+        })
     }
 
     /// The registry's records for an EPCIS export from `since` (seconds) on,

@@ -3,8 +3,8 @@
 use hallmark::{BatchManifest, KeyId, Payload, Reason, Revocation};
 use postgres::{IsolationLevel, Row};
 
-use crate::storage::graph::Value as GraphValue;
 use super::{PostgresStorage, db};
+use crate::storage::graph::Value as GraphValue;
 use crate::storage::rows::{
     ManifestRow, REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus,
     SCAN_CODES_UPSERT, SCAN_LOCATIONS_BOUND, SCAN_LOCATIONS_UPSERT, STATUS_COLUMNS, STATUS_QUERY,
@@ -144,11 +144,19 @@ fn pg_value(row: &postgres::Row, i: usize) -> Result<GraphValue, postgres::Error
 }
 
 impl crate::storage::graph::Sql for PostgresSql<'_, '_> {
-    fn rows(&mut self, sql: &str, params: &[GraphValue]) -> Result<Vec<Vec<GraphValue>>, StorageError> {
+    fn rows(
+        &mut self,
+        sql: &str,
+        params: &[GraphValue],
+    ) -> Result<Vec<Vec<GraphValue>>, StorageError> {
         let sql = sql.replace('?', "$");
         let rows = self.0.query(&sql, &pg_params(params)).map_err(db)?;
         rows.iter()
-            .map(|r| (0..r.len()).map(|i| pg_value(r, i)).collect::<Result<Vec<_>, _>>())
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| pg_value(r, i))
+                    .collect::<Result<Vec<_>, _>>()
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(db)
     }
@@ -160,7 +168,6 @@ impl crate::storage::graph::Sql for PostgresSql<'_, '_> {
 }
 
 impl Storage for PostgresStorage {
-
     fn graph(
         &self,
         write: bool,

@@ -147,15 +147,22 @@ fn from_sqlite(v: rusqlite::types::Value) -> GraphValue {
 }
 
 impl crate::storage::graph::Sql for SqliteSql<'_> {
-    fn rows(&mut self, sql: &str, params: &[GraphValue]) -> Result<Vec<Vec<GraphValue>>, StorageError> {
+    fn rows(
+        &mut self,
+        sql: &str,
+        params: &[GraphValue],
+    ) -> Result<Vec<Vec<GraphValue>>, StorageError> {
         let mut stmt = self.0.prepare_cached(sql).map_err(db)?;
         let n = stmt.column_count();
         let rows = stmt
-            .query_map(rusqlite::params_from_iter(params.iter().map(to_sqlite)), |r| {
-                (0..n)
-                    .map(|i| r.get::<_, rusqlite::types::Value>(i).map(from_sqlite))
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
+            .query_map(
+                rusqlite::params_from_iter(params.iter().map(to_sqlite)),
+                |r| {
+                    (0..n)
+                        .map(|i| r.get::<_, rusqlite::types::Value>(i).map(from_sqlite))
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                },
+            )
             .map_err(db)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(db)?;
