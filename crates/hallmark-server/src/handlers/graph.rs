@@ -616,20 +616,18 @@ pub(crate) fn unit_graph(state: &AppState, j: &Judgement) -> Result<Option<UnitG
         if revoked.len() >= MAX_LISTED_VERDICTS {
             break;
         }
-        if let Some(text) = &d.text {
-            if let Ok(cj) = judge(state, text) {
-                if cj.verdict.kind() == VerdictKind::Revoked {
-                    revoked.push(d.unit.clone().unwrap_or_else(|| text.clone()));
-                    continue;
-                }
-            }
+        if let Some(text) = &d.text
+            && let Ok(cj) = judge(state, text)
+            && cj.verdict.kind() == VerdictKind::Revoked
+        {
+            revoked.push(d.unit.clone().unwrap_or_else(|| text.clone()));
+            continue;
         }
-        if let (None, Some(part), Some(lot)) = (&d.unit, &d.part, &d.lot) {
-            if lots_checked.insert((part.clone(), lot.clone()))
-                && storage.lot_recalled(part, lot)?
-            {
-                revoked.push(format!("lot:{part}:{lot}"));
-            }
+        if let (None, Some(part), Some(lot)) = (&d.unit, &d.part, &d.lot)
+            && lots_checked.insert((part.clone(), lot.clone()))
+            && storage.lot_recalled(part, lot)?
+        {
+            revoked.push(format!("lot:{part}:{lot}"));
         }
     }
     let _ = MAX_WALK_ENTRIES;

@@ -390,12 +390,13 @@ const UP_SQL: &str = "SELECT parent, 'link', id, CAST(NULL AS BYTEA) FROM links
      JOIN aggregation_children c ON c.nested = i.digest
      JOIN aggregations o ON o.id = c.aggregation WHERE i.parent = ?1";
 
+/// One step up: the parent, `link` or `aggregation`, the row id, the
+/// aggregation's digest.
+type Step = (String, String, u64, Option<[u8; 32]>);
+
 /// The direct parents of `unit` (active links, aggregations, and the parents
 /// of manifests nesting one whose parent is `unit`).
-fn up(
-    sql: &mut dyn Sql,
-    unit: &str,
-) -> Result<Vec<(String, String, u64, Option<[u8; 32]>)>, StorageError> {
+fn up(sql: &mut dyn Sql, unit: &str) -> Result<Vec<Step>, StorageError> {
     sql.rows(UP_SQL, &[Value::text(unit)])?
         .iter()
         .map(|r| {
@@ -507,10 +508,10 @@ pub fn descendants(
                 lot: r.opt_text(3)?,
                 depth: d + 1,
             };
-            if let Some(c) = &child.unit {
-                if seen.insert(c.clone()) {
-                    queue.push_back((c.clone(), d + 1));
-                }
+            if let Some(c) = &child.unit
+                && seen.insert(c.clone())
+            {
+                queue.push_back((c.clone(), d + 1));
             }
             out.push(child);
         }
@@ -549,7 +550,7 @@ pub fn store_aggregation(
     let digest = Value::Blob(Some(agg.digest.to_vec()));
     let existing = sql.rows(
         "SELECT id, recorded FROM aggregations WHERE digest = ?1",
-        &[digest.clone()],
+        std::slice::from_ref(&digest),
     )?;
     if let Some(r) = existing.first() {
         let r = Row(r, "aggregations");
@@ -756,7 +757,7 @@ pub fn add_link(
     }
     let active = first_int(&sql.rows(
         "SELECT COUNT(*) FROM links WHERE parent = ?1 AND removed_at IS NULL",
-        &[parent.clone()],
+        std::slice::from_ref(&parent),
     )?)?
     .map_or(0, to_u64);
     let after = active.saturating_sub(u64::from(link.replace.is_some()));
@@ -994,7 +995,7 @@ pub fn epcis_records(
     for r in &sql.rows(
         "SELECT kid, part, lot, start, last, registered FROM batches
          WHERE registered >= ?1 ORDER BY registered, kid, start",
-        &[since_v.clone()],
+        std::slice::from_ref(&since_v),
     )? {
         let r = Row(r, "batches");
         let start = serial_from_sql(r.int(3)?);
@@ -1011,7 +1012,7 @@ pub fn epcis_records(
     let aggs = sql.rows(
         "SELECT id, digest, parent, time, bizstep, location FROM aggregations
          WHERE time >= ?1 ORDER BY time, id",
-        &[since_v.clone()],
+        std::slice::from_ref(&since_v),
     )?;
     for r in &aggs {
         let r = Row(r, "aggregations");
@@ -1047,7 +1048,7 @@ pub fn epcis_records(
     }
     for r in &sql.rows(
         &format!("SELECT {LINK_COLUMNS} FROM links WHERE at >= ?1 OR removed_at >= ?1 ORDER BY id"),
-        &[since_v.clone()],
+        std::slice::from_ref(&since_v),
     )? {
         let l = link_from(r)?;
         let Some(parent) = epcis_id(&l.parent) else {
