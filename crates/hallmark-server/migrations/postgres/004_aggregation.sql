@@ -22,7 +22,7 @@ CREATE TABLE aggregation_children (
     position    BIGINT  NOT NULL,
     unit        TEXT,
     text        TEXT,
-    nested      BLOB,
+    nested      BYTEA,
     part        TEXT,
     lot         TEXT,
     PRIMARY KEY (aggregation, position)
