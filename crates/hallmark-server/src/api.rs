@@ -139,6 +139,17 @@ pub struct CodeReport {
     /// The code's scans, this one included.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scans: Option<ScansBody>,
+    /// The containment chain upward (aggregations and active links), at
+    /// most 8 levels: each step's `unit`, `parent`, `via` (`link` or
+    /// `aggregation`), `id`, `digest` and `depth` (lookups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub contained_in: Option<Vec<serde_json::Value>>,
+    /// The unit's assembly links, active and removed (`removed_at`),
+    /// oldest first (lookups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub components: Option<Vec<serde_json::Value>>,
     /// A verified GS1 unit's data as printed (GS1 scans only; `payload`
     /// then holds its facts in the v1 shape, the serial being the unit
     /// number).

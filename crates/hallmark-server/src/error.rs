@@ -31,6 +31,11 @@ impl ApiError {
         }
     }
 
+    /// The detail, for people.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// 400 `bad-request`.
     pub fn bad_request(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad-request", detail)

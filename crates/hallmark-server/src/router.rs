@@ -12,8 +12,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::handlers::{
-    batches, codes, digital_link, health, keys, method_not_allowed, not_found, revocations, scans,
-    status, trust,
+    batches, codes, digital_link, graph, health, keys, method_not_allowed, not_found, revocations,
+    scans, status, trust,
 };
 use crate::{AppState, MAX_JSON_BODY, error, middleware, openapi, page};
 
@@ -29,6 +29,18 @@ pub fn app(state: AppState) -> Router {
             // The one large body: a manifest (framing and signature included).
             post(batches::batches).layer(DefaultBodyLimit::max(MAX_MANIFEST_BYTES + 1024)),
         )
+        .route(
+            "/v1/aggregations",
+            // A signed aggregation manifest: up to MAX_AGGREGATION_BYTES.
+            post(graph::store).layer(DefaultBodyLimit::max(
+                hallmark::aggregation::MAX_AGGREGATION_BYTES + 1024,
+            )),
+        )
+        .route("/v1/aggregations/{parent}", get(graph::list))
+        .route("/v1/links", post(graph::link))
+        .route("/v1/links/{id}/remove", post(graph::remove))
+        .route("/v1/trace", get(graph::trace))
+        .route("/v1/epcis/events", get(graph::epcis))
         .route("/v1/revocations/snapshot", get(revocations::snapshot))
         .route("/v1/trust/bundle", get(trust::bundle))
         .route("/v1/keys", get(keys::keys))

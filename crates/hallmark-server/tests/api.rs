@@ -1401,6 +1401,15 @@ struct CountingLookups {
 }
 
 impl Storage for CountingLookups {
+    fn graph(
+        &self,
+        write: bool,
+        f: &mut dyn FnMut(
+            &mut dyn hallmark_server::storage::graph::Sql,
+        ) -> Result<(), hallmark_server::StorageError>,
+    ) -> Result<(), hallmark_server::StorageError> {
+        self.inner.graph(write, f)
+    }
     fn status(
         &self,
         kid: hallmark::KeyId,

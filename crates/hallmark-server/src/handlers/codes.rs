@@ -26,6 +26,8 @@ pub(crate) fn report(j: &Judgement, scanned: &str) -> CodeReport {
         recorded: None,
         alerts: None,
         scans: None,
+        contained_in: None,
+        components: None,
         gs1: j
             .verdict
             .verified()
@@ -69,6 +71,19 @@ pub(crate) async fn lookup_report(state: AppState, code: String) -> Result<CodeR
                 v.payload().serial(),
                 window_start,
             )?));
+            if let Some(g) = super::graph::unit_graph(state, &j)? {
+                out.contained_in = Some(g.contained_in);
+                out.components = Some(g.components);
+                if !g.revoked.is_empty() {
+                    out.alerts = Some(vec![crate::api::AlertBody {
+                        alert: "component-revoked".into(),
+                        detail: format!(
+                            "a current component is revoked or recalled: {}",
+                            g.revoked.join(", ")
+                        ),
+                    }]);
+                }
+            }
         }
         Ok(out)
     })

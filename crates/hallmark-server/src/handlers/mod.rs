@@ -13,6 +13,7 @@ use crate::storage::Status;
 pub(crate) mod batches;
 pub(crate) mod codes;
 pub(crate) mod digital_link;
+pub(crate) mod graph;
 pub(crate) mod health;
 pub(crate) mod keys;
 pub(crate) mod revocations;

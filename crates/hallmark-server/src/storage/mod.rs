@@ -11,11 +11,16 @@
 use hallmark::{BatchManifest, Date, KeyId, Payload, Reason, Revocation, Scope};
 
 mod database;
+pub mod graph;
 mod postgres;
 mod rows;
 mod sqlite;
 
 pub use database::{Database, DatabaseError};
+pub use graph::{
+    AggregationOutcome, Containment, Descendant, Link, LinkChild, LinkOutcome, NewAggregation,
+    NewChild, NewLink, StoredAggregation, StoredChild, TraceCursor, TraceEntry,
+};
 pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
 
@@ -89,6 +94,9 @@ pub enum StorageError {
         /// Serials this manifest would add.
         new: u64,
     },
+    /// A graph query's closure did not run (a backend bug).
+    #[error("database: the query did not run")]
+    NotRun,
     /// A stored value does not parse (the database was edited by hand?).
     #[error("corrupt row in {table}: {reason}")]
     Corrupt {
@@ -585,6 +593,128 @@ pub trait Storage: Send + Sync + 'static {
     fn reads_inline(&self) -> bool {
         false
     }
+
+    /// Runs `f` in one transaction (a write transaction when `write`, which
+    /// commits durably before this returns when `f` succeeds, and rolls back
+    /// when it fails): the primitive the parent-and-child methods below are
+    /// written on ([`graph`]).
+    fn graph(
+        &self,
+        write: bool,
+        f: &mut dyn FnMut(&mut dyn graph::Sql) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError>;
+
+    /// Stores a verified aggregation manifest with its children, unless the
+    /// same bytes are stored already, a nested manifest is missing, or the
+    /// parent is already inside one of the children (see
+    /// [`AggregationOutcome`]); writes the audit log.
+    fn store_aggregation(
+        &self,
+        agg: &NewAggregation,
+        token: &str,
+        now: u64,
+    ) -> Result<AggregationOutcome, StorageError> {
+        run(self, true, |sql| {
+            graph::store_aggregation(sql, agg, token, now)
+        })
+    }
+
+    /// Whether an aggregation manifest with this digest is stored.
+    fn aggregation_exists(&self, digest: &[u8; 32]) -> Result<bool, StorageError> {
+        run(self, false, |sql| graph::aggregation_exists(sql, digest))
+    }
+
+    /// The manifests naming `parent` (a unit identity), by row id after
+    /// `after`, at most `limit`, each with at most `children` children.
+    fn aggregations_of(
+        &self,
+        parent: &str,
+        after: u64,
+        limit: u32,
+        children: u32,
+    ) -> Result<Vec<StoredAggregation>, StorageError> {
+        run(self, false, |sql| {
+            graph::aggregations_of(sql, parent, after, limit, children)
+        })
+    }
+
+    /// Adds an assembly link (or ends the one it replaces), refusing cycles
+    /// and more than [`graph::MAX_ACTIVE_LINKS_PER_PARENT`] active links per
+    /// parent; writes the audit log.
+    fn add_link(&self, link: &NewLink, token: &str, now: u64) -> Result<LinkOutcome, StorageError> {
+        run(self, true, |sql| graph::add_link(sql, link, token, now))
+    }
+
+    /// Ends an active link at `at` (it is kept, with its removal time).
+    fn remove_link(
+        &self,
+        id: u64,
+        at: u64,
+        token: &str,
+        now: u64,
+    ) -> Result<Option<Link>, StorageError> {
+        run(self, true, |sql| {
+            graph::remove_link(sql, id, at, token, now)
+        })
+    }
+
+    /// Every link of `parent`, active and removed, oldest first.
+    fn links_of(&self, parent: &str, limit: u32) -> Result<Vec<Link>, StorageError> {
+        run(self, false, |sql| graph::links_of(sql, parent, limit))
+    }
+
+    /// The containment chain upward from `unit`, at most `depth` levels.
+    fn contained_in(&self, unit: &str, depth: usize) -> Result<Vec<Containment>, StorageError> {
+        run(self, false, |sql| graph::contained_in(sql, unit, depth))
+    }
+
+    /// What `unit` holds now (active links, aggregations), at most `depth`
+    /// levels.
+    fn descendants(&self, unit: &str, depth: usize) -> Result<Vec<Descendant>, StorageError> {
+        run(self, false, |sql| graph::descendants(sql, unit, depth))
+    }
+
+    /// Whether a lot of a part is recalled ([`graph::lot_recalled`]).
+    fn lot_recalled(&self, part: &str, lot: &str) -> Result<bool, StorageError> {
+        run(self, false, |sql| graph::lot_recalled(sql, part, lot))
+    }
+
+    /// The parents holding a lot of a part (links, then aggregation
+    /// children), paged.
+    fn trace(
+        &self,
+        part: &str,
+        lot: &str,
+        after: Option<TraceCursor>,
+        limit: u32,
+    ) -> Result<Vec<TraceEntry>, StorageError> {
+        run(self, false, |sql| {
+            graph::trace(sql, part, lot, after, limit)
+        })
+    }
+
+    /// The registry's records for an EPCIS export from `since` (seconds) on,
+    /// read in one transaction.
+    fn epcis_records(&self, since: u64) -> Result<hallmark_epcis::ExportInput, StorageError> {
+        run(self, false, |sql| graph::epcis_records(sql, since))
+    }
+}
+
+/// Runs a graph query once through [`Storage::graph`].
+fn run<S: Storage + ?Sized, T>(
+    storage: &S,
+    write: bool,
+    f: impl FnOnce(&mut dyn graph::Sql) -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
+    let mut f = Some(f);
+    let mut out = None;
+    storage.graph(write, &mut |sql| {
+        if let Some(f) = f.take() {
+            out = Some(f(sql)?);
+        }
+        Ok(())
+    })?;
+    out.ok_or(StorageError::NotRun)
 }
 
 /// Maps a `u64` onto an `i64` preserving order (flips the top bit), so serial

@@ -159,4 +159,13 @@ impl Storage for Faulty {
     fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StorageError> {
         self.inner.audit_log(limit)
     }
+    fn graph(
+        &self,
+        write: bool,
+        f: &mut dyn FnMut(
+            &mut dyn hallmark_server::storage::graph::Sql,
+        ) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        self.inner.graph(write, f)
+    }
 }

@@ -48,6 +48,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../../migrations/postgres/003_registry.sql"),
     ),
+    // Parents and children: aggregation manifests with their children, and
+    // versioned assembly links (issue 15).
+    (
+        4,
+        include_str!("../../../migrations/postgres/004_aggregation.sql"),
+    ),
 ];
 
 /// The advisory lock held while migrating ("hallmark" in ASCII).

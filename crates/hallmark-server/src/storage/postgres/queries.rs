@@ -4,6 +4,7 @@ use hallmark::{BatchManifest, KeyId, Payload, Reason, Revocation};
 use postgres::{IsolationLevel, Row};
 
 use super::{PostgresStorage, db};
+use crate::storage::graph::Value as GraphValue;
 use crate::storage::rows::{
     ManifestRow, REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus,
     SCAN_CODES_UPSERT, SCAN_LOCATIONS_BOUND, SCAN_LOCATIONS_UPSERT, STATUS_COLUMNS, STATUS_QUERY,
@@ -112,7 +113,81 @@ fn read_revocations(
     Ok((to_u64(seq), list))
 }
 
+/// The advisory lock graph writes hold ("hmgraph!" in ASCII).
+const GRAPH_LOCK: i64 = 0x686d_6772_6170_6821;
+
+/// A PostgreSQL transaction as the graph queries' [`Sql`](crate::storage::graph::Sql).
+struct PostgresSql<'a, 'b>(&'a mut postgres::Transaction<'b>);
+
+fn pg_params(params: &[GraphValue]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| -> &(dyn postgres::types::ToSql + Sync) {
+            match p {
+                GraphValue::Int(v) => v,
+                GraphValue::Text(v) => v,
+                GraphValue::Blob(v) => v,
+            }
+        })
+        .collect()
+}
+
+fn pg_value(row: &postgres::Row, i: usize) -> Result<GraphValue, postgres::Error> {
+    use postgres::types::Type;
+    let ty = row.columns().get(i).map(|c| c.type_().clone());
+    Ok(match ty {
+        Some(Type::INT8) => GraphValue::Int(row.try_get(i)?),
+        Some(Type::INT4) => GraphValue::Int(row.try_get::<_, Option<i32>>(i)?.map(i64::from)),
+        Some(Type::BYTEA) => GraphValue::Blob(row.try_get(i)?),
+        _ => GraphValue::Text(row.try_get(i)?),
+    })
+}
+
+impl crate::storage::graph::Sql for PostgresSql<'_, '_> {
+    fn rows(
+        &mut self,
+        sql: &str,
+        params: &[GraphValue],
+    ) -> Result<Vec<Vec<GraphValue>>, StorageError> {
+        let sql = sql.replace('?', "$");
+        let rows = self.0.query(&sql, &pg_params(params)).map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| pg_value(r, i))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)
+    }
+
+    fn exec(&mut self, sql: &str, params: &[GraphValue]) -> Result<u64, StorageError> {
+        let sql = sql.replace('?', "$");
+        self.0.execute(&sql, &pg_params(params)).map_err(db)
+    }
+}
+
 impl Storage for PostgresStorage {
+    fn graph(
+        &self,
+        write: bool,
+        f: &mut dyn FnMut(&mut dyn crate::storage::graph::Sql) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().map_err(db)?;
+        if write {
+            // Graph writes wait for each other (the lock is held to the
+            // commit): cycle checks and per-parent limits see every write
+            // committed before.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&GRAPH_LOCK])
+                .map_err(db)?;
+        } else {
+            tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .map_err(db)?;
+        }
+        f(&mut PostgresSql(&mut tx))?;
+        tx.commit().map_err(db)
+    }
     fn status(&self, kid: KeyId, payload: &Payload) -> Result<Option<Status>, StorageError> {
         let mut conn = self.conn()?;
         let kid_bytes = kid.to_bytes();

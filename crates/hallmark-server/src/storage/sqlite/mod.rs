@@ -33,6 +33,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../../migrations/sqlite/003_registry.sql"),
     ),
+    // Parents and children: aggregation manifests with their children, and
+    // versioned assembly links (issue 15).
+    (
+        4,
+        include_str!("../../../migrations/sqlite/004_aggregation.sql"),
+    ),
 ];
 
 /// Storage in one SQLite database file (or in memory, for tests).
@@ -200,7 +206,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.db");
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 3);
+        assert_eq!(s.schema_version().unwrap(), 4);
         let (mode, sync): (String, i64) = {
             let c = s.lock();
             (
@@ -246,7 +252,7 @@ mod tests {
         ))
         .unwrap();
         let s = SqliteStorage::setup(conn).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 3);
+        assert_eq!(s.schema_version().unwrap(), 4);
         let sum = s
             .scan_summary(KeyId::from_bytes([1, 2, 3, 4]), 5, 150)
             .unwrap();
@@ -284,7 +290,7 @@ mod tests {
         )
         .unwrap();
         let s = SqliteStorage::setup(conn).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 3);
+        assert_eq!(s.schema_version().unwrap(), 4);
         let (seq, list) = s.revocations().unwrap();
         assert_eq!((seq, list.len()), (7, 1));
         let kid = KeyId::from_bytes([1, 2, 3, 4]);

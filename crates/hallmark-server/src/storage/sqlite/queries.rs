@@ -4,6 +4,7 @@ use hallmark::{BatchManifest, KeyId, Payload, Reason, Revocation};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{SqliteStorage, db};
+use crate::storage::graph::Value as GraphValue;
 use crate::storage::rows::{
     ManifestRow, REGISTERED_OPAQUE_QUERY, REGISTERED_SEQUENTIAL_QUERY, RawStatus,
     SCAN_CODES_UPSERT, SCAN_LOCATIONS_BOUND, SCAN_LOCATIONS_UPSERT, STATUS_COLUMNS, STATUS_QUERY,
@@ -120,9 +121,82 @@ fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
 }
 
+/// A SQLite transaction as the graph queries' [`Sql`](crate::storage::graph::Sql).
+struct SqliteSql<'a>(&'a rusqlite::Transaction<'a>);
+
+fn to_sqlite(v: &GraphValue) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match v {
+        GraphValue::Int(Some(i)) => V::Integer(*i),
+        GraphValue::Text(Some(t)) => V::Text(t.clone()),
+        GraphValue::Blob(Some(b)) => V::Blob(b.clone()),
+        GraphValue::Int(None) | GraphValue::Text(None) | GraphValue::Blob(None) => V::Null,
+    }
+}
+
+fn from_sqlite(v: rusqlite::types::Value) -> GraphValue {
+    use rusqlite::types::Value as V;
+    match v {
+        V::Null => GraphValue::Int(None),
+        V::Integer(i) => GraphValue::Int(Some(i)),
+        // No graph column is REAL; read one as its integer part.
+        V::Real(f) => GraphValue::Int(Some(f as i64)),
+        V::Text(t) => GraphValue::Text(Some(t)),
+        V::Blob(b) => GraphValue::Blob(Some(b)),
+    }
+}
+
+impl crate::storage::graph::Sql for SqliteSql<'_> {
+    fn rows(
+        &mut self,
+        sql: &str,
+        params: &[GraphValue],
+    ) -> Result<Vec<Vec<GraphValue>>, StorageError> {
+        let mut stmt = self.0.prepare_cached(sql).map_err(db)?;
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map(
+                rusqlite::params_from_iter(params.iter().map(to_sqlite)),
+                |r| {
+                    (0..n)
+                        .map(|i| r.get::<_, rusqlite::types::Value>(i).map(from_sqlite))
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                },
+            )
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)?;
+        Ok(rows)
+    }
+
+    fn exec(&mut self, sql: &str, params: &[GraphValue]) -> Result<u64, StorageError> {
+        let mut stmt = self.0.prepare_cached(sql).map_err(db)?;
+        let n = stmt
+            .execute(rusqlite::params_from_iter(params.iter().map(to_sqlite)))
+            .map_err(db)?;
+        Ok(n as u64)
+    }
+}
+
 impl Storage for SqliteStorage {
     fn reads_inline(&self) -> bool {
         true
+    }
+
+    fn graph(
+        &self,
+        write: bool,
+        f: &mut dyn FnMut(&mut dyn crate::storage::graph::Sql) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        let mut conn = if write { self.lock() } else { self.reader() };
+        let behavior = if write {
+            TransactionBehavior::Immediate
+        } else {
+            TransactionBehavior::Deferred
+        };
+        let tx = conn.transaction_with_behavior(behavior).map_err(db)?;
+        f(&mut SqliteSql(&tx))?;
+        tx.commit().map_err(db)
     }
 
     fn status(&self, kid: KeyId, payload: &Payload) -> Result<Option<Status>, StorageError> {
