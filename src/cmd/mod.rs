@@ -4,6 +4,7 @@ use clap::Subcommand;
 
 use crate::Result;
 
+mod aggregate;
 mod batches;
 mod bundle;
 pub(crate) mod cert;
@@ -33,6 +34,7 @@ pub(crate) enum Command {
     Mint(mint::Args),
     #[command(subcommand)]
     Gs1(gs1::Command),
+    Aggregate(aggregate::Args),
     Batches(batches::Args),
     Verify(verify::Args),
     #[command(subcommand)]
@@ -57,6 +59,7 @@ impl Command {
             Command::Trust(cmd) => trust::run(cmd),
             Command::Mint(args) => mint::run(args),
             Command::Gs1(cmd) => gs1::run(cmd),
+            Command::Aggregate(args) => aggregate::run(args),
             Command::Batches(args) => batches::run(args),
             Command::Verify(args) => verify::run(args),
             Command::Cert(cmd) => cert::run(cmd),

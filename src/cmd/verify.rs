@@ -1,11 +1,12 @@
 //! `hallmark verify`
 
 use std::borrow::Borrow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use hallmark::aggregation::{AggregationManifest, AggregationSet, Child, UnitId};
 use hallmark::report::Report;
 use hallmark::{Date, RevocationSnapshot, TrustStore, Verdict, Verifier};
 use rayon::prelude::*;
@@ -21,6 +22,9 @@ use hallmark_state::offline::{self, FirstSeen, Judged, OfflineError, Scan, Sessi
 /// Codes verified per step (on all cores); bounds memory whatever the input size.
 const CHUNK: usize = 4096;
 
+/// The verdict of a scanned unit the --expect manifests do not list.
+const NOT_IN_AGGREGATION: &str = "not-in-aggregation";
+
 /// Verify codes offline against a trust store.
 ///
 /// Verifies the CODEs given, or the codes in --input FILE, or one code per line
@@ -34,6 +38,7 @@ const CHUNK: usize = 4096;
 /// Verdicts:
 ///   genuine        signature valid, key valid on the code's date, not revoked
 ///   stale          genuine, but the --revocations data is older than --max-age
+///   not-in-aggregation  (--expect) a unit no --expect manifest lists
 ///   malformed      not a well-formed code
 ///   unknown-key    no trusted key has the code's key id
 ///   bad-signature  altered or forged
@@ -49,6 +54,29 @@ const CHUNK: usize = 4096;
 ///                  no batch receipted before the compromise (key-compromised)
 ///   duplicate      genuine, but its serial was seen earlier in this input or in
 ///                  the --seen journal (with when and where first seen)
+///
+/// Aggregations (`hallmark aggregate`): --aggregation PALLET.agg [--aggregation
+/// CASE.agg ...] verifies a signed manifest (its signer needs the aggregation
+/// usage; nested manifests are given beside it) and then every child it holds,
+/// by exactly the single-code rules (bundle, revocations, scope, expiry,
+/// duplicates, --seen: every child is journaled), on all cores. A code or GS1
+/// parent is verified too and printed first, its line labelled `parent`. A
+/// refused manifest set is exit status 2. Then one summary line (parent,
+/// signer, business step, time, counts) and a spot-check line go to stderr
+/// (with --json also one final object {"aggregation": {...}} on stdout); each
+/// child's JSON has `manifest` {digest, position}. What a manifest proves: the
+/// signer stated the parent held these children, each genuine on its own.
+/// What it cannot: that the box still holds them. Open it and find the
+/// --spot-check K children named (chosen with OS randomness, so a packer
+/// cannot predict them).
+///
+/// --expect P.agg [--expect CASE.agg ...] while scanning units: a unit the
+/// manifests do not list (by unit identity: key id and serial, or GTIN and
+/// serial) gets the verdict not-in-aggregation (its verifier verdict stays in
+/// JSON as underlying_verdict). At the end, every child never scanned is
+/// printed on stdout, one `never-scanned` line each (with --json, one final
+/// object {"never_scanned": [{unit, code, manifest}, ...]}), and their count
+/// on stderr.
 ///
 /// Exit status: 0 every code genuine (or stale), 1 any other verdict (or no codes
 /// given), 2 usage or I/O error, or revocation data or a trust bundle refused
@@ -120,6 +148,21 @@ pub(crate) struct Args {
     /// Check expiry as of this date (YYYY-MM-DD) instead of today (UTC).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     today: Option<Date>,
+    /// Verify a signed aggregation manifest (from `hallmark aggregate`) and
+    /// then every child it holds by the single-code rules; repeat for the
+    /// nested manifests (the cases of a pallet). See "Aggregations" above.
+    #[arg(long = "aggregation", value_name = "FILE",
+          conflicts_with_all = ["codes", "input", "image", "expect"])]
+    aggregation: Vec<PathBuf>,
+    /// With --aggregation: name K children chosen at random (OS randomness)
+    /// for a physical spot check; 0 disables.
+    #[arg(long, value_name = "K", default_value_t = 5, requires = "aggregation")]
+    spot_check: usize,
+    /// While scanning units: flag every unit not among the children of these
+    /// signed manifests (not-in-aggregation, exit 1) and report the children
+    /// never scanned. Repeat for nested manifests.
+    #[arg(long = "expect", value_name = "FILE")]
+    expect: Vec<PathBuf>,
     /// Codes to verify; none means --input, --image or stdin.
     #[arg(value_name = "CODE")]
     codes: Vec<String>,
@@ -173,6 +216,29 @@ struct Item {
     scan: Scan,
     /// Where it came from, for images: "FILE#n".
     source: Option<String>,
+    /// For a manifest's child: `{"digest": HEX, "position": N}` (1-based
+    /// position in the manifest whose digest it is).
+    manifest: Option<Value>,
+    /// `parent` for a manifest's parent.
+    role: Option<&'static str>,
+}
+
+impl Item {
+    fn new(scan: Scan, source: Option<String>) -> Item {
+        Item {
+            scan,
+            source,
+            manifest: None,
+            role: None,
+        }
+    }
+}
+
+/// `--expect`: the units the manifests list, and which were scanned.
+struct Expect {
+    /// Unit → leaf index.
+    units: HashMap<UnitId, usize>,
+    scanned: Vec<bool>,
 }
 
 impl Borrow<Scan> for Item {
@@ -188,6 +254,8 @@ struct Run<'a, W: Write> {
     counts: BTreeMap<&'static str, usize>,
     /// Whether every code so far was accepted (genuine or stale).
     all_accepted: bool,
+    /// `--expect`'s manifests.
+    expect: Option<Expect>,
 }
 
 impl<W: Write> Run<'_, W> {
@@ -202,13 +270,44 @@ impl<W: Write> Run<'_, W> {
             e => e.into(),
         })?;
         let json = self.json;
+        // With --expect: each scan's leaf index, or None for a unit the
+        // manifests do not list (compared by unit identity, not text).
+        let outside: Vec<Option<Option<usize>>> = match &self.expect {
+            Some(expect) => items
+                .par_iter()
+                .map(|item| {
+                    let unit = Child::from_scan(&item.scan.text)
+                        .ok()
+                        .and_then(|c| c.unit().ok().flatten());
+                    Some(unit.and_then(|u| expect.units.get(&u).copied()))
+                })
+                .collect(),
+            None => vec![None; items.len()],
+        };
         let lines: Vec<String> = items
             .par_iter()
             .zip(judged.par_iter())
-            .map(|(item, judged)| render(item, judged, json))
+            .zip(outside.par_iter())
+            .map(|((item, judged), found)| render(item, judged, json, matches!(found, Some(None))))
             .collect();
-        for judged in &judged {
+        for (judged, found) in judged.iter().zip(&outside) {
             let kind = judged.kind();
+            match found {
+                Some(None) => {
+                    self.all_accepted = false;
+                    *self.counts.entry(NOT_IN_AGGREGATION).or_default() += 1;
+                    continue;
+                }
+                Some(Some(i)) => {
+                    // A forgery of a listed unit does not count as scanning it.
+                    if !matches!(kind.as_str(), "bad-signature" | "malformed" | "unknown-key")
+                        && let Some(s) = self.expect.as_mut().and_then(|e| e.scanned.get_mut(*i))
+                    {
+                        *s = true;
+                    }
+                }
+                None => {}
+            }
             self.all_accepted &= kind.is_accepted();
             *self.counts.entry(kind.as_str()).or_default() += 1;
         }
@@ -223,15 +322,25 @@ impl<W: Write> Run<'_, W> {
 /// uses), every field present (null when it does not apply), plus the
 /// CLI's own `line`, `input`, `reason`, `source`, `first_seen`, and, for one
 /// release, `key` (the old name of `key_name`; CHANGELOG.md).
-fn render(item: &Item, judged: &Judged, json: bool) -> String {
+fn render(item: &Item, judged: &Judged, json: bool, outside: bool) -> String {
     let Scan { line, text, len } = &item.scan;
     let input = echo(text, *len);
-    let reason = reason(&judged.verdict, judged.first_seen.as_ref());
+    let mut reason = reason(&judged.verdict, judged.first_seen.as_ref());
+    let underlying = judged.kind().as_str();
+    if outside {
+        reason =
+            format!("not a child of the --expect manifests (verifier: {underlying}: {reason})");
+    }
     if !json {
         // The text line needs only the canonical code: no report is built.
-        let word = judged.kind().as_str();
+        let word = if outside {
+            NOT_IN_AGGREGATION
+        } else {
+            underlying
+        };
         let shown = hallmark::report::canonical_code(&judged.verdict, text).unwrap_or(input);
-        return format!("{word}\t{shown}\t{reason}\n");
+        let role = item.role.map(|r| format!("{r}\t")).unwrap_or_default();
+        return format!("{role}{word}\t{shown}\t{reason}\n");
     }
     let report = Report::new(&judged.verdict, text).with_verdict(judged.kind());
     let mut value = match serde_json::to_value(&report) {
@@ -248,6 +357,16 @@ fn render(item: &Item, judged: &Judged, json: bool) -> String {
     value.insert("reason".to_owned(), json!(reason));
     if let Some(source) = &item.source {
         value.insert("source".to_owned(), json!(source));
+    }
+    if let Some(manifest) = &item.manifest {
+        value.insert("manifest".to_owned(), manifest.clone());
+    }
+    if let Some(role) = item.role {
+        value.insert("role".to_owned(), json!(role));
+    }
+    if outside {
+        value.insert("verdict".to_owned(), json!(NOT_IN_AGGREGATION));
+        value.insert("underlying_verdict".to_owned(), json!(underlying));
     }
     match &judged.first_seen {
         Some(FirstSeen::Line(l)) => {
@@ -352,6 +471,10 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             );
         }
     }
+    let trust_for_sets: &TrustStore = match &bundle {
+        Some(b) => b.trust(),
+        None => &trust,
+    };
     let mut session = Session::new(verifier, now);
     if let Some(path) = &args.seen {
         let journal = match Journal::try_open(path) {
@@ -374,6 +497,26 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         out: BufWriter::with_capacity(1 << 16, io::stdout().lock()),
         counts: BTreeMap::new(),
         all_accepted: true,
+        expect: None,
+    };
+    if !args.aggregation.is_empty() {
+        return aggregation(&args, &mut run, trust_for_sets);
+    }
+    let expected = if args.expect.is_empty() {
+        None
+    } else {
+        let set = load_set(&args.expect, trust_for_sets)?;
+        let mut units = HashMap::with_capacity(set.leaf_count());
+        for (i, leaf) in set.leaves().enumerate() {
+            if let Ok(Some(u)) = leaf.child.unit() {
+                units.insert(u, i);
+            }
+        }
+        run.expect = Some(Expect {
+            units,
+            scanned: vec![false; set.leaf_count()],
+        });
+        Some(set)
     };
 
     if !args.image.is_empty() {
@@ -386,14 +529,14 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             }
             for (n, text) in found.into_iter().enumerate() {
                 let len = text.len();
-                items.push(Item {
-                    scan: Scan {
+                items.push(Item::new(
+                    Scan {
                         line: items.len() + 1,
                         text,
                         len,
                     },
-                    source: Some(format!("{}#{}", path.display(), n + 1)),
-                });
+                    Some(format!("{}#{}", path.display(), n + 1)),
+                ));
             }
         }
         run.chunk(&items)?;
@@ -402,10 +545,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             .codes
             .iter()
             .enumerate()
-            .map(|(i, c)| Item {
-                scan: Scan::new(i + 1, c.clone()),
-                source: None,
-            })
+            .map(|(i, c)| Item::new(Scan::new(i + 1, c.clone()), None))
             .collect();
         for chunk in items.chunks(CHUNK) {
             run.chunk(chunk)?;
@@ -438,7 +578,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             }
             let items: Vec<Item> = chunk
                 .into_iter()
-                .map(|scan| Item { scan, source: None })
+                .map(|scan| Item::new(scan, None))
                 .collect();
             run.chunk(&items)?;
             bar.set_position(if len.is_some() {
@@ -448,6 +588,9 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             });
         }
         bar.finish_and_clear();
+    }
+    if let (Some(set), Some(expect)) = (&expected, &run.expect) {
+        never_scanned(&mut run.out, set, &expect.scanned, args.json)?;
     }
     run.out.flush()?;
     let total: usize = run.counts.values().sum();
@@ -462,4 +605,215 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     } else {
         EXIT_NOT_GENUINE
     })
+}
+
+/// Reads and verifies a set of manifests (one root and its nested ones).
+fn load_set(paths: &[PathBuf], trust: &TrustStore) -> Result<AggregationSet> {
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        files.push(crate::read_bounded(
+            path,
+            hallmark::aggregation::MAX_AGGREGATION_BYTES,
+            "the aggregation manifest",
+        )?);
+    }
+    let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
+    AggregationSet::verify(&refs, trust).map_err(|e| {
+        // Name the file at fault when one alone is refused.
+        let culprit = files
+            .iter()
+            .zip(paths)
+            .find(|(bytes, _)| AggregationManifest::verify(bytes, trust).is_err())
+            .map(|(_, p)| p.display().to_string());
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        CliError::about(
+            culprit.unwrap_or_else(|| format!("the aggregation set {}", names.join(", "))),
+            e,
+        )
+    })
+}
+
+/// Where a leaf is: its manifest's digest and its 1-based position there.
+fn leaf_place(set: &AggregationSet, manifest: usize, position: usize) -> Value {
+    json!({
+        "digest": set.digest(manifest).map(|d| crate::output::hex_encode(d)),
+        "position": position + 1,
+    })
+}
+
+/// `--aggregation`: the manifests, the parent, then every leaf in chunks.
+fn aggregation<W: Write>(args: &Args, run: &mut Run<'_, W>, trust: &TrustStore) -> Result<u8> {
+    let set = load_set(&args.aggregation, trust)?;
+    let root = set.root();
+    let mut parent_ok = true;
+    if let Some(text) = root.parent.scan_text() {
+        let mut item = Item::new(Scan::new(0, text), None);
+        item.role = Some("parent");
+        run.chunk(std::slice::from_ref(&item))?;
+        parent_ok = run.all_accepted;
+        run.counts.clear();
+        run.all_accepted = true;
+    }
+    let leaves: Vec<_> = set.leaves().collect();
+    let bar = crate::output::progress_bar(
+        Some(leaves.len() as u64),
+        "{spinner} verifying [{bar:40}] {pos}/{len} codes ({per_sec}, ETA {eta})",
+    );
+    for (c, chunk) in leaves.chunks(CHUNK).enumerate() {
+        let items: Vec<Item> = chunk
+            .par_iter()
+            .enumerate()
+            .map(|(i, leaf)| {
+                let mut item = Item::new(
+                    Scan::new(
+                        c * CHUNK + i + 1,
+                        leaf.child.scan_text().unwrap_or_default(),
+                    ),
+                    None,
+                );
+                item.manifest = Some(leaf_place(&set, leaf.manifest, leaf.position));
+                item
+            })
+            .collect();
+        run.chunk(&items)?;
+        bar.inc(items.len() as u64);
+    }
+    bar.finish_and_clear();
+    let total: usize = run.counts.values().sum();
+    let counts: Vec<String> = run.counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let parent = root
+        .parent
+        .unit()
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    let signer = trust
+        .get(root.kid)
+        .map(|k| k.name().to_owned())
+        .unwrap_or_default();
+    let time = hallmark::rfc3339(root.time);
+    let mut chosen = Vec::new();
+    if args.spot_check > 0 {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed)
+            .map_err(|e| CliError::new(format!("no OS randomness for the spot check: {e}")))?;
+        for i in set.spot_check(args.spot_check, seed) {
+            if let Some(leaf) = leaves.get(i) {
+                let unit = leaf
+                    .child
+                    .unit()
+                    .ok()
+                    .flatten()
+                    .map(|u| u.to_string())
+                    .unwrap_or_default();
+                let case = match set.manifest(leaf.manifest) {
+                    Some(m) if leaf.manifest != 0 => m.parent.unit().map(|u| u.to_string()).ok(),
+                    _ => None,
+                };
+                chosen.push((i + 1, leaf.position + 1, case, unit, leaf.child.scan_text()));
+            }
+        }
+    }
+    if args.json {
+        let spot: Vec<Value> = chosen
+            .iter()
+            .map(|(n, position, case, unit, code)| {
+                json!({"child": n, "position": position, "in": case, "unit": unit, "code": code})
+            })
+            .collect();
+        writeln!(
+            run.out,
+            "{}",
+            json!({"aggregation": {
+                "parent": parent, "kid": root.kid.to_string(), "signer": signer,
+                "bizstep": root.bizstep.as_str(), "time": time, "location": root.location,
+                "manifests": set.len(), "children": total, "counts": run.counts,
+                "parent_accepted": parent_ok, "spot_check": spot,
+            }})
+        )?;
+    }
+    run.out.flush()?;
+    eprintln!(
+        "aggregation: parent {parent}, signed by {signer} ({}), {} at {time}{}, {} manifests, \
+         {total} children: {}",
+        root.kid,
+        root.bizstep,
+        root.location
+            .as_deref()
+            .map(|l| format!(" in {l:?}"))
+            .unwrap_or_default(),
+        set.len(),
+        if counts.is_empty() {
+            "none".to_owned()
+        } else {
+            counts.join(", ")
+        }
+    );
+    if !chosen.is_empty() {
+        let named: Vec<String> = chosen
+            .iter()
+            .map(|(n, position, case, unit, _)| match case {
+                Some(case) => format!("#{n} ({unit}, position {position} in {case})"),
+                None => format!("#{n} ({unit}, position {position})"),
+            })
+            .collect();
+        eprintln!(
+            "spot check: open the box and find these {} children: {}",
+            named.len(),
+            named.join("; ")
+        );
+    }
+    Ok(if run.all_accepted && parent_ok && total > 0 {
+        EXIT_OK
+    } else {
+        EXIT_NOT_GENUINE
+    })
+}
+
+/// `--expect`: the children never scanned, as one JSON object
+/// `{"never_scanned": [...]}` (--json) or one `never-scanned` line each; the
+/// count on stderr.
+fn never_scanned<W: Write>(
+    out: &mut W,
+    set: &AggregationSet,
+    scanned: &[bool],
+    json: bool,
+) -> Result<()> {
+    let mut missing = Vec::new();
+    for (leaf, seen) in set.leaves().zip(scanned) {
+        if *seen {
+            continue;
+        }
+        let unit = leaf
+            .child
+            .unit()
+            .ok()
+            .flatten()
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let place = leaf_place(set, leaf.manifest, leaf.position);
+        let code = leaf.child.scan_text();
+        if json {
+            missing.push(json!({"unit": unit, "code": code, "manifest": place}));
+        } else {
+            writeln!(
+                out,
+                "never-scanned\t{}\t{unit}, position {} of manifest {}",
+                code.unwrap_or_default(),
+                leaf.position + 1,
+                set.digest(leaf.manifest)
+                    .map(|d| crate::output::hex_encode(d))
+                    .unwrap_or_default()
+            )?;
+            missing.push(Value::Null);
+        }
+    }
+    if json {
+        writeln!(out, "{}", json!({"never_scanned": missing}))?;
+    }
+    eprintln!(
+        "expect: {} of {} children never scanned",
+        missing.len(),
+        scanned.len()
+    );
+    Ok(())
 }

@@ -14,6 +14,7 @@ mod common;
 #[path = "../../crates/hallmark-server/tests/pg/mod.rs"]
 mod pg;
 
+mod aggregation;
 mod architecture;
 mod chain;
 mod cli;
