@@ -210,7 +210,13 @@ fn status(s: &StatusRecord) -> Value {
     m.insert("bizStep".into(), step.into());
     m.insert("disposition".into(), disposition.into());
     m.insert("hallmark:statusAction".into(), s.action.clone().into());
-    if let Some(r) = &s.reason {
+    // A reason the disposition already says is not repeated: the reference
+    // generator rewrites any extension value equal to a CBV word used in the
+    // document (docs/EPCIS.md, "Known divergence").
+    if let Some(r) = &s.reason
+        && r != disposition
+        && r != "recall"
+    {
         m.insert("hallmark:reason".into(), r.clone().into());
     }
     Value::Object(m)
