@@ -1,6 +1,14 @@
 //! Documents built from sample records: the mapping of each record to its
 //! event, and the event hash's independence from `eventID` and key order.
 
+// Tests: a panic is the failure report.
+#![allow(
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+
 use hallmark_epcis::{
     AggregationRecord, BatchRecord, ExportInput, Id, LinkRecord, StatusRecord, document,
     event_counts, event_hash,
