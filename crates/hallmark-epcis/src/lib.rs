@@ -1,8 +1,51 @@
 //! EPCIS 2.0 export of a hallmark registry's records (JSON-LD), each event
 //! identified by its CBV 2.0 event hash. No I/O: the registry hands records in,
 //! JSON comes out.
+//!
+//! [`document`] maps an [`ExportInput`] to an EPCISDocument; [`event_hash`]
+//! computes the CBV 2.0 event hash any EPCIS event carries as its `eventID`.
+//! The mapping is described in `docs/EPCIS.md`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod doc;
+mod hash;
+mod ids;
+mod time;
+
+pub use doc::{CONTEXT, document, event_counts};
+pub use hash::{event_hash, pre_hash_string};
+pub(crate) use ids::epc_urn_to_dl;
+pub use ids::{class_uri, id_uri};
+
+/// The JSON-LD namespace of hallmark's extension fields (prefix `hallmark`).
+pub const HALLMARK_NS: &str = "https://example.invalid/hallmark/epcis/";
+
+/// Why an event could not be hashed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EpcisError {
+    /// The event is not a JSON object.
+    #[error("an EPCIS event must be a JSON object")]
+    NotAnObject,
+    /// A required field is absent.
+    #[error("the event has no {0:?} field")]
+    Missing(&'static str),
+    /// A field has the wrong shape.
+    #[error("field {field:?}: {why}")]
+    BadField {
+        /// The field.
+        field: String,
+        /// What was wrong.
+        why: String,
+    },
+    /// A field the hash does not support here (sensor data, unprefixed unknown fields).
+    #[error("field {0:?} is not supported by this event hash")]
+    Unsupported(String),
+    /// An extension field's prefix is not in the event's `@context`.
+    #[error("extension prefix {0:?} is not defined in the event's @context")]
+    UnknownPrefix(String),
+}
 
 /// An identifier of a unit, a logistic unit or a class of units.
 #[derive(Clone, Debug, PartialEq, Eq)]
