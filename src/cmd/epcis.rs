@@ -141,21 +141,8 @@ fn from_server(
 fn from_db(db: &str, since: u64) -> Result<serde_json::Value> {
     let db = Database::parse(db).map_err(|e| CliError::context("--db (or $HALLMARK_DB)", e))?;
     let storage = db.open().map_err(|e| CliError::context(&db, e))?;
-    let input = records(&*storage, since).map_err(|e| CliError::context(&db, e))?;
+    let input = storage
+        .epcis_records(since)
+        .map_err(|e| CliError::context(&db, e))?;
     Ok(hallmark_epcis::document(&input, crate::cmd::now_secs()?))
-}
-
-/// The registry's records since `since`.
-///
-/// Glue pending: `Storage::epcis_records(since) -> ExportInput` is being
-/// added to hallmark-server (branch srv); when it lands this becomes
-/// `storage.epcis_records(since)`. Until then --db says so and --server works.
-fn records(
-    _storage: &dyn hallmark_server::Storage,
-    _since: u64,
-) -> std::result::Result<hallmark_epcis::ExportInput, CliError> {
-    Err(CliError::new(
-        "--db export needs the registry's EPCIS records (Storage::epcis_records), \
-         not in this build; use --server",
-    ))
 }

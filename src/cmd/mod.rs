@@ -8,6 +8,7 @@ mod aggregate;
 mod batches;
 mod bundle;
 pub(crate) mod cert;
+mod epcis;
 pub(crate) mod files;
 pub(crate) mod gs1;
 mod gs1_pool;
@@ -36,6 +37,8 @@ pub(crate) enum Command {
     Gs1(gs1::Command),
     Aggregate(aggregate::Args),
     Batches(batches::Args),
+    #[command(subcommand)]
+    Epcis(epcis::Command),
     Verify(verify::Args),
     #[command(subcommand)]
     Cert(cert::Command),
@@ -61,6 +64,7 @@ impl Command {
             Command::Gs1(cmd) => gs1::run(cmd),
             Command::Aggregate(args) => aggregate::run(args),
             Command::Batches(args) => batches::run(args),
+            Command::Epcis(cmd) => epcis::run(cmd),
             Command::Verify(args) => verify::run(args),
             Command::Cert(cmd) => cert::run(cmd),
             Command::Inspect(args) => inspect::run(args),

@@ -183,7 +183,11 @@ fn a_signer_without_the_aggregation_usage_is_refused() {
         .args(&["--cert", p(&cert), "--aggregation", p(&m)])
         .run();
     assert_eq!(code(&o), 2, "{}", stderr(&o));
-    assert!(stderr(&o).contains("usage"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("may not sign aggregation manifests"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -235,10 +235,8 @@ fn every_event_id_matches_an_independent_cbv_event_hash() {
         &["-m", "epcis_event_hash_generator", "-e", "JSON", p(&path)],
     );
     assert_eq!(code(&out), 0, "generator: {}", stderr(&out));
-    let theirs: Vec<&str> = stdout(&out)
-        .lines()
-        .filter(|l| l.starts_with("ni:"))
-        .collect();
+    let generated = stdout(&out);
+    let theirs: Vec<&str> = generated.lines().filter(|l| l.starts_with("ni:")).collect();
     let ours: Vec<&str> = doc["epcisBody"]["eventList"]
         .as_array()
         .unwrap()

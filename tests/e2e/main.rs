@@ -18,6 +18,7 @@ mod aggregation;
 mod architecture;
 mod chain;
 mod cli;
+mod epcis;
 mod files;
 mod gs1;
 mod hsm;

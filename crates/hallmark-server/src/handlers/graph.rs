@@ -539,24 +539,6 @@ pub struct EpcisQuery {
     pub since: Option<u64>,
 }
 
-/// The EPCIS document for the export input. PLACEHOLDER for the lead to
-/// wire: replace the body with `hallmark_epcis::document(input, now)` once
-/// that function lands; until then the input's records are returned as
-/// plain JSON (not EPCIS).
-pub fn epcis_document_stub(input: &hallmark_epcis::ExportInput, now: u64) -> Value {
-    json!({
-        "stub": "hallmark_epcis::document is not wired yet; these are the export's input records",
-        "created": now,
-        "input": format!("{input:#?}"),
-        "counts": {
-            "batches": input.batches.len(),
-            "aggregations": input.aggregations.len(),
-            "links": input.links.len(),
-            "status_changes": input.status_changes.len(),
-        },
-    })
-}
-
 /// The registry's records as EPCIS 2.0 events. Needs a `batches` token.
 pub(crate) async fn epcis(
     State(state): State<AppState>,
@@ -565,7 +547,7 @@ pub(crate) async fn epcis(
 ) -> Result<Json<Value>, ApiError> {
     blocking(move || {
         let input = state.storage().epcis_records(q.since.unwrap_or(0))?;
-        Ok(Json(epcis_document_stub(&input, state.now())))
+        Ok(Json(hallmark_epcis::document(&input, state.now())))
     })
     .await
 }
