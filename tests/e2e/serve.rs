@@ -937,3 +937,114 @@ fn gs1_digital_link_path_on_the_service_host() {
     assert_eq!(bad.status, 200);
     assert_eq!(bad.json()["verdict"], "bad-signature");
 }
+
+#[test]
+fn acknowledged_links_and_aggregations_survive_kill_9() {
+    acknowledged_links_and_aggregations_survive_kill_9_on(&setup());
+}
+
+#[test]
+fn acknowledged_links_and_aggregations_survive_kill_9_on_postgres() {
+    if let Some(s) = setup_postgres("kill9graph") {
+        acknowledged_links_and_aggregations_survive_kill_9_on(&s);
+    }
+}
+
+/// Links (made and replaced) and a stored aggregation manifest, acknowledged
+/// by the real server, then `kill -9`: after a restart every one is there,
+/// the replaced link with its removal time.
+fn acknowledged_links_and_aggregations_survive_kill_9_on(s: &Setup) {
+    let codes = mint_demo(s.dir.path(), 8, &[]);
+    let token = create_token(&s.db, "graph", "batches");
+    let auth = format!("Bearer {token}");
+    let json_auth = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    // An aggregation manifest of four codes under an SSCC, signed by the demo key.
+    let children = s.dir.path().join("children.txt");
+    std::fs::write(&children, codes[4..8].join("\n")).unwrap();
+    let manifest = s.dir.path().join("case.agg");
+    let out = hallmark(&[
+        "aggregate",
+        "--key",
+        p(&demo_key()),
+        "--parent",
+        "sscc:106141411234567897",
+        "--children",
+        p(&children),
+        "--bizstep",
+        "packing",
+        "--out",
+        p(&manifest),
+    ])
+    .run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    let server = Server::start(s.dir.path(), &s.trust, &s.db, &s.rev_key);
+    let post = |path: &str, body: serde_json::Value| {
+        let r = server.request("POST", path, &json_auth, body.to_string().as_bytes());
+        assert!(
+            r.status == 200 || r.status == 201,
+            "{path}: {} {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        );
+        r.json()
+    };
+    let (drone, battery, spare) = (&codes[0], &codes[1], &codes[2]);
+    let first = post(
+        "/v1/links",
+        serde_json::json!({"parent": drone, "child": battery}),
+    );
+    post(
+        "/v1/links",
+        serde_json::json!({"parent": drone, "child": spare, "replace": first["id"]}),
+    );
+    post(
+        "/v1/links",
+        serde_json::json!({"parent": drone, "child": {"part": "BAT-1", "lot": "L231212-01"}}),
+    );
+    let bytes = std::fs::read(&manifest).unwrap();
+    let r = server.request(
+        "POST",
+        "/v1/aggregations",
+        &[
+            ("Authorization", auth.as_str()),
+            ("Content-Type", "application/octet-stream"),
+        ],
+        &bytes,
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let log = server.kill9();
+    assert!(
+        !log.contains(token.trim_start_matches("hm_")),
+        "a token reached the log"
+    );
+
+    let server = Server::start(s.dir.path(), &s.trust, &s.db, &s.rev_key);
+    let v = server
+        .request("GET", &format!("/v1/codes/{drone}"), &[], b"")
+        .json();
+    let components = v["components"].as_array().unwrap();
+    assert_eq!(components.len(), 3, "{v}");
+    assert!(components[0]["removed_at"].is_u64(), "{v}");
+    assert_eq!(components[0]["replaced_by"], components[1]["id"], "{v}");
+    let r = server.request(
+        "GET",
+        "/v1/aggregations/sscc:106141411234567897",
+        &[("Authorization", auth.as_str())],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let text = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(text.contains("\"child_count\":4"), "{text}");
+    let r = server.request(
+        "GET",
+        "/v1/trace?part=BAT-1&lot=L231212-01",
+        &[("Authorization", auth.as_str())],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["parents"].as_array().unwrap().len(), 1);
+}
