@@ -1047,4 +1047,21 @@ fn acknowledged_links_and_aggregations_survive_kill_9_on(s: &Setup) {
     );
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["parents"].as_array().unwrap().len(), 1);
+    // The page shows what the drone is built from and what the spare is in.
+    let r = server.request("GET", &format!("/c/{drone}"), &[], b"");
+    let page = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(
+        page.contains("Built from") && page.contains("lot L231212-01 of BAT-1"),
+        "{page}"
+    );
+    assert!(page.contains("1 replaced part(s)"), "{page}");
+    let r = server.request("GET", &format!("/c/{spare}"), &[], b"");
+    let page = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(
+        page.contains("Contained in") && page.contains("built into code:"),
+        "{page}"
+    );
+    let r = server.request("GET", &format!("/c/{}", codes[4]), &[], b"");
+    let page = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(page.contains("packed in sscc:106141411234567897"), "{page}");
 }

@@ -103,8 +103,13 @@ pub(crate) async fn code_page(
             "<p>This link does not hold a code.</p>",
         );
     };
-    let judged = read_only(state, move |state| judge(state, &code)).await;
-    let j = match judged {
+    let judged = read_only(state, move |state| {
+        let j = judge(state, &code)?;
+        let graph = crate::handlers::graph::unit_graph(state, &j)?;
+        Ok::<_, crate::error::ApiError>((j, graph))
+    })
+    .await;
+    let (j, graph) = match judged {
         Ok(j) => j,
         Err(e) if e.status() == StatusCode::BAD_REQUEST => {
             return page(
@@ -148,10 +153,75 @@ pub(crate) async fn code_page(
         Verdict::Malformed(_) | Verdict::BadSignature(_) | Verdict::KeyNotValid(_) => ("Not genuine", "#b00", "This code does not carry a valid manufacturer signature: it may be forged or altered.".to_owned()),
         _ => ("Not genuine", "#b00", "This code could not be verified.".to_owned()),
     };
+    let graph_html = graph.as_ref().map(graph_section).unwrap_or_default();
+    let (title, colour) = match &graph {
+        Some(g) if !g.revoked.is_empty() && j.verdict.kind().is_accepted() => {
+            ("Warning: a part is recalled", "#b00")
+        }
+        _ => (title, colour),
+    };
     page(
         StatusCode::OK,
         title,
         colour,
-        &format!("<p>{}</p>{table}", esc(&text)),
+        &format!("<p>{}</p>{table}{graph_html}", esc(&text)),
     )
+}
+
+/// What the unit is packed in or built into, and what it is built from
+/// (current parts; replaced ones counted), in words; and a warning naming
+/// the revoked or recalled parts.
+fn graph_section(g: &crate::handlers::graph::UnitGraph) -> String {
+    let mut out = String::new();
+    if !g.revoked.is_empty() {
+        out.push_str(&format!(
+            "<p><b>Warning:</b> a part of this product is revoked or recalled ({}). Ask the manufacturer before using it.</p>",
+            esc(&g.revoked.join(", "))
+        ));
+    }
+    let word =
+        |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
+    if !g.contained_in.is_empty() {
+        let items: String = g
+            .contained_in
+            .iter()
+            .map(|c| {
+                let how = if word(c, "via") == "link" {
+                    "built into"
+                } else {
+                    "packed in"
+                };
+                format!("<li>{} {}</li>", how, esc(&word(c, "parent")))
+            })
+            .collect();
+        out.push_str(&format!("<h2>Contained in</h2><ul>{items}</ul>"));
+    }
+    let (current, removed): (Vec<_>, Vec<_>) = g
+        .components
+        .iter()
+        .partition(|c| c.get("active").and_then(|a| a.as_bool()).unwrap_or(false));
+    if !current.is_empty() || !removed.is_empty() {
+        let items: String = current
+            .iter()
+            .map(|c| {
+                let child = match c.get("child") {
+                    Some(serde_json::Value::String(u)) => u.clone(),
+                    _ => format!("lot {} of {}", word(c, "lot"), word(c, "part")),
+                };
+                let fitted = c
+                    .get("at")
+                    .and_then(|a| a.as_u64())
+                    .map(|t| format!(", fitted {}", hallmark::rfc3339(t)))
+                    .unwrap_or_default();
+                format!("<li>{}{}</li>", esc(&child), esc(&fitted))
+            })
+            .collect();
+        let replaced = if removed.is_empty() {
+            String::new()
+        } else {
+            format!("<p>{} replaced part(s) in its history.</p>", removed.len())
+        };
+        out.push_str(&format!("<h2>Built from</h2><ul>{items}</ul>{replaced}"));
+    }
+    out
 }
