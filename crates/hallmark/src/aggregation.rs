@@ -334,10 +334,10 @@ impl Child {
 
     /// What makes two listings the same: the unit, or the digest.
     fn identity(&self) -> Result<Identity, Error> {
-        Ok(match (self, self.unit()?) {
-            (_, Some(u)) => Identity::Unit(u),
-            (Child::Manifest(d), None) => Identity::Manifest(*d),
-            _ => Identity::Manifest([0; 32]),
+        Ok(match self {
+            Child::Code(bytes) => Identity::Unit(code_unit(bytes)?),
+            Child::Gs1(s) => Identity::Unit(gs1_unit(s)?),
+            Child::Manifest(d) => Identity::Manifest(*d),
         })
     }
 }
