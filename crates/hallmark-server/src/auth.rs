@@ -85,6 +85,20 @@ impl RequiredScope for ScansScope {
     const SCOPE: TokenScope = TokenScope::Scans;
 }
 
+/// Requires the `service` scope (service and test stations).
+#[derive(Debug)]
+pub struct ServiceScope;
+impl RequiredScope for ServiceScope {
+    const SCOPE: TokenScope = TokenScope::Service;
+}
+
+/// Requires the `reports` scope (reading reports of suspected fakes).
+#[derive(Debug)]
+pub struct ReportsScope;
+impl RequiredScope for ReportsScope {
+    const SCOPE: TokenScope = TokenScope::Reports;
+}
+
 /// The token that authorised a request, with scope `S`. As an extractor it
 /// runs before the body is read: an unauthorised request is refused (401)
 /// without its body being parsed.

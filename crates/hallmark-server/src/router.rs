@@ -12,8 +12,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::handlers::{
-    batches, codes, digital_link, graph, health, keys, method_not_allowed, not_found, revocations,
-    scans, status, trust,
+    batches, codes, digital_link, graph, health, history, keys, method_not_allowed, not_found,
+    registrations, revocations, scans, status, trust,
 };
 use crate::{AppState, MAX_JSON_BODY, error, middleware, openapi, page};
 
@@ -44,12 +44,28 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/revocations/snapshot", get(revocations::snapshot))
         .route("/v1/trust/bundle", get(trust::bundle))
         .route("/v1/keys", get(keys::keys))
+        // Service and test stations (a `service` token).
+        .route(
+            "/v1/codes/{code}/events",
+            get(history::events).post(history::add_event),
+        )
+        .route(
+            "/v1/lots/{part}/{lot}/events",
+            get(history::lot_events).post(history::add_lot_event),
+        )
         .route("/readyz", get(health::readyz))
         .merge(
             // The public, unauthenticated reads and scan reports: rate limited per client.
             Router::new()
                 .route("/v1/codes/{code}", get(codes::lookup))
                 .route("/v1/scans", post(scans::scan))
+                // Warranty registration and transfer (claim guessing is also
+                // limited per unit, in storage).
+                .route("/v1/registrations", post(registrations::registrations))
+                .route("/v1/transfers", post(registrations::transfer))
+                .route("/v1/transfers/accept", post(registrations::accept))
+                // Reports of suspected fakes (reading them takes a `reports` token).
+                .route("/v1/reports", get(history::reports).post(history::report))
                 // Verification URLs are printed in upper case so the QR stays alphanumeric.
                 .route("/c/{code}", get(page::code_page))
                 .route("/C/{code}", get(page::code_page))

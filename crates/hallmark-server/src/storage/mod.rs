@@ -12,7 +12,9 @@ use hallmark::{BatchManifest, Date, KeyId, Payload, Reason, Revocation, Scope};
 
 mod database;
 pub mod graph;
+pub mod history;
 mod postgres;
+pub mod registrations;
 mod rows;
 mod sqlite;
 
@@ -21,7 +23,9 @@ pub use graph::{
     AggregationOutcome, Containment, Descendant, Link, LinkChild, LinkOutcome, NewAggregation,
     NewChild, NewLink, StoredAggregation, StoredChild, TraceCursor, TraceEntry,
 };
+pub use history::{HistoryStore, HistorySummary, NewReport, ServiceEvent};
 pub use postgres::PostgresStorage;
+pub use registrations::{RegistrationStore, RegistrationSummary};
 pub use sqlite::SqliteStorage;
 
 /// A storage failure. Its text is for the operator's log, never for clients;
@@ -171,9 +175,10 @@ pub enum RowError {
     Scope(#[from] UnknownScope),
 }
 
-/// A token scope other than `status`, `batches` or `scans`.
+/// A token scope other than `status`, `batches`, `scans`, `service` or
+/// `reports`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scope {scope:?}: expected status, batches or scans")]
+#[error("unknown scope {scope:?}: expected status, batches, scans, service or reports")]
 pub struct UnknownScope {
     /// The scope given (cut to 64 characters).
     pub scope: String,
@@ -370,15 +375,22 @@ pub enum TokenScope {
     /// `POST /v1/scans` as an authenticated scanner, whose locations count as
     /// evidence for `clone-suspected`.
     Scans,
+    /// `POST /v1/codes/{code}/events` (service and test stations), and the
+    /// whole history of a unit (actors, stations, measurements).
+    Service,
+    /// `GET /v1/reports`: the reports of suspected fakes.
+    Reports,
 }
 
 impl TokenScope {
-    /// `status`, `batches` or `scans`.
+    /// `status`, `batches`, `scans`, `service` or `reports`.
     pub fn as_str(self) -> &'static str {
         match self {
             TokenScope::Status => "status",
             TokenScope::Batches => "batches",
             TokenScope::Scans => "scans",
+            TokenScope::Service => "service",
+            TokenScope::Reports => "reports",
         }
     }
 }
@@ -390,6 +402,8 @@ impl core::str::FromStr for TokenScope {
             "status" => Ok(TokenScope::Status),
             "batches" => Ok(TokenScope::Batches),
             "scans" => Ok(TokenScope::Scans),
+            "service" => Ok(TokenScope::Service),
+            "reports" => Ok(TokenScope::Reports),
             _ => Err(UnknownScope {
                 scope: s.chars().take(64).collect(),
             }),

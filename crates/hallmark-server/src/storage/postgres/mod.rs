@@ -54,6 +54,22 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../../migrations/postgres/004_aggregation.sql"),
     ),
+    // The consumer and the owner (issue 16): the token scopes `service` and
+    // `reports`.
+    (
+        5,
+        include_str!("../../../migrations/postgres/005_scopes.sql"),
+    ),
+    // Warranty registrations, ownership transfers, claim attempts.
+    (
+        6,
+        include_str!("../../../migrations/postgres/006_registrations.sql"),
+    ),
+    // Service and test history, reports of suspected fakes.
+    (
+        7,
+        include_str!("../../../migrations/postgres/007_history.sql"),
+    ),
 ];
 
 /// The advisory lock held while migrating ("hallmark" in ASCII).

@@ -39,6 +39,19 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../../migrations/sqlite/004_aggregation.sql"),
     ),
+    // The consumer and the owner (issue 16): the token scopes `service` and
+    // `reports`.
+    (5, include_str!("../../../migrations/sqlite/005_scopes.sql")),
+    // Warranty registrations, ownership transfers, claim attempts.
+    (
+        6,
+        include_str!("../../../migrations/sqlite/006_registrations.sql"),
+    ),
+    // Service and test history, reports of suspected fakes.
+    (
+        7,
+        include_str!("../../../migrations/sqlite/007_history.sql"),
+    ),
 ];
 
 /// Storage in one SQLite database file (or in memory, for tests).

@@ -1,0 +1,2 @@
+-- Warranty registrations, ownership transfers and claim attempts (issue 16).
+-- (Filled in by the registrations work.)

@@ -1,0 +1,2 @@
+-- Service and test history, reports of suspected fakes (issue 16).
+-- (Filled in by the history work.)
