@@ -55,6 +55,12 @@ pub(crate) struct Args {
     /// verifiers need only the root key.
     #[arg(long, value_name = "FILE", requires = "revocation_key")]
     registry_cert: Option<PathBuf>,
+    /// How the consumer page (/c/CODE) describes products: a TOML file of
+    /// [[product]] entries keyed by part-number pattern (`DRN-*`) or GTIN,
+    /// with name, description, image, link and an optional registration URL
+    /// (docs/PAGE.md). Without it the page shows the code's own facts only.
+    #[arg(long, value_name = "FILE")]
+    products: Option<PathBuf>,
     /// Raise clone-suspected when authenticated scanners (a token of scope
     /// scans) see a code in more than N distinct locations within
     /// --clone-window.
@@ -222,7 +228,18 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             );
         }
     }
+    let products = args
+        .products
+        .as_deref()
+        .map(|path| {
+            hallmark_server::products::Catalogue::load(path)
+                .map_err(|e| CliError::context("--products", e))
+        })
+        .transpose()?;
     let state = AppState::new(trust, storage, revocation_key, settings);
+    if let Some(products) = products {
+        state.set_products(products);
+    }
     if let Some(path) = &args.registry_cert {
         let bytes = std::fs::read(path)
             .map_err(|e| CliError::context(format!("reading {}", path.display()), e))?;

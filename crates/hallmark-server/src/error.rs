@@ -31,6 +31,11 @@ impl ApiError {
         }
     }
 
+    /// The stable kind, e.g. `invalid-request`.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
     /// The detail, for people.
     pub fn detail(&self) -> &str {
         &self.detail

@@ -42,6 +42,7 @@ pub mod metrics;
 mod middleware;
 pub mod openapi;
 mod page;
+pub mod products;
 mod ratelimit;
 mod router;
 mod state;

@@ -66,9 +66,6 @@ pub fn app(state: AppState) -> Router {
                 .route("/v1/transfers/accept", post(registrations::accept))
                 // Reports of suspected fakes (reading them takes a `reports` token).
                 .route("/v1/reports", get(history::reports).post(history::report))
-                // Verification URLs are printed in upper case so the QR stays alphanumeric.
-                .route("/c/{code}", get(page::code_page))
-                .route("/C/{code}", get(page::code_page))
                 // GS1 Digital Link URIs whose stem is this service: what a
                 // phone opens from a Digital Link QR.
                 .route("/01/{*link}", get(digital_link::resolve))
@@ -76,6 +73,24 @@ pub fn app(state: AppState) -> Router {
                     state.clone(),
                     middleware::limit,
                 )),
+        )
+        .merge(
+            // The pages for people: rate limited like the public reads, and
+            // every error answered as an HTML page. Verification URLs are
+            // printed in upper case so the QR stays alphanumeric.
+            Router::new()
+                .route("/c/{code}", get(page::code_page))
+                .route("/C/{code}", get(page::code_page))
+                .route("/c/{code}/report", post(page::report))
+                .route(
+                    "/c/{code}/register",
+                    get(page::register_form).post(page::register),
+                )
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    middleware::limit,
+                ))
+                .route_layer(axum::middleware::from_fn(page::html_errors)),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -60,6 +60,8 @@ struct Inner {
     rate_limiter: ratelimit::RateLimiter,
     auth_failures: ratelimit::RateLimiter,
     metrics: metrics::Metrics,
+    visits: crate::page::visits::Visits,
+    products: std::sync::OnceLock<crate::products::Catalogue>,
 }
 
 /// Everything a request handler needs; cheap to clone.
@@ -100,7 +102,25 @@ impl AppState {
             rate_limiter: ratelimit::RateLimiter::default(),
             auth_failures: ratelimit::RateLimiter::default(),
             metrics: metrics::Metrics::default(),
+            visits: crate::page::visits::Visits::default(),
+            products: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Sets the products the page describes (once; later calls are
+    /// ignored and return `false`).
+    pub fn set_products(&self, products: crate::products::Catalogue) -> bool {
+        self.0.products.set(products).is_ok()
+    }
+
+    /// The products the page describes, if a products file was given.
+    pub(crate) fn products(&self) -> Option<&crate::products::Catalogue> {
+        self.0.products.get()
+    }
+
+    /// Which page visits count as checks.
+    pub(crate) fn visits(&self) -> &crate::page::visits::Visits {
+        &self.0.visits
     }
 
     /// The trusted issuer keys.

@@ -94,40 +94,7 @@ pub(crate) async fn scan(
             window_start,
             settings.scans.forget_before(now),
         )?;
-        let mut alerts = Vec::new();
-        if let Some(s) = &j.status {
-            let r = &s.revocation;
-            let (kind, what) = if r.reason == Reason::Decommissioned {
-                ("scanned-after-decommission", "decommissioned".to_owned())
-            } else {
-                (
-                    "scanned-after-revocation",
-                    format!("revoked ({})", r.reason),
-                )
-            };
-            alerts.push(alert(kind, format!("{what} on {}", r.date)));
-        }
-        if let Some(detail) = clone_suspected(settings, &scans) {
-            alerts.push(alert("clone-suspected", detail));
-        }
-        if !storage.is_registered(v.kid(), v.payload())? {
-            alerts.push(alert(
-                "unregistered-serial",
-                "valid signature, but the serial is in no registered batch (possible key leak)"
-                    .to_owned(),
-            ));
-        }
-        for a in &alerts {
-            state.metrics().alert(&a.alert);
-        }
-        if !alerts.is_empty() {
-            tracing::warn!(
-                kid = %v.kid(),
-                serial = v.payload().serial(),
-                alerts = alerts.len(),
-                "scan raised alerts"
-            );
-        }
+        let alerts = raise_alerts(&state, &j, &scans)?;
         out.recorded = Some(true);
         out.alerts = Some(alerts);
         out.scans = Some(ScansBody::from(&scans));
@@ -137,11 +104,61 @@ pub(crate) async fn scan(
     Ok(Json(body))
 }
 
+/// The alerts a recorded scan of a verified code raises (scanned after
+/// revocation or decommission, clone suspected, unregistered serial),
+/// counted in the metrics and logged (key id and serial, never more).
+pub(crate) fn raise_alerts(
+    state: &AppState,
+    j: &super::Judgement,
+    scans: &crate::storage::ScanSummary,
+) -> Result<Vec<AlertBody>, ApiError> {
+    let Some(v) = j.verdict.verified() else {
+        return Ok(Vec::new());
+    };
+    let storage = state.storage();
+    let settings = state.settings();
+    let mut alerts = Vec::new();
+    if let Some(s) = &j.status {
+        let r = &s.revocation;
+        let (kind, what) = if r.reason == Reason::Decommissioned {
+            ("scanned-after-decommission", "decommissioned".to_owned())
+        } else {
+            (
+                "scanned-after-revocation",
+                format!("revoked ({})", r.reason),
+            )
+        };
+        alerts.push(alert(kind, format!("{what} on {}", r.date)));
+    }
+    if let Some(detail) = clone_suspected(settings, scans) {
+        alerts.push(alert("clone-suspected", detail));
+    }
+    if !storage.is_registered(v.kid(), v.payload())? {
+        alerts.push(alert(
+            "unregistered-serial",
+            "valid signature, but the serial is in no registered batch (possible key leak)"
+                .to_owned(),
+        ));
+    }
+    for a in &alerts {
+        state.metrics().alert(&a.alert);
+    }
+    if !alerts.is_empty() {
+        tracing::warn!(
+            kid = %v.kid(),
+            serial = v.payload().serial(),
+            alerts = alerts.len(),
+            "scan raised alerts"
+        );
+    }
+    Ok(alerts)
+}
+
 /// Whether a code's scans suggest clones: more than `clone_locations`
 /// distinct locations from authenticated scanners within the window, or more
 /// than the (higher) anonymous threshold counting every scanner's, since an
 /// anonymous location is only what a client typed.
-fn clone_suspected(
+pub(crate) fn clone_suspected(
     settings: &crate::Settings,
     scans: &crate::storage::ScanSummary,
 ) -> Option<String> {

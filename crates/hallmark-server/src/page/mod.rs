@@ -1,18 +1,44 @@
-//! `GET /c/{code}`: the page a phone lands on after scanning a URL QR code. Plain
-//! HTML, no JavaScript, readable on any browser; every value is escaped.
+//! The consumer page: `GET /c/{code}` (and `/C/{code}`, and the GS1 Digital
+//! Link path, which redirects here), what a phone opens from a label's QR.
+//!
+//! Plain HTML, no script, readable on a 360-px phone, in the visitor's
+//! language ([`i18n`]). Each state has its own words, symbol and colour
+//! (colour is never the only sign). Opening the page records a check (a scan
+//! without location, at most one per client and unit per hour: [`visits`]).
+//! A genuine code whose scans suggest a copied label (seen in too many
+//! places, registered twice) is never shown as plain "Genuine". Only a code
+//! whose signature verified shows anything it claims, and the product as the
+//! manufacturer describes it ([`crate::products`]). Every value is escaped,
+//! and bidirectional formatting characters are shown inert.
+//!
+//! Also here: the "report a suspected fake" form (`POST /c/{code}/report`),
+//! the warranty registration form (`GET`/`POST /c/{code}/register`), and the
+//! HTML error pages of these routes ([`html_errors`]).
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use hallmark::Verdict;
+use hallmark::{Reason, Verdict};
+use serde::Deserialize;
 
 use crate::AppState;
-use crate::api::ErrorBody;
-use crate::handlers::{Judgement, judge, read_only};
+use crate::error::ApiError;
+use crate::handlers::{Judgement, blocking, judge};
+use crate::storage::{HistoryStore, RegistrationStore, Scan, ScanSummary};
 
-/// Escapes text for HTML element content and attribute values.
-fn esc(s: &str) -> String {
+pub(crate) mod i18n;
+pub(crate) mod visits;
+
+use i18n::Lang;
+
+/// Escapes text for HTML element content and attribute values, and shows
+/// control and bidirectional formatting characters as U+FFFD, so data can
+/// neither open markup nor reorder what a visitor reads.
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -21,164 +47,822 @@ fn esc(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            c if crate::products::is_unsafe_char(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
     out
 }
 
-fn page(status: StatusCode, title: &str, colour: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t}</title><style>body{{font-family:sans-serif;max-width:36em;margin:1em auto;padding:0 1em}}\
-         h1{{color:{colour}}}td{{padding:.2em .8em .2em 0}}</style></head>\
-         <body><h1>{t}</h1>{body}<p><small>hallmark verification service</small></p></body></html>\n",
-        t = esc(title),
-    );
+/// How a state reads: its symbol and colour (never the colour alone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tone {
+    /// Genuine, nothing suspicious.
+    Good,
+    /// Genuine but already sold, or cannot be checked.
+    Neutral,
+    /// Genuine, but something is wrong (copied label, expired, a part).
+    Caution,
+    /// Not genuine, revoked, unknown.
+    Bad,
+}
+
+impl Tone {
+    /// A symbol with its own meaning, for readers who do not see colour.
+    fn symbol(self) -> &'static str {
+        match self {
+            Tone::Good => "\u{2714}",
+            Tone::Neutral => "\u{2139}",
+            Tone::Caution => "\u{26A0}",
+            Tone::Bad => "\u{2716}",
+        }
+    }
+    fn class(self) -> &'static str {
+        match self {
+            Tone::Good => "good",
+            Tone::Neutral => "neutral",
+            Tone::Caution => "caution",
+            Tone::Bad => "bad",
+        }
+    }
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36em;margin:0 auto;padding:.5em 1em;line-height:1.4;overflow-wrap:anywhere}\
+h1{font-size:1.5em;padding:.4em .5em;border-left:.5em solid;margin:.5em 0}\
+.good h1{color:#0a6b0a;border-color:#0a6b0a}.neutral h1{color:#2b4c7e;border-color:#2b4c7e;border-left-style:double}\
+.caution h1{color:#8a4b00;border-color:#8a4b00;border-left-style:dashed}.bad h1{color:#b00020;border-color:#b00020;border-left-style:dotted}\
+td{padding:.2em .8em .2em 0;vertical-align:top}img{max-width:100%;height:auto}\
+label{display:block;margin-top:.6em}input,textarea{width:100%;box-sizing:border-box;font:inherit}\
+button{margin-top:.6em;font:inherit;padding:.3em 1em}footer{margin-top:2em;color:#555;font-size:.9em}";
+
+/// The headers every page carries: no caching, no sniffing, and a policy
+/// that allows no script at all.
+fn html(status: StatusCode, body: String) -> Response {
     (
         status,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+            ),
+            (header::REFERRER_POLICY, "no-referrer"),
         ],
-        html,
+        body,
     )
         .into_response()
 }
 
-fn payload_table(j: &Judgement) -> String {
-    let Some(v) = j.verdict.verified() else {
-        return String::new();
-    };
-    let p = v.payload();
-    // A GS1 unit is shown as printed: its GTIN and serial text, not the
-    // unit number the payload shape carries.
-    let (part, serial) = match v.gs1() {
-        Some(u) => (("GTIN", u.gtin().to_owned()), u.serial_text().to_owned()),
-        None => (("Part number", p.part().to_owned()), p.serial().to_string()),
-    };
-    let mut rows = vec![
-        part,
-        ("Lot", p.lot().to_owned()),
-        ("Made on", p.date().to_string()),
-        ("Serial", serial),
-        ("Manufacturer key", v.key_name().to_owned()),
-    ];
-    if let Some(e) = p.expiry() {
-        rows.push(("Expires", e.to_string()));
-    }
-    let cells: String = rows
-        .iter()
-        .map(|(k, val)| format!("<tr><td>{}</td><td><b>{}</b></td></tr>", esc(k), esc(val)))
-        .collect();
-    format!("<table>{cells}</table>")
+/// A whole page: `title` (plain text) with its tone, and `body` (HTML,
+/// already escaped).
+fn page(lang: Lang, status: StatusCode, tone: Tone, title: &str, body: &str) -> Response {
+    let languages: String = Lang::all()
+        .map(|l| {
+            if l == lang {
+                format!("<b>{}</b>", esc(&l.text("language", &[])))
+            } else {
+                format!(
+                    "<a href=\"?lang={}\" hreflang=\"{}\" lang=\"{}\">{}</a>",
+                    l.tag(),
+                    l.tag(),
+                    l.tag(),
+                    esc(&l.text("language", &[]))
+                )
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let body = format!(
+        "<!DOCTYPE html>\n<html lang=\"{tag}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{t}</title><style>{STYLE}</style></head>\
+         <body class=\"{class}\"><main><h1><span aria-hidden=\"true\">{symbol}</span> {t}</h1>{body}</main>\
+         <footer><p>{footer}</p><p>{lang_word} {languages}</p></footer></body></html>\n",
+        tag = lang.tag(),
+        t = esc(title),
+        class = tone.class(),
+        symbol = tone.symbol(),
+        footer = esc(&lang.text("footer", &[])),
+        lang_word = esc(&lang.text("languages", &[])),
+    );
+    html(status, body)
 }
 
-/// A page for people who scanned a label's URL QR: genuine or not in plain
-/// words, with the payload and status. No JavaScript. Also at `/C/{code}`, as
-/// upper-case QR URLs arrive.
+fn para(text: &str) -> String {
+    format!("<p>{}</p>", esc(text))
+}
+
+/// The client's address, when the request came over a socket.
+pub(crate) struct ClientAddr(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ClientAddr, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+/// `?lang=xx` on every page.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct LangQuery {
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+fn language(q: &LangQuery, headers: &HeaderMap) -> Lang {
+    Lang::choose(
+        q.lang.as_deref(),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// Everything the page shows about a code, read (and the visit recorded)
+/// off the async threads.
+struct Seen {
+    code: String,
+    j: Judgement,
+    graph: Option<crate::handlers::graph::UnitGraph>,
+    scans: ScanSummary,
+    first_place: Option<String>,
+    registration: Option<crate::storage::RegistrationSummary>,
+    history: crate::storage::HistorySummary,
+}
+
+fn look(state: &AppState, code: &str, client: Option<IpAddr>) -> Result<Seen, ApiError> {
+    let j = judge(state, code)?;
+    let graph = crate::handlers::graph::unit_graph(state, &j)?;
+    let unit = crate::handlers::graph::verified_unit(&j).map(|u| u.to_string());
+    let storage = state.storage();
+    let now = state.now();
+    let settings = state.settings();
+    let window_start = now.saturating_sub(settings.clone_window);
+    let (mut scans, mut first_place, mut registration, mut history) =
+        (ScanSummary::default(), None, None, Default::default());
+    if let (Some(v), Some(unit)) = (j.verdict.verified(), &unit) {
+        scans = if state.visits().counts(client, unit, now) {
+            let scans = storage.record_scan(
+                &Scan {
+                    trusted: false,
+                    kid: v.kid(),
+                    serial: v.payload().serial(),
+                    time: now,
+                    location: None,
+                    scanner: None,
+                },
+                window_start,
+                settings.scans.forget_before(now),
+            )?;
+            crate::handlers::scans::raise_alerts(state, &j, &scans)?;
+            scans
+        } else {
+            storage.scan_summary(v.kid(), v.payload().serial(), window_start)?
+        };
+        first_place = storage.first_place(v.kid(), v.payload().serial())?;
+        registration = storage.registration_summary(unit)?;
+        history = storage.history_summary(unit)?;
+    }
+    Ok(Seen {
+        code: code.to_owned(),
+        j,
+        graph,
+        scans,
+        first_place,
+        registration,
+        history,
+    })
+}
+
+/// The page for people who scanned a label's URL QR: genuine or not in
+/// plain words, with what the manufacturer says of the product, its checks,
+/// registration and history. No JavaScript. Also at `/C/{code}`.
 #[utoipa::path(
     get,
     path = "/c/{code}",
     tag = "crate::pages",
-    params(("code" = String, Path, description = "The code (text form), or a GS1 scan signed with AI 8030, percent-encoded")),
+    params(
+        ("code" = String, Path, description = "The code (text form), or a GS1 scan signed with AI 8030, percent-encoded"),
+        ("lang" = Option<String>, Query, description = "The page's language (`en`, `de`, `fr`); else Accept-Language"),
+    ),
     responses(
-        (status = 200, description = "The verdict in words (also for codes that are not genuine)", content_type = "text/html", body = String),
+        (status = 200, description = "The verdict in words (also for codes that are not genuine); the visit is recorded as a check", content_type = "text/html", body = String),
         (status = 400, description = "Not a code", content_type = "text/html", body = String),
-        (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
+        (status = 429, description = "Rate limited (see Retry-After)", content_type = "text/html", body = String),
         (status = 503, description = "The database does not answer", content_type = "text/html", body = String),
     )
 )]
 pub(crate) async fn code_page(
     State(state): State<AppState>,
-    code: Result<Path<String>, PathRejection>,
+    ClientAddr(client): ClientAddr,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
 ) -> Response {
-    let Ok(Path(code)) = code else {
-        return page(
-            StatusCode::BAD_REQUEST,
-            "Not a hallmark code",
-            "#b00",
-            "<p>This link does not hold a code.</p>",
-        );
+    let lang = language(&q, &headers);
+    let looked = {
+        let state = state.clone();
+        let code = code.clone();
+        blocking(move || look(&state, &code, client)).await
     };
-    let judged = read_only(state, move |state| {
-        let j = judge(state, &code)?;
-        let graph = crate::handlers::graph::unit_graph(state, &j)?;
-        Ok::<_, crate::error::ApiError>((j, graph))
-    })
-    .await;
-    let (j, graph) = match judged {
-        Ok(j) => j,
+    let seen = match looked {
+        Ok(seen) => seen,
         Err(e) if e.status() == StatusCode::BAD_REQUEST => {
             return page(
+                lang,
                 StatusCode::BAD_REQUEST,
-                "Not a genuine code",
-                "#b00",
-                "<p>This is not a well-formed hallmark code: the label may be damaged or fake.</p>",
+                Tone::Bad,
+                &lang.text("title_unreadable", &[]),
+                &para(&lang.text("text_unreadable", &[])),
             );
         }
-        _ => {
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Cannot check now",
-                "#b60",
-                "<p>The service could not check this code. Please try again later.</p>",
-            );
+        Err(_) => return unavailable(lang),
+    };
+    let view = View::of(&state, lang, &seen);
+    let mut body = view.text.iter().map(|t| para(t)).collect::<String>();
+    if seen.j.verdict.verified().is_some() {
+        body.push_str(&facts(&state, lang, &seen));
+        body.push_str(&checks(&state, lang, &seen));
+        if let Some(g) = &seen.graph {
+            body.push_str(&graph_section(lang, g));
         }
-    };
-    let table = payload_table(&j);
-    let (title, colour, text) = match &j.verdict {
-        Verdict::Genuine(_) | Verdict::Stale(_) => (
-            "Genuine",
-            "#070",
-            "This code was issued by the manufacturer. If the same code is found on several products, report it.".to_owned(),
-        ),
-        Verdict::Revoked { revocation, .. } => (
-            "Warning: revoked",
-            "#b00",
-            format!(
-                "The manufacturer's signature is valid, but this product was marked {} on {}. Do not use it; report where you found it.",
-                revocation.reason, revocation.date
-            ),
-        ),
-        Verdict::Expired { expiry, today, .. } => (
-            "Expired",
-            "#b60",
-            format!("The code is genuine but {}.", hallmark::VerifyError::Expired { expiry: *expiry, today: *today }),
-        ),
-        Verdict::Unsigned(_) => ("Not verified", "#b60", "This GS1 code carries no manufacturer signature, so it cannot be checked.".to_owned()),
-        Verdict::UnknownKey { .. } | Verdict::UnknownGs1Key(_) => ("Not verified", "#b00", "This code was not issued by a manufacturer this service knows.".to_owned()),
-        Verdict::Malformed(_) | Verdict::BadSignature(_) | Verdict::KeyNotValid(_) => ("Not genuine", "#b00", "This code does not carry a valid manufacturer signature: it may be forged or altered.".to_owned()),
-        _ => ("Not genuine", "#b00", "This code could not be verified.".to_owned()),
-    };
-    let graph_html = graph.as_ref().map(graph_section).unwrap_or_default();
-    let (title, colour) = match &graph {
-        Some(g) if !g.revoked.is_empty() && j.verdict.kind().is_accepted() => {
-            ("Warning: a part is recalled", "#b00")
-        }
-        _ => (title, colour),
-    };
+    }
+    body.push_str(&report_form(lang, &code));
+    page(lang, StatusCode::OK, view.tone, &view.title, &body)
+}
+
+fn unavailable(lang: Lang) -> Response {
     page(
-        StatusCode::OK,
-        title,
-        colour,
-        &format!("<p>{}</p>{table}{graph_html}", esc(&text)),
+        lang,
+        StatusCode::SERVICE_UNAVAILABLE,
+        Tone::Caution,
+        &lang.text("title_unavailable", &[]),
+        &para(&lang.text("text_unavailable", &[])),
     )
 }
 
-/// What the unit is packed in or built into, and what it is built from
-/// (current parts; replaced ones counted), in words; and a warning naming
-/// the revoked or recalled parts.
-fn graph_section(g: &crate::handlers::graph::UnitGraph) -> String {
-    let mut out = String::new();
-    if !g.revoked.is_empty() {
-        out.push_str(&format!(
-            "<p><b>Warning:</b> a part of this product is revoked or recalled ({}). Ask the manufacturer before using it.</p>",
-            esc(&g.revoked.join(", "))
-        ));
+/// A state in words: its tone, title and paragraphs (plain text).
+struct View {
+    tone: Tone,
+    title: String,
+    text: Vec<String>,
+}
+
+impl View {
+    fn of(state: &AppState, lang: Lang, seen: &Seen) -> View {
+        let t = |k: &str| lang.text(k, &[]);
+        let mut view = match &seen.j.verdict {
+            Verdict::Genuine(_) | Verdict::Stale(_) => View {
+                tone: Tone::Good,
+                title: t("title_genuine"),
+                text: vec![t("text_genuine")],
+            },
+            Verdict::Revoked { revocation, .. } if revocation.reason == Reason::Decommissioned => {
+                View {
+                    tone: Tone::Neutral,
+                    title: t("title_decommissioned"),
+                    text: vec![lang.text(
+                        "text_decommissioned",
+                        &[("date", &lang.date(revocation.date))],
+                    )],
+                }
+            }
+            Verdict::Revoked { revocation, .. } => View {
+                tone: Tone::Bad,
+                title: t("title_revoked"),
+                text: vec![lang.text(
+                    "text_revoked",
+                    &[
+                        (
+                            "reason",
+                            &t(&format!("reason_{}", revocation.reason.as_str())),
+                        ),
+                        ("date", &lang.date(revocation.date)),
+                    ],
+                )],
+            },
+            Verdict::Expired { expiry, .. } => View {
+                tone: Tone::Caution,
+                title: t("title_expired"),
+                text: vec![lang.text("text_expired", &[("date", &lang.date(*expiry))])],
+            },
+            Verdict::Unsigned(_) => View {
+                tone: Tone::Neutral,
+                title: t("title_unsigned"),
+                text: vec![t("text_unsigned")],
+            },
+            Verdict::UnknownKey { .. } | Verdict::UnknownGs1Key(_) => View {
+                tone: Tone::Bad,
+                title: t("title_unknown_key"),
+                text: vec![t("text_unknown_key")],
+            },
+            Verdict::Malformed(_) => View {
+                tone: Tone::Bad,
+                title: t("title_unreadable"),
+                text: vec![t("text_unreadable")],
+            },
+            _ => View {
+                tone: Tone::Bad,
+                title: t("title_not_genuine"),
+                text: vec![t("text_not_genuine")],
+            },
+        };
+        if seen.j.verdict.verified().is_none() {
+            return view;
+        }
+        // Signals that the label was copied or a part is bad: never plain
+        // "Genuine". A revoked unit keeps its own (stronger) title.
+        let settings = state.settings();
+        let places = seen.scans.locations_in_window;
+        let clone = crate::handlers::scans::clone_suspected(settings, &seen.scans).is_some();
+        let conflict = seen.registration.as_ref().is_some_and(|r| r.conflicts > 0);
+        let part_recalled = seen.graph.as_ref().is_some_and(|g| !g.revoked.is_empty());
+        let mut warn = |title: String, text: String| {
+            if view.tone != Tone::Bad {
+                view.tone = Tone::Caution;
+                view.title = title;
+            }
+            view.text.retain(|p| *p != t("text_genuine"));
+            view.text.push(text);
+        };
+        if clone {
+            warn(
+                t("title_clone"),
+                lang.text(
+                    "text_clone",
+                    &[
+                        (
+                            "places",
+                            &places
+                                .max(seen.scans.trusted_locations_in_window)
+                                .to_string(),
+                        ),
+                        ("hours", &(settings.clone_window / 3600).max(1).to_string()),
+                    ],
+                ),
+            );
+        }
+        if conflict {
+            warn(t("title_conflict"), t("text_conflict"));
+        }
+        if part_recalled && let Some(g) = &seen.graph {
+            warn(
+                t("title_part_recalled"),
+                lang.text("text_part_recalled", &[("parts", &g.revoked.join(", "))]),
+            );
+        }
+        view
     }
+}
+
+/// The facts a verified code carries, and the product as the manufacturer
+/// describes it.
+fn facts(state: &AppState, lang: Lang, seen: &Seen) -> String {
+    let Some(v) = seen.j.verdict.verified() else {
+        return String::new();
+    };
+    let t = |k: &str| lang.text(k, &[]);
+    let p = v.payload();
+    let gtin = v.gs1().map(|u| u.gtin().to_owned());
+    let mut out = String::new();
+    let product = state
+        .products()
+        .and_then(|c| c.find(p.part(), gtin.as_deref()));
+    if let Some(product) = product {
+        out.push_str(&format!("<h2>{}</h2>", esc(&product.name)));
+        if let Some(img) = &product.image {
+            out.push_str(&format!(
+                "<p><img src=\"{}\" alt=\"{}\" width=\"320\"></p>",
+                esc(img),
+                esc(&product.name)
+            ));
+        }
+        if let Some(d) = &product.description {
+            out.push_str(&para(d));
+        }
+        if let Some(link) = &product.link {
+            out.push_str(&format!(
+                "<p><a href=\"{}\" rel=\"noopener noreferrer\">{}</a></p>",
+                esc(link),
+                esc(&t("label_more"))
+            ));
+        }
+    }
+    let mut rows: Vec<(String, String)> = Vec::new();
+    match v.gs1() {
+        Some(u) => {
+            rows.push((t("label_gtin"), u.gtin().to_owned()));
+            rows.push((t("label_serial"), u.serial_text().to_owned()));
+        }
+        None => {
+            rows.push((t("label_part"), p.part().to_owned()));
+            rows.push((t("label_serial"), p.serial().to_string()));
+        }
+    }
+    if !p.lot().is_empty() {
+        rows.push((t("label_lot"), p.lot().to_owned()));
+    }
+    rows.push((t("label_made"), lang.date(p.date())));
+    if let Some(e) = p.expiry() {
+        rows.push((t("label_expires"), lang.date(e)));
+    }
+    rows.push((t("label_key"), v.key_name().to_owned()));
+    let cells: String = rows
+        .iter()
+        .map(|(k, val)| {
+            format!(
+                "<tr><td>{}</td><td><b><bdi>{}</bdi></b></td></tr>",
+                esc(k),
+                esc(val)
+            )
+        })
+        .collect();
+    out.push_str(&format!("<table>{cells}</table>"));
+    out
+}
+
+/// Checks, registration and history, in words.
+fn checks(state: &AppState, lang: Lang, seen: &Seen) -> String {
+    let mut out = String::new();
+    let s = &seen.scans;
+    if let Some(first) = s.first {
+        let date = lang.time(first);
+        out.push_str(&para(&match &seen.first_place {
+            Some(place) => lang.text("checks_first_at", &[("date", &date), ("place", place)]),
+            None => lang.text("checks_first", &[("date", &date)]),
+        }));
+    }
+    out.push_str(&para(&if s.count <= 1 {
+        lang.text("checks_one", &[])
+    } else {
+        lang.text("checks_other", &[("count", &s.count.to_string())])
+    }));
+    out.push_str(&format!(
+        "<p><small>{}</small></p>",
+        esc(&lang.text("checks_privacy", &[]))
+    ));
+    match &seen.registration {
+        Some(r) => {
+            let since =
+                hallmark::Date::from_days(r.registered / 86_400).unwrap_or(r.warranty_start);
+            out.push_str(&para(&lang.text(
+                "registered_since",
+                &[
+                    ("month_year", &lang.month_year(since)),
+                    ("date", &lang.date(r.warranty_start)),
+                ],
+            )));
+        }
+        None if seen.j.verdict.kind().is_accepted() => {
+            out.push_str(&para(&lang.text("registered_not", &[])));
+            let product = seen.j.verdict.verified().and_then(|v| {
+                state
+                    .products()
+                    .and_then(|c| c.find(v.payload().part(), v.gs1().map(|u| u.gtin())))
+            });
+            let href = match product.and_then(|p| p.register.as_deref()) {
+                Some(url) => esc(url),
+                None => format!("{}/register?lang={}", esc(&self_path(seen)), lang.tag()),
+            };
+            out.push_str(&format!(
+                "<p><a href=\"{href}\">{}</a></p>",
+                esc(&lang.text("registered_link", &[]))
+            ));
+        }
+        None => {}
+    }
+    let h = &seen.history;
+    if h.count > 0 {
+        out.push_str(&para(&if h.count == 1 {
+            lang.text("history_one", &[])
+        } else {
+            lang.text("history_other", &[("count", &h.count.to_string())])
+        }));
+        if let Some(e) = &h.last {
+            let event = lang.text(&format!("event_{}", e.kind), &[]);
+            let date = lang.date(e.date);
+            out.push_str(&para(&match e.passed {
+                Some(p) => lang.text(
+                    "history_last_result",
+                    &[
+                        ("event", &event),
+                        ("date", &date),
+                        (
+                            "result",
+                            &lang.text(if p { "result_pass" } else { "result_fail" }, &[]),
+                        ),
+                    ],
+                ),
+                None => lang.text("history_last", &[("event", &event), ("date", &date)]),
+            }));
+        }
+    }
+    out
+}
+
+/// The page's own path: `/c/` and the code as it was opened.
+fn self_path(seen: &Seen) -> String {
+    format!("/c/{}", urlencode(&seen.code))
+}
+
+/// Percent-encodes everything but unreserved characters.
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn report_form(lang: Lang, code: &str) -> String {
+    let t = |k: &str| esc(&lang.text(k, &[]));
+    format!(
+        "<h2>{heading}</h2><form method=\"post\" action=\"/c/{code}/report?lang={tag}\">\
+         <label for=\"place\">{place}</label><input id=\"place\" name=\"place\" maxlength=\"128\" required>\
+         <label for=\"note\">{note}</label><textarea id=\"note\" name=\"note\" maxlength=\"1000\" rows=\"3\"></textarea>\
+         <button type=\"submit\">{send}</button></form><p><small>{privacy}</small></p>",
+        heading = t("report_heading"),
+        code = esc(&urlencode(code)),
+        tag = lang.tag(),
+        place = t("report_place"),
+        note = t("report_note"),
+        send = t("report_send"),
+        privacy = t("report_privacy"),
+    )
+}
+
+/// The report form's fields.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ReportForm {
+    #[serde(default)]
+    place: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// `POST /c/{code}/report`: a visitor's report of a suspected fake, from the
+/// page's form (bounded, rate limited, stored; read with a `reports` token).
+pub(crate) async fn report(
+    State(state): State<AppState>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    form: Result<axum::Form<ReportForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let lang = language(&q, &headers);
+    let back = format!(
+        "<p><a href=\"/c/{}?lang={}\">{}</a></p>",
+        esc(&urlencode(&code)),
+        lang.tag(),
+        esc(&lang.text("back", &[]))
+    );
+    let Ok(axum::Form(form)) = form else {
+        return page(
+            lang,
+            StatusCode::BAD_REQUEST,
+            Tone::Caution,
+            &lang.text("title_error", &[]),
+            &format!(
+                "{}{back}",
+                para(&lang.text("text_error", &[("status", "400")]))
+            ),
+        );
+    };
+    let sent = {
+        let state = state.clone();
+        let code = code.clone();
+        blocking(move || {
+            crate::handlers::history::submit_report(&state, &code, form.place, form.note)
+        })
+        .await
+    };
+    match sent {
+        Ok(_) => page(
+            lang,
+            StatusCode::CREATED,
+            Tone::Neutral,
+            &lang.text("report_thanks_title", &[]),
+            &format!("{}{back}", para(&lang.text("report_thanks_text", &[]))),
+        ),
+        Err(e) if e.status().is_client_error() => page(
+            lang,
+            e.status(),
+            Tone::Caution,
+            &lang.text("title_error", &[]),
+            &format!(
+                "{}{back}",
+                para(&lang.text("report_invalid", &[("detail", e.detail())]))
+            ),
+        ),
+        Err(_) => unavailable(lang),
+    }
+}
+
+/// `GET /c/{code}/register`: the warranty registration form.
+pub(crate) async fn register_form(
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Response {
+    let lang = language(&q, &headers);
+    registration_page(lang, StatusCode::OK, &code, None)
+}
+
+fn registration_page(
+    lang: Lang,
+    status: StatusCode,
+    code: &str,
+    message: Option<&str>,
+) -> Response {
+    let t = |k: &str| esc(&lang.text(k, &[]));
+    let message = message.map(para).unwrap_or_default();
+    let body = format!(
+        "{message}<form method=\"post\" action=\"/c/{code}/register?lang={tag}\">\
+         <label for=\"claim\">{claim}</label><input id=\"claim\" name=\"claim\" required autocomplete=\"off\" autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"32\">\
+         <label for=\"owner_ref\">{owner}</label><input id=\"owner_ref\" name=\"owner_ref\" required autocomplete=\"off\" maxlength=\"128\">\
+         <label for=\"purchased_on\">{purchased}</label><input id=\"purchased_on\" name=\"purchased_on\" type=\"date\">\
+         <button type=\"submit\">{send}</button></form>\
+         <p><a href=\"/c/{code}?lang={tag}\">{back}</a></p>",
+        code = esc(&urlencode(code)),
+        tag = lang.tag(),
+        claim = t("register_claim"),
+        owner = t("register_owner"),
+        purchased = t("register_purchased"),
+        send = t("register_send"),
+        back = t("back"),
+    );
+    page(
+        lang,
+        status,
+        if message.is_empty() {
+            Tone::Neutral
+        } else {
+            Tone::Caution
+        },
+        &lang.text("register_title", &[]),
+        &body,
+    )
+}
+
+/// The registration form's fields.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RegisterForm {
+    claim: String,
+    owner_ref: String,
+    #[serde(default)]
+    purchased_on: Option<String>,
+}
+
+/// `POST /c/{code}/register`: registers the warranty from the form (the
+/// same checks as `POST /v1/registrations`).
+pub(crate) async fn register(
+    State(state): State<AppState>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    form: Result<axum::Form<RegisterForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let lang = language(&q, &headers);
+    let Ok(axum::Form(form)) = form else {
+        return registration_page(
+            lang,
+            StatusCode::BAD_REQUEST,
+            &code,
+            Some(&lang.text("text_error", &[("status", "400")])),
+        );
+    };
+    let purchased_on = match form.purchased_on.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => match d.parse::<hallmark::Date>() {
+            Ok(d) => Some(d),
+            Err(e) => {
+                let detail = e.to_string();
+                return registration_page(
+                    lang,
+                    StatusCode::BAD_REQUEST,
+                    &code,
+                    Some(&lang.text("register_failed", &[("detail", &detail)])),
+                );
+            }
+        },
+    };
+    let done = {
+        let state = state.clone();
+        let code = code.clone();
+        blocking(move || {
+            crate::handlers::registrations::register(
+                &state,
+                &code,
+                &form.claim,
+                &form.owner_ref,
+                purchased_on,
+            )
+        })
+        .await
+    };
+    match done {
+        Ok(r) => page(
+            lang,
+            StatusCode::CREATED,
+            Tone::Good,
+            &lang.text("register_done_title", &[]),
+            &format!(
+                "{}<p><a href=\"/c/{}?lang={}\">{}</a></p>",
+                para(&lang.text(
+                    "register_done_text",
+                    &[("date", &lang.date(r.warranty_start))]
+                )),
+                esc(&urlencode(&code)),
+                lang.tag(),
+                esc(&lang.text("back", &[]))
+            ),
+        ),
+        Err(e) => {
+            let key = match e.kind() {
+                "already-registered" => "register_already",
+                "wrong-claim" => "register_wrong_claim",
+                "claim-typo" => "register_typo",
+                "too-many-claim-attempts" => "register_too_many",
+                "registrations-disabled" => "register_disabled",
+                _ => "",
+            };
+            if key.is_empty() && e.status().is_server_error() {
+                return unavailable(lang);
+            }
+            let text = if key.is_empty() {
+                lang.text("register_failed", &[("detail", e.detail())])
+            } else {
+                lang.text(key, &[])
+            };
+            registration_page(lang, e.status(), &code, Some(&text))
+        }
+    }
+}
+
+/// Middleware on the page routes: an error answered by a layer (the rate
+/// limit, a bad path) becomes an HTML page in the visitor's language; JSON
+/// stays on `/v1`.
+pub(crate) async fn html_errors(request: Request, next: Next) -> Response {
+    let lang = language(
+        &Query::<LangQuery>::try_from_uri(request.uri())
+            .map(|q| q.0)
+            .unwrap_or_default(),
+        request.headers(),
+    );
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if is_html || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let retry = response.headers().get(header::RETRY_AFTER).cloned();
+    let mut out = if status == StatusCode::TOO_MANY_REQUESTS {
+        let seconds = retry
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("60")
+            .to_owned();
+        page(
+            lang,
+            status,
+            Tone::Caution,
+            &lang.text("title_rate_limited", &[]),
+            &para(&lang.text("text_rate_limited", &[("seconds", &seconds)])),
+        )
+    } else {
+        page(
+            lang,
+            status,
+            Tone::Caution,
+            &lang.text("title_error", &[]),
+            &para(&lang.text("text_error", &[("status", &status.as_u16().to_string())])),
+        )
+    };
+    if let Some(r) = retry {
+        out.headers_mut().insert(header::RETRY_AFTER, r);
+    }
+    out
+}
+
+/// What the unit is packed in or built into, and what it is built from
+/// (current parts; replaced ones counted), in words. The warning naming
+/// revoked or recalled parts is part of the state ([`View::of`]).
+fn graph_section(lang: Lang, g: &crate::handlers::graph::UnitGraph) -> String {
+    let mut out = String::new();
     let word =
         |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
     if !g.contained_in.is_empty() {
@@ -186,15 +870,21 @@ fn graph_section(g: &crate::handlers::graph::UnitGraph) -> String {
             .contained_in
             .iter()
             .map(|c| {
-                let how = if word(c, "via") == "link" {
-                    "built into"
+                let key = if word(c, "via") == "link" {
+                    "graph_built_into"
                 } else {
-                    "packed in"
+                    "graph_packed_in"
                 };
-                format!("<li>{} {}</li>", how, esc(&word(c, "parent")))
+                format!(
+                    "<li>{}</li>",
+                    esc(&lang.text(key, &[("parent", &word(c, "parent"))]))
+                )
             })
             .collect();
-        out.push_str(&format!("<h2>Contained in</h2><ul>{items}</ul>"));
+        out.push_str(&format!(
+            "<h2>{}</h2><ul>{items}</ul>",
+            esc(&lang.text("graph_contained_in", &[]))
+        ));
     }
     let (current, removed): (Vec<_>, Vec<_>) = g
         .components
@@ -206,22 +896,29 @@ fn graph_section(g: &crate::handlers::graph::UnitGraph) -> String {
             .map(|c| {
                 let child = match c.get("child") {
                     Some(serde_json::Value::String(u)) => u.clone(),
-                    _ => format!("lot {} of {}", word(c, "lot"), word(c, "part")),
+                    _ => lang.text(
+                        "graph_lot",
+                        &[("lot", &word(c, "lot")), ("part", &word(c, "part"))],
+                    ),
                 };
-                let fitted = c
-                    .get("at")
-                    .and_then(|a| a.as_u64())
-                    .map(|t| format!(", fitted {}", hallmark::rfc3339(t)))
-                    .unwrap_or_default();
-                format!("<li>{}{}</li>", esc(&child), esc(&fitted))
+                let text = match c.get("at").and_then(|a| a.as_u64()) {
+                    Some(t) => {
+                        lang.text("graph_fitted", &[("part", &child), ("date", &lang.time(t))])
+                    }
+                    None => child,
+                };
+                format!("<li><bdi>{}</bdi></li>", esc(&text))
             })
             .collect();
         let replaced = if removed.is_empty() {
             String::new()
         } else {
-            format!("<p>{} replaced part(s) in its history.</p>", removed.len())
+            para(&lang.text("graph_replaced", &[("count", &removed.len().to_string())]))
         };
-        out.push_str(&format!("<h2>Built from</h2><ul>{items}</ul>{replaced}"));
+        out.push_str(&format!(
+            "<h2>{}</h2><ul>{items}</ul>{replaced}",
+            esc(&lang.text("graph_built_from", &[]))
+        ));
     }
     out
 }

@@ -633,6 +633,30 @@ pub trait Storage: Send + Sync + 'static {
         })
     }
 
+    /// Where a code was first seen by an authenticated scanner (a `scans`
+    /// token), of the locations still kept: what the page shows as "first
+    /// checked at". Anonymous locations are only what a client typed, so
+    /// they are never shown.
+    fn first_place(&self, kid: KeyId, serial: u64) -> Result<Option<String>, StorageError> {
+        run(self, false, |sql| {
+            let rows = sql.rows(
+                "SELECT location FROM scan_locations WHERE kid = ?1 AND serial = ?2 \
+                 AND trusted = TRUE ORDER BY first, location LIMIT 1",
+                &[
+                    graph::Value::Blob(Some(kid.to_bytes().to_vec())),
+                    graph::Value::Int(Some(serial_to_sql(serial))),
+                ],
+            )?;
+            Ok(rows
+                .into_iter()
+                .next()
+                .and_then(|r| match r.into_iter().next() {
+                    Some(graph::Value::Text(t)) => t,
+                    _ => None,
+                }))
+        })
+    }
+
     /// Whether an aggregation manifest with this digest is stored.
     fn aggregation_exists(&self, digest: &[u8; 32]) -> Result<bool, StorageError> {
         run(self, false, |sql| graph::aggregation_exists(sql, digest))
