@@ -39,6 +39,7 @@ pub struct Metrics {
     alerts: Family<WordLabels, Counter>,
     status_changes: Family<WordLabels, Counter>,
     snapshot_builds: Counter,
+    reports: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -89,7 +90,14 @@ impl Default for Metrics {
             "Revocation snapshots built and signed (once per change or refresh)",
             snapshot_builds.clone(),
         );
+        let reports = Counter::default();
+        registry.register(
+            "reports",
+            "Reports of suspected fakes stored",
+            reports.clone(),
+        );
         Metrics {
+            reports,
             snapshot_builds,
             registry,
             requests,
@@ -120,6 +128,11 @@ impl Metrics {
     /// Counts a snapshot built and signed.
     pub fn snapshot_built(&self) {
         self.snapshot_builds.inc();
+    }
+
+    /// Counts a stored report of a suspected fake.
+    pub fn report(&self) {
+        self.reports.inc();
     }
 
     /// Snapshots built and signed so far.

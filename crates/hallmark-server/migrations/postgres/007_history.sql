@@ -1,2 +1,33 @@
 -- Service and test history, reports of suspected fakes (issue 16).
--- (Filled in by the history work.)
+-- An event belongs to a unit identity text (`code:KID:SERIAL`,
+-- `gs1:GTIN:SERIAL`) or a component lot (`lot:PART:LOT`); `date` is days
+-- since 1970-01-01; `passed` is 1, 0 or NULL (only tests and inspections
+-- have one); `measurements` is a bounded JSON array (at most 32 entries,
+-- checked before storing); `token` names who recorded it. Reports keep the
+-- code as scanned (bounded), its verdict, and its unit when it verified.
+CREATE TABLE history_events (
+    id           BIGSERIAL PRIMARY KEY,
+    unit         TEXT    NOT NULL,
+    kind         TEXT    NOT NULL,
+    date         BIGINT  NOT NULL,
+    passed       BIGINT,
+    summary      TEXT,
+    actor        TEXT,
+    station      TEXT,
+    measurements TEXT,
+    token        TEXT    NOT NULL,
+    recorded     BIGINT  NOT NULL
+);
+CREATE INDEX history_events_unit ON history_events (unit, id);
+CREATE INDEX history_events_unit_date ON history_events (unit, date, id);
+CREATE TABLE reports (
+    id      BIGSERIAL PRIMARY KEY,
+    code    TEXT    NOT NULL,
+    unit    TEXT,
+    verdict TEXT    NOT NULL,
+    place   TEXT,
+    note    TEXT,
+    time    BIGINT  NOT NULL
+);
+CREATE INDEX reports_unit_time ON reports (unit, time);
+CREATE INDEX reports_code_time ON reports (code, time);

@@ -3,6 +3,8 @@
 //! Handlers build these types (never ad-hoc JSON), so the OpenAPI document
 //! (the `openapi` module) describes what is sent.
 
+pub mod history;
+
 use hallmark::report::{Report, ScopeReport};
 use hallmark::{Date, KeyId, Reason, Scope, TrustedKey};
 use serde::{Deserialize, Serialize};

@@ -23,7 +23,7 @@ pub use graph::{
     AggregationOutcome, Containment, Descendant, Link, LinkChild, LinkOutcome, NewAggregation,
     NewChild, NewLink, StoredAggregation, StoredChild, TraceCursor, TraceEntry,
 };
-pub use history::{HistoryStore, HistorySummary, NewReport, ServiceEvent};
+pub use history::{HistoryStore, HistorySummary, NewEvent, NewReport, ServiceEvent, StoredReport};
 pub use postgres::PostgresStorage;
 pub use registrations::{RegistrationStore, RegistrationSummary};
 pub use sqlite::SqliteStorage;
