@@ -152,6 +152,12 @@ pub struct CodeReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub components: Option<Vec<serde_json::Value>>,
+    /// The unit's service and test history in brief (lookups): `count`, and
+    /// the `last` event's `id`, `type`, `date`, `result` and `summary`; the
+    /// whole history is at `GET /v1/codes/{code}/events`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub history: Option<serde_json::Value>,
     /// A verified GS1 unit's data as printed (GS1 scans only; `payload`
     /// then holds its facts in the v1 shape, the serial being the unit
     /// number).

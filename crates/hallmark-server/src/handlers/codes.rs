@@ -28,6 +28,7 @@ pub(crate) fn report(j: &Judgement, scanned: &str) -> CodeReport {
         scans: None,
         contained_in: None,
         components: None,
+        history: None,
         gs1: j
             .verdict
             .verified()
@@ -71,6 +72,20 @@ pub(crate) async fn lookup_report(state: AppState, code: String) -> Result<CodeR
                 v.payload().serial(),
                 window_start,
             )?));
+            if let Some(unit) = super::graph::verified_unit(&j) {
+                use crate::storage::HistoryStore;
+                let h = storage.history_summary(&unit.to_string())?;
+                out.history = Some(serde_json::json!({
+                    "count": h.count,
+                    "last": h.last.map(|e| serde_json::json!({
+                        "id": e.id,
+                        "type": e.kind,
+                        "date": e.date.to_string(),
+                        "result": e.passed.map(|p| if p { "pass" } else { "fail" }),
+                        "summary": e.summary,
+                    })),
+                }));
+            }
             if let Some(g) = super::graph::unit_graph(state, &j)? {
                 out.contained_in = Some(g.contained_in);
                 out.components = Some(g.components);

@@ -428,13 +428,3 @@ pub(crate) async fn reports(
     .await
 }
 
-/// Validates and stores a report of a suspected fake (blocking); the JSON
-/// route and the page's form both call this.
-pub(crate) fn submit_report(
-    _state: &crate::AppState,
-    _code: &str,
-    _place: Option<String>,
-    _note: Option<String>,
-) -> Result<u64, ApiError> {
-    Err(not_yet())
-}
