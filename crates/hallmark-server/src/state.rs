@@ -60,6 +60,7 @@ struct Inner {
     rate_limiter: ratelimit::RateLimiter,
     auth_failures: ratelimit::RateLimiter,
     metrics: metrics::Metrics,
+    registrations: std::sync::OnceLock<Registrations>,
 }
 
 /// Everything a request handler needs; cheap to clone.
@@ -100,6 +101,7 @@ impl AppState {
             rate_limiter: ratelimit::RateLimiter::default(),
             auth_failures: ratelimit::RateLimiter::default(),
             metrics: metrics::Metrics::default(),
+            registrations: std::sync::OnceLock::new(),
         }))
     }
 
@@ -187,4 +189,33 @@ impl AppState {
     pub fn now(&self) -> u64 {
         (self.0.settings.clock)()
     }
+
+    /// Turns warranty registration on: the claim key that derives every
+    /// unit's claim code, and how long a transfer code lasts (seconds).
+    /// Refused (the key handed back) when set already.
+    pub fn set_registrations(
+        &self,
+        claim_key: hallmark_issuer::claim::ClaimKey,
+        transfer_ttl: u64,
+    ) -> Result<(), hallmark_issuer::claim::ClaimKey> {
+        self.0
+            .registrations
+            .set(Registrations {
+                claim_key,
+                transfer_ttl,
+            })
+            .map_err(|r| r.claim_key)
+    }
+
+    /// Warranty registration's settings, if it is on.
+    pub(crate) fn registrations(&self) -> Option<&Registrations> {
+        self.0.registrations.get()
+    }
+}
+
+/// Warranty registration's settings ([`AppState::set_registrations`]).
+#[derive(Debug)]
+pub(crate) struct Registrations {
+    pub(crate) claim_key: hallmark_issuer::claim::ClaimKey,
+    pub(crate) transfer_ttl: u64,
 }
