@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod claim;
 mod error;
 pub mod issued;
 mod keys;

@@ -75,6 +75,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = match (&self.extra, self.status) {
+            (Some(("retry_after", v)), StatusCode::TOO_MANY_REQUESTS) => v.as_u64(),
+            _ => None,
+        };
         let mut body = json!({"error": self.kind, "detail": self.detail});
         if let (Some((k, v)), Some(map)) = (self.extra, body.as_object_mut()) {
             map.insert(k.to_owned(), v);
@@ -84,6 +88,9 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(Ok(v)) = retry_after.map(|s| HeaderValue::from_str(&s.to_string())) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         response
     }

@@ -62,6 +62,7 @@ struct Inner {
     metrics: metrics::Metrics,
     visits: crate::page::visits::Visits,
     products: std::sync::OnceLock<crate::products::Catalogue>,
+    registrations: std::sync::OnceLock<Registrations>,
 }
 
 /// Everything a request handler needs; cheap to clone.
@@ -104,6 +105,7 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             visits: crate::page::visits::Visits::default(),
             products: std::sync::OnceLock::new(),
+            registrations: std::sync::OnceLock::new(),
         }))
     }
 
@@ -207,4 +209,33 @@ impl AppState {
     pub fn now(&self) -> u64 {
         (self.0.settings.clock)()
     }
+
+    /// Turns warranty registration on: the claim key that derives every
+    /// unit's claim code, and how long a transfer code lasts (seconds).
+    /// Refused (the key handed back) when set already.
+    pub fn set_registrations(
+        &self,
+        claim_key: hallmark_issuer::claim::ClaimKey,
+        transfer_ttl: u64,
+    ) -> Result<(), hallmark_issuer::claim::ClaimKey> {
+        self.0
+            .registrations
+            .set(Registrations {
+                claim_key,
+                transfer_ttl,
+            })
+            .map_err(|r| r.claim_key)
+    }
+
+    /// Warranty registration's settings, if it is on.
+    pub(crate) fn registrations(&self) -> Option<&Registrations> {
+        self.0.registrations.get()
+    }
+}
+
+/// Warranty registration's settings ([`AppState::set_registrations`]).
+#[derive(Debug)]
+pub(crate) struct Registrations {
+    pub(crate) claim_key: hallmark_issuer::claim::ClaimKey,
+    pub(crate) transfer_ttl: u64,
 }

@@ -12,6 +12,8 @@ use utoipa::ToSchema;
 
 use crate::storage::{ScanSummary, Status};
 
+pub mod registrations;
+
 /// Every error: a stable kebab-case kind and a sentence for people.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {

@@ -2,57 +2,367 @@
 //! to its first owner with the claim code printed inside its package;
 //! `POST /v1/transfers` and `POST /v1/transfers/accept` hand it to a new
 //! owner with a one-time code.
+//!
+//! Claim codes, owner references and transfer codes are never logged and
+//! never answered; owner references and transfer codes are stored hashed.
+//! The same owner registering again gets `200` with the registration (an
+//! idempotent retry); another owner gets `409 already-registered`, counted
+//! as a conflict and raised as the alert `registration-conflict`.
 
+use axum::Json;
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use hallmark::Date;
+use hallmark::{Date, VerdictKind, rfc3339};
+use serde_json::json;
 
+use super::graph::verified_unit;
+use super::{blocking, judge, today};
 use crate::AppState;
-use crate::error::ApiError;
+use crate::api::registrations::{
+    AcceptBody, AcceptRequest, RegistrationBody, RegistrationRequest, TransferBody, TransferRequest,
+};
+use crate::error::{ApiError, ApiJson};
+use crate::storage::{RegisterOutcome, RegistrationStore, TransferAccept, TransferStart};
+use hallmark_issuer::claim::{ClaimCode, ClaimCodeError};
+
+/// Failed claims (or owner references) allowed per unit per window.
+pub const MAX_CLAIM_FAILURES: u64 = 5;
+
+/// The window of [`MAX_CLAIM_FAILURES`], seconds.
+pub const CLAIM_FAILURE_WINDOW: u64 = 3600;
+
+/// Longest owner reference, bytes.
+pub const MAX_OWNER_REF: usize = 128;
+
+const OWNER_CONTEXT: &str = "hallmark v1 owner reference";
+const TRANSFER_CONTEXT: &str = "hallmark v1 transfer code";
 
 /// A registration that was accepted.
-#[allow(dead_code)] // Skeleton: the page's form calls it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Registered {
     /// When, seconds since 1970-01-01 UTC.
     pub(crate) registered: u64,
     /// The warranty's start date.
     pub(crate) warranty_start: Date,
+    /// Whether this request registered it (false: the same owner had).
+    pub(crate) new: bool,
+}
+
+fn owner_hash(owner_ref: &str) -> Result<[u8; 32], ApiError> {
+    if owner_ref.is_empty() || owner_ref.len() > MAX_OWNER_REF {
+        return Err(ApiError::bad_request(format!(
+            "owner_ref must be 1 to {MAX_OWNER_REF} bytes"
+        )));
+    }
+    if owner_ref.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "owner_ref must not hold control characters",
+        ));
+    }
+    Ok(blake3::derive_key(OWNER_CONTEXT, owner_ref.as_bytes()))
+}
+
+fn transfer_hash(code: &str) -> [u8; 32] {
+    blake3::derive_key(
+        TRANSFER_CONTEXT,
+        code.trim().to_ascii_uppercase().as_bytes(),
+    )
+}
+
+fn disabled() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "registrations-disabled",
+        "this service takes no registrations (it was started without --claim-key)",
+    )
+}
+
+/// The unit identity of a genuine code, or a 422 with its verdict.
+fn genuine(state: &AppState, code: &str) -> Result<(String, Date), ApiError> {
+    let j = judge(state, code)?;
+    let refuse = || {
+        let report = hallmark::report::Report::new(&j.verdict, code);
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not-genuine",
+            "only a genuine code can be registered",
+        )
+        .with("verdict", serde_json::to_value(report).unwrap_or_default())
+    };
+    if j.verdict.kind() != VerdictKind::Genuine {
+        return Err(refuse());
+    }
+    let made = j
+        .verdict
+        .verified()
+        .map(|v| v.payload().date())
+        .ok_or_else(refuse)?;
+    let unit = verified_unit(&j).ok_or_else(refuse)?;
+    Ok((unit.to_string(), made))
+}
+
+/// 429 when `unit` had too many failed attempts in the window.
+fn check_attempts(state: &AppState, unit: &str, now: u64) -> Result<(), ApiError> {
+    let since = now.saturating_sub(CLAIM_FAILURE_WINDOW);
+    let (failures, oldest) = state.storage().claim_failures(unit, since)?;
+    if failures >= MAX_CLAIM_FAILURES {
+        let wait = oldest
+            .map(|t| t.saturating_add(CLAIM_FAILURE_WINDOW).saturating_sub(now))
+            .unwrap_or(CLAIM_FAILURE_WINDOW)
+            .max(1);
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-claim-attempts",
+            format!("too many failed attempts for this unit; retry in {wait} s"),
+        )
+        .with("retry_after", json!(wait)));
+    }
+    Ok(())
+}
+
+fn failed(state: &AppState, unit: &str, now: u64) -> Result<(), ApiError> {
+    state
+        .storage()
+        .record_claim_failure(unit, now, now.saturating_sub(CLAIM_FAILURE_WINDOW))?;
+    Ok(())
 }
 
 /// Registers the first owner of `code` (blocking: call it off the async
 /// threads). The JSON route and the page's form both call this; an
 /// [`ApiError`]'s kind says why a registration was refused.
-#[allow(dead_code)] // Skeleton: the page's form calls it.
 pub(crate) fn register(
-    _state: &AppState,
-    _code: &str,
-    _claim: &str,
-    _owner_ref: &str,
-    _purchased_on: Option<Date>,
+    state: &AppState,
+    code: &str,
+    claim: &str,
+    owner_ref: &str,
+    purchased_on: Option<Date>,
 ) -> Result<Registered, ApiError> {
-    Err(not_yet())
+    let settings = state.registrations().ok_or_else(disabled)?;
+    let owner = owner_hash(owner_ref)?;
+    let claim = ClaimCode::parse(claim).map_err(|e| match e {
+        ClaimCodeError::Typo => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "claim-typo",
+            "the claim code has a typo (its last character does not match): check it",
+        ),
+        e => ApiError::new(StatusCode::BAD_REQUEST, "invalid-claim", e.to_string()),
+    })?;
+    let (unit, made) = genuine(state, code)?;
+    let now = state.now();
+    check_attempts(state, &unit, now)?;
+    if !settings.claim_key.check(&unit, &claim) {
+        failed(state, &unit, now)?;
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong-claim",
+            "the claim code does not belong to this unit",
+        ));
+    }
+    let day = today(now);
+    let warranty_start = match purchased_on {
+        Some(d) if d <= day && d >= made => d,
+        _ => day,
+    };
+    match state
+        .storage()
+        .register_owner(&unit, &owner, warranty_start, now)?
+    {
+        RegisterOutcome::Registered(s) => Ok(Registered {
+            registered: s.registered,
+            warranty_start: s.warranty_start,
+            new: true,
+        }),
+        RegisterOutcome::SameOwner(s) => Ok(Registered {
+            registered: s.registered,
+            warranty_start: s.warranty_start,
+            new: false,
+        }),
+        RegisterOutcome::Conflict(s) => {
+            state.metrics().alert("registration-conflict");
+            tracing::warn!(unit = %unit, conflicts = s.conflicts, "registration-conflict: a second owner tried to register a registered unit");
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "already-registered",
+                "this unit is registered to another owner already",
+            ))
+        }
+    }
 }
 
-fn not_yet() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "not-implemented",
-        "registrations are not built yet",
-    )
+fn parse_date(text: Option<&str>) -> Result<Option<Date>, ApiError> {
+    text.map(|t| {
+        t.parse::<Date>()
+            .map_err(|_| ApiError::bad_request("purchased_on must be a date, YYYY-MM-DD"))
+    })
+    .transpose()
 }
 
 /// `POST /v1/registrations`.
-pub(crate) async fn registrations() -> Response {
-    not_yet().into_response()
+#[utoipa::path(
+    post,
+    path = "/v1/registrations",
+    tag = "registrations",
+    request_body = RegistrationRequest,
+    responses(
+        (status = 201, description = "Registered: the first owner", body = RegistrationBody),
+        (status = 200, description = "The same owner registered it before", body = RegistrationBody),
+        (status = 400, description = "Bad request or `claim-typo`", body = crate::api::ErrorBody),
+        (status = 403, description = "`wrong-claim`", body = crate::api::ErrorBody),
+        (status = 409, description = "`already-registered` to another owner", body = crate::api::ErrorBody),
+        (status = 422, description = "The code is not genuine", body = crate::api::ErrorBody),
+        (status = 429, description = "`too-many-claim-attempts` (see Retry-After)", body = crate::api::ErrorBody),
+        (status = 503, description = "`registrations-disabled`", body = crate::api::ErrorBody),
+    )
+)]
+pub(crate) async fn registrations(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RegistrationRequest>,
+) -> Result<(StatusCode, Json<RegistrationBody>), ApiError> {
+    blocking(move || {
+        let purchased = parse_date(req.purchased_on.as_deref())?;
+        let r = register(&state, &req.code, &req.claim, &req.owner_ref, purchased)?;
+        let status = if r.new {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        Ok((
+            status,
+            Json(RegistrationBody {
+                registered: r.registered,
+                registered_at: rfc3339(r.registered),
+                warranty_start: r.warranty_start.to_string(),
+            }),
+        ))
+    })
+    .await
+}
+
+/// A new transfer code: `ht_` and 16 Crockford base32 characters (80 bits).
+fn new_transfer_code() -> Result<String, ApiError> {
+    const DIGITS: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut bytes = [0u8; 10];
+    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
+    let mut v = u128::from_be_bytes({
+        let mut b = [0u8; 16];
+        b[6..].copy_from_slice(&bytes);
+        b
+    });
+    let mut out = [0u8; 16];
+    for c in out.iter_mut().rev() {
+        *c = DIGITS.get((v & 31) as usize).copied().unwrap_or(b'0');
+        v >>= 5;
+    }
+    Ok(format!("ht_{}", String::from_utf8_lossy(&out)))
 }
 
 /// `POST /v1/transfers`.
-pub(crate) async fn transfer() -> Response {
-    not_yet().into_response()
+#[utoipa::path(
+    post,
+    path = "/v1/transfers",
+    tag = "registrations",
+    request_body = TransferRequest,
+    responses(
+        (status = 201, description = "A one-time transfer code, shown once", body = TransferBody),
+        (status = 403, description = "`wrong-owner`", body = crate::api::ErrorBody),
+        (status = 404, description = "`not-registered`", body = crate::api::ErrorBody),
+        (status = 429, description = "`too-many-claim-attempts` (see Retry-After)", body = crate::api::ErrorBody),
+    )
+)]
+pub(crate) async fn transfer(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<TransferRequest>,
+) -> Result<(StatusCode, Json<TransferBody>), ApiError> {
+    blocking(move || {
+        let settings = state.registrations().ok_or_else(disabled)?;
+        let owner = owner_hash(&req.owner_ref)?;
+        let (unit, _) = genuine(&state, &req.code)?;
+        let now = state.now();
+        check_attempts(&state, &unit, now)?;
+        let code = new_transfer_code()?;
+        let expires = now.saturating_add(settings.transfer_ttl);
+        match state
+            .storage()
+            .start_transfer(&unit, &owner, &transfer_hash(&code), now, expires)?
+        {
+            TransferStart::Started => Ok((
+                StatusCode::CREATED,
+                Json(TransferBody {
+                    transfer_code: code,
+                    expires,
+                    expires_at: rfc3339(expires),
+                }),
+            )),
+            TransferStart::NotRegistered => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not-registered",
+                "this unit is not registered",
+            )),
+            TransferStart::WrongOwner => {
+                failed(&state, &unit, now)?;
+                Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "wrong-owner",
+                    "owner_ref is not the current owner's",
+                ))
+            }
+        }
+    })
+    .await
 }
 
 /// `POST /v1/transfers/accept`.
-pub(crate) async fn accept() -> Response {
-    not_yet().into_response()
+#[utoipa::path(
+    post,
+    path = "/v1/transfers/accept",
+    tag = "registrations",
+    request_body = AcceptRequest,
+    responses(
+        (status = 200, description = "The unit has its new owner", body = AcceptBody),
+        (status = 403, description = "`wrong-transfer-code`", body = crate::api::ErrorBody),
+        (status = 410, description = "`transfer-used` or `transfer-expired`", body = crate::api::ErrorBody),
+        (status = 429, description = "`too-many-claim-attempts` (see Retry-After)", body = crate::api::ErrorBody),
+    )
+)]
+pub(crate) async fn accept(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<AcceptRequest>,
+) -> Result<Json<AcceptBody>, ApiError> {
+    blocking(move || {
+        state.registrations().ok_or_else(disabled)?;
+        let owner = owner_hash(&req.owner_ref)?;
+        let (unit, _) = genuine(&state, &req.code)?;
+        let now = state.now();
+        check_attempts(&state, &unit, now)?;
+        match state.storage().accept_transfer(
+            &unit,
+            &transfer_hash(&req.transfer_code),
+            &owner,
+            now,
+        )? {
+            TransferAccept::Accepted(s) => Ok(Json(AcceptBody {
+                warranty_start: s.warranty_start.to_string(),
+                transfers: s.transfers,
+            })),
+            TransferAccept::Unknown => {
+                failed(&state, &unit, now)?;
+                Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "wrong-transfer-code",
+                    "no such transfer code for this unit",
+                ))
+            }
+            TransferAccept::Used => Err(ApiError::new(
+                StatusCode::GONE,
+                "transfer-used",
+                "this transfer code was used already",
+            )),
+            TransferAccept::Expired => Err(ApiError::new(
+                StatusCode::GONE,
+                "transfer-expired",
+                "this transfer code expired: ask the owner for a new one",
+            )),
+        }
+    })
+    .await
 }

@@ -25,7 +25,9 @@ pub use graph::{
 };
 pub use history::{HistoryStore, HistorySummary, NewEvent, NewReport, ServiceEvent, StoredReport};
 pub use postgres::PostgresStorage;
-pub use registrations::{RegistrationStore, RegistrationSummary};
+pub use registrations::{
+    RegisterOutcome, RegistrationStore, RegistrationSummary, TransferAccept, TransferStart,
+};
 pub use sqlite::SqliteStorage;
 
 /// A storage failure. Its text is for the operator's log, never for clients;
