@@ -152,6 +152,15 @@ pub(crate) struct Args {
     /// Symbol for --qr-dir: QR, or Data Matrix ECC 200 (GS1 / EU FMD pharma labels).
     #[arg(long, value_enum, default_value_t = Symbol::Qr)]
     symbol: Symbol,
+    /// Also write each code's warranty claim code (to print inside its
+    /// package) to FILE: CSV `code,claim`, created new with mode 0600, once
+    /// the whole batch is minted. Needs --claim-key.
+    #[arg(long, value_name = "FILE", requires = "claim_key")]
+    claim_codes: Option<PathBuf>,
+    /// The claim key that derives claim codes (`hallmark claim-key new`);
+    /// the service checks registrations with the same key.
+    #[arg(long, value_name = "FILE", requires = "claim_codes")]
+    claim_key: Option<PathBuf>,
     #[command(flatten)]
     passphrase: crate::passphrase::Source,
     /// Set by `hallmark gs1 sign`: GS1 units instead of v1 codes.
@@ -196,6 +205,8 @@ impl Args {
             qr_dir: None,
             qr_format: ImageFormat::Png,
             symbol: Symbol::Qr,
+            claim_codes: None,
+            claim_key: None,
             passphrase,
             gs1: Some(job),
         }
@@ -298,6 +309,21 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             ));
         }
     };
+    // The claim key and the claims file are checked before anything is
+    // signed: a bad key or an existing file mints nothing.
+    let claim_key = match &args.claim_key {
+        Some(path) => Some(
+            hallmark_issuer::claim::ClaimKey::read(path)
+                .map_err(|e| CliError::context(format!("--claim-key {}", path.display()), e))?,
+        ),
+        None => None,
+    };
+    if let Some(path) = &args.claim_codes
+        && path.exists()
+    {
+        return Err(crate::cmd::files::already_exists(path));
+    }
+    let claims = std::sync::Mutex::new(Vec::<String>::new());
     let any = crate::signer::open_either(args.key.as_deref(), &args.passphrase, &args.signer)?;
     let key = any.signer();
     if let AnySigner::File(file_key) = &any
@@ -423,6 +449,18 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             &stop,
             &|n| progress.inc(n),
             |serial, code| -> Result<String> {
+                if let Some(key) = &claim_key
+                    && let Ok(c) = hallmark::UnverifiedCode::decode(&code)
+                {
+                    let unit = hallmark::aggregation::UnitId::Code {
+                        kid: c.kid(),
+                        serial: c.payload().serial(),
+                    };
+                    let row = format!("{code},{}\n", key.claim_code(&unit.to_string()).to_text());
+                    if let Ok(mut claims) = claims.lock() {
+                        claims.push(row);
+                    }
+                }
                 match &lines {
                     Lines::Code(lines) => {
                         if let Some(dir) = &args.qr_dir {
@@ -453,6 +491,15 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             // An interrupted run keeps its whole lines, under the --out name too:
             // exactly the codes the ledger records as emitted.
             finish_sink(sink)?;
+            if let Some(path) = &args.claim_codes {
+                let mut text = String::from("code,claim\n");
+                if let Ok(claims) = claims.lock() {
+                    text.extend(claims.iter().map(String::as_str));
+                }
+                durable::create(path, text.as_bytes(), durable::MODE_SECRET).map_err(|e| {
+                    CliError::context(format!("--claim-codes {}", path.display()), e)
+                })?;
+            }
             Ok(emitted)
         })()
         .map_err(|e| (e, if to_file { 0 } else { emitted })),

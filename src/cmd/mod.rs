@@ -8,6 +8,7 @@ mod aggregate;
 mod batches;
 mod bundle;
 pub(crate) mod cert;
+mod claim_key;
 mod epcis;
 pub(crate) mod files;
 pub(crate) mod gs1;
@@ -28,6 +29,8 @@ mod verify;
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     Keygen(keygen::Args),
+    #[command(subcommand)]
+    ClaimKey(claim_key::Command),
     #[command(subcommand)]
     Key(key::Command),
     #[command(subcommand)]
@@ -58,6 +61,7 @@ impl Command {
     pub(crate) fn run(self) -> Result<u8> {
         match self {
             Command::Keygen(args) => keygen::run(args),
+            Command::ClaimKey(cmd) => claim_key::run(cmd),
             Command::Key(cmd) => key::run(cmd),
             Command::Trust(cmd) => trust::run(cmd),
             Command::Mint(args) => mint::run(args),

@@ -61,6 +61,15 @@ pub(crate) struct Args {
     /// (docs/PAGE.md). Without it the page shows the code's own facts only.
     #[arg(long, value_name = "FILE")]
     products: Option<PathBuf>,
+    /// The claim key (`hallmark claim-key new`) with which warranty
+    /// registrations (POST /v1/registrations, the page's form) check claim
+    /// codes. Without it registrations are answered 503.
+    #[arg(long, value_name = "FILE")]
+    claim_key: Option<PathBuf>,
+    /// How long a transfer code (POST /v1/transfers) stays valid (e.g. 7d,
+    /// 48h).
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_timeout)]
+    transfer_ttl: u64,
     /// Raise clone-suspected when authenticated scanners (a token of scope
     /// scans) see a code in more than N distinct locations within
     /// --clone-window.
@@ -236,7 +245,19 @@ pub(crate) fn run(args: Args) -> Result<u8> {
                 .map_err(|e| CliError::context("--products", e))
         })
         .transpose()?;
+    let claim_key = args
+        .claim_key
+        .as_deref()
+        .map(|path| {
+            hallmark_issuer::claim::ClaimKey::read(path)
+                .map_err(|e| CliError::context(format!("--claim-key {}", path.display()), e))
+        })
+        .transpose()?;
     let state = AppState::new(trust, storage, revocation_key, settings);
+    if let Some(key) = claim_key {
+        // A fresh state: the registrations are not set yet.
+        let _ = state.set_registrations(key, args.transfer_ttl);
+    }
     if let Some(products) = products {
         state.set_products(products);
     }

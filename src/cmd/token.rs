@@ -18,8 +18,10 @@ pub(crate) enum Command {
 /// so a lost token cannot be shown again (revoke it and create another).
 ///
 /// Scopes: status (revoke, decommission, reactivate), batches (register
-/// signed batch manifests) or scans (an authenticated scanner: its scan
-/// locations count fully for clone detection; anonymous ones weigh less).
+/// signed batch manifests), scans (an authenticated scanner: its scan
+/// locations count fully for clone detection; anonymous ones weigh less),
+/// service (service and test stations: POST /v1/codes/CODE/events, and the
+/// whole history) or reports (GET /v1/reports: reports of suspected fakes).
 /// Clients send it as `Authorization: Bearer TOKEN`.
 ///
 /// Example:
@@ -33,7 +35,7 @@ pub(crate) struct CreateArgs {
     #[arg(long, value_name = "NAME")]
     name: String,
     /// What the token may do.
-    #[arg(long, value_name = "SCOPE", value_parser = ["status", "batches", "scans"])]
+    #[arg(long, value_name = "SCOPE", value_parser = ["status", "batches", "scans", "service", "reports"])]
     scope: String,
 }
 

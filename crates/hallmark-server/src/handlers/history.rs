@@ -427,4 +427,3 @@ pub(crate) async fn reports(
     })
     .await
 }
-
