@@ -163,7 +163,7 @@ async fn genuine_unit_via_digital_link_path_is_json_with_gs1_fields() {
                 assert_eq!(w["gs1"]["serial"], v["gs1"]["serial"]);
             } else {
                 let html = String::from_utf8(body).unwrap();
-                assert!(html.contains("<h1>Genuine</h1>"), "{form:?}: {html}");
+                assert!(html.contains("</span> Genuine</h1>"), "{form:?}: {html}");
                 assert!(html.contains(GTIN), "{html}");
                 assert!(html.contains(data.get("21").unwrap()), "{html}");
                 assert!(html.contains("L1/A"), "{html}");
@@ -199,7 +199,7 @@ async fn browsers_are_redirected_to_the_page() {
     assert!(
         String::from_utf8(body)
             .unwrap()
-            .contains("<h1>Genuine</h1>")
+            .contains("</span> Genuine</h1>")
     );
 }
 

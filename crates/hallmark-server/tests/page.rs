@@ -1,0 +1,438 @@
+//! The consumer page (`/c/{code}`) in every state, its forms, and the
+//! warranty registration, through `tower::ServiceExt::oneshot` over each
+//! backend.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use hallmark::{Date, Payload, TrustStore, TrustedKey};
+use hallmark_issuer::SecretKey;
+use hallmark_issuer::claim::ClaimKey;
+use hallmark_server::auth::hash_token;
+use hallmark_server::storage::{PostgresStorage, SqliteStorage, Storage, TokenScope};
+use hallmark_server::{AppState, Settings, app};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+mod pg;
+
+/// 2026-11-23 12:00 UTC.
+const NOW: u64 = 1_795_435_200;
+const STATUS: &str = "hm_status_token_for_page_tests";
+const REPORTS: &str = "hm_reports_token_for_page_tests";
+
+enum Backend {
+    Sqlite,
+    Postgres(pg::Scratch),
+}
+
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Backend::Sqlite).await;
+            })*
+        }
+        mod on_postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                if let Some(scratch) = super::pg::scratch(stringify!($name)) {
+                    super::$name(super::Backend::Postgres(scratch)).await;
+                }
+            })*
+        }
+    };
+}
+
+on_every_backend!(
+    each_state_reads_in_words_and_never_plain_genuine_when_copied,
+    registration_is_first_wins_and_a_second_one_warns,
+    the_report_form_stores_a_report_for_a_reports_token,
+);
+
+struct Fixture {
+    issuer: SecretKey,
+    _scratch: Option<pg::Scratch>,
+    state: AppState,
+    claim_key: ClaimKey,
+}
+
+const CLAIM_KEY: [u8; 32] = [7; 32];
+
+fn fixture(backend: Backend) -> Fixture {
+    let issuer = SecretKey::from_seed("issuer", &[1; 32]).unwrap();
+    let mut trust = TrustStore::new();
+    trust
+        .add(TrustedKey::new("issuer", issuer.public_key(), None, None).unwrap())
+        .unwrap();
+    let (storage, scratch): (Arc<dyn Storage>, _) = match backend {
+        Backend::Sqlite => (Arc::new(SqliteStorage::open_in_memory().unwrap()), None),
+        Backend::Postgres(scratch) => (
+            Arc::new(pg::off_runtime(|| PostgresStorage::connect(&scratch.url)).unwrap()),
+            Some(scratch),
+        ),
+    };
+    pg::off_runtime(|| {
+        for (name, scope, token) in [
+            ("ops", TokenScope::Status, STATUS),
+            ("support", TokenScope::Reports, REPORTS),
+        ] {
+            storage
+                .create_token(name, scope, &hash_token(token), 1)
+                .unwrap();
+        }
+    });
+    let settings = Settings {
+        clock: Arc::new(|| NOW),
+        ..Settings::default()
+    };
+    let state = AppState::new(trust, storage, None, settings);
+    assert!(
+        state
+            .set_registrations(ClaimKey::from_bytes(CLAIM_KEY), 7 * 86_400)
+            .is_ok()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let products = dir.path().join("products.toml");
+    std::fs::write(
+        &products,
+        "[[product]]\npart = \"DRN-*\"\nname = \"Drone <b>X</b>\"\n\
+         description = \"Fast & \\\"light\\\" <script>alert(1)</script>\"\n\
+         link = \"https://example.com/drone?a=1&b=2\"\n",
+    )
+    .unwrap();
+    state.set_products(hallmark_server::products::Catalogue::load(&products).unwrap());
+    Fixture {
+        issuer,
+        _scratch: scratch,
+        state,
+        claim_key: ClaimKey::from_bytes(CLAIM_KEY),
+    }
+}
+
+fn d(s: &str) -> Date {
+    s.parse().unwrap()
+}
+
+impl Fixture {
+    fn code_of(&self, payload: &Payload) -> String {
+        self.issuer.sign_code(payload).unwrap()
+    }
+
+    fn code(&self, serial: u64) -> String {
+        self.code_of(&Payload::new(serial, "DRN-2980", "L1", d("2023-12-12")).unwrap())
+    }
+
+    fn claim(&self, code: &str) -> String {
+        let c = hallmark::UnverifiedCode::decode(code).unwrap();
+        let unit = hallmark::aggregation::UnitId::Code {
+            kid: c.kid(),
+            serial: c.payload().serial(),
+        };
+        self.claim_key.claim_code(&unit.to_string()).to_text()
+    }
+
+    async fn raw(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> (StatusCode, String) {
+        let mut req = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let response = app(self.state.clone())
+            .oneshot(req.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    async fn page(&self, code: &str) -> (StatusCode, String) {
+        self.raw("GET", &format!("/c/{code}"), &[], String::new())
+            .await
+    }
+
+    async fn json(&self, uri: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(a) = &auth {
+            headers.push(("authorization", a.as_str()));
+        }
+        let (status, text) = self.raw("POST", uri, &headers, body.to_string()).await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+/// The page's `<h1>`, without its symbol.
+fn title(page: &str) -> String {
+    let start = page.find("</span> ").map(|i| i + 8).unwrap_or(0);
+    let end = page[start..]
+        .find("</h1>")
+        .map_or(page.len(), |i| start + i);
+    page[start..end].to_owned()
+}
+
+async fn each_state_reads_in_words_and_never_plain_genuine_when_copied(b: Backend) {
+    let f = fixture(b);
+    // Genuine, with the manufacturer's description escaped.
+    let code = f.code(1);
+    let (status, page) = f.page(&code).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(title(&page), "Genuine", "{page}");
+    assert!(page.contains("Checked once"), "{page}");
+    assert!(
+        page.contains("Made on</td><td><b><bdi>12 December 2023"),
+        "{page}"
+    );
+    assert!(page.contains("Drone &lt;b&gt;X&lt;/b&gt;"), "{page}");
+    assert!(
+        page.contains("Fast &amp; &quot;light&quot; &lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+    assert!(
+        page.contains("https://example.com/drone?a=1&amp;b=2"),
+        "{page}"
+    );
+    assert!(!page.contains("<script"), "no script, and none injected");
+    assert!(page.contains("class=\"good\""), "{page}");
+    // The same visitor again (in-process: no address, so it counts), in German.
+    let (_, page) = f
+        .raw(
+            "GET",
+            &format!("/c/{code}"),
+            &[("accept-language", "de-DE,de;q=0.9,en;q=0.5")],
+            String::new(),
+        )
+        .await;
+    assert_eq!(title(&page), "Echt", "{page}");
+    assert!(page.contains("<html lang=\"de\""), "{page}");
+    assert!(page.contains("Insgesamt 2-mal geprüft"), "{page}");
+    // Scanned in many places (a photocopied label): a warning, not "Genuine".
+    let copied = f.code(2);
+    for i in 0..12 {
+        let (status, _) = f
+            .json(
+                "/v1/scans",
+                None,
+                json!({"code": copied, "location": format!("shop {i}")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (_, page) = f.page(&copied).await;
+    assert_eq!(title(&page), "Warning: this label may be copied", "{page}");
+    assert!(
+        page.contains("class=\"caution\"") && !page.contains("nothing suggests"),
+        "{page}"
+    );
+    // Decommissioned: neutral words, not a safety warning.
+    let sold = f.code(3);
+    let (status, _) = f
+        .json(
+            "/v1/status",
+            Some(STATUS),
+            json!({"action": "decommission", "code": sold, "date": "2026-11-20"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, page) = f.page(&sold).await;
+    assert_eq!(title(&page), "Already sold or dispensed", "{page}");
+    assert!(
+        page.contains("20 November 2026") && page.contains("If you are buying it as new, ask"),
+        "{page}"
+    );
+    assert!(
+        page.contains("class=\"neutral\"") && !page.contains("Do not use"),
+        "{page}"
+    );
+    // Revoked: says why.
+    let recalled = f.code(4);
+    let (status, _) = f
+        .json(
+            "/v1/status",
+            Some(STATUS),
+            json!({"action": "revoke", "reason": "recalled", "code": recalled, "date": "2026-11-21"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, page) = f.page(&recalled).await;
+    assert_eq!(title(&page), "Warning: do not use", "{page}");
+    assert!(
+        page.contains("marked this product as recalled on 21 November 2026"),
+        "{page}"
+    );
+    // Expired.
+    let old = f.code_of(
+        &Payload::new(5, "DRN-2980", "L1", d("2023-12-12"))
+            .unwrap()
+            .with_expiry(d("2024-01-01"))
+            .unwrap(),
+    );
+    let (_, page) = f.page(&old).await;
+    assert_eq!(title(&page), "Expired", "{page}");
+    assert!(page.contains("expired on 1 January 2024"), "{page}");
+    // Unknown key: nothing the code claims is shown.
+    let stranger = SecretKey::from_seed("stranger", &[9; 32]).unwrap();
+    let theirs = stranger
+        .sign_code(&Payload::new(6, "FAKE-PART-77", "L1", d("2023-12-12")).unwrap())
+        .unwrap();
+    let (_, page) = f.page(&theirs).await;
+    assert_eq!(title(&page), "Unknown manufacturer", "{page}");
+    assert!(
+        !page.contains("FAKE-PART-77") && !page.contains("Drone"),
+        "{page}"
+    );
+    // Forged: a signature that does not verify under a trusted key.
+    let mut payload_of_7 = Payload::new(7, "DRN-2980", "L1", d("2023-12-12")).unwrap();
+    let genuine_7 = f.code_of(&payload_of_7);
+    payload_of_7 = Payload::new(8, "DRN-2980", "L1", d("2023-12-12")).unwrap();
+    let c7 = hallmark::UnverifiedCode::decode(&genuine_7).unwrap();
+    let altered = hallmark::UnsignedCode::new(c7.kid(), &payload_of_7)
+        .unwrap()
+        .to_text(c7.signature());
+    let (status, page) = f.page(&altered).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(title(&page), "Not genuine", "{page}");
+    assert!(
+        page.contains("forged or has been altered") && !page.contains("Drone"),
+        "{page}"
+    );
+    // Unreadable.
+    let (status, page) = f.page("NOT-A-CODE").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(title(&page), "Unreadable code", "{page}");
+    // A part number cannot carry a bidirectional override at all (the
+    // format allows printable ASCII), and the products file refuses one.
+    assert!(Payload::new(9, "AB\u{202E}CD", "L1", d("2023-12-12")).is_err());
+    let dir = tempfile::tempdir().unwrap();
+    let bidi = dir.path().join("bidi.toml");
+    std::fs::write(&bidi, "[[product]]\npart = \"A*\"\nname = \"x\u{202E}y\"\n").unwrap();
+    assert!(hallmark_server::products::Catalogue::load(&bidi).is_err());
+    // French on request.
+    let (_, page) = f
+        .raw("GET", &format!("/c/{code}?lang=fr"), &[], String::new())
+        .await;
+    assert_eq!(title(&page), "Authentique", "{page}");
+}
+
+async fn registration_is_first_wins_and_a_second_one_warns(b: Backend) {
+    let f = fixture(b);
+    let code = f.code(11);
+    let claim = f.claim(&code);
+    let (_, page) = f.page(&code).await;
+    assert!(
+        page.contains("not registered yet") && page.contains("/register?lang=en"),
+        "{page}"
+    );
+    // A wrong claim is refused; a typo is named.
+    let (status, v) = f
+        .json(
+            "/v1/registrations",
+            None,
+            json!({"code": code, "claim": f.claim(&f.code(12)), "owner_ref": "owner-secret-A"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    // The form registers the first owner.
+    let form = format!(
+        "claim={}&owner_ref=owner-secret-A&purchased_on=2026-11-01",
+        claim
+    );
+    let (status, page) = f
+        .raw(
+            "POST",
+            &format!("/c/{code}/register"),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            form,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{page}");
+    assert!(page.contains("It started on 1 November 2026"), "{page}");
+    // A second owner is refused (409), and the page warns.
+    let (status, v) = f
+        .json(
+            "/v1/registrations",
+            None,
+            json!({"code": code, "claim": claim, "owner_ref": "owner-secret-B"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    let text = v.to_string();
+    assert!(
+        !text.contains("owner-secret-A") && !text.contains(&claim),
+        "{text}"
+    );
+    let (_, page) = f.page(&code).await;
+    assert_eq!(title(&page), "Warning: registered twice", "{page}");
+    assert!(
+        page.contains("Registered to its owner since November 2026"),
+        "{page}"
+    );
+    for secret in ["owner-secret-A", "owner-secret-B", claim.as_str()] {
+        assert!(!page.contains(secret), "the page shows {secret}");
+    }
+    let (_, lookup) = f
+        .raw("GET", &format!("/v1/codes/{code}"), &[], String::new())
+        .await;
+    for secret in ["owner-secret-A", "owner-secret-B", claim.as_str()] {
+        assert!(!lookup.contains(secret), "the lookup shows {secret}");
+    }
+}
+
+async fn the_report_form_stores_a_report_for_a_reports_token(b: Backend) {
+    let f = fixture(b);
+    let code = f.code(21);
+    let (status, page) = f
+        .raw(
+            "POST",
+            &format!("/c/{code}/report?lang=de"),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            "place=Market+street+5&note=%3Cscript%3E".to_owned(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{page}");
+    assert_eq!(title(&page), "Vielen Dank", "{page}");
+    let (status, _) = f.raw("GET", "/v1/reports", &[], String::new()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, list) = f
+        .raw(
+            "GET",
+            "/v1/reports",
+            &[("authorization", &format!("Bearer {REPORTS}"))],
+            String::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert!(
+        list.contains("Market street 5") && list.contains("<script>"),
+        "{list}"
+    );
+    // Bidi in the place: refused with an HTML page, not JSON.
+    let (status, page) = f
+        .raw(
+            "POST",
+            &format!("/c/{code}/report"),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            "place=a%E2%80%AEb".to_owned(),
+        )
+        .await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    let _ = header::CONTENT_TYPE;
+}
