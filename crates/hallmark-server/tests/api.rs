@@ -1009,6 +1009,17 @@ async fn public_reads_are_rate_limited_per_client(b: Backend) {
     let limited = get([10, 0, 0, 1], format!("/c/{code}")).await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.headers().contains_key(header::RETRY_AFTER));
+    // A page route answers people with an HTML page; /v1 stays JSON.
+    let body = axum::body::to_bytes(limited.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let page = String::from_utf8_lossy(&body);
+    assert!(
+        page.starts_with("<!DOCTYPE html>") && page.contains("Too many checks"),
+        "{page}"
+    );
+    let limited = get([10, 0, 0, 1], format!("/v1/codes/{code}")).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     let body = axum::body::to_bytes(limited.into_body(), usize::MAX)
         .await
         .unwrap();

@@ -456,7 +456,7 @@ mod tests {
         let e = token_info(("ops".into(), "root".into(), 0, None)).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "corrupt row in tokens: unknown scope \"root\": expected status, batches or scans"
+            "corrupt row in tokens: unknown scope \"root\": expected status, batches, scans, service or reports"
         );
         assert!(std::error::Error::source(&e).is_some());
     }

@@ -219,7 +219,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.db");
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 4);
+        assert_eq!(s.schema_version().unwrap(), 7);
         let (mode, sync): (String, i64) = {
             let c = s.lock();
             (
@@ -265,7 +265,7 @@ mod tests {
         ))
         .unwrap();
         let s = SqliteStorage::setup(conn).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 4);
+        assert_eq!(s.schema_version().unwrap(), 7);
         let sum = s
             .scan_summary(KeyId::from_bytes([1, 2, 3, 4]), 5, 150)
             .unwrap();
@@ -303,7 +303,7 @@ mod tests {
         )
         .unwrap();
         let s = SqliteStorage::setup(conn).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 4);
+        assert_eq!(s.schema_version().unwrap(), 7);
         let (seq, list) = s.revocations().unwrap();
         assert_eq!((seq, list.len()), (7, 1));
         let kid = KeyId::from_bytes([1, 2, 3, 4]);
