@@ -282,10 +282,16 @@ impl ClaimCode {
             }
             let shift = 5 * (DATA_LEN - 1 - i);
             let v = ((self.0 >> shift) & 31) as usize;
-            out.push(char::from(DIGITS[v]));
+            // v < 32 = DIGITS.len(), by the mask.
+            out.push(DIGITS.get(v).map_or('?', |&b| char::from(b)));
         }
         out.push('-');
-        out.push(char::from(CHECK[(self.0 % 37) as usize]));
+        // The remainder is below 37 = CHECK.len().
+        out.push(
+            CHECK
+                .get((self.0 % 37) as usize)
+                .map_or('?', |&b| char::from(b)),
+        );
         out
     }
 }
