@@ -24,6 +24,7 @@ mod gs1;
 mod hsm;
 mod images;
 mod offline;
+mod page;
 mod properties;
 mod report;
 mod serve;

@@ -1,0 +1,222 @@
+//! The consumer page and warranty registration through the real binary and
+//! the real server: claim codes from `mint`, 50 concurrent registrations of
+//! one unit (exactly one wins), kill -9 after the acknowledgement, the HTML
+//! rate-limit page, and each state rendered by a real browser (Debian's
+//! chromium, headless) when it is installed.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Child;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::common::*;
+
+fn skip(test: &str, cause: &str) {
+    assert!(std::env::var_os("CI").is_none(), "page::{test}: {cause}");
+    static SKIPPED: AtomicU64 = AtomicU64::new(0);
+    let n = SKIPPED.fetch_add(1, Ordering::Relaxed) + 1;
+    let _ = std::io::stderr().lock().write_all(
+        format!("\nSKIPPED (tool missing): page::{test}: {n} page test(s) skipped: {cause}\n")
+            .as_bytes(),
+    );
+}
+
+struct Served {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path, db: &Path, claim_key: &Path, extra: &[&str]) -> Served {
+    let (child, announced, _log) = spawn_serve(
+        dir,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--trust",
+            p(&demo_trust()),
+            "--db",
+            p(db),
+            "--claim-key",
+            p(claim_key),
+        ],
+        extra,
+    );
+    Served {
+        child,
+        port: announced.port,
+    }
+}
+
+/// A claim key, and `count` codes with their claim codes (`mint --claim-codes`).
+fn minted(dir: &Path, count: u64) -> (std::path::PathBuf, Vec<(String, String)>) {
+    let key = dir.join("claim.key");
+    let out = hallmark(&["claim-key", "new", "--out", p(&key)]).run();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let claims = dir.join("claims.csv");
+    let ledger = dir.join("demo.ledger");
+    let out = mint(&demo_key())
+        .count(count)
+        .ledger(&ledger)
+        .args(&["--new-ledger", "--claim-codes", p(&claims), "--claim-key", p(&key)])
+        .run();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&claims).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the claims file is secret");
+    }
+    let text = std::fs::read_to_string(&claims).unwrap();
+    let rows: Vec<(String, String)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (c, k) = l.split_once(',').unwrap();
+            (c.to_owned(), k.to_owned())
+        })
+        .collect();
+    assert_eq!(rows.len() as u64, count, "{text}");
+    (key, rows)
+}
+
+fn register(port: u16, code: &str, claim: &str, owner: &str) -> HttpResponse {
+    let body = serde_json::json!({"code": code, "claim": claim, "owner_ref": owner}).to_string();
+    http(
+        port,
+        "POST",
+        "/v1/registrations",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn registration_is_first_wins_under_50_concurrent_attempts_and_survives_kill_9() {
+    let dir = tempdir();
+    let (key, rows) = minted(dir.path(), 2);
+    let db = dir.path().join("h.db");
+    let server = serve(dir.path(), &db, &key, &["--rate-limit", "0"]);
+    let (code, claim) = rows[0].clone();
+    let port = server.port;
+    let answers: Vec<(u16, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..50)
+            .map(|i| {
+                let (code, claim) = (code.clone(), claim.clone());
+                s.spawn(move || {
+                    let r = register(port, &code, &claim, &format!("owner-{i}"));
+                    (r.status, String::from_utf8_lossy(&r.body).into_owned())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let won: Vec<_> = answers.iter().filter(|(s, _)| *s == 201).collect();
+    assert_eq!(won.len(), 1, "exactly one registration wins: {answers:?}");
+    assert!(
+        answers.iter().all(|(s, _)| *s == 201 || *s == 409),
+        "{answers:?}"
+    );
+    for (_, body) in &answers {
+        assert!(!body.contains("owner-") && !body.contains(&claim), "{body}");
+    }
+    // kill -9 right after the acknowledgement: the registration is kept.
+    let mut server = server;
+    server.child.kill().unwrap();
+    let _ = server.child.wait();
+    drop(server);
+    let server = serve(dir.path(), &db, &key, &["--rate-limit", "0"]);
+    let r = register(server.port, &code, &claim, "owner-after-restart");
+    assert_eq!(r.status, 409, "{}", String::from_utf8_lossy(&r.body));
+    let page = http(server.port, "GET", &format!("/c/{code}"), &[], b"").unwrap();
+    let page = String::from_utf8_lossy(&page.body).into_owned();
+    assert!(page.contains("Warning: registered twice"), "{page}");
+    assert!(page.contains("Registered to its owner since"), "{page}");
+    assert!(!page.contains("owner-") && !page.contains(&claim), "{page}");
+    // The other unit is still free; a wrong claim is refused, and guessing
+    // stops after 5 wrong claims.
+    let (other, _) = &rows[1];
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        statuses.push(register(server.port, other, &claim, "guesser").status);
+    }
+    assert_eq!(&statuses[..5], &[403; 5], "{statuses:?}");
+    assert_eq!(statuses[6], 429, "{statuses:?}");
+}
+
+#[test]
+fn a_rate_limited_page_is_an_html_page() {
+    let dir = tempdir();
+    let (key, rows) = minted(dir.path(), 1);
+    let db = dir.path().join("h.db");
+    let server = serve(
+        dir.path(),
+        &db,
+        &key,
+        &["--rate-limit", "1", "--rate-limit-burst", "1"],
+    );
+    let path = format!("/c/{}", rows[0].0);
+    let first = http(server.port, "GET", &path, &[("Accept-Language", "de")], b"").unwrap();
+    assert_eq!(first.status, 200);
+    let limited = http(server.port, "GET", &path, &[("Accept-Language", "de")], b"").unwrap();
+    assert_eq!(limited.status, 429);
+    let text = String::from_utf8_lossy(&limited.body);
+    assert!(
+        text.starts_with("<!DOCTYPE html>") && text.contains("Zu viele Prüfungen"),
+        "{text}"
+    );
+    assert!(limited.headers.iter().any(|(k, _)| k == "retry-after"));
+}
+
+#[test]
+fn a_real_browser_renders_each_state() {
+    let Some(chromium) = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| run_program("sh", &["-c", &format!("command -v {c}")]).status.success())
+    else {
+        return skip("a_real_browser_renders_each_state", "chromium is not installed");
+    };
+    let dir = tempdir();
+    let (key, rows) = minted(dir.path(), 2);
+    let db = dir.path().join("h.db");
+    let server = serve(dir.path(), &db, &key, &["--rate-limit", "0"]);
+    let (code, claim) = &rows[0];
+    assert_eq!(register(server.port, code, claim, "a").status, 201);
+    assert_eq!(register(server.port, code, claim, "b").status, 409);
+    let profile = dir.path().join("chromium-profile");
+    let dom = |path: &str| -> String {
+        let url = format!("http://127.0.0.1:{}{path}", server.port);
+        let out = run_program(
+            chromium,
+            &[
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                &format!("--user-data-dir={}", p(&profile)),
+                "--window-size=360,1400",
+                "--dump-dom",
+                &url,
+            ],
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for (path, expect) in [
+        (format!("/c/{}", rows[1].0), "Genuine"),
+        (format!("/c/{code}"), "Warning: registered twice"),
+        (format!("/c/{}?lang=fr", rows[1].0), "Authentique"),
+        ("/c/NOT-A-CODE".to_owned(), "Unreadable code"),
+    ] {
+        let dom = dom(&path);
+        assert!(dom.contains(&format!("</span> {expect}</h1>")), "{path}: {dom}");
+        assert!(!dom.contains("<script"), "{path}: no script");
+    }
+}
