@@ -59,15 +59,29 @@ fn serve(dir: &Path, db: &Path, claim_key: &Path, extra: &[&str]) -> Served {
 fn minted(dir: &Path, count: u64) -> (std::path::PathBuf, Vec<(String, String)>) {
     let key = dir.join("claim.key");
     let out = hallmark(&["claim-key", "new", "--out", p(&key)]).run();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let claims = dir.join("claims.csv");
     let ledger = dir.join("demo.ledger");
     let out = mint(&demo_key())
         .count(count)
         .ledger(&ledger)
-        .args(&["--new-ledger", "--claim-codes", p(&claims), "--claim-key", p(&key)])
+        .args(&[
+            "--new-ledger",
+            "--claim-codes",
+            p(&claims),
+            "--claim-key",
+            p(&key),
+        ])
         .run();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -178,11 +192,15 @@ fn a_rate_limited_page_is_an_html_page() {
 
 #[test]
 fn a_real_browser_renders_each_state() {
-    let Some(chromium) = ["chromium", "chromium-browser"]
-        .into_iter()
-        .find(|c| run_program("sh", &["-c", &format!("command -v {c}")]).status.success())
-    else {
-        return skip("a_real_browser_renders_each_state", "chromium is not installed");
+    let Some(chromium) = ["chromium", "chromium-browser"].into_iter().find(|c| {
+        run_program("sh", &["-c", &format!("command -v {c}")])
+            .status
+            .success()
+    }) else {
+        return skip(
+            "a_real_browser_renders_each_state",
+            "chromium is not installed",
+        );
     };
     let dir = tempdir();
     let (key, rows) = minted(dir.path(), 2);
@@ -206,7 +224,11 @@ fn a_real_browser_renders_each_state() {
                 &url,
             ],
         );
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     for (path, expect) in [
@@ -216,7 +238,10 @@ fn a_real_browser_renders_each_state() {
         ("/c/NOT-A-CODE".to_owned(), "Unreadable code"),
     ] {
         let dom = dom(&path);
-        assert!(dom.contains(&format!("</span> {expect}</h1>")), "{path}: {dom}");
+        assert!(
+            dom.contains(&format!("</span> {expect}</h1>")),
+            "{path}: {dom}"
+        );
         assert!(!dom.contains("<script"), "{path}: no script");
     }
 }

@@ -57,6 +57,7 @@ on_every_backend!(
     each_state_reads_in_words_and_never_plain_genuine_when_copied,
     registration_is_first_wins_and_a_second_one_warns,
     the_report_form_stores_a_report_for_a_reports_token,
+    a_transfer_is_one_time_and_keeps_the_warranty_start,
 );
 
 struct Fixture {
@@ -435,4 +436,84 @@ async fn the_report_form_stores_a_report_for_a_reports_token(b: Backend) {
     assert!(status.is_client_error(), "{status}");
     assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
     let _ = header::CONTENT_TYPE;
+}
+
+async fn a_transfer_is_one_time_and_keeps_the_warranty_start(b: Backend) {
+    let f = fixture(b);
+    let code = f.code(31);
+    let claim = f.claim(&code);
+    let (status, v) = f
+        .json(
+            "/v1/registrations",
+            None,
+            json!({"code": code, "claim": claim, "owner_ref": "first-owner", "purchased_on": "2026-10-05"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["warranty_start"], "2026-10-05", "{v}");
+    // Only the current owner may start a transfer.
+    let (status, v) = f
+        .json(
+            "/v1/transfers",
+            None,
+            json!({"code": code, "owner_ref": "someone-else"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    let (status, v) = f
+        .json(
+            "/v1/transfers",
+            None,
+            json!({"code": code, "owner_ref": "first-owner"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let transfer = v["transfer_code"].as_str().unwrap().to_owned();
+    assert!(!v.to_string().contains("first-owner"), "{v}");
+    let (status, v) = f
+        .json(
+            "/v1/transfers/accept",
+            None,
+            json!({"code": code, "transfer_code": transfer, "owner_ref": "second-owner"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["warranty_start"], "2026-10-05",
+        "the start date never changes: {v}"
+    );
+    assert_eq!(v["transfers"], 1, "{v}");
+    // The code is single use.
+    let (status, v) = f
+        .json(
+            "/v1/transfers/accept",
+            None,
+            json!({"code": code, "transfer_code": transfer, "owner_ref": "third-owner"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::GONE, "{v}");
+    // The new owner may transfer again; the old one may not.
+    let (status, _) = f
+        .json(
+            "/v1/transfers",
+            None,
+            json!({"code": code, "owner_ref": "first-owner"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = f
+        .json(
+            "/v1/transfers",
+            None,
+            json!({"code": code, "owner_ref": "second-owner"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, page) = f.page(&code).await;
+    assert!(page.contains("warranty from 5 October 2026"), "{page}");
+    assert_eq!(
+        title(&page),
+        "Genuine",
+        "a transfer is not a conflict: {page}"
+    );
 }
