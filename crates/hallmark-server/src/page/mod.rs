@@ -288,8 +288,9 @@ pub(crate) async fn code_page(
     let view = View::of(&state, lang, &seen);
     let mut body = view.text.iter().map(|t| para(t)).collect::<String>();
     if seen.j.verdict.verified().is_some() {
-        body.push_str(&facts(&state, lang, &seen));
-        body.push_str(&checks(&state, lang, &seen));
+        let product = product_of(&state, &seen);
+        body.push_str(&facts(product, lang, &seen));
+        body.push_str(&checks(product, lang, &seen));
         if let Some(g) = &seen.graph {
             body.push_str(&graph_section(lang, g));
         }
@@ -424,17 +425,22 @@ impl View {
 
 /// The facts a verified code carries, and the product as the manufacturer
 /// describes it.
-fn facts(state: &AppState, lang: Lang, seen: &Seen) -> String {
+/// The product the manufacturer describes for a verified code (never for
+/// one whose signature failed).
+fn product_of<'a>(state: &'a AppState, seen: &Seen) -> Option<&'a crate::products::Product> {
+    let v = seen.j.verdict.verified()?;
+    state
+        .products()?
+        .find(v.payload().part(), v.gs1().map(|u| u.gtin()))
+}
+
+fn facts(product: Option<&crate::products::Product>, lang: Lang, seen: &Seen) -> String {
     let Some(v) = seen.j.verdict.verified() else {
         return String::new();
     };
     let t = |k: &str| lang.text(k, &[]);
     let p = v.payload();
-    let gtin = v.gs1().map(|u| u.gtin().to_owned());
     let mut out = String::new();
-    let product = state
-        .products()
-        .and_then(|c| c.find(p.part(), gtin.as_deref()));
     if let Some(product) = product {
         out.push_str(&format!("<h2>{}</h2>", esc(&product.name)));
         if let Some(img) = &product.image {
@@ -489,7 +495,7 @@ fn facts(state: &AppState, lang: Lang, seen: &Seen) -> String {
 }
 
 /// Checks, registration and history, in words.
-fn checks(state: &AppState, lang: Lang, seen: &Seen) -> String {
+fn checks(product: Option<&crate::products::Product>, lang: Lang, seen: &Seen) -> String {
     let mut out = String::new();
     let s = &seen.scans;
     if let Some(first) = s.first {
@@ -522,11 +528,6 @@ fn checks(state: &AppState, lang: Lang, seen: &Seen) -> String {
         }
         None if seen.j.verdict.kind().is_accepted() => {
             out.push_str(&para(&lang.text("registered_not", &[])));
-            let product = seen.j.verdict.verified().and_then(|v| {
-                state
-                    .products()
-                    .and_then(|c| c.find(v.payload().part(), v.gs1().map(|u| u.gtin())))
-            });
             let href = match product.and_then(|p| p.register.as_deref()) {
                 Some(url) => esc(url),
                 None => format!("{}/register?lang={}", esc(&self_path(seen)), lang.tag()),

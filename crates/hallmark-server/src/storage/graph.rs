@@ -50,10 +50,10 @@ impl Value {
     fn int(v: i64) -> Value {
         Value::Int(Some(v))
     }
-    fn text(v: &str) -> Value {
+    pub(super) fn text(v: &str) -> Value {
         Value::Text(Some(v.to_owned()))
     }
-    fn opt_text(v: Option<&str>) -> Value {
+    pub(super) fn opt_text(v: Option<&str>) -> Value {
         Value::Text(v.map(str::to_owned))
     }
 }
@@ -67,52 +67,66 @@ pub trait Sql {
 }
 
 fn corrupt(table: &'static str, column: &'static str) -> StorageError {
+    corrupt_row(table, "graph", column)
+}
+
+/// A row of `table` (of `kind`) whose `column` is missing or of the wrong
+/// type.
+pub(super) fn corrupt_row(
+    table: &'static str,
+    kind: &'static str,
+    column: &'static str,
+) -> StorageError {
     StorageError::Corrupt {
         table,
-        reason: RowError::MissingColumn {
-            kind: "graph",
-            column,
-        },
+        reason: RowError::MissingColumn { kind, column },
     }
 }
 
-/// Typed reads of one row's columns.
-struct Row<'a>(&'a [Value], &'static str);
+/// Typed reads of one row's columns: the cells, their table, and the kind
+/// of row a corrupt one is reported as.
+pub(super) struct Row<'a>(
+    pub(super) &'a [Value],
+    pub(super) &'static str,
+    pub(super) &'static str,
+);
 
 impl Row<'_> {
-    fn int(&self, i: usize) -> Result<i64, StorageError> {
-        self.opt_int(i)?.ok_or_else(|| corrupt(self.1, "integer"))
+    pub(super) fn int(&self, i: usize) -> Result<i64, StorageError> {
+        self.opt_int(i)?
+            .ok_or_else(|| corrupt_row(self.1, self.2, "integer"))
     }
-    fn opt_int(&self, i: usize) -> Result<Option<i64>, StorageError> {
+    pub(super) fn opt_int(&self, i: usize) -> Result<Option<i64>, StorageError> {
         match self.0.get(i) {
             Some(Value::Int(v)) => Ok(*v),
             Some(Value::Text(None) | Value::Blob(None)) => Ok(None),
-            _ => Err(corrupt(self.1, "integer")),
+            _ => Err(corrupt_row(self.1, self.2, "integer")),
         }
     }
-    fn text(&self, i: usize) -> Result<String, StorageError> {
-        self.opt_text(i)?.ok_or_else(|| corrupt(self.1, "text"))
+    pub(super) fn text(&self, i: usize) -> Result<String, StorageError> {
+        self.opt_text(i)?
+            .ok_or_else(|| corrupt_row(self.1, self.2, "text"))
     }
-    fn opt_text(&self, i: usize) -> Result<Option<String>, StorageError> {
+    pub(super) fn opt_text(&self, i: usize) -> Result<Option<String>, StorageError> {
         match self.0.get(i) {
             Some(Value::Text(v)) => Ok(v.clone()),
             Some(Value::Int(None) | Value::Blob(None)) => Ok(None),
-            _ => Err(corrupt(self.1, "text")),
+            _ => Err(corrupt_row(self.1, self.2, "text")),
         }
     }
-    fn opt_blob(&self, i: usize) -> Result<Option<Vec<u8>>, StorageError> {
+    pub(super) fn opt_blob(&self, i: usize) -> Result<Option<Vec<u8>>, StorageError> {
         match self.0.get(i) {
             Some(Value::Blob(v)) => Ok(v.clone()),
             Some(Value::Int(None) | Value::Text(None)) => Ok(None),
-            _ => Err(corrupt(self.1, "bytes")),
+            _ => Err(corrupt_row(self.1, self.2, "bytes")),
         }
     }
-    fn digest(&self, i: usize) -> Result<Option<[u8; 32]>, StorageError> {
+    pub(super) fn digest(&self, i: usize) -> Result<Option<[u8; 32]>, StorageError> {
         match self.opt_blob(i)? {
             None => Ok(None),
             Some(b) => <[u8; 32]>::try_from(b.as_slice())
                 .map(Some)
-                .map_err(|_| corrupt(self.1, "digest")),
+                .map_err(|_| corrupt_row(self.1, self.2, "digest")),
         }
     }
 }
@@ -120,7 +134,7 @@ impl Row<'_> {
 fn first_int(rows: &[Vec<Value>]) -> Result<Option<i64>, StorageError> {
     match rows.first() {
         None => Ok(None),
-        Some(r) => Row(r, "graph").opt_int(0),
+        Some(r) => Row(r, "graph", "graph").opt_int(0),
     }
 }
 
@@ -400,7 +414,7 @@ fn up(sql: &mut dyn Sql, unit: &str) -> Result<Vec<Step>, StorageError> {
     sql.rows(UP_SQL, &[Value::text(unit)])?
         .iter()
         .map(|r| {
-            let r = Row(r, "links");
+            let r = Row(r, "links", "graph");
             Ok((r.text(0)?, r.text(1)?, to_u64(r.int(2)?), r.digest(3)?))
         })
         .collect()
@@ -499,7 +513,7 @@ pub fn descendants(
             if out.len() >= MAX_WALK_ENTRIES {
                 return Ok(out);
             }
-            let r = Row(r, "links");
+            let r = Row(r, "links", "graph");
             let child = Descendant {
                 holder: u.clone(),
                 unit: r.opt_text(0)?,
@@ -553,7 +567,7 @@ pub fn store_aggregation(
         std::slice::from_ref(&digest),
     )?;
     if let Some(r) = existing.first() {
-        let r = Row(r, "aggregations");
+        let r = Row(r, "aggregations", "graph");
         return Ok(AggregationOutcome::Existing {
             id: to_u64(r.int(0)?),
             recorded: to_u64(r.int(1)?),
@@ -572,7 +586,7 @@ pub fn store_aggregation(
                 &[Value::Blob(Some(d.to_vec()))],
             )?;
             match rows.first() {
-                Some(r) => nested_parents.push(Row(r, "aggregations").text(0)?),
+                Some(r) => nested_parents.push(Row(r, "aggregations", "graph").text(0)?),
                 None => missing.push(*d),
             }
         }
@@ -649,7 +663,7 @@ pub fn aggregations_of(
     )?;
     let mut out = Vec::new();
     for r in &rows {
-        let r = Row(r, "aggregations");
+        let r = Row(r, "aggregations", "graph");
         let id = r.int(0)?;
         let kids = sql.rows(
             "SELECT unit, nested, part, lot FROM aggregation_children
@@ -675,7 +689,7 @@ pub fn aggregations_of(
             children: kids
                 .iter()
                 .map(|k| {
-                    let k = Row(k, "aggregation_children");
+                    let k = Row(k, "aggregation_children", "graph");
                     Ok(StoredChild {
                         unit: k.opt_text(0)?,
                         nested: k.digest(1)?,
@@ -694,7 +708,7 @@ const LINK_COLUMNS: &str =
     "id, parent, child_unit, part, lot, process, at, removed_at, replaced_by";
 
 fn link_from(r: &[Value]) -> Result<Link, StorageError> {
-    let r = Row(r, "links");
+    let r = Row(r, "links", "graph");
     Ok(Link {
         id: to_u64(r.int(0)?),
         parent: r.text(1)?,
@@ -904,7 +918,7 @@ pub fn trace(
                 Value::int(i64::from(limit)),
             ],
         )? {
-            let r = Row(r, "links");
+            let r = Row(r, "links", "graph");
             let id = to_u64(r.int(0)?);
             let removed_at = r.opt_int(4)?.map(to_u64);
             out.push(TraceEntry {
@@ -937,7 +951,7 @@ pub fn trace(
             Value::int(i64::try_from(left).unwrap_or(i64::MAX)),
         ],
     )? {
-        let r = Row(r, "aggregations");
+        let r = Row(r, "aggregations", "graph");
         let id = to_u64(r.int(0)?);
         let position = r.int(1)?;
         out.push(TraceEntry {
@@ -997,7 +1011,7 @@ pub fn epcis_records(
          WHERE registered >= ?1 ORDER BY registered, kid, start",
         std::slice::from_ref(&since_v),
     )? {
-        let r = Row(r, "batches");
+        let r = Row(r, "batches", "graph");
         let start = serial_from_sql(r.int(3)?);
         let last = serial_from_sql(r.int(4)?);
         input.batches.push(BatchRecord {
@@ -1015,7 +1029,7 @@ pub fn epcis_records(
         std::slice::from_ref(&since_v),
     )?;
     for r in &aggs {
-        let r = Row(r, "aggregations");
+        let r = Row(r, "aggregations", "graph");
         let parent = r.text(2)?;
         let Some(parent_id) = epcis_id(&parent) else {
             continue;
@@ -1027,7 +1041,7 @@ pub fn epcis_records(
              WHERE c.aggregation = ?1 ORDER BY c.position",
             &[Value::int(r.int(0)?)],
         )? {
-            let c = Row(c, "aggregation_children");
+            let c = Row(c, "aggregation_children", "graph");
             if let Some(id) = c
                 .opt_text(0)?
                 .or(c.opt_text(1)?)
@@ -1077,7 +1091,7 @@ pub fn epcis_records(
          FROM status_changes s WHERE s.time >= ?1 ORDER BY s.id",
         &[since_v],
     )? {
-        let r = Row(r, "status_changes");
+        let r = Row(r, "status_changes", "graph");
         let kid = hex::encode(r.opt_blob(0)?.unwrap_or_default());
         let target = r.text(2)?;
         let id = match r.text(1)?.as_str() {

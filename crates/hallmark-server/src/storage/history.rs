@@ -2,9 +2,9 @@
 //! suspected fakes (issue 16). Written once for both backends on
 //! [`super::graph::Sql`], like the graph queries.
 
-use super::graph::{Sql, Value};
+use super::graph::{Row, Sql, Value};
 use super::rows::{to_i64, to_u64};
-use super::{RowError, Storage, StorageError, run};
+use super::{Storage, StorageError, run};
 
 /// One event of a unit's history, as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -180,7 +180,7 @@ impl<S: Storage + ?Sized> HistoryStore for S {
             )?
             .iter()
             .map(|r| {
-                let r = Cells(r, "reports");
+                let r = Row(r, "reports", "history");
                 Ok(StoredReport {
                     id: to_u64(r.int(0)?),
                     report: NewReport {
@@ -223,7 +223,7 @@ impl<S: Storage + ?Sized> HistoryStore for S {
             )?;
             let id = rows
                 .first()
-                .map(|r| Cells(r, "history_events").int(0))
+                .map(|r| Row(r, "history_events", "history").int(0))
                 .transpose()?
                 .ok_or_else(|| corrupt("history_events", "id"))?;
             sql.exec(
@@ -281,21 +281,15 @@ const EVENT_COLUMNS: &str =
     "id, kind, date, passed, summary, actor, station, recorded, measurements";
 
 fn text(v: &str) -> Value {
-    Value::Text(Some(v.to_owned()))
+    Value::text(v)
 }
 
 fn opt_text(v: Option<&str>) -> Value {
-    Value::Text(v.map(str::to_owned))
+    Value::opt_text(v)
 }
 
 fn corrupt(table: &'static str, column: &'static str) -> StorageError {
-    StorageError::Corrupt {
-        table,
-        reason: RowError::MissingColumn {
-            kind: "history",
-            column,
-        },
-    }
+    super::graph::corrupt_row(table, "history", column)
 }
 
 fn insert_report(sql: &mut dyn Sql, r: &NewReport) -> Result<u64, StorageError> {
@@ -312,7 +306,7 @@ fn insert_report(sql: &mut dyn Sql, r: &NewReport) -> Result<u64, StorageError> 
         ],
     )?;
     rows.first()
-        .map(|r| Cells(r, "reports").int(0))
+        .map(|r| Row(r, "reports", "history").int(0))
         .transpose()?
         .map(to_u64)
         .ok_or_else(|| corrupt("reports", "id"))
@@ -321,7 +315,7 @@ fn insert_report(sql: &mut dyn Sql, r: &NewReport) -> Result<u64, StorageError> 
 fn first_count(rows: &[Vec<Value>]) -> Result<u64, StorageError> {
     Ok(rows
         .first()
-        .map(|r| Cells(r, "history_events").opt_int(0))
+        .map(|r| Row(r, "history_events", "history").opt_int(0))
         .transpose()?
         .flatten()
         .map_or(0, to_u64))
@@ -335,7 +329,7 @@ fn count_events(sql: &mut dyn Sql, unit: &str) -> Result<u64, StorageError> {
 }
 
 fn event_from(r: &[Value]) -> Result<ServiceEvent, StorageError> {
-    let c = Cells(r, "history_events");
+    let c = Row(r, "history_events", "history");
     let days = u64::try_from(c.int(2)?).map_err(|_| corrupt("history_events", "date"))?;
     Ok(ServiceEvent {
         id: to_u64(c.int(0)?),
@@ -348,30 +342,4 @@ fn event_from(r: &[Value]) -> Result<ServiceEvent, StorageError> {
         recorded: to_u64(c.int(7)?),
         measurements: c.opt_text(8)?,
     })
-}
-
-/// Typed reads of one row's columns.
-struct Cells<'a>(&'a [Value], &'static str);
-
-impl Cells<'_> {
-    fn int(&self, i: usize) -> Result<i64, StorageError> {
-        self.opt_int(i)?.ok_or_else(|| corrupt(self.1, "integer"))
-    }
-    fn opt_int(&self, i: usize) -> Result<Option<i64>, StorageError> {
-        match self.0.get(i) {
-            Some(Value::Int(v)) => Ok(*v),
-            Some(Value::Text(None) | Value::Blob(None)) => Ok(None),
-            _ => Err(corrupt(self.1, "integer")),
-        }
-    }
-    fn text(&self, i: usize) -> Result<String, StorageError> {
-        self.opt_text(i)?.ok_or_else(|| corrupt(self.1, "text"))
-    }
-    fn opt_text(&self, i: usize) -> Result<Option<String>, StorageError> {
-        match self.0.get(i) {
-            Some(Value::Text(v)) => Ok(v.clone()),
-            Some(Value::Int(None) | Value::Blob(None)) => Ok(None),
-            _ => Err(corrupt(self.1, "text")),
-        }
-    }
 }
