@@ -57,7 +57,8 @@ struct ListArgs {
     /// The serial ledger (default: KEY with the extension .ledger).
     #[arg(long, value_name = "PATH")]
     ledger: Option<PathBuf>,
-    /// One JSON object per batch.
+    /// One JSON object per batch (`time`: when the batch was reserved, in
+    /// seconds since 1970; `time_rfc3339`: the same in RFC 3339 UTC).
     #[arg(long)]
     json: bool,
 }
@@ -169,7 +170,8 @@ fn list(args: ListArgs) -> Result<u8> {
                        "emitted": emitted, "state": state,
                        "interrupted": emitted < b.count || emission.is_open(),
                        "serials": b.serials, "batch": b.batch, "part": b.part, "lot": b.lot,
-                       "date": b.date, "expiry": b.expiry, "time": b.time})
+                       "date": b.date, "expiry": b.expiry, "time": b.time,
+                       "time_rfc3339": hallmark::rfc3339(b.time)})
             );
         } else {
             let mode = match (b.serials, b.batch) {
@@ -189,7 +191,7 @@ fn list(args: ListArgs) -> Result<u8> {
                     .as_deref()
                     .map(|e| format!(" expiry {e}"))
                     .unwrap_or_default(),
-                b.time
+                hallmark::rfc3339(b.time)
             );
         }
     }

@@ -120,9 +120,10 @@ fn last_sequence(path: &Path) -> Result<Option<u64>> {
 fn choose_sequence(explicit: Option<u64>, last: Option<u64>, now: u64) -> Result<u64> {
     match explicit {
         Some(n) if n > now.saturating_add(MAX_SEQUENCE_AHEAD) => Err(CliError::new(format!(
-            "--sequence {n} is more than a day ahead of the clock ({now} seconds since 1970): \
+            "--sequence {n} is more than a day ahead of the clock ({now} seconds since 1970, {}): \
              verifiers that saw it would refuse every later snapshot the service signs \
-             (its sequences follow the clock); leave --sequence out to use max(last + 1, now)"
+             (its sequences follow the clock); leave --sequence out to use max(last + 1, now)",
+            hallmark::rfc3339(now)
         ))),
         Some(n) => Ok(n),
         None => Ok(last
@@ -317,6 +318,14 @@ mod tests {
             choose_sequence(Some(now + 86_400), None, now).ok(),
             Some(now + 86_400)
         );
-        assert!(choose_sequence(Some(now + 86_401), None, now).is_err());
+        let refused = choose_sequence(Some(now + 86_401), None, now)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        // The clock in seconds (comparable with --sequence) and as people read it.
+        assert!(
+            refused.contains("(1800000000 seconds since 1970, 2027-01-15T08:00:00Z)"),
+            "{refused}"
+        );
     }
 }

@@ -39,7 +39,8 @@ pub(crate) struct CreateArgs {
     scope: String,
 }
 
-/// List tokens (names, scopes, creation and revocation times; never the tokens).
+/// List tokens (names, scopes, creation and revocation times in RFC 3339
+/// UTC; never the tokens).
 ///
 /// Example:
 ///   hallmark token list --db hallmark.db
@@ -102,14 +103,14 @@ fn list(args: ListArgs) -> Result<u8> {
     let tokens = storage.tokens().map_err(|e| CliError::context(db, e))?;
     for t in tokens {
         let state = match t.revoked {
-            Some(at) => format!("revoked {at}"),
+            Some(at) => format!("revoked {}", hallmark::rfc3339(at)),
             None => "active".to_owned(),
         };
         println!(
             "{}\t{}\tcreated {}\t{state}",
             t.name,
             t.scope.as_str(),
-            t.created
+            hallmark::rfc3339(t.created)
         );
     }
     Ok(EXIT_OK)

@@ -97,8 +97,10 @@ pub(crate) struct Args {
     trust: PathBuf,
     /// Print one JSON object per code: verdict, error, detail, code, kid,
     /// key_name, payload, revocation (the fields of the service's API), and
-    /// line, input, reason, first_seen, source; `key` is the old name of
-    /// key_name, kept for one release.
+    /// line, input, reason, first_seen ({line} in this input, or {time,
+    /// time_rfc3339, location} from --seen: time in seconds since 1970,
+    /// time_rfc3339 the same in RFC 3339 UTC), source; `key` is the old name
+    /// of key_name, kept for one release.
     #[arg(long)]
     json: bool,
     /// Read codes from FILE, one per line (default: stdin when no CODE is given);
@@ -375,7 +377,7 @@ fn render(item: &Item, judged: &Judged, json: bool, outside: bool) -> String {
         Some(FirstSeen::Journal(Sighting { time, location })) => {
             value.insert(
                 "first_seen".to_owned(),
-                json!({"time": time, "location": location}),
+                json!({"time": time, "time_rfc3339": hallmark::rfc3339(*time), "location": location}),
             );
         }
         None => {}
@@ -389,7 +391,8 @@ fn reason(verdict: &Verdict, first_seen: Option<&FirstSeen>) -> String {
     match (verdict, first_seen) {
         (_, Some(FirstSeen::Line(l))) => format!("duplicate: first seen on line {l} of this input"),
         (_, Some(FirstSeen::Journal(Sighting { time, location }))) => format!(
-            "duplicate: first seen at {time} (seconds since 1970){}",
+            "duplicate: first seen at {}{}",
+            hallmark::rfc3339(*time),
             location
                 .as_deref()
                 .map(|l| format!(" at {l:?}"))

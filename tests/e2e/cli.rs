@@ -1074,6 +1074,33 @@ fn batch_opaque_serials_are_checkable_from_the_manifest() {
     assert!(stdout(&out).is_empty());
 }
 
+/// Issue 16: `hallmark batches` prints when each batch was minted in RFC 3339
+/// UTC, not in seconds; `--json` keeps `time` in seconds and adds
+/// `time_rfc3339`.
+#[test]
+fn batches_print_the_mint_time_in_rfc3339_and_json_keeps_the_seconds() {
+    let dir = tempdir();
+    let ledger = dir.path().join("demo.ledger");
+    mint(&demo_key())
+        .count(2)
+        .ledger(&ledger)
+        .now(1_796_152_542)
+        .ok();
+    let list = || hallmark(&["batches", "--key", p(&demo_key())]).ledger(&ledger);
+    let lines = list().lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].ends_with("\tminted at 2026-12-01T19:15:42Z"),
+        "{}",
+        lines[0]
+    );
+    assert!(!lines[0].contains("1796152542"), "{}", lines[0]);
+    let rows = json_lines(&list().json().ok());
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["time"], 1_796_152_542);
+    assert_eq!(rows[0]["time_rfc3339"], "2026-12-01T19:15:42Z");
+}
+
 #[test]
 fn batches_are_listed_and_exported_as_a_signed_manifest() {
     let dir = tempdir();

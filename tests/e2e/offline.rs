@@ -262,6 +262,50 @@ fn seen_journal_flags_duplicates_across_runs_and_survives_a_torn_record() {
     assert_eq!(json_lines(&out)[0]["first_seen"]["location"], "Warehouse B");
 }
 
+/// Issue 16: a duplicate from the --seen journal says when it was first seen
+/// in RFC 3339 UTC (the text line and the JSON `reason`); `--json` keeps
+/// `first_seen.time` in seconds and adds `first_seen.time_rfc3339`.
+#[test]
+fn seen_journal_first_seen_time_is_printed_in_rfc3339() {
+    let s = setup();
+    let code_text = mint_codes(&s, 1, &[]).remove(0);
+    let journal = s.dir.path().join("seen.journal");
+    s.verify()
+        .args(&["--seen", p(&journal), "--location", "Dock 4"])
+        .now(1_796_152_542)
+        .input(&code_text)
+        .ok();
+    let again = || {
+        verify(&s.trust)
+            .today(TODAY)
+            .state_dir(&s.dir.path().join("state"))
+            .args(&["--seen", p(&journal)])
+            .now(1_796_239_000)
+            .input(&code_text)
+    };
+    let out = again().run();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(
+        text,
+        format!(
+            "duplicate\t{code_text}\tduplicate: first seen at 2026-12-01T19:15:42Z at \"Dock 4\"\n"
+        )
+    );
+    assert!(!text.contains("1796152542"), "{text}");
+    let out = again().json().run();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let v = json_lines(&out);
+    assert_eq!(v[0]["verdict"], "duplicate");
+    assert_eq!(v[0]["first_seen"]["time"], 1_796_152_542);
+    assert_eq!(v[0]["first_seen"]["time_rfc3339"], "2026-12-01T19:15:42Z");
+    assert_eq!(v[0]["first_seen"]["location"], "Dock 4");
+    assert_eq!(
+        v[0]["reason"],
+        "duplicate: first seen at 2026-12-01T19:15:42Z at \"Dock 4\""
+    );
+}
+
 #[test]
 fn bad_revocation_lists_and_options_are_clear_errors() {
     let s = setup();

@@ -299,6 +299,26 @@ fn sigterm_shuts_down(s: &Setup) {
     );
 }
 
+/// Issue 16: `hallmark token list` prints creation and revocation times in
+/// RFC 3339 UTC, not in seconds since 1970.
+#[test]
+fn token_list_prints_its_times_in_rfc3339() {
+    let s = setup();
+    token_create(&s.db, "ops", "status").now(1_796_152_542).ok();
+    token_create(&s.db, "dock", "scans").now(1_796_152_600).ok();
+    token("revoke", &s.db)
+        .args(&["--name", "dock"])
+        .now(1_796_239_000)
+        .ok();
+    assert_eq!(
+        token("list", &s.db).lines(),
+        [
+            "dock\tscans\tcreated 2026-12-01T19:16:40Z\trevoked 2026-12-02T19:16:40Z",
+            "ops\tstatus\tcreated 2026-12-01T19:15:42Z\tactive",
+        ]
+    );
+}
+
 #[test]
 fn token_commands_and_bad_arguments() {
     let s = setup();
