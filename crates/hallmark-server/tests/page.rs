@@ -64,6 +64,7 @@ on_every_backend!(
     a_burst_of_wrong_claims_gets_exactly_the_cap,
     a_burst_of_wrong_transfer_codes_gets_exactly_the_cap,
     a_transfer_code_expires_at_its_ttl_and_stays_expired,
+    a_burst_of_reports_gets_exactly_the_cap,
 );
 
 /// Failed claims allowed per unit per hour (the server's
@@ -794,6 +795,29 @@ async fn a_transfer_code_expires_at_its_ttl_and_stays_expired(b: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+async fn a_burst_of_reports_gets_exactly_the_cap(b: Backend) {
+    let f = fixture(b);
+    // The server's REPORTS_PER_UNIT_PER_HOUR; counted and stored in one
+    // write transaction, so a burst cannot pass it.
+    const CAP: usize = 20;
+    let code = f.code(71);
+    let answers = f
+        .burst(
+            30,
+            "/v1/reports",
+            json!({"code": code, "place": "market", "note": "too cheap"}),
+        )
+        .await;
+    assert_eq!(
+        tally(&answers),
+        vec![
+            (201, String::new(), CAP),
+            (429, "too-many-reports".to_owned(), 30 - CAP),
+        ],
+        "{answers:?}"
+    );
 }
 
 /// The unit identity the server keeps for a code (`code:KID:SERIAL`).
