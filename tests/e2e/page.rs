@@ -267,3 +267,45 @@ fn a_real_browser_renders_each_state() {
         assert!(!dom.contains("<script"), "{path}: no script");
     }
 }
+
+/// Two server processes on one PostgreSQL database (scale-out): 30 wrong
+/// claims on one unit, half to each and all at once, get exactly 5 tries
+/// between them (the limit is counted in the database, in the attempt's
+/// own transaction).
+#[test]
+fn claim_guessing_is_capped_across_two_servers_on_postgres() {
+    let Some(scratch) = pg::scratch("claim_cap_two_servers") else {
+        return;
+    };
+    let dir = tempdir();
+    let (key, rows) = minted(dir.path(), 2);
+    let servers = [
+        serve(dir.path(), &scratch.url, &key, &["--rate-limit", "0"]),
+        serve(dir.path(), &scratch.url, &key, &["--rate-limit", "0"]),
+    ];
+    let ports: Vec<u16> = servers.iter().map(|s| s.port).collect();
+    let (code, _) = rows[0].clone();
+    let (_, wrong) = rows[1].clone();
+    let start = std::sync::Barrier::new(30);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..30)
+            .map(|i| {
+                let (code, wrong, start) = (&code, &wrong, &start);
+                let port = ports[i % 2];
+                s.spawn(move || {
+                    start.wait();
+                    register(port, code, wrong, "guesser").status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let tried = statuses.iter().filter(|s| **s == 403).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((tried, refused), (5, 25), "{statuses:?}");
+    // Both servers refuse the right claim now (the cap is the database's).
+    let (_, claim) = &rows[0];
+    for port in ports {
+        assert_eq!(register(port, &code, claim, "owner").status, 429);
+    }
+}
