@@ -21,6 +21,7 @@ mod cli;
 mod epcis;
 mod files;
 mod gs1;
+mod history;
 mod hsm;
 mod images;
 mod offline;

@@ -1,7 +1,7 @@
 //! The consumer page and warranty registration through the real binary and
 //! the real server: claim codes from `mint`, 50 concurrent registrations of
-//! one unit (exactly one wins), kill -9 after the acknowledgement, the HTML
-//! rate-limit page, and each state rendered by a real browser (Debian's
+//! one unit (exactly one wins), kill -9 after the acknowledgement (on SQLite
+//! and on PostgreSQL), the HTML rate-limit page, and each state rendered by a real browser (Debian's
 //! chromium, headless) when it is installed.
 
 use std::io::Write;
@@ -10,6 +10,7 @@ use std::process::Child;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::common::*;
+use crate::pg;
 
 fn skip(test: &str, cause: &str) {
     assert!(std::env::var_os("CI").is_none(), "page::{test}: {cause}");
@@ -33,7 +34,8 @@ impl Drop for Served {
     }
 }
 
-fn serve(dir: &Path, db: &Path, claim_key: &Path, extra: &[&str]) -> Served {
+/// `hallmark serve --db DB` (an SQLite path or a PostgreSQL URL).
+fn serve(dir: &Path, db: &str, claim_key: &Path, extra: &[&str]) -> Served {
     let (child, announced, _log) = spawn_serve(
         dir,
         &[
@@ -43,7 +45,7 @@ fn serve(dir: &Path, db: &Path, claim_key: &Path, extra: &[&str]) -> Served {
             "--trust",
             p(&demo_trust()),
             "--db",
-            p(db),
+            db,
             "--claim-key",
             p(claim_key),
         ],
@@ -116,9 +118,21 @@ fn register(port: u16, code: &str, claim: &str, owner: &str) -> HttpResponse {
 #[test]
 fn registration_is_first_wins_under_50_concurrent_attempts_and_survives_kill_9() {
     let dir = tempdir();
-    let (key, rows) = minted(dir.path(), 2);
     let db = dir.path().join("h.db");
-    let server = serve(dir.path(), &db, &key, &["--rate-limit", "0"]);
+    first_wins_under_50_concurrent_attempts_and_survives_kill_9(dir.path(), p(&db));
+}
+
+#[test]
+fn registration_is_first_wins_under_50_concurrent_attempts_and_survives_kill_9_on_postgres() {
+    if let Some(scratch) = pg::scratch("registration_kill9") {
+        let dir = tempdir();
+        first_wins_under_50_concurrent_attempts_and_survives_kill_9(dir.path(), &scratch.url);
+    }
+}
+
+fn first_wins_under_50_concurrent_attempts_and_survives_kill_9(dir: &Path, db: &str) {
+    let (key, rows) = minted(dir, 2);
+    let server = serve(dir, db, &key, &["--rate-limit", "0"]);
     let (code, claim) = rows[0].clone();
     let port = server.port;
     let answers: Vec<(u16, String)> = std::thread::scope(|s| {
@@ -145,9 +159,14 @@ fn registration_is_first_wins_under_50_concurrent_attempts_and_survives_kill_9()
     // kill -9 right after the acknowledgement: the registration is kept.
     let mut server = server;
     server.child.kill().unwrap();
-    let _ = server.child.wait();
+    let status = server.child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "killed by SIGKILL, not shut down"
+    );
     drop(server);
-    let server = serve(dir.path(), &db, &key, &["--rate-limit", "0"]);
+    let server = serve(dir, db, &key, &["--rate-limit", "0"]);
     let r = register(server.port, &code, &claim, "owner-after-restart");
     assert_eq!(r.status, 409, "{}", String::from_utf8_lossy(&r.body));
     let page = http(server.port, "GET", &format!("/c/{code}"), &[], b"").unwrap();
@@ -162,8 +181,11 @@ fn registration_is_first_wins_under_50_concurrent_attempts_and_survives_kill_9()
     for _ in 0..7 {
         statuses.push(register(server.port, other, &claim, "guesser").status);
     }
-    assert_eq!(&statuses[..5], &[403; 5], "{statuses:?}");
-    assert_eq!(statuses[6], 429, "{statuses:?}");
+    assert_eq!(
+        statuses,
+        [403, 403, 403, 403, 403, 429, 429],
+        "{statuses:?}"
+    );
 }
 
 #[test]
@@ -173,7 +195,7 @@ fn a_rate_limited_page_is_an_html_page() {
     let db = dir.path().join("h.db");
     let server = serve(
         dir.path(),
-        &db,
+        p(&db),
         &key,
         &["--rate-limit", "1", "--rate-limit-burst", "1"],
     );
@@ -205,7 +227,7 @@ fn a_real_browser_renders_each_state() {
     let dir = tempdir();
     let (key, rows) = minted(dir.path(), 2);
     let db = dir.path().join("h.db");
-    let server = serve(dir.path(), &db, &key, &["--rate-limit", "0"]);
+    let server = serve(dir.path(), p(&db), &key, &["--rate-limit", "0"]);
     let (code, claim) = &rows[0];
     assert_eq!(register(server.port, code, claim, "a").status, 201);
     assert_eq!(register(server.port, code, claim, "b").status, 409);
@@ -243,5 +265,47 @@ fn a_real_browser_renders_each_state() {
             "{path}: {dom}"
         );
         assert!(!dom.contains("<script"), "{path}: no script");
+    }
+}
+
+/// Two server processes on one PostgreSQL database (scale-out): 30 wrong
+/// claims on one unit, half to each and all at once, get exactly 5 tries
+/// between them (the limit is counted in the database, in the attempt's
+/// own transaction).
+#[test]
+fn claim_guessing_is_capped_across_two_servers_on_postgres() {
+    let Some(scratch) = pg::scratch("claim_cap_two_servers") else {
+        return;
+    };
+    let dir = tempdir();
+    let (key, rows) = minted(dir.path(), 2);
+    let servers = [
+        serve(dir.path(), &scratch.url, &key, &["--rate-limit", "0"]),
+        serve(dir.path(), &scratch.url, &key, &["--rate-limit", "0"]),
+    ];
+    let ports: Vec<u16> = servers.iter().map(|s| s.port).collect();
+    let (code, _) = rows[0].clone();
+    let (_, wrong) = rows[1].clone();
+    let start = std::sync::Barrier::new(30);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..30)
+            .map(|i| {
+                let (code, wrong, start) = (&code, &wrong, &start);
+                let port = ports[i % 2];
+                s.spawn(move || {
+                    start.wait();
+                    register(port, code, wrong, "guesser").status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let tried = statuses.iter().filter(|s| **s == 403).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((tried, refused), (5, 25), "{statuses:?}");
+    // Both servers refuse the right claim now (the cap is the database's).
+    let (_, claim) = &rows[0];
+    for port in ports {
+        assert_eq!(register(port, &code, claim, "owner").status, 429);
     }
 }

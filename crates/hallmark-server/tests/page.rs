@@ -10,6 +10,7 @@
 )]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -17,7 +18,9 @@ use hallmark::{Date, Payload, TrustStore, TrustedKey};
 use hallmark_issuer::SecretKey;
 use hallmark_issuer::claim::ClaimKey;
 use hallmark_server::auth::hash_token;
-use hallmark_server::storage::{PostgresStorage, SqliteStorage, Storage, TokenScope};
+use hallmark_server::storage::{
+    PostgresStorage, RegistrationStore, SqliteStorage, Storage, TokenScope,
+};
 use hallmark_server::{AppState, Settings, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -58,13 +61,26 @@ on_every_backend!(
     registration_is_first_wins_and_a_second_one_warns,
     the_report_form_stores_a_report_for_a_reports_token,
     a_transfer_is_one_time_and_keeps_the_warranty_start,
+    a_burst_of_wrong_claims_gets_exactly_the_cap,
+    a_burst_of_wrong_transfer_codes_gets_exactly_the_cap,
+    a_transfer_code_expires_at_its_ttl_and_stays_expired,
+    a_burst_of_reports_gets_exactly_the_cap,
 );
+
+/// Failed claims allowed per unit per hour (the server's
+/// `MAX_CLAIM_FAILURES`, documented in SECURITY.md).
+const CLAIM_CAP: usize = 5;
+
+/// The transfer TTL the fixture sets, seconds.
+const TRANSFER_TTL: u64 = 7 * 86_400;
 
 struct Fixture {
     issuer: SecretKey,
     _scratch: Option<pg::Scratch>,
     state: AppState,
     claim_key: ClaimKey,
+    /// The state's clock (starts at [`NOW`]).
+    clock: Arc<AtomicU64>,
 }
 
 const CLAIM_KEY: [u8; 32] = [7; 32];
@@ -92,14 +108,18 @@ fn fixture(backend: Backend) -> Fixture {
                 .unwrap();
         }
     });
+    let clock = Arc::new(AtomicU64::new(NOW));
     let settings = Settings {
-        clock: Arc::new(|| NOW),
+        clock: {
+            let clock = Arc::clone(&clock);
+            Arc::new(move || clock.load(Ordering::SeqCst))
+        },
         ..Settings::default()
     };
     let state = AppState::new(trust, storage, None, settings);
     assert!(
         state
-            .set_registrations(ClaimKey::from_bytes(CLAIM_KEY), 7 * 86_400)
+            .set_registrations(ClaimKey::from_bytes(CLAIM_KEY), TRANSFER_TTL)
             .is_ok()
     );
     let dir = tempfile::tempdir().unwrap();
@@ -117,6 +137,7 @@ fn fixture(backend: Backend) -> Fixture {
         _scratch: scratch,
         state,
         claim_key: ClaimKey::from_bytes(CLAIM_KEY),
+        clock,
     }
 }
 
@@ -162,6 +183,58 @@ impl Fixture {
             .await
             .unwrap();
         (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// A transfer code and its expiry.
+    async fn start_transfer(&self, code: &str, owner: &str) -> (String, u64) {
+        let (status, v) = self
+            .json(
+                "/v1/transfers",
+                None,
+                json!({"code": code, "owner_ref": owner}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        (
+            v["transfer_code"].as_str().unwrap().to_owned(),
+            v["expires"].as_u64().unwrap(),
+        )
+    }
+
+    fn set_now(&self, now: u64) {
+        self.clock.store(now, Ordering::SeqCst);
+    }
+
+    /// `n` copies of one JSON POST, all in flight at once (each request's
+    /// storage work runs on a blocking thread of its own), and their
+    /// answers' (status, error kind).
+    async fn burst(&self, n: usize, uri: &'static str, body: Value) -> Vec<(StatusCode, String)> {
+        let mut set = tokio::task::JoinSet::new();
+        let start = Arc::new(tokio::sync::Barrier::new(n));
+        for _ in 0..n {
+            let (state, body, start) = (self.state.clone(), body.to_string(), Arc::clone(&start));
+            set.spawn(async move {
+                let req = Request::builder()
+                    .method("POST")
+                    .uri(uri)
+                    .header("content-type", "application/json")
+                    .body(Body::from(body))
+                    .unwrap();
+                start.wait().await;
+                let response = app(state).oneshot(req).await.unwrap();
+                let status = response.status();
+                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                    .await
+                    .unwrap();
+                let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                (status, v["error"].as_str().unwrap_or_default().to_owned())
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(answer) = set.join_next().await {
+            out.push(answer.unwrap());
+        }
+        out
     }
 
     async fn page(&self, code: &str) -> (StatusCode, String) {
@@ -516,4 +589,243 @@ async fn a_transfer_is_one_time_and_keeps_the_warranty_start(b: Backend) {
         "Genuine",
         "a transfer is not a conflict: {page}"
     );
+}
+
+/// How many answers have each (status, kind), sorted.
+fn tally(answers: &[(StatusCode, String)]) -> Vec<(u16, String, usize)> {
+    let mut out: Vec<(u16, String, usize)> = Vec::new();
+    for (status, kind) in answers {
+        match out
+            .iter_mut()
+            .find(|(s, k, _)| *s == status.as_u16() && k == kind)
+        {
+            Some(entry) => entry.2 += 1,
+            None => out.push((status.as_u16(), kind.clone(), 1)),
+        }
+    }
+    out.sort();
+    out
+}
+
+async fn a_burst_of_wrong_claims_gets_exactly_the_cap(b: Backend) {
+    let f = fixture(b);
+    // A right claim after a wrong one, under the cap, registers.
+    let code = f.code(41);
+    let wrong = f.claim(&f.code(40));
+    let (status, v) = f
+        .json(
+            "/v1/registrations",
+            None,
+            json!({"code": code, "claim": wrong, "owner_ref": "guesser"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["error"], "wrong-claim", "{v}");
+    let (status, v) = f
+        .json(
+            "/v1/registrations",
+            None,
+            json!({"code": code, "claim": f.claim(&code), "owner_ref": "owner"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    // 30 wrong claims at once on another unit: exactly the cap of them is
+    // tried, the rest refused untried.
+    let code = f.code(42);
+    let answers = f
+        .burst(
+            30,
+            "/v1/registrations",
+            json!({"code": code, "claim": wrong, "owner_ref": "guesser"}),
+        )
+        .await;
+    let cap = CLAIM_CAP;
+    assert_eq!(
+        tally(&answers),
+        vec![
+            (403, "wrong-claim".to_owned(), cap),
+            (429, "too-many-claim-attempts".to_owned(), 30 - cap),
+        ],
+        "{answers:?}"
+    );
+    // Refused attempts are not counted: exactly the cap is stored.
+    let unit = unit_of(&code);
+    let storage = f.state.storage();
+    let (failures, _) = pg::off_runtime(|| storage.claim_failures(&unit, NOW - 3600).unwrap());
+    assert_eq!(failures, u64::try_from(cap).unwrap());
+    // At the cap even the right claim waits, and says how long.
+    let body = json!({"code": code, "claim": f.claim(&code), "owner_ref": "owner"});
+    let (status, v) = f.json("/v1/registrations", None, body.clone()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_eq!(v["retry_after"], 3600, "{v}");
+    // Once the window has passed it registers.
+    f.set_now(NOW + 3600);
+    let (status, v) = f.json("/v1/registrations", None, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+}
+
+async fn a_burst_of_wrong_transfer_codes_gets_exactly_the_cap(b: Backend) {
+    let f = fixture(b);
+    let code = f.code(51);
+    let (status, v) = f
+        .json(
+            "/v1/registrations",
+            None,
+            json!({"code": code, "claim": f.claim(&code), "owner_ref": "owner"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let answers = f
+        .burst(
+            30,
+            "/v1/transfers/accept",
+            json!({"code": code, "transfer_code": "ht_0000000000000000", "owner_ref": "thief"}),
+        )
+        .await;
+    let cap = CLAIM_CAP;
+    assert_eq!(
+        tally(&answers),
+        vec![
+            (403, "wrong-transfer-code".to_owned(), cap),
+            (429, "too-many-claim-attempts".to_owned(), 30 - cap),
+        ],
+        "{answers:?}"
+    );
+    // The counter is the unit's: starting a transfer waits too.
+    let (status, v) = f
+        .json(
+            "/v1/transfers",
+            None,
+            json!({"code": code, "owner_ref": "owner"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    // And a burst of wrong owners on a fresh unit is capped the same way.
+    let code = f.code(52);
+    let (status, v) = f
+        .json(
+            "/v1/registrations",
+            None,
+            json!({"code": code, "claim": f.claim(&code), "owner_ref": "owner"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let answers = f
+        .burst(
+            30,
+            "/v1/transfers",
+            json!({"code": code, "owner_ref": "not-the-owner"}),
+        )
+        .await;
+    assert_eq!(
+        tally(&answers),
+        vec![
+            (403, "wrong-owner".to_owned(), cap),
+            (429, "too-many-claim-attempts".to_owned(), 30 - cap),
+        ],
+        "{answers:?}"
+    );
+}
+
+async fn a_transfer_code_expires_at_its_ttl_and_stays_expired(b: Backend) {
+    let f = fixture(b);
+    let code = f.code(61);
+    let (status, v) = f
+        .json(
+            "/v1/registrations",
+            None,
+            json!({"code": code, "claim": f.claim(&code), "owner_ref": "first-owner", "purchased_on": "2026-10-05"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let accept = |transfer: &str, owner: &str| json!({"code": code, "transfer_code": transfer, "owner_ref": owner});
+    // A code used at its expiry (or later) is gone.
+    let (late, expires) = f.start_transfer(&code, "first-owner").await;
+    assert_eq!(expires, NOW + TRANSFER_TTL);
+    f.set_now(NOW + TRANSFER_TTL);
+    let (status, v) = f
+        .json("/v1/transfers/accept", None, accept(&late, "second-owner"))
+        .await;
+    assert_eq!(status, StatusCode::GONE, "{v}");
+    assert_eq!(v["error"], "transfer-expired", "{v}");
+    f.set_now(NOW + TRANSFER_TTL + 86_400);
+    let (status, v) = f
+        .json("/v1/transfers/accept", None, accept(&late, "second-owner"))
+        .await;
+    assert_eq!(v["error"], "transfer-expired", "{status} {v}");
+    // A clock set back does not revive it.
+    f.set_now(NOW + 60);
+    let (status, v) = f
+        .json("/v1/transfers/accept", None, accept(&late, "second-owner"))
+        .await;
+    assert_eq!(status, StatusCode::GONE, "{v}");
+    assert_eq!(v["error"], "transfer-expired", "{v}");
+    // Expired codes are not guesses: nothing was counted against the unit.
+    let storage = f.state.storage();
+    let unit = unit_of(&code);
+    let (failures, _) = pg::off_runtime(|| storage.claim_failures(&unit, 0).unwrap());
+    assert_eq!(failures, 0);
+    // A code used one second before its expiry works, and the warranty
+    // start stays the first owner's purchase date.
+    let (timely, expires) = f.start_transfer(&code, "first-owner").await;
+    assert_eq!(expires, NOW + 60 + TRANSFER_TTL);
+    f.set_now(expires - 1);
+    let (status, v) = f
+        .json(
+            "/v1/transfers/accept",
+            None,
+            accept(&timely, "second-owner"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["warranty_start"], "2026-10-05", "{v}");
+    assert_eq!(v["transfers"], 1, "{v}");
+    let (_, page) = f.page(&code).await;
+    assert!(page.contains("warranty from 5 October 2026"), "{page}");
+    assert!(
+        page.contains("Registered to its owner since November 2026"),
+        "the registration date is the first owner's: {page}"
+    );
+    // The old owner's rights are gone with it.
+    let (status, _) = f
+        .json(
+            "/v1/transfers",
+            None,
+            json!({"code": code, "owner_ref": "first-owner"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+async fn a_burst_of_reports_gets_exactly_the_cap(b: Backend) {
+    let f = fixture(b);
+    // The server's REPORTS_PER_UNIT_PER_HOUR; counted and stored in one
+    // write transaction, so a burst cannot pass it.
+    const CAP: usize = 20;
+    let code = f.code(71);
+    let answers = f
+        .burst(
+            30,
+            "/v1/reports",
+            json!({"code": code, "place": "market", "note": "too cheap"}),
+        )
+        .await;
+    assert_eq!(
+        tally(&answers),
+        vec![
+            (201, String::new(), CAP),
+            (429, "too-many-reports".to_owned(), 30 - CAP),
+        ],
+        "{answers:?}"
+    );
+}
+
+/// The unit identity the server keeps for a code (`code:KID:SERIAL`).
+fn unit_of(code: &str) -> String {
+    let c = hallmark::UnverifiedCode::decode(code).unwrap();
+    hallmark::aggregation::UnitId::Code {
+        kid: c.kid(),
+        serial: c.payload().serial(),
+    }
+    .to_string()
 }

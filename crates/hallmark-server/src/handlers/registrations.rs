@@ -22,7 +22,9 @@ use crate::api::registrations::{
     AcceptBody, AcceptRequest, RegistrationBody, RegistrationRequest, TransferBody, TransferRequest,
 };
 use crate::error::{ApiError, ApiJson};
-use crate::storage::{RegisterOutcome, RegistrationStore, TransferAccept, TransferStart};
+use crate::storage::{
+    AttemptLimit, RegisterOutcome, RegistrationStore, TransferAccept, TransferStart,
+};
 use hallmark_issuer::claim::{ClaimCode, ClaimCodeError};
 
 /// Failed claims (or owner references) allowed per unit per window.
@@ -101,30 +103,32 @@ fn genuine(state: &AppState, code: &str) -> Result<(String, Date), ApiError> {
     Ok((unit.to_string(), made))
 }
 
-/// 429 when `unit` had too many failed attempts in the window.
-fn check_attempts(state: &AppState, unit: &str, now: u64) -> Result<(), ApiError> {
-    let since = now.saturating_sub(CLAIM_FAILURE_WINDOW);
-    let (failures, oldest) = state.storage().claim_failures(unit, since)?;
-    if failures >= MAX_CLAIM_FAILURES {
-        let wait = oldest
-            .map(|t| t.saturating_add(CLAIM_FAILURE_WINDOW).saturating_sub(now))
-            .unwrap_or(CLAIM_FAILURE_WINDOW)
-            .max(1);
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too-many-claim-attempts",
-            format!("too many failed attempts for this unit; retry in {wait} s"),
-        )
-        .with("retry_after", json!(wait)));
+/// The attempt bound at `now`: [`MAX_CLAIM_FAILURES`] per
+/// [`CLAIM_FAILURE_WINDOW`]. The storage checks it and counts a failure in
+/// the attempt's own transaction, so racing attempts cannot exceed it.
+fn limit(now: u64) -> AttemptLimit {
+    AttemptLimit {
+        // The window is the last CLAIM_FAILURE_WINDOW seconds, `now`
+        // included: a failure at `t` counts until `t + window`, when the
+        // 429's Retry-After says to come back.
+        since: now.saturating_add(1).saturating_sub(CLAIM_FAILURE_WINDOW),
+        max: MAX_CLAIM_FAILURES,
     }
-    Ok(())
 }
 
-fn failed(state: &AppState, unit: &str, now: u64) -> Result<(), ApiError> {
-    state
-        .storage()
-        .record_claim_failure(unit, now, now.saturating_sub(CLAIM_FAILURE_WINDOW))?;
-    Ok(())
+/// The 429 of a unit with too many failed attempts in the window, whose
+/// oldest failure was at `oldest`.
+fn too_many(oldest: Option<u64>, now: u64) -> ApiError {
+    let wait = oldest
+        .map(|t| t.saturating_add(CLAIM_FAILURE_WINDOW).saturating_sub(now))
+        .unwrap_or(CLAIM_FAILURE_WINDOW)
+        .max(1);
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too-many-claim-attempts",
+        format!("too many failed attempts for this unit; retry in {wait} s"),
+    )
+    .with("retry_after", json!(wait))
 }
 
 /// Registers the first owner of `code` (blocking: call it off the async
@@ -149,24 +153,28 @@ pub(crate) fn register(
     })?;
     let (unit, made) = genuine(state, code)?;
     let now = state.now();
-    check_attempts(state, &unit, now)?;
-    if !settings.claim_key.check(&unit, &claim) {
-        failed(state, &unit, now)?;
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "wrong-claim",
-            "the claim code does not belong to this unit",
-        ));
-    }
+    // Checked here, used only if the limit allows the attempt (a refused
+    // attempt answers 429 whatever the claim).
+    let claim_ok = settings.claim_key.check(&unit, &claim);
     let day = today(now);
     let warranty_start = match purchased_on {
         Some(d) if d <= day && d >= made => d,
         _ => day,
     };
-    match state
-        .storage()
-        .register_owner(&unit, &owner, warranty_start, now)?
-    {
+    match state.storage().register_owner(
+        &unit,
+        claim_ok,
+        &owner,
+        warranty_start,
+        now,
+        limit(now),
+    )? {
+        RegisterOutcome::TooManyFailures { oldest } => Err(too_many(oldest, now)),
+        RegisterOutcome::WrongClaim => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong-claim",
+            "the claim code does not belong to this unit",
+        )),
         RegisterOutcome::Registered(s) => Ok(Registered {
             registered: s.registered,
             warranty_start: s.warranty_start,
@@ -278,13 +286,17 @@ pub(crate) async fn transfer(
         let owner = owner_hash(&req.owner_ref)?;
         let (unit, _) = genuine(&state, &req.code)?;
         let now = state.now();
-        check_attempts(&state, &unit, now)?;
         let code = new_transfer_code()?;
         let expires = now.saturating_add(settings.transfer_ttl);
-        match state
-            .storage()
-            .start_transfer(&unit, &owner, &transfer_hash(&code), now, expires)?
-        {
+        match state.storage().start_transfer(
+            &unit,
+            &owner,
+            &transfer_hash(&code),
+            now,
+            expires,
+            limit(now),
+        )? {
+            TransferStart::TooManyFailures { oldest } => Err(too_many(oldest, now)),
             TransferStart::Started => Ok((
                 StatusCode::CREATED,
                 Json(TransferBody {
@@ -298,14 +310,11 @@ pub(crate) async fn transfer(
                 "not-registered",
                 "this unit is not registered",
             )),
-            TransferStart::WrongOwner => {
-                failed(&state, &unit, now)?;
-                Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "wrong-owner",
-                    "owner_ref is not the current owner's",
-                ))
-            }
+            TransferStart::WrongOwner => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wrong-owner",
+                "owner_ref is not the current owner's",
+            )),
         }
     })
     .await
@@ -333,25 +342,23 @@ pub(crate) async fn accept(
         let owner = owner_hash(&req.owner_ref)?;
         let (unit, _) = genuine(&state, &req.code)?;
         let now = state.now();
-        check_attempts(&state, &unit, now)?;
         match state.storage().accept_transfer(
             &unit,
             &transfer_hash(&req.transfer_code),
             &owner,
             now,
+            limit(now),
         )? {
+            TransferAccept::TooManyFailures { oldest } => Err(too_many(oldest, now)),
             TransferAccept::Accepted(s) => Ok(Json(AcceptBody {
                 warranty_start: s.warranty_start.to_string(),
                 transfers: s.transfers,
             })),
-            TransferAccept::Unknown => {
-                failed(&state, &unit, now)?;
-                Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "wrong-transfer-code",
-                    "no such transfer code for this unit",
-                ))
-            }
+            TransferAccept::Unknown => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wrong-transfer-code",
+                "no such transfer code for this unit",
+            )),
             TransferAccept::Used => Err(ApiError::new(
                 StatusCode::GONE,
                 "transfer-used",

@@ -26,7 +26,8 @@ pub use graph::{
 pub use history::{HistoryStore, HistorySummary, NewEvent, NewReport, ServiceEvent, StoredReport};
 pub use postgres::PostgresStorage;
 pub use registrations::{
-    RegisterOutcome, RegistrationStore, RegistrationSummary, TransferAccept, TransferStart,
+    AttemptLimit, RegisterOutcome, RegistrationStore, RegistrationSummary, TransferAccept,
+    TransferStart,
 };
 pub use sqlite::SqliteStorage;
 

@@ -8,6 +8,17 @@
 //! transaction each (on PostgreSQL under the graph's advisory lock), and the
 //! registrations table's primary key is the unit, so the first registration
 //! wins exactly once however many race.
+//!
+//! The bound on failed attempts per unit ([`AttemptLimit`]) is checked and
+//! counted in the same write transaction as the attempt itself: the count of
+//! the unit's recent failures, the attempt, and the failure it may add are
+//! one step. Write transactions are serialised (SQLite: `BEGIN IMMEDIATE`,
+//! which holds the database's write lock, also across processes; PostgreSQL:
+//! the graph's transaction-level advisory lock, taken before the first
+//! statement and held to the commit, so every server process sharing the
+//! database waits for it and each statement after it sees every earlier
+//! commit), so however many attempts race, at most `max` of them fail
+//! without being refused.
 
 use super::graph::{Sql, Value};
 use super::rows::{to_i64, to_u64};
@@ -29,9 +40,28 @@ pub struct RegistrationSummary {
     pub transfers: u64,
 }
 
+/// The bound on failed claim or owner attempts per unit: an attempt made
+/// when the unit has `max` failures at or after `since` is refused without
+/// being tried (and not counted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttemptLimit {
+    /// The start of the window, seconds; failures before it are dropped.
+    pub since: u64,
+    /// Failures allowed in the window.
+    pub max: u64,
+}
+
 /// What [`RegistrationStore::register_owner`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RegisterOutcome {
+    /// The unit had too many failed attempts in the window: nothing was
+    /// tried. `oldest` is the time of the oldest failure in the window.
+    TooManyFailures {
+        /// The oldest failure in the window, seconds.
+        oldest: Option<u64>,
+    },
+    /// The claim code was wrong: counted as a failed attempt.
+    WrongClaim,
     /// The unit had no owner: this one is its first.
     Registered(RegistrationSummary),
     /// The unit's current owner registered it again (nothing changed).
@@ -44,6 +74,12 @@ pub enum RegisterOutcome {
 /// What [`RegistrationStore::start_transfer`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TransferStart {
+    /// The unit had too many failed attempts in the window: nothing was
+    /// tried.
+    TooManyFailures {
+        /// The oldest failure in the window, seconds.
+        oldest: Option<u64>,
+    },
     /// The transfer code was stored.
     Started,
     /// The unit is not registered.
@@ -56,13 +92,20 @@ pub enum TransferStart {
 /// What [`RegistrationStore::accept_transfer`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TransferAccept {
+    /// The unit had too many failed attempts in the window: nothing was
+    /// tried.
+    TooManyFailures {
+        /// The oldest failure in the window, seconds.
+        oldest: Option<u64>,
+    },
     /// The unit has its new owner.
     Accepted(RegistrationSummary),
     /// No such transfer code for this unit (counted as a failed attempt).
     Unknown,
     /// The code was used already.
     Used,
-    /// The code expired.
+    /// The code expired (and is retired: a clock set back later does not
+    /// revive it).
     Expired,
 }
 
@@ -74,29 +117,27 @@ pub trait RegistrationStore {
     -> Result<Option<RegistrationSummary>, StorageError>;
 
     /// Failed claim or owner attempts on `unit` at or after `since`
-    /// (seconds), and the time of the oldest of them.
+    /// (seconds), and the time of the oldest of them (read only: the write
+    /// calls check their [`AttemptLimit`] themselves).
     fn claim_failures(&self, unit: &str, since: u64) -> Result<(u64, Option<u64>), StorageError>;
 
-    /// Records one failed claim or owner attempt on `unit` at `now`; drops
-    /// failures older than `keep_since`.
-    fn record_claim_failure(
-        &self,
-        unit: &str,
-        now: u64,
-        keep_since: u64,
-    ) -> Result<(), StorageError>;
-
-    /// Registers `owner_hash` as `unit`'s first owner, unless it has one.
+    /// Registers `owner_hash` as `unit`'s first owner, unless it has one, if
+    /// `claim_ok` (the claim code, checked by the caller, is `unit`'s) and
+    /// `limit` allows an attempt; a wrong claim is counted as a failure, in
+    /// the same transaction.
     fn register_owner(
         &self,
         unit: &str,
+        claim_ok: bool,
         owner_hash: &[u8; 32],
         warranty_start: hallmark::Date,
         now: u64,
+        limit: AttemptLimit,
     ) -> Result<RegisterOutcome, StorageError>;
 
     /// Stores a one-time transfer code (its hash) for `unit`, if
-    /// `owner_hash` is its current owner's.
+    /// `owner_hash` is its current owner's and `limit` allows an attempt; a
+    /// wrong owner is counted as a failure, in the same transaction.
     fn start_transfer(
         &self,
         unit: &str,
@@ -104,15 +145,19 @@ pub trait RegistrationStore {
         code_hash: &[u8; 32],
         now: u64,
         expires: u64,
+        limit: AttemptLimit,
     ) -> Result<TransferStart, StorageError>;
 
-    /// Hands `unit` to `new_owner_hash` with a transfer code (its hash).
+    /// Hands `unit` to `new_owner_hash` with a transfer code (its hash), if
+    /// `limit` allows an attempt; an unknown code is counted as a failure,
+    /// in the same transaction.
     fn accept_transfer(
         &self,
         unit: &str,
         code_hash: &[u8; 32],
         new_owner_hash: &[u8; 32],
         now: u64,
+        limit: AttemptLimit,
     ) -> Result<TransferAccept, StorageError>;
 
     /// Every owner `unit` has had (hash, since), oldest first, for audit.
@@ -130,51 +175,26 @@ impl<S: Storage + ?Sized> RegistrationStore for S {
     }
 
     fn claim_failures(&self, unit: &str, since: u64) -> Result<(u64, Option<u64>), StorageError> {
-        run(self, false, |sql| {
-            let rows = sql.rows(
-                "SELECT COUNT(*), MIN(time) FROM claim_failures WHERE unit = ?1 AND time >= ?2",
-                &[text(unit), int(since)],
-            )?;
-            let row = rows.first().ok_or_else(|| corrupt("count"))?;
-            let count = match row.first() {
-                Some(Value::Int(Some(n))) => to_u64(*n),
-                _ => 0,
-            };
-            let oldest = match row.get(1) {
-                Some(Value::Int(Some(n))) => Some(to_u64(*n)),
-                _ => None,
-            };
-            Ok((count, oldest))
-        })
-    }
-
-    fn record_claim_failure(
-        &self,
-        unit: &str,
-        now: u64,
-        keep_since: u64,
-    ) -> Result<(), StorageError> {
-        run(self, true, |sql| {
-            sql.exec(
-                "DELETE FROM claim_failures WHERE unit = ?1 AND time < ?2",
-                &[text(unit), int(keep_since)],
-            )?;
-            sql.exec(
-                "INSERT INTO claim_failures (unit, time) VALUES (?1, ?2)",
-                &[text(unit), int(now)],
-            )?;
-            audit(sql, "claim-failed", unit, now)
-        })
+        run(self, false, |sql| failures(sql, unit, since))
     }
 
     fn register_owner(
         &self,
         unit: &str,
+        claim_ok: bool,
         owner_hash: &[u8; 32],
         warranty_start: hallmark::Date,
         now: u64,
+        limit: AttemptLimit,
     ) -> Result<RegisterOutcome, StorageError> {
         run(self, true, |sql| {
+            if let Some(oldest) = refused(sql, unit, limit)? {
+                return Ok(RegisterOutcome::TooManyFailures { oldest });
+            }
+            if !claim_ok {
+                count_failure(sql, unit, now, limit)?;
+                return Ok(RegisterOutcome::WrongClaim);
+            }
             if let Some((mut summary, owner)) = read(sql, unit)? {
                 if same(&owner, owner_hash) {
                     return Ok(RegisterOutcome::SameOwner(summary));
@@ -215,12 +235,17 @@ impl<S: Storage + ?Sized> RegistrationStore for S {
         code_hash: &[u8; 32],
         now: u64,
         expires: u64,
+        limit: AttemptLimit,
     ) -> Result<TransferStart, StorageError> {
         run(self, true, |sql| {
+            if let Some(oldest) = refused(sql, unit, limit)? {
+                return Ok(TransferStart::TooManyFailures { oldest });
+            }
             let Some((_, owner)) = read(sql, unit)? else {
                 return Ok(TransferStart::NotRegistered);
             };
             if !same(&owner, owner_hash) {
+                count_failure(sql, unit, now, limit)?;
                 return Ok(TransferStart::WrongOwner);
             }
             sql.exec(
@@ -238,13 +263,18 @@ impl<S: Storage + ?Sized> RegistrationStore for S {
         code_hash: &[u8; 32],
         new_owner_hash: &[u8; 32],
         now: u64,
+        limit: AttemptLimit,
     ) -> Result<TransferAccept, StorageError> {
         run(self, true, |sql| {
+            if let Some(oldest) = refused(sql, unit, limit)? {
+                return Ok(TransferAccept::TooManyFailures { oldest });
+            }
             let rows = sql.rows(
                 "SELECT expires, used FROM transfers WHERE code_hash = ?1 AND unit = ?2",
                 &[blob(code_hash), text(unit)],
             )?;
             let Some(row) = rows.first() else {
+                count_failure(sql, unit, now, limit)?;
                 return Ok(TransferAccept::Unknown);
             };
             if matches!(row.get(1), Some(Value::Int(Some(_)))) {
@@ -255,9 +285,18 @@ impl<S: Storage + ?Sized> RegistrationStore for S {
                 _ => return Err(corrupt("expires")),
             };
             if now >= expires {
+                // Retired at its first late use: a clock set back later
+                // cannot revive it.
+                if expires != 0 {
+                    sql.exec(
+                        "UPDATE transfers SET expires = 0 WHERE code_hash = ?1",
+                        &[blob(code_hash)],
+                    )?;
+                }
                 return Ok(TransferAccept::Expired);
             }
             let Some((mut summary, _)) = read(sql, unit)? else {
+                count_failure(sql, unit, now, limit)?;
                 return Ok(TransferAccept::Unknown);
             };
             sql.exec(
@@ -298,6 +337,54 @@ impl<S: Storage + ?Sized> RegistrationStore for S {
                 .collect()
         })
     }
+}
+
+/// The unit's failures at or after `since`, and the oldest one's time.
+fn failures(sql: &mut dyn Sql, unit: &str, since: u64) -> Result<(u64, Option<u64>), StorageError> {
+    let rows = sql.rows(
+        "SELECT COUNT(*), MIN(time) FROM claim_failures WHERE unit = ?1 AND time >= ?2",
+        &[text(unit), int(since)],
+    )?;
+    let row = rows.first().ok_or_else(|| corrupt("count"))?;
+    let count = match row.first() {
+        Some(Value::Int(Some(n))) => to_u64(*n),
+        _ => 0,
+    };
+    let oldest = match row.get(1) {
+        Some(Value::Int(Some(n))) => Some(to_u64(*n)),
+        _ => None,
+    };
+    Ok((count, oldest))
+}
+
+/// `Some(oldest failure)` when `limit` refuses another attempt on `unit`
+/// (call it first in a write transaction: see the module documentation).
+fn refused(
+    sql: &mut dyn Sql,
+    unit: &str,
+    limit: AttemptLimit,
+) -> Result<Option<Option<u64>>, StorageError> {
+    let (count, oldest) = failures(sql, unit, limit.since)?;
+    Ok((count >= limit.max).then_some(oldest))
+}
+
+/// Counts a failed attempt on `unit` at `now`, dropping failures older than
+/// the window.
+fn count_failure(
+    sql: &mut dyn Sql,
+    unit: &str,
+    now: u64,
+    limit: AttemptLimit,
+) -> Result<(), StorageError> {
+    sql.exec(
+        "DELETE FROM claim_failures WHERE unit = ?1 AND time < ?2",
+        &[text(unit), int(limit.since)],
+    )?;
+    sql.exec(
+        "INSERT INTO claim_failures (unit, time) VALUES (?1, ?2)",
+        &[text(unit), int(now)],
+    )?;
+    audit(sql, "claim-failed", unit, now)
 }
 
 /// Constant-time comparison of two hashes (blake3::Hash's `==` is).
