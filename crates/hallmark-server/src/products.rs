@@ -240,7 +240,10 @@ fn check(index: usize, p: &Product) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// An `https://` or `http://` URL of printable ASCII, at most 500 bytes.
+/// An `https://` or `http://` URL of printable ASCII, at most 500 bytes,
+/// with none of the characters a URL may not hold unencoded (`"`, `<`, `>`,
+/// `\`, `^`, `` ` ``, `{`, `|`, `}`): they are not valid in a URL (RFC 3986),
+/// so the page, which escapes them, would still not be valid HTML.
 fn check_url(url: &str) -> Result<(), &'static str> {
     let rest = url
         .strip_prefix("https://")
@@ -251,6 +254,9 @@ fn check_url(url: &str) -> Result<(), &'static str> {
     }
     if !url.bytes().all(|b| b.is_ascii_graphic()) {
         return Err("printable ASCII only (percent-encode the rest)");
+    }
+    if url.bytes().any(|b| b"\"<>\\^`{|}".contains(&b)) {
+        return Err("no \" < > \\ ^ ` { | } (percent-encode them)");
     }
     Ok(())
 }
@@ -334,6 +340,14 @@ mod tests {
             (
                 "[[product]]\npart = \"A\"\nname = \"x\"\nimage = \"https://a/b c\"",
                 "image",
+            ),
+            (
+                "[[product]]\npart = \"A\"\nname = \"x\"\nimage = \"https://a/b?c=\\\"d\\\"\"",
+                "image",
+            ),
+            (
+                "[[product]]\npart = \"A\"\nname = \"x\"\nlink = \"https://a/<b>\"",
+                "link",
             ),
         ] {
             match Catalogue::parse(text) {

@@ -811,10 +811,15 @@ pub(crate) async fn register(
     }
 }
 
-/// Middleware on the page routes: an error answered by a layer (the rate
-/// limit, a bad path) becomes an HTML page in the visitor's language; JSON
-/// stays on `/v1`.
+/// Middleware around the whole application: on the page routes (`/c/` and
+/// `/C/`), an error answered as JSON (by a layer such as the rate limit, a
+/// wrong method, a path no route has) becomes an HTML page in the visitor's
+/// language; JSON stays on `/v1` and everywhere else.
 pub(crate) async fn html_errors(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !(path.starts_with("/c/") || path.starts_with("/C/")) {
+        return next.run(request).await;
+    }
     let lang = language(
         &Query::<LangQuery>::try_from_uri(request.uri())
             .map(|q| q.0)
@@ -855,6 +860,9 @@ pub(crate) async fn html_errors(request: Request, next: Next) -> Response {
     };
     if let Some(r) = retry {
         out.headers_mut().insert(header::RETRY_AFTER, r);
+    }
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
     }
     out
 }
