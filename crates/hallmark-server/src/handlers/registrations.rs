@@ -206,11 +206,13 @@ fn parse_date(text: Option<&str>) -> Result<Option<Date>, ApiError> {
     responses(
         (status = 201, description = "Registered: the first owner", body = RegistrationBody),
         (status = 200, description = "The same owner registered it before", body = RegistrationBody),
-        (status = 400, description = "Bad request or `claim-typo`", body = crate::api::ErrorBody),
+        (status = 400, description = "`invalid-request` (bad JSON, `owner_ref`), `invalid-claim`, `claim-typo`, `invalid-date` (`purchased_on` not a YYYY-MM-DD date), or an unreadable code", body = crate::api::ErrorBody),
         (status = 403, description = "`wrong-claim`", body = crate::api::ErrorBody),
         (status = 409, description = "`already-registered` to another owner", body = crate::api::ErrorBody),
-        (status = 422, description = "The code is not genuine", body = crate::api::ErrorBody),
-        (status = 429, description = "`too-many-claim-attempts` (see Retry-After)", body = crate::api::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::api::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::api::ErrorBody),
+        (status = 422, description = "`not-genuine`, with the verdict", body = crate::api::ErrorBody),
+        (status = 429, description = "`too-many-claim-attempts`, or rate limited per client (see Retry-After)", body = crate::api::ErrorBody),
         (status = 503, description = "`registrations-disabled`", body = crate::api::ErrorBody),
     )
 )]
@@ -264,9 +266,14 @@ fn new_transfer_code() -> Result<String, ApiError> {
     request_body = TransferRequest,
     responses(
         (status = 201, description = "A one-time transfer code, shown once", body = TransferBody),
+        (status = 400, description = "`invalid-request` (bad JSON, `owner_ref`) or an unreadable code", body = crate::api::ErrorBody),
         (status = 403, description = "`wrong-owner`", body = crate::api::ErrorBody),
         (status = 404, description = "`not-registered`", body = crate::api::ErrorBody),
-        (status = 429, description = "`too-many-claim-attempts` (see Retry-After)", body = crate::api::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::api::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::api::ErrorBody),
+        (status = 422, description = "`not-genuine`, with the verdict", body = crate::api::ErrorBody),
+        (status = 429, description = "`too-many-claim-attempts`, or rate limited per client (see Retry-After)", body = crate::api::ErrorBody),
+        (status = 503, description = "`registrations-disabled`", body = crate::api::ErrorBody),
     )
 )]
 pub(crate) async fn transfer(
@@ -319,9 +326,14 @@ pub(crate) async fn transfer(
     request_body = AcceptRequest,
     responses(
         (status = 200, description = "The unit has its new owner", body = AcceptBody),
+        (status = 400, description = "`invalid-request` (bad JSON, `owner_ref`) or an unreadable code", body = crate::api::ErrorBody),
         (status = 403, description = "`wrong-transfer-code`", body = crate::api::ErrorBody),
         (status = 410, description = "`transfer-used` or `transfer-expired`", body = crate::api::ErrorBody),
-        (status = 429, description = "`too-many-claim-attempts` (see Retry-After)", body = crate::api::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::api::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::api::ErrorBody),
+        (status = 422, description = "`not-genuine`, with the verdict", body = crate::api::ErrorBody),
+        (status = 429, description = "`too-many-claim-attempts`, or rate limited per client (see Retry-After)", body = crate::api::ErrorBody),
+        (status = 503, description = "`registrations-disabled`", body = crate::api::ErrorBody),
     )
 )]
 pub(crate) async fn accept(

@@ -604,16 +604,35 @@ fn report_form(lang: Lang, code: &str) -> String {
 }
 
 /// The report form's fields.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ReportForm {
+    /// Where it was found (at most 128 bytes; no control or bidi characters).
     #[serde(default)]
     place: Option<String>,
+    /// What looks wrong (at most 1000 bytes).
     #[serde(default)]
     note: Option<String>,
 }
 
 /// `POST /c/{code}/report`: a visitor's report of a suspected fake, from the
 /// page's form (bounded, rate limited, stored; read with a `reports` token).
+#[utoipa::path(
+    post,
+    path = "/c/{code}/report",
+    tag = "crate::pages",
+    params(
+        ("code" = String, Path, description = "The code as on the page, percent-encoded"),
+        ("lang" = Option<String>, Query, description = "The page's language (`en`, `de`, `fr`); else Accept-Language"),
+    ),
+    request_body(content = ReportForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 201, description = "Stored: a thank-you page", content_type = "text/html", body = String),
+        (status = 400, description = "Not a form, or a field refused (the page says which)", content_type = "text/html", body = String),
+        (status = 413, description = "Body too large", content_type = "text/html", body = String),
+        (status = 429, description = "Too many reports of this code in the last hour, or rate limited per client (see Retry-After)", content_type = "text/html", body = String),
+        (status = 503, description = "The database does not answer", content_type = "text/html", body = String),
+    )
+)]
 pub(crate) async fn report(
     State(state): State<AppState>,
     Query(q): Query<LangQuery>,
@@ -671,6 +690,19 @@ pub(crate) async fn report(
 }
 
 /// `GET /c/{code}/register`: the warranty registration form.
+#[utoipa::path(
+    get,
+    path = "/c/{code}/register",
+    tag = "crate::pages",
+    params(
+        ("code" = String, Path, description = "The code as on the page, percent-encoded"),
+        ("lang" = Option<String>, Query, description = "The page's language (`en`, `de`, `fr`); else Accept-Language"),
+    ),
+    responses(
+        (status = 200, description = "The form: claim code, owner reference, date of purchase", content_type = "text/html", body = String),
+        (status = 429, description = "Rate limited (see Retry-After)", content_type = "text/html", body = String),
+    )
+)]
 pub(crate) async fn register_form(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
@@ -717,16 +749,39 @@ fn registration_page(
 }
 
 /// The registration form's fields.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct RegisterForm {
+    /// The claim code printed inside the package.
     claim: String,
+    /// The owner's opaque reference (1 to 128 bytes).
     owner_ref: String,
+    /// The date of purchase, YYYY-MM-DD (optional).
     #[serde(default)]
     purchased_on: Option<String>,
 }
 
 /// `POST /c/{code}/register`: registers the warranty from the form (the
 /// same checks as `POST /v1/registrations`).
+#[utoipa::path(
+    post,
+    path = "/c/{code}/register",
+    tag = "crate::pages",
+    params(
+        ("code" = String, Path, description = "The code as on the page, percent-encoded"),
+        ("lang" = Option<String>, Query, description = "The page's language (`en`, `de`, `fr`); else Accept-Language"),
+    ),
+    request_body(content = RegisterForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 201, description = "Registered (also for the same owner again): the warranty's start date", content_type = "text/html", body = String),
+        (status = 400, description = "Not a form, a claim code with a typo, a bad date or owner reference, an unreadable code: the form again, saying what was wrong", content_type = "text/html", body = String),
+        (status = 403, description = "A wrong claim code: the form again", content_type = "text/html", body = String),
+        (status = 409, description = "Registered already by another owner: the form again, with a warning", content_type = "text/html", body = String),
+        (status = 413, description = "Body too large", content_type = "text/html", body = String),
+        (status = 422, description = "The code is not genuine", content_type = "text/html", body = String),
+        (status = 429, description = "Too many wrong claim codes for this unit, or rate limited per client (see Retry-After)", content_type = "text/html", body = String),
+        (status = 503, description = "Registration is not offered, or the database does not answer", content_type = "text/html", body = String),
+    )
+)]
 pub(crate) async fn register(
     State(state): State<AppState>,
     Query(q): Query<LangQuery>,
