@@ -222,21 +222,8 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         .as_deref()
         .map(|path| crate::cmd::key::open(path, &args.passphrase))
         .transpose()?;
-    init_tracing();
-    let storage = args.db.open()?;
-    if let Some(key) = &revocation_key {
-        let marked = trust
-            .get(key.kid())
-            .is_some_and(|k| k.is_revocation_signer());
-        if !marked {
-            tracing::warn!(
-                "the revocation key {} ({}) is not a revocation signer in this trust store; \
-                 verifiers need it marked (hallmark trust add --revocation-signer)",
-                key.name(),
-                key.kid()
-            );
-        }
-    }
+    // Every file a flag names is read before the database is opened (or
+    // created) and long before listening: a bad one stops here.
     let products = args
         .products
         .as_deref()
@@ -253,6 +240,21 @@ pub(crate) fn run(args: Args) -> Result<u8> {
                 .map_err(|e| CliError::context(format!("--claim-key {}", path.display()), e))
         })
         .transpose()?;
+    init_tracing();
+    let storage = args.db.open()?;
+    if let Some(key) = &revocation_key {
+        let marked = trust
+            .get(key.kid())
+            .is_some_and(|k| k.is_revocation_signer());
+        if !marked {
+            tracing::warn!(
+                "the revocation key {} ({}) is not a revocation signer in this trust store; \
+                 verifiers need it marked (hallmark trust add --revocation-signer)",
+                key.name(),
+                key.kid()
+            );
+        }
+    }
     let state = AppState::new(trust, storage, revocation_key, settings);
     if let Some(key) = claim_key {
         // A fresh state: the registrations are not set yet.

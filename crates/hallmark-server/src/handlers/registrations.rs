@@ -46,6 +46,28 @@ pub(crate) struct Registered {
     pub(crate) warranty_start: Date,
     /// Whether this request registered it (false: the same owner had).
     pub(crate) new: bool,
+    /// Why this request's `purchased_on` was not taken as given (only when
+    /// it registered the unit).
+    pub(crate) adjusted: Option<Adjusted>,
+}
+
+/// A purchase date moved into the range a warranty can start in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Adjusted {
+    /// After today: the warranty starts today.
+    Future,
+    /// Before the unit's date of manufacture: it starts on that date.
+    BeforeManufacture,
+}
+
+impl Adjusted {
+    /// The name in the JSON answer (`purchased_on_adjusted`).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Adjusted::Future => "future",
+            Adjusted::BeforeManufacture => "before-manufacture",
+        }
+    }
 }
 
 fn owner_hash(owner_ref: &str) -> Result<[u8; 32], ApiError> {
@@ -158,10 +180,14 @@ pub(crate) fn register(
             "the claim code does not belong to this unit",
         ));
     }
+    // A purchase date outside [manufacture, today] is clamped to the nearer
+    // bound, and the answer says so.
     let day = today(now);
-    let warranty_start = match purchased_on {
-        Some(d) if d <= day && d >= made => d,
-        _ => day,
+    let (warranty_start, adjusted) = match purchased_on {
+        None => (day, None),
+        Some(d) if d > day => (day, Some(Adjusted::Future)),
+        Some(d) if d < made => (made.min(day), Some(Adjusted::BeforeManufacture)),
+        Some(d) => (d, None),
     };
     match state
         .storage()
@@ -171,11 +197,13 @@ pub(crate) fn register(
             registered: s.registered,
             warranty_start: s.warranty_start,
             new: true,
+            adjusted,
         }),
         RegisterOutcome::SameOwner(s) => Ok(Registered {
             registered: s.registered,
             warranty_start: s.warranty_start,
             new: false,
+            adjusted: None,
         }),
         RegisterOutcome::Conflict(s) => {
             state.metrics().alert("registration-conflict");
@@ -189,12 +217,18 @@ pub(crate) fn register(
     }
 }
 
-fn parse_date(text: Option<&str>) -> Result<Option<Date>, ApiError> {
-    text.map(|t| {
-        t.parse::<Date>()
-            .map_err(|_| ApiError::bad_request("purchased_on must be a date, YYYY-MM-DD"))
-    })
-    .transpose()
+/// `purchased_on` (absent or empty: none), or 400 `invalid-date`.
+pub(crate) fn parse_date(text: Option<&str>) -> Result<Option<Date>, ApiError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => t.parse::<Date>().map(Some).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-date",
+                format!("purchased_on must be a date that exists, YYYY-MM-DD ({e})"),
+            )
+        }),
+    }
 }
 
 /// `POST /v1/registrations`.
@@ -234,6 +268,7 @@ pub(crate) async fn registrations(
                 registered: r.registered,
                 registered_at: rfc3339(r.registered),
                 warranty_start: r.warranty_start.to_string(),
+                purchased_on_adjusted: r.adjusted.map(|a| a.as_str().to_owned()),
             }),
         ))
     })

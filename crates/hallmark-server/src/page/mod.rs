@@ -27,6 +27,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::handlers::registrations::Adjusted;
 use crate::handlers::{Judgement, blocking, judge};
 use crate::storage::{HistoryStore, RegistrationStore, Scan, ScanSummary};
 
@@ -798,21 +799,18 @@ pub(crate) async fn register(
             Some(&lang.text("text_error", &[("status", "400")])),
         );
     };
-    let purchased_on = match form.purchased_on.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(d) => match d.parse::<hallmark::Date>() {
-            Ok(d) => Some(d),
-            Err(e) => {
-                let detail = e.to_string();
+    let purchased_on =
+        match crate::handlers::registrations::parse_date(form.purchased_on.as_deref()) {
+            Ok(d) => d,
+            Err(_) => {
                 return registration_page(
                     lang,
                     StatusCode::BAD_REQUEST,
                     &code,
-                    Some(&lang.text("register_failed", &[("detail", &detail)])),
+                    Some(&lang.text("register_bad_date", &[])),
                 );
             }
-        },
-    };
+        };
     let done = {
         let state = state.clone();
         let code = code.clone();
@@ -834,11 +832,18 @@ pub(crate) async fn register(
             Tone::Good,
             &lang.text("register_done_title", &[]),
             &format!(
-                "{}<p><a href=\"/c/{}?lang={}\">{}</a></p>",
+                "{}{}<p><a href=\"/c/{}?lang={}\">{}</a></p>",
                 para(&lang.text(
                     "register_done_text",
                     &[("date", &lang.date(r.warranty_start))]
                 )),
+                match r.adjusted {
+                    Some(Adjusted::Future) => para(&lang.text("register_adjusted_future", &[])),
+                    Some(Adjusted::BeforeManufacture) => {
+                        para(&lang.text("register_adjusted_early", &[]))
+                    }
+                    None => String::new(),
+                },
                 esc(&urlencode(&code)),
                 lang.tag(),
                 esc(&lang.text("back", &[]))
