@@ -236,8 +236,15 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         .claim_key
         .as_deref()
         .map(|path| {
-            hallmark_issuer::claim::ClaimKey::read(path)
-                .map_err(|e| CliError::context(format!("--claim-key {}", path.display()), e))
+            let key = hallmark_issuer::claim::ClaimKey::read(path)
+                .map_err(|e| CliError::context(format!("--claim-key {}", path.display()), e))?;
+            if key.is_test_only() {
+                eprintln!(
+                    "hallmark: warning: {} is a published TEST-ONLY claim key; anyone can register units with it",
+                    path.display()
+                );
+            }
+            Ok::<_, CliError>(key)
         })
         .transpose()?;
     init_tracing();

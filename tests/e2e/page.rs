@@ -435,3 +435,70 @@ fn serve_refuses_a_products_file_that_is_missing_or_invalid() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn the_demo_claim_key_is_read_at_0644_only_because_it_is_test_only_and_warns() {
+    use std::os::unix::fs::PermissionsExt;
+    let demo = Path::new(ROOT).join("keys.example/claim-demo-TEST-ONLY.key");
+    let text = std::fs::read_to_string(&demo).unwrap();
+    assert!(text.contains("\ntest_only = true\n"), "{text}");
+    let dir = tempdir();
+    // At the mode a checkout gives it (whatever this one has).
+    let copy = dir.path().join("claim-demo-TEST-ONLY.key");
+    std::fs::write(&copy, &text).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let claims = dir.path().join("claims.csv");
+    let out = mint(&demo_key())
+        .count(1)
+        .ledger(&dir.path().join("demo.ledger"))
+        .args(&[
+            "--new-ledger",
+            "--claim-codes",
+            p(&claims),
+            "--claim-key",
+            p(&copy),
+        ])
+        .run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "warning: {} is a published TEST-ONLY claim key",
+            copy.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let db = dir.path().join("h.db");
+    let (child, _, log) = spawn_serve(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--trust",
+            p(&demo_trust()),
+            "--db",
+            p(&db),
+            "--claim-key",
+            p(&copy),
+        ],
+        &["--rate-limit", "0"],
+    );
+    // Dropped (killed) when the test ends, also when an assertion fails.
+    let server = Served { child, port: 0 };
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log_text.contains("is a published TEST-ONLY claim key"),
+        "{log_text}"
+    );
+    drop(server);
+    // The same key without the mark is a secret, and refused at 0644.
+    let unmarked = dir.path().join("unmarked.key");
+    std::fs::write(&unmarked, text.replace("test_only = true\n", "")).unwrap();
+    std::fs::set_permissions(&unmarked, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = serve_refuses(dir.path(), &["--claim-key", p(&unmarked)]);
+    assert!(
+        err.contains("is readable by other users (mode 0644)"),
+        "{err}"
+    );
+}
