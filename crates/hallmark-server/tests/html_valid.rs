@@ -356,6 +356,23 @@ async fn render_all() -> Pages {
             get_page(&f, &registered, lang).await,
         );
     }
+    // A purchase date in the future: registered, saying the warranty starts today.
+    let later = f.code(13, "DRN-2980");
+    pages.add(
+        "register-done-date-adjusted",
+        StatusCode::CREATED,
+        f.send(
+            "POST",
+            &format!("/c/{later}/register?lang=fr"),
+            &[("content-type", FORM)],
+            format!(
+                "claim={}&owner_ref=o&purchased_on=2030-01-01",
+                f.claim(&later)
+            ),
+            None,
+        )
+        .await,
+    );
     // Guessing claims: too many attempts.
     let guessed = f.code(4, "DRN-2980");
     let wrong = f.claim(&f.code(98, "DRN-2980"));
@@ -659,6 +676,7 @@ async fn every_page_is_valid_html_with_no_script_and_no_inline_style_attribute()
         ("not-genuine-en", "Not genuine"),
         ("unreadable-fr", "Code illisible"),
         ("register-done-en", "Registered"),
+        ("register-done-date-adjusted", "Enregistré"),
         ("report-thanks-de", "Vielen Dank"),
         ("method-not-allowed", "Etwas ist schiefgegangen"),
         ("not-found", "Une erreur est survenue"),
