@@ -318,6 +318,14 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         ),
         None => None,
     };
+    if let (Some(key), Some(path)) = (&claim_key, &args.claim_key)
+        && key.is_test_only()
+    {
+        eprintln!(
+            "hallmark: warning: {} is a published TEST-ONLY claim key; anyone can register the units it makes claim codes for",
+            path.display()
+        );
+    }
     if let Some(path) = &args.claim_codes
         && path.exists()
     {

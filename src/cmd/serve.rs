@@ -222,6 +222,31 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         .as_deref()
         .map(|path| crate::cmd::key::open(path, &args.passphrase))
         .transpose()?;
+    // Every file a flag names is read before the database is opened (or
+    // created) and long before listening: a bad one stops here.
+    let products = args
+        .products
+        .as_deref()
+        .map(|path| {
+            hallmark_server::products::Catalogue::load(path)
+                .map_err(|e| CliError::context("--products", e))
+        })
+        .transpose()?;
+    let claim_key = args
+        .claim_key
+        .as_deref()
+        .map(|path| {
+            let key = hallmark_issuer::claim::ClaimKey::read(path)
+                .map_err(|e| CliError::context(format!("--claim-key {}", path.display()), e))?;
+            if key.is_test_only() {
+                eprintln!(
+                    "hallmark: warning: {} is a published TEST-ONLY claim key; anyone can register units with it",
+                    path.display()
+                );
+            }
+            Ok::<_, CliError>(key)
+        })
+        .transpose()?;
     init_tracing();
     let storage = args.db.open()?;
     if let Some(key) = &revocation_key {
@@ -237,22 +262,6 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             );
         }
     }
-    let products = args
-        .products
-        .as_deref()
-        .map(|path| {
-            hallmark_server::products::Catalogue::load(path)
-                .map_err(|e| CliError::context("--products", e))
-        })
-        .transpose()?;
-    let claim_key = args
-        .claim_key
-        .as_deref()
-        .map(|path| {
-            hallmark_issuer::claim::ClaimKey::read(path)
-                .map_err(|e| CliError::context(format!("--claim-key {}", path.display()), e))
-        })
-        .transpose()?;
     let state = AppState::new(trust, storage, revocation_key, settings);
     if let Some(key) = claim_key {
         // A fresh state: the registrations are not set yet.

@@ -309,3 +309,260 @@ fn claim_guessing_is_capped_across_two_servers_on_postgres() {
         assert_eq!(register(port, &code, claim, "owner").status, 429);
     }
 }
+
+/// Runs `hallmark serve` with `extra` and expects it to refuse to start: it
+/// exits non-zero (2, a usage error) without ever listening and without
+/// creating its database. Its standard error.
+fn serve_refuses(dir: &Path, extra: &[&str]) -> String {
+    use std::io::Read;
+    let db = dir.join("refused.db");
+    let mut child = std::process::Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--trust",
+            p(&demo_trust()),
+            "--db",
+            p(&db),
+        ])
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        let _ = tx.send(text);
+    });
+    let Ok(text) = rx.recv_timeout(std::time::Duration::from_secs(30)) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("hallmark serve {extra:?} did not stop");
+    };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "{extra:?}: {text}");
+    assert!(!text.contains("listening on"), "{extra:?}: {text}");
+    assert!(
+        !db.exists(),
+        "{extra:?}: the database was made before the flags were checked"
+    );
+    text
+}
+
+#[test]
+fn serve_refuses_a_claim_key_that_is_missing_readable_by_others_or_not_a_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempdir();
+    let missing = dir.path().join("missing-claim.key");
+    let err = serve_refuses(dir.path(), &["--claim-key", p(&missing)]);
+    assert!(
+        err.contains(&format!("--claim-key {}", missing.display()))
+            && err.contains("No such file or directory"),
+        "{err}"
+    );
+    let open = dir.path().join("open-claim.key");
+    let out = hallmark(&["claim-key", "new", "--out", p(&open)]).run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = serve_refuses(dir.path(), &["--claim-key", p(&open)]);
+    assert!(
+        err.contains(&format!(
+            "{} is readable by other users (mode 0644)",
+            open.display()
+        )) && err.contains("chmod 600"),
+        "{err}"
+    );
+    let key_line = std::fs::read_to_string(&open)
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("key = "))
+        .unwrap()
+        .to_owned();
+    assert!(
+        !err.contains(&key_line[6..]),
+        "the error shows the key: {err}"
+    );
+    for (name, text, what) in [
+        (
+            "garbage.key",
+            "garbage\n",
+            "not a hallmark claim key file (line 1)",
+        ),
+        (
+            "short.key",
+            "# hallmark claim key v1\nkey = abcdef\n",
+            "`key` must be 64 hex digits (line 2)",
+        ),
+        (
+            "keyless.key",
+            "# hallmark claim key v1\n# nothing else\n",
+            "no `key` line",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let err = serve_refuses(dir.path(), &["--claim-key", p(&path)]);
+        assert!(
+            err.contains(&format!("--claim-key {}", path.display())) && err.contains(what),
+            "{name}: {err}"
+        );
+        assert!(
+            !err.contains("abcdef"),
+            "the error shows the content: {err}"
+        );
+    }
+}
+
+#[test]
+fn serve_refuses_a_products_file_that_is_missing_or_invalid() {
+    let dir = tempdir();
+    let missing = dir.path().join("missing-products.toml");
+    let err = serve_refuses(dir.path(), &["--products", p(&missing)]);
+    assert!(
+        err.contains(&format!("--products: caused by {}", missing.display()))
+            && err.contains("No such file or directory"),
+        "{err}"
+    );
+    for (name, text, what) in [
+        (
+            "syntax.toml",
+            "[[product]]\npart = \"DRN-*\"\nname = \"unclosed\n",
+            "line 3, column ",
+        ),
+        ("table.toml", "[[product\n", "line 1, column "),
+        (
+            "bidi.toml",
+            "[[product]]\npart = \"DRN-\u{202E}*\"\nname = \"x\"\n",
+            "product 1: part: control or bidirectional formatting characters are not allowed",
+        ),
+        (
+            "ftp.toml",
+            "[[product]]\npart = \"A*\"\nname = \"x\"\n[[product]]\npart = \"B*\"\nname = \"y\"\nimage = \"ftp://example.com/y.jpg\"\n",
+            "product 2: image: must be an https:// (or http://) URL",
+        ),
+        (
+            "script.toml",
+            "[[product]]\npart = \"A*\"\nname = \"x\"\nlink = \"javascript:alert(1)\"\n",
+            "product 1: link: must be an https:// (or http://) URL",
+        ),
+        (
+            "quote.toml",
+            "[[product]]\npart = \"A*\"\nname = \"x\"\nimage = \"https://example.com/a\\\"b.jpg\"\n",
+            "product 1: image: must not hold",
+        ),
+        (
+            "unknown.toml",
+            "[[product]]\npart = \"A*\"\nname = \"x\"\ncolour = \"red\"\n",
+            "unknown field `colour`",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let err = serve_refuses(dir.path(), &["--products", p(&path)]);
+        assert!(
+            err.contains(&format!("--products: caused by {}: ", path.display()))
+                && err.contains(what),
+            "{name}: {err}"
+        );
+        // One line: the whole reason survives the one-line error report.
+        assert_eq!(err.trim_end().lines().count(), 1, "{name}: {err}");
+    }
+    // An http:// image is allowed (the page's policy admits it).
+    let http = dir.path().join("http.toml");
+    std::fs::write(
+        &http,
+        "[[product]]\npart = \"A*\"\nname = \"x\"\nimage = \"http://example.com/x.jpg\"\n",
+    )
+    .unwrap();
+    let db = dir.path().join("ok.db");
+    let (mut child, _, _) = spawn_serve(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--trust",
+            p(&demo_trust()),
+            "--db",
+            p(&db),
+            "--products",
+            p(&http),
+        ],
+        &[],
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn the_demo_claim_key_is_read_at_0644_only_because_it_is_test_only_and_warns() {
+    use std::os::unix::fs::PermissionsExt;
+    let demo = Path::new(ROOT).join("keys.example/claim-demo-TEST-ONLY.key");
+    let text = std::fs::read_to_string(&demo).unwrap();
+    assert!(text.contains("\ntest_only = true\n"), "{text}");
+    let dir = tempdir();
+    // At the mode a checkout gives it (whatever this one has).
+    let copy = dir.path().join("claim-demo-TEST-ONLY.key");
+    std::fs::write(&copy, &text).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let claims = dir.path().join("claims.csv");
+    let out = mint(&demo_key())
+        .count(1)
+        .ledger(&dir.path().join("demo.ledger"))
+        .args(&[
+            "--new-ledger",
+            "--claim-codes",
+            p(&claims),
+            "--claim-key",
+            p(&copy),
+        ])
+        .run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "warning: {} is a published TEST-ONLY claim key",
+            copy.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let db = dir.path().join("h.db");
+    let (child, _, log) = spawn_serve(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--trust",
+            p(&demo_trust()),
+            "--db",
+            p(&db),
+            "--claim-key",
+            p(&copy),
+        ],
+        &["--rate-limit", "0"],
+    );
+    // Dropped (killed) when the test ends, also when an assertion fails.
+    let server = Served { child, port: 0 };
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log_text.contains("is a published TEST-ONLY claim key"),
+        "{log_text}"
+    );
+    drop(server);
+    // The same key without the mark is a secret, and refused at 0644.
+    let unmarked = dir.path().join("unmarked.key");
+    std::fs::write(&unmarked, text.replace("test_only = true\n", "")).unwrap();
+    std::fs::set_permissions(&unmarked, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = serve_refuses(dir.path(), &["--claim-key", p(&unmarked)]);
+    assert!(
+        err.contains("is readable by other users (mode 0644)"),
+        "{err}"
+    );
+}

@@ -4,9 +4,11 @@
 //! handler imports it.
 //!
 //! Each handler's `#[utoipa::path]` names its tag explicitly
-//! (`crate::routes` or `crate::pages`): utoipa derives a default tag from the
-//! handler's module path, and these are the tags of the document as first
-//! published, so moving a handler does not change the served document.
+//! (`crate::routes` or `crate::pages`; the routes of issue 16 are
+//! `registrations` and `history`, their pages `crate::pages`): utoipa
+//! derives a default tag from the handler's module path, and these are the
+//! tags of the document as first published, so moving a handler does not
+//! change the served document.
 //!
 //! `tests/api.rs` checks that the document lists every route, and
 //! `scripts/api-fuzz.sh` runs schemathesis against a live server to check
@@ -38,7 +40,19 @@ use utoipa::{Modify, OpenApi};
         crate::handlers::revocations::snapshot,
         crate::handlers::trust::bundle,
         crate::page::code_page,
+        crate::page::register_form,
+        crate::page::register,
+        crate::page::report,
         crate::handlers::digital_link::resolve,
+        crate::handlers::registrations::registrations,
+        crate::handlers::registrations::transfer,
+        crate::handlers::registrations::accept,
+        crate::handlers::history::add_event,
+        crate::handlers::history::events,
+        crate::handlers::history::add_lot_event,
+        crate::handlers::history::lot_events,
+        crate::handlers::history::report,
+        crate::handlers::history::reports,
     ),
     modifiers(&BearerAuth)
 )]

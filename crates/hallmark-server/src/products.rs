@@ -153,7 +153,7 @@ impl Catalogue {
 
     /// Parses a products file's text.
     fn parse(text: &str) -> Result<Catalogue, ParseError> {
-        let file: File = toml::from_str(text).map_err(|e| ParseError::Syntax(e.to_string()))?;
+        let file: File = toml::from_str(text).map_err(|e| ParseError::Syntax(syntax(text, &e)))?;
         for (i, p) in file.product.iter().enumerate() {
             check(i + 1, p)?;
         }
@@ -182,6 +182,25 @@ impl Catalogue {
                     .find(|p| p.part.as_deref().is_some_and(|pat| matches(pat, part)))
             })
     }
+}
+
+/// The parser's complaint on one line, `line L, column C: what`: the
+/// multi-line form (with a drawing of the line) does not survive a one-line
+/// error report.
+fn syntax(text: &str, e: &toml::de::Error) -> String {
+    let at = e.span().map(|span| {
+        let before = text.get(..span.start).unwrap_or(text);
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!("line {line}, column {column}: ")
+    });
+    let what: Vec<&str> = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    format!("{}{}", at.unwrap_or_default(), what.join("; "))
 }
 
 enum ParseError {
@@ -240,17 +259,23 @@ fn check(index: usize, p: &Product) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// An `https://` or `http://` URL of printable ASCII, at most 500 bytes.
+/// An `https://` or `http://` URL of printable ASCII, at most 500 bytes,
+/// with none of the characters a URL may not hold unencoded (`"`, `<`, `>`,
+/// `\`, `^`, `` ` ``, `{`, `|`, `}`): they are not valid in a URL (RFC 3986),
+/// so the page, which escapes them, would still not be valid HTML.
 fn check_url(url: &str) -> Result<(), &'static str> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
-        .ok_or("an https:// (or http://) URL")?;
+        .ok_or("must be an https:// (or http://) URL")?;
     if rest.is_empty() || url.len() > 500 {
-        return Err("an https:// URL of at most 500 bytes");
+        return Err("must be an https:// URL of at most 500 bytes");
     }
     if !url.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err("printable ASCII only (percent-encode the rest)");
+        return Err("must be printable ASCII only (percent-encode the rest)");
+    }
+    if url.bytes().any(|b| b"\"<>\\^`{|}".contains(&b)) {
+        return Err("must not hold \" < > \\ ^ ` { | } (percent-encode them)");
     }
     Ok(())
 }
@@ -335,6 +360,14 @@ mod tests {
                 "[[product]]\npart = \"A\"\nname = \"x\"\nimage = \"https://a/b c\"",
                 "image",
             ),
+            (
+                "[[product]]\npart = \"A\"\nname = \"x\"\nimage = \"https://a/b?c=\\\"d\\\"\"",
+                "image",
+            ),
+            (
+                "[[product]]\npart = \"A\"\nname = \"x\"\nlink = \"https://a/<b>\"",
+                "link",
+            ),
         ] {
             match Catalogue::parse(text) {
                 Err(ParseError::Field { field: f, .. }) => assert_eq!(f, field, "{text}"),
@@ -345,5 +378,16 @@ mod tests {
             Catalogue::parse("[[product]]\npart = \"A\"\nname = \"x\"\ncolour = \"red\""),
             Err(ParseError::Syntax(_))
         ));
+        // A syntax error is one line naming where and what.
+        match Catalogue::parse("[[product]]\npart = \"A\"\nname = \"x\n") {
+            Err(ParseError::Syntax(m)) => {
+                assert!(m.starts_with("line 3, column "), "{m}");
+                assert!(
+                    !m.contains('\n') && m.len() > "line 3, column 8: ".len(),
+                    "{m}"
+                );
+            }
+            _ => panic!("an unclosed string accepted"),
+        }
     }
 }

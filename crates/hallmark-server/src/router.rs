@@ -75,8 +75,8 @@ pub fn app(state: AppState) -> Router {
                 )),
         )
         .merge(
-            // The pages for people: rate limited like the public reads, and
-            // every error answered as an HTML page. Verification URLs are
+            // The pages for people: rate limited like the public reads (every
+            // error under `/c/` is answered as an HTML page: see below). Verification URLs are
             // printed in upper case so the QR stays alphanumeric.
             Router::new()
                 .route("/c/{code}", get(page::code_page))
@@ -89,8 +89,7 @@ pub fn app(state: AppState) -> Router {
                 .route_layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     middleware::limit,
-                ))
-                .route_layer(axum::middleware::from_fn(page::html_errors)),
+                )),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -104,6 +103,10 @@ pub fn app(state: AppState) -> Router {
             settings.request_timeout,
         ))
         .layer(axum::middleware::map_response(error::json_errors))
+        // Outside the JSON shaping, so that every error under `/c/` (the
+        // rate limit, a wrong method, a path no route has, a timeout) is an
+        // HTML page.
+        .layer(axum::middleware::from_fn(page::html_errors))
         .layer(ConcurrencyLimitLayer::new(settings.max_concurrency.max(1)))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -65,6 +65,7 @@ on_every_backend!(
     a_burst_of_wrong_transfer_codes_gets_exactly_the_cap,
     a_transfer_code_expires_at_its_ttl_and_stays_expired,
     a_burst_of_reports_gets_exactly_the_cap,
+    a_bad_purchase_date_is_refused_or_clamped_and_the_answer_says_so,
 );
 
 /// Failed claims allowed per unit per hour (the server's
@@ -828,4 +829,101 @@ fn unit_of(code: &str) -> String {
         serial: c.payload().serial(),
     }
     .to_string()
+}
+
+async fn a_bad_purchase_date_is_refused_or_clamped_and_the_answer_says_so(b: Backend) {
+    let f = fixture(b);
+    let register = |serial: u64, purchased_on: Value| {
+        let code = f.code(serial);
+        let claim = f.claim(&code);
+        let f = &f;
+        async move {
+            f.json(
+                "/v1/registrations",
+                None,
+                json!({"code": code, "claim": claim, "owner_ref": "o", "purchased_on": purchased_on}),
+            )
+            .await
+        }
+    };
+    // Not a date, or a day that does not exist: 400 invalid-date, nothing stored.
+    for (serial, bad) in [(41, "yesterday"), (42, "2026-02-30"), (43, "2026-11-1")] {
+        let (status, v) = register(serial, json!(bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {v}");
+        assert_eq!(v["error"], "invalid-date", "{bad}: {v}");
+        assert!(v["detail"].as_str().unwrap().contains("YYYY-MM-DD"), "{v}");
+        let (status, v) = register(serial, json!("2026-11-01")).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "not registered by the refusal: {v}"
+        );
+    }
+    // In the future: the warranty starts today (NOW is 2026-11-23), and the answer says so.
+    let (status, v) = register(44, json!("2027-01-01")).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["warranty_start"], "2026-11-23", "{v}");
+    assert_eq!(v["purchased_on_adjusted"], "future", "{v}");
+    // Before the date of manufacture (2023-12-12): it starts on that date.
+    let (status, v) = register(45, json!("2020-05-01")).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["warranty_start"], "2023-12-12", "{v}");
+    assert_eq!(v["purchased_on_adjusted"], "before-manufacture", "{v}");
+    // Taken as given: no adjustment named; absent or empty: today.
+    let (_, v) = register(46, json!("2024-03-04")).await;
+    assert_eq!(v["warranty_start"], "2024-03-04", "{v}");
+    assert!(v.get("purchased_on_adjusted").is_none(), "{v}");
+    for (serial, none) in [(47, Value::Null), (48, json!(""))] {
+        let (status, v) = register(serial, none).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        assert_eq!(v["warranty_start"], "2026-11-23", "{v}");
+        assert!(v.get("purchased_on_adjusted").is_none(), "{v}");
+    }
+    // The form: the same rules, in words.
+    let form = |serial: u64, date: &str| {
+        let code = f.code(serial);
+        let body = format!("claim={}&owner_ref=o&purchased_on={date}", f.claim(&code));
+        let f = &f;
+        async move {
+            f.raw(
+                "POST",
+                &format!("/c/{code}/register"),
+                &[("content-type", "application/x-www-form-urlencoded")],
+                body,
+            )
+            .await
+        }
+    };
+    let (status, page) = form(51, "31.12.2025").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(
+        page.contains("The date of purchase is not a date: write it as YYYY-MM-DD"),
+        "{page}"
+    );
+    assert!(page.contains("<form"), "the form again: {page}");
+    let (status, page) = form(51, "2025-12-31").await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "not registered by the refusal: {page}"
+    );
+    let (status, page) = form(52, "2027-01-01").await;
+    assert_eq!(status, StatusCode::CREATED, "{page}");
+    assert!(
+        page.contains("It started on 23 November 2026")
+            && page.contains("is in the future, so the warranty starts today"),
+        "{page}"
+    );
+    let (status, page) = form(53, "2020-05-01").await;
+    assert_eq!(status, StatusCode::CREATED, "{page}");
+    assert!(
+        page.contains("It started on 12 December 2023")
+            && page.contains("before the product was made"),
+        "{page}"
+    );
+    let (_, page) = form(54, "2024-03-04").await;
+    assert!(
+        page.contains("It started on 4 March 2024") && !page.contains("so the warranty starts"),
+        "{page}"
+    );
 }

@@ -14,8 +14,10 @@ pub struct RegistrationRequest {
     /// The owner's opaque reference (1..=128 bytes, no control characters):
     /// stored only as a hash, never returned.
     pub owner_ref: String,
-    /// The purchase date, YYYY-MM-DD (the warranty's start when not in the
-    /// future and not before the date of manufacture).
+    /// The purchase date, YYYY-MM-DD: the warranty's start. A date after
+    /// today starts it today, one before the date of manufacture on that
+    /// date (`purchased_on_adjusted` says so); one that is not a date is
+    /// 400 `invalid-date`. Absent or empty: today.
     #[serde(default)]
     pub purchased_on: Option<String>,
 }
@@ -29,6 +31,12 @@ pub struct RegistrationBody {
     pub registered_at: String,
     /// The warranty's start date, YYYY-MM-DD.
     pub warranty_start: String,
+    /// Present when this request registered the unit and its
+    /// `purchased_on` was moved: `future` (the warranty starts today) or
+    /// `before-manufacture` (it starts on the date of manufacture).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(future|before-manufacture)$")]
+    pub purchased_on_adjusted: Option<String>,
 }
 
 /// `POST /v1/transfers`: the current owner asks for a transfer code.

@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::graph::verified_unit;
 use super::{blocking, invalid, judge, read_only, today};
 use crate::AppState;
+use crate::api::ErrorBody;
 use crate::api::history::{
     EventBody, EventStored, EventsBody, MeasurementBody, NewEventBody, NewReportBody, ReportBody,
     ReportStored, ReportsBody,
@@ -193,6 +194,22 @@ fn genuine(state: &AppState, code: &str) -> Result<(String, Date), ApiError> {
 
 /// `POST /v1/codes/{code}/events`: records an event of a genuine unit.
 /// Needs a `service` token.
+#[utoipa::path(
+    post,
+    path = "/v1/codes/{code}/events",
+    tag = "history",
+    params(("code" = String, Path, description = "The unit's code (as for `GET /v1/codes/{code}`), percent-encoded")),
+    request_body = NewEventBody,
+    security(("token" = [])),
+    responses(
+        (status = 201, description = "Recorded (durably)", body = EventStored),
+        (status = 400, description = "Invalid request (the field is named) or an unreadable code", body = ErrorBody),
+        (status = 401, description = "No token, a wrong, revoked or wrong-scope one (a `service` token is needed)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "`not-genuine`, with the verdict", body = ErrorBody),
+    )
+)]
 pub(crate) async fn add_event(
     State(state): State<AppState>,
     auth: Authorized<ServiceScope>,
@@ -227,6 +244,24 @@ fn store_event(
 
 /// `POST /v1/lots/{part}/{lot}/events`: records an event of a component
 /// lot. Needs a `service` token.
+#[utoipa::path(
+    post,
+    path = "/v1/lots/{part}/{lot}/events",
+    tag = "history",
+    params(
+        ("part" = String, Path, description = "The part number: 1 to 64 printable ASCII characters, no leading or trailing space"),
+        ("lot" = String, Path, description = "The lot, as `part`"),
+    ),
+    request_body = NewEventBody,
+    security(("token" = [])),
+    responses(
+        (status = 201, description = "Recorded (durably)", body = EventStored),
+        (status = 400, description = "Invalid request, part or lot (the field is named)", body = ErrorBody),
+        (status = 401, description = "No token, a wrong, revoked or wrong-scope one (a `service` token is needed)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+    )
+)]
 pub(crate) async fn add_lot_event(
     State(state): State<AppState>,
     auth: Authorized<ServiceScope>,
@@ -305,6 +340,23 @@ fn events_page(
 }
 
 /// `GET /v1/codes/{code}/events`: a genuine unit's history, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/codes/{code}/events",
+    tag = "history",
+    params(
+        ("code" = String, Path, description = "The unit's code (as for `GET /v1/codes/{code}`), percent-encoded"),
+        ("after" = Option<u64>, Query, description = "Events with ids above this one (the previous page's `next`)"),
+        ("limit" = Option<u32>, Query, description = "Page size: default 50, at most 500"),
+    ),
+    security((), ("token" = [])),
+    responses(
+        (status = 200, description = "A page of the history, oldest first: the public view without a token, everything with a `service` token", body = EventsBody),
+        (status = 400, description = "Invalid query or an unreadable code", body = ErrorBody),
+        (status = 401, description = "A wrong, revoked or wrong-scope token (never the public view instead)", body = ErrorBody),
+        (status = 422, description = "`not-genuine`, with the verdict", body = ErrorBody),
+    )
+)]
 pub(crate) async fn events(
     State(state): State<AppState>,
     auth: Option<Authorized<ServiceScope>>,
@@ -321,6 +373,23 @@ pub(crate) async fn events(
 }
 
 /// `GET /v1/lots/{part}/{lot}/events`: a component lot's history.
+#[utoipa::path(
+    get,
+    path = "/v1/lots/{part}/{lot}/events",
+    tag = "history",
+    params(
+        ("part" = String, Path, description = "The part number: 1 to 64 printable ASCII characters, no leading or trailing space"),
+        ("lot" = String, Path, description = "The lot, as `part`"),
+        ("after" = Option<u64>, Query, description = "Events with ids above this one (the previous page's `next`)"),
+        ("limit" = Option<u32>, Query, description = "Page size: default 50, at most 500"),
+    ),
+    security((), ("token" = [])),
+    responses(
+        (status = 200, description = "A page of the lot's history, oldest first (everything with a `service` token)", body = EventsBody),
+        (status = 400, description = "Invalid query, part or lot", body = ErrorBody),
+        (status = 401, description = "A wrong, revoked or wrong-scope token", body = ErrorBody),
+    )
+)]
 pub(crate) async fn lot_events(
     State(state): State<AppState>,
     auth: Option<Authorized<ServiceScope>>,
@@ -386,6 +455,19 @@ pub(crate) fn submit_report(
 }
 
 /// `POST /v1/reports`: a report of a suspected fake (public).
+#[utoipa::path(
+    post,
+    path = "/v1/reports",
+    tag = "history",
+    request_body = NewReportBody,
+    responses(
+        (status = 201, description = "Stored, with the code's verdict", body = ReportStored),
+        (status = 400, description = "Invalid request (the field is named)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "`too-many-reports` for this code in the last hour, or rate limited per client (see Retry-After)", body = ErrorBody),
+    )
+)]
 pub(crate) async fn report(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<NewReportBody>,
@@ -398,6 +480,22 @@ pub(crate) async fn report(
 }
 
 /// `GET /v1/reports`: stored reports, oldest first. Needs a `reports` token.
+#[utoipa::path(
+    get,
+    path = "/v1/reports",
+    tag = "history",
+    params(
+        ("after" = Option<u64>, Query, description = "Reports with ids above this one (the previous page's `next`)"),
+        ("limit" = Option<u32>, Query, description = "Page size: default 50, at most 500"),
+    ),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "A page of reports, oldest first", body = ReportsBody),
+        (status = 400, description = "Invalid query", body = ErrorBody),
+        (status = 401, description = "No token, a wrong, revoked or wrong-scope one (a `reports` token is needed)", body = ErrorBody),
+        (status = 429, description = "Rate limited per client (see Retry-After)", body = ErrorBody),
+    )
+)]
 pub(crate) async fn reports(
     State(state): State<AppState>,
     _auth: Authorized<ReportsScope>,

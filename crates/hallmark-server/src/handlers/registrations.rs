@@ -48,6 +48,28 @@ pub(crate) struct Registered {
     pub(crate) warranty_start: Date,
     /// Whether this request registered it (false: the same owner had).
     pub(crate) new: bool,
+    /// Why this request's `purchased_on` was not taken as given (only when
+    /// it registered the unit).
+    pub(crate) adjusted: Option<Adjusted>,
+}
+
+/// A purchase date moved into the range a warranty can start in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Adjusted {
+    /// After today: the warranty starts today.
+    Future,
+    /// Before the unit's date of manufacture: it starts on that date.
+    BeforeManufacture,
+}
+
+impl Adjusted {
+    /// The name in the JSON answer (`purchased_on_adjusted`).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Adjusted::Future => "future",
+            Adjusted::BeforeManufacture => "before-manufacture",
+        }
+    }
 }
 
 fn owner_hash(owner_ref: &str) -> Result<[u8; 32], ApiError> {
@@ -156,10 +178,14 @@ pub(crate) fn register(
     // Checked here, used only if the limit allows the attempt (a refused
     // attempt answers 429 whatever the claim).
     let claim_ok = settings.claim_key.check(&unit, &claim);
+    // A purchase date outside [manufacture, today] is clamped to the nearer
+    // bound, and the answer says so.
     let day = today(now);
-    let warranty_start = match purchased_on {
-        Some(d) if d <= day && d >= made => d,
-        _ => day,
+    let (warranty_start, adjusted) = match purchased_on {
+        None => (day, None),
+        Some(d) if d > day => (day, Some(Adjusted::Future)),
+        Some(d) if d < made => (made.min(day), Some(Adjusted::BeforeManufacture)),
+        Some(d) => (d, None),
     };
     match state.storage().register_owner(
         &unit,
@@ -179,11 +205,13 @@ pub(crate) fn register(
             registered: s.registered,
             warranty_start: s.warranty_start,
             new: true,
+            adjusted,
         }),
         RegisterOutcome::SameOwner(s) => Ok(Registered {
             registered: s.registered,
             warranty_start: s.warranty_start,
             new: false,
+            adjusted: None,
         }),
         RegisterOutcome::Conflict(s) => {
             state.metrics().alert("registration-conflict");
@@ -197,12 +225,18 @@ pub(crate) fn register(
     }
 }
 
-fn parse_date(text: Option<&str>) -> Result<Option<Date>, ApiError> {
-    text.map(|t| {
-        t.parse::<Date>()
-            .map_err(|_| ApiError::bad_request("purchased_on must be a date, YYYY-MM-DD"))
-    })
-    .transpose()
+/// `purchased_on` (absent or empty: none), or 400 `invalid-date`.
+pub(crate) fn parse_date(text: Option<&str>) -> Result<Option<Date>, ApiError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => t.parse::<Date>().map(Some).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-date",
+                format!("purchased_on must be a date that exists, YYYY-MM-DD ({e})"),
+            )
+        }),
+    }
 }
 
 /// `POST /v1/registrations`.
@@ -214,11 +248,13 @@ fn parse_date(text: Option<&str>) -> Result<Option<Date>, ApiError> {
     responses(
         (status = 201, description = "Registered: the first owner", body = RegistrationBody),
         (status = 200, description = "The same owner registered it before", body = RegistrationBody),
-        (status = 400, description = "Bad request or `claim-typo`", body = crate::api::ErrorBody),
+        (status = 400, description = "`invalid-request` (bad JSON, `owner_ref`), `invalid-claim`, `claim-typo`, `invalid-date` (`purchased_on` not a YYYY-MM-DD date), or an unreadable code", body = crate::api::ErrorBody),
         (status = 403, description = "`wrong-claim`", body = crate::api::ErrorBody),
         (status = 409, description = "`already-registered` to another owner", body = crate::api::ErrorBody),
-        (status = 422, description = "The code is not genuine", body = crate::api::ErrorBody),
-        (status = 429, description = "`too-many-claim-attempts` (see Retry-After)", body = crate::api::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::api::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::api::ErrorBody),
+        (status = 422, description = "`not-genuine`, with the verdict", body = crate::api::ErrorBody),
+        (status = 429, description = "`too-many-claim-attempts`, or rate limited per client (see Retry-After)", body = crate::api::ErrorBody),
         (status = 503, description = "`registrations-disabled`", body = crate::api::ErrorBody),
     )
 )]
@@ -240,6 +276,7 @@ pub(crate) async fn registrations(
                 registered: r.registered,
                 registered_at: rfc3339(r.registered),
                 warranty_start: r.warranty_start.to_string(),
+                purchased_on_adjusted: r.adjusted.map(|a| a.as_str().to_owned()),
             }),
         ))
     })
@@ -272,9 +309,14 @@ fn new_transfer_code() -> Result<String, ApiError> {
     request_body = TransferRequest,
     responses(
         (status = 201, description = "A one-time transfer code, shown once", body = TransferBody),
+        (status = 400, description = "`invalid-request` (bad JSON, `owner_ref`) or an unreadable code", body = crate::api::ErrorBody),
         (status = 403, description = "`wrong-owner`", body = crate::api::ErrorBody),
         (status = 404, description = "`not-registered`", body = crate::api::ErrorBody),
-        (status = 429, description = "`too-many-claim-attempts` (see Retry-After)", body = crate::api::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::api::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::api::ErrorBody),
+        (status = 422, description = "`not-genuine`, with the verdict", body = crate::api::ErrorBody),
+        (status = 429, description = "`too-many-claim-attempts`, or rate limited per client (see Retry-After)", body = crate::api::ErrorBody),
+        (status = 503, description = "`registrations-disabled`", body = crate::api::ErrorBody),
     )
 )]
 pub(crate) async fn transfer(
@@ -328,9 +370,14 @@ pub(crate) async fn transfer(
     request_body = AcceptRequest,
     responses(
         (status = 200, description = "The unit has its new owner", body = AcceptBody),
+        (status = 400, description = "`invalid-request` (bad JSON, `owner_ref`) or an unreadable code", body = crate::api::ErrorBody),
         (status = 403, description = "`wrong-transfer-code`", body = crate::api::ErrorBody),
         (status = 410, description = "`transfer-used` or `transfer-expired`", body = crate::api::ErrorBody),
-        (status = 429, description = "`too-many-claim-attempts` (see Retry-After)", body = crate::api::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::api::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::api::ErrorBody),
+        (status = 422, description = "`not-genuine`, with the verdict", body = crate::api::ErrorBody),
+        (status = 429, description = "`too-many-claim-attempts`, or rate limited per client (see Retry-After)", body = crate::api::ErrorBody),
+        (status = 503, description = "`registrations-disabled`", body = crate::api::ErrorBody),
     )
 )]
 pub(crate) async fn accept(

@@ -27,6 +27,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::handlers::registrations::Adjusted;
 use crate::handlers::{Judgement, blocking, judge};
 use crate::storage::{HistoryStore, RegistrationStore, Scan, ScanSummary};
 
@@ -604,16 +605,35 @@ fn report_form(lang: Lang, code: &str) -> String {
 }
 
 /// The report form's fields.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ReportForm {
+    /// Where it was found (at most 128 bytes; no control or bidi characters).
     #[serde(default)]
     place: Option<String>,
+    /// What looks wrong (at most 1000 bytes).
     #[serde(default)]
     note: Option<String>,
 }
 
 /// `POST /c/{code}/report`: a visitor's report of a suspected fake, from the
 /// page's form (bounded, rate limited, stored; read with a `reports` token).
+#[utoipa::path(
+    post,
+    path = "/c/{code}/report",
+    tag = "crate::pages",
+    params(
+        ("code" = String, Path, description = "The code as on the page, percent-encoded"),
+        ("lang" = Option<String>, Query, description = "The page's language (`en`, `de`, `fr`); else Accept-Language"),
+    ),
+    request_body(content = ReportForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 201, description = "Stored: a thank-you page", content_type = "text/html", body = String),
+        (status = 400, description = "Not a form, or a field refused (the page says which)", content_type = "text/html", body = String),
+        (status = 413, description = "Body too large", content_type = "text/html", body = String),
+        (status = 429, description = "Too many reports of this code in the last hour, or rate limited per client (see Retry-After)", content_type = "text/html", body = String),
+        (status = 503, description = "The database does not answer", content_type = "text/html", body = String),
+    )
+)]
 pub(crate) async fn report(
     State(state): State<AppState>,
     Query(q): Query<LangQuery>,
@@ -671,6 +691,19 @@ pub(crate) async fn report(
 }
 
 /// `GET /c/{code}/register`: the warranty registration form.
+#[utoipa::path(
+    get,
+    path = "/c/{code}/register",
+    tag = "crate::pages",
+    params(
+        ("code" = String, Path, description = "The code as on the page, percent-encoded"),
+        ("lang" = Option<String>, Query, description = "The page's language (`en`, `de`, `fr`); else Accept-Language"),
+    ),
+    responses(
+        (status = 200, description = "The form: claim code, owner reference, date of purchase", content_type = "text/html", body = String),
+        (status = 429, description = "Rate limited (see Retry-After)", content_type = "text/html", body = String),
+    )
+)]
 pub(crate) async fn register_form(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
@@ -717,16 +750,39 @@ fn registration_page(
 }
 
 /// The registration form's fields.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct RegisterForm {
+    /// The claim code printed inside the package.
     claim: String,
+    /// The owner's opaque reference (1 to 128 bytes).
     owner_ref: String,
+    /// The date of purchase, YYYY-MM-DD (optional).
     #[serde(default)]
     purchased_on: Option<String>,
 }
 
 /// `POST /c/{code}/register`: registers the warranty from the form (the
 /// same checks as `POST /v1/registrations`).
+#[utoipa::path(
+    post,
+    path = "/c/{code}/register",
+    tag = "crate::pages",
+    params(
+        ("code" = String, Path, description = "The code as on the page, percent-encoded"),
+        ("lang" = Option<String>, Query, description = "The page's language (`en`, `de`, `fr`); else Accept-Language"),
+    ),
+    request_body(content = RegisterForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 201, description = "Registered (also for the same owner again): the warranty's start date", content_type = "text/html", body = String),
+        (status = 400, description = "Not a form, a claim code with a typo, a bad date or owner reference, an unreadable code: the form again, saying what was wrong", content_type = "text/html", body = String),
+        (status = 403, description = "A wrong claim code: the form again", content_type = "text/html", body = String),
+        (status = 409, description = "Registered already by another owner: the form again, with a warning", content_type = "text/html", body = String),
+        (status = 413, description = "Body too large", content_type = "text/html", body = String),
+        (status = 422, description = "The code is not genuine", content_type = "text/html", body = String),
+        (status = 429, description = "Too many wrong claim codes for this unit, or rate limited per client (see Retry-After)", content_type = "text/html", body = String),
+        (status = 503, description = "Registration is not offered, or the database does not answer", content_type = "text/html", body = String),
+    )
+)]
 pub(crate) async fn register(
     State(state): State<AppState>,
     Query(q): Query<LangQuery>,
@@ -743,21 +799,18 @@ pub(crate) async fn register(
             Some(&lang.text("text_error", &[("status", "400")])),
         );
     };
-    let purchased_on = match form.purchased_on.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(d) => match d.parse::<hallmark::Date>() {
-            Ok(d) => Some(d),
-            Err(e) => {
-                let detail = e.to_string();
+    let purchased_on =
+        match crate::handlers::registrations::parse_date(form.purchased_on.as_deref()) {
+            Ok(d) => d,
+            Err(_) => {
                 return registration_page(
                     lang,
                     StatusCode::BAD_REQUEST,
                     &code,
-                    Some(&lang.text("register_failed", &[("detail", &detail)])),
+                    Some(&lang.text("register_bad_date", &[])),
                 );
             }
-        },
-    };
+        };
     let done = {
         let state = state.clone();
         let code = code.clone();
@@ -779,11 +832,18 @@ pub(crate) async fn register(
             Tone::Good,
             &lang.text("register_done_title", &[]),
             &format!(
-                "{}<p><a href=\"/c/{}?lang={}\">{}</a></p>",
+                "{}{}<p><a href=\"/c/{}?lang={}\">{}</a></p>",
                 para(&lang.text(
                     "register_done_text",
                     &[("date", &lang.date(r.warranty_start))]
                 )),
+                match r.adjusted {
+                    Some(Adjusted::Future) => para(&lang.text("register_adjusted_future", &[])),
+                    Some(Adjusted::BeforeManufacture) => {
+                        para(&lang.text("register_adjusted_early", &[]))
+                    }
+                    None => String::new(),
+                },
                 esc(&urlencode(&code)),
                 lang.tag(),
                 esc(&lang.text("back", &[]))
@@ -811,10 +871,15 @@ pub(crate) async fn register(
     }
 }
 
-/// Middleware on the page routes: an error answered by a layer (the rate
-/// limit, a bad path) becomes an HTML page in the visitor's language; JSON
-/// stays on `/v1`.
+/// Middleware around the whole application: on the page routes (`/c/` and
+/// `/C/`), an error answered as JSON (by a layer such as the rate limit, a
+/// wrong method, a path no route has) becomes an HTML page in the visitor's
+/// language; JSON stays on `/v1` and everywhere else.
 pub(crate) async fn html_errors(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !(path.starts_with("/c/") || path.starts_with("/C/")) {
+        return next.run(request).await;
+    }
     let lang = language(
         &Query::<LangQuery>::try_from_uri(request.uri())
             .map(|q| q.0)
@@ -855,6 +920,9 @@ pub(crate) async fn html_errors(request: Request, next: Next) -> Response {
     };
     if let Some(r) = retry {
         out.headers_mut().insert(header::RETRY_AFTER, r);
+    }
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
     }
     out
 }
