@@ -6,6 +6,11 @@
 #
 # - lookups: GET /v1/codes/{code} over 1,000 distinct demo codes, 64
 #   connections (wrk), SQLite; lookups/s, p50/p99 latency, errors;
+# - pages: GET /c/{code}, 64 connections, SQLite, with scan recording on:
+#   "new visitors" over 200,000 distinct codes, so every request records a
+#   check (one scan committed per page) until the codes run out (the output
+#   says what share was recorded); "repeat visitors" over 1,000 codes from the
+#   one loopback client, recorded once each per hour, so the rest only read;
 # - status writes: POST /v1/status revoking a new serial each time, 16
 #   connections, on SQLite and (when reachable) PostgreSQL.
 # Needs wrk (apt-get install wrk). The rate limit is off (one client).
@@ -25,6 +30,8 @@ trap cleanup EXIT
 hm_setup_keys
 "$HALLMARK" mint --key keys.example/demo-TEST-ONLY.key --part DRN-2980 --lot L231212-01 \
     --date 2023-12-12 --count 1000 --ledger "$WORK/ledger" --out "$WORK/codes.txt" 2>/dev/null
+"$HALLMARK" mint --key keys.example/demo-TEST-ONLY.key --part DRN-2980 --lot L231212-02 \
+    --date 2023-12-12 --count 200000 --ledger "$WORK/ledger" --out "$WORK/visits.txt" 2>/dev/null
 KID="$("$HALLMARK" inspect --json "$(head -n 1 "$WORK/codes.txt")" | sed -n 's/.*"kid":"\([0-9a-f]*\)".*/\1/p')"
 
 wrk_run() { # connections script -> wrk output
@@ -47,6 +54,20 @@ out="$(CODES="$WORK/codes.txt" wrk_run 64 bench/wrk/lookup.lua)"
 hm_stop_server
 lookups="$(rate_of <<<"$out")"
 p50="$(pct_of 50% <<<"$out")"; p99="$(pct_of 99% <<<"$out")"; lookup_errors="$(errors_of <<<"$out")"
+
+# Pages (SQLite), scan recording on.
+requests_of() { sed -n 's/^ *\([0-9]*\) requests in.*/\1/p'; }
+hm_start_server "$WORK/page.db" "$WORK/serve.log" --rate-limit 0
+out="$(CODES="$WORK/visits.txt" PREFIX=/c/ wrk_run 64 bench/wrk/lookup.lua)"
+hm_stop_server
+fresh="$(rate_of <<<"$out")"; fresh_p50="$(pct_of 50% <<<"$out")"; fresh_p99="$(pct_of 99% <<<"$out")"
+fresh_errors="$(errors_of <<<"$out")"; fresh_n="$(requests_of <<<"$out")"
+recorded="$(sqlite3 "$WORK/page.db" 'SELECT COUNT(*) FROM scan_codes' 2>/dev/null || echo '?')"
+hm_start_server "$WORK/repeat.db" "$WORK/serve.log" --rate-limit 0
+out="$(CODES="$WORK/codes.txt" PREFIX=/c/ wrk_run 64 bench/wrk/lookup.lua)"
+hm_stop_server
+repeat="$(rate_of <<<"$out")"; repeat_p50="$(pct_of 50% <<<"$out")"; repeat_p99="$(pct_of 99% <<<"$out")"
+repeat_errors="$(errors_of <<<"$out")"
 
 # Status writes.
 writes() { # db -> writes/s errors p99
@@ -71,4 +92,8 @@ echo
 echo "lookups:  $(printf '%.0f' "$lookups")/s at 64 connections, p50 $p50, p99 $p99, errors $lookup_errors"
 echo "          = $(ratio "$lookups" "$strict_all")x raw verify_strict on all $(nproc) cores ($strict_all/s)," \
      "$(ratio "$lookups" "$strict_one")x on one core ($strict_one/s)"
+echo "pages, new visitors: $(printf '%.0f' "$fresh")/s at 64 connections, p50 $fresh_p50, p99 $fresh_p99, errors $fresh_errors;" \
+     "$fresh_n requests, $recorded codes with a recorded check"
+echo "pages, repeat visitors: $(printf '%.0f' "$repeat")/s at 64 connections, p50 $repeat_p50, p99 $repeat_p99, errors $repeat_errors"
+echo "          = $(ratio "$fresh" "$strict_all")x / $(ratio "$repeat" "$strict_all")x raw verify_strict on all $(nproc) cores"
 echo "status writes (16 connections): SQLite $(printf '%.0f' "$sqlite_writes") writes/s (p99 $sqlite_p99, errors $sqlite_errors); $pg_line"

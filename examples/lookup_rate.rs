@@ -2,11 +2,18 @@
 //! `GET /v1/codes/{code}` through the router (`oneshot`) on one thread, against
 //! raw `verify_strict` and against the verifier library alone, in the same run.
 //!
-//! `cargo run --release --example lookup_rate -- [COUNT] [all|setup|raw|router]`
+//! The same for the consumer page `GET /c/{code}`: `page` visits each code
+//! once as a new visitor (every visit is recorded: one scan written and
+//! committed per page), `page-repeat` visits each code twice from one client
+//! address (the second visit within the hour is not recorded again).
+//!
+//! `cargo run --release --example lookup_rate -- [COUNT] [all|setup|raw|router|page|page-repeat]`
 //!
 //! Timings on a shared machine are noisy; instruction counts are not:
-//! `valgrind --tool=callgrind` on the `setup`, `raw` and `router` modes gives,
-//! by difference, instructions per raw verification and per lookup.
+//! `valgrind --tool=callgrind` on the `setup`, `raw`, `router`, `page` and
+//! `page-repeat` modes gives, by difference, instructions per raw
+//! verification, per lookup, per recorded page visit ((page − setup) / COUNT)
+//! and per repeated visit ((page-repeat − page) / COUNT).
 
 // A benchmark tool, not product code.
 #![allow(
@@ -16,10 +23,12 @@
     clippy::indexing_slicing
 )]
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::Request;
 use ed25519_dalek::{Signer, SigningKey};
 use hallmark::{Payload, TrustStore, TrustedKey};
@@ -55,7 +64,8 @@ fn main() {
     let msg = [0x42u8; 55];
     let sig = key.sign(&msg);
     let started = Instant::now();
-    if mode != "router" {
+    let measure_raw = mode == "all" || mode == "raw";
+    if measure_raw {
         for _ in 0..count {
             vk.verify_strict(&msg, &sig).unwrap();
         }
@@ -66,7 +76,7 @@ fn main() {
     }
 
     let started = Instant::now();
-    if mode != "router" {
+    if measure_raw {
         for c in &codes {
             trust.verify_signature_only(c).unwrap();
         }
@@ -84,28 +94,54 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let service = runtime.block_on(async {
-        let started = Instant::now();
-        for c in &codes {
-            let response = router
-                .clone()
-                .oneshot(
-                    Request::get(format!("/v1/codes/{c}"))
-                        .body(Body::empty())
-                        .unwrap(),
-                )
-                .await
-                .unwrap();
+    let get = |path: String, client: Option<SocketAddr>| {
+        let router = router.clone();
+        async move {
+            let mut request = Request::get(path).body(Body::empty()).unwrap();
+            if let Some(addr) = client {
+                request.extensions_mut().insert(ConnectInfo(addr));
+            }
+            let response = router.oneshot(request).await.unwrap();
             assert_eq!(response.status(), 200);
-            axum::body::to_bytes(response.into_body(), 1 << 16)
+            axum::body::to_bytes(response.into_body(), 1 << 20)
                 .await
                 .unwrap();
         }
-        count as f64 / started.elapsed().as_secs_f64()
-    });
-    println!(
-        "raw_verify_strict={raw:.0}/s library_verify={library:.0}/s ({:.2}x) router_lookup={service:.0}/s ({:.2}x raw)",
-        library / raw,
-        service / raw
-    );
+    };
+    let rate = |paths: &dyn Fn(&str) -> String, client: Option<SocketAddr>, rounds: u32| {
+        runtime.block_on(async {
+            let started = Instant::now();
+            for _ in 0..rounds {
+                for c in &codes {
+                    get(paths(c), client).await;
+                }
+            }
+            count as f64 * f64::from(rounds) / started.elapsed().as_secs_f64()
+        })
+    };
+    let lookup = |c: &str| format!("/v1/codes/{c}");
+    let page = |c: &str| format!("/c/{c}");
+    let visitor: SocketAddr = "192.0.2.7:40000".parse().unwrap();
+    match mode.as_str() {
+        "router" => {
+            rate(&lookup, None, 1);
+        }
+        "page" => {
+            rate(&page, None, 1);
+        }
+        "page-repeat" => {
+            rate(&page, Some(visitor), 2);
+        }
+        _ => {
+            let service = rate(&lookup, None, 1);
+            let pages = rate(&page, None, 1);
+            println!(
+                "raw_verify_strict={raw:.0}/s library_verify={library:.0}/s ({:.2}x) \
+                 router_lookup={service:.0}/s ({:.2}x raw) page_recorded={pages:.0}/s ({:.2}x raw)",
+                library / raw,
+                service / raw,
+                pages / raw
+            );
+        }
+    }
 }

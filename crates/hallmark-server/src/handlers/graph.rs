@@ -573,8 +573,8 @@ pub(crate) fn unit_graph(state: &AppState, j: &Judgement) -> Result<Option<UnitG
     };
     let unit = unit.to_string();
     let storage = state.storage();
-    let contained_in = storage
-        .contained_in(&unit, MAX_CHAIN_DEPTH)?
+    let (up, links, down) = storage.neighbourhood(&unit, MAX_CHAIN_DEPTH, MAX_LISTED_COMPONENTS)?;
+    let contained_in = up
         .iter()
         .map(|c| {
             json!({
@@ -587,14 +587,10 @@ pub(crate) fn unit_graph(state: &AppState, j: &Judgement) -> Result<Option<UnitG
             })
         })
         .collect();
-    let components = storage
-        .links_of(&unit, MAX_LISTED_COMPONENTS)?
-        .iter()
-        .map(link_json)
-        .collect();
+    let components = links.iter().map(link_json).collect();
     let mut revoked = Vec::new();
     let mut lots_checked = std::collections::HashSet::new();
-    for d in storage.descendants(&unit, MAX_CHAIN_DEPTH)? {
+    for d in down {
         if revoked.len() >= MAX_LISTED_VERDICTS {
             break;
         }

@@ -90,11 +90,7 @@ impl Lang {
             .and_then(|(_, t)| t.get(key))
             .or_else(|| tables.first().and_then(|(_, t)| t.get(key)))
             .map_or(key, String::as_str);
-        let mut out = template.to_owned();
-        for (name, value) in args {
-            out = out.replace(&format!("{{{name}}}"), value);
-        }
-        out
+        fill(template, args)
     }
 
     /// A date as people read it: "2 December 2026".
@@ -137,9 +133,51 @@ impl Lang {
     }
 }
 
+/// `template` with each `{name}` of `args` replaced by its value, in one
+/// pass: a value is never searched for placeholders itself (a product's
+/// text with `{place}` in it stays as written). Unknown names stay as they
+/// are.
+fn fill(template: &str, args: &[(&str, &str)]) -> String {
+    if args.is_empty() {
+        return template.to_owned();
+    }
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let (before, tail) = rest.split_at(open);
+        out.push_str(before);
+        let value = tail.find('}').and_then(|close| {
+            let name = tail.get(1..close)?;
+            let (_, value) = args.iter().find(|(n, _)| *n == name)?;
+            Some((*value, close))
+        });
+        match value {
+            Some((value, close)) => {
+                out.push_str(value);
+                rest = tail.get(close + 1..).unwrap_or("");
+            }
+            None => {
+                out.push('{');
+                rest = tail.get(1..).unwrap_or("");
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_filled_in_one_pass() {
+        let args = [("a", "{b}"), ("b", "x")];
+        assert_eq!(fill("{a} and {b}", &args), "{b} and x");
+        assert_eq!(fill("{unknown} {a", &args), "{unknown} {a");
+        assert_eq!(fill("no args {a}", &[]), "no args {a}");
+        assert_eq!(fill("é{b}é}", &args), "éxé}");
+    }
 
     fn placeholders(s: &str) -> Vec<String> {
         let mut out: Vec<String> = s

@@ -29,7 +29,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::handlers::registrations::Adjusted;
 use crate::handlers::{Judgement, blocking, judge};
-use crate::storage::{HistoryStore, RegistrationStore, Scan, ScanSummary};
+use crate::storage::{Scan, ScanSummary};
 
 pub(crate) mod i18n;
 pub(crate) mod visits;
@@ -40,18 +40,35 @@ use i18n::Lang;
 /// control and bidirectional formatting characters as U+FFFD, so data can
 /// neither open markup nor reorder what a visitor reads.
 pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if crate::products::is_unsafe_char(c) => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
+    let special =
+        |c: char| matches!(c, '&' | '<' | '>' | '"' | '\'') || crate::products::is_unsafe_char(c);
+    // Printable ASCII without markup characters (most codes and words) is
+    // copied as it is, checked a byte at a time.
+    if s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && !matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
+    {
+        return s.to_owned();
     }
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut rest = s;
+    // Runs of plain text are copied whole; only the characters found are
+    // replaced (most text has none).
+    while let Some(at) = rest.find(special) {
+        let (plain, tail) = rest.split_at(at);
+        out.push_str(plain);
+        let mut chars = tail.chars();
+        match chars.next() {
+            Some('&') => out.push_str("&amp;"),
+            Some('<') => out.push_str("&lt;"),
+            Some('>') => out.push_str("&gt;"),
+            Some('"') => out.push_str("&quot;"),
+            Some('\'') => out.push_str("&#39;"),
+            Some(_) => out.push('\u{FFFD}'),
+            None => {}
+        }
+        rest = chars.as_str();
+    }
+    out.push_str(rest);
     out
 }
 
@@ -227,9 +244,9 @@ fn look(state: &AppState, code: &str, client: Option<IpAddr>) -> Result<Seen, Ap
         } else {
             storage.scan_summary(v.kid(), v.payload().serial(), window_start)?
         };
-        first_place = storage.first_place(v.kid(), v.payload().serial())?;
-        registration = storage.registration_summary(unit)?;
-        history = storage.history_summary(unit)?;
+        let facts = storage.unit_facts(v.kid(), v.payload().serial(), unit)?;
+        (first_place, registration, history) =
+            (facts.first_place, facts.registration, facts.history);
     }
     Ok(Seen {
         code: code.to_owned(),
@@ -990,4 +1007,22 @@ fn graph_section(lang: Lang, g: &crate::handlers::graph::UnitGraph) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::esc;
+
+    #[test]
+    fn escaping_replaces_markup_and_reordering_characters_only() {
+        assert_eq!(esc("plain text"), "plain text");
+        assert_eq!(
+            esc("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
+        assert_eq!(esc("a\u{202E}b\u{0007}c"), "a\u{FFFD}b\u{FFFD}c");
+        assert_eq!(esc("Größe <1>"), "Größe &lt;1&gt;");
+        assert_eq!(esc(""), "");
+        assert_eq!(esc("<"), "&lt;");
+    }
 }

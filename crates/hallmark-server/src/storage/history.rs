@@ -121,23 +121,26 @@ pub trait HistoryStore {
     ) -> Result<(Vec<ServiceEvent>, u64), StorageError>;
 }
 
+/// The count and last event of `unit`, in the caller's transaction.
+pub(crate) fn summary(sql: &mut dyn Sql, unit: &str) -> Result<HistorySummary, StorageError> {
+    let count = count_events(sql, unit)?;
+    let last = sql
+        .rows(
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM history_events WHERE unit = ?1
+                 ORDER BY date DESC, id DESC LIMIT 1"
+            ),
+            &[text(unit)],
+        )?
+        .first()
+        .map(|r| event_from(r))
+        .transpose()?;
+    Ok(HistorySummary { count, last })
+}
+
 impl<S: Storage + ?Sized> HistoryStore for S {
     fn history_summary(&self, unit: &str) -> Result<HistorySummary, StorageError> {
-        run(self, false, |sql| {
-            let count = count_events(sql, unit)?;
-            let last = sql
-                .rows(
-                    &format!(
-                        "SELECT {EVENT_COLUMNS} FROM history_events WHERE unit = ?1
-                         ORDER BY date DESC, id DESC LIMIT 1"
-                    ),
-                    &[text(unit)],
-                )?
-                .first()
-                .map(|r| event_from(r))
-                .transpose()?;
-            Ok(HistorySummary { count, last })
-        })
+        run(self, false, |sql| summary(sql, unit))
     }
 
     fn add_report(&self, report: &NewReport) -> Result<u64, StorageError> {

@@ -368,6 +368,39 @@ pub struct ScanSummary {
     pub last: Option<u64>,
 }
 
+/// What the page shows of a verified unit ([`Storage::unit_facts`]).
+#[derive(Clone, Debug, Default)]
+pub struct UnitFacts {
+    /// Where an authenticated scanner first saw it.
+    pub first_place: Option<String>,
+    /// Its registration, if registered.
+    pub registration: Option<RegistrationSummary>,
+    /// Its service and test history.
+    pub history: HistorySummary,
+}
+
+fn first_place(
+    sql: &mut dyn graph::Sql,
+    kid: KeyId,
+    serial: u64,
+) -> Result<Option<String>, StorageError> {
+    let rows = sql.rows(
+        "SELECT location FROM scan_locations WHERE kid = ?1 AND serial = ?2 \
+         AND trusted = TRUE ORDER BY first, location LIMIT 1",
+        &[
+            graph::Value::Blob(Some(kid.to_bytes().to_vec())),
+            graph::Value::Int(Some(serial_to_sql(serial))),
+        ],
+    )?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .and_then(|r| match r.into_iter().next() {
+            Some(graph::Value::Text(t)) => t,
+            _ => None,
+        }))
+}
+
 /// What a token may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenScope {
@@ -641,22 +674,21 @@ pub trait Storage: Send + Sync + 'static {
     /// checked at". Anonymous locations are only what a client typed, so
     /// they are never shown.
     fn first_place(&self, kid: KeyId, serial: u64) -> Result<Option<String>, StorageError> {
+        run(self, false, |sql| first_place(sql, kid, serial))
+    }
+
+    /// What the page shows of a verified unit beside its verdict and scans,
+    /// read in one transaction: where it was first seen by an authenticated
+    /// scanner ([`Storage::first_place`]), its registration
+    /// ([`RegistrationStore::registration_summary`]) and its history
+    /// ([`HistoryStore::history_summary`]) under the unit identity `unit`.
+    fn unit_facts(&self, kid: KeyId, serial: u64, unit: &str) -> Result<UnitFacts, StorageError> {
         run(self, false, |sql| {
-            let rows = sql.rows(
-                "SELECT location FROM scan_locations WHERE kid = ?1 AND serial = ?2 \
-                 AND trusted = TRUE ORDER BY first, location LIMIT 1",
-                &[
-                    graph::Value::Blob(Some(kid.to_bytes().to_vec())),
-                    graph::Value::Int(Some(serial_to_sql(serial))),
-                ],
-            )?;
-            Ok(rows
-                .into_iter()
-                .next()
-                .and_then(|r| match r.into_iter().next() {
-                    Some(graph::Value::Text(t)) => t,
-                    _ => None,
-                }))
+            Ok(UnitFacts {
+                first_place: first_place(sql, kid, serial)?,
+                registration: registrations::read(sql, unit)?.map(|(summary, _)| summary),
+                history: history::summary(sql, unit)?,
+            })
         })
     }
 
@@ -713,6 +745,26 @@ pub trait Storage: Send + Sync + 'static {
     /// levels.
     fn descendants(&self, unit: &str, depth: usize) -> Result<Vec<Descendant>, StorageError> {
         run(self, false, |sql| graph::descendants(sql, unit, depth))
+    }
+
+    /// What a lookup shows of `unit`'s place in the graph, read in one
+    /// transaction (one snapshot, and one transaction's cost instead of
+    /// three): its containment chain upward ([`Storage::contained_in`], at
+    /// most `depth` levels), its links as a parent ([`Storage::links_of`],
+    /// at most `limit`), and what it holds now ([`Storage::descendants`]).
+    fn neighbourhood(
+        &self,
+        unit: &str,
+        depth: usize,
+        limit: u32,
+    ) -> Result<(Vec<Containment>, Vec<Link>, Vec<Descendant>), StorageError> {
+        run(self, false, |sql| {
+            Ok((
+                graph::contained_in(sql, unit, depth)?,
+                graph::links_of(sql, unit, limit)?,
+                graph::descendants(sql, unit, depth)?,
+            ))
+        })
     }
 
     /// Whether a lot of a part is recalled ([`graph::lot_recalled`]).

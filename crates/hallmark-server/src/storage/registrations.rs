@@ -414,7 +414,9 @@ fn blob(v: &[u8; 32]) -> Value {
     Value::Blob(Some(v.to_vec()))
 }
 
-fn read(
+/// The registration of `unit` and its owner's hash, in the caller's
+/// transaction.
+pub(crate) fn read(
     sql: &mut dyn Sql,
     unit: &str,
 ) -> Result<Option<(RegistrationSummary, [u8; 32])>, StorageError> {
