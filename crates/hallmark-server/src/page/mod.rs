@@ -28,7 +28,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::handlers::registrations::Adjusted;
-use crate::handlers::{Judgement, blocking, judge};
+use crate::handlers::{Judgement, blocking, judge, read_only};
 use crate::storage::{Scan, ScanSummary};
 
 pub(crate) mod i18n;
@@ -215,40 +215,29 @@ struct Seen {
     history: crate::storage::HistorySummary,
 }
 
-fn look(state: &AppState, code: &str, client: Option<IpAddr>) -> Result<Seen, ApiError> {
+/// Everything the page shows, read on the async thread where the storage
+/// allows ([`read_only`]); `true` when the visit counts as a check and is
+/// still to be recorded ([`record_visit`], off the async threads).
+fn look(state: &AppState, code: &str, client: Option<IpAddr>) -> Result<(Seen, bool), ApiError> {
     let j = judge(state, code)?;
     let graph = crate::handlers::graph::unit_graph(state, &j)?;
     let unit = crate::handlers::graph::verified_unit(&j).map(|u| u.to_string());
     let storage = state.storage();
     let now = state.now();
-    let settings = state.settings();
-    let window_start = now.saturating_sub(settings.clone_window);
+    let window_start = now.saturating_sub(state.settings().clone_window);
     let (mut scans, mut first_place, mut registration, mut history) =
         (ScanSummary::default(), None, None, Default::default());
+    let mut record = false;
     if let (Some(v), Some(unit)) = (j.verdict.verified(), &unit) {
-        scans = if state.visits().counts(client, unit, now) {
-            let scans = storage.record_scan(
-                &Scan {
-                    trusted: false,
-                    kid: v.kid(),
-                    serial: v.payload().serial(),
-                    time: now,
-                    location: None,
-                    scanner: None,
-                },
-                window_start,
-                settings.scans.forget_before(now),
-            )?;
-            crate::handlers::scans::raise_alerts(state, &j, &scans)?;
-            scans
-        } else {
-            storage.scan_summary(v.kid(), v.payload().serial(), window_start)?
-        };
+        record = state.visits().counts(client, unit, now);
+        if !record {
+            scans = storage.scan_summary(v.kid(), v.payload().serial(), window_start)?;
+        }
         let facts = storage.unit_facts(v.kid(), v.payload().serial(), unit)?;
         (first_place, registration, history) =
             (facts.first_place, facts.registration, facts.history);
     }
-    Ok(Seen {
+    let seen = Seen {
         code: code.to_owned(),
         j,
         graph,
@@ -256,7 +245,42 @@ fn look(state: &AppState, code: &str, client: Option<IpAddr>) -> Result<Seen, Ap
         first_place,
         registration,
         history,
+    };
+    Ok((seen, record))
+}
+
+/// Records the visit of `seen` as a check (an anonymous scan with its time
+/// only, committed with the other visits waiting: [`visits::VisitWriter`])
+/// and raises the alerts its scans now call for.
+async fn record_visit(state: &AppState, mut seen: Seen) -> Result<Seen, ApiError> {
+    let Some(v) = seen.j.verdict.verified() else {
+        return Ok(seen);
+    };
+    let now = state.now();
+    let settings = state.settings();
+    let scan = Scan {
+        trusted: false,
+        kid: v.kid(),
+        serial: v.payload().serial(),
+        time: now,
+        location: None,
+        scanner: None,
+    };
+    seen.scans = state
+        .visits()
+        .writer
+        .record(
+            &state.storage(),
+            scan,
+            now.saturating_sub(settings.clone_window),
+            settings.scans.forget_before(now),
+        )
+        .await?;
+    read_only(state.clone(), move |s| {
+        crate::handlers::scans::raise_alerts(s, &seen.j, &seen.scans)?;
+        Ok(seen)
     })
+    .await
 }
 
 /// The page for people who scanned a label's URL QR: genuine or not in
@@ -286,9 +310,12 @@ pub(crate) async fn code_page(
 ) -> Response {
     let lang = language(&q, &headers);
     let looked = {
-        let state = state.clone();
         let code = code.clone();
-        blocking(move || look(&state, &code, client)).await
+        match read_only(state.clone(), move |s| look(s, &code, client)).await {
+            Ok((seen, true)) => record_visit(&state, seen).await,
+            Ok((seen, false)) => Ok(seen),
+            Err(e) => Err(e),
+        }
     };
     let seen = match looked {
         Ok(seen) => seen,

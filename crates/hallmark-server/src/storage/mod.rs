@@ -70,6 +70,13 @@ pub enum StorageError {
         /// The pool's error.
         source: r2d2::Error,
     },
+    /// A batch of writes that this one was part of failed (the batch's own
+    /// error went to the request that committed it, and is logged).
+    #[error("database: a batch of writes failed: {message}")]
+    Batch {
+        /// The batch's error, as text.
+        message: String,
+    },
     /// The connection pool was closed (the storage is being dropped).
     #[error("database: the connection pool is closed")]
     PoolClosed,
@@ -569,6 +576,21 @@ pub trait Storage: Send + Sync + 'static {
         window_start: u64,
         forget_before: Option<u64>,
     ) -> Result<ScanSummary, StorageError>;
+
+    /// Records several scans, each with its window start, as
+    /// [`Storage::record_scan`] would one after the other, and returns their
+    /// summaries in order. A backend that can commits them together (one
+    /// durable commit for all: SQLite); the default records them one by one.
+    fn record_scans(
+        &self,
+        scans: &[(Scan, u64)],
+        forget_before: Option<u64>,
+    ) -> Result<Vec<ScanSummary>, StorageError> {
+        scans
+            .iter()
+            .map(|(scan, window_start)| self.record_scan(scan, *window_start, forget_before))
+            .collect()
+    }
 
     /// Forgets every location last seen before `before`, and every code not
     /// scanned since. Returns how many codes were forgotten.

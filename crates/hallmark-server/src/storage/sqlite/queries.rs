@@ -155,6 +155,47 @@ fn transact<T>(
     done
 }
 
+/// Records one scan in the caller's write transaction; the code's summary
+/// including it.
+fn record_one(
+    tx: &rusqlite::Connection,
+    scan: &Scan,
+    window_start: u64,
+) -> Result<ScanSummary, StorageError> {
+    let kid = scan.kid.to_bytes();
+    let kid = &kid[..];
+    let serial = serial_to_sql(scan.serial);
+    let time = to_i64(scan.time);
+    tx.prepare_cached(&SCAN_CODES_SQL)
+        .and_then(|mut s| s.execute(params![kid, serial, time]))
+        .map_err(db)?;
+    if let Some(location) = &scan.location {
+        tx.prepare_cached(&SCAN_LOCATIONS_SQL)
+            .and_then(|mut s| {
+                s.execute(params![
+                    kid,
+                    serial,
+                    scan.trusted,
+                    location,
+                    time,
+                    scan.scanner
+                ])
+            })
+            .map_err(db)?;
+        tx.prepare_cached(&SCAN_BOUND_SQL)
+            .and_then(|mut s| {
+                s.execute(params![
+                    kid,
+                    serial,
+                    scan.trusted,
+                    to_i64(MAX_LOCATIONS_PER_CODE)
+                ])
+            })
+            .map_err(db)?;
+    }
+    summary(tx, scan.kid, scan.serial, window_start)
+}
+
 struct SqliteSql<'a>(&'a rusqlite::Connection);
 
 fn to_sqlite(v: &GraphValue) -> rusqlite::types::Value {
@@ -208,6 +249,20 @@ impl crate::storage::graph::Sql for SqliteSql<'_> {
             .execute(rusqlite::params_from_iter(params.iter().map(to_sqlite)))
             .map_err(db)?;
         Ok(n as u64)
+    }
+}
+
+impl SqliteStorage {
+    /// Prunes old scans (at most once per hour of scan time) after a scan
+    /// at `time` is committed.
+    fn prune_after(&self, time: u64, forget_before: Option<u64>) {
+        if let Some(before) = forget_before
+            && self.pruned.claim(time)
+            && let Err(e) = self.prune_scans(before)
+        {
+            // The scan is recorded; pruning is retried an hour later.
+            tracing::warn!("pruning old scans failed: {e}");
+        }
     }
 }
 
@@ -367,48 +422,26 @@ impl Storage for SqliteStorage {
         window_start: u64,
         forget_before: Option<u64>,
     ) -> Result<ScanSummary, StorageError> {
-        let summary = transact(&self.lock(), true, |tx| {
-            let kid = scan.kid.to_bytes();
-            let kid = &kid[..];
-            let serial = serial_to_sql(scan.serial);
-            let time = to_i64(scan.time);
-            tx.prepare_cached(&SCAN_CODES_SQL)
-                .and_then(|mut s| s.execute(params![kid, serial, time]))
-                .map_err(db)?;
-            if let Some(location) = &scan.location {
-                tx.prepare_cached(&SCAN_LOCATIONS_SQL)
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            kid,
-                            serial,
-                            scan.trusted,
-                            location,
-                            time,
-                            scan.scanner
-                        ])
-                    })
-                    .map_err(db)?;
-                tx.prepare_cached(&SCAN_BOUND_SQL)
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            kid,
-                            serial,
-                            scan.trusted,
-                            to_i64(MAX_LOCATIONS_PER_CODE)
-                        ])
-                    })
-                    .map_err(db)?;
-            }
-            summary(tx, scan.kid, scan.serial, window_start)
-        })?;
-        if let Some(before) = forget_before
-            && self.pruned.claim(scan.time)
-            && let Err(e) = self.prune_scans(before)
-        {
-            // The scan is recorded; pruning is retried an hour later.
-            tracing::warn!("pruning old scans failed: {e}");
-        }
+        let summary = transact(&self.lock(), true, |tx| record_one(tx, scan, window_start))?;
+        self.prune_after(scan.time, forget_before);
         Ok(summary)
+    }
+
+    fn record_scans(
+        &self,
+        scans: &[(Scan, u64)],
+        forget_before: Option<u64>,
+    ) -> Result<Vec<ScanSummary>, StorageError> {
+        let summaries = transact(&self.lock(), true, |tx| {
+            scans
+                .iter()
+                .map(|(scan, window_start)| record_one(tx, scan, *window_start))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        if let Some((scan, _)) = scans.last() {
+            self.prune_after(scan.time, forget_before);
+        }
+        Ok(summaries)
     }
 
     fn prune_scans(&self, before: u64) -> Result<u64, StorageError> {
