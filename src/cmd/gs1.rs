@@ -139,6 +139,15 @@ pub(crate) struct SignArgs {
     /// Replace an existing --out file.
     #[arg(long)]
     force: bool,
+    /// Also write each unit's warranty claim code (to print inside its
+    /// package) to FILE: CSV `gtin,serial,claim`, created new with mode
+    /// 0600 once every unit is signed. Needs --claim-key.
+    #[arg(long, value_name = "FILE", requires = "claim_key")]
+    claim_codes: Option<PathBuf>,
+    /// The claim key that derives claim codes (`hallmark claim-key new`);
+    /// the server's `--claim-key` checks them.
+    #[arg(long, value_name = "FILE", requires = "claim_codes")]
+    claim_key: Option<PathBuf>,
     #[command(flatten)]
     passphrase: crate::passphrase::Source,
 }
@@ -171,6 +180,8 @@ pub(crate) enum Gs1Symbol {
 
 /// The files a GS1 mint uses, handed to `hallmark mint`'s machinery.
 pub(crate) struct MintFiles {
+    pub(crate) claim_codes: Option<PathBuf>,
+    pub(crate) claim_key: Option<PathBuf>,
     pub(crate) trust: Option<PathBuf>,
     pub(crate) ledger: Option<PathBuf>,
     pub(crate) cert: Option<PathBuf>,
@@ -421,6 +432,8 @@ fn sign(args: SignArgs) -> Result<u8> {
     };
     job.check_symbol_size(longest_serial(&args)?.as_deref())?;
     let files = MintFiles {
+        claim_codes: args.claim_codes.clone(),
+        claim_key: args.claim_key.clone(),
         trust: args.trust.clone(),
         ledger: args.ledger.clone(),
         cert: args.cert.clone(),

@@ -27,6 +27,11 @@ pub(crate) fn sign_pool(
 ) -> Result<u8> {
     // The pool first: a bad line refuses everything before a key is opened.
     let pool = SerialPool::read_file(pool_file)?;
+    let claims = crate::cmd::claims::Claims::open(
+        files.claim_codes.as_deref(),
+        files.claim_key.as_deref(),
+        true,
+    )?;
     let ledger_path = match (&key_file, &files.ledger) {
         (Some(key), ledger) => pipeline::ledger_path(key, ledger.as_deref()),
         (None, Some(ledger)) => ledger.clone(),
@@ -70,6 +75,8 @@ pub(crate) fn sign_pool(
             pool.len() as u64,
             false,
             MintFiles {
+                claim_codes: None,
+                claim_key: None,
                 trust: None,
                 ledger: files.ledger.clone(),
                 cert: None,
@@ -123,6 +130,9 @@ pub(crate) fn sign_pool(
         .map(|serial| {
             let signature = key.sign(&template.signing_message(serial))?;
             let element = template.element_string(Separator::Gs, serial, &signature);
+            if let Some(claims) = &claims {
+                claims.add_gs1(&job.gtin, serial)?;
+            }
             let line = job.line(serial, &element);
             progress.inc(1);
             line
@@ -138,6 +148,9 @@ pub(crate) fn sign_pool(
             hallmark_state::file::sync_filesystem(dir)?;
         }
         crate::cmd::mint::finish_sink(sink)?;
+        if let Some(claims) = claims {
+            claims.write()?;
+        }
         Ok(lines.len() as u64)
     });
     match written {

@@ -205,8 +205,8 @@ impl Args {
             qr_dir: None,
             qr_format: ImageFormat::Png,
             symbol: Symbol::Qr,
-            claim_codes: None,
-            claim_key: None,
+            claim_codes: files.claim_codes,
+            claim_key: files.claim_key,
             passphrase,
             gs1: Some(job),
         }
@@ -311,27 +311,11 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     };
     // The claim key and the claims file are checked before anything is
     // signed: a bad key or an existing file mints nothing.
-    let claim_key = match &args.claim_key {
-        Some(path) => Some(
-            hallmark_issuer::claim::ClaimKey::read(path)
-                .map_err(|e| CliError::context(format!("--claim-key {}", path.display()), e))?,
-        ),
-        None => None,
-    };
-    if let (Some(key), Some(path)) = (&claim_key, &args.claim_key)
-        && key.is_test_only()
-    {
-        eprintln!(
-            "hallmark: warning: {} is a published TEST-ONLY claim key; anyone can register the units it makes claim codes for",
-            path.display()
-        );
-    }
-    if let Some(path) = &args.claim_codes
-        && path.exists()
-    {
-        return Err(crate::cmd::files::already_exists(path));
-    }
-    let claims = std::sync::Mutex::new(Vec::<String>::new());
+    let claims = crate::cmd::claims::Claims::open(
+        args.claim_codes.as_deref(),
+        args.claim_key.as_deref(),
+        args.gs1.is_some(),
+    )?;
     let any = crate::signer::open_either(args.key.as_deref(), &args.passphrase, &args.signer)?;
     let key = any.signer();
     if let AnySigner::File(file_key) = &any
@@ -457,16 +441,10 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             &stop,
             &|n| progress.inc(n),
             |serial, code| -> Result<String> {
-                if let Some(key) = &claim_key
-                    && let Ok(c) = hallmark::UnverifiedCode::decode(&code)
-                {
-                    let unit = hallmark::aggregation::UnitId::Code {
-                        kid: c.kid(),
-                        serial: c.payload().serial(),
-                    };
-                    let row = format!("{code},{}\n", key.claim_code(&unit.to_string()).to_text());
-                    if let Ok(mut claims) = claims.lock() {
-                        claims.push(row);
+                if let Some(claims) = &claims {
+                    match &lines {
+                        Lines::Code(_) => claims.add_code(&code)?,
+                        Lines::Gs1(_) => claims.add_gs1_element(&code)?,
                     }
                 }
                 match &lines {
@@ -499,14 +477,8 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             // An interrupted run keeps its whole lines, under the --out name too:
             // exactly the codes the ledger records as emitted.
             finish_sink(sink)?;
-            if let Some(path) = &args.claim_codes {
-                let mut text = String::from("code,claim\n");
-                if let Ok(claims) = claims.lock() {
-                    text.extend(claims.iter().map(String::as_str));
-                }
-                durable::create(path, text.as_bytes(), durable::MODE_SECRET).map_err(|e| {
-                    CliError::context(format!("--claim-codes {}", path.display()), e)
-                })?;
+            if let Some(claims) = claims {
+                claims.write()?;
             }
             Ok(emitted)
         })()

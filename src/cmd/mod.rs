@@ -9,6 +9,7 @@ mod batches;
 mod bundle;
 pub(crate) mod cert;
 mod claim_key;
+mod claims;
 mod epcis;
 pub(crate) mod files;
 pub(crate) mod gs1;

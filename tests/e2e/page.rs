@@ -566,3 +566,126 @@ fn the_demo_claim_key_is_read_at_0644_only_because_it_is_test_only_and_warns() {
         "{err}"
     );
 }
+
+/// `gs1 sign --claim-codes` (hallmark's serials and an external pool whose
+/// serials need CSV quoting) writes `gtin,serial,claim`, mode 0600, and the
+/// service registers each GS1 unit with its own claim only.
+#[test]
+fn gs1_units_get_claim_codes_that_register_them() {
+    use std::os::unix::fs::PermissionsExt;
+    const GTIN: &str = "09506000134352";
+    let dir = tempdir();
+    let key = dir.path().join("claim.key");
+    assert!(
+        hallmark(&["claim-key", "new", "--out", p(&key)])
+            .run()
+            .status
+            .success()
+    );
+    let pool = dir.path().join("pool.txt");
+    std::fs::write(&pool, "AB,12\nQ\"7\n").unwrap();
+    let (demo, ledger) = (demo_key(), dir.path().join("demo.ledger"));
+    let sign = |name: &str, units: &[&str]| {
+        let (claims, out) = (
+            dir.path().join(format!("{name}.csv")),
+            dir.path().join(format!("{name}.txt")),
+        );
+        let mut args = vec![
+            "gs1",
+            "sign",
+            "--key",
+            p(&demo),
+            "--ledger",
+            p(&ledger),
+            "--gtin",
+            GTIN,
+            "--prod-date",
+            "2026-11-20",
+            "--format",
+            "hri",
+            "--claim-codes",
+            p(&claims),
+            "--claim-key",
+            p(&key),
+            "--out",
+            p(&out),
+        ];
+        args.extend_from_slice(units);
+        let run = hallmark(&args).run();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let mode = std::fs::metadata(&claims).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the claims file is secret");
+        let mut reader = csv::Reader::from_path(&claims).unwrap();
+        assert_eq!(reader.headers().unwrap(), vec!["gtin", "serial", "claim"]);
+        let rows: Vec<(String, String)> = reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                assert_eq!(&r[0], GTIN);
+                (r[1].to_owned(), r[2].to_owned())
+            })
+            .collect();
+        let units: Vec<String> = std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(rows.len(), units.len());
+        (rows, units)
+    };
+    let (own, own_units) = sign("own", &["--count", "2", "--new-ledger"]);
+    let (pooled, pool_units) = sign("pooled", &["--serials", p(&pool)]);
+    let mut serials: Vec<&str> = pooled.iter().map(|(s, _)| s.as_str()).collect();
+    serials.sort_unstable();
+    assert_eq!(serials, ["AB,12", "Q\"7"]);
+    // Claims existing already: nothing is signed again.
+    let again = hallmark(&[
+        "gs1",
+        "sign",
+        "--key",
+        p(&demo),
+        "--ledger",
+        p(&ledger),
+        "--gtin",
+        GTIN,
+        "--prod-date",
+        "2026-11-20",
+        "--count",
+        "1",
+        "--claim-codes",
+        p(&dir.path().join("own.csv")),
+        "--claim-key",
+        p(&key),
+    ])
+    .run();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("never overwritten"));
+
+    let db = dir.path().join("gs1-claims.db");
+    let server = serve(dir.path(), p(&db), &key, &["--rate-limit", "0"]);
+    let claim_of = |rows: &[(String, String)], hri: &str| {
+        rows.iter()
+            .find(|(serial, _)| hri.contains(&format!("(21){serial}(")))
+            .map(|(_, claim)| claim.clone())
+            .unwrap_or_else(|| panic!("no claim row for {hri}"))
+    };
+    let (a, b) = (&own_units[0], &pool_units[0]);
+    // Another unit's claim is refused; each unit's own registers it.
+    let wrong = register(server.port, a, &claim_of(&pooled, b), "owner-1");
+    assert_eq!(
+        wrong.status,
+        403,
+        "{}",
+        String::from_utf8_lossy(&wrong.body)
+    );
+    for (units, rows) in [(&own_units, &own), (&pool_units, &pooled)] {
+        for hri in units.iter() {
+            let r = register(server.port, hri, &claim_of(rows, hri), "owner-1");
+            assert_eq!(r.status, 201, "{hri}: {}", String::from_utf8_lossy(&r.body));
+        }
+    }
+}

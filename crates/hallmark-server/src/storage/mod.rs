@@ -375,6 +375,10 @@ pub struct ScanSummary {
     pub last: Option<u64>,
 }
 
+/// A unit's containment chain, its links as a parent and what it holds
+/// now ([`Storage::neighbourhood`]).
+pub type Neighbourhood = (Vec<Containment>, Vec<Link>, Vec<Descendant>);
+
 /// What the page shows of a verified unit ([`Storage::unit_facts`]).
 #[derive(Clone, Debug, Default)]
 pub struct UnitFacts {
@@ -779,7 +783,7 @@ pub trait Storage: Send + Sync + 'static {
         unit: &str,
         depth: usize,
         limit: u32,
-    ) -> Result<(Vec<Containment>, Vec<Link>, Vec<Descendant>), StorageError> {
+    ) -> Result<Neighbourhood, StorageError> {
         run(self, false, |sql| {
             Ok((
                 graph::contained_in(sql, unit, depth)?,

@@ -64,6 +64,44 @@ pub struct SqliteStorage {
     readers: Vec<Mutex<Connection>>,
     next_reader: std::sync::atomic::AtomicUsize,
     pruned: PruneClock,
+    /// Dropped with the storage, which stops the checkpointer.
+    _checkpointer: Option<std::sync::mpsc::Sender<()>>,
+}
+
+/// How often the checkpointer copies the WAL into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// WAL pages after which a commit checkpoints by itself: only if the
+/// checkpointer cannot keep up (or has failed), to bound the WAL (about
+/// 80 MB).
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 20_000;
+
+/// Copies the WAL into the database file from a thread of its own
+/// (`PRAGMA wal_checkpoint(PASSIVE)`, beside readers and the writer), so that
+/// no commit waits for a checkpoint: with SQLite's automatic checkpoint,
+/// every thousandth page of WAL made one commit (and every request waiting
+/// behind it) tens of milliseconds slower. Stops when `stop` is dropped.
+fn checkpointer(path: &Path) -> Result<std::sync::mpsc::Sender<()>, StorageError> {
+    let conn = Connection::open(path).map_err(db)?;
+    conn.execute_batch("PRAGMA busy_timeout = 5000;")
+        .map_err(db)?;
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".to_owned())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(CHECKPOINT_EVERY)
+            {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    // Commits checkpoint by themselves past the bound.
+                    tracing::warn!("WAL checkpoint failed: {e}");
+                }
+            }
+        })
+        .map_err(|e| StorageError::Batch {
+            message: format!("cannot start the WAL checkpointer: {e}"),
+        })?;
+    Ok(stop)
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -109,7 +147,12 @@ impl SqliteStorage {
                 mode,
             });
         }
+        conn.execute_batch(&format!(
+            "PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
+        ))
+        .map_err(db)?;
         let mut storage = SqliteStorage::setup(conn)?;
+        storage._checkpointer = Some(checkpointer(path)?);
         let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
         for _ in 0..readers {
             let reader = Connection::open_with_flags(
@@ -146,6 +189,7 @@ impl SqliteStorage {
             readers: Vec::new(),
             next_reader: std::sync::atomic::AtomicUsize::new(0),
             pruned: PruneClock::default(),
+            _checkpointer: None,
         })
     }
 
