@@ -39,12 +39,16 @@ CHECKS="not_a_server_error,status_code_conformance,content_type_conformance,resp
 fuzz_backend() {
     local name="$1" db="$2"
     echo "--- fuzzing the API on $name"
-    local status_token batches_token scans_token
+    local status_token batches_token scans_token service_token reports_token
     status_token="$("$HALLMARK" token create --db "$db" --name "fuzz-status-$$" --scope status)"
     batches_token="$("$HALLMARK" token create --db "$db" --name "fuzz-batches-$$" --scope batches)"
     scans_token="$("$HALLMARK" token create --db "$db" --name "fuzz-scans-$$" --scope scans)"
+    service_token="$("$HALLMARK" token create --db "$db" --name "fuzz-service-$$" --scope service)"
+    reports_token="$("$HALLMARK" token create --db "$db" --name "fuzz-reports-$$" --scope reports)"
     # A generous rate limit: the fuzzer is one client sending as fast as it can.
-    hm_start_server "$db" "$WORK/serve-$name.log" --rate-limit 100000
+    # The demo claim key turns registrations on (without one they answer 503).
+    hm_start_server "$db" "$WORK/serve-$name.log" --rate-limit 100000 \
+        --claim-key keys.example/claim-demo-TEST-ONLY.key
     local url="http://127.0.0.1:$PORT/openapi.json" rc=0
     "$VENV/bin/st" run "$url" --checks "$CHECKS" -n "$EXAMPLES" --generation-deterministic \
         --exclude-path /v1/batches --exclude-path /v1/scans \
@@ -56,6 +60,11 @@ fuzz_backend() {
         --include-path /v1/scans -H "Authorization: Bearer $scans_token" || rc=1
     "$VENV/bin/st" run "$url" --checks "$CHECKS" -n "$EXAMPLES" --generation-deterministic \
         --include-path /v1/scans || rc=1
+    # Service history with a service token, reports with a reports token.
+    "$VENV/bin/st" run "$url" --checks "$CHECKS" -n "$EXAMPLES" --generation-deterministic \
+        --include-path-regex '/events$' -H "Authorization: Bearer $service_token" || rc=1
+    "$VENV/bin/st" run "$url" --checks "$CHECKS" -n "$EXAMPLES" --generation-deterministic \
+        --include-path /v1/reports -H "Authorization: Bearer $reports_token" || rc=1
     hm_stop_server
     if grep -q "internal error" "$WORK/serve-$name.log"; then
         echo "the server logged internal errors:"

@@ -188,6 +188,17 @@ fn history_and_reports(dir: &Path, db: &str) {
     );
     assert_eq!(r.status, 201, "{}", text(&r));
 
+    // A page size or start outside what the API documents is refused.
+    for (query, kind) in [
+        ("limit=0", "invalid-limit"),
+        ("limit=501", "invalid-limit"),
+        ("after=9223372036854775808", "invalid-after"),
+    ] {
+        let r = s.get(&format!("{events}?{query}"), Some(&service));
+        assert_eq!(r.status, 400, "{query}: {}", text(&r));
+        assert_eq!(r.json()["error"], kind, "{query}");
+    }
+
     // The history, paged (oldest first, by id), in full with the token.
     let r = s.get(&format!("{events}?limit=2"), Some(&service));
     assert_eq!(r.status, 200, "{}", text(&r));

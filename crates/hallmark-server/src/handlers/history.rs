@@ -284,15 +284,40 @@ pub(crate) async fn add_lot_event(
 pub struct HistoryPage {
     /// Ids above this one.
     pub after: Option<u64>,
-    /// Page size (default 50, at most 500).
-    pub limit: Option<u32>,
+    /// Page size (default 50, 1 to 500).
+    pub limit: Option<u64>,
 }
 
 impl HistoryPage {
-    fn limit(&self) -> u32 {
-        self.limit
-            .unwrap_or(HISTORY_PAGE.0)
-            .clamp(1, HISTORY_PAGE.1)
+    /// The id to start after (0 by default), or 400 `invalid-after` past
+    /// the largest id a database holds (2^63 - 1).
+    fn after(&self) -> Result<u64, ApiError> {
+        let after = self.after.unwrap_or(0);
+        if i64::try_from(after).is_err() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-after",
+                format!("after must be at most {}, not {after}", i64::MAX),
+            ));
+        }
+        Ok(after)
+    }
+
+    /// The page size, or 400 `invalid-limit` outside 1 to 500.
+    fn limit(&self) -> Result<u32, ApiError> {
+        match self.limit {
+            None => Ok(HISTORY_PAGE.0),
+            Some(l) => u32::try_from(l)
+                .ok()
+                .filter(|l| (1..=HISTORY_PAGE.1).contains(l))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid-limit",
+                        format!("limit must be 1 to {}, not {l}", HISTORY_PAGE.1),
+                    )
+                }),
+        }
     }
 }
 
@@ -324,10 +349,8 @@ fn events_page(
     page: &HistoryPage,
     full: bool,
 ) -> Result<Json<EventsBody>, ApiError> {
-    let limit = page.limit();
-    let (events, count) = state
-        .storage()
-        .events(&unit, page.after.unwrap_or(0), limit)?;
+    let limit = page.limit()?;
+    let (events, count) = state.storage().events(&unit, page.after()?, limit)?;
     let next = (events.len() as u32 == limit)
         .then(|| events.last().map(|e| e.id))
         .flatten();
@@ -347,7 +370,7 @@ fn events_page(
     params(
         ("code" = String, Path, description = "The unit's code (as for `GET /v1/codes/{code}`), percent-encoded"),
         ("after" = Option<u64>, Query, description = "Events with ids above this one (the previous page's `next`)"),
-        ("limit" = Option<u32>, Query, description = "Page size: default 50, at most 500"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size: default 50, 1 to 500 (else 400 `invalid-limit`)"),
     ),
     security((), ("token" = [])),
     responses(
@@ -381,7 +404,7 @@ pub(crate) async fn events(
         ("part" = String, Path, description = "The part number: 1 to 64 printable ASCII characters, no leading or trailing space"),
         ("lot" = String, Path, description = "The lot, as `part`"),
         ("after" = Option<u64>, Query, description = "Events with ids above this one (the previous page's `next`)"),
-        ("limit" = Option<u32>, Query, description = "Page size: default 50, at most 500"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size: default 50, 1 to 500 (else 400 `invalid-limit`)"),
     ),
     security((), ("token" = [])),
     responses(
@@ -486,7 +509,7 @@ pub(crate) async fn report(
     tag = "history",
     params(
         ("after" = Option<u64>, Query, description = "Reports with ids above this one (the previous page's `next`)"),
-        ("limit" = Option<u32>, Query, description = "Page size: default 50, at most 500"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size: default 50, 1 to 500 (else 400 `invalid-limit`)"),
     ),
     security(("token" = [])),
     responses(
@@ -501,8 +524,8 @@ pub(crate) async fn reports(
     _auth: Authorized<ReportsScope>,
     Query(page): Query<HistoryPage>,
 ) -> Result<Json<ReportsBody>, ApiError> {
-    let limit = page.limit();
-    let after = page.after.unwrap_or(0);
+    let limit = page.limit()?;
+    let after = page.after()?;
     read_only(state, move |state| {
         let rows = state.storage().reports(after, limit)?;
         let next = (rows.len() as u32 == limit)
