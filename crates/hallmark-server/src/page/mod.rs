@@ -217,7 +217,7 @@ struct Seen {
 
 /// Everything the page shows, read on the async thread where the storage
 /// allows ([`read_only`]); `true` when the visit counts as a check and is
-/// still to be recorded ([`record_visit`], off the async threads).
+/// still to be recorded ([`record_visit`]).
 fn look(state: &AppState, code: &str, client: Option<IpAddr>) -> Result<(Seen, bool), ApiError> {
     let j = judge(state, code)?;
     let graph = crate::handlers::graph::unit_graph(state, &j)?;

@@ -382,7 +382,10 @@ pub type Neighbourhood = (Vec<Containment>, Vec<Link>, Vec<Descendant>);
 /// What the page shows of a verified unit ([`Storage::unit_facts`]).
 #[derive(Clone, Debug, Default)]
 pub struct UnitFacts {
-    /// Where an authenticated scanner first saw it.
+    /// Where an authenticated scanner (a `scans` token) first saw it, of
+    /// the locations still kept: what the page shows as "first checked at".
+    /// Anonymous locations are only what a client typed, so they are never
+    /// shown.
     pub first_place: Option<String>,
     /// Its registration, if registered.
     pub registration: Option<RegistrationSummary>,
@@ -695,17 +698,9 @@ pub trait Storage: Send + Sync + 'static {
         })
     }
 
-    /// Where a code was first seen by an authenticated scanner (a `scans`
-    /// token), of the locations still kept: what the page shows as "first
-    /// checked at". Anonymous locations are only what a client typed, so
-    /// they are never shown.
-    fn first_place(&self, kid: KeyId, serial: u64) -> Result<Option<String>, StorageError> {
-        run(self, false, |sql| first_place(sql, kid, serial))
-    }
-
     /// What the page shows of a verified unit beside its verdict and scans,
     /// read in one transaction: where it was first seen by an authenticated
-    /// scanner ([`Storage::first_place`]), its registration
+    /// scanner ([`UnitFacts::first_place`]), its registration
     /// ([`RegistrationStore::registration_summary`]) and its history
     /// ([`HistoryStore::history_summary`]) under the unit identity `unit`.
     fn unit_facts(&self, kid: KeyId, serial: u64, unit: &str) -> Result<UnitFacts, StorageError> {
