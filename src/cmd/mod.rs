@@ -22,6 +22,7 @@ pub(crate) mod mint;
 mod qr;
 mod revocations;
 mod serve;
+mod shell;
 mod status;
 mod token;
 mod trust;
@@ -55,6 +56,8 @@ pub(crate) enum Command {
     Token(token::Command),
     #[command(subcommand)]
     Status(status::Command),
+    Completions(shell::CompletionsArgs),
+    Man(shell::ManArgs),
 }
 
 impl Command {
@@ -78,6 +81,8 @@ impl Command {
             Command::Serve(args) => serve::run(args),
             Command::Token(cmd) => token::run(cmd),
             Command::Status(cmd) => status::run(cmd),
+            Command::Completions(args) => shell::completions(args),
+            Command::Man(args) => shell::man(args),
         }
     }
 }
