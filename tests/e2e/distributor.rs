@@ -419,3 +419,102 @@ fn trust_list_and_remove_and_a_key_added_twice() {
     let codes = mint_demo(dir.path(), 1, &[]);
     verify(&trust).today(TODAY).args(&[&codes[0]]).ok();
 }
+
+/// `inspect FILE` of each signed file hallmark writes: its type, signer and
+/// contents, marked UNVERIFIED, as text and JSON.
+#[test]
+fn inspect_shows_signed_files_marked_unverified() {
+    let dir = tempdir();
+    let d = dir.path();
+    let ledger = d.join("demo.ledger");
+    mint(&demo_key()).count(10).ledger(&ledger).ok();
+    let manifest = d.join("batches.manifest");
+    batches_export(&demo_key())
+        .ledger(&ledger)
+        .out(&manifest)
+        .ok();
+    let (_, rev_key) = revocation_signer(d);
+    let list = d.join("list.toml");
+    std::fs::write(
+        &list,
+        "[[range]]\nkid = \"8608b1b7\"\nfirst = 0\nlast = 9999\nreason = \"recalled\"\ndate = 2026-11-01\n",
+    )
+    .unwrap();
+    let snapshot = d.join("r.bin");
+    revocations_build(&rev_key, &list, 5, &snapshot).ok();
+    let root = new_key(d, "acme-root");
+    let registry = new_key(d, "registry");
+    let cert = d.join("registry.cert");
+    hallmark(&[
+        "cert",
+        "issue",
+        "--root",
+        p(&root),
+        p(&d.join("registry.pub")),
+    ])
+    .args(&["--valid-from", "2026-01-01", "--valid-until", "2027-12-31"])
+    .args(&["--usage", "registry"])
+    .out(&cert)
+    .ok();
+    let bundle = d.join("bundle.bin");
+    hallmark(&["trust", "bundle", "build", "--key", p(&registry)])
+        .args(&["--cert", p(&cert), "--sequence", "3"])
+        .out(&bundle)
+        .ok();
+
+    let inspect = |file: &Path| {
+        let text = hallmark(&["inspect", p(file)]).ok();
+        let json = hallmark(&["inspect", "--json", p(file)]).ok();
+        let v: serde_json::Value = serde_json::from_str(stdout(&json).trim()).unwrap();
+        assert_eq!(v["verified"], false, "{v}");
+        assert_eq!(v["status"], "UNVERIFIED", "{v}");
+        (stdout(&text), v)
+    };
+    let (text, v) = inspect(&manifest);
+    assert!(text.starts_with("UNVERIFIED"), "{text}");
+    assert_eq!(v["type"], "batch-manifest", "{v}");
+    assert_eq!(v["kid"], "8608b1b7");
+    let batch = &v["document"]["batches"][0];
+    assert_eq!(batch["count"], 10, "{v}");
+    assert_eq!(batch["part"], "DRN-2980", "{v}");
+    assert_eq!(batch["serials"], "0\u{2013}9", "{v}");
+    assert!(
+        text.contains("0\u{2013}9") && text.contains("DRN-2980"),
+        "{text}"
+    );
+
+    let (text, v) = inspect(&snapshot);
+    assert_eq!(v["type"], "revocation-snapshot", "{v}");
+    assert_eq!(v["document"]["sequence"], 5, "{v}");
+    assert_eq!(
+        v["document"]["ranges"][0]["serials"], "0\u{2013}9999",
+        "{v}"
+    );
+    assert_eq!(v["document"]["ranges"][0]["reason"], "recalled", "{v}");
+    assert!(
+        v["document"]["issued"].as_str().unwrap().ends_with('Z'),
+        "{v}"
+    );
+    assert!(
+        text.starts_with("UNVERIFIED") && text.contains("0\u{2013}9999"),
+        "{text}"
+    );
+
+    let (text, v) = inspect(&cert);
+    assert_eq!(v["type"], "certificate", "{v}");
+    assert_eq!(v["document"]["name"], "registry", "{v}");
+    assert_eq!(v["document"]["valid_until"], "2027-12-31", "{v}");
+    assert!(text.contains("registry"), "{text}");
+
+    let (text, v) = inspect(&bundle);
+    assert_eq!(v["type"], "trust-bundle", "{v}");
+    assert_eq!(v["document"]["sequence"], 3, "{v}");
+    assert_eq!(v["document"]["certificates"][0]["name"], "registry", "{v}");
+    assert!(text.starts_with("UNVERIFIED"), "{text}");
+
+    // Not a hallmark file: refused, exit 1.
+    let junk = d.join("junk.bin");
+    std::fs::write(&junk, [1u8; 100]).unwrap();
+    let out = hallmark(&["inspect", p(&junk)]).run();
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+}
