@@ -272,16 +272,18 @@ fn load_bundle(args: &Args, trust: &TrustStore, path: &Path) -> Result<hallmark:
         })?;
     let registry = bundle.registry();
     eprintln!(
-        "trust bundle {} sequence {} from {}: {} certificates, {} receipted manifests ({} serials), \
-         {} revocations, {} compromised keys; loaded in {} ms",
+        "trust bundle {} sequence {} from {}: {}, {} ({}), {}, {}; loaded in {} ms",
         path.display(),
         bundle.sequence,
         bundle.signer,
-        bundle.certificates,
-        bundle.manifests,
-        registry.serials(),
-        bundle.revocations().revocations().len(),
-        registry.compromised_keys(),
+        plural(bundle.certificates, "certificate"),
+        plural(bundle.manifests, "receipted manifest"),
+        plural(
+            usize::try_from(registry.serials()).unwrap_or(usize::MAX),
+            "serial"
+        ),
+        plural(bundle.revocations().revocations().len(), "revocation"),
+        plural(registry.compromised_keys(), "compromised key"),
         started.elapsed().as_millis()
     );
     Ok(bundle)
@@ -686,13 +688,11 @@ pub(crate) fn run(args: Args) -> Result<u8> {
                 .collect();
             run.chunk(&items)?;
             let lines = scans.lines_read();
-            let secs = started.elapsed().as_secs_f64();
-            let rate = if secs > 0.0 {
-                (lines as f64 / secs) as u64
-            } else {
-                0
-            };
-            bar.set_message(format!("{} ({rate} codes/s)", plural(lines, "code")));
+            bar.set_message(format!(
+                "{} ({})",
+                plural(lines, "code"),
+                rate(lines as u64, started)
+            ));
             bar.set_position(if len.is_some() {
                 scans.bytes_read()
             } else {
@@ -769,8 +769,9 @@ fn aggregation<W: Write>(args: &Args, run: &mut Run<'_, W>, trust: &TrustStore) 
     let leaves: Vec<_> = set.leaves().collect();
     let bar = crate::output::progress_bar(
         Some(leaves.len() as u64),
-        "{spinner} verifying [{bar:40}] {pos}/{len} codes ({per_sec}, ETA {eta})",
+        "{spinner} verifying [{bar:40}] {pos}/{len} codes ({msg}, ETA {eta})",
     );
+    let started = std::time::Instant::now();
     for (c, chunk) in leaves.chunks(CHUNK).enumerate() {
         let items: Vec<Item> = chunk
             .par_iter()
@@ -789,6 +790,7 @@ fn aggregation<W: Write>(args: &Args, run: &mut Run<'_, W>, trust: &TrustStore) 
             .collect();
         run.chunk(&items)?;
         bar.inc(items.len() as u64);
+        bar.set_message(rate(bar.position(), started));
     }
     bar.finish_and_clear();
     let total: usize = run.counts.values().sum();
@@ -845,15 +847,15 @@ fn aggregation<W: Write>(args: &Args, run: &mut Run<'_, W>, trust: &TrustStore) 
     }
     run.out.flush()?;
     eprintln!(
-        "aggregation: parent {parent}, signed by {signer} ({}), {} at {time}{}, {} manifests, \
-         {total} children: {}",
+        "aggregation: parent {parent}, signed by {signer} ({}), {} at {time}{}, {}, {}: {}",
         root.kid,
         root.bizstep,
         root.location
             .as_deref()
             .map(|l| format!(" in {l:?}"))
             .unwrap_or_default(),
-        set.len(),
+        plural(set.len(), "manifest"),
+        children(total),
         if counts.is_empty() {
             "none".to_owned()
         } else {
@@ -869,8 +871,11 @@ fn aggregation<W: Write>(args: &Args, run: &mut Run<'_, W>, trust: &TrustStore) 
             })
             .collect();
         eprintln!(
-            "spot check: open the box and find these {} children: {}",
-            named.len(),
+            "spot check: open the box and find {}: {}",
+            match named.len() {
+                1 => "this child".to_owned(),
+                n => format!("these {n} children"),
+            },
             named.join("; ")
         );
     }
@@ -923,11 +928,31 @@ fn never_scanned<W: Write>(
         writeln!(out, "{}", json!({"never_scanned": missing}))?;
     }
     eprintln!(
-        "expect: {} of {} children never scanned",
+        "expect: {} of {} never scanned",
         missing.len(),
-        scanned.len()
+        children(scanned.len())
     );
     Ok(())
+}
+
+/// `1 child`, `5 children`.
+fn children(n: usize) -> String {
+    if n == 1 {
+        "1 child".to_owned()
+    } else {
+        format!("{n} children")
+    }
+}
+
+/// Whole codes per second since `started`: `5120 codes/s`.
+fn rate(codes: u64, started: std::time::Instant) -> String {
+    let secs = started.elapsed().as_secs_f64();
+    let rate = if secs > 0.0 {
+        (codes as f64 / secs) as u64
+    } else {
+        0
+    };
+    format!("{rate} codes/s")
 }
 
 /// What a refused code claims, for `--json`'s `unverified` field: its key id

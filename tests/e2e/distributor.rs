@@ -129,6 +129,30 @@ fn verify_on_a_terminal_says_it_waits_for_codes() {
     );
 }
 
+/// On a terminal, verify's progress bar on a file counts codes, not bytes.
+#[test]
+fn verify_progress_bar_counts_codes() {
+    if !std::path::Path::new("/usr/bin/script").exists() {
+        assert!(std::env::var_os("CI").is_none(), "script(1) is needed under CI");
+        println!("SKIP verify_progress_bar_counts_codes: no script(1)");
+        return;
+    }
+    let dir = tempdir();
+    let codes = mint_demo(dir.path(), 5000, &[]);
+    let file = dir.path().join("codes.txt");
+    std::fs::write(&file, codes.join("\n")).unwrap();
+    let command = format!(
+        "{BIN} verify --trust {} --today {TODAY} --input {} > /dev/null",
+        p(&demo_trust()),
+        p(&file)
+    );
+    let out = run_program("script", &["-qec", &command, "/dev/null"]);
+    let text = stdout(&out);
+    assert!(text.contains("verified 5000 codes"), "{text}");
+    assert!(text.contains(" codes (") && text.contains(" codes/s)"), "{text}");
+    assert!(!text.contains("iB"), "no bytes: {text}");
+}
+
 #[test]
 fn verify_reads_hallmarks_own_csv_by_column() {
     let dir = tempdir();
