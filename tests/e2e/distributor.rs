@@ -133,7 +133,10 @@ fn verify_on_a_terminal_says_it_waits_for_codes() {
 #[test]
 fn verify_progress_bar_counts_codes() {
     if !std::path::Path::new("/usr/bin/script").exists() {
-        assert!(std::env::var_os("CI").is_none(), "script(1) is needed under CI");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "script(1) is needed under CI"
+        );
         println!("SKIP verify_progress_bar_counts_codes: no script(1)");
         return;
     }
@@ -149,7 +152,10 @@ fn verify_progress_bar_counts_codes() {
     let out = run_program("script", &["-qec", &command, "/dev/null"]);
     let text = stdout(&out);
     assert!(text.contains("verified 5000 codes"), "{text}");
-    assert!(text.contains(" codes (") && text.contains(" codes/s)"), "{text}");
+    assert!(
+        text.contains(" codes (") && text.contains(" codes/s)"),
+        "{text}"
+    );
     assert!(!text.contains("iB"), "no bytes: {text}");
 }
 
@@ -541,4 +547,88 @@ fn inspect_shows_signed_files_marked_unverified() {
     std::fs::write(&junk, [1u8; 100]).unwrap();
     let out = hallmark(&["inspect", p(&junk)]).run();
     assert_eq!(code(&out), 1, "{}", stdout(&out));
+}
+
+/// Serves `body` with status 200 to one connection on 127.0.0.1; returns
+/// its base URL.
+fn serve_once(body: Vec<u8>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut reader = BufReader::new(&stream);
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = (&stream).write_all(head.as_bytes());
+        let _ = (&stream).write_all(&body);
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+/// `trust pull` without --trust verifies against the default trust store
+/// when there is one.
+#[test]
+fn trust_pull_verifies_against_the_default_trust_store() {
+    let dir = tempdir();
+    let d = dir.path();
+    let root = new_key(d, "acme-root");
+    let registry = new_key(d, "registry");
+    let cert = d.join("registry.cert");
+    hallmark(&[
+        "cert",
+        "issue",
+        "--root",
+        p(&root),
+        p(&d.join("registry.pub")),
+    ])
+    .args(&["--valid-from", "2026-01-01", "--valid-until", "2027-12-31"])
+    .args(&["--usage", "registry"])
+    .out(&cert)
+    .ok();
+    let bundle = d.join("bundle.bin");
+    hallmark(&["trust", "bundle", "build", "--key", p(&registry)])
+        .args(&["--cert", p(&cert), "--sequence", "3"])
+        .out(&bundle)
+        .ok();
+    let bytes = std::fs::read(&bundle).unwrap();
+    let pull = |out: &Path| {
+        at_home(
+            d,
+            true,
+            &["trust", "pull", "--server", &serve_once(bytes.clone())],
+        )
+        .args(&["--out", p(out)])
+        .env("HALLMARK_STATE_DIR", p(&d.join("state")))
+        .run()
+    };
+    // No default store: written unverified, as before.
+    let out = pull(&d.join("a.bin"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("verified"), "{}", stderr(&out));
+    // A default store without the bundle's root: refused, nothing written.
+    at_home(d, true, &["trust", "add", p(&demo_pub())]).ok();
+    let out = pull(&d.join("b.bin"));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(!d.join("b.bin").exists());
+    // With the root: verified.
+    at_home(
+        d,
+        true,
+        &["trust", "add", "--root", p(&d.join("acme-root.pub"))],
+    )
+    .ok();
+    let out = pull(&d.join("c.bin"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("verified"), "{}", stderr(&out));
 }
