@@ -207,4 +207,30 @@ mod tests {
         assert!(TrustStore::from_toml(&rest).unwrap().keys().is_empty());
         assert!(TrustStore::remove_from_toml(&rest, "a").unwrap().is_none());
     }
+
+    #[test]
+    fn removes_a_certificate_by_name_and_refuses_a_root_it_needs() {
+        use crate::testkit::{Key, cert, certify};
+        let (root, line) = (Key::new(1), Key::new(2));
+        let bytes = certify(&root, &cert(&line, "line3", crate::Usage::CODES));
+        let root_entry = TrustedKey::new("acme-root", root.public(), None, None).unwrap();
+        let text = TrustStore::append_root_to_toml(None, root_entry).unwrap();
+        let text = TrustStore::append_certificate_to_toml(Some(&text), &bytes).unwrap();
+        // The root is still needed by the certificate: refused, with why.
+        assert!(TrustStore::remove_from_toml(&text, "acme-root").is_err());
+        let (rest, removed) = TrustStore::remove_from_toml(&text, "line3")
+            .unwrap()
+            .unwrap();
+        assert_eq!(removed.kid(), line.kid());
+        assert!(
+            !rest.contains("[[certificate]]") && !rest.contains("# certificate"),
+            "{rest}"
+        );
+        let store = TrustStore::from_toml(&rest).unwrap();
+        assert_eq!((store.roots().len(), store.keys().len()), (1, 0));
+        let (rest, _) = TrustStore::remove_from_toml(&rest, &root.kid().to_string())
+            .unwrap()
+            .unwrap();
+        assert!(TrustStore::from_toml(&rest).unwrap().roots().is_empty());
+    }
 }
