@@ -3,7 +3,7 @@
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use hallmark::aggregation::{AggregationManifest, AggregationSet, Child, UnitId};
@@ -12,6 +12,7 @@ use hallmark::{Date, RevocationSnapshot, TrustStore, Verdict, Verifier};
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
+use crate::cmd::trust::{TRUST_ENV, plural};
 use crate::cmd::{load_trust, now_secs, parse_date, parse_duration, today};
 use crate::output::{echo, payload_text};
 use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
@@ -25,10 +26,60 @@ const CHUNK: usize = 4096;
 /// The verdict of a scanned unit the --expect manifests do not list.
 const NOT_IN_AGGREGATION: &str = "not-in-aggregation";
 
+/// `--max-age`: seconds, and the unit it was given in (to answer in it).
+#[derive(Clone, Copy, Debug)]
+struct MaxAge {
+    secs: u64,
+    /// Seconds per unit, and the unit's name.
+    unit: (u64, &'static str),
+    /// The number given.
+    given: u64,
+}
+
+impl MaxAge {
+    /// Parses as [`parse_duration`] does, keeping the unit.
+    fn parse(s: &str) -> Result<MaxAge, String> {
+        let secs = parse_duration(s)?;
+        let unit = match s.trim_start_matches(|c: char| c.is_ascii_digit()) {
+            "m" => (60, "minute"),
+            "h" => (3600, "hour"),
+            "d" => (86_400, "day"),
+            "w" => (604_800, "week"),
+            _ => (1, "second"),
+        };
+        Ok(MaxAge {
+            secs,
+            unit,
+            given: secs / unit.0,
+        })
+    }
+
+    /// `9 days old, older than --max-age 7d`: an age in this unit (whole
+    /// units, rounded down).
+    fn older(&self, age: u64) -> String {
+        let (scale, name) = self.unit;
+        let short = match name {
+            "second" => "s",
+            "minute" => "m",
+            "hour" => "h",
+            "day" => "d",
+            _ => "w",
+        };
+        format!(
+            "{} old, older than --max-age {}{short}",
+            plural(usize::try_from(age / scale).unwrap_or(usize::MAX), name),
+            self.given
+        )
+    }
+}
+
 /// Verify codes offline against a trust store.
 ///
 /// Verifies the CODEs given, or the codes in --input FILE, or one code per line
 /// from stdin (blank lines are skipped), or the QR codes found in --image photos.
+/// CSV input (`hallmark mint --format csv`): --column NAME|N picks the field
+/// holding the code; a file whose first line is hallmark's own CSV header
+/// (`serial,code,...`) is read by its `code` column without --column.
 /// A code may be in any case, grouped with `-` or spaces, prefixed by a scanner's
 /// symbology identifier (e.g. `]Q1`), or a verification URL ending in the code.
 /// Prints one line per code, in input order: the verdict, the code, and the
@@ -78,36 +129,59 @@ const NOT_IN_AGGREGATION: &str = "not-in-aggregation";
 /// object {"never_scanned": [{unit, code, manifest}, ...]}), and their count
 /// on stderr.
 ///
+/// Trust store: --trust FILE, else $HALLMARK_TRUST, else the default trust
+/// store $XDG_CONFIG_HOME/hallmark/trust.toml, else
+/// ~/.config/hallmark/trust.toml (`hallmark trust add KEY.pub` without
+/// --trust writes there).
+///
+/// With --json, a code that decodes but is not accepted on its signature
+/// (bad-signature, unknown-key, key-not-valid, out-of-scope) has what it
+/// claims in `unverified` {kid, payload, note}: NOT verified, for incident
+/// reports only; `payload` stays null (it is only ever verified data).
+///
 /// Exit status: 0 every code genuine (or stale), 1 any other verdict (or no codes
 /// given), 2 usage or I/O error, or revocation data or a trust bundle refused
 /// (bad signature, not from a revocation signer or certified registry key, or
 /// older than a snapshot or bundle already seen).
 ///
 /// Examples:
+///   hallmark verify 0630HCDQ...            (the default trust store)
 ///   hallmark verify --trust trust.toml 0630HCDQ...
+///   hallmark verify --input labels.csv --column code
 ///   hallmark verify --trust trust.toml --json --input scanned.txt \
 ///       --revocations revocations.bin --seen seen.journal --location "Dock 4"
 ///   hallmark verify --trust trust.toml --image label.jpg
+///   scanner-photo | hallmark verify --image -
 ///   hallmark verify --trust roots.toml --bundle bundle.bin --input scanned.txt
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
-    /// The trust store (TOML) listing the issuer keys to accept.
-    #[arg(long, value_name = "FILE")]
-    trust: PathBuf,
+    /// The trust store (TOML) listing the issuer keys to accept (default:
+    /// $HALLMARK_TRUST, else $XDG_CONFIG_HOME/hallmark/trust.toml, else
+    /// ~/.config/hallmark/trust.toml).
+    #[arg(long, value_name = "FILE", env = TRUST_ENV)]
+    trust: Option<PathBuf>,
     /// Print one JSON object per code: verdict, error, detail, code, kid,
     /// key_name, payload, revocation (the fields of the service's API), and
     /// line, input, reason, first_seen ({line} in this input, or {time,
     /// time_rfc3339, location} from --seen: time in seconds since 1970,
-    /// time_rfc3339 the same in RFC 3339 UTC), source; `key` is the old name
-    /// of key_name, kept for one release.
+    /// time_rfc3339 the same in RFC 3339 UTC), source, unverified (what a
+    /// refused code claims, NOT verified: {kid, payload, note}, else null);
+    /// `key` is the old name of key_name, kept for one release.
     #[arg(long)]
     json: bool,
     /// Read codes from FILE, one per line (default: stdin when no CODE is given);
     /// a UTF-8 byte order mark at the start is ignored.
     #[arg(long, value_name = "FILE", conflicts_with = "codes")]
     input: Option<PathBuf>,
-    /// Find and verify the QR codes in these photos (PNG or JPEG).
+    /// Read --input (or stdin) as CSV, the code in column NAME (a field of
+    /// the header, the first line) or N (1-based; the first line is still
+    /// the header, and skipped), as `hallmark mint --format csv` writes it
+    /// (`--column code`, or `--column url`).
+    #[arg(long, value_name = "NAME|N", conflicts_with_all = ["codes", "image"])]
+    column: Option<String>,
+    /// Find and verify the QR codes in these photos (PNG or JPEG); `-` reads
+    /// one photo from stdin (at most as large as a photo file may be).
     #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["codes", "input"])]
     image: Vec<PathBuf>,
     /// A signed revocation snapshot (from `hallmark revocations build` or `pull`).
@@ -125,8 +199,8 @@ pub(crate) struct Args {
     #[arg(long = "cert", value_name = "FILE")]
     certs: Vec<PathBuf>,
     /// Revocation data older than this is stale: 30m, 12h, 7d, 2w (default 7d).
-    #[arg(long, value_name = "AGE", value_parser = parse_duration, default_value = "7d")]
-    max_age: u64,
+    #[arg(long, value_name = "AGE", value_parser = MaxAge::parse, default_value = "7d")]
+    max_age: MaxAge,
     /// Where the highest snapshot sequence seen is kept, to refuse rollbacks
     /// (default: $HALLMARK_STATE_DIR, else $XDG_STATE_HOME/hallmark, else
     /// ~/.local/state/hallmark).
@@ -198,16 +272,18 @@ fn load_bundle(args: &Args, trust: &TrustStore, path: &Path) -> Result<hallmark:
         })?;
     let registry = bundle.registry();
     eprintln!(
-        "trust bundle {} sequence {} from {}: {} certificates, {} receipted manifests ({} serials), \
-         {} revocations, {} compromised keys; loaded in {} ms",
+        "trust bundle {} sequence {} from {}: {}, {} ({}), {}, {}; loaded in {} ms",
         path.display(),
         bundle.sequence,
         bundle.signer,
-        bundle.certificates,
-        bundle.manifests,
-        registry.serials(),
-        bundle.revocations().revocations().len(),
-        registry.compromised_keys(),
+        plural(bundle.certificates, "certificate"),
+        plural(bundle.manifests, "receipted manifest"),
+        plural(
+            usize::try_from(registry.serials()).unwrap_or(usize::MAX),
+            "serial"
+        ),
+        plural(bundle.revocations().revocations().len(), "revocation"),
+        plural(registry.compromised_keys(), "compromised key"),
         started.elapsed().as_millis()
     );
     Ok(bundle)
@@ -366,6 +442,7 @@ fn render(item: &Item, judged: &Judged, json: bool, outside: bool) -> String {
     if let Some(role) = item.role {
         value.insert("role".to_owned(), json!(role));
     }
+    value.insert("unverified".to_owned(), unverified(&judged.verdict, text));
     if outside {
         value.insert("verdict".to_owned(), json!(NOT_IN_AGGREGATION));
         value.insert("underlying_verdict".to_owned(), json!(underlying));
@@ -423,7 +500,8 @@ fn reason(verdict: &Verdict, first_seen: Option<&FirstSeen>) -> String {
 }
 
 pub(crate) fn run(args: Args) -> Result<u8> {
-    let mut trust = load_trust(&args.trust)?;
+    let trust_path = crate::cmd::trust::store_to_read(args.trust.as_deref())?;
+    let mut trust = load_trust(&trust_path)?;
     for path in &args.certs {
         let bytes = crate::cmd::cert::read(path)?;
         trust
@@ -447,30 +525,30 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         None => None,
     };
     let mut verifier = match &bundle {
-        Some(b) => Verifier::new(b.trust(), today).with_bundle(b, now, args.max_age),
+        Some(b) => Verifier::new(b.trust(), today).with_bundle(b, now, args.max_age.secs),
         None => Verifier::new(&trust, today),
     };
     if let (Some(b), Some(path)) = (&bundle, &args.bundle)
         && verifier.is_stale()
     {
         eprintln!(
-            "hallmark: warning: trust bundle {} (sequence {}) is {} hours old, older than --max-age: \
+            "hallmark: warning: trust bundle {} (sequence {}) is {}: \
              genuine codes are reported as stale",
             path.display(),
             b.sequence,
-            now.saturating_sub(b.issued) / 3600
+            args.max_age.older(now.saturating_sub(b.issued))
         );
     }
     if let (Some(s), Some(path)) = (&snapshot, &args.revocations) {
-        verifier = verifier.with_revocations(s, now, args.max_age);
+        verifier = verifier.with_revocations(s, now, args.max_age.secs);
         // The verifier decides staleness; this only says so once.
         if verifier.is_stale() {
             eprintln!(
-                "hallmark: warning: revocation snapshot {} (sequence {}) is {} hours old, older than --max-age: \
+                "hallmark: warning: revocation snapshot {} (sequence {}) is {}: \
                  genuine codes are reported as stale",
                 path.display(),
                 s.sequence,
-                now.saturating_sub(s.issued) / 3600
+                args.max_age.older(now.saturating_sub(s.issued))
             );
         }
     }
@@ -524,9 +602,18 @@ pub(crate) fn run(args: Args) -> Result<u8> {
 
     if !args.image.is_empty() {
         let mut items = Vec::new();
+        if args.image.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+            return Err(CliError::new(
+                "--image -: stdin holds one photo; give - once",
+            ));
+        }
         for path in &args.image {
-            let found = hallmark_label::photo::decode_qr_file(path)
-                .map_err(|e| CliError::about(path.display(), e))?;
+            let found = if path.as_os_str() == "-" {
+                photo_from_stdin()?
+            } else {
+                hallmark_label::photo::decode_qr_file(path)
+                    .map_err(|e| CliError::about(path.display(), e))?
+            };
             if found.is_empty() {
                 eprintln!("hallmark: {}: no QR code found", path.display());
             }
@@ -560,34 +647,56 @@ pub(crate) fn run(args: Args) -> Result<u8> {
                 let len = file.metadata().ok().map(|m| m.len());
                 (Box::new(BufReader::with_capacity(1 << 16, file)), len)
             }
-            None => (
-                Box::new(BufReader::with_capacity(1 << 16, io::stdin().lock())),
-                None,
-            ),
+            None => {
+                let stdin = io::stdin();
+                if let Some(note) = waiting_note(stdin.is_terminal()) {
+                    eprintln!("{note}");
+                }
+                (
+                    Box::new(BufReader::with_capacity(1 << 16, stdin.lock())),
+                    None,
+                )
+            }
         };
+        let source = args
+            .input
+            .as_ref()
+            .map_or_else(|| "stdin".to_owned(), |p| p.display().to_string());
+        let mut csv = match args.column.as_deref() {
+            Some(c) => Csv::Wanted(Column::parse(c)),
+            None => Csv::Detect,
+        };
+        // On a file, the bar's length and ETA are in bytes, but it shows codes.
         let bar = crate::output::progress_bar(
             len,
             if len.is_some() {
-                "{spinner} verifying [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta})"
+                "{spinner} verifying [{bar:40}] {msg} ({percent}%, ETA {eta})"
             } else {
-                "{spinner} verifying {pos} codes ({per_sec})"
+                "{spinner} verifying {msg}"
             },
         );
+        let started = std::time::Instant::now();
         let mut scans = Scans::new(reader);
         loop {
             let chunk = scans.next_chunk(CHUNK)?;
             if chunk.is_empty() {
                 break;
             }
-            let items: Vec<Item> = chunk
+            let items: Vec<Item> = pick_column(&mut csv, chunk, &source)?
                 .into_iter()
                 .map(|scan| Item::new(scan, None))
                 .collect();
             run.chunk(&items)?;
+            let lines = scans.lines_read();
+            bar.set_message(format!(
+                "{} ({})",
+                plural(lines, "code"),
+                rate(lines as u64, started)
+            ));
             bar.set_position(if len.is_some() {
                 scans.bytes_read()
             } else {
-                scans.lines_read() as u64
+                lines as u64
             });
         }
         bar.finish_and_clear();
@@ -602,7 +711,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         return Ok(EXIT_NOT_GENUINE);
     }
     let summary: Vec<String> = run.counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
-    eprintln!("verified {total} codes: {}", summary.join(", "));
+    eprintln!("verified {}: {}", plural(total, "code"), summary.join(", "));
     Ok(if run.all_accepted {
         EXIT_OK
     } else {
@@ -660,8 +769,9 @@ fn aggregation<W: Write>(args: &Args, run: &mut Run<'_, W>, trust: &TrustStore) 
     let leaves: Vec<_> = set.leaves().collect();
     let bar = crate::output::progress_bar(
         Some(leaves.len() as u64),
-        "{spinner} verifying [{bar:40}] {pos}/{len} codes ({per_sec}, ETA {eta})",
+        "{spinner} verifying [{bar:40}] {pos}/{len} codes ({msg}, ETA {eta})",
     );
+    let started = std::time::Instant::now();
     for (c, chunk) in leaves.chunks(CHUNK).enumerate() {
         let items: Vec<Item> = chunk
             .par_iter()
@@ -680,6 +790,7 @@ fn aggregation<W: Write>(args: &Args, run: &mut Run<'_, W>, trust: &TrustStore) 
             .collect();
         run.chunk(&items)?;
         bar.inc(items.len() as u64);
+        bar.set_message(rate(bar.position(), started));
     }
     bar.finish_and_clear();
     let total: usize = run.counts.values().sum();
@@ -736,15 +847,15 @@ fn aggregation<W: Write>(args: &Args, run: &mut Run<'_, W>, trust: &TrustStore) 
     }
     run.out.flush()?;
     eprintln!(
-        "aggregation: parent {parent}, signed by {signer} ({}), {} at {time}{}, {} manifests, \
-         {total} children: {}",
+        "aggregation: parent {parent}, signed by {signer} ({}), {} at {time}{}, {}, {}: {}",
         root.kid,
         root.bizstep,
         root.location
             .as_deref()
             .map(|l| format!(" in {l:?}"))
             .unwrap_or_default(),
-        set.len(),
+        plural(set.len(), "manifest"),
+        children(total),
         if counts.is_empty() {
             "none".to_owned()
         } else {
@@ -760,8 +871,11 @@ fn aggregation<W: Write>(args: &Args, run: &mut Run<'_, W>, trust: &TrustStore) 
             })
             .collect();
         eprintln!(
-            "spot check: open the box and find these {} children: {}",
-            named.len(),
+            "spot check: open the box and find {}: {}",
+            match named.len() {
+                1 => "this child".to_owned(),
+                n => format!("these {n} children"),
+            },
             named.join("; ")
         );
     }
@@ -814,9 +928,242 @@ fn never_scanned<W: Write>(
         writeln!(out, "{}", json!({"never_scanned": missing}))?;
     }
     eprintln!(
-        "expect: {} of {} children never scanned",
+        "expect: {} of {} never scanned",
         missing.len(),
-        scanned.len()
+        children(scanned.len())
     );
     Ok(())
+}
+
+/// `1 child`, `5 children`.
+fn children(n: usize) -> String {
+    if n == 1 {
+        "1 child".to_owned()
+    } else {
+        format!("{n} children")
+    }
+}
+
+/// Whole codes per second since `started`: `5120 codes/s`.
+fn rate(codes: u64, started: std::time::Instant) -> String {
+    let secs = started.elapsed().as_secs_f64();
+    let rate = if secs > 0.0 {
+        (codes as f64 / secs) as u64
+    } else {
+        0
+    };
+    format!("{rate} codes/s")
+}
+
+/// What a refused code claims, for `--json`'s `unverified` field: its key id
+/// and payload, when it decodes but its signature was not accepted (null for
+/// a verified code, whose `payload` is verified, and for one that does not
+/// decode).
+fn unverified(verdict: &Verdict, text: &str) -> Value {
+    if verdict.verified().is_some() {
+        return Value::Null;
+    }
+    match hallmark::UnverifiedCode::decode(text) {
+        Ok(code) => json!({
+            "kid": code.kid().to_string(),
+            "payload": hallmark::report::PayloadReport::from(code.payload()),
+            "note": "UNVERIFIED: what the code claims; its signature was not accepted",
+        }),
+        Err(_) => Value::Null,
+    }
+}
+
+/// What verify says before reading codes from stdin: a note when stdin is a
+/// terminal (a person may not know it waits for them), else nothing.
+fn waiting_note(stdin_is_terminal: bool) -> Option<&'static str> {
+    stdin_is_terminal.then_some(
+        "hallmark: waiting for codes on stdin, one per line; end with Ctrl-D \
+         (or give CODEs, --input FILE or --image FILE)",
+    )
+}
+
+/// `--image -`: one photo read from stdin, bounded as a photo file is.
+fn photo_from_stdin() -> Result<Vec<String>> {
+    let max = hallmark_label::photo::MAX_FILE_BYTES;
+    let mut bytes = Vec::new();
+    io::stdin()
+        .lock()
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::about("--image - (stdin)", e))?;
+    if bytes.len() as u64 > max {
+        return Err(CliError::new(format!(
+            "--image - (stdin): longer than {} MiB, the most a photo may be",
+            max >> 20
+        )));
+    }
+    hallmark_label::photo::decode_qr_codes(&bytes)
+        .map_err(|e| CliError::about("--image - (stdin)", e))
+}
+
+/// A `--column` as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Column {
+    /// A header field's name.
+    Name(String),
+    /// A 1-based field number.
+    Number(usize),
+}
+
+impl Column {
+    fn parse(s: &str) -> Column {
+        match s.parse::<usize>() {
+            Ok(n) => Column::Number(n),
+            Err(_) => Column::Name(s.to_owned()),
+        }
+    }
+}
+
+/// Reading CSV input: the column wanted (--column, header not read yet),
+/// hallmark's own header looked for (no --column, first line not read yet),
+/// the field found (0-based, with its name for messages), or plain lines.
+#[derive(Debug)]
+enum Csv {
+    Wanted(Column),
+    Detect,
+    Field { index: usize, name: String },
+    Plain,
+}
+
+/// The fields of one CSV line (RFC 4180 quoting: `"a,b"`, `""` for a quote);
+/// a line's fields never span lines in hallmark's CSV.
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => fields.push(std::mem::take(&mut field)),
+            (_, c) => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
+}
+
+/// hallmark's own CSV header (`hallmark mint --format csv`) starts so.
+const OWN_CSV_HEADER: &str = "serial,code,";
+
+/// The scans with their code field only, when reading CSV (`--column`, or a
+/// first line that is hallmark's own CSV header); the header line is
+/// dropped. Lines are scans as read otherwise.
+fn pick_column(csv: &mut Csv, chunk: Vec<Scan>, source: &str) -> Result<Vec<Scan>> {
+    let mut out = Vec::with_capacity(chunk.len());
+    for scan in chunk {
+        match csv {
+            Csv::Wanted(column) => {
+                let header = csv_fields(&scan.text);
+                let (index, name) = header_field(column, &header)
+                    .map_err(|e| CliError::new(format!("{source}: line {}: {e}", scan.line)))?;
+                *csv = Csv::Field { index, name };
+            }
+            Csv::Detect if scan.text.starts_with(OWN_CSV_HEADER) => {
+                eprintln!(
+                    "hallmark: {source}: reading hallmark's CSV, the codes in column \"code\""
+                );
+                *csv = Csv::Field {
+                    index: 1,
+                    name: "code".to_owned(),
+                };
+            }
+            Csv::Detect => {
+                *csv = Csv::Plain;
+                out.push(scan);
+            }
+            Csv::Plain => out.push(scan),
+            // A line cut to the kept length stays whole: it is malformed.
+            Csv::Field { .. } if scan.len != scan.text.len() => out.push(scan),
+            Csv::Field { index, name } => {
+                let fields = csv_fields(&scan.text);
+                let Some(field) = fields.get(*index) else {
+                    return Err(CliError::new(format!(
+                        "{source}: line {}: {}, but --column {name} is field {}",
+                        scan.line,
+                        plural(fields.len(), "field"),
+                        *index + 1
+                    )));
+                };
+                out.push(Scan::new(scan.line, field.trim().to_owned()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The 0-based index of `column` in a CSV header, and its name for messages.
+fn header_field(column: &Column, header: &[String]) -> Result<(usize, String), String> {
+    match column {
+        Column::Name(name) => header
+            .iter()
+            .position(|f| f.trim() == name)
+            .map(|i| (i, name.clone()))
+            .ok_or_else(|| {
+                format!(
+                    "the header has no column {name:?} (its columns: {})",
+                    header.join(", ")
+                )
+            }),
+        Column::Number(0) => Err("--column 0: columns are numbered from 1".to_owned()),
+        Column::Number(n) if *n > header.len() => Err(format!(
+            "--column {n}, but the header has {}",
+            plural(header.len(), "column")
+        )),
+        Column::Number(n) => Ok((n - 1, n.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_terminal_on_stdin_is_told_what_verify_waits_for() {
+        let note = waiting_note(true).unwrap_or_default();
+        assert!(note.contains("waiting for codes on stdin"), "{note}");
+        assert!(note.contains("Ctrl-D"), "{note}");
+        assert_eq!(waiting_note(false), None);
+    }
+
+    #[test]
+    fn max_age_answers_in_its_unit() {
+        let week = MaxAge::parse("7d").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(week.secs, 604_800);
+        assert_eq!(
+            week.older(9 * 86_400 + 5),
+            "9 days old, older than --max-age 7d"
+        );
+        let half_hour = MaxAge::parse("30m").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            half_hour.older(3_000),
+            "50 minutes old, older than --max-age 30m"
+        );
+        let day = MaxAge::parse("1d").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(day.older(86_400), "1 day old, older than --max-age 1d");
+        assert_eq!(
+            MaxAge::parse("90").map(|a| a.older(100)),
+            Ok("100 seconds old, older than --max-age 90s".to_owned())
+        );
+        assert!(MaxAge::parse("7y").is_err());
+    }
+
+    #[test]
+    fn csv_fields_unquote() {
+        assert_eq!(
+            csv_fields("1,AB,\"P,1\",\"say \"\"hi\"\"\","),
+            ["1", "AB", "P,1", "say \"hi\"", ""]
+        );
+        assert_eq!(csv_fields(""), [""]);
+    }
 }

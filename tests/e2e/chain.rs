@@ -229,7 +229,7 @@ fn a_stolen_line_key_is_cut_off_offline_and_genuine_codes_stay_genuine() {
         }
     }
     assert!(
-        stderr(&out).contains("1 compromised keys"),
+        stderr(&out).contains("1 compromised key;"),
         "{}",
         stderr(&out)
     );

@@ -282,7 +282,7 @@ fn keygen_writes_private_key_and_never_overwrites() {
     let out = trust_add(&trust, &public).run();
     assert_eq!(code(&out), 2);
     assert!(
-        stderr(&out).contains(p(&trust)) && stderr(&out).contains("same key id"),
+        stderr(&out).contains(&format!("acme is already in {}", p(&trust))),
         "{}",
         stderr(&out)
     );

@@ -18,6 +18,7 @@ mod aggregation;
 mod architecture;
 mod chain;
 mod cli;
+mod distributor;
 mod epcis;
 mod files;
 mod gs1;

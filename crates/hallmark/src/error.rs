@@ -451,7 +451,7 @@ pub enum TrustStoreError {
         line: Option<usize>,
     },
     /// Two trusted keys share a key id (or the same key is listed twice).
-    #[error("trust store: {}keys {first} and {second} have the same key id {kid}", at(.line))]
+    #[error("trust store: {}{}", at(.line), duplicate_key_id(first, second, *kid))]
     DuplicateKeyId {
         /// The key id.
         kid: KeyId,
@@ -766,6 +766,16 @@ impl CertError {
             CertError::BundleEntry { source, .. } => source.kind(),
             CertError::ReceiptMismatch { .. } => "receipt-mismatch",
         }
+    }
+}
+
+/// [`TrustStoreError::DuplicateKeyId`]'s message after its line: the same
+/// key listed again, or another name for a key id already present.
+fn duplicate_key_id(first: &str, second: &str, kid: KeyId) -> String {
+    if first == second {
+        format!("key {first} is already in the trust store (kid {kid})")
+    } else {
+        format!("key {second} is already in the trust store as {first} (kid {kid})")
     }
 }
 

@@ -1097,5 +1097,7 @@ fn is_canonical_scalar(s: &[u8; 32]) -> bool {
     false
 }
 
+mod edit;
+
 #[cfg(test)]
 mod tests;
