@@ -244,10 +244,10 @@ fn man_pages(cmd: &clap::Command) -> Result<Vec<(String, Vec<u8>)>> {
 fn man_install_dir() -> Result<PathBuf> {
     let exe = std::env::current_exe().ok();
     let bin = exe.as_deref().and_then(Path::parent);
-    if let Some(bin) = bin.filter(|b| b.file_name().is_some_and(|n| n == "bin")) {
-        if let Some(prefix) = bin.parent() {
-            return Ok(prefix.join("share/man/man1"));
-        }
+    if let Some(bin) = bin.filter(|b| b.file_name().is_some_and(|n| n == "bin"))
+        && let Some(prefix) = bin.parent()
+    {
+        return Ok(prefix.join("share/man/man1"));
     }
     Ok(data_home()?.join("man/man1"))
 }
