@@ -119,7 +119,8 @@ pub enum DecodeError {
     Empty,
     /// A character outside Crockford base32 and the grouping characters `-` and space.
     #[error(
-        "invalid character {ch:?} at position {position}: codes use 0-9 and A-Z without I, L, O, U"
+        "invalid character {ch:?} at character {} of the code: codes use 0-9 and A-Z without I, L, O, U",
+        position.saturating_add(1)
     )]
     InvalidCharacter {
         /// The offending character.
@@ -147,7 +148,8 @@ pub enum DecodeError {
     NonCanonicalText,
     /// The decoded bytes are shorter than the smallest possible document.
     #[error(
-        "{document} is {len} bytes long; a complete {document} has at least {min} (truncated?)"
+        "{document} is {} long; a complete {document} has at least {min} (truncated?)",
+        crate::plural(*len, "byte", "bytes")
     )]
     Truncated {
         /// What was being decoded.
@@ -555,7 +557,7 @@ pub enum PayloadError {
         at: usize,
     },
     /// Bytes follow the payload's map.
-    #[error("{count} trailing byte(s) after the payload")]
+    #[error("{} after the payload", crate::plural(*count, "trailing byte", "trailing bytes"))]
     TrailingBytes {
         /// How many.
         count: usize,
@@ -878,7 +880,7 @@ pub enum AggregationError {
     #[error("the aggregation lists no children")]
     Empty,
     /// The count field differs from the number of children listed.
-    #[error("the aggregation says it holds {count} children but lists {listed}")]
+    #[error("the aggregation says it holds {} but lists {listed}", crate::plural(*count, "child", "children"))]
     CountMismatch {
         /// The signed count.
         count: u64,
