@@ -125,7 +125,10 @@ pub enum PoolError {
         path: PathBuf,
     },
     /// A close that does not fit the reservation (nothing was written).
-    #[error("cannot close a pool reservation of {count} serials as {end:?} with {emitted} emitted")]
+    #[error(
+        "cannot close a pool reservation of {} as {end:?} with {emitted} emitted",
+        hallmark::plural(*count, "serial", "serials")
+    )]
     BadClose {
         /// The count given.
         emitted: u64,
@@ -206,7 +209,10 @@ pub enum PoolLineError {
         expected: u64,
     },
     /// A reservation whose serial count does not match the serials it lists.
-    #[error("reservation declares {declared} serials and lists {found}")]
+    #[error(
+        "reservation declares {} and lists {found}",
+        hallmark::plural(*declared, "serial", "serials")
+    )]
     Count {
         /// The count declared.
         declared: u64,
@@ -228,7 +234,10 @@ pub enum PoolLineError {
         id: u64,
     },
     /// A close record whose count does not fit its reservation.
-    #[error("close of reservation #{id} with {emitted} emitted does not fit its {count} serials")]
+    #[error(
+        "close of reservation #{id} with {emitted} emitted does not fit its {}",
+        hallmark::plural(*count, "serial", "serials")
+    )]
     Emitted {
         /// The reservation.
         id: u64,
