@@ -172,9 +172,10 @@ fn build(args: BuildArgs) -> Result<u8> {
     }
     crate::cmd::files::write_output(&args.out, &bytes, args.force)?;
     eprintln!(
-        "wrote revocation snapshot sequence {} with {} revocations, signed by {} ({}), to {}",
+        "wrote revocation snapshot sequence {} issued at {} with {}, signed by {} ({}), to {}",
         sequence,
-        snapshot.revocations().len(),
+        hallmark::rfc3339(snapshot.issued),
+        hallmark::plural(snapshot.revocations().len(), "revocation", "revocations"),
         key.name(),
         key.kid(),
         args.out.display()
@@ -271,16 +272,26 @@ pub(crate) fn pull_into(
             if let Some(v) = verified {
                 match v.manifests {
                     Some(m) => eprintln!(
-                        "{what} sequence {} from key {} with {m} manifests and {} revocations verified",
-                        v.sequence, v.signer, v.revocations
+                        "{what} sequence {} issued at {} from key {} with {} and {} verified",
+                        v.sequence,
+                        hallmark::rfc3339(v.issued),
+                        v.signer,
+                        hallmark::plural(m, "manifest", "manifests"),
+                        hallmark::plural(v.revocations, "revocation", "revocations")
                     ),
                     None => eprintln!(
-                        "{what} sequence {} with {} revocations verified",
-                        v.sequence, v.revocations
+                        "{what} sequence {} issued at {} with {} verified",
+                        v.sequence,
+                        hallmark::rfc3339(v.issued),
+                        hallmark::plural(v.revocations, "revocation", "revocations")
                     ),
                 }
             }
-            eprintln!("wrote {} ({bytes} bytes)", out.display());
+            eprintln!(
+                "wrote {} ({})",
+                out.display(),
+                hallmark::plural(bytes, "byte", "bytes")
+            );
         }
     }
     Ok(EXIT_OK)

@@ -32,3 +32,4 @@ mod serve;
 mod size;
 mod symbols;
 mod vectors;
+mod words;
