@@ -338,7 +338,8 @@ pub enum CertError {
         second: String,
     },
     /// An entry of a trust bundle that does not verify; `source` says why.
-    #[error("trust bundle {list} entry {index}: {source}")]
+    /// The message counts entries from 1, as people do.
+    #[error("trust bundle {list} entry {}: {source}", index.saturating_add(1))]
     BundleEntry {
         /// Which list: `certificates` or `batches`.
         list: &'static str,
@@ -348,8 +349,12 @@ pub enum CertError {
         #[source]
         source: Box<Error>,
     },
-    /// A receipt that is not for the manifest beside it.
-    #[error("trust bundle batches entry {index}: the receipt is for another manifest ({reason})")]
+    /// A receipt that is not for the manifest beside it. The message counts
+    /// entries from 1.
+    #[error(
+        "trust bundle batches entry {}: the receipt is for another manifest ({reason})",
+        index.saturating_add(1)
+    )]
     ReceiptMismatch {
         /// The entry's index, from 0.
         index: usize,

@@ -131,3 +131,24 @@ fn counts_of_one_are_singular() {
         "{truncated}"
     );
 }
+
+#[test]
+fn trust_bundle_entries_are_counted_from_1() {
+    let e = CertError::ReceiptMismatch {
+        index: 0,
+        reason: "kid",
+    };
+    assert_eq!(
+        e.to_string(),
+        "trust bundle batches entry 1: the receipt is for another manifest (kid)"
+    );
+    let e = CertError::BundleEntry {
+        list: "certificates",
+        index: 2,
+        source: Box::new(Error::Decode(DecodeError::Empty)),
+    };
+    assert_eq!(
+        e.to_string(),
+        "trust bundle certificates entry 3: input is empty"
+    );
+}

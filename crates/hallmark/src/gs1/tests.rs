@@ -388,3 +388,11 @@ fn a_one_character_value_is_one_character_long() {
         "{err}"
     );
 }
+
+#[test]
+fn a_bad_character_in_a_value_is_named_by_its_character_position() {
+    assert_eq!(
+        check_cset(Cset::N, b"12a4"),
+        Err("'a' at character 3 is not a digit".to_owned())
+    );
+}
