@@ -68,7 +68,7 @@ fn one_batch_of_one_code_is_counted_in_the_singular() {
 }
 
 #[test]
-fn a_receipt_counts_one_batch_and_one_serial() {
+fn a_receipt_and_a_bundle_count_in_words_and_say_when() {
     let dir = tempdir();
     let d = dir.path();
     let ledger = d.join("demo.ledger");
@@ -89,6 +89,23 @@ fn a_receipt_counts_one_batch_and_one_serial() {
         err.starts_with(&format!(
             "wrote receipt for manifest of key {DEMO_KID} (1 batch, 1 serial), registered {NOW_RFC3339}, "
         )),
+        "{err}"
+    );
+    let out = hallmark(&["trust", "bundle", "build", "--key", p(&rev_key)])
+        .args(&[
+            "--batch",
+            &format!("{}:{}", p(&manifest), p(&d.join("r.bin"))),
+        ])
+        .args(&["--sequence", "3"])
+        .out(&d.join("bundle.bin"))
+        .now(NOW + 60)
+        .ok();
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(
+            "wrote trust bundle sequence 3 issued at 2027-01-15T08:01:00Z: 0 certificates, \
+             1 manifest, 0 revocations, 0 compromised keys, signed by "
+        ),
         "{err}"
     );
 }
