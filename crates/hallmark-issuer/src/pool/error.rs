@@ -77,8 +77,11 @@ pub enum PoolError {
     /// none of the pool was reserved.
     #[error(
         "{input}: line {line}: serial {serial} was already used for GTIN {gtin} by key {kid} \
-         (pool reservation #{reservation}, at {time} s since 1970); {used} serial(s) of this pool \
-         were used before; nothing of this pool was reserved"
+         (pool reservation #{reservation}, at {}); {} of this pool {} used before; \
+         nothing of this pool was reserved",
+        hallmark::rfc3339(*time),
+        hallmark::plural(*used, "serial", "serials"),
+        if *used == 1 { "was" } else { "were" }
     )]
     AlreadyUsed {
         /// The key.
