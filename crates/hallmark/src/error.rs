@@ -136,7 +136,8 @@ pub enum DecodeError {
     },
     /// No byte string encodes to this many base32 characters.
     #[error(
-        "{len} base32 characters cannot be a whole number of bytes (truncated or extra characters?)"
+        "{} cannot be a whole number of bytes (truncated or extra characters?)",
+        crate::plural(*len, "base32 character", "base32 characters")
     )]
     InvalidLength {
         /// Number of base32 characters after removing grouping.

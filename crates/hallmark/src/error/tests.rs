@@ -121,6 +121,10 @@ fn counts_of_one_are_singular() {
         }),
         "the aggregation says it holds 1 child but lists 2"
     );
+    assert_eq!(
+        one(&DecodeError::InvalidLength { len: 1 }),
+        "1 base32 character cannot be a whole number of bytes (truncated or extra characters?)"
+    );
     let truncated = DecodeError::Truncated {
         document: Document::RevocationSnapshot,
         len: 1,
