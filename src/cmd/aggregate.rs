@@ -228,13 +228,14 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     let bytes = hallmark_issuer::signer::sign_document(key, unsigned)?;
     crate::cmd::files::write_output(&args.out, &bytes, args.force)?;
     eprintln!(
-        "wrote an aggregation manifest of {} children of {parent_unit} ({}), signed by {} ({}), \
-         {} bytes, digest {}, to {}",
-        manifest.children.len(),
+        "wrote an aggregation manifest of {} of {parent_unit} ({}) at {}, signed by {} ({}), \
+         {}, digest {}, to {}",
+        hallmark::plural(manifest.children.len(), "child", "children"),
         manifest.bizstep,
+        hallmark::rfc3339(manifest.time),
         key.name(),
         key.kid(),
-        bytes.len(),
+        hallmark::plural(bytes.len(), "byte", "bytes"),
         hex_encode(&AggregationManifest::digest(&bytes)),
         args.out.display()
     );

@@ -180,9 +180,8 @@ fn list(args: ListArgs) -> Result<u8> {
                 _ => "serials".to_owned(),
             };
             println!(
-                "{mode} {}..={}\temitted {emitted} of {} ({state})\tpart {}\tlot {}\tdate {}{}\tminted at {}",
-                b.start,
-                b.serials().end(),
+                "{mode} {}\temitted {emitted} of {} ({state})\tpart {}\tlot {}\tdate {}{}\tminted at {}",
+                hallmark::span(b.start, *b.serials().end()),
                 b.count,
                 b.part,
                 b.lot,
@@ -202,8 +201,10 @@ fn list(args: ListArgs) -> Result<u8> {
         .filter(|(b, e)| e.emitted(b) < b.count || e.is_open())
         .count();
     eprintln!(
-        "{} batches ({interrupted} interrupted), {emitted} codes emitted of {total} serials reserved, key {} ({kid}), ledger {}",
-        mine.len(),
+        "{} ({interrupted} interrupted), {} emitted of {} reserved, key {} ({kid}), ledger {}",
+        hallmark::plural(mine.len(), "batch", "batches"),
+        hallmark::plural(emitted, "code", "codes"),
+        hallmark::plural(total, "serial", "serials"),
         file.name,
         path.display()
     );
@@ -238,7 +239,8 @@ fn export(args: ExportArgs) -> Result<u8> {
     let bytes = sign_manifest(key, entries, now)?;
     crate::cmd::files::write_output(&args.out, &bytes, args.force)?;
     eprintln!(
-        "wrote a manifest of {count} batches (their emitted codes) signed by {} ({}) to {}",
+        "wrote a manifest of {} (their emitted codes) signed by {} ({}) to {}",
+        hallmark::plural(count, "batch", "batches"),
         key.name(),
         key.kid(),
         args.out.display()

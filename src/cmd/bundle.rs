@@ -194,11 +194,20 @@ fn build(args: BuildArgs) -> Result<u8> {
     let bytes = hallmark_issuer::signer::sign_bundle(key, &bundle)?;
     crate::cmd::files::write_output(&args.out, &bytes, args.force)?;
     eprintln!(
-        "wrote trust bundle sequence {sequence}: {} certificates, {} manifests, {} revocations, {} compromised keys, signed by {} ({}), to {}",
-        bundle.certificates.len(),
-        bundle.batches.len(),
-        bundle.revocations.revocations().len(),
-        bundle.compromises.len(),
+        "wrote trust bundle sequence {sequence} issued at {}: {}, {}, {}, {}, signed by {} ({}), to {}",
+        hallmark::rfc3339(bundle.issued),
+        hallmark::plural(bundle.certificates.len(), "certificate", "certificates"),
+        hallmark::plural(bundle.batches.len(), "manifest", "manifests"),
+        hallmark::plural(
+            bundle.revocations.revocations().len(),
+            "revocation",
+            "revocations"
+        ),
+        hallmark::plural(
+            bundle.compromises.len(),
+            "compromised key",
+            "compromised keys"
+        ),
         key.name(),
         key.kid(),
         args.out.display()
@@ -236,9 +245,9 @@ pub(crate) fn receipt(args: ReceiptArgs) -> Result<u8> {
     let signed = hallmark_issuer::signer::sign_receipt(key, &receipt)?;
     crate::cmd::files::write_output(&args.out, &signed, args.force)?;
     eprintln!(
-        "wrote receipt for manifest of key {kid} ({} batches, {} serials), registered {}, signed by {} ({}), to {}",
-        receipt.batches,
-        receipt.serials,
+        "wrote receipt for manifest of key {kid} ({}, {}), registered {}, signed by {} ({}), to {}",
+        hallmark::plural(receipt.batches, "batch", "batches"),
+        hallmark::plural(receipt.serials, "serial", "serials"),
         hallmark::rfc3339(receipt.registered),
         key.name(),
         key.kid(),

@@ -84,8 +84,9 @@ fn export(args: ExportArgs) -> Result<u8> {
     let total: usize = counts.iter().map(|(_, n)| n).sum();
     let by_type: Vec<String> = counts.iter().map(|(t, n)| format!("{n} {t}")).collect();
     eprintln!(
-        "{}: {total} events ({})",
+        "{}: {} ({})",
         args.out.display(),
+        hallmark::plural(total, "event", "events"),
         if by_type.is_empty() {
             "none".to_owned()
         } else {

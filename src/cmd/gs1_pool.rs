@@ -157,7 +157,8 @@ pub(crate) fn sign_pool(
         Ok(n) => {
             reservation.close(n, End::Complete)?;
             eprintln!(
-                "signed {n} GS1 units with key {} ({}) from pool {}: GTIN {}, every serial recorded in {}",
+                "signed {} with key {} ({}) from pool {}: GTIN {}, every serial recorded in {}",
+                hallmark::plural(n, "GS1 unit", "GS1 units"),
                 key.name(),
                 key.kid(),
                 pool_file.display(),
@@ -171,8 +172,9 @@ pub(crate) fn sign_pool(
                 eprintln!("hallmark: warning: {close}");
             }
             Err(CliError::new(format!(
-                "{e}; the pool's {} serials are recorded as used and will never be signed again",
-                pool.len()
+                "{e}; the pool's {} {} recorded as used and will never be signed again",
+                hallmark::plural(pool.len(), "serial", "serials"),
+                if pool.len() == 1 { "is" } else { "are" }
             )))
         }
     }

@@ -172,9 +172,10 @@ fn build(args: BuildArgs) -> Result<u8> {
     }
     crate::cmd::files::write_output(&args.out, &bytes, args.force)?;
     eprintln!(
-        "wrote revocation snapshot sequence {} with {} revocations, signed by {} ({}), to {}",
+        "wrote revocation snapshot sequence {} issued at {} with {}, signed by {} ({}), to {}",
         sequence,
-        snapshot.revocations().len(),
+        hallmark::rfc3339(snapshot.issued),
+        hallmark::plural(snapshot.revocations().len(), "revocation", "revocations"),
         key.name(),
         key.kid(),
         args.out.display()
@@ -269,21 +270,34 @@ pub(crate) fn pull_into(
         PullOutcome::Refused(reply) => return crate::service::refused(&reply, None),
         PullOutcome::Written { bytes, verified } => {
             if let Some(v) = verified {
-                match v.manifests {
-                    Some(m) => eprintln!(
-                        "{what} sequence {} from key {} with {m} manifests and {} revocations verified",
-                        v.sequence, v.signer, v.revocations
-                    ),
-                    None => eprintln!(
-                        "{what} sequence {} with {} revocations verified",
-                        v.sequence, v.revocations
-                    ),
-                }
+                eprintln!("{}", verified_line(what, &v));
             }
-            eprintln!("wrote {} ({bytes} bytes)", out.display());
+            eprintln!(
+                "wrote {} ({})",
+                out.display(),
+                hallmark::plural(bytes, "byte", "bytes")
+            );
         }
     }
     Ok(EXIT_OK)
+}
+
+/// What `pull` says of a document it checked before writing it.
+fn verified_line(what: &str, v: &snapshot::Verified) -> String {
+    let revocations = hallmark::plural(v.revocations, "revocation", "revocations");
+    let issued = hallmark::rfc3339(v.issued);
+    match v.manifests {
+        Some(m) => format!(
+            "{what} sequence {} issued at {issued} from key {} with {} and {revocations} verified",
+            v.sequence,
+            v.signer,
+            hallmark::plural(m, "manifest", "manifests"),
+        ),
+        None => format!(
+            "{what} sequence {} issued at {issued} with {revocations} verified",
+            v.sequence
+        ),
+    }
 }
 
 /// A snapshot sequence verifiers accept: 0 to [`hallmark::MAX_SEQUENCE`].
@@ -326,6 +340,27 @@ mod tests {
         assert!(
             refused.contains("(1800000000 seconds since 1970, 2027-01-15T08:00:00Z)"),
             "{refused}"
+        );
+    }
+
+    #[test]
+    fn a_pulled_document_says_when_it_was_issued_and_counts_in_words() {
+        let mut v = snapshot::Verified {
+            sequence: 1_800_000_000,
+            issued: 1_800_000_000,
+            revocations: 1,
+            signer: hallmark::KeyId::from_bytes([0x86, 0x08, 0xb1, 0xb7]),
+            manifests: None,
+        };
+        assert_eq!(
+            verified_line("snapshot", &v),
+            "snapshot sequence 1800000000 issued at 2027-01-15T08:00:00Z with 1 revocation verified"
+        );
+        (v.revocations, v.manifests) = (2, Some(1));
+        assert_eq!(
+            verified_line("trust bundle", &v),
+            "trust bundle sequence 1800000000 issued at 2027-01-15T08:00:00Z from key 8608b1b7 \
+             with 1 manifest and 2 revocations verified"
         );
     }
 }

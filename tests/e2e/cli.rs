@@ -974,7 +974,7 @@ fn mint_refuses_a_date_outside_the_trust_window() {
         assert_eq!(code(&out), 2, "{date}: {}", stderr(&out));
         assert!(stdout(&out).is_empty(), "nothing printed");
         assert!(
-            stderr(&out).contains("2023-01-01..2023-12-31"),
+            stderr(&out).contains("(2023-01-01 to 2023-12-31)"),
             "names the window: {}",
             stderr(&out)
         );

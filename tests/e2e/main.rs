@@ -34,3 +34,4 @@ mod serve;
 mod size;
 mod symbols;
 mod vectors;
+mod words;

@@ -51,6 +51,8 @@ pub enum PullOutcome {
 pub struct Verified {
     /// The document's sequence number.
     pub sequence: u64,
+    /// When it was issued, seconds since 1970-01-01 UTC.
+    pub issued: u64,
     /// How many revocations it holds.
     pub revocations: usize,
     /// The key that signed it.
@@ -101,6 +103,7 @@ impl Document {
                     .map_err(|source| PullError::SnapshotRefused { source })?;
                 Ok(Verified {
                     sequence: snapshot.sequence,
+                    issued: snapshot.issued,
                     revocations: snapshot.revocations().len(),
                     signer: snapshot.signer.ok_or(PullError::NoSigner)?,
                     manifests: None,
@@ -111,6 +114,7 @@ impl Document {
                     .map_err(|source| PullError::BundleRefused { source })?;
                 Ok(Verified {
                     sequence: bundle.sequence,
+                    issued: bundle.issued,
                     revocations: bundle.revocations().revocations().len(),
                     signer: bundle.signer,
                     manifests: Some(bundle.manifests),

@@ -75,7 +75,10 @@ pub enum Error {
     },
     /// A requested serial range overlaps serials this key already issued.
     #[error(
-        "serials {start}..={end} overlap serials {other_start}..={other_end} already issued by key {kid} (batch of {other_time})"
+        "serials {} overlap serials {} already issued by key {kid} (batch minted at {})",
+        hallmark::span(start, end),
+        hallmark::span(other_start, other_end),
+        hallmark::rfc3339(*other_time)
     )]
     SerialOverlap {
         /// The key id.
@@ -93,7 +96,8 @@ pub enum Error {
     },
     /// The counter space 0..2^63 cannot hold the request.
     #[error(
-        "serial range exhausted: {count} serials from {start} would pass 2^63-1 (9223372036854775807)"
+        "serial range exhausted: {} from {start} would pass 2^63-1 (9223372036854775807)",
+        hallmark::plural(*count, "serial", "serials")
     )]
     SerialsExhausted {
         /// First serial.
@@ -276,7 +280,7 @@ pub enum Error {
     /// The date of manufacture lies outside the key's window of validity
     /// ([`crate::check_window`]).
     #[error(
-        "--date {date} lies outside key {kid}'s window of validity ({}..{}): codes minted with it would verify key-not-valid",
+        "--date {date} lies outside key {kid}'s window of validity ({} to {}): codes minted with it would verify key-not-valid",
         from.map_or_else(|| "unbounded".to_owned(), |d| d.to_string()),
         until.map_or_else(|| "unbounded".to_owned(), |d| d.to_string())
     )]
@@ -403,4 +407,57 @@ pub enum LedgerLineError {
         /// The file's length, in bytes.
         len: u64,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::{PoolError, PoolLineError};
+
+    #[test]
+    fn messages_read_as_words() {
+        let overlap = Error::SerialOverlap {
+            kid: hallmark::KeyId::from_bytes([1, 2, 3, 4]),
+            start: 0,
+            end: 9999,
+            other_start: 5000,
+            other_end: 5999,
+            other_time: 1_800_000_000,
+        };
+        assert_eq!(
+            overlap.to_string(),
+            "serials 0–9999 overlap serials 5000–5999 already issued by key 01020304 \
+             (batch minted at 2027-01-15T08:00:00Z)"
+        );
+        let one = Error::SerialsExhausted {
+            start: OPAQUE_BIT_MINUS_ONE,
+            count: 1,
+        };
+        assert!(
+            one.to_string()
+                .starts_with("serial range exhausted: 1 serial from"),
+            "{one}"
+        );
+        let close = PoolError::BadClose {
+            emitted: 2,
+            count: 1,
+            end: crate::End::Complete,
+        };
+        assert!(
+            close
+                .to_string()
+                .starts_with("cannot close a pool reservation of 1 serial as"),
+            "{close}"
+        );
+        let count = PoolLineError::Count {
+            declared: 1,
+            found: 2,
+        };
+        assert_eq!(
+            count.to_string(),
+            "reservation declares 1 serial and lists 2"
+        );
+    }
+
+    const OPAQUE_BIT_MINUS_ONE: u64 = hallmark::OPAQUE_BIT - 1;
 }

@@ -175,11 +175,18 @@ pub struct InterruptedPool {
 
 impl fmt::Display for InterruptedPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (were, are, none) = if self.count == 1 {
+            ("was", "is", "it will never")
+        } else {
+            ("were", "are", "none of them will")
+        };
         write!(
             f,
-            "{} pool serials were reserved by an interrupted batch (pool reservation #{}, \
-             reserved at {} s since 1970) and are consumed: none of them will be signed again",
-            self.count, self.id, self.time
+            "{} {were} reserved by an interrupted batch (pool reservation #{}, \
+             reserved at {}) and {are} consumed: {none} be signed again",
+            hallmark::plural(self.count, "pool serial", "pool serials"),
+            self.id,
+            hallmark::rfc3339(self.time)
         )
     }
 }

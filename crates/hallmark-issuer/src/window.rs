@@ -81,7 +81,7 @@ mod tests {
             let Err(e @ Error::OutsideWindow { .. }) = e else {
                 panic!("{bad}: {e:?}");
             };
-            assert!(e.to_string().contains("2024-01-01..2024-12-31"), "{e}");
+            assert!(e.to_string().contains("(2024-01-01 to 2024-12-31)"), "{e}");
         }
         assert!(matches!(
             check_trust_window(&trust, other.kid(), d("2024-06-01")?),

@@ -119,7 +119,8 @@ pub enum DecodeError {
     Empty,
     /// A character outside Crockford base32 and the grouping characters `-` and space.
     #[error(
-        "invalid character {ch:?} at position {position}: codes use 0-9 and A-Z without I, L, O, U"
+        "invalid character {ch:?} at character {} of the code: codes use 0-9 and A-Z without I, L, O, U",
+        position.saturating_add(1)
     )]
     InvalidCharacter {
         /// The offending character.
@@ -135,7 +136,8 @@ pub enum DecodeError {
     },
     /// No byte string encodes to this many base32 characters.
     #[error(
-        "{len} base32 characters cannot be a whole number of bytes (truncated or extra characters?)"
+        "{} cannot be a whole number of bytes (truncated or extra characters?)",
+        crate::plural(*len, "base32 character", "base32 characters")
     )]
     InvalidLength {
         /// Number of base32 characters after removing grouping.
@@ -147,7 +149,8 @@ pub enum DecodeError {
     NonCanonicalText,
     /// The decoded bytes are shorter than the smallest possible document.
     #[error(
-        "{document} is {len} bytes long; a complete {document} has at least {min} (truncated?)"
+        "{document} is {} long; a complete {document} has at least {min} (truncated?)",
+        crate::plural(*len, "byte", "bytes")
     )]
     Truncated {
         /// What was being decoded.
@@ -336,7 +339,8 @@ pub enum CertError {
         second: String,
     },
     /// An entry of a trust bundle that does not verify; `source` says why.
-    #[error("trust bundle {list} entry {index}: {source}")]
+    /// The message counts entries from 1, as people do.
+    #[error("trust bundle {list} entry {}: {source}", index.saturating_add(1))]
     BundleEntry {
         /// Which list: `certificates` or `batches`.
         list: &'static str,
@@ -346,8 +350,12 @@ pub enum CertError {
         #[source]
         source: Box<Error>,
     },
-    /// A receipt that is not for the manifest beside it.
-    #[error("trust bundle batches entry {index}: the receipt is for another manifest ({reason})")]
+    /// A receipt that is not for the manifest beside it. The message counts
+    /// entries from 1.
+    #[error(
+        "trust bundle batches entry {}: the receipt is for another manifest ({reason})",
+        index.saturating_add(1)
+    )]
     ReceiptMismatch {
         /// The entry's index, from 0.
         index: usize,
@@ -555,7 +563,7 @@ pub enum PayloadError {
         at: usize,
     },
     /// Bytes follow the payload's map.
-    #[error("{count} trailing byte(s) after the payload")]
+    #[error("{} after the payload", crate::plural(*count, "trailing byte", "trailing bytes"))]
     TrailingBytes {
         /// How many.
         count: usize,
@@ -888,7 +896,7 @@ pub enum AggregationError {
     #[error("the aggregation lists no children")]
     Empty,
     /// The count field differs from the number of children listed.
-    #[error("the aggregation says it holds {count} children but lists {listed}")]
+    #[error("the aggregation says it holds {} but lists {listed}", crate::plural(*count, "child", "children"))]
     CountMismatch {
         /// The signed count.
         count: u64,

@@ -66,6 +66,7 @@ mod testkit;
 mod text;
 mod trust;
 mod verdict;
+mod words;
 
 pub use aggregation::{
     AGGREGATION_SIGNING_TAG, AggregationManifest, AggregationSet, MAX_AGGREGATION_BYTES,
@@ -104,6 +105,7 @@ pub use signed::{Domain, UnsignedDocument};
 pub use template::PayloadTemplate;
 pub use trust::{MAX_TRUST_STORE_LEN, TrustStore, TrustedKey, Verified};
 pub use verdict::{BUILD_TABLES_FROM, Verdict, VerdictKind, Verifier};
+pub use words::{Counted, Span, plural, span};
 
 /// The version byte of the code format this crate implements.
 pub const VERSION: u8 = 1;

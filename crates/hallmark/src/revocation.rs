@@ -132,13 +132,13 @@ pub enum Scope {
     },
 }
 
-/// For people: `serial 42`, `serials 100..=199`, `lot L7`, `every code of
+/// For people: `serial 42`, `serials 100–199`, `lot L7`, `every code of
 /// the key made from 2026-06-01`.
 impl core::fmt::Display for Scope {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Scope::Serial(s) => write!(f, "serial {s}"),
-            Scope::Range { first, last } => write!(f, "serials {first}..={last}"),
+            Scope::Range { first, last } => write!(f, "serials {}", crate::span(first, last)),
             Scope::Lot(lot) => write!(f, "lot {lot}"),
             Scope::Key { from } => write!(f, "every code of the key made from {from}"),
             Scope::Compromise { at } => write!(

@@ -77,8 +77,11 @@ pub enum PoolError {
     /// none of the pool was reserved.
     #[error(
         "{input}: line {line}: serial {serial} was already used for GTIN {gtin} by key {kid} \
-         (pool reservation #{reservation}, at {time} s since 1970); {used} serial(s) of this pool \
-         were used before; nothing of this pool was reserved"
+         (pool reservation #{reservation}, at {}); {} of this pool {} used before; \
+         nothing of this pool was reserved",
+        hallmark::rfc3339(*time),
+        hallmark::plural(*used, "serial", "serials"),
+        if *used == 1 { "was" } else { "were" }
     )]
     AlreadyUsed {
         /// The key.
@@ -125,7 +128,10 @@ pub enum PoolError {
         path: PathBuf,
     },
     /// A close that does not fit the reservation (nothing was written).
-    #[error("cannot close a pool reservation of {count} serials as {end:?} with {emitted} emitted")]
+    #[error(
+        "cannot close a pool reservation of {} as {end:?} with {emitted} emitted",
+        hallmark::plural(*count, "serial", "serials")
+    )]
     BadClose {
         /// The count given.
         emitted: u64,
@@ -206,7 +212,10 @@ pub enum PoolLineError {
         expected: u64,
     },
     /// A reservation whose serial count does not match the serials it lists.
-    #[error("reservation declares {declared} serials and lists {found}")]
+    #[error(
+        "reservation declares {} and lists {found}",
+        hallmark::plural(*declared, "serial", "serials")
+    )]
     Count {
         /// The count declared.
         declared: u64,
@@ -228,7 +237,10 @@ pub enum PoolLineError {
         id: u64,
     },
     /// A close record whose count does not fit its reservation.
-    #[error("close of reservation #{id} with {emitted} emitted does not fit its {count} serials")]
+    #[error(
+        "close of reservation #{id} with {emitted} emitted does not fit its {}",
+        hallmark::plural(*count, "serial", "serials")
+    )]
     Emitted {
         /// The reservation.
         id: u64,

@@ -278,6 +278,12 @@ fn serial_used_before_is_refused_and_nothing_appended() -> TestResult {
                 e.to_string().contains("serial C was already used for GTIN"),
                 "{e}"
             );
+            assert!(
+                e.to_string().contains(
+                    "(pool reservation #1, at 1970-01-01T00:01:40Z); 2 serials of this pool were used before;"
+                ),
+                "{e}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -323,9 +329,10 @@ fn close_records_are_checked_and_unclosed_ones_reported_once() -> TestResult {
         }]
     );
     assert!(
-        r.interrupted()[0]
-            .to_string()
-            .starts_with("2 pool serials were reserved by an interrupted batch"),
+        r.interrupted()[0].to_string().starts_with(
+            "2 pool serials were reserved by an interrupted batch (pool reservation #1, \
+                 reserved at 1970-01-01T00:01:40Z) and are consumed"
+        ),
         "{}",
         r.interrupted()[0]
     );

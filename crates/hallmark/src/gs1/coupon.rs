@@ -72,7 +72,7 @@ impl<'a> Fields<'a> {
 
 fn all_digits(data: &[u8]) -> Result<(), String> {
     match data.iter().position(|b| !b.is_ascii_digit()) {
-        Some(p) => Err(format!("position {} is not a digit", p + 1)),
+        Some(p) => Err(format!("character {} is not a digit", p + 1)),
         None => Ok(()),
     }
 }

@@ -26,7 +26,7 @@ fn is_base64url(b: u8) -> bool {
 pub(crate) fn check_cset(cset: Cset, data: &[u8]) -> Result<(), String> {
     let bad = |pos: usize, b: u8, set: &str| {
         Err(format!(
-            "character {} at position {} is not {set}",
+            "{} at character {} is not {set}",
             printable(b),
             pos + 1
         ))
@@ -88,7 +88,7 @@ fn num(data: &[u8]) -> u64 {
 
 fn need_digits(data: &[u8]) -> Result<(), String> {
     match data.iter().position(|b| !b.is_ascii_digit()) {
-        Some(p) => Err(format!("position {} is not a digit", p + 1)),
+        Some(p) => Err(format!("character {} is not a digit", p + 1)),
         None => Ok(()),
     }
 }
@@ -385,7 +385,7 @@ fn pcenc(data: &[u8]) -> Result<(), String> {
                 (Some(h), Some(l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit()
             );
             if !ok {
-                return Err(format!("invalid percent sequence at position {}", i + 1));
+                return Err(format!("invalid percent sequence at character {}", i + 1));
             }
             i += 3;
         } else {

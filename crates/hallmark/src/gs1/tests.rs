@@ -371,3 +371,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_one_character_value_is_one_character_long() {
+    // A GTIN is 14 digits: one digit is "1 character long", not "1 characters".
+    let err = Gs1Data::from_elements([("01", "0")]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("1 character long; at least 14 needed"),
+        "{err}"
+    );
+    let err = Gs1Data::from_elements([("01", "01")]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("2 characters long; at least 14 needed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_character_in_a_value_is_named_by_its_character_position() {
+    assert_eq!(
+        check_cset(Cset::N, b"12a4"),
+        Err("'a' at character 3 is not a digit".to_owned())
+    );
+}

@@ -24,14 +24,14 @@ pub(crate) fn check_value(e: &AiEntry, value: &str) -> Result<(), Gs1Error> {
     let (min, max) = e.len_range();
     if data.len() > max {
         return Err(invalid(format!(
-            "{} characters long; at most {max} allowed",
-            data.len()
+            "{} long; at most {max} allowed",
+            crate::plural(data.len(), "character", "characters")
         )));
     }
     if data.len() < min {
         return Err(invalid(format!(
-            "{} characters long; at least {min} needed",
-            data.len()
+            "{} long; at least {min} needed",
+            crate::plural(data.len(), "character", "characters")
         )));
     }
     let mut pos = 0;
@@ -42,8 +42,8 @@ pub(crate) fn check_value(e: &AiEntry, value: &str) -> Result<(), Gs1Error> {
         }
         if rest < c.min {
             return Err(invalid(format!(
-                "{} characters long, which does not fit its format",
-                data.len()
+                "{} long, which does not fit its format",
+                crate::plural(data.len(), "character", "characters")
             )));
         }
         let take = if c.min == c.max {
@@ -60,8 +60,8 @@ pub(crate) fn check_value(e: &AiEntry, value: &str) -> Result<(), Gs1Error> {
     }
     if pos < data.len() {
         return Err(invalid(format!(
-            "{} characters long, which does not fit its format",
-            data.len()
+            "{} long, which does not fit its format",
+            crate::plural(data.len(), "character", "characters")
         )));
     }
     Ok(())

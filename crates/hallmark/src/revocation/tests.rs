@@ -385,7 +385,7 @@ fn scopes_read_as_words() {
         shown,
         [
             "serial 42",
-            "serials 100..=199",
+            "serials 100–199",
             "lot L7",
             "every code of the key made from 2026-06-01"
         ]
