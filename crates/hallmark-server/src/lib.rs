@@ -32,6 +32,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod access;
 pub mod api;
 pub mod auth;
 mod client;
