@@ -23,9 +23,9 @@ use crate::{CliError, EXIT_OK, Result};
 /// (method, route pattern such as /c/{code}, status, milliseconds). They never
 /// contain tokens, codes, claim codes, owner references or query strings.
 ///
-/// Every flag can also be set by the environment variable shown with it
-/// ([env: HALLMARK_...]), e.g. for a systemd EnvironmentFile; a flag given on
-/// the command line wins.
+/// Every flag can also be set by the environment variable named with it below
+/// (HALLMARK_LISTEN for --listen, and so on), e.g. in a systemd
+/// EnvironmentFile (packaging/hallmark.env); a flag on the command line wins.
 ///
 /// Once listening, prints `listening on http://ADDR` to stderr (with
 /// --metrics-listen, `metrics on http://ADDR/metrics` first): with

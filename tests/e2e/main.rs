@@ -25,6 +25,7 @@ mod history;
 mod hsm;
 mod images;
 mod offline;
+mod ops;
 mod page;
 mod properties;
 mod report;

@@ -31,8 +31,8 @@ pub(crate) async fn log(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let elapsed = started.elapsed();
     tracing::info!(
-        method = method.as_str(),
-        route = route.as_ref().map_or(OTHER_ROUTE, MatchedPath::as_str),
+        method = %method.as_str(),
+        route = %route.as_ref().map_or(OTHER_ROUTE, MatchedPath::as_str),
         status = response.status().as_u16(),
         ms = millis(elapsed),
         "request"

@@ -218,7 +218,7 @@ pub(crate) fn register(
             tracing::warn!(
                 unit = %unit,
                 conflicts = s.conflicts,
-                alerts = "registration-conflict",
+                alerts = %"registration-conflict",
                 "registration-conflict: a second owner tried to register a registered unit"
             );
             Err(ApiError::new(
