@@ -16,8 +16,16 @@ use crate::{CliError, EXIT_OK, Result};
 /// acknowledged write synced to disk) or PostgreSQL (--db postgres://..., the
 /// scale-out path: several replicas over one database); tables are created and
 /// migrated on start. Writes need a bearer token from `hallmark token create`.
-/// Stops on Ctrl-C or SIGTERM after finishing the requests in flight. Logs go
-/// to stderr ($HALLMARK_LOG, e.g. debug); they never contain tokens.
+/// Stops on Ctrl-C or SIGTERM after finishing the requests in flight.
+///
+/// Logs go to stderr (--log-format text or json; $HALLMARK_LOG filters, e.g.
+/// warn or debug): at the default level, info, one access line per request
+/// (method, route pattern such as /c/{code}, status, milliseconds). They never
+/// contain tokens, codes, claim codes, owner references or query strings.
+///
+/// Every flag can also be set by the environment variable named with it below
+/// (HALLMARK_LISTEN for --listen, and so on), e.g. in a systemd
+/// EnvironmentFile (packaging/hallmark.env); a flag on the command line wins.
 ///
 /// Once listening, prints `listening on http://ADDR` to stderr (with
 /// --metrics-listen, `metrics on http://ADDR/metrics` first): with
@@ -37,94 +45,156 @@ use crate::{CliError, EXIT_OK, Result};
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
-    /// Address and port to listen on.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
+    /// Address and port to listen on: an IP address or a host name
+    /// (localhost:8080; resolved, and the first of its addresses that can be
+    /// bound is used: the `listening on` line names it).
+    #[arg(long, env = "HALLMARK_LISTEN", value_name = "HOST:PORT", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
+    listen: String,
     /// The trust store (TOML) listing the issuer keys to accept.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "HALLMARK_TRUST", value_name = "FILE")]
     trust: PathBuf,
     #[command(flatten)]
     db: DbArg,
     /// The key that signs revocation snapshots (a key file from `hallmark keygen`;
     /// verifiers' trust stores must mark it as a revocation signer). Use a key of
     /// its own, never an issuer key: a revocation signer's codes are refused.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "HALLMARK_REVOCATION_KEY", value_name = "FILE")]
     revocation_key: Option<PathBuf>,
     /// The --revocation-key's own line certificate (from `hallmark cert
     /// issue`, usage registry): GET /v1/trust/bundle carries it first, so
     /// verifiers need only the root key.
-    #[arg(long, value_name = "FILE", requires = "revocation_key")]
+    #[arg(
+        long,
+        env = "HALLMARK_REGISTRY_CERT",
+        value_name = "FILE",
+        requires = "revocation_key"
+    )]
     registry_cert: Option<PathBuf>,
     /// How the consumer page (/c/CODE) describes products: a TOML file of
     /// [[product]] entries keyed by part-number pattern (`DRN-*`) or GTIN,
     /// with name, description, image, link and an optional registration URL
     /// (docs/PAGE.md). Without it the page shows the code's own facts only.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "HALLMARK_PRODUCTS", value_name = "FILE")]
     products: Option<PathBuf>,
     /// The claim key (`hallmark claim-key new`) with which warranty
     /// registrations (POST /v1/registrations, the page's form) check claim
     /// codes. Without it registrations are answered 503.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "HALLMARK_CLAIM_KEY", value_name = "FILE")]
     claim_key: Option<PathBuf>,
     /// How long a transfer code (POST /v1/transfers) stays valid (e.g. 7d,
     /// 48h).
-    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_timeout)]
+    #[arg(long, env = "HALLMARK_TRANSFER_TTL", value_name = "DURATION", default_value = "7d", value_parser = parse_timeout)]
     transfer_ttl: u64,
     /// Raise clone-suspected when authenticated scanners (a token of scope
     /// scans) see a code in more than N distinct locations within
     /// --clone-window.
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    #[arg(
+        long,
+        env = "HALLMARK_CLONE_LOCATIONS",
+        value_name = "N",
+        default_value_t = 3
+    )]
     clone_locations: u64,
     /// Raise clone-suspected from anonymous scans (no token) only when a code
     /// is reported from more than N distinct locations within --clone-window,
     /// every scanner's counted: an anonymous location is whatever the client
     /// typed.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(
+        long,
+        env = "HALLMARK_ANONYMOUS_CLONE_LOCATIONS",
+        value_name = "N",
+        default_value_t = 10
+    )]
     anonymous_clone_locations: u64,
     /// Forget a code's scans, and each of its locations, this long after they
     /// were last seen: 90d, 52w, 400d (default). 0 keeps them forever.
-    #[arg(long, value_name = "AGE", value_parser = crate::cmd::parse_duration, default_value = "400d")]
+    #[arg(long, env = "HALLMARK_SCAN_RETENTION", value_name = "AGE", value_parser = crate::cmd::parse_duration, default_value = "400d")]
     scan_retention: u64,
     /// The clone-detection window: 90s, 30m, 12h, 7d (default 24h).
-    #[arg(long, value_name = "AGE", value_parser = crate::cmd::parse_duration, default_value = "24h")]
+    #[arg(long, env = "HALLMARK_CLONE_WINDOW", value_name = "AGE", value_parser = crate::cmd::parse_duration, default_value = "24h")]
     clone_window: u64,
     /// Lookups, scans and code pages allowed per client (an IPv4 address or
     /// an IPv6 /64) per minute; more get 429 with Retry-After. 0 turns the
     /// limit off (behind a proxy every client has the proxy's address: limit
     /// there instead).
-    #[arg(long, value_name = "PER_MINUTE", default_value_t = 600)]
+    #[arg(
+        long,
+        env = "HALLMARK_RATE_LIMIT",
+        value_name = "PER_MINUTE",
+        default_value_t = 600
+    )]
     rate_limit: u64,
     /// Requests a client may make at once before --rate-limit applies.
-    #[arg(long, value_name = "N", default_value_t = 120)]
+    #[arg(
+        long,
+        env = "HALLMARK_RATE_LIMIT_BURST",
+        value_name = "N",
+        default_value_t = 120
+    )]
     rate_limit_burst: u64,
     /// Requests handled at once; more wait their turn.
-    #[arg(long, value_name = "N", default_value_t = 512)]
+    #[arg(
+        long,
+        env = "HALLMARK_MAX_CONCURRENCY",
+        value_name = "N",
+        default_value_t = 512
+    )]
     max_concurrency: usize,
     /// Once a request's first byte arrives, its headers must be complete
     /// within this time, or the connection is closed (slow clients, slowloris).
-    #[arg(long, value_name = "AGE", value_parser = parse_timeout, default_value = "10s")]
+    #[arg(long, env = "HALLMARK_HEADER_TIMEOUT", value_name = "AGE", value_parser = parse_timeout, default_value = "10s")]
     header_timeout: u64,
     /// A connection with no request in progress that receives nothing for
     /// this long is closed (new connections that send nothing, keep-alive
     /// connections between requests, clients that stopped reading).
-    #[arg(long, value_name = "AGE", value_parser = parse_timeout, default_value = "60s")]
+    #[arg(long, env = "HALLMARK_IDLE_TIMEOUT", value_name = "AGE", value_parser = parse_timeout, default_value = "60s")]
     idle_timeout: u64,
     /// Connections open at once, in total. At the limit, connections without
     /// a request in progress are closed to make room (at most once a second);
     /// otherwise more get 503. Keep it below the open-file limit (ulimit -n).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), default_value_t = 4096)]
+    #[arg(long, env = "HALLMARK_MAX_CONNECTIONS", value_name = "N", value_parser = clap::value_parser!(u64).range(1..), default_value_t = 4096)]
     max_connections: u64,
     /// Connections open at once from one client address (an IPv4 address, or
     /// an IPv6 /64); more get 503 and are closed. Behind a proxy every client
     /// has the proxy's address: raise it, and limit at the proxy.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), default_value_t = 64)]
+    #[arg(long, env = "HALLMARK_MAX_CONNECTIONS_PER_CLIENT", value_name = "N", value_parser = clap::value_parser!(u64).range(1..), default_value_t = 64)]
     max_connections_per_client: u64,
-    /// Serve Prometheus metrics (GET /metrics) on this address, e.g.
-    /// 127.0.0.1:9090. Keep it off the public network.
-    #[arg(long, value_name = "ADDR")]
-    metrics_listen: Option<SocketAddr>,
-    #[command(flatten)]
-    passphrase: crate::passphrase::Source,
+    /// Serve Prometheus metrics (GET /metrics) on this address or host name,
+    /// e.g. 127.0.0.1:9090. Keep it off the public network.
+    #[arg(long, env = "HALLMARK_METRICS_LISTEN", value_name = "HOST:PORT", value_parser = parse_listen)]
+    metrics_listen: Option<String>,
+    /// How log lines on stderr look: text (one readable line per event) or
+    /// json (one JSON object per line: timestamp, level, target, message and
+    /// the event's fields). $HALLMARK_LOG filters them either way.
+    #[arg(long, env = "HALLMARK_LOG_FORMAT", value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Read the --revocation-key's passphrase from the first line of FILE.
+    /// Otherwise it comes from $HALLMARK_PASSPHRASE, or a prompt on the terminal.
+    #[arg(long, env = "HALLMARK_PASSPHRASE_FILE", value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `--listen`, `--metrics-listen`: `HOST:PORT` (an IP address, `[v6]:PORT`,
+/// or a host name), resolved when the service starts.
+fn parse_listen(s: &str) -> std::result::Result<String, String> {
+    if s.parse::<SocketAddr>().is_ok() {
+        return Ok(s.to_owned());
+    }
+    match s.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(s.to_owned()),
+        _ => Err(format!(
+            "{s:?}: expected HOST:PORT (127.0.0.1:8080, [::1]:8080, localhost:8080)"
+        )),
+    }
 }
 
 /// `--db`, shared by `serve` and `token`.
@@ -187,6 +257,7 @@ fn parse_timeout(s: &str) -> std::result::Result<u64, String> {
 }
 
 pub(crate) fn run(args: Args) -> Result<u8> {
+    init_tracing(args.log_format);
     let db = args.db.database()?.clone();
     let settings = Settings {
         clone_locations: args.clone_locations,
@@ -220,7 +291,12 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     let revocation_key = args
         .revocation_key
         .as_deref()
-        .map(|path| crate::cmd::key::open(path, &args.passphrase))
+        .map(|path| {
+            let passphrase = crate::passphrase::Source {
+                passphrase_file: args.passphrase_file.clone(),
+            };
+            crate::cmd::key::open(path, &passphrase)
+        })
         .transpose()?;
     // Every file a flag names is read before the database is opened (or
     // created) and long before listening: a bad one stops here.
@@ -239,15 +315,18 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             let key = hallmark_issuer::claim::ClaimKey::read(path)
                 .map_err(|e| CliError::context(format!("--claim-key {}", path.display()), e))?;
             if key.is_test_only() {
-                eprintln!(
-                    "hallmark: warning: {} is a published TEST-ONLY claim key; anyone can register units with it",
+                let warning = format!(
+                    "{} is a published TEST-ONLY claim key; anyone can register units with it",
                     path.display()
                 );
+                match args.log_format {
+                    LogFormat::Text => eprintln!("hallmark: warning: {warning}"),
+                    LogFormat::Json => tracing::warn!("{warning}"),
+                }
             }
             Ok::<_, CliError>(key)
         })
         .transpose()?;
-    init_tracing();
     let storage = args.db.open()?;
     if let Some(key) = &revocation_key {
         let marked = trust
@@ -281,32 +360,87 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         .enable_all()
         .build()
         .map_err(|e| CliError::context("starting the runtime", e))?;
-    runtime.block_on(serve(args.listen, args.metrics_listen, &db, state))?;
+    let listen = Listen {
+        main: args.listen,
+        metrics: args.metrics_listen,
+        format: args.log_format,
+    };
+    runtime.block_on(serve(listen, &db, state))?;
     Ok(EXIT_OK)
 }
 
-/// Binds, announces the addresses, and serves until Ctrl-C or SIGTERM.
-async fn serve(
-    listen: SocketAddr,
-    metrics_listen: Option<SocketAddr>,
-    db: &Database,
-    state: AppState,
-) -> Result<()> {
-    let bind = |addr: SocketAddr| async move {
-        tokio::net::TcpListener::bind(addr)
+/// Where to listen, and how to announce it.
+struct Listen {
+    main: String,
+    metrics: Option<String>,
+    format: LogFormat,
+}
+
+impl Listen {
+    /// `listening on http://ADDR` and the like: the lines scripts and tests
+    /// wait for, on stderr as they are (text) or as the message of a JSON
+    /// log line (json).
+    fn announce(&self, line: std::fmt::Arguments<'_>) {
+        match self.format {
+            LogFormat::Text => eprintln!("{line}"),
+            LogFormat::Json => tracing::info!("{line}"),
+        }
+    }
+}
+
+/// Resolves `given` (`HOST:PORT`) and binds the first of its addresses that
+/// can be bound; errors name the flag and the address.
+async fn bind(flag: &str, given: &str) -> Result<(SocketAddr, tokio::net::TcpListener)> {
+    let literal = given.parse::<SocketAddr>().ok();
+    let addrs: Vec<SocketAddr> = match literal {
+        Some(addr) => vec![addr],
+        None => tokio::net::lookup_host(given)
+            .await
+            .map_err(|e| CliError::about(format!("{flag} {given}: resolving the host name"), e))?
+            .collect(),
+    };
+    let mut failure = None;
+    for addr in &addrs {
+        match tokio::net::TcpListener::bind(addr)
             .await
             .and_then(|l| Ok((l.local_addr()?, l)))
-            .map_err(|e| CliError::context(format!("listening on {addr}"), e))
-    };
-    let (addr, listener) = bind(listen).await?;
+        {
+            Ok((bound, listener)) => {
+                if literal.is_none() {
+                    let all: Vec<String> = addrs.iter().map(SocketAddr::to_string).collect();
+                    tracing::info!(
+                        "{flag} {given}: resolved to {}; bound {bound}",
+                        all.join(", ")
+                    );
+                }
+                return Ok((bound, listener));
+            }
+            Err(e) => failure = Some((*addr, e)),
+        }
+    }
+    Err(match failure {
+        Some((addr, e)) if e.kind() == std::io::ErrorKind::AddrInUse => CliError::new(format!(
+            "{flag} {given}: address {addr} is already in use (another process listens there: \
+             stop it or choose another address)"
+        )),
+        Some((addr, e)) => CliError::about(format!("{flag} {given}: listening on {addr}"), e),
+        None => CliError::new(format!(
+            "{flag} {given}: the host name resolved to no address"
+        )),
+    })
+}
+
+/// Binds, announces the addresses, and serves until Ctrl-C or SIGTERM.
+async fn serve(listen: Listen, db: &Database, state: AppState) -> Result<()> {
+    let (addr, listener) = bind("--listen", &listen.main).await?;
     // Installed before the address is announced: a SIGTERM sent right after
     // the line is seen stops the service gracefully.
     let shutdown = hallmark_server::shutdown_signal();
-    let metrics = match metrics_listen {
-        Some(metrics_addr) => {
-            let (metrics_addr, metrics_listener) = bind(metrics_addr).await?;
+    let metrics = match &listen.metrics {
+        Some(given) => {
+            let (metrics_addr, metrics_listener) = bind("--metrics-listen", given).await?;
             let metrics_shutdown = hallmark_server::shutdown_signal();
-            eprintln!("metrics on http://{metrics_addr}/metrics");
+            listen.announce(format_args!("metrics on http://{metrics_addr}/metrics"));
             Some(tokio::spawn(hallmark_server::serve_metrics(
                 metrics_listener,
                 state.clone(),
@@ -316,8 +450,11 @@ async fn serve(
         None => None,
     };
     // The line scripts and tests wait for (the port, when --listen ended in :0).
-    eprintln!("listening on http://{addr}");
-    tracing::info!("hallmark serve: database {db}");
+    listen.announce(format_args!("listening on http://{addr}"));
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        "hallmark serve: database {db}"
+    );
     let served = hallmark_server::serve(listener, state, shutdown).await;
     if let Some(task) = metrics {
         task.abort();
@@ -325,14 +462,50 @@ async fn serve(
     served.map_err(|e| CliError::context(format!("serving on {addr}"), e))
 }
 
-/// Logs to stderr, filtered by `$HALLMARK_LOG` (default `info`). Tokens are
-/// never logged: requests are logged by method and path only.
-fn init_tracing() {
+/// Logs to stderr in `format`, filtered by `$HALLMARK_LOG` (default `info`).
+/// Tokens, codes and claim codes are never logged: requests are logged by
+/// method and route pattern only (`hallmark_server`'s access log).
+fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HALLMARK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_takes_addresses_and_host_names_with_a_port() {
+        for ok in [
+            "127.0.0.1:8080",
+            "[::1]:0",
+            "localhost:8080",
+            "hallmark.example:443",
+        ] {
+            assert_eq!(parse_listen(ok).as_deref(), Ok(ok));
+        }
+        for bad in [
+            "localhost",
+            ":8080",
+            "127.0.0.1:http",
+            "localhost:99999",
+            "",
+        ] {
+            assert!(parse_listen(bad).is_err(), "{bad}");
+        }
+    }
 }

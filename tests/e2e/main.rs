@@ -27,6 +27,7 @@ mod hsm;
 mod images;
 mod install;
 mod offline;
+mod ops;
 mod page;
 mod properties;
 mod report;

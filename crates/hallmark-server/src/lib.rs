@@ -11,6 +11,12 @@
 //! The caller (the `hallmark serve` binary) builds the tokio runtime, installs
 //! the tracing subscriber, opens the [`Database`] and binds the listeners.
 //!
+//! Every request is logged once answered, at `info` with target
+//! `hallmark_server::access`: method, route pattern (`/v1/codes/{code}`, never
+//! the raw path, whose codes carry signatures), status and milliseconds; no
+//! header, query string or body reaches the log. [`metrics::Metrics`] adds the
+//! standard process metrics (Linux) and `hallmark_build_info{version}`.
+//!
 //! Endpoints (every error is JSON `{"error": KIND, "detail": TEXT}`):
 //!
 //! | method and path | auth | what |
@@ -32,6 +38,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod access;
 pub mod api;
 pub mod auth;
 mod client;

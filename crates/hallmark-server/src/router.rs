@@ -1,6 +1,6 @@
 //! The router: every route with its handler, and the layers around them
 //! (rate limits, metrics, body limits, timeout, error shaping, concurrency,
-//! tracing).
+//! the access log).
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -9,13 +9,12 @@ use axum::routing::{get, post};
 use hallmark::MAX_MANIFEST_BYTES;
 use tower::limit::ConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::handlers::{
     batches, codes, digital_link, graph, health, history, keys, method_not_allowed, not_found,
     registrations, revocations, scans, status, trust,
 };
-use crate::{AppState, MAX_JSON_BODY, error, middleware, openapi, page};
+use crate::{AppState, MAX_JSON_BODY, access, error, middleware, openapi, page};
 
 /// The application: every route with its limits, timeout and error shaping.
 pub fn app(state: AppState) -> Router {
@@ -108,7 +107,10 @@ pub fn app(state: AppState) -> Router {
         // HTML page.
         .layer(axum::middleware::from_fn(page::html_errors))
         .layer(ConcurrencyLimitLayer::new(settings.max_concurrency.max(1)))
-        .layer(TraceLayer::new_for_http())
+        // Outermost: one line per request with its final status, by route
+        // pattern (tower-http's trace layer would put the raw URI, codes and
+        // all, in its debug span).
+        .layer(axum::middleware::from_fn(access::log))
         .with_state(state)
 }
 

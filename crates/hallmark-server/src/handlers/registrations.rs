@@ -215,7 +215,12 @@ pub(crate) fn register(
         }),
         RegisterOutcome::Conflict(s) => {
             state.metrics().alert("registration-conflict");
-            tracing::warn!(unit = %unit, conflicts = s.conflicts, "registration-conflict: a second owner tried to register a registered unit");
+            tracing::warn!(
+                unit = %unit,
+                conflicts = s.conflicts,
+                alerts = %"registration-conflict",
+                "registration-conflict: a second owner tried to register a registered unit"
+            );
             Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "already-registered",

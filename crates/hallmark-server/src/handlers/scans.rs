@@ -147,11 +147,27 @@ pub(crate) fn raise_alerts(
         tracing::warn!(
             kid = %v.kid(),
             serial = v.payload().serial(),
-            alerts = alerts.len(),
+            alerts = %AlertNames(&alerts),
             "scan raised alerts"
         );
     }
     Ok(alerts)
+}
+
+/// The alerts' names, comma-separated (`clone-suspected,unregistered-serial`),
+/// for the log line: written straight into it, nothing allocated.
+struct AlertNames<'a>(&'a [AlertBody]);
+
+impl std::fmt::Display for AlertNames<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, a) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(&a.alert)?;
+        }
+        Ok(())
+    }
 }
 
 /// Whether a code's scans suggest clones: more than `clone_locations`
@@ -177,4 +193,23 @@ pub(crate) fn clone_suspected(
             scans.locations_in_window
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_lines_name_the_alerts() {
+        let alerts = [
+            alert("clone-suspected", "x".to_owned()),
+            alert("unregistered-serial", "y".to_owned()),
+        ];
+        assert_eq!(
+            AlertNames(&alerts).to_string(),
+            "clone-suspected,unregistered-serial"
+        );
+        assert_eq!(AlertNames(&alerts[..1]).to_string(), "clone-suspected");
+        assert_eq!(AlertNames(&[]).to_string(), "");
+    }
 }
