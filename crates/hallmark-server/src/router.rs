@@ -7,7 +7,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use hallmark::MAX_MANIFEST_BYTES;
-use tower::limit::ConcurrencyLimitLayer;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::handlers::{
@@ -106,7 +106,12 @@ pub fn app(state: AppState) -> Router {
         // rate limit, a wrong method, a path no route has, a timeout) is an
         // HTML page.
         .layer(axum::middleware::from_fn(page::html_errors))
-        .layer(ConcurrencyLimitLayer::new(settings.max_concurrency.max(1)))
+        // One semaphore for every route: `Router::layer` applies a layer to
+        // each route separately, and `ConcurrencyLimitLayer` would give each
+        // its own.
+        .layer(GlobalConcurrencyLimitLayer::new(
+            settings.max_concurrency.max(1),
+        ))
         // Outermost: one line per request with its final status, by route
         // pattern (tower-http's trace layer would put the raw URI, codes and
         // all, in its debug span).

@@ -381,3 +381,42 @@ async fn request_heads_over_the_limit_get_431() {
     }
     stop(server).await;
 }
+
+/// `--max-concurrency` bounds the requests in progress across all routes
+/// together (it once gave each route its own limit: `Router::layer` applies
+/// a layer to each route separately, and `ConcurrencyLimitLayer` makes a new
+/// semaphore each time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_concurrency_is_one_limit_for_all_routes() {
+    let server = start(Settings {
+        max_concurrency: 1,
+        ..Settings::default()
+    })
+    .await;
+    // A scan whose body is still arriving holds the one permit.
+    let mut slow = connect_from(1, server.addr).await;
+    slow.write_all(
+        b"POST /v1/scans HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+          Content-Length: 20\r\nConnection: close\r\n\r\n{\"code\":",
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Another route waits for it.
+    let other = tokio::spawn(healthz_from(1, server.addr));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        !other.is_finished(),
+        "a request on another route ran beside the one in progress"
+    );
+    // The slow request ends (its body is not JSON: 400), and the other one runs.
+    slow.write_all(b"\"x\", \"l\": 1}").await.unwrap();
+    let (raw, _) = until_closed(&mut slow, Duration::from_secs(10)).await;
+    assert_eq!(parse(&raw).map(|(s, _)| s), Some(400), "{raw:?}");
+    let answered = timeout(Duration::from_secs(10), other)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(answered.map(|(s, _)| s), Some(200));
+    stop(server).await;
+}
