@@ -112,9 +112,11 @@ pub(crate) struct IssueArgs {
 
 /// Print a certificate's fields.
 ///
-/// Without --trust nothing is verified and the output says so; with --trust
-/// the certificate is checked against that trust store's roots first (exit
-/// status 2 if it does not verify).
+/// With --trust ($HALLMARK_TRUST), or without it when the default trust
+/// store (~/.config/hallmark/trust.toml, see `hallmark verify --help`)
+/// exists, the certificate is checked against that trust store's roots
+/// first (exit status 2 if it does not verify); otherwise nothing is
+/// verified and the output says so.
 ///
 /// Example:
 ///   hallmark cert show --trust roots.toml plant1-line3.cert
@@ -124,8 +126,9 @@ pub(crate) struct ShowArgs {
     /// The certificate file.
     #[arg(value_name = "FILE")]
     cert: PathBuf,
-    /// Verify it against the roots of this trust store.
-    #[arg(long, value_name = "FILE")]
+    /// Verify it against the roots of this trust store (default: the
+    /// default trust store, when it exists).
+    #[arg(long, value_name = "FILE", env = super::trust::TRUST_ENV)]
     trust: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
@@ -216,7 +219,8 @@ fn show(args: ShowArgs) -> Result<u8> {
     let bytes = read(&args.cert)?;
     let (root, cert) = LineCertificate::decode_unverified(&bytes)
         .map_err(|e| CliError::about(args.cert.display(), e))?;
-    let verified = match &args.trust {
+    let trust = args.trust.clone().or_else(super::trust::existing_default);
+    let verified = match &trust {
         Some(path) => {
             let mut trust: TrustStore = crate::cmd::load_trust(path)?;
             trust

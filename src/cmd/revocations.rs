@@ -208,8 +208,9 @@ pub(crate) struct PullArgs {
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
     /// Check the snapshot's signature against this trust store, and its
-    /// sequence against the state directory, before writing.
-    #[arg(long, value_name = "FILE")]
+    /// sequence against the state directory, before writing (default: the
+    /// default trust store, ~/.config/hallmark/trust.toml, when it exists).
+    #[arg(long, value_name = "FILE", env = super::trust::TRUST_ENV)]
     trust: Option<PathBuf>,
     /// Where the highest sequence seen per signer is kept (with --trust;
     /// default: $HALLMARK_STATE_DIR, else $XDG_STATE_HOME/hallmark, else
@@ -223,7 +224,9 @@ fn pull(args: PullArgs) -> Result<u8> {
         Document::Snapshot,
         &args.server,
         &args.out,
-        args.trust.as_deref(),
+        args.trust
+            .or_else(super::trust::existing_default)
+            .as_deref(),
         args.state_dir.as_deref(),
     )
 }

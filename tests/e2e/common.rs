@@ -56,9 +56,23 @@ pub struct Hallmark {
 }
 
 /// Starts building an invocation of the binary under test with `args`.
+///
+/// The invocation does not see the tester's own configuration: no
+/// `$HALLMARK_*` variable of this process (every flag of `serve`, the trust
+/// store, passphrases) and a `$XDG_CONFIG_HOME` without a default trust
+/// store; a test sets what it needs with [`Hallmark::env`].
 pub fn hallmark(args: &[&str]) -> Hallmark {
     let mut command = Command::new(BIN);
     command.args(args);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("HALLMARK_") {
+            command.env_remove(name);
+        }
+    }
+    command.env(
+        "XDG_CONFIG_HOME",
+        Path::new(ROOT).join("target/e2e-no-config"),
+    );
     Hallmark {
         command,
         stdin: Vec::new(),

@@ -632,3 +632,57 @@ fn trust_pull_verifies_against_the_default_trust_store() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(stderr(&out).contains("verified"), "{}", stderr(&out));
 }
+
+/// `cert show` and `revocations pull` without --trust verify against the
+/// default trust store when there is one, as `trust pull` does.
+#[test]
+fn cert_show_and_revocations_pull_use_the_default_trust_store() {
+    let dir = tempdir();
+    let d = dir.path();
+    let root = new_key(d, "acme-root");
+    new_key(d, "line3");
+    let cert = d.join("line3.cert");
+    hallmark(&["cert", "issue", "--root", p(&root), p(&d.join("line3.pub"))])
+        .args(&["--valid-from", "2026-01-01", "--valid-until", "2027-12-31"])
+        .out(&cert)
+        .ok();
+    let show = || at_home(d, true, &["cert", "show", p(&cert)]).run();
+    let out = show();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("NOT VERIFIED"), "{}", stdout(&out));
+    // A default store without the root: refused.
+    at_home(d, true, &["trust", "add", p(&demo_pub())]).ok();
+    let out = show();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("unknown root"), "{}", stderr(&out));
+    // With the root: verified.
+    at_home(
+        d,
+        true,
+        &["trust", "add", "--root", p(&d.join("acme-root.pub"))],
+    )
+    .ok();
+    let out = show();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stdout(&out).contains("NOT VERIFIED"), "{}", stdout(&out));
+
+    // revocations pull: the default store has the demo key, not marked a
+    // revocation signer, so its snapshot is refused and nothing written.
+    let list = d.join("list.toml");
+    std::fs::write(&list, "").unwrap();
+    let snapshot = d.join("r.bin");
+    revocations_build(&demo_key(), &list, 1, &snapshot).ok();
+    let bytes = std::fs::read(&snapshot).unwrap();
+    let out_file = d.join("pulled.bin");
+    let out = at_home(
+        d,
+        true,
+        &["revocations", "pull", "--server", &serve_once(bytes)],
+    )
+    .args(&["--out", p(&out_file)])
+    .env("HALLMARK_STATE_DIR", p(&d.join("state")))
+    .run();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("revocation"), "{}", stderr(&out));
+    assert!(!out_file.exists());
+}
