@@ -337,7 +337,7 @@ impl Job {
                 crate::cmd::gs1_symbol::qr(&data.to_digital_link(stem)?, format, self.max_size)?
             }
         };
-        crate::cmd::gs1_symbol::write(dir, serial, format, &bytes)
+        crate::cmd::gs1_symbol::write(dir, serial, format, &bytes).map(drop)
     }
 }
 

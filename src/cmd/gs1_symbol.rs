@@ -2,7 +2,7 @@
 //! string, or a QR of the Digital Link URI, within an optional size limit.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use hallmark_label::symbol::{
     DEFAULT_SCALE, ImageFormat, SizeLimit, Symbol, render_gs1_datamatrix, render_within,
@@ -26,11 +26,17 @@ pub(crate) fn qr(text: &str, format: ImageFormat, max: Option<SizeLimit>) -> Res
 }
 
 /// Writes one image atomically as DIR/SERIAL.EXT (made durable with the
-/// others by one syncfs at the end of the mint).
-pub(crate) fn write(dir: &Path, serial: &str, format: ImageFormat, bytes: &[u8]) -> Result<()> {
+/// others by one syncfs at the end of the mint), and returns that path.
+pub(crate) fn write(
+    dir: &Path,
+    serial: &str,
+    format: ImageFormat,
+    bytes: &[u8],
+) -> Result<PathBuf> {
     let path = dir.join(format!("{serial}.{}", format.extension()));
     let mut file = AtomicFile::new(&path, durable::MODE_PUBLIC)?;
     file.write_all(bytes)
         .map_err(|e| CliError::about(path.display(), e))?;
-    Ok(file.commit_replace_unsynced()?)
+    file.commit_replace_unsynced()?;
+    Ok(path)
 }

@@ -24,6 +24,7 @@ mod gs1;
 mod history;
 mod hsm;
 mod images;
+mod manufacturer;
 mod offline;
 mod page;
 mod properties;

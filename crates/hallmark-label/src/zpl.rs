@@ -232,7 +232,7 @@ impl Layout {
 pub fn group_code(code: &str) -> String {
     let mut out = String::with_capacity(code.len() + code.len() / GROUP);
     for (i, ch) in code.chars().enumerate() {
-        if i > 0 && i % GROUP == 0 {
+        if i > 0 && i.is_multiple_of(GROUP) {
             out.push(' ');
         }
         out.push(ch);
@@ -242,8 +242,9 @@ pub fn group_code(code: &str) -> String {
 
 /// One ZPL II label, ending in `\n`: the symbol of `data` (a code or its
 /// verification URL, printable ASCII without `^` or `~`), the caller's
-/// `lines` of text, and `code_line` (usually [`group_code`] of the code)
-/// wrapped at its spaces to the label's width.
+/// `lines` of text and `code_line` (usually [`group_code`] of the code),
+/// each wrapped at its spaces to the label's width (runs of spaces become
+/// one).
 pub fn label(
     data: &str,
     lines: &[&str],
@@ -285,7 +286,7 @@ pub fn label(
         .max(1);
     let mut text: Vec<String> = Vec::new();
     for line in lines {
-        text.extend(wrap_hard(line, per_line));
+        text.extend(wrap_words(line, per_line));
     }
     text.extend(wrap_words(code_line, per_line));
     let line_h = u64::from(font_h + font_h / 4);
