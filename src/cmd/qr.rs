@@ -20,10 +20,13 @@ use crate::{CliError, EXIT_NOT_GENUINE, EXIT_OK, Result};
 /// CODE must be a well-formed code, but its signature is NOT verified: exits 1
 /// if it does not decode. The format comes from the extension of FILE (.svg or
 /// .png) unless --format is given. FILE is written whole or not at all, and an
-/// existing FILE is kept unless --force.
+/// existing FILE is kept unless --force. --dpi D gives the printer's
+/// resolution: a PNG carries it (a pHYs chunk) so it prints at --scale / D
+/// inches per module, an SVG gets its size in millimetres.
 ///
 /// Example:
 ///   hallmark qr 01ABC... --out label.png
+///   hallmark qr 01ABC... --out label.png --scale 6 --dpi 300
 ///   hallmark qr https://hm.example.com/c/01ABC... --symbol datamatrix --out label.svg
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
@@ -48,6 +51,10 @@ pub(crate) struct Args {
         value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_SCALE))
     )]
     scale: u32,
+    /// The printer's resolution in dots per inch, written into the image.
+    #[arg(long, value_name = "D",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(hallmark_label::symbol::MAX_DPI)))]
+    dpi: Option<u32>,
     /// Replace FILE if it exists.
     #[arg(long)]
     force: bool,
@@ -73,9 +80,10 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         );
     }
     let matrix = Matrix::encode(&data, args.symbol)?;
-    let image = match format {
-        ImageFormat::Svg => matrix.to_svg(args.scale).map(String::into_bytes),
-        ImageFormat::Png => matrix.to_png(args.scale),
+    let image = match (format, args.dpi) {
+        (format, Some(dpi)) => matrix.to_print_image(format, args.scale, dpi),
+        (ImageFormat::Svg, None) => matrix.to_svg(args.scale).map(String::into_bytes),
+        (ImageFormat::Png, None) => matrix.to_png(args.scale),
     }?;
     write_atomically(&args.out, &image, args.force)?;
 

@@ -480,3 +480,25 @@ fn mint_summary_in_words() {
         stderr(&out)
     );
 }
+
+/// `hallmark qr --dpi` (today an unknown flag): the PNG carries the
+/// resolution, the SVG its size in millimetres.
+#[test]
+fn qr_command_writes_the_print_resolution() {
+    let dir = tempdir();
+    let code = &sample_mint(dir.path(), 1)
+        .args(&["--serial-start", "123456789"])
+        .lines()[0];
+    let png = dir.path().join("label.png");
+    qr(code, &png).args(&["--scale", "5", "--dpi", "600"]).ok();
+    // 600 dpi = 23622 pixels per metre.
+    assert_eq!(png_info(&png), (53 * 5, 53 * 5, Some((23622, 23622, 1))));
+    let svg = dir.path().join("label.svg");
+    qr(code, &svg).args(&["--scale", "5", "--dpi", "600"]).ok();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    // 265 pixels at 600 dpi: 11.218 mm.
+    assert!(
+        text.contains("width=\"11.218mm\" height=\"11.218mm\""),
+        "{text}"
+    );
+}

@@ -342,11 +342,7 @@ pub fn render_for_print(
 ) -> Result<Vec<u8>, SymbolError> {
     check_scale(scale)?;
     check_dpi(dpi)?;
-    let matrix = Matrix::encode(data, symbol)?;
-    match format {
-        ImageFormat::Svg => Ok(matrix.svg(scale, Some(dpi)).into_bytes()),
-        ImageFormat::Png => matrix.png(scale, Some(dpi)),
-    }
+    Matrix::encode(data, symbol)?.to_print_image(format, scale, dpi)
 }
 
 /// Renders a GS1 element string as a GS1 Data Matrix, at [`DEFAULT_SCALE`]
@@ -444,6 +440,23 @@ impl Matrix {
         match format {
             ImageFormat::Svg => Ok(self.to_svg(scale)?.into_bytes()),
             ImageFormat::Png => self.to_png(scale),
+        }
+    }
+
+    /// Renders the symbol as `format`, `scale` pixels per module, for a
+    /// printer of `dpi` dots per inch (1 to [`MAX_DPI`]): see
+    /// [`render_for_print`].
+    pub fn to_print_image(
+        &self,
+        format: ImageFormat,
+        scale: u32,
+        dpi: u32,
+    ) -> Result<Vec<u8>, SymbolError> {
+        check_scale(scale)?;
+        check_dpi(dpi)?;
+        match format {
+            ImageFormat::Svg => Ok(self.svg(scale, Some(dpi)).into_bytes()),
+            ImageFormat::Png => self.png(scale, Some(dpi)),
         }
     }
 
