@@ -198,7 +198,7 @@ pub(crate) struct Args {
     passphrase: crate::passphrase::Source,
     /// Set by `hallmark gs1 sign`: GS1 units instead of v1 codes.
     #[arg(skip)]
-    gs1: Option<crate::cmd::gs1::Job>,
+    gs1: Option<Box<crate::cmd::gs1::Job>>,
 }
 
 impl Args {
@@ -244,7 +244,7 @@ impl Args {
             claim_codes: files.claim_codes,
             claim_key: files.claim_key,
             passphrase,
-            gs1: Some(job),
+            gs1: Some(Box::new(job)),
         }
     }
 }
@@ -272,14 +272,14 @@ const ZPL_DEFAULT_DPI: u32 = 203;
 
 /// Pixels (dots) per module, and the printer's resolution if given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Print {
-    module_px: u32,
-    dpi: Option<u32>,
+pub(crate) struct Print {
+    pub(crate) module_px: u32,
+    pub(crate) dpi: Option<u32>,
 }
 
 impl Print {
     /// From --module-px, or --module-mm at --dpi (else the default scale).
-    fn from_args(
+    pub(crate) fn from_args(
         module_px: Option<u32>,
         module_mm: Option<f64>,
         dpi: Option<u32>,
@@ -489,7 +489,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         ));
     }
     let (minter, lines) = match &args.gs1 {
-        Some(job) => (Minter::gs1(key, &job.data, mode)?, Lines::Gs1(job)),
+        Some(job) => (Minter::gs1(key, &job.data, mode)?, Lines::Gs1(job.as_ref())),
         None => {
             let mut template = Payload::new(0, &args.part, &args.lot, args.date)?;
             if let Some(expiry) = args.expiry {

@@ -502,3 +502,53 @@ fn qr_command_writes_the_print_resolution() {
         "{text}"
     );
 }
+
+/// `hallmark gs1 sign --symbol-dir` takes the same print flags (today
+/// unknown): pixels per module and the resolution in the PNG.
+#[test]
+fn gs1_symbols_are_sized_for_the_printer() {
+    let dir = tempdir();
+    let dm = dir.path().join("dm");
+    let (key, ledger) = (demo_key(), dir.path().join("gs1.ledger"));
+    let out = hallmark(&[
+        "gs1",
+        "sign",
+        "--key",
+        p(&key),
+        "--ledger",
+        p(&ledger),
+        "--gtin",
+        "09506000134352",
+        "--lot",
+        "L17",
+        "--prod-date",
+        "2026-11-20",
+        "--count",
+        "1",
+        "--symbol-dir",
+        p(&dm),
+        "--module-mm",
+        "0.5",
+        "--dpi",
+        "300",
+    ])
+    .run();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let image = std::fs::read_dir(&dm)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let (w, h, phys) = png_info(&image);
+    // 0.5 mm at 300 dpi: 6 pixels per module (a square symbol, 1-module
+    // quiet zone).
+    assert_eq!(w, h);
+    let squares = [
+        10, 12, 14, 16, 18, 20, 22, 24, 26, 32, 36, 40, 44, 48, 52, 64,
+    ];
+    assert!(w % 6 == 0 && squares.contains(&(w / 6 - 2)), "{w}");
+    assert_eq!(phys, Some((11811, 11811, 1)));
+    let err = stderr(&out);
+    assert!(err.contains("minted 1 GS1 unit with key"), "{err}");
+}
