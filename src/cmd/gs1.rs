@@ -88,7 +88,7 @@ pub(crate) struct SignArgs {
     #[arg(long = "ai", value_name = "AI=VALUE")]
     extra: Vec<String>,
     /// How many units to sign, with hallmark's own serials.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..),
+    #[arg(long, value_name = "N", value_parser = crate::cmd::mint::count,
           required_unless_present = "serials", conflicts_with = "serials")]
     count: Option<u64>,
     /// Sign one unit per serial of this external pool file (one serial per
@@ -118,12 +118,12 @@ pub(crate) struct SignArgs {
     image_format: hallmark_label::symbol::ImageFormat,
     /// Pixels per module in --symbol-dir images (default 4).
     #[arg(long, value_name = "N", conflicts_with = "module_mm", requires = "symbol_dir",
-          value_parser = clap::value_parser!(u32).range(1..=i64::from(hallmark_label::symbol::MAX_SCALE)))]
+          value_parser = crate::cmd::mint::number_in::<1, { hallmark_label::symbol::MAX_SCALE }>)]
     module_px: Option<u32>,
     /// The printer's resolution in dots per inch, written into --symbol-dir
     /// images (PNG pHYs, SVG millimetres) so they print at size.
     #[arg(long, value_name = "D", requires = "symbol_dir",
-          value_parser = clap::value_parser!(u32).range(1..=i64::from(hallmark_label::symbol::MAX_DPI)))]
+          value_parser = crate::cmd::mint::number_in::<1, { hallmark_label::symbol::MAX_DPI }>)]
     dpi: Option<u32>,
     /// Module size in millimetres, with --dpi: round(M x D / 25.4) pixels
     /// per module.

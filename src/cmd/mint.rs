@@ -12,7 +12,7 @@ use hallmark_issuer::pipeline::{self, LedgerFiles, Notice, PipelineError, Reserv
 use hallmark_issuer::{BatchRequest, End, Minter, SerialMode};
 use hallmark_label::data::UrlPrefix;
 use hallmark_label::symbol::{
-    DEFAULT_SCALE, ImageFormat, MAX_SCALE, Symbol, render_for_print, render_scaled,
+    DEFAULT_SCALE, ImageFormat, MAX_DPI, MAX_SCALE, Symbol, render_for_print, render_scaled,
 };
 use hallmark_label::zpl;
 use hallmark_state::file::{self as durable, Sink, SinkError};
@@ -117,7 +117,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     date: Date,
     /// How many codes to mint.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = count)]
     count: u64,
     /// Expiry date (YYYY-MM-DD), not before --date.
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
@@ -174,12 +174,11 @@ pub(crate) struct Args {
     /// Pixels per module in --qr-dir images (default 4), dots per module in
     /// --format zpl labels (default 4).
     #[arg(long, value_name = "N", conflicts_with = "module_mm",
-          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_SCALE)))]
+          value_parser = number_in::<1, MAX_SCALE>)]
     module_px: Option<u32>,
     /// The printer's resolution in dots per inch: written into --qr-dir PNGs
     /// (pHYs) so they print at size; ZPL labels are laid out for it (default 203).
-    #[arg(long, value_name = "D",
-          value_parser = clap::value_parser!(u32).range(1..=i64::from(hallmark_label::symbol::MAX_DPI)))]
+    #[arg(long, value_name = "D", value_parser = number_in::<1, MAX_DPI>)]
     dpi: Option<u32>,
     /// Module size in millimetres, with --dpi: round(M x D / 25.4) pixels
     /// (dots) per module.
@@ -301,6 +300,26 @@ impl Print {
             _ => DEFAULT_SCALE,
         };
         Ok(Print { module_px, dpi })
+    }
+}
+
+/// A whole number from MIN to MAX, refused in words ("use a whole number
+/// in 1–32", not clap's "1..=32").
+pub(crate) fn number_in<const MIN: u32, const MAX: u32>(
+    text: &str,
+) -> std::result::Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(n) if (MIN..=MAX).contains(&n) => Ok(n),
+        _ => Err(format!("use a whole number in {MIN}–{MAX}")),
+    }
+}
+
+/// A count of codes or units: a whole number, 1 or more (not clap's
+/// "1..18446744073709551615").
+pub(crate) fn count(text: &str) -> std::result::Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("use a whole number, 1 or more".to_owned()),
     }
 }
 
@@ -908,6 +927,20 @@ mod tests {
         assert_eq!(thousands(100), "100");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
+    }
+
+    #[test]
+    fn numbers_refused_in_words() {
+        assert_eq!(number_in::<1, 32>("32"), Ok(32));
+        assert_eq!(number_in::<1, 32>("1"), Ok(1));
+        let e = number_in::<1, 32>("33").unwrap_err();
+        assert_eq!(e, "use a whole number in 1–32");
+        assert!(number_in::<1, 32>("0").is_err());
+        assert!(number_in::<1, 32>("-1").is_err());
+        assert!(number_in::<1, 32>("4.5").is_err());
+        assert_eq!(count("1"), Ok(1));
+        assert_eq!(count("0").unwrap_err(), "use a whole number, 1 or more");
+        assert!(count("x").is_err());
     }
 
     #[test]

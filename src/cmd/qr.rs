@@ -48,12 +48,12 @@ pub(crate) struct Args {
         long,
         value_name = "PX",
         default_value_t = DEFAULT_SCALE,
-        value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_SCALE))
+        value_parser = crate::cmd::mint::number_in::<1, MAX_SCALE>
     )]
     scale: u32,
     /// The printer's resolution in dots per inch, written into the image.
     #[arg(long, value_name = "D",
-          value_parser = clap::value_parser!(u32).range(1..=i64::from(hallmark_label::symbol::MAX_DPI)))]
+          value_parser = crate::cmd::mint::number_in::<1, { hallmark_label::symbol::MAX_DPI }>)]
     dpi: Option<u32>,
     /// Replace FILE if it exists.
     #[arg(long)]

@@ -552,3 +552,32 @@ fn gs1_symbols_are_sized_for_the_printer() {
     let err = stderr(&out);
     assert!(err.contains("minted 1 GS1 unit with key"), "{err}");
 }
+
+/// Issue 17 item 5: out-of-range numbers are refused in words, with an en
+/// dash (today clap's `33 is not in 1..=32` and `0 is not in
+/// 1..18446744073709551615`).
+#[test]
+fn out_of_range_numbers_are_refused_in_words() {
+    let dir = tempdir();
+    let out = mint_demo_cmd(dir.path(), 0).run();
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("'--count <N>': use a whole number, 1 or more"),
+        "{}",
+        stderr(&out)
+    );
+    let out = mint_demo_cmd(dir.path(), 1)
+        .args(&["--qr-dir", p(&dir.path().join("q")), "--module-px", "33"])
+        .run();
+    assert!(
+        stderr(&out).contains("use a whole number in 1–32"),
+        "{}",
+        stderr(&out)
+    );
+    let out = qr("01AB", &dir.path().join("x.png"))
+        .args(&["--scale", "0"])
+        .run();
+    let err = stderr(&out);
+    assert!(err.contains("use a whole number in 1–32"), "{err}");
+    assert!(!err.contains(".."), "{err}");
+}
