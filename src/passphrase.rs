@@ -45,8 +45,26 @@ pub(crate) enum PassphraseError {
     Refused(#[from] hallmark_issuer::Error),
 }
 
-/// Gets a passphrase from `file`, else `$env`, else the terminal (asking twice
-/// when `confirm`).
+/// Fewer characters than this in a new passphrase get a warning (not a
+/// refusal: the operator may have reasons, such as a passphrase manager's
+/// policy, and the key file is mode 0600 anyway).
+pub(crate) const RECOMMENDED_LEN: usize = 12;
+
+/// The warning for a new passphrase of `len` characters, if it is short.
+pub(crate) fn short_warning(len: usize) -> Option<String> {
+    (len < RECOMMENDED_LEN).then(|| {
+        format!(
+            "hallmark: warning: the new passphrase has only {len} character{}; at least \
+             {RECOMMENDED_LEN} are recommended (four or more random words are strong and easy \
+             to type): it is all that protects the key if the key file is copied",
+            if len == 1 { "" } else { "s" }
+        )
+    })
+}
+
+/// Gets a passphrase from `file`, else `$env`, else the terminal. `confirm`:
+/// it is a new passphrase (keygen, key passwd), asked for twice on a
+/// terminal and warned about on stderr if shorter than [`RECOMMENDED_LEN`].
 pub(crate) fn get(
     file: Option<&Path>,
     env: &str,
@@ -93,5 +111,29 @@ pub(crate) fn get(
         }
         first
     };
+    if confirm
+        && !text.is_empty()
+        && let Some(warning) = short_warning(text.chars().count())
+    {
+        eprintln!("{warning}");
+    }
     Ok(Passphrase::new(text)?)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn short_passphrases_are_warned_about() {
+        let w = short_warning(8).unwrap();
+        assert!(w.contains("only 8 characters"), "{w}");
+        assert!(w.contains("at least 12"), "{w}");
+        assert!(short_warning(1).unwrap().contains("only 1 character;"));
+        assert!(short_warning(11).is_some());
+        assert!(short_warning(12).is_none());
+        assert!(short_warning(40).is_none());
+    }
 }

@@ -43,7 +43,9 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
 /// Link URI under --dl-stem, 8030 as a query attribute), `jsonl`, `csv`.
 /// --symbol-dir writes one image per unit: a GS1 Data Matrix (FNC1 first) or
 /// a Digital Link QR; --max-size refuses a unit whose symbol would be larger
-/// rather than printing a larger one.
+/// rather than printing a larger one. --module-px N (default 4) and --dpi D
+/// (or --module-mm M with --dpi) size the images for the printer, as for
+/// `hallmark mint --qr-dir`.
 ///
 /// Examples:
 ///   hallmark gs1 sign --key keys/acme.key --gtin 09506000134352 --lot L231212-01 \
@@ -86,7 +88,7 @@ pub(crate) struct SignArgs {
     #[arg(long = "ai", value_name = "AI=VALUE")]
     extra: Vec<String>,
     /// How many units to sign, with hallmark's own serials.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..),
+    #[arg(long, value_name = "N", value_parser = crate::cmd::mint::count,
           required_unless_present = "serials", conflicts_with = "serials")]
     count: Option<u64>,
     /// Sign one unit per serial of this external pool file (one serial per
@@ -114,6 +116,19 @@ pub(crate) struct SignArgs {
     /// Image format for --symbol-dir.
     #[arg(long, value_enum, default_value_t = hallmark_label::symbol::ImageFormat::Png)]
     image_format: hallmark_label::symbol::ImageFormat,
+    /// Pixels per module in --symbol-dir images (default 4).
+    #[arg(long, value_name = "N", conflicts_with = "module_mm", requires = "symbol_dir",
+          value_parser = crate::cmd::mint::number_in::<1, { hallmark_label::symbol::MAX_SCALE }>)]
+    module_px: Option<u32>,
+    /// The printer's resolution in dots per inch, written into --symbol-dir
+    /// images (PNG pHYs, SVG millimetres) so they print at size.
+    #[arg(long, value_name = "D", requires = "symbol_dir",
+          value_parser = crate::cmd::mint::number_in::<1, { hallmark_label::symbol::MAX_DPI }>)]
+    dpi: Option<u32>,
+    /// Module size in millimetres, with --dpi: round(M x D / 25.4) pixels
+    /// per module.
+    #[arg(long, value_name = "M", requires = "dpi")]
+    module_mm: Option<f64>,
     /// Refuse (before signing anything) units whose symbol would be larger
     /// than this: a Data Matrix size like 44x44, or a QR version like 9.
     #[arg(long, value_name = "SIZE")]
@@ -205,6 +220,7 @@ pub(crate) struct Job {
     symbol: Option<Gs1Symbol>,
     image_format: Option<hallmark_label::symbol::ImageFormat>,
     max_size: Option<hallmark_label::symbol::SizeLimit>,
+    print: crate::cmd::mint::Print,
 }
 
 impl Job {
@@ -295,12 +311,15 @@ impl Job {
         let format = hallmark_label::symbol::ImageFormat::Svg;
         let rendered = match self.symbol.unwrap_or(Gs1Symbol::Datamatrix) {
             Gs1Symbol::Datamatrix => {
-                crate::cmd::gs1_symbol::datamatrix(&element, format, self.max_size)
+                crate::cmd::gs1_symbol::datamatrix(&element, format, self.max_size, self.print)
             }
             Gs1Symbol::DlQr => match &self.dl_stem {
-                Some(stem) => {
-                    crate::cmd::gs1_symbol::qr(&probe.to_digital_link(stem)?, format, self.max_size)
-                }
+                Some(stem) => crate::cmd::gs1_symbol::qr(
+                    &probe.to_digital_link(stem)?,
+                    format,
+                    self.max_size,
+                    self.print,
+                ),
                 None => {
                     return Err(CliError::new(
                         "--symbol dl-qr needs --dl-stem (the QR holds the Digital Link URI)",
@@ -326,7 +345,7 @@ impl Job {
             .unwrap_or(hallmark_label::symbol::ImageFormat::Png);
         let bytes = match self.symbol.unwrap_or(Gs1Symbol::Datamatrix) {
             Gs1Symbol::Datamatrix => {
-                crate::cmd::gs1_symbol::datamatrix(element, format, self.max_size)?
+                crate::cmd::gs1_symbol::datamatrix(element, format, self.max_size, self.print)?
             }
             Gs1Symbol::DlQr => {
                 let stem = self.dl_stem.as_deref().ok_or_else(|| {
@@ -334,10 +353,15 @@ impl Job {
                         "--symbol dl-qr needs --dl-stem (the QR holds the Digital Link URI)",
                     )
                 })?;
-                crate::cmd::gs1_symbol::qr(&data.to_digital_link(stem)?, format, self.max_size)?
+                crate::cmd::gs1_symbol::qr(
+                    &data.to_digital_link(stem)?,
+                    format,
+                    self.max_size,
+                    self.print,
+                )?
             }
         };
-        crate::cmd::gs1_symbol::write(dir, serial, format, &bytes)
+        crate::cmd::gs1_symbol::write(dir, serial, format, &bytes).map(drop)
     }
 }
 
@@ -429,6 +453,7 @@ fn sign(args: SignArgs) -> Result<u8> {
         symbol: Some(args.symbol),
         image_format: Some(args.image_format),
         max_size: args.max_size,
+        print: crate::cmd::mint::Print::from_args(args.module_px, args.module_mm, args.dpi)?,
     };
     job.check_symbol_size(longest_serial(&args)?.as_deref())?;
     let files = MintFiles {

@@ -11,7 +11,9 @@ use crate::{EXIT_OK, Result};
 ///
 /// The secret key is encrypted with a passphrase (argon2id, XChaCha20-Poly1305),
 /// asked for twice on the terminal, or taken from --passphrase-file or
-/// $HALLMARK_PASSPHRASE. Prints the new key's id (8 hex digits) on stdout.
+/// $HALLMARK_PASSPHRASE; one shorter than 12 characters is warned about (four
+/// or more random words make a strong one). Prints the new key's id (8 hex
+/// digits) on stdout.
 /// Existing files are never overwritten. Add the public key to a trust store with
 /// `hallmark trust add`.
 ///

@@ -11,7 +11,10 @@ use hallmark_issuer::lines::{self, LineFormat};
 use hallmark_issuer::pipeline::{self, LedgerFiles, Notice, PipelineError, Reservation};
 use hallmark_issuer::{BatchRequest, End, Minter, SerialMode};
 use hallmark_label::data::UrlPrefix;
-use hallmark_label::symbol::{ImageFormat, Symbol, render};
+use hallmark_label::symbol::{
+    DEFAULT_SCALE, ImageFormat, MAX_DPI, MAX_SCALE, Symbol, render_for_print, render_scaled,
+};
+use hallmark_label::zpl;
 use hallmark_state::file::{self as durable, Sink, SinkError};
 
 use crate::cmd::parse_date;
@@ -65,14 +68,29 @@ const EXIT_INTERRUPTED: u8 = 130;
 /// list the batch's serials). A key mints opaque or batch serials, not both.
 ///
 /// Output formats: `text` (the code, or the URL with --url-prefix, one per
-/// line); `csv` (header serial,code,part,lot,date,expiry,url); `jsonl`.
+/// line); `csv` (header serial,code,part,lot,date,expiry,url, and a last
+/// column image with --qr-dir: the image's path); `jsonl` (the same fields);
+/// `zpl`: one ZPL II label (^XA ... ^XZ) per line for Zebra thermal
+/// printers, the printer drawing the symbol (--symbol; the URL with
+/// --url-prefix, else the code) above the part, lot and serial and the code
+/// in groups of four.
+///
+/// Print size: --module-px N pixels per module in --qr-dir images (default
+/// 4), or printer dots per module in ZPL labels (default 4; QR 1 to 10).
+/// --dpi D is the printer's resolution: a PNG gets it in a pHYs chunk (an SVG
+/// its size in millimetres) so it prints at N/D inches per module, and ZPL
+/// labels are laid out for it (default 203). --module-mm M with --dpi D asks
+/// for modules of M millimetres instead: round(M x D / 25.4) pixels.
 ///
 /// Examples:
 ///   hallmark mint --key keys/acme.key --part DRN-2980 --lot L231212-01 \
 ///       --date 2023-12-12 --count 1000 > codes.txt
 ///   hallmark mint --key keys/acme.key --part DRN-2980 --lot L7 --date 2024-05-01 \
 ///       --count 100000 --serials opaque --format csv --out labels.csv \
-///       --url-prefix https://hm.example.com/c/ --qr-dir qr --qr-format png
+///       --url-prefix https://hm.example.com/c/ --qr-dir qr --qr-format png \
+///       --dpi 300 --module-mm 0.5
+///   hallmark mint --key keys/acme.key --part DRN-2980 --lot L9 --date 2024-05-03 \
+///       --count 500 --format zpl --dpi 203 --module-px 4 --out labels.zpl
 ///   HALLMARK_PKCS11_PIN=... hallmark mint --signer 'pkcs11:token=line-1;object=acme-1' \
 ///       --ledger /var/lib/hallmark/acme-1.ledger --part DRN-2980 --lot L8 \
 ///       --date 2024-05-02 --count 1000
@@ -99,7 +117,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     date: Date,
     /// How many codes to mint.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = count)]
     count: u64,
     /// Expiry date (YYYY-MM-DD), not before --date.
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
@@ -149,9 +167,23 @@ pub(crate) struct Args {
     /// Image format for --qr-dir.
     #[arg(long, value_enum, default_value_t = ImageFormat::Png)]
     qr_format: ImageFormat,
-    /// Symbol for --qr-dir: QR, or Data Matrix ECC 200 (GS1 / EU FMD pharma labels).
+    /// Symbol for --qr-dir and --format zpl: QR, or Data Matrix ECC 200
+    /// (GS1 / EU FMD pharma labels).
     #[arg(long, value_enum, default_value_t = Symbol::Qr)]
     symbol: Symbol,
+    /// Pixels per module in --qr-dir images (default 4), dots per module in
+    /// --format zpl labels (default 4).
+    #[arg(long, value_name = "N", conflicts_with = "module_mm",
+          value_parser = number_in::<1, MAX_SCALE>)]
+    module_px: Option<u32>,
+    /// The printer's resolution in dots per inch: written into --qr-dir PNGs
+    /// (pHYs) so they print at size; ZPL labels are laid out for it (default 203).
+    #[arg(long, value_name = "D", value_parser = number_in::<1, MAX_DPI>)]
+    dpi: Option<u32>,
+    /// Module size in millimetres, with --dpi: round(M x D / 25.4) pixels
+    /// (dots) per module.
+    #[arg(long, value_name = "M", requires = "dpi")]
+    module_mm: Option<f64>,
     /// Also write each code's warranty claim code (to print inside its
     /// package) to FILE: CSV `code,claim`, created new with mode 0600, once
     /// the whole batch is minted. Needs --claim-key.
@@ -165,7 +197,7 @@ pub(crate) struct Args {
     passphrase: crate::passphrase::Source,
     /// Set by `hallmark gs1 sign`: GS1 units instead of v1 codes.
     #[arg(skip)]
-    gs1: Option<crate::cmd::gs1::Job>,
+    gs1: Option<Box<crate::cmd::gs1::Job>>,
 }
 
 impl Args {
@@ -205,10 +237,13 @@ impl Args {
             qr_dir: None,
             qr_format: ImageFormat::Png,
             symbol: Symbol::Qr,
+            module_px: None,
+            dpi: None,
+            module_mm: None,
             claim_codes: files.claim_codes,
             claim_key: files.claim_key,
             passphrase,
-            gs1: Some(job),
+            gs1: Some(Box::new(job)),
         }
     }
 }
@@ -216,6 +251,8 @@ impl Args {
 /// How each minted code becomes a line (and an image).
 enum Lines<'a> {
     Code(LineFormat),
+    /// A ZPL label of the code (or its URL, from the text lines).
+    Zpl(LineFormat, zpl::Layout),
     Gs1(&'a crate::cmd::gs1::Job),
 }
 
@@ -223,9 +260,121 @@ impl Lines<'_> {
     fn header(&self) -> String {
         match self {
             Lines::Code(l) => l.header().to_owned(),
+            Lines::Zpl(..) => String::new(),
             Lines::Gs1(job) => job.header(),
         }
     }
+}
+
+/// The ZPL printer's resolution unless --dpi says otherwise (8 dots per mm).
+const ZPL_DEFAULT_DPI: u32 = 203;
+
+/// Pixels (dots) per module, and the printer's resolution if given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Print {
+    pub(crate) module_px: u32,
+    pub(crate) dpi: Option<u32>,
+}
+
+impl Print {
+    /// From --module-px, or --module-mm at --dpi (else the default scale).
+    pub(crate) fn from_args(
+        module_px: Option<u32>,
+        module_mm: Option<f64>,
+        dpi: Option<u32>,
+    ) -> Result<Print> {
+        let module_px = match (module_px, module_mm, dpi) {
+            (Some(px), _, _) => px,
+            (None, Some(mm), Some(dpi)) => {
+                let px = (mm * f64::from(dpi) / 25.4).round();
+                if !(mm > 0.0 && px >= 1.0 && px <= f64::from(MAX_SCALE)) {
+                    return Err(CliError::new(format!(
+                        "--module-mm {mm} at --dpi {dpi} is {px} pixels per module; \
+                         use a size of 1 to {MAX_SCALE} pixels ({:.3}–{:.3} mm at {dpi} dpi)",
+                        25.4 / f64::from(dpi),
+                        f64::from(MAX_SCALE) * 25.4 / f64::from(dpi)
+                    )));
+                }
+                px as u32
+            }
+            _ => DEFAULT_SCALE,
+        };
+        Ok(Print { module_px, dpi })
+    }
+}
+
+/// A whole number from MIN to MAX, refused in words ("use a whole number
+/// in 1–32", not clap's "1..=32").
+pub(crate) fn number_in<const MIN: u32, const MAX: u32>(
+    text: &str,
+) -> std::result::Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(n) if (MIN..=MAX).contains(&n) => Ok(n),
+        _ => Err(format!("use a whole number in {MIN}–{MAX}")),
+    }
+}
+
+/// A count of codes or units: a whole number, 1 or more (not clap's
+/// "1..18446744073709551615").
+pub(crate) fn count(text: &str) -> std::result::Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("use a whole number, 1 or more".to_owned()),
+    }
+}
+
+/// Rate of a progress bar as a person reads it: whole items per second,
+/// thousands separated ("12,345 codes/s").
+fn rate_text(per_sec: f64, unit: &str) -> String {
+    let whole = if per_sec.is_finite() && per_sec > 0.0 {
+        per_sec.round() as u64
+    } else {
+        0
+    };
+    format!("{} {unit}s/s", thousands(whole))
+}
+
+/// `n` with a comma between groups of three digits.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// "1 code", "2 codes".
+fn count_of(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Mint's progress bar (drawn only on a terminal): a bar of whole units,
+/// their rate in whole units per second, and the time left.
+fn progress_bar(len: u64, unit: &'static str) -> indicatif::ProgressBar {
+    let bar = crate::output::progress_bar(Some(len), "");
+    bar.set_style(progress_style(unit));
+    bar
+}
+
+/// The style of [`progress_bar`]: `unit` ("code") names what is counted.
+fn progress_style(unit: &'static str) -> indicatif::ProgressStyle {
+    let template = format!(
+        "{{spinner}} minting [{{bar:40}}] {{human_pos}}/{{human_len}} {unit}s ({{rate}}, ETA {{eta}})"
+    );
+    let style = indicatif::ProgressStyle::with_template(&template)
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    style
+        .with_key(
+            "rate",
+            move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&rate_text(state.per_sec(), unit));
+            },
+        )
+        .progress_chars("=> ")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -240,6 +389,7 @@ enum Format {
     Text,
     Csv,
     Jsonl,
+    Zpl,
 }
 
 impl From<Format> for lines::Format {
@@ -248,6 +398,8 @@ impl From<Format> for lines::Format {
             Format::Text => lines::Format::Text,
             Format::Csv => lines::Format::Csv,
             Format::Jsonl => lines::Format::Jsonl,
+            // The label is made from the text line's data (code or URL).
+            Format::Zpl => lines::Format::Text,
         }
     }
 }
@@ -283,17 +435,22 @@ pub(crate) fn finish_sink(sink: Sink<io::Stdout>) -> Result<()> {
 }
 
 /// Writes one symbol image atomically, so no half image is left, never
-/// through a symlink planted at its name. Images are made durable together,
-/// with one `syncfs` after the last ([`durable::sync_filesystem`] in `run`):
-/// an fsync per image cost twenty times the rendering.
+/// through a symlink planted at its name, and returns its path. Images are
+/// made durable together, with one `syncfs` after the last
+/// ([`durable::sync_filesystem`] in `run`): an fsync per image cost twenty
+/// times the rendering.
 fn write_image(
     dir: &Path,
     serial: u64,
     data: &str,
     symbol: Symbol,
     format: ImageFormat,
-) -> Result<()> {
-    let bytes = render(data, symbol, format)?;
+    print: Print,
+) -> Result<PathBuf> {
+    let bytes = match print.dpi {
+        Some(dpi) => render_for_print(data, symbol, format, print.module_px, dpi)?,
+        None => render_scaled(data, symbol, format, print.module_px)?,
+    };
     crate::cmd::gs1_symbol::write(dir, &serial.to_string(), format, &bytes)
 }
 
@@ -340,8 +497,18 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         Serials::Opaque => SerialMode::Opaque,
         Serials::Batch => SerialMode::Batch,
     };
+    let print = Print::from_args(args.module_px, args.module_mm, args.dpi)?;
+    if (args.module_px.is_some() || args.module_mm.is_some() || args.dpi.is_some())
+        && args.qr_dir.is_none()
+        && args.format != Format::Zpl
+    {
+        return Err(CliError::new(
+            "--module-px, --module-mm and --dpi size the --qr-dir images and --format zpl \
+             labels; give one of those",
+        ));
+    }
     let (minter, lines) = match &args.gs1 {
-        Some(job) => (Minter::gs1(key, &job.data, mode)?, Lines::Gs1(job)),
+        Some(job) => (Minter::gs1(key, &job.data, mode)?, Lines::Gs1(job.as_ref())),
         None => {
             let mut template = Payload::new(0, &args.part, &args.lot, args.date)?;
             if let Some(expiry) = args.expiry {
@@ -359,7 +526,20 @@ pub(crate) fn run(args: Args) -> Result<u8> {
                     .transpose()?,
                 &template,
             )?;
-            (Minter::new(key, &template, mode)?, Lines::Code(lines))
+            let lines = if args.format == Format::Zpl {
+                let layout = zpl::Layout::new(
+                    args.symbol,
+                    args.dpi.unwrap_or(ZPL_DEFAULT_DPI),
+                    print.module_px,
+                )
+                .map_err(|e| CliError::new(format!("--format zpl: {e}")))?;
+                Lines::Zpl(lines, layout)
+            } else if args.qr_dir.is_some() {
+                Lines::Code(lines.with_image_column())
+            } else {
+                Lines::Code(lines)
+            };
+            (Minter::new(key, &template, mode)?, lines)
         }
     };
     let cert = match &args.cert {
@@ -368,7 +548,7 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     };
     let image_dir = match &lines {
         Lines::Gs1(job) => job.symbol_dir.as_ref(),
-        Lines::Code(_) => args.qr_dir.as_ref(),
+        Lines::Code(_) | Lines::Zpl(..) => args.qr_dir.as_ref(),
     };
     if let Some(dir) = image_dir {
         fs::create_dir_all(dir).map_err(|e| CliError::about(dir.display(), e))?;
@@ -419,19 +599,21 @@ pub(crate) fn run(args: Args) -> Result<u8> {
         // interrupted cleanly, which Ctrl-C's default behaviour covers.
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
-    let progress = crate::output::progress_bar(
-        Some(batch.count),
-        "{spinner} minting [{bar:40}] {pos}/{len} ({per_sec}, ETA {eta})",
+    let progress = progress_bar(
+        batch.count,
+        if args.gs1.is_some() { "unit" } else { "code" },
     );
     let counters = batch.serials();
     let (first, last) = (*counters.start(), *counters.end());
     let to_file = args.out.is_some();
 
     let header = sink.write_all(lines.header().as_bytes());
-    let what = if args.gs1.is_some() {
-        "GS1 units"
-    } else {
-        "codes"
+    let what = |n: u64| {
+        if args.gs1.is_some() {
+            count_of(n, "GS1 unit", "GS1 units")
+        } else {
+            count_of(n, "code", "codes")
+        }
     };
     let signed = match header {
         Err(e) => Err(PipelineError::Output(e)),
@@ -443,17 +625,37 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             |serial, code| -> Result<String> {
                 if let Some(claims) = &claims {
                     match &lines {
-                        Lines::Code(_) => claims.add_code(&code)?,
+                        Lines::Code(_) | Lines::Zpl(..) => claims.add_code(&code)?,
                         Lines::Gs1(_) => claims.add_gs1_element(&code)?,
                     }
                 }
                 match &lines {
-                    Lines::Code(lines) => {
-                        if let Some(dir) = &args.qr_dir {
-                            let data = lines.url(&code).unwrap_or_else(|| code.clone());
-                            write_image(dir, serial, &data, args.symbol, args.qr_format)?;
+                    Lines::Code(text) | Lines::Zpl(text, _) => {
+                        let data = text.url(&code).unwrap_or_else(|| code.clone());
+                        let image = match &args.qr_dir {
+                            Some(dir) => Some(write_image(
+                                dir,
+                                serial,
+                                &data,
+                                args.symbol,
+                                args.qr_format,
+                                print,
+                            )?),
+                            None => None,
+                        };
+                        match (&lines, image) {
+                            (Lines::Zpl(_, layout), _) => {
+                                let about = format!("{} LOT {} SN {serial}", args.part, args.lot);
+                                zpl::label(&data, &[&about], &zpl::group_code(&code), layout)
+                                    .map_err(|e| CliError::new(format!("--format zpl: {e}")))
+                            }
+                            (_, Some(path)) => Ok(text.line_with_image(
+                                serial,
+                                &code,
+                                &path.display().to_string(),
+                            )),
+                            _ => Ok(text.line(serial, &code)),
                         }
-                        Ok(lines.line(serial, &code))
                     }
                     Lines::Gs1(job) => job.line(serial, &code),
                 }
@@ -494,9 +696,11 @@ pub(crate) fn run(args: Args) -> Result<u8> {
                     PipelineError::Output(e) => {
                         // Say so even when the reader simply stopped (broken pipe).
                         eprintln!(
-                            "hallmark: output failed or was closed early ({e}); {emitted} codes \
-                             were emitted, the rest of the batch (counters {first}..={last}) stays \
+                            "hallmark: output failed or was closed early ({e}); {} {} \
+                             emitted, the rest of the batch (counters {first}–{last}) stays \
                              reserved in {} and will never be issued",
+                            count_of(emitted, "code", "codes"),
+                            if emitted == 1 { "was" } else { "were" },
                             ledger_path.display()
                         );
                         e.into()
@@ -531,10 +735,11 @@ pub(crate) fn run(args: Args) -> Result<u8> {
     )?;
     let range = |s: u64, e: u64| match (mode, batch.batch) {
         (SerialMode::Batch, Some(b)) => {
-            format!("batch-opaque serials of batch {b} from counters {s}..={e}")
+            format!("batch-opaque serials of batch {b} from counters {s}–{e}")
         }
-        (SerialMode::Opaque, _) => format!("opaque serials from counters {s}..={e}"),
-        _ => format!("serials {s}..={e}"),
+        (SerialMode::Opaque, _) => format!("opaque serials from counters {s}–{e}"),
+        _ if s == e => format!("serial {s}"),
+        _ => format!("serials {s}–{e}"),
     };
     if interrupted {
         let written = match &args.out {
@@ -542,17 +747,17 @@ pub(crate) fn run(args: Args) -> Result<u8> {
             None => String::new(),
         };
         eprintln!(
-            "hallmark: interrupted after {emitted} of {} codes{written}; the ledger {} records \
+            "hallmark: interrupted after {emitted} of {}{written}; the ledger {} records \
              {emitted} emitted, and the rest of {} stays reserved and will never be issued",
-            batch.count,
+            what(batch.count),
             ledger_path.display(),
             range(first, last),
         );
         return Ok(EXIT_INTERRUPTED);
     }
     eprintln!(
-        "minted {} {what} with key {} ({}): {}, recorded in {}",
-        batch.count,
+        "minted {} with key {} ({}): {}, recorded in {}",
+        what(batch.count),
         key.name(),
         key.kid(),
         range(first, last),
@@ -702,4 +907,67 @@ fn reserve(
         }
         _ => pipeline::reserve_in_ledger(ledger_path, &request, &mut notice)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn rates_are_whole_units_per_second() {
+        assert_eq!(rate_text(12345.67, "code"), "12,346 codes/s");
+        assert_eq!(rate_text(999.4, "code"), "999 codes/s");
+        assert_eq!(rate_text(1_234_567.0, "unit"), "1,234,567 units/s");
+        assert_eq!(rate_text(0.0, "code"), "0 codes/s");
+        assert_eq!(rate_text(f64::NAN, "code"), "0 codes/s");
+        assert_eq!(rate_text(f64::INFINITY, "code"), "0 codes/s");
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(100), "100");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
+    }
+
+    #[test]
+    fn numbers_refused_in_words() {
+        assert_eq!(number_in::<1, 32>("32"), Ok(32));
+        assert_eq!(number_in::<1, 32>("1"), Ok(1));
+        let e = number_in::<1, 32>("33").unwrap_err();
+        assert_eq!(e, "use a whole number in 1–32");
+        assert!(number_in::<1, 32>("0").is_err());
+        assert!(number_in::<1, 32>("-1").is_err());
+        assert!(number_in::<1, 32>("4.5").is_err());
+        assert_eq!(count("1"), Ok(1));
+        assert_eq!(count("0").unwrap_err(), "use a whole number, 1 or more");
+        assert!(count("x").is_err());
+    }
+
+    #[test]
+    fn counts_in_words() {
+        assert_eq!(count_of(1, "code", "codes"), "1 code");
+        assert_eq!(count_of(0, "code", "codes"), "0 codes");
+        assert_eq!(count_of(2, "GS1 unit", "GS1 units"), "2 GS1 units");
+    }
+
+    #[test]
+    fn module_size_from_pixels_or_millimetres() {
+        let p = |px, mm, dpi| Print::from_args(px, mm, dpi);
+        assert_eq!(
+            p(None, None, None).unwrap(),
+            Print {
+                module_px: DEFAULT_SCALE,
+                dpi: None
+            }
+        );
+        assert_eq!(p(Some(7), None, Some(300)).unwrap().module_px, 7);
+        // 0.5 mm at 300 dpi is 5.9 pixels; at 203 dpi 4.0.
+        assert_eq!(p(None, Some(0.5), Some(300)).unwrap().module_px, 6);
+        assert_eq!(p(None, Some(0.5), Some(203)).unwrap().module_px, 4);
+        let e = p(None, Some(0.05), Some(203)).unwrap_err().to_string();
+        assert!(e.contains("0 pixels per module"), "{e}");
+        assert!(p(None, Some(-1.0), Some(203)).is_err());
+        assert!(p(None, Some(f64::NAN), Some(203)).is_err());
+        assert!(p(None, Some(10.0), Some(600)).is_err());
+    }
 }

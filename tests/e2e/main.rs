@@ -26,6 +26,7 @@ mod history;
 mod hsm;
 mod images;
 mod install;
+mod manufacturer;
 mod offline;
 mod ops;
 mod page;

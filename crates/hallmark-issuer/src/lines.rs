@@ -5,7 +5,9 @@
 //! The formats are stable (scripts read them): `text` is the code, or its URL,
 //! one per line; `csv` has the header `serial,code,part,lot,date,expiry,url`;
 //! `jsonl` one object per line with the same fields (`expiry` and `url` are
-//! `null` when absent).
+//! `null` when absent). With [`LineFormat::with_image_column`] (images
+//! written beside the lines), CSV gains a last column `image` and JSON an
+//! `image` field: the image file's path as written.
 
 use hallmark::Payload;
 
@@ -51,6 +53,8 @@ pub struct LineFormat {
     url_prefix: Option<String>,
     /// Pre-escaped part, lot, date and expiry (CSV or JSON).
     fixed: String,
+    /// Whether lines end with the path of the code's image.
+    image_column: bool,
 }
 
 impl LineFormat {
@@ -99,14 +103,37 @@ impl LineFormat {
             format,
             url_prefix,
             fixed,
+            image_column: false,
         })
+    }
+
+    /// The same lines with the path of each code's image at the end: a CSV
+    /// column `image` after `url`, a JSON field `image`; text lines are
+    /// unchanged. Give the path to [`LineFormat::line_with_image`].
+    ///
+    /// ```
+    /// use hallmark::{Date, Payload};
+    /// use hallmark_issuer::lines::{Format, LineFormat};
+    /// let batch = Payload::new(0, "DRN-2980", "L7", Date::EPOCH)?;
+    /// let lines = LineFormat::new(Format::Csv, None, &batch)?.with_image_column();
+    /// assert_eq!(lines.header(), "serial,code,part,lot,date,expiry,url,image\n");
+    /// assert_eq!(
+    ///     lines.line_with_image(5, "01AB", "qr/5.png"),
+    ///     "5,01AB,DRN-2980,L7,1970-01-01,,,qr/5.png\n"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_image_column(mut self) -> LineFormat {
+        self.image_column = true;
+        self
     }
 
     /// What comes before the first line: the CSV header, else nothing.
     pub fn header(&self) -> &'static str {
-        match self.format {
-            Format::Csv => "serial,code,part,lot,date,expiry,url\n",
-            Format::Text | Format::Jsonl => "",
+        match (self.format, self.image_column) {
+            (Format::Csv, false) => "serial,code,part,lot,date,expiry,url\n",
+            (Format::Csv, true) => "serial,code,part,lot,date,expiry,url,image\n",
+            (Format::Text | Format::Jsonl, _) => "",
         }
     }
 
@@ -115,8 +142,40 @@ impl LineFormat {
         self.url_prefix.as_ref().map(|p| format!("{p}{code}"))
     }
 
-    /// The line of the code `code` with serial `serial`, ending in `\n`.
+    /// The line of the code `code` with serial `serial`, ending in `\n`
+    /// (with [`LineFormat::with_image_column`], an empty image column).
     pub fn line(&self, serial: u64, code: &str) -> String {
+        self.line_with_image(serial, code, "")
+    }
+
+    /// The line of the code `code` with serial `serial` whose image is at
+    /// `image`, ending in `\n`. The path is ignored without
+    /// [`LineFormat::with_image_column`] and in text lines.
+    pub fn line_with_image(&self, serial: u64, code: &str, image: &str) -> String {
+        let mut line = self.bare_line(serial, code);
+        if self.image_column {
+            match self.format {
+                Format::Text => {}
+                Format::Csv => {
+                    line.pop();
+                    line.push(',');
+                    line.push_str(&csv_field(image));
+                    line.push('\n');
+                }
+                Format::Jsonl => {
+                    // The object's closing brace and the newline.
+                    line.truncate(line.len().saturating_sub(2));
+                    line.push_str(",\"image\":");
+                    line.push_str(&serde_json::Value::from(image).to_string());
+                    line.push_str("}\n");
+                }
+            }
+        }
+        line
+    }
+
+    /// The line without the image column.
+    fn bare_line(&self, serial: u64, code: &str) -> String {
         let url = self.url(code);
         match self.format {
             Format::Text => format!("{}\n", url.as_deref().unwrap_or(code)),
@@ -137,6 +196,16 @@ impl LineFormat {
                 ),
             },
         }
+    }
+}
+
+/// `field` as one CSV field: quoted (quotes doubled) if it holds a comma,
+/// a quote or a line break.
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
     }
 }
 
@@ -219,5 +288,39 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&with_url.line(7, "01AB")).unwrap();
         assert_eq!(v["url"], format!("{PREFIX}01AB"));
         assert_eq!(v["expiry"], "2026-05-01");
+    }
+
+    #[test]
+    fn image_column_at_the_end() {
+        let b = batch("P", "L", None);
+        let csv = LineFormat::new(Format::Csv, Some(PREFIX.into()), &b)
+            .unwrap()
+            .with_image_column();
+        assert_eq!(csv.header(), "serial,code,part,lot,date,expiry,url,image\n");
+        assert_eq!(
+            csv.line_with_image(9, "01AB", "out/qr/9.png"),
+            format!("9,01AB,P,L,2024-05-01,,{PREFIX}01AB,out/qr/9.png\n")
+        );
+        assert_eq!(
+            csv.line_with_image(9, "01AB", "a,b/\"9\".png"),
+            format!("9,01AB,P,L,2024-05-01,,{PREFIX}01AB,\"a,b/\"\"9\"\".png\"\n")
+        );
+        let jsonl = LineFormat::new(Format::Jsonl, None, &b)
+            .unwrap()
+            .with_image_column();
+        let v: serde_json::Value =
+            serde_json::from_str(&jsonl.line_with_image(9, "01AB", "qr/9.svg")).unwrap();
+        assert_eq!(v["image"], "qr/9.svg");
+        assert_eq!(v["url"], serde_json::Value::Null);
+        let text = LineFormat::new(Format::Text, None, &b)
+            .unwrap()
+            .with_image_column();
+        assert_eq!(text.line_with_image(9, "01AB", "qr/9.png"), "01AB\n");
+        // Without the column, the path is ignored.
+        let plain = LineFormat::new(Format::Csv, None, &b).unwrap();
+        assert_eq!(
+            plain.line_with_image(9, "01AB", "qr/9.png"),
+            plain.line(9, "01AB")
+        );
     }
 }

@@ -43,6 +43,9 @@ pub const DEFAULT_SCALE: u32 = 4;
 /// Largest accepted scale, in pixels per module.
 pub const MAX_SCALE: u32 = 32;
 
+/// Largest accepted print resolution, in dots (pixels) per inch.
+pub const MAX_DPI: u32 = 4800;
+
 /// Longest data a symbol is made for, in bytes: the longest input the verifier
 /// looks at ([`hallmark::MAX_INPUT_LEN`]). Anything longer could never be read
 /// back as a code, and would make an unprintably large symbol.
@@ -178,6 +181,11 @@ pub enum SymbolError {
         /// The scale asked for.
         scale: u32,
     },
+    /// The print resolution is outside 1 to [`MAX_DPI`] dots per inch.
+    Dpi {
+        /// The resolution asked for.
+        dpi: u32,
+    },
     /// The image would be wider or taller than a PNG can be (2^32 - 1 pixels).
     PngTooLarge {
         /// Width, in pixels.
@@ -233,6 +241,10 @@ impl fmt::Display for SymbolError {
             SymbolError::Scale { scale } => write!(
                 f,
                 "scale {scale} is out of range: use 1 to {MAX_SCALE} pixels per module"
+            ),
+            SymbolError::Dpi { dpi } => write!(
+                f,
+                "a print resolution of {dpi} dpi is out of range: use 1 to {MAX_DPI} dots per inch"
             ),
             SymbolError::PngTooLarge { width, height } => write!(
                 f,
@@ -306,6 +318,31 @@ pub fn render_within(
 ) -> Result<Vec<u8>, SymbolError> {
     check_scale(scale)?;
     Matrix::encode_within(data, symbol, limit)?.to_image(format, scale)
+}
+
+/// Like [`render_scaled`], for a printer of `dpi` dots per inch: a PNG gets
+/// a pHYs chunk with that resolution (so it prints at `scale / dpi` inches
+/// per module, not at whatever the viewer assumes), an SVG a `width` and
+/// `height` in millimetres. `dpi` is 1 to [`MAX_DPI`].
+///
+/// ```
+/// use hallmark_label::symbol::{ImageFormat, Symbol, render_for_print};
+///
+/// // 4 pixels per module at 203 dpi: 0.5 mm modules.
+/// let png = render_for_print("01HM0123", Symbol::Qr, ImageFormat::Png, 4, 203)?;
+/// assert!(png.windows(4).any(|w| w == b"pHYs"));
+/// # Ok::<(), hallmark_label::symbol::SymbolError>(())
+/// ```
+pub fn render_for_print(
+    data: &str,
+    symbol: Symbol,
+    format: ImageFormat,
+    scale: u32,
+    dpi: u32,
+) -> Result<Vec<u8>, SymbolError> {
+    check_scale(scale)?;
+    check_dpi(dpi)?;
+    Matrix::encode(data, symbol)?.to_print_image(format, scale, dpi)
 }
 
 /// Renders a GS1 element string as a GS1 Data Matrix, at [`DEFAULT_SCALE`]
@@ -406,6 +443,23 @@ impl Matrix {
         }
     }
 
+    /// Renders the symbol as `format`, `scale` pixels per module, for a
+    /// printer of `dpi` dots per inch (1 to [`MAX_DPI`]): see
+    /// [`render_for_print`].
+    pub fn to_print_image(
+        &self,
+        format: ImageFormat,
+        scale: u32,
+        dpi: u32,
+    ) -> Result<Vec<u8>, SymbolError> {
+        check_scale(scale)?;
+        check_dpi(dpi)?;
+        match format {
+            ImageFormat::Svg => Ok(self.svg(scale, Some(dpi)).into_bytes()),
+            ImageFormat::Png => self.png(scale, Some(dpi)),
+        }
+    }
+
     /// A Data Matrix from the `datamatrix` crate's bitmap.
     fn from_datamatrix_bitmap(
         bitmap: &datamatrix::placement::Bitmap<bool>,
@@ -483,9 +537,20 @@ impl Matrix {
     /// of horizontal runs, `scale` user units per module in the nominal size.
     pub fn to_svg(&self, scale: u32) -> Result<String, SymbolError> {
         check_scale(scale)?;
+        Ok(self.svg(scale, None))
+    }
+
+    /// The SVG of [`Matrix::to_svg`] (`scale` already checked), its size in
+    /// millimetres when printed at `dpi`.
+    fn svg(&self, scale: u32, dpi: Option<u32>) -> String {
         let (w, h) = self.outer_size();
         let scale = scale as usize;
         let q = self.symbol.quiet_zone();
+        let size = |modules: usize| match dpi {
+            // Millimetres to the micrometre: enough for any printer.
+            Some(dpi) => format!("{:.3}mm", (modules * scale) as f64 * 25.4 / f64::from(dpi)),
+            None => (modules * scale).to_string(),
+        };
         let mut svg = String::with_capacity(256 + self.dark.len() * 4);
         // `write!` to a String cannot fail; the results are ignored on purpose.
         let _ = write!(
@@ -494,8 +559,8 @@ impl Matrix {
              width=\"{}\" height=\"{}\" viewBox=\"0 0 {w} {h}\" \
              shape-rendering=\"crispEdges\" stroke=\"none\">\
              <rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/><path fill=\"#000\" d=\"",
-            w * scale,
-            h * scale,
+            size(w),
+            size(h),
         );
         for (y, row) in self.rows().enumerate() {
             // A light module past the end closes a run that reaches the edge.
@@ -513,13 +578,19 @@ impl Matrix {
             }
         }
         svg.push_str("\"/></svg>\n");
-        Ok(svg)
+        svg
     }
 
     /// Renders the symbol as a 1-bit greyscale PNG, `scale` pixels per module
     /// (1 to [`MAX_SCALE`]), with fast compression.
     pub fn to_png(&self, scale: u32) -> Result<Vec<u8>, SymbolError> {
         check_scale(scale)?;
+        self.png(scale, None)
+    }
+
+    /// The PNG of [`Matrix::to_png`] (`scale` already checked), with a pHYs
+    /// chunk saying `dpi` if given.
+    fn png(&self, scale: u32, dpi: Option<u32>) -> Result<Vec<u8>, SymbolError> {
         let (w, h) = self.outer_size();
         let s = scale as usize;
         let (px_w, px_h) = (w * s, h * s);
@@ -564,7 +635,7 @@ impl Matrix {
         }
 
         let mut png = Vec::with_capacity(1024 + stride * px_h / 8);
-        write_png(&mut png, png_w, png_h, &pixels)?;
+        write_png(&mut png, png_w, png_h, &pixels, dpi)?;
         Ok(png)
     }
 }
@@ -575,8 +646,18 @@ fn write_png(
     width: u32,
     height: u32,
     pixels: &[u8],
+    dpi: Option<u32>,
 ) -> Result<(), SymbolError> {
     let mut encoder = png::Encoder::new(out, width, height);
+    if let Some(dpi) = dpi {
+        // pHYs counts pixels per metre: 203 dpi is 7992 (7992.1).
+        let per_metre = (f64::from(dpi) / 0.0254).round() as u32;
+        encoder.set_pixel_dims(Some(png::PixelDimensions {
+            xppu: per_metre,
+            yppu: per_metre,
+            unit: png::Unit::Meter,
+        }));
+    }
     encoder.set_color(png::ColorType::Grayscale);
     encoder.set_depth(png::BitDepth::One);
     encoder.set_compression(png::Compression::Fast);
@@ -593,6 +674,14 @@ fn check_scale(scale: u32) -> Result<(), SymbolError> {
         Ok(())
     } else {
         Err(SymbolError::Scale { scale })
+    }
+}
+
+fn check_dpi(dpi: u32) -> Result<(), SymbolError> {
+    if (1..=MAX_DPI).contains(&dpi) {
+        Ok(())
+    } else {
+        Err(SymbolError::Dpi { dpi })
     }
 }
 

@@ -241,7 +241,7 @@ fn a_failing_png_writer_gives_the_encoders_error_as_source() {
             Ok(())
         }
     }
-    let e = write_png(Full, 8, 1, &[0xff]).unwrap_err();
+    let e = write_png(Full, 8, 1, &[0xff], None).unwrap_err();
     assert!(matches!(e, SymbolError::Png { .. }), "{e:?}");
     let source = std::error::Error::source(&e).unwrap();
     assert!(source.downcast_ref::<png::EncodingError>().is_some());
@@ -344,4 +344,45 @@ fn extensions_name_formats() {
     for f in [ImageFormat::Svg, ImageFormat::Png] {
         assert_eq!(ImageFormat::from_extension(f.extension()), Some(f));
     }
+}
+
+/// `render_for_print`: a PNG's pHYs chunk holds the resolution in pixels
+/// per metre (what printers and viewers read to print it at size), an SVG
+/// its size in millimetres; plain rendering has neither.
+#[test]
+fn print_resolution_in_png_and_svg() {
+    let data = "01HM0123ABCD";
+    let png = render_for_print(data, Symbol::Qr, ImageFormat::Png, 5, 300).unwrap();
+    let decoder = png::Decoder::new(std::io::Cursor::new(&png));
+    let reader = decoder.read_info().unwrap();
+    let dims = reader.info().pixel_dims.unwrap();
+    // 300 dpi = 11811.02 pixels per metre.
+    assert_eq!((dims.xppu, dims.yppu), (11811, 11811));
+    assert_eq!(dims.unit, png::Unit::Meter);
+    let matrix = Matrix::encode(data, Symbol::Qr).unwrap();
+    let side = (matrix.width() + 8) * 5;
+    assert_eq!(reader.info().width as usize, side);
+
+    let plain = render_scaled(data, Symbol::Qr, ImageFormat::Png, 5).unwrap();
+    let reader = png::Decoder::new(std::io::Cursor::new(&plain))
+        .read_info()
+        .unwrap();
+    assert!(reader.info().pixel_dims.is_none());
+
+    let svg = render_for_print(data, Symbol::Qr, ImageFormat::Svg, 5, 300).unwrap();
+    let svg = String::from_utf8(svg).unwrap();
+    let mm = format!("{:.3}mm", side as f64 * 25.4 / 300.0);
+    assert!(
+        svg.contains(&format!("width=\"{mm}\" height=\"{mm}\"")),
+        "{svg}"
+    );
+
+    assert!(matches!(
+        render_for_print(data, Symbol::Qr, ImageFormat::Png, 4, 0),
+        Err(SymbolError::Dpi { dpi: 0 })
+    ));
+    assert!(matches!(
+        render_for_print(data, Symbol::Qr, ImageFormat::Png, 4, MAX_DPI + 1),
+        Err(SymbolError::Dpi { .. })
+    ));
 }
