@@ -116,11 +116,7 @@ impl TrustBundle {
         let mut store = trust.clone();
         // The body is parsed before its signature is checked only to find the
         // signer's certificate; nothing else is used until it verifies.
-        let top = match parse_canonical(framed.body)? {
-            Value::Map(top) => top,
-            _ => return Err(PayloadError::NotAMap.into()),
-        };
-        only_keys(&top, 5, "bundle")?;
+        let top = document_map(framed.body)?;
         let certs = byte_strings(&top, 2, "certificates")?;
         if store.get(framed.kid).is_none() {
             let signer_cert = certs.iter().enumerate().find(|(_, c)| {
@@ -137,11 +133,7 @@ impl TrustBundle {
         framed.check(Domain::TrustBundle, signer)?;
         TrustStore::check_usage(signer, Usage::REGISTRY, Document::TrustBundle)?;
         let signer_kid = signer.kid();
-        let sequence = uint(&top, 0, "sequence")?;
-        if sequence > MAX_SEQUENCE {
-            return Err(PayloadError::SequenceOutOfRange { sequence }.into());
-        }
-        let issued = uint(&top, 1, "issued")?;
+        let (sequence, issued) = sequence_and_issued(&top)?;
         crate::receipt::signed_on(signer, issued)?;
         for (index, cert) in certs.iter().enumerate() {
             store
@@ -149,40 +141,13 @@ impl TrustBundle {
                 .map_err(|e| entry("certificates", index, e))?;
         }
         let pairs = batch_pairs(&top)?;
-        let registry = Registry::build(&store, &pairs)?;
-        let mut revocations = RevocationSnapshot::new(sequence, issued);
-        match field(&top, 4) {
-            Some(Value::Map(lists)) => {
-                only_keys(lists, 5, "revocations")?;
-                if lists.iter().any(|(k, _)| as_u64(k).is_some_and(|k| k < 2)) {
-                    return Err(PayloadError::InvalidValue {
-                        field: "revocations",
-                        reason: "only the lists 2 to 5 of a snapshot",
-                    }
-                    .into());
-                }
-                crate::revocation::decode_lists(lists, &mut revocations)?;
-            }
-            Some(_) => {
-                return Err(PayloadError::WrongType {
-                    field: "revocations",
-                    expected: "a map",
-                }
-                .into());
-            }
-            None => return Err(PayloadError::MissingField("revocations").into()),
-        }
+        let mut registry = Registry::build(&store, &pairs)?;
+        let mut revocations = revocation_lists(&top, sequence, issued)?;
         revocations.signer = Some(signer_kid);
-        let mut registry = registry;
-        for c in compromises(&top)? {
-            if registry.compromises.insert(c.kid, c).is_some() {
-                return Err(PayloadError::InvalidValue {
-                    field: "compromised",
-                    reason: "the same key listed twice",
-                }
-                .into());
-            }
-        }
+        registry.compromises = unique_compromises(&top)?
+            .into_iter()
+            .map(|c| (c.kid, c))
+            .collect();
         Ok(VerifiedBundle {
             sequence,
             issued,
@@ -194,6 +159,121 @@ impl TrustBundle {
             registry,
         })
     }
+}
+
+impl TrustBundle {
+    /// Parses a signed bundle **without checking anything signed**, for
+    /// display only (`hallmark inspect`): the framing and the same strict
+    /// document rules as [`TrustBundle::verify`] (canonical CBOR, known keys
+    /// only, the sequence range, the shapes of every list, no entry listed
+    /// twice), but neither the bundle's signature nor its signer, nor the
+    /// certificates, manifests and receipts it carries, are checked: anyone
+    /// can make bytes that decode. Returns the key id the bundle *names* as
+    /// its signer, then its contents; the certificates, manifests and
+    /// receipts stay the signed bytes they are (read each with its own
+    /// `decode_unverified`, or trust them through [`TrustBundle::verify`]),
+    /// and the revocations' [`signer`](RevocationSnapshot::signer) stays
+    /// `None`. A document of another type is refused.
+    ///
+    /// ```
+    /// use hallmark::{KeyId, TrustBundle};
+    /// let bundle = TrustBundle { sequence: 3, issued: 1_785_000_000, ..TrustBundle::default() };
+    /// let registry = KeyId::from_bytes([9, 9, 9, 9]);
+    /// // Any 64 bytes pass for a signature here: nothing is verified.
+    /// let bytes = bundle.to_unsigned(registry).into_signed(&[0; 64]);
+    /// let (signer, read) = TrustBundle::decode_unverified(&bytes)?;
+    /// assert_eq!((signer, read.sequence, read.issued), (registry, 3, 1_785_000_000));
+    /// assert!(TrustBundle::decode_unverified(&bytes[..bytes.len() - 1]).is_err());
+    /// # Ok::<(), hallmark::Error>(())
+    /// ```
+    pub fn decode_unverified(bytes: &[u8]) -> Result<(KeyId, TrustBundle), Error> {
+        let framed = crate::signed::frame(bytes, Domain::TrustBundle, MAX_BUNDLE_BYTES)?;
+        let top = document_map(framed.body)?;
+        // In the order `verify` reads them, so the same error comes first.
+        let certificates = byte_strings(&top, 2, "certificates")?
+            .into_iter()
+            .map(<[u8]>::to_vec)
+            .collect();
+        let (sequence, issued) = sequence_and_issued(&top)?;
+        let batches = batch_pairs(&top)?
+            .into_iter()
+            .map(|(m, r)| (m.to_vec(), r.to_vec()))
+            .collect();
+        let revocations = revocation_lists(&top, sequence, issued)?;
+        let compromises = unique_compromises(&top)?;
+        Ok((
+            framed.kid,
+            TrustBundle {
+                sequence,
+                issued,
+                certificates,
+                batches,
+                revocations,
+                compromises,
+            },
+        ))
+    }
+}
+
+/// The bundle's document: a canonical CBOR map of the keys 0 to 5.
+fn document_map(body: &[u8]) -> Result<Vec<(Value, Value)>, Error> {
+    let Value::Map(top) = parse_canonical(body)? else {
+        return Err(PayloadError::NotAMap.into());
+    };
+    only_keys(&top, 5, "bundle")?;
+    Ok(top)
+}
+
+/// Keys 0 and 1: the sequence (at most [`MAX_SEQUENCE`]) and the issue time.
+fn sequence_and_issued(top: &[(Value, Value)]) -> Result<(u64, u64), Error> {
+    let sequence = uint(top, 0, "sequence")?;
+    if sequence > MAX_SEQUENCE {
+        return Err(PayloadError::SequenceOutOfRange { sequence }.into());
+    }
+    Ok((sequence, uint(top, 1, "issued")?))
+}
+
+/// Key 4: the lists 2 to 5 of a snapshot, as a snapshot with the bundle's
+/// sequence and issue time (and no signer).
+fn revocation_lists(
+    top: &[(Value, Value)],
+    sequence: u64,
+    issued: u64,
+) -> Result<RevocationSnapshot, Error> {
+    let mut revocations = RevocationSnapshot::new(sequence, issued);
+    match field(top, 4) {
+        Some(Value::Map(lists)) => {
+            only_keys(lists, 5, "revocations")?;
+            if lists.iter().any(|(k, _)| as_u64(k).is_some_and(|k| k < 2)) {
+                return Err(PayloadError::InvalidValue {
+                    field: "revocations",
+                    reason: "only the lists 2 to 5 of a snapshot",
+                }
+                .into());
+            }
+            crate::revocation::decode_lists(lists, &mut revocations)?;
+            Ok(revocations)
+        }
+        Some(_) => Err(PayloadError::WrongType {
+            field: "revocations",
+            expected: "a map",
+        }
+        .into()),
+        None => Err(PayloadError::MissingField("revocations").into()),
+    }
+}
+
+/// Key 5: the compromised keys, none listed twice.
+fn unique_compromises(top: &[(Value, Value)]) -> Result<Vec<Compromise>, PayloadError> {
+    let list = compromises(top)?;
+    let mut seen = std::collections::HashSet::new();
+    if list.iter().any(|c| !seen.insert(c.kid)) {
+        return Err(PayloadError::InvalidValue {
+            field: "compromised",
+            reason: "the same key listed twice",
+        });
+    }
+    Ok(list)
 }
 
 fn entry(list: &'static str, index: usize, source: Error) -> Error {
@@ -624,4 +704,83 @@ fn interval(batch: &ManifestBatch, registered: u64) -> Option<Registered> {
         registered,
         opaque,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{self, Key};
+
+    #[test]
+    fn decode_unverified_reads_a_bundle_and_refuses_anything_else() {
+        let (root, line, registry) = (Key::new(1), Key::new(2), Key::new(3));
+        let cert = testkit::certify(&root, &testkit::cert(&registry, "r", Usage::REGISTRY));
+        let manifest = testkit::manifest(&line, vec![testkit::batch(0, 10)]);
+        let receipt = testkit::receipt(&registry, &manifest, &line, 1_780_000_100);
+        let mut revocations = RevocationSnapshot::new(4, 1_785_000_000);
+        revocations
+            .add(
+                line.kid(),
+                Scope::Serial(7),
+                Reason::Stolen,
+                testkit::day("2026-07-01"),
+            )
+            .unwrap();
+        let compromise = Compromise {
+            kid: line.kid(),
+            at: 1_781_000_000,
+            date: testkit::day("2026-07-02"),
+        };
+        let bundle = TrustBundle {
+            sequence: 4,
+            issued: 1_785_000_000,
+            certificates: vec![cert.clone()],
+            batches: vec![(manifest.clone(), receipt.clone())],
+            revocations,
+            compromises: vec![compromise],
+        };
+        let bytes = registry.sign(bundle.to_unsigned(registry.kid()));
+        let (signer, read) = TrustBundle::decode_unverified(&bytes).unwrap();
+        assert_eq!(signer, registry.kid());
+        assert_eq!((read.sequence, read.issued), (4, 1_785_000_000));
+        assert_eq!(read.certificates, vec![cert.clone()]);
+        assert_eq!(read.batches, vec![(manifest.clone(), receipt.clone())]);
+        assert_eq!(
+            read.revocations.revocations(),
+            bundle.revocations.revocations()
+        );
+        assert_eq!(read.revocations.signer, None);
+        assert_eq!(read.compromises, vec![compromise]);
+        // What was read re-encodes to the signed bytes.
+        let signature: [u8; 64] = bytes[bytes.len() - 64..].try_into().unwrap();
+        assert_eq!(read.to_unsigned(signer).into_signed(&signature), bytes);
+        // Nothing inside is checked: a certificate of garbage still decodes.
+        let junk = TrustBundle {
+            certificates: vec![vec![1; 100]],
+            ..TrustBundle::default()
+        };
+        let junk = registry.sign(junk.to_unsigned(registry.kid()));
+        assert!(TrustBundle::decode_unverified(&junk).is_ok());
+        // The verify path's rules: a key listed compromised twice is refused.
+        let twice = TrustBundle {
+            compromises: vec![compromise, compromise],
+            ..TrustBundle::default()
+        };
+        let twice = registry.sign(twice.to_unsigned(registry.kid()));
+        assert!(matches!(
+            TrustBundle::decode_unverified(&twice),
+            Err(Error::Payload(PayloadError::InvalidValue {
+                field: "compromised",
+                ..
+            }))
+        ));
+        for bad in [&bytes[..bytes.len() - 1], &[1u8; 100][..], &[][..]] {
+            assert!(TrustBundle::decode_unverified(bad).is_err());
+        }
+        // Documents of the other types; an empty snapshot has the same keys 0 to 5.
+        let snapshot = registry.sign(RevocationSnapshot::new(1, 2).to_unsigned(registry.kid()));
+        for other in [manifest, receipt, snapshot, cert] {
+            assert!(TrustBundle::decode_unverified(&other).is_err());
+        }
+    }
 }

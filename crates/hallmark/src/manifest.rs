@@ -184,6 +184,40 @@ impl BatchManifest {
             batches,
         })
     }
+
+    /// Parses a signed manifest **without checking its signature**, for
+    /// display only (`hallmark inspect`): the framing and the same strict
+    /// document rules as [`BatchManifest::verify`] (canonical CBOR, known
+    /// keys only), but no key, usage or signature is checked, so anyone can
+    /// make bytes that decode. [`BatchManifest::kid`] is the key the file
+    /// *names* as its signer. A document of another type is refused.
+    ///
+    /// ```
+    /// use hallmark::{BatchManifest, KeyId, ManifestBatch};
+    /// let manifest = BatchManifest {
+    ///     kid: KeyId::from_bytes([1, 2, 3, 4]),
+    ///     issued: 1_780_000_000,
+    ///     batches: vec![ManifestBatch {
+    ///         start: 0, count: 10, part: "P".into(), lot: "L".into(),
+    ///         date: "2026-06-01".parse()?, expiry: None, opaque: false,
+    ///         minted: 1_780_000_000, batch_key: None,
+    ///     }],
+    /// };
+    /// // Any 64 bytes pass for a signature here: nothing is verified.
+    /// let bytes = manifest.to_unsigned().into_signed(&[0; 64]);
+    /// assert_eq!(BatchManifest::decode_unverified(&bytes)?, manifest);
+    /// assert!(BatchManifest::decode_unverified(&bytes[..bytes.len() - 65]).is_err());
+    /// # Ok::<(), hallmark::Error>(())
+    /// ```
+    pub fn decode_unverified(bytes: &[u8]) -> Result<BatchManifest, Error> {
+        let framed = crate::signed::frame(bytes, Domain::BatchManifest, MAX_MANIFEST_BYTES)?;
+        let (issued, batches) = decode_document(framed.body)?;
+        Ok(BatchManifest {
+            kid: framed.kid,
+            issued,
+            batches,
+        })
+    }
 }
 
 fn decode_document(bytes: &[u8]) -> Result<(u64, Vec<ManifestBatch>), PayloadError> {
@@ -311,6 +345,39 @@ mod tests {
             batches: vec![b],
         };
         decode_document(&m.document()).map(|(_, b)| b)
+    }
+
+    #[test]
+    fn decode_unverified_reads_a_manifest_and_refuses_anything_else() {
+        use crate::testkit::{self, Key};
+        let (line, registry) = (Key::new(1), Key::new(3));
+        let bytes = testkit::manifest(&line, vec![testkit::batch(5, 10), batch(None, true)]);
+        let m = BatchManifest::decode_unverified(&bytes).unwrap();
+        assert_eq!(
+            (m.kid, m.issued, m.batches.len()),
+            (line.kid(), 1_780_000_000, 2)
+        );
+        assert_eq!(m.batches[0], testkit::batch(5, 10));
+        // The signature is not checked: another key's kid, same result.
+        let mut forged = bytes.clone();
+        forged[1] ^= 1;
+        assert!(BatchManifest::decode_unverified(&forged).is_ok());
+        // Truncated, garbage, empty.
+        for bad in [&bytes[..bytes.len() - 1], &[1u8; 100][..], &[][..]] {
+            assert!(BatchManifest::decode_unverified(bad).is_err());
+        }
+        // Documents of the other types.
+        let receipt = testkit::receipt(&registry, &bytes, &line, 1_780_000_100);
+        let snapshot =
+            registry.sign(crate::RevocationSnapshot::new(1, 2).to_unsigned(registry.kid()));
+        let bundle = registry.sign(crate::TrustBundle::default().to_unsigned(registry.kid()));
+        let cert = testkit::certify(
+            &line,
+            &testkit::cert(&registry, "r", crate::Usage::REGISTRY),
+        );
+        for other in [receipt, snapshot, bundle, cert] {
+            assert!(BatchManifest::decode_unverified(&other).is_err());
+        }
     }
 
     #[test]

@@ -89,6 +89,34 @@ impl BatchReceipt {
         signed_on(key, receipt.registered)?;
         Ok((receipt, key.kid()))
     }
+
+    /// Parses a signed receipt **without checking its signature**, for
+    /// display only (`hallmark inspect`): the framing and the same strict
+    /// document rules as [`BatchReceipt::verify`] (canonical CBOR, known keys
+    /// only), but no key, usage, validity or signature is checked, so anyone
+    /// can make bytes that decode. Returns the key id the receipt *names* as
+    /// its signer, then the receipt. A document of another type is refused.
+    ///
+    /// ```
+    /// use hallmark::{BatchReceipt, KeyId};
+    /// let receipt = BatchReceipt {
+    ///     manifest: BatchReceipt::digest(b"...the signed manifest's bytes..."),
+    ///     kid: KeyId::from_bytes([1, 2, 3, 4]),
+    ///     registered: 1_767_225_600,
+    ///     batches: 1,
+    ///     serials: 10_000,
+    /// };
+    /// let registry = KeyId::from_bytes([9, 9, 9, 9]);
+    /// // Any 64 bytes pass for a signature here: nothing is verified.
+    /// let bytes = receipt.to_unsigned(registry).into_signed(&[0; 64]);
+    /// assert_eq!(BatchReceipt::decode_unverified(&bytes)?, (registry, receipt));
+    /// assert!(BatchReceipt::decode_unverified(&bytes[..bytes.len() - 1]).is_err());
+    /// # Ok::<(), hallmark::Error>(())
+    /// ```
+    pub fn decode_unverified(bytes: &[u8]) -> Result<(KeyId, BatchReceipt), Error> {
+        let framed = crate::signed::frame(bytes, Domain::Receipt, MAX_RECEIPT_BYTES)?;
+        Ok((framed.kid, decode(framed.body)?))
+    }
 }
 
 /// Refuses a registry document issued at `secs` by a key not valid on that
@@ -148,4 +176,48 @@ fn decode(document: &[u8]) -> Result<BatchReceipt, PayloadError> {
         batches: uint(&m, 3, "batches")?,
         serials: uint(&m, 4, "serials")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{self, Key};
+
+    #[test]
+    fn decode_unverified_reads_a_receipt_and_refuses_anything_else() {
+        let (line, registry) = (Key::new(1), Key::new(3));
+        let manifest = testkit::manifest(&line, vec![testkit::batch(0, 10)]);
+        let bytes = testkit::receipt(&registry, &manifest, &line, 1_780_000_100);
+        let (signer, r) = BatchReceipt::decode_unverified(&bytes).unwrap();
+        assert_eq!(signer, registry.kid());
+        assert_eq!(r.manifest, BatchReceipt::digest(&manifest));
+        assert_eq!(
+            (r.kid, r.registered, r.batches, r.serials),
+            (line.kid(), 1_780_000_100, 1, 10)
+        );
+        // The signature is not checked.
+        let mut forged = bytes.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert_eq!(
+            BatchReceipt::decode_unverified(&forged).unwrap(),
+            (signer, r)
+        );
+        for bad in [&bytes[..bytes.len() - 1], &[1u8; 100][..], &[][..]] {
+            assert!(BatchReceipt::decode_unverified(bad).is_err());
+        }
+        // An unknown key refused, as `verify` refuses it.
+        let mut extra = r.document();
+        extra[0] += 1; // a map of 6 entries
+        extra.extend_from_slice(&[0x05, 0x00]);
+        let extra = registry.sign_raw(Domain::Receipt, registry.kid(), &extra);
+        assert!(BatchReceipt::decode_unverified(&extra).is_err());
+        let snapshot =
+            registry.sign(crate::RevocationSnapshot::new(1, 2).to_unsigned(registry.kid()));
+        let bundle = registry.sign(crate::TrustBundle::default().to_unsigned(registry.kid()));
+        let cert = testkit::certify(&line, &testkit::cert(&registry, "r", Usage::REGISTRY));
+        for other in [manifest, snapshot, bundle, cert] {
+            assert!(BatchReceipt::decode_unverified(&other).is_err());
+        }
+    }
 }

@@ -371,6 +371,34 @@ impl RevocationSnapshot {
         snapshot.signer = Some(key.kid());
         Ok(snapshot)
     }
+
+    /// Parses a snapshot file **without checking its signature**, for
+    /// display only (`hallmark inspect`): the framing and the same strict
+    /// document rules as [`RevocationSnapshot::verify`] (canonical CBOR,
+    /// known keys only, the sequence range, no entry listed twice), but no
+    /// key, revocation-signer mark, validity or signature is checked, so
+    /// anyone can make bytes that decode. Returns the key id the snapshot
+    /// *names* as its signer, then the snapshot, whose
+    /// [`signer`](RevocationSnapshot::signer) stays `None` (nothing verified
+    /// it). A document of another type is refused.
+    ///
+    /// ```
+    /// use hallmark::{KeyId, Reason, RevocationSnapshot, Scope};
+    /// let kid = KeyId::from_bytes([1, 2, 3, 4]);
+    /// let mut snapshot = RevocationSnapshot::new(7, 1_790_000_000);
+    /// snapshot.add(kid, Scope::Serial(42), Reason::Stolen, "2026-11-01".parse()?)?;
+    /// // Any 64 bytes pass for a signature here: nothing is verified.
+    /// let bytes = snapshot.to_signed_bytes(kid, &[0; 64]);
+    /// let (signer, read) = RevocationSnapshot::decode_unverified(&bytes)?;
+    /// assert_eq!((signer, read.sequence, read.signer), (kid, 7, None));
+    /// assert_eq!(read.revocations(), snapshot.revocations());
+    /// assert!(RevocationSnapshot::decode_unverified(&bytes[..bytes.len() - 1]).is_err());
+    /// # Ok::<(), hallmark::Error>(())
+    /// ```
+    pub fn decode_unverified(bytes: &[u8]) -> Result<(KeyId, RevocationSnapshot), Error> {
+        let framed = crate::signed::frame(bytes, Domain::RevocationSnapshot, MAX_SNAPSHOT_BYTES)?;
+        Ok((framed.kid, decode(framed.body)?))
+    }
 }
 
 fn entries(

@@ -391,3 +391,56 @@ fn scopes_read_as_words() {
         ]
     );
 }
+
+#[test]
+fn decode_unverified_reads_a_snapshot_and_refuses_anything_else() {
+    use crate::testkit::{self, Key};
+    let (key, _) = setup(true);
+    let signer = KeyId::derive(key.verifying_key().as_bytes());
+    let issuer = KeyId::from_bytes([1, 2, 3, 4]);
+    let d = |s: &str| s.parse::<Date>().unwrap();
+    let mut s = RevocationSnapshot::new(3, 1_790_000_000);
+    s.add(issuer, Scope::Serial(42), Reason::Stolen, d("2026-01-01"))
+        .unwrap();
+    s.add(
+        issuer,
+        Scope::Lot("L7".into()),
+        Reason::Recalled,
+        d("2026-02-01"),
+    )
+    .unwrap();
+    let bytes = sign(&s, &key);
+    let (kid, read) = RevocationSnapshot::decode_unverified(&bytes).unwrap();
+    assert_eq!(
+        (kid, read.sequence, read.issued),
+        (signer, 3, 1_790_000_000)
+    );
+    assert_eq!(read.signer, None, "nothing verified it");
+    assert_eq!(read.revocations(), s.revocations());
+    // The signature is not checked.
+    let mut forged = bytes.clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    assert!(RevocationSnapshot::decode_unverified(&forged).is_ok());
+    for bad in [&bytes[..bytes.len() - 1], &[1u8; 100][..], &[][..]] {
+        assert!(RevocationSnapshot::decode_unverified(bad).is_err());
+    }
+    // The verify path's rules: a sequence past MAX_SEQUENCE is refused.
+    let far = sign(&RevocationSnapshot::new(MAX_SEQUENCE + 1, 0), &key);
+    assert!(matches!(
+        RevocationSnapshot::decode_unverified(&far),
+        Err(Error::Payload(PayloadError::SequenceOutOfRange { .. }))
+    ));
+    // Documents of the other types; an empty bundle has the same keys 0 to 5.
+    let (line, registry) = (Key::new(1), Key::new(3));
+    let manifest = testkit::manifest(&line, vec![testkit::batch(0, 10)]);
+    let receipt = testkit::receipt(&registry, &manifest, &line, 1_780_000_100);
+    let bundle = registry.sign(crate::TrustBundle::default().to_unsigned(registry.kid()));
+    let cert = testkit::certify(
+        &line,
+        &testkit::cert(&registry, "r", crate::Usage::REGISTRY),
+    );
+    for other in [manifest, receipt, bundle, cert] {
+        assert!(RevocationSnapshot::decode_unverified(&other).is_err());
+    }
+}
