@@ -2,10 +2,12 @@
 
 use std::path::Path;
 
-use hallmark::{Date, LineCertificate, UnverifiedCode};
-use serde_json::{Value, json};
-
 use hallmark::report::PayloadReport;
+use hallmark::{
+    AggregationManifest, BatchManifest, BatchReceipt, LineCertificate, RevocationSnapshot,
+    SIGNATURE_LEN, Scope, TrustBundle, UnverifiedCode, rfc3339,
+};
+use serde_json::{Value, json};
 
 use crate::output::hex_encode;
 use crate::{EXIT_NOT_GENUINE, EXIT_OK, Result};
@@ -145,84 +147,61 @@ struct Document {
     signature: String,
 }
 
-/// The document `bytes` hold, if any: certificates and aggregation
-/// manifests by the library's own unverified decoders, the other types by
-/// their framing (`version || kid || body || signature`, docs/FORMAT.md §14)
-/// and the keys of their CBOR body.
+/// The document `bytes` hold, if any, by the library's strict unverified
+/// decoders: each refuses the other types' documents, so the first that
+/// accepts the bytes tells their type.
 fn document(bytes: &[u8]) -> Option<Document> {
-    let signature = hex_encode(bytes.get(bytes.len().checked_sub(64)?..)?);
-    if let Ok((root, cert)) = LineCertificate::decode_unverified(bytes) {
-        return Some(Document {
-            kind: "certificate",
-            checked_by: "`hallmark trust add --cert` and `verify --cert` check it",
-            kid: root.to_string(),
-            fields: certificate(&cert, Some(root)),
-            signature,
-        });
-    }
-    if let Ok(m) = hallmark::AggregationManifest::decode_unverified(bytes) {
-        let children: Vec<Value> = m
-            .children
-            .iter()
-            .map(|c| {
-                json!(
-                    c.unit()
-                        .ok()
-                        .flatten()
-                        .map_or_else(|| c.scan_text().unwrap_or_default(), |u| u.to_string())
-                )
-            })
-            .collect();
-        return Some(Document {
-            kind: "aggregation-manifest",
-            checked_by: "`hallmark verify --aggregation` checks it",
-            kid: m.kid.to_string(),
-            fields: json!({
-                "parent": m.parent.unit().map(|u| u.to_string()).ok(),
-                "bizstep": m.bizstep.to_string(),
-                "time": hallmark::rfc3339(m.time),
-                "location": m.location,
-                "children": children,
-            }),
-            signature,
-        });
-    }
-    if bytes.len() < 70 || bytes.first() != Some(&hallmark::VERSION) {
-        return None;
-    }
-    let kid = hex_encode(bytes.get(1..5)?);
-    let body = bytes.get(5..bytes.len() - 64)?;
-    let Cbor::Map(top) = Cbor::parse(body)? else {
-        return None;
-    };
-    let keys: Vec<u64> = top.iter().filter_map(|(k, _)| k.uint()).collect();
-    let (kind, checked_by, fields) = match keys.as_slice() {
-        [0, 1] => (
-            "batch-manifest",
-            "the service checks it when it is registered",
-            manifest(&top)?,
-        ),
-        [0, 1, 2, 3, 4] => (
-            "batch-receipt",
-            "`hallmark verify --bundle` checks it",
-            receipt(&top)?,
-        ),
-        [0, 1, 2, 3, 4, 5] if matches!(get(&top, 4), Some(Cbor::Map(_))) => (
-            "trust-bundle",
-            "`hallmark verify --bundle` checks it",
-            bundle(&top)?,
-        ),
-        [0, 1, 2, 3, 4, 5] => (
-            "revocation-snapshot",
-            "`hallmark verify --revocations` checks it",
-            snapshot(&top)?,
-        ),
-        _ => return None,
-    };
+    let signature = hex_encode(bytes.get(bytes.len().checked_sub(SIGNATURE_LEN)?..)?);
+    let (kind, checked_by, kid, fields) =
+        if let Ok((root, cert)) = LineCertificate::decode_unverified(bytes) {
+            (
+                "certificate",
+                "`hallmark trust add --cert` and `verify --cert` check it",
+                root,
+                certificate(&cert, Some(root)),
+            )
+        } else if let Ok(m) = AggregationManifest::decode_unverified(bytes) {
+            (
+                "aggregation-manifest",
+                "`hallmark verify --aggregation` checks it",
+                m.kid,
+                aggregation(&m),
+            )
+        } else if let Ok(m) = BatchManifest::decode_unverified(bytes) {
+            (
+                "batch-manifest",
+                "the service checks it when it is registered",
+                m.kid,
+                manifest(&m),
+            )
+        } else if let Ok((kid, r)) = BatchReceipt::decode_unverified(bytes) {
+            (
+                "batch-receipt",
+                "`hallmark verify --bundle` checks it",
+                kid,
+                receipt(&r),
+            )
+        } else if let Ok((kid, b)) = TrustBundle::decode_unverified(bytes) {
+            (
+                "trust-bundle",
+                "`hallmark verify --bundle` checks it",
+                kid,
+                bundle(&b),
+            )
+        } else if let Ok((kid, s)) = RevocationSnapshot::decode_unverified(bytes) {
+            (
+                "revocation-snapshot",
+                "`hallmark verify --revocations` checks it",
+                kid,
+                snapshot(&s),
+            )
+        } else {
+            return None;
+        };
     Some(Document {
         kind,
         checked_by,
-        kid,
+        kid: kid.to_string(),
         fields,
         signature,
     })
@@ -233,173 +212,127 @@ fn range(first: u64, last: u64) -> String {
     format!("{first}\u{2013}{last}")
 }
 
-/// A day number (days since 1970-01-01) as a date.
-fn day(c: Option<&Cbor>) -> Option<String> {
-    c.and_then(Cbor::uint)
-        .and_then(Date::from_days)
-        .map(|d| d.to_string())
-}
-
-/// A revocation reason's name.
-fn reason(c: Option<&Cbor>) -> Option<&'static str> {
-    c.and_then(Cbor::uint)
-        .and_then(hallmark::Reason::from_code)
-        .map(|r| r.as_str())
-}
-
-fn time(c: Option<&Cbor>) -> Option<String> {
-    c.and_then(Cbor::uint).map(hallmark::rfc3339)
-}
-
-fn manifest(top: &[(Cbor, Cbor)]) -> Option<Value> {
-    let Some(Cbor::Array(items)) = get(top, 1) else {
-        return None;
-    };
-    let mut batches = Vec::new();
-    for item in items {
-        let Cbor::Map(b) = item else { return None };
-        let start = get(b, 0)?.uint()?;
-        let count = get(b, 1)?.uint()?;
-        let last = start.saturating_add(count.saturating_sub(1));
-        let opaque = matches!(get(b, 6), Some(Cbor::Bool(true)));
-        let number = match get(b, 8) {
-            Some(Cbor::Array(k)) => k.first().and_then(Cbor::uint),
-            _ => None,
-        };
-        batches.push(json!({
-            "counters": range(start, last),
-            "count": count,
-            "serials": if opaque { "opaque".to_owned() } else { range(start, last) },
-            "batch": number,
-            "part": get(b, 2)?.text(),
-            "lot": get(b, 3)?.text(),
-            "date": day(get(b, 4)),
-            "expiry": day(get(b, 5)),
-            "minted": time(get(b, 7)),
-        }));
-    }
-    Some(json!({"issued": time(get(top, 0)), "batches": batches}))
-}
-
-fn receipt(top: &[(Cbor, Cbor)]) -> Option<Value> {
-    Some(json!({
-        "manifest_digest": get(top, 0)?.bytes().map(hex_encode),
-        "manifest_kid": get(top, 1)?.bytes().map(hex_encode),
-        "registered": time(get(top, 2)),
-        "batches": get(top, 3)?.uint(),
-        "serials": get(top, 4)?.uint(),
-    }))
-}
-
-/// The revocation lists (keys 2 to 5 of a snapshot or a bundle's map).
-fn lists(top: &[(Cbor, Cbor)]) -> Option<Value> {
-    let entries = |key: u64| -> Option<Vec<Vec<Cbor>>> {
-        match get(top, key)? {
-            Cbor::Array(items) => items
-                .iter()
-                .map(|i| match i {
-                    Cbor::Array(f) => Some(f.clone()),
-                    _ => None,
-                })
-                .collect(),
-            _ => None,
-        }
-    };
-    let kid = |f: &[Cbor]| f.first().and_then(Cbor::bytes).map(hex_encode);
-    let serials: Vec<Value> = entries(2)?
-        .iter()
-        .map(|f| {
-            json!({"kid": kid(f), "serial": f.get(1).and_then(Cbor::uint),
-                   "reason": reason(f.get(2)), "date": day(f.get(3))})
-        })
-        .collect();
-    let ranges: Vec<Value> = entries(3)?
-        .iter()
-        .map(|f| {
-            let first = f.get(1).and_then(Cbor::uint).unwrap_or_default();
-            let last = f.get(2).and_then(Cbor::uint).unwrap_or_default();
-            json!({"kid": kid(f), "serials": range(first, last),
-                   "reason": reason(f.get(3)), "date": day(f.get(4))})
-        })
-        .collect();
-    let lots: Vec<Value> = entries(4)?
-        .iter()
-        .map(|f| {
-            json!({"kid": kid(f), "lot": f.get(1).and_then(Cbor::text),
-                   "reason": reason(f.get(2)), "date": day(f.get(3))})
-        })
-        .collect();
-    let keys: Vec<Value> = entries(5)?
-        .iter()
-        .map(|f| {
-            json!({"kid": kid(f), "from": day(f.get(1)),
-                   "reason": reason(f.get(2)), "date": day(f.get(3))})
-        })
-        .collect();
-    Some(json!({"serials": serials, "ranges": ranges, "lots": lots, "keys": keys}))
-}
-
-fn snapshot(top: &[(Cbor, Cbor)]) -> Option<Value> {
-    let mut v = lists(top)?;
-    let map = v.as_object_mut()?;
-    map.insert("sequence".to_owned(), json!(get(top, 0)?.uint()));
-    map.insert("issued".to_owned(), json!(time(get(top, 1))));
-    Some(v)
-}
-
-fn bundle(top: &[(Cbor, Cbor)]) -> Option<Value> {
-    let Some(Cbor::Array(certs)) = get(top, 2) else {
-        return None;
-    };
-    let certificates: Vec<Value> = certs
+fn aggregation(m: &AggregationManifest) -> Value {
+    let children: Vec<Value> = m
+        .children
         .iter()
         .map(|c| {
-            c.bytes()
-                .and_then(|b| LineCertificate::decode_unverified(b).ok())
+            json!(
+                c.unit()
+                    .ok()
+                    .flatten()
+                    .map_or_else(|| c.scan_text().unwrap_or_default(), |u| u.to_string())
+            )
+        })
+        .collect();
+    json!({
+        "parent": m.parent.unit().map(|u| u.to_string()).ok(),
+        "bizstep": m.bizstep.to_string(),
+        "time": rfc3339(m.time),
+        "location": m.location,
+        "children": children,
+    })
+}
+
+fn manifest(m: &BatchManifest) -> Value {
+    let batches: Vec<Value> = m
+        .batches
+        .iter()
+        .map(|b| {
+            // The decoder refuses an empty batch or one past 2^64-1.
+            let last = b.start.saturating_add(b.count.saturating_sub(1));
+            json!({
+                "counters": range(b.start, last),
+                "count": b.count,
+                "serials": if b.opaque { "opaque".to_owned() } else { range(b.start, last) },
+                "batch": b.batch_key.as_ref().map(|k| k.number),
+                "part": b.part,
+                "lot": b.lot,
+                "date": b.date.to_string(),
+                "expiry": b.expiry.map(|d| d.to_string()),
+                "minted": rfc3339(b.minted),
+            })
+        })
+        .collect();
+    json!({"issued": rfc3339(m.issued), "batches": batches})
+}
+
+fn receipt(r: &BatchReceipt) -> Value {
+    json!({
+        "manifest_digest": hex_encode(&r.manifest),
+        "manifest_kid": r.kid.to_string(),
+        "registered": rfc3339(r.registered),
+        "batches": r.batches,
+        "serials": r.serials,
+    })
+}
+
+/// The four revocation lists of a snapshot or a bundle, by scope.
+fn lists(s: &RevocationSnapshot) -> Value {
+    let (mut serials, mut ranges, mut lots, mut keys) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for r in s.revocations() {
+        let (kid, reason, date) = (r.kid.to_string(), r.reason.as_str(), r.date.to_string());
+        match &r.scope {
+            Scope::Serial(serial) => serials.push(
+                json!({"kid": kid, "serial": serial, "reason": reason, "date": date}),
+            ),
+            Scope::Range { first, last } => ranges.push(
+                json!({"kid": kid, "serials": range(*first, *last), "reason": reason, "date": date}),
+            ),
+            Scope::Lot(lot) => {
+                lots.push(json!({"kid": kid, "lot": lot, "reason": reason, "date": date}))
+            }
+            Scope::Key { from } => keys.push(
+                json!({"kid": kid, "from": from.to_string(), "reason": reason, "date": date}),
+            ),
+            // A snapshot cannot carry one; a bundle lists them apart.
+            Scope::Compromise { .. } => {}
+        }
+    }
+    json!({"serials": serials, "ranges": ranges, "lots": lots, "keys": keys})
+}
+
+fn snapshot(s: &RevocationSnapshot) -> Value {
+    let mut v = lists(s);
+    if let Some(map) = v.as_object_mut() {
+        map.insert("sequence".to_owned(), json!(s.sequence));
+        map.insert("issued".to_owned(), json!(rfc3339(s.issued)));
+    }
+    v
+}
+
+fn bundle(b: &TrustBundle) -> Value {
+    let certificates: Vec<Value> = b
+        .certificates
+        .iter()
+        .map(|c| {
+            LineCertificate::decode_unverified(c)
+                .ok()
                 .map_or(Value::Null, |(root, cert)| certificate(&cert, Some(root)))
         })
         .collect();
-    let Some(Cbor::Array(pairs)) = get(top, 3) else {
-        return None;
+    let summary = |bytes: &[u8]| {
+        document(bytes).map_or(Value::Null, |d| json!({"kid": d.kid, "document": d.fields}))
     };
-    let batches: Vec<Value> = pairs
+    let batches: Vec<Value> = b
+        .batches
         .iter()
-        .map(|pair| {
-            let part = |i: usize| match pair {
-                Cbor::Array(p) => p.get(i).and_then(Cbor::bytes).and_then(document),
-                _ => None,
-            };
-            let summary = |d: Option<Document>| {
-                d.map_or(Value::Null, |d| json!({"kid": d.kid, "document": d.fields}))
-            };
-            json!({"manifest": summary(part(0)), "receipt": summary(part(1))})
-        })
+        .map(|(m, r)| json!({"manifest": summary(m), "receipt": summary(r)}))
         .collect();
-    let Some(Cbor::Map(revocations)) = get(top, 4) else {
-        return None;
-    };
-    let Some(Cbor::Array(compromised)) = get(top, 5) else {
-        return None;
-    };
-    let compromised: Vec<Value> = compromised
+    let compromised: Vec<Value> = b
+        .compromises
         .iter()
-        .map(|c| match c {
-            Cbor::Array(f) => json!({
-                "kid": f.first().and_then(Cbor::bytes).map(hex_encode),
-                "at": time(f.get(1)),
-                "date": day(f.get(2)),
-            }),
-            _ => Value::Null,
-        })
+        .map(|c| json!({"kid": c.kid.to_string(), "at": rfc3339(c.at), "date": c.date.to_string()}))
         .collect();
-    Some(json!({
-        "sequence": get(top, 0)?.uint(),
-        "issued": time(get(top, 1)),
+    json!({
+        "sequence": b.sequence,
+        "issued": rfc3339(b.issued),
         "certificates": certificates,
         "batches": batches,
-        "revocations": lists(revocations)?,
+        "revocations": lists(&b.revocations),
         "compromised": compromised,
-    }))
+    })
 }
 
 fn certificate(cert: &LineCertificate, root: Option<hallmark::KeyId>) -> Value {
@@ -414,7 +347,7 @@ fn certificate(cert: &LineCertificate, root: Option<hallmark::KeyId>) -> Value {
         "valid_from": cert.valid_from.to_string(),
         "valid_until": cert.valid_until.to_string(),
         "usage": cert.usage.to_string(),
-        "issued": hallmark::rfc3339(cert.issued),
+        "issued": rfc3339(cert.issued),
         "parts": patterns(&c.parts),
         "lots": patterns(&c.lots),
         "serials": c.serials.iter().map(|&(a, b)| range(a, b)).collect::<Vec<_>>(),
@@ -459,127 +392,147 @@ fn scalar(v: &Value) -> String {
     }
 }
 
-/// The CBOR of a document body, read only to show it (never trusted):
-/// definite lengths, nesting and lengths bounded by the input.
-#[derive(Clone, Debug)]
-enum Cbor {
-    Uint(u64),
-    Other,
-    Bytes(Vec<u8>),
-    Text(String),
-    Array(Vec<Cbor>),
-    Map(Vec<(Cbor, Cbor)>),
-    Bool(bool),
-}
-
-/// Deepest nesting read.
-const MAX_DEPTH: usize = 16;
-
-impl Cbor {
-    /// The one item `bytes` hold (trailing bytes refused).
-    fn parse(bytes: &[u8]) -> Option<Cbor> {
-        let mut pos = 0;
-        let item = Cbor::item(bytes, &mut pos, 0)?;
-        (pos == bytes.len()).then_some(item)
-    }
-
-    fn take<'b>(bytes: &'b [u8], pos: &mut usize, n: u64) -> Option<&'b [u8]> {
-        let n = usize::try_from(n).ok()?;
-        let out = bytes.get(*pos..pos.checked_add(n)?)?;
-        *pos += n;
-        Some(out)
-    }
-
-    fn item(bytes: &[u8], pos: &mut usize, depth: usize) -> Option<Cbor> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        let first = *Cbor::take(bytes, pos, 1)?.first()?;
-        let (major, info) = (first >> 5, first & 31);
-        let arg = match info {
-            0..=23 => u64::from(info),
-            24..=27 => {
-                let raw = Cbor::take(bytes, pos, 1 << (info - 24))?;
-                raw.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b))
-            }
-            _ => return None,
-        };
-        // Every item takes a byte at least: a count past the input is refused.
-        let left = (bytes.len() - *pos) as u64;
-        Some(match major {
-            0 => Cbor::Uint(arg),
-            1 => Cbor::Other,
-            2 => Cbor::Bytes(Cbor::take(bytes, pos, arg)?.to_vec()),
-            3 => Cbor::Text(String::from_utf8(Cbor::take(bytes, pos, arg)?.to_vec()).ok()?),
-            4 if arg <= left => {
-                let mut items = Vec::new();
-                for _ in 0..arg {
-                    items.push(Cbor::item(bytes, pos, depth + 1)?);
-                }
-                Cbor::Array(items)
-            }
-            5 if arg <= left => {
-                let mut items = Vec::new();
-                for _ in 0..arg {
-                    let k = Cbor::item(bytes, pos, depth + 1)?;
-                    items.push((k, Cbor::item(bytes, pos, depth + 1)?));
-                }
-                Cbor::Map(items)
-            }
-            6 => {
-                Cbor::item(bytes, pos, depth + 1)?;
-                Cbor::Other
-            }
-            7 if info == 20 || info == 21 => Cbor::Bool(info == 21),
-            7 => Cbor::Other,
-            _ => return None,
-        })
-    }
-
-    fn uint(&self) -> Option<u64> {
-        match self {
-            Cbor::Uint(n) => Some(*n),
-            _ => None,
-        }
-    }
-
-    fn text(&self) -> Option<&str> {
-        match self {
-            Cbor::Text(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn bytes(&self) -> Option<&[u8]> {
-        match self {
-            Cbor::Bytes(b) => Some(b),
-            _ => None,
-        }
-    }
-}
-
-/// A map's value under the unsigned key `key`.
-fn get(map: &[(Cbor, Cbor)], key: u64) -> Option<&Cbor> {
-    map.iter()
-        .find(|(k, _)| k.uint() == Some(key))
-        .map(|(_, v)| v)
-}
-
 #[cfg(test)]
 mod tests {
+    use hallmark::aggregation::{BizStep, Child, Parent};
+    use hallmark::{Compromise, KeyId, ManifestBatch, Reason, UnsignedDocument};
+
     use super::*;
 
+    /// Nothing is verified, so any 64 bytes pass for a signature.
+    fn signed(doc: UnsignedDocument) -> Vec<u8> {
+        doc.into_signed(&[7; SIGNATURE_LEN])
+    }
+
     #[test]
-    fn cbor_reads_what_it_is_given_and_refuses_the_rest() {
-        // {0: 1, 1: [h'01', "a", true]}
-        let bytes = [0xa2, 0x00, 0x01, 0x01, 0x83, 0x41, 0x01, 0x61, b'a', 0xf5];
-        let Some(Cbor::Map(m)) = Cbor::parse(&bytes) else {
-            panic!("a map")
+    fn each_document_is_told_by_its_own_decoder() {
+        let (line, registry) = (KeyId::from_bytes([1; 4]), KeyId::from_bytes([2; 4]));
+        let day = |s: &str| s.parse::<hallmark::Date>().unwrap();
+        let manifest = signed(
+            BatchManifest {
+                kid: line,
+                issued: 1_780_000_000,
+                batches: vec![ManifestBatch {
+                    start: 100,
+                    count: 10,
+                    part: "DRN-2980".into(),
+                    lot: "L1".into(),
+                    date: day("2026-06-01"),
+                    expiry: Some(day("2028-06-01")),
+                    opaque: false,
+                    minted: 1_780_000_000,
+                    batch_key: None,
+                }],
+            }
+            .to_unsigned(),
+        );
+        let receipt = signed(
+            BatchReceipt {
+                manifest: BatchReceipt::digest(&manifest),
+                kid: line,
+                registered: 1_780_000_100,
+                batches: 1,
+                serials: 10,
+            }
+            .to_unsigned(registry),
+        );
+        let mut revocations = RevocationSnapshot::new(5, 1_785_000_000);
+        let revoke = |s: &mut RevocationSnapshot, scope| {
+            s.add(line, scope, Reason::Recalled, day("2026-11-01"))
+                .unwrap()
         };
-        assert_eq!(get(&m, 0).and_then(Cbor::uint), Some(1));
-        assert!(Cbor::parse(&bytes[..bytes.len() - 1]).is_none());
-        assert!(Cbor::parse(&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).is_none());
-        assert!(Cbor::parse(&[0x81; 64]).is_none(), "too deep");
-        assert!(Cbor::parse(&[0x01, 0x01]).is_none(), "trailing bytes");
+        revoke(&mut revocations, Scope::Serial(42));
+        revoke(
+            &mut revocations,
+            Scope::Range {
+                first: 0,
+                last: 9999,
+            },
+        );
+        revoke(&mut revocations, Scope::Lot("L7".into()));
+        revoke(
+            &mut revocations,
+            Scope::Key {
+                from: day("2026-10-01"),
+            },
+        );
+        let snapshot = signed(revocations.to_unsigned(registry));
+        let bundle = signed(
+            TrustBundle {
+                sequence: 3,
+                issued: 1_785_000_000,
+                certificates: vec![vec![1; 100]],
+                batches: vec![(manifest.clone(), receipt.clone())],
+                revocations: revocations.clone(),
+                compromises: vec![Compromise {
+                    kid: line,
+                    at: 1_781_000_000,
+                    date: day("2026-07-02"),
+                }],
+            }
+            .to_unsigned(registry),
+        );
+        // The demo code of the crate's docs: decoded, never verified.
+        let code = "0630-hcdq-mg01-m1tv-smag-2t24-a972-tchs-70r0-4tjc-68sk-2chh-68pk-0c83-356f-fx0a-nvqr-trzf-qz5t-qv6w-pghq-jk82-wbzv-4vj8-6213-x7s0-naq9-4ey8-srqv-mypg-1565-7fj4-saqx-zq5w-pthy-9brx-ctxm-5a1t-m3rm-tcqd-hr7g";
+        let aggregation = signed(
+            AggregationManifest {
+                kid: line,
+                parent: Parent::from_scan("sscc:106141411234567897").unwrap(),
+                children: vec![Child::from_scan(code).unwrap()],
+                time: 1_780_000_000,
+                bizstep: BizStep::Packing,
+                location: None,
+            }
+            .to_unsigned()
+            .unwrap(),
+        );
+
+        let doc = |bytes: &[u8]| document(bytes).unwrap();
+        let m = doc(&manifest);
+        assert_eq!((m.kind, m.kid.as_str()), ("batch-manifest", "01010101"));
+        let batch = &m.fields["batches"][0];
+        assert_eq!(batch["serials"], "100\u{2013}109", "{}", m.fields);
+        assert_eq!(batch["expiry"], "2028-06-01", "{}", m.fields);
+        assert_eq!(batch["batch"], Value::Null, "{}", m.fields);
+        assert_eq!(m.signature, "07".repeat(SIGNATURE_LEN));
+
+        let r = doc(&receipt);
+        assert_eq!((r.kind, r.kid.as_str()), ("batch-receipt", "02020202"));
+        assert_eq!(r.fields["manifest_kid"], "01010101", "{}", r.fields);
+        assert_eq!(r.fields["serials"], 10, "{}", r.fields);
+        assert_eq!(r.fields["registered"], rfc3339(1_780_000_100));
+
+        let s = doc(&snapshot);
+        assert_eq!(s.kind, "revocation-snapshot");
+        assert_eq!(s.fields["sequence"], 5, "{}", s.fields);
+        assert_eq!(s.fields["serials"][0]["serial"], 42, "{}", s.fields);
+        assert_eq!(s.fields["ranges"][0]["serials"], "0\u{2013}9999");
+        assert_eq!(s.fields["lots"][0]["lot"], "L7", "{}", s.fields);
+        assert_eq!(s.fields["keys"][0]["from"], "2026-10-01", "{}", s.fields);
+        assert_eq!(s.fields["keys"][0]["reason"], "recalled", "{}", s.fields);
+
+        let b = doc(&bundle);
+        assert_eq!((b.kind, b.kid.as_str()), ("trust-bundle", "02020202"));
+        assert_eq!(b.fields["sequence"], 3, "{}", b.fields);
+        assert_eq!(
+            b.fields["certificates"][0],
+            Value::Null,
+            "not a certificate"
+        );
+        let pair = &b.fields["batches"][0];
+        assert_eq!(pair["manifest"]["kid"], "01010101", "{}", b.fields);
+        assert_eq!(pair["receipt"]["document"]["batches"], 1, "{}", b.fields);
+        assert_eq!(b.fields["revocations"]["keys"], s.fields["keys"]);
+        assert_eq!(b.fields["revocations"]["lots"], s.fields["lots"]);
+        assert_eq!(b.fields["compromised"][0]["date"], "2026-07-02");
+
+        let a = doc(&aggregation);
+        assert_eq!(a.kind, "aggregation-manifest");
+        assert_eq!(a.fields["bizstep"], "packing", "{}", a.fields);
+        assert_eq!(a.fields["children"].as_array().map(Vec::len), Some(1));
+
+        for bad in [&manifest[..manifest.len() - 1], &[1u8; 100][..], &[][..]] {
+            assert!(document(bad).is_none());
+        }
     }
 }
