@@ -14,6 +14,8 @@
 # - status writes: POST /v1/status revoking a new serial each time, 16
 #   connections, on SQLite and (when reachable) PostgreSQL.
 # Needs wrk (apt-get install wrk). The rate limit is off (one client).
+# HM_LOG=info measures with the access log on (serve's default level, one line
+# per request to a file); the default here is warn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${1:-15}"

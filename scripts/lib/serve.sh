@@ -19,11 +19,13 @@ hm_setup_keys() {
 
 # Starts the service on a free port (sets PORT and SERVER_PID) and waits for
 # /healthz. Arguments: --db value, log file, then extra serve arguments.
+# The log level is $HM_LOG (default warn: no access log; info is serve's own
+# default, one access-log line per request written to the log file).
 hm_start_server() {
     local db="$1" log="$2"
     shift 2
     PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-    HALLMARK_LOG=warn "$HALLMARK" serve --listen "127.0.0.1:$PORT" --trust "$WORK/trust.toml" \
+    HALLMARK_LOG="${HM_LOG:-warn}" "$HALLMARK" serve --listen "127.0.0.1:$PORT" --trust "$WORK/trust.toml" \
         --db "$db" --revocation-key "$WORK/rev.key" "$@" >"$log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 100); do

@@ -115,7 +115,7 @@ pub fn app(state: AppState) -> Router {
         // Outermost: one line per request with its final status, by route
         // pattern (tower-http's trace layer would put the raw URI, codes and
         // all, in its debug span).
-        .layer(axum::middleware::from_fn(access::log))
+        .layer(access::AccessLog)
         .with_state(state)
 }
 
