@@ -1030,27 +1030,22 @@ enum Csv {
     Plain,
 }
 
-/// The fields of one CSV line (RFC 4180 quoting: `"a,b"`, `""` for a quote);
-/// a line's fields never span lines in hallmark's CSV.
+/// The fields of one CSV line, read by the csv crate (RFC 4180 quoting:
+/// `"a,b"`, `""` for a quote); a line's fields never span lines in
+/// hallmark's CSV. An empty line is one empty field.
 fn csv_fields(line: &str) -> Vec<String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => fields.push(std::mem::take(&mut field)),
-            (_, c) => field.push(c),
-        }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(line.len().max(64))
+        .from_reader(line.as_bytes());
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(true) => record.iter().map(str::to_owned).collect(),
+        // Nothing to read (an empty line), or not UTF-8 after unquoting
+        // (the line itself is UTF-8, so this does not happen): one field.
+        _ => vec![line.to_owned()],
     }
-    fields.push(field);
-    fields
 }
 
 /// hallmark's own CSV header (`hallmark mint --format csv`) starts so.
