@@ -14,6 +14,10 @@
 //! `page-repeat` modes gives, by difference, instructions per raw
 //! verification, per lookup, per recorded page visit ((page − setup) / COUNT)
 //! and per repeated visit ((page-repeat − page) / COUNT).
+//!
+//! With `$HALLMARK_LOG` set (e.g. `info`), the service's logs are on, as
+//! `hallmark serve` writes them (text, to stderr): the access log's cost is
+//! the difference from a run without it.
 
 // A benchmark tool, not product code.
 #![allow(
@@ -42,6 +46,13 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(20_000);
     let mode = std::env::args().nth(2).unwrap_or_else(|| "all".to_owned());
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("HALLMARK_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .init();
+    }
     let issuer = SecretKey::from_seed("issuer", &[1; 32]).unwrap();
     let mut trust = TrustStore::new();
     trust
