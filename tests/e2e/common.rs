@@ -11,6 +11,30 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_hallmark");
 /// The repository root.
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
+/// Counts a test skipped for a missing tool in `counter` (one per test
+/// module) and writes its line to stderr, which `cargo test` shows:
+/// `SKIPPED (tool missing): MODULE::TEST: N GROUP test(s) skipped: CAUSE`.
+/// Under CI a missing tool fails the test instead.
+pub fn skip_tool(
+    counter: &std::sync::atomic::AtomicU64,
+    module: &str,
+    group: &str,
+    test: &str,
+    cause: &str,
+) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{module}::{test}: {cause}"
+    );
+    let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    let _ = std::io::stderr().lock().write_all(
+        format!(
+            "\nSKIPPED (tool missing): {module}::{test}: {n} {group} test(s) skipped: {cause}\n"
+        )
+        .as_bytes(),
+    );
+}
+
 /// The day the tests verify on (`--today`), unless a test says otherwise.
 pub const TODAY: &str = "2026-11-23";
 
@@ -519,11 +543,23 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> std::io::Result<HttpResponse> {
+    http_to(&format!("127.0.0.1:{port}"), method, path, headers, body)
+}
+
+/// [`http`] to `addr` (`HOST:PORT`, as a server announces it: IPv4,
+/// `[IPv6]` or a name).
+pub fn http_to(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<HttpResponse> {
     use std::io::Read;
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    let mut stream = std::net::TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
     let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (name, value) in headers {
@@ -581,4 +617,31 @@ pub fn http(
         headers,
         body: rest,
     })
+}
+
+/// Serves `body` with status 200 to one connection on 127.0.0.1 (a service
+/// that sends a given, perhaps altered, document); returns its base URL.
+pub fn serve_once(body: Vec<u8>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut reader = BufReader::new(&stream);
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = (&stream).write_all(head.as_bytes());
+        let _ = (&stream).write_all(&body);
+    });
+    format!("http://127.0.0.1:{port}")
 }

@@ -8,9 +8,8 @@
 //! with both packages); without it, or without the schema, the tests skip
 //! with a counted reason (under CI they fail instead).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 use hallmark_epcis::{
     AggregationRecord, BatchRecord, ExportInput, Id, LinkRecord, StatusRecord, document,
@@ -20,13 +19,8 @@ use crate::common::*;
 
 /// Counts a skip and writes its line to stderr; under CI a missing tool fails.
 fn skip(test: &str, cause: &str) {
-    assert!(std::env::var_os("CI").is_none(), "epcis::{test}: {cause}");
     static SKIPPED: AtomicU64 = AtomicU64::new(0);
-    let n = SKIPPED.fetch_add(1, Ordering::Relaxed) + 1;
-    let _ = std::io::stderr().lock().write_all(
-        format!("\nSKIPPED (tool missing): epcis::{test}: {n} EPCIS test(s) skipped: {cause}\n")
-            .as_bytes(),
-    );
+    skip_tool(&SKIPPED, "epcis", "EPCIS", test, cause);
 }
 
 fn schema() -> PathBuf {

@@ -6,7 +6,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 use crate::common::*;
 
@@ -15,13 +15,8 @@ const GS: char = '\u{1d}';
 
 /// Counts a skip and writes its line to stderr; under CI a missing tool fails.
 fn skip(test: &str, cause: &str) {
-    assert!(std::env::var_os("CI").is_none(), "gs1::{test}: {cause}");
     static SKIPPED: AtomicU64 = AtomicU64::new(0);
-    let n = SKIPPED.fetch_add(1, Ordering::Relaxed) + 1;
-    let _ = std::io::stderr().lock().write_all(
-        format!("\nSKIPPED (tool missing): gs1::{test}: {n} GS1 test(s) skipped: {cause}\n")
-            .as_bytes(),
-    );
+    skip_tool(&SKIPPED, "gs1", "GS1", test, cause);
 }
 
 /// `hallmark gs1 sign` with the demo key on a ledger in `dir`.

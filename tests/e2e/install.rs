@@ -2,23 +2,15 @@
 //! release binary is stripped, and `hallmark completions SHELL` and
 //! `hallmark man` write what a shell and man(1) need.
 
-use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 use crate::common::*;
 
 /// Counts a skip and writes its line to stderr; under CI a missing tool fails.
 fn skip(test: &str, cause: &str) {
-    assert!(std::env::var_os("CI").is_none(), "install::{test}: {cause}");
     static SKIPPED: AtomicU64 = AtomicU64::new(0);
-    let n = SKIPPED.fetch_add(1, Ordering::Relaxed) + 1;
-    let _ = std::io::stderr().lock().write_all(
-        format!(
-            "\nSKIPPED (tool missing): install::{test}: {n} install test(s) skipped: {cause}\n"
-        )
-        .as_bytes(),
-    );
+    skip_tool(&SKIPPED, "install", "install", test, cause);
 }
 
 /// Whether `program` runs (`--version`).

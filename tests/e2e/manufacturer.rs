@@ -5,10 +5,9 @@
 //! a warning for a short new passphrase; a progress bar in whole codes per
 //! second, on a terminal only; counts and ranges in words.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 use crate::common::*;
 
@@ -16,18 +15,8 @@ const PREFIX: &str = "https://hm.example.com/c/";
 
 /// Counts a skip and writes its line to stderr; under CI a missing tool fails.
 fn skip(test: &str, cause: &str) {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "manufacturer::{test}: {cause}"
-    );
     static SKIPPED: AtomicU64 = AtomicU64::new(0);
-    let n = SKIPPED.fetch_add(1, Ordering::Relaxed) + 1;
-    let _ = std::io::stderr().lock().write_all(
-        format!(
-            "\nSKIPPED (tool missing): manufacturer::{test}: {n} manufacturer test(s) skipped: {cause}\n"
-        )
-        .as_bytes(),
-    );
+    skip_tool(&SKIPPED, "manufacturer", "manufacturer", test, cause);
 }
 
 /// Whether `program` runs (`--version`); a skip line if not.

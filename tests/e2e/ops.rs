@@ -5,7 +5,7 @@
 //! the flag and the address, the process and build-info metrics, and the
 //! shutdown line printed once.
 
-use std::io::{BufRead, Read, Write};
+use std::io::BufRead;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
@@ -129,33 +129,11 @@ struct Answer {
 /// One HTTP/1.1 request over a fresh connection to `addr` (`HOST:PORT`, as
 /// announced: IPv4 or `[IPv6]`).
 fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
-    let mut stream = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("{addr}: {e}"));
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
+    let r = http_to(addr, method, path, headers, body).unwrap_or_else(|e| panic!("{addr}: {e}"));
+    Answer {
+        status: r.status,
+        body: String::from_utf8_lossy(&r.body).into_owned(),
     }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {text}"));
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Answer { status, body }
 }
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");

@@ -4,22 +4,16 @@
 //! and on PostgreSQL), the HTML rate-limit page, and each state rendered by a real browser (Debian's
 //! chromium, headless) when it is installed.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::Child;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 use crate::common::*;
 use crate::pg;
 
 fn skip(test: &str, cause: &str) {
-    assert!(std::env::var_os("CI").is_none(), "page::{test}: {cause}");
     static SKIPPED: AtomicU64 = AtomicU64::new(0);
-    let n = SKIPPED.fetch_add(1, Ordering::Relaxed) + 1;
-    let _ = std::io::stderr().lock().write_all(
-        format!("\nSKIPPED (tool missing): page::{test}: {n} page test(s) skipped: {cause}\n")
-            .as_bytes(),
-    );
+    skip_tool(&SKIPPED, "page", "page", test, cause);
 }
 
 struct Served {

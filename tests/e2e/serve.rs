@@ -666,33 +666,6 @@ fn regression_revocation_signer_key_cannot_mint_genuine_codes_on_the_service() {
     );
 }
 
-/// Serves `body` with status 200 to one connection on 127.0.0.1 (a service
-/// that sends an altered document); returns its base URL.
-fn serve_once(body: Vec<u8>) -> String {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let Ok((stream, _)) = listener.accept() else {
-            return;
-        };
-        let mut reader = BufReader::new(&stream);
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                break;
-            }
-        }
-        let head = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        let _ = (&stream).write_all(head.as_bytes());
-        let _ = (&stream).write_all(&body);
-    });
-    format!("http://127.0.0.1:{port}")
-}
-
 #[test]
 fn trust_pull_keeps_etags_and_refuses_rollbacks_and_altered_bundles() {
     let s = setup();
