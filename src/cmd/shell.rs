@@ -189,6 +189,15 @@ fn install_path(shell: Shell) -> Result<PathBuf> {
 /// Writes `bytes` to `path` (mode 0644) atomically, creating its directory.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = hallmark_state::file::parent_dir(path);
+    // A file where a directory must be says so (create_dir_all would say
+    // "File exists" or "Not a directory" about the wrong path).
+    if let Some(file) = dir.ancestors().find(|a| a.exists()).filter(|a| !a.is_dir()) {
+        return Err(CliError::new(format!(
+            "cannot write {}: {} is not a directory",
+            path.display(),
+            file.display()
+        )));
+    }
     std::fs::create_dir_all(dir)
         .map_err(|e| CliError::context(format!("creating {}", dir.display()), e))?;
     hallmark_state::file::replace(path, bytes, 0o644)?;

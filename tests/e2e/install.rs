@@ -200,3 +200,35 @@ fn man_pages_for_the_command_and_every_subcommand() {
         String::from_utf8_lossy(&found.stderr)
     );
 }
+
+#[test]
+fn where_nothing_can_be_written_the_error_says_where_and_why() {
+    let dir = tempdir();
+    let file = dir.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    let inside = file.join("man1");
+    for args in [
+        vec!["man", "--out-dir", p(&inside)],
+        vec!["completions", "bash", "--out", p(&inside)],
+    ] {
+        let out = hallmark(&args).run();
+        assert_eq!(code(&out), 2, "{args:?}");
+        assert!(
+            stderr(&out).contains(&format!("{} is not a directory", p(&file))),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // --install needs a home (or the XDG variable) to know where.
+    let out = hallmark(&["completions", "bash", "--install"])
+        .env_remove("HOME")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("BASH_COMPLETION_USER_DIR")
+        .run();
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("$HOME is not set"),
+        "{}",
+        stderr(&out)
+    );
+}
