@@ -60,6 +60,7 @@ macro_rules! on_every_backend {
 on_every_backend!(
     status_precedence_matches_snapshot_check,
     scans_count_distinct_locations_in_window,
+    locations_count_once_across_scanner_kinds_at_the_window_edge,
     tokens_hash_only_and_revocable,
     batches_register_idempotently,
     regression_anonymous_scans_weigh_less_and_per_code_scan_storage_is_bounded,
@@ -184,6 +185,56 @@ fn scans_count_distinct_locations_in_window(s: &dyn Storage) {
         2
     );
     assert_eq!(s.scan_summary(kid, 7, 0).unwrap(), ScanSummary::default());
+}
+
+/// A place reported by both kinds of scanner is one location, whichever of
+/// the two rows is inside the window; the first place is the authenticated
+/// scanners' earliest, the least name among ties.
+fn locations_count_once_across_scanner_kinds_at_the_window_edge(s: &dyn Storage) {
+    let kid = KeyId::from_bytes([5, 6, 7, 8]);
+    let scan = |trusted, time, location: &str| Scan {
+        trusted,
+        kid,
+        serial: 3,
+        time,
+        location: Some(location.to_owned()),
+        scanner: None,
+    };
+    // Paris: anonymous at 100 (outside the window from 150), authenticated
+    // at 200. Lyon: authenticated at 100 (outside), anonymous at 300. Rome:
+    // both inside. Oslo: both outside.
+    for (trusted, time, place) in [
+        (false, 100, "Paris"),
+        (true, 200, "Paris"),
+        (true, 100, "Lyon"),
+        (false, 300, "Lyon"),
+        (true, 160, "Rome"),
+        (false, 170, "Rome"),
+        (true, 90, "Oslo"),
+        (false, 95, "Oslo"),
+    ] {
+        s.record_scan(&scan(trusted, time, place), 0, None).unwrap();
+    }
+    let sum = s.scan_summary(kid, 3, 150).unwrap();
+    assert_eq!(
+        (sum.locations_in_window, sum.trusted_locations_in_window),
+        (3, 2),
+        "Paris, Lyon and Rome; authenticated in the window: Paris and Rome"
+    );
+    let all = s.scan_summary(kid, 3, 0).unwrap();
+    assert_eq!(
+        (all.locations_in_window, all.trusted_locations_in_window),
+        (4, 4)
+    );
+    let facts = s.unit_facts(kid, 3, "unit").unwrap();
+    assert_eq!(facts.first_place.as_deref(), Some("Oslo"), "earliest first");
+    // A tie on the first time: the least name.
+    s.record_scan(&scan(true, 90, "Bergen"), 0, None).unwrap();
+    let facts = s.unit_facts(kid, 3, "unit").unwrap();
+    assert_eq!(facts.first_place.as_deref(), Some("Bergen"));
+    // No authenticated scan: no first place.
+    let other = s.unit_facts(kid, 4, "other").unwrap();
+    assert_eq!(other.first_place, None);
 }
 
 fn tokens_hash_only_and_revocable(s: &dyn Storage) {
@@ -350,7 +401,7 @@ fn postgres_replicas_share_one_database_and_migrate_once() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(replicas[0].schema_version().unwrap(), 7);
+    assert_eq!(replicas[0].schema_version().unwrap(), 8);
     replicas[0]
         .change_status(&change(Scope::Serial(7), Action::Decommission), "t", 1)
         .unwrap();

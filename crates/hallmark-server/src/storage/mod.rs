@@ -398,9 +398,13 @@ fn first_place(
     kid: KeyId,
     serial: u64,
 ) -> Result<Option<String>, StorageError> {
+    // The earliest first sighting, the least location among ties: as
+    // aggregates over the primary key's range (`ORDER BY ... LIMIT 1` made
+    // SQLite build and free a temporary b-tree on every page).
     let rows = sql.rows(
-        "SELECT location FROM scan_locations WHERE kid = ?1 AND serial = ?2 \
-         AND trusted = TRUE ORDER BY first, location LIMIT 1",
+        "SELECT MIN(location) FROM scan_locations WHERE kid = ?1 AND serial = ?2 \
+         AND trusted = TRUE AND first = (SELECT MIN(first) FROM scan_locations \
+         WHERE kid = ?1 AND serial = ?2 AND trusted = TRUE)",
         &[
             graph::Value::Blob(Some(kid.to_bytes().to_vec())),
             graph::Value::Int(Some(serial_to_sql(serial))),

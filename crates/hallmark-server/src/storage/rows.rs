@@ -91,7 +91,12 @@ pub(super) const STATUS_COLUMNS: &str = "kid, kind, first, last, lot, key_from, 
 /// none to `$8`: placeholders both SQLite and PostgreSQL read.
 ///
 /// Five indexed lookups joined with UNION ALL (an OR of the conditions would
-/// let the planners scan every status row of the key instead).
+/// let the planners scan every status row of the key instead), in order:
+/// the first row is the status. The query has no `LIMIT`: SQLite keeps an
+/// `ORDER BY ... LIMIT` in a temporary b-tree, opened and freed on every
+/// lookup (a tenth of a raw verification), where a plain `ORDER BY` sorts
+/// in memory; the few rows matched are read up to the first. PostgreSQL's
+/// statement adds the `LIMIT 1`.
 pub(super) const STATUS_QUERY: &str = "
     SELECT kid, kind, first, last, lot, key_from, reason, date, time FROM (
         SELECT -1 AS rank, c.seq, c.kid, c.kind, c.first, c.last, c.lot, c.key_from, c.reason,
@@ -114,8 +119,7 @@ pub(super) const STATUS_QUERY: &str = "
         SELECT 3, seq, kid, kind, first, last, lot, key_from, reason, date, time
           FROM statuses WHERE kid = $1 AND kind = 'lot' AND target = $4
     ) AS s
-    ORDER BY rank, seq
-    LIMIT 1";
+    ORDER BY rank, seq";
 
 /// Whether a registered batch holds a code with an opaque serial (which a
 /// registry cannot place in a range): one of the key's opaque batches with the
@@ -135,10 +139,20 @@ pub(super) const REGISTERED_SEQUENTIAL_QUERY: &str = "
 /// scanner) last seen from `$3` on, and distinct locations of authenticated
 /// scanners last seen from `$3` on, for kid `$1` and serial `$2`. No row when
 /// the code has no scans.
+///
+/// A location is one row per kind of scanner (the primary key is kid, serial,
+/// trusted, location), so the distinct locations are the anonymous rows plus
+/// the authenticated ones no anonymous row of the window repeats: counted on
+/// the primary key, where `COUNT(DISTINCT ...)` made SQLite build and free a
+/// temporary b-tree for every summary.
 pub(super) const SUMMARY_QUERY: &str = "
     SELECT c.count, c.first, c.last,
-           (SELECT COUNT(DISTINCT l.location) FROM scan_locations l
-             WHERE l.kid = c.kid AND l.serial = c.serial AND l.last >= $3),
+           (SELECT COUNT(*) FROM scan_locations l
+             WHERE l.kid = c.kid AND l.serial = c.serial AND l.last >= $3
+               AND (l.trusted = FALSE OR NOT EXISTS (
+                 SELECT 1 FROM scan_locations u
+                  WHERE u.kid = l.kid AND u.serial = l.serial AND u.trusted = FALSE
+                    AND u.location = l.location AND u.last >= $3))),
            (SELECT COUNT(*) FROM scan_locations l
              WHERE l.kid = c.kid AND l.serial = c.serial AND l.trusted = TRUE AND l.last >= $3)
     FROM scan_codes c WHERE c.kid = $1 AND c.serial = $2";

@@ -70,6 +70,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../../migrations/postgres/007_history.sql"),
     ),
+    // A parent's links by id, without a sort.
+    (
+        8,
+        include_str!("../../../migrations/postgres/008_links_by_parent.sql"),
+    ),
 ];
 
 /// The advisory lock held while migrating ("hallmark" in ASCII).

@@ -23,6 +23,9 @@ static SCAN_LOCATIONS_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| SCAN_LOCATIONS_UPSERT.replace("{max}", "GREATEST"));
 static SCAN_BOUND_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| SCAN_LOCATIONS_BOUND.replace("{all}", ""));
+/// `query_opt` refuses a second row: the first is the status.
+static STATUS_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{STATUS_QUERY}\n    LIMIT 1"));
 fn status_row(row: &Row) -> Result<RawStatus, StorageError> {
     Ok(RawStatus {
         kid: row.try_get(0).map_err(db)?,
@@ -196,7 +199,7 @@ impl Storage for PostgresStorage {
         let serial = serial_to_sql(payload.serial());
         let lot = payload.lot();
         conn.query_opt(
-            STATUS_QUERY,
+            STATUS_SQL.as_str(),
             &[
                 &kid_sql,
                 &date,

@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../../migrations/sqlite/007_history.sql"),
     ),
+    // A parent's links by id, without a sort.
+    (
+        8,
+        include_str!("../../../migrations/sqlite/008_links_by_parent.sql"),
+    ),
 ];
 
 /// Storage in one SQLite database file (or in memory, for tests).
@@ -284,7 +289,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.db");
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 7);
+        assert_eq!(s.schema_version().unwrap(), 8);
         let (mode, sync): (String, i64) = {
             let c = s.lock();
             (
@@ -330,7 +335,7 @@ mod tests {
         ))
         .unwrap();
         let s = SqliteStorage::setup(conn).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 7);
+        assert_eq!(s.schema_version().unwrap(), 8);
         let sum = s
             .scan_summary(KeyId::from_bytes([1, 2, 3, 4]), 5, 150)
             .unwrap();
@@ -368,7 +373,7 @@ mod tests {
         )
         .unwrap();
         let s = SqliteStorage::setup(conn).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 7);
+        assert_eq!(s.schema_version().unwrap(), 8);
         let (seq, list) = s.revocations().unwrap();
         assert_eq!((seq, list.len()), (7, 1));
         let kid = KeyId::from_bytes([1, 2, 3, 4]);
