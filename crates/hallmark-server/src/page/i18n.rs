@@ -39,6 +39,11 @@ impl Lang {
         CATALOGUES.get(self.0).map_or("en", |c| c.0)
     }
 
+    /// Its place in catalogue order (English 0), as [`Lang::all`] yields it.
+    pub(crate) fn index(self) -> usize {
+        self.0
+    }
+
     /// Every language, in catalogue order.
     pub(crate) fn all() -> impl Iterator<Item = Lang> {
         (0..CATALOGUES.len()).map(Lang)

@@ -40,6 +40,13 @@ use i18n::Lang;
 /// control and bidirectional formatting characters as U+FFFD, so data can
 /// neither open markup nor reorder what a visitor reads.
 pub(crate) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    push_esc(&mut out, s);
+    out
+}
+
+/// [`esc`], appended to `out`.
+fn push_esc(out: &mut String, s: &str) {
     let special =
         |c: char| matches!(c, '&' | '<' | '>' | '"' | '\'') || crate::products::is_unsafe_char(c);
     // Printable ASCII without markup characters (most codes and words) is
@@ -47,9 +54,9 @@ pub(crate) fn esc(s: &str) -> String {
     if s.bytes()
         .all(|b| (0x20..0x7f).contains(&b) && !matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
     {
-        return s.to_owned();
+        out.push_str(s);
+        return;
     }
-    let mut out = String::with_capacity(s.len() + 16);
     let mut rest = s;
     // Runs of plain text are copied whole; only the characters found are
     // replaced (most text has none).
@@ -69,7 +76,6 @@ pub(crate) fn esc(s: &str) -> String {
         rest = chars.as_str();
     }
     out.push_str(rest);
-    out
 }
 
 /// How a state reads: its symbol and colour (never the colour alone).
@@ -136,40 +142,113 @@ fn html(status: StatusCode, body: String) -> Response {
 /// A whole page: `title` (plain text) with its tone, and `body` (HTML,
 /// already escaped).
 fn page(lang: Lang, status: StatusCode, tone: Tone, title: &str, body: &str) -> Response {
-    let languages: String = Lang::all()
-        .map(|l| {
-            if l == lang {
-                format!("<b>{}</b>", esc(&l.text("language", &[])))
-            } else {
-                format!(
-                    "<a href=\"?lang={}\" hreflang=\"{}\" lang=\"{}\">{}</a>",
-                    l.tag(),
-                    l.tag(),
-                    l.tag(),
-                    esc(&l.text("language", &[]))
-                )
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" · ");
-    let body = format!(
-        "<!DOCTYPE html>\n<html lang=\"{tag}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t}</title><style>{STYLE}</style></head>\
-         <body class=\"{class}\"><main><h1><span aria-hidden=\"true\">{symbol}</span> {t}</h1>{body}</main>\
-         <footer><p>{footer}</p><p>{lang_word} {languages}</p></footer></body></html>\n",
-        tag = lang.tag(),
-        t = esc(title),
-        class = tone.class(),
-        symbol = tone.symbol(),
-        footer = esc(&lang.text("footer", &[])),
-        lang_word = esc(&lang.text("languages", &[])),
+    let fixed = Fixed::of(lang);
+    let mut out = String::with_capacity(
+        STYLE.len() + body.len() + fixed.footer.len() + 2 * title.len() + 320,
     );
-    html(status, body)
+    out.push_str("<!DOCTYPE html>\n<html lang=\"");
+    out.push_str(lang.tag());
+    out.push_str(
+        "\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>",
+    );
+    push_esc(&mut out, title);
+    out.push_str("</title><style>");
+    out.push_str(STYLE);
+    out.push_str("</style></head><body class=\"");
+    out.push_str(tone.class());
+    out.push_str("\"><main><h1><span aria-hidden=\"true\">");
+    out.push_str(tone.symbol());
+    out.push_str("</span> ");
+    push_esc(&mut out, title);
+    out.push_str("</h1>");
+    out.push_str(body);
+    out.push_str("</main>");
+    out.push_str(&fixed.footer);
+    html(status, out)
+}
+
+/// What every page of a language shows the same way, built once: the
+/// footer with the language links, the report form around the code, and
+/// the note under the checks.
+#[derive(Clone)]
+struct Fixed {
+    /// `<footer>...</footer></body></html>`.
+    footer: String,
+    /// The report form up to the code in its action, and from there on.
+    report_head: String,
+    report_tail: String,
+    /// What is stored of a check, as a small paragraph.
+    checks_privacy: String,
+}
+
+impl Fixed {
+    fn of(lang: Lang) -> std::borrow::Cow<'static, Fixed> {
+        static ALL: std::sync::OnceLock<Vec<Fixed>> = std::sync::OnceLock::new();
+        match ALL
+            .get_or_init(|| Lang::all().map(Fixed::new).collect())
+            .get(lang.index())
+        {
+            Some(f) => std::borrow::Cow::Borrowed(f),
+            None => std::borrow::Cow::Owned(Fixed::new(lang)),
+        }
+    }
+
+    fn new(lang: Lang) -> Fixed {
+        let t = |k: &str| esc(&lang.text(k, &[]));
+        let languages: String = Lang::all()
+            .map(|l| {
+                if l == lang {
+                    format!("<b>{}</b>", esc(&l.text("language", &[])))
+                } else {
+                    format!(
+                        "<a href=\"?lang={}\" hreflang=\"{}\" lang=\"{}\">{}</a>",
+                        l.tag(),
+                        l.tag(),
+                        l.tag(),
+                        esc(&l.text("language", &[]))
+                    )
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" · ");
+        Fixed {
+            footer: format!(
+                "<footer><p>{}</p><p>{} {languages}</p></footer></body></html>\n",
+                t("footer"),
+                t("languages"),
+            ),
+            report_head: format!(
+                "<h2>{}</h2><form method=\"post\" action=\"/c/",
+                t("report_heading")
+            ),
+            report_tail: format!(
+                "/report?lang={tag}\">\
+                 <label for=\"place\">{place}</label><input id=\"place\" name=\"place\" maxlength=\"128\" required>\
+                 <label for=\"note\">{note}</label><textarea id=\"note\" name=\"note\" maxlength=\"1000\" rows=\"3\"></textarea>\
+                 <button type=\"submit\">{send}</button></form><p><small>{privacy}</small></p>",
+                tag = lang.tag(),
+                place = t("report_place"),
+                note = t("report_note"),
+                send = t("report_send"),
+                privacy = t("report_privacy"),
+            ),
+            checks_privacy: format!("<p><small>{}</small></p>", t("checks_privacy")),
+        }
+    }
 }
 
 fn para(text: &str) -> String {
-    format!("<p>{}</p>", esc(text))
+    let mut out = String::with_capacity(text.len() + 8);
+    push_para(&mut out, text);
+    out
+}
+
+/// [`para`], appended to `out`.
+fn push_para(out: &mut String, text: &str) {
+    out.push_str("<p>");
+    push_esc(out, text);
+    out.push_str("</p>");
 }
 
 /// The client's address, when the request came over a socket.
@@ -496,7 +575,7 @@ fn facts(product: Option<&crate::products::Product>, lang: Lang, seen: &Seen) ->
             ));
         }
         if let Some(d) = &product.description {
-            out.push_str(&para(d));
+            push_para(&mut out, d);
         }
         if let Some(link) = &product.link {
             out.push_str(&format!(
@@ -525,17 +604,15 @@ fn facts(product: Option<&crate::products::Product>, lang: Lang, seen: &Seen) ->
         rows.push((t("label_expires"), lang.date(e)));
     }
     rows.push((t("label_key"), v.key_name().to_owned()));
-    let cells: String = rows
-        .iter()
-        .map(|(k, val)| {
-            format!(
-                "<tr><td>{}</td><td><b><bdi>{}</bdi></b></td></tr>",
-                esc(k),
-                esc(val)
-            )
-        })
-        .collect();
-    out.push_str(&format!("<table>{cells}</table>"));
+    out.push_str("<table>");
+    for (k, val) in &rows {
+        out.push_str("<tr><td>");
+        push_esc(&mut out, k);
+        out.push_str("</td><td><b><bdi>");
+        push_esc(&mut out, val);
+        out.push_str("</bdi></b></td></tr>");
+    }
+    out.push_str("</table>");
     out
 }
 
@@ -545,34 +622,40 @@ fn checks(product: Option<&crate::products::Product>, lang: Lang, seen: &Seen) -
     let s = &seen.scans;
     if let Some(first) = s.first {
         let date = lang.time(first);
-        out.push_str(&para(&match &seen.first_place {
-            Some(place) => lang.text("checks_first_at", &[("date", &date), ("place", place)]),
-            None => lang.text("checks_first", &[("date", &date)]),
-        }));
+        push_para(
+            &mut out,
+            &match &seen.first_place {
+                Some(place) => lang.text("checks_first_at", &[("date", &date), ("place", place)]),
+                None => lang.text("checks_first", &[("date", &date)]),
+            },
+        );
     }
-    out.push_str(&para(&if s.count <= 1 {
-        lang.text("checks_one", &[])
-    } else {
-        lang.text("checks_other", &[("count", &s.count.to_string())])
-    }));
-    out.push_str(&format!(
-        "<p><small>{}</small></p>",
-        esc(&lang.text("checks_privacy", &[]))
-    ));
+    push_para(
+        &mut out,
+        &if s.count <= 1 {
+            lang.text("checks_one", &[])
+        } else {
+            lang.text("checks_other", &[("count", &s.count.to_string())])
+        },
+    );
+    out.push_str(&Fixed::of(lang).checks_privacy);
     match &seen.registration {
         Some(r) => {
             let since =
                 hallmark::Date::from_days(r.registered / 86_400).unwrap_or(r.warranty_start);
-            out.push_str(&para(&lang.text(
-                "registered_since",
-                &[
-                    ("month_year", &lang.month_year(since)),
-                    ("date", &lang.date(r.warranty_start)),
-                ],
-            )));
+            push_para(
+                &mut out,
+                &lang.text(
+                    "registered_since",
+                    &[
+                        ("month_year", &lang.month_year(since)),
+                        ("date", &lang.date(r.warranty_start)),
+                    ],
+                ),
+            );
         }
         None if seen.j.verdict.kind().is_accepted() => {
-            out.push_str(&para(&lang.text("registered_not", &[])));
+            push_para(&mut out, &lang.text("registered_not", &[]));
             let href = match product.and_then(|p| p.register.as_deref()) {
                 Some(url) => esc(url),
                 None => format!("{}/register?lang={}", esc(&self_path(seen)), lang.tag()),
@@ -586,28 +669,34 @@ fn checks(product: Option<&crate::products::Product>, lang: Lang, seen: &Seen) -
     }
     let h = &seen.history;
     if h.count > 0 {
-        out.push_str(&para(&if h.count == 1 {
-            lang.text("history_one", &[])
-        } else {
-            lang.text("history_other", &[("count", &h.count.to_string())])
-        }));
+        push_para(
+            &mut out,
+            &if h.count == 1 {
+                lang.text("history_one", &[])
+            } else {
+                lang.text("history_other", &[("count", &h.count.to_string())])
+            },
+        );
         if let Some(e) = &h.last {
             let event = lang.text(&format!("event_{}", e.kind), &[]);
             let date = lang.date(e.date);
-            out.push_str(&para(&match e.passed {
-                Some(p) => lang.text(
-                    "history_last_result",
-                    &[
-                        ("event", &event),
-                        ("date", &date),
-                        (
-                            "result",
-                            &lang.text(if p { "result_pass" } else { "result_fail" }, &[]),
-                        ),
-                    ],
-                ),
-                None => lang.text("history_last", &[("event", &event), ("date", &date)]),
-            }));
+            push_para(
+                &mut out,
+                &match e.passed {
+                    Some(p) => lang.text(
+                        "history_last_result",
+                        &[
+                            ("event", &event),
+                            ("date", &date),
+                            (
+                                "result",
+                                &lang.text(if p { "result_pass" } else { "result_fail" }, &[]),
+                            ),
+                        ],
+                    ),
+                    None => lang.text("history_last", &[("event", &event), ("date", &date)]),
+                },
+            );
         }
     }
     out
@@ -632,20 +721,14 @@ fn urlencode(s: &str) -> String {
 }
 
 fn report_form(lang: Lang, code: &str) -> String {
-    let t = |k: &str| esc(&lang.text(k, &[]));
-    format!(
-        "<h2>{heading}</h2><form method=\"post\" action=\"/c/{code}/report?lang={tag}\">\
-         <label for=\"place\">{place}</label><input id=\"place\" name=\"place\" maxlength=\"128\" required>\
-         <label for=\"note\">{note}</label><textarea id=\"note\" name=\"note\" maxlength=\"1000\" rows=\"3\"></textarea>\
-         <button type=\"submit\">{send}</button></form><p><small>{privacy}</small></p>",
-        heading = t("report_heading"),
-        code = esc(&urlencode(code)),
-        tag = lang.tag(),
-        place = t("report_place"),
-        note = t("report_note"),
-        send = t("report_send"),
-        privacy = t("report_privacy"),
-    )
+    let fixed = Fixed::of(lang);
+    let code = urlencode(code);
+    let mut out =
+        String::with_capacity(fixed.report_head.len() + code.len() + fixed.report_tail.len());
+    out.push_str(&fixed.report_head);
+    push_esc(&mut out, &code);
+    out.push_str(&fixed.report_tail);
+    out
 }
 
 /// The report form's fields.
