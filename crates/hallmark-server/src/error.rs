@@ -157,10 +157,9 @@ where
     }
 }
 
-/// Response middleware: gives any error response that is not already JSON
-/// (405 from routing, 408 from the timeout layer, 413 from body limits) the
-/// `{error, detail}` shape.
-pub async fn json_errors(response: Response) -> Response {
+/// Gives any error response that is not already JSON (405 from routing, 408
+/// from the timeout layer, 413 from body limits) the `{error, detail}` shape.
+pub fn json_errors(response: Response) -> Response {
     let status = response.status();
     // JSON errors, and the HTML pages for people (`/c/{code}`), are already shaped.
     let is_json = response
@@ -190,4 +189,20 @@ pub async fn json_errors(response: Response) -> Response {
         }
     }
     new
+}
+
+/// [`json_errors`] as a layer's hook, around the whole application.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct JsonErrors;
+
+impl crate::layers::Around for JsonErrors {
+    type Kept = ();
+
+    fn before(&self, _: &axum::extract::Request) -> std::ops::ControlFlow<Response, ()> {
+        std::ops::ControlFlow::Continue(())
+    }
+
+    fn after(&self, (): (), response: Response) -> Response {
+        json_errors(response)
+    }
 }

@@ -44,6 +44,7 @@ pub mod auth;
 mod client;
 pub mod error;
 mod handlers;
+mod layers;
 mod listener;
 pub mod metrics;
 mod middleware;

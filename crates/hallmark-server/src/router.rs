@@ -8,12 +8,14 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use hallmark::MAX_MANIFEST_BYTES;
 use tower::limit::GlobalConcurrencyLimitLayer;
+
 use tower_http::timeout::TimeoutLayer;
 
 use crate::handlers::{
     batches, codes, digital_link, graph, health, history, keys, method_not_allowed, not_found,
     registrations, revocations, scans, status, trust,
 };
+use crate::layers::AroundLayer;
 use crate::{AppState, MAX_JSON_BODY, access, error, middleware, openapi, page};
 
 /// The application: every route with its limits, timeout and error shaping.
@@ -68,10 +70,7 @@ pub fn app(state: AppState) -> Router {
                 // GS1 Digital Link URIs whose stem is this service: what a
                 // phone opens from a Digital Link QR.
                 .route("/01/{*link}", get(digital_link::resolve))
-                .route_layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    middleware::limit,
-                )),
+                .route_layer(AroundLayer(middleware::Limit(state.clone()))),
         )
         .merge(
             // The pages for people: rate limited like the public reads (every
@@ -85,15 +84,9 @@ pub fn app(state: AppState) -> Router {
                     "/c/{code}/register",
                     get(page::register_form).post(page::register),
                 )
-                .route_layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    middleware::limit,
-                )),
+                .route_layer(AroundLayer(middleware::Limit(state.clone()))),
         )
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::track,
-        ))
+        .route_layer(AroundLayer(middleware::Track(state.clone())))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
@@ -101,11 +94,11 @@ pub fn app(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             settings.request_timeout,
         ))
-        .layer(axum::middleware::map_response(error::json_errors))
+        .layer(AroundLayer(error::JsonErrors))
         // Outside the JSON shaping, so that every error under `/c/` (the
         // rate limit, a wrong method, a path no route has, a timeout) is an
         // HTML page.
-        .layer(axum::middleware::from_fn(page::html_errors))
+        .layer(AroundLayer(page::HtmlErrors))
         // One semaphore for every route: `Router::layer` applies a layer to
         // each route separately, and `ConcurrencyLimitLayer` would give each
         // its own.
@@ -115,7 +108,7 @@ pub fn app(state: AppState) -> Router {
         // Outermost: one line per request with its final status, by route
         // pattern (tower-http's trace layer would put the raw URI, codes and
         // all, in its debug span).
-        .layer(access::AccessLog)
+        .layer(AroundLayer(access::AccessLog))
         .with_state(state)
 }
 

@@ -884,7 +884,7 @@ async fn error_responses_made_by_layers_get_the_json_shape() {
         plain
             .headers_mut()
             .insert(header::ALLOW, "GET".parse().unwrap());
-        let r = hallmark_server::error::json_errors(plain).await;
+        let r = hallmark_server::error::json_errors(plain);
         assert_eq!(r.status(), status);
         assert_eq!(r.headers()[header::ALLOW], "GET");
         let body = axum::body::to_bytes(r.into_body(), usize::MAX)

@@ -20,7 +20,6 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hallmark::{Reason, Verdict};
 use serde::Deserialize;
@@ -998,22 +997,40 @@ pub(crate) async fn register(
     }
 }
 
-/// Middleware around the whole application: on the page routes (`/c/` and
-/// `/C/`), an error answered as JSON (by a layer such as the rate limit, a
-/// wrong method, a path no route has) becomes an HTML page in the visitor's
-/// language; JSON stays on `/v1` and everywhere else.
-pub(crate) async fn html_errors(request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    if !(path.starts_with("/c/") || path.starts_with("/C/")) {
-        return next.run(request).await;
+/// Around the whole application: on the page routes (`/c/` and `/C/`), an
+/// error answered as JSON (by a layer such as the rate limit, a wrong method,
+/// a path no route has) becomes an HTML page in the visitor's language; JSON
+/// stays on `/v1` and everywhere else.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct HtmlErrors;
+
+impl crate::layers::Around for HtmlErrors {
+    /// The page's language, for a request under `/c/`.
+    type Kept = Option<Lang>;
+
+    fn before(&self, request: &Request) -> std::ops::ControlFlow<Response, Option<Lang>> {
+        let path = request.uri().path();
+        if !(path.starts_with("/c/") || path.starts_with("/C/")) {
+            return std::ops::ControlFlow::Continue(None);
+        }
+        std::ops::ControlFlow::Continue(Some(language(
+            &Query::<LangQuery>::try_from_uri(request.uri())
+                .map(|q| q.0)
+                .unwrap_or_default(),
+            request.headers(),
+        )))
     }
-    let lang = language(
-        &Query::<LangQuery>::try_from_uri(request.uri())
-            .map(|q| q.0)
-            .unwrap_or_default(),
-        request.headers(),
-    );
-    let response = next.run(request).await;
+
+    fn after(&self, lang: Option<Lang>, response: Response) -> Response {
+        match lang {
+            Some(lang) => html_error(lang, response),
+            None => response,
+        }
+    }
+}
+
+/// `response` as an HTML page if it is an error not already HTML.
+fn html_error(lang: Lang, response: Response) -> Response {
     let status = response.status();
     let is_html = response
         .headers()
