@@ -593,6 +593,36 @@ async fn render_all() -> Pages {
             )
             .await,
     );
+    // A key that registers batches, and a serial in none of them.
+    let manifest = hallmark::BatchManifest {
+        kid: closed.issuer.kid(),
+        issued: NOW,
+        batches: vec![hallmark::ManifestBatch {
+            start: 0,
+            count: 10,
+            part: "DRN-2980".into(),
+            lot: "L1".into(),
+            date: d("2023-12-12"),
+            expiry: None,
+            opaque: false,
+            minted: NOW,
+            batch_key: None,
+        }],
+    };
+    let bytes = closed.issuer.sign_manifest(&manifest).unwrap();
+    closed
+        .state
+        .storage()
+        .register_batches(&manifest, &bytes, None, "test", NOW)
+        .unwrap();
+    let stray = closed.code(900, "DRN-2980");
+    for lang in ["en", "de", "fr"] {
+        pages.add(
+            &format!("unregistered-{lang}"),
+            StatusCode::OK,
+            get_page(&closed, &stray, lang).await,
+        );
+    }
     pages
 }
 
@@ -681,6 +711,14 @@ async fn every_page_is_valid_html_with_no_script_and_no_inline_style_attribute()
         ("method-not-allowed", "Etwas ist schiefgegangen"),
         ("not-found", "Une erreur est survenue"),
         ("rate-limited-en", "Too many checks"),
+        (
+            "unregistered-en",
+            "Warning: not in the manufacturer&#39;s records",
+        ),
+        (
+            "unregistered-fr",
+            "Attention : absent des registres du fabricant",
+        ),
     ] {
         let p = pages.0.iter().find(|p| p.name == name).unwrap();
         assert!(

@@ -66,7 +66,63 @@ on_every_backend!(
     a_transfer_code_expires_at_its_ttl_and_stays_expired,
     a_burst_of_reports_gets_exactly_the_cap,
     a_bad_purchase_date_is_refused_or_clamped_and_the_answer_says_so,
+    a_serial_its_registering_key_never_registered_is_not_plain_genuine,
 );
+
+/// A thief holding the line key signs serials the manufacturer never made:
+/// once the key registers batches, such a serial reads as a warning, on
+/// every visit, while a registered one stays "Genuine". A key that
+/// registers nothing says nothing by it.
+async fn a_serial_its_registering_key_never_registered_is_not_plain_genuine(b: Backend) {
+    let f = fixture(b);
+    let (inside, outside) = (f.code(5), f.code(500));
+    let (_, page) = f.page(&outside).await;
+    assert_eq!(title(&page), "Genuine", "no batch registered yet: {page}");
+    let manifest = hallmark::BatchManifest {
+        kid: f.issuer.kid(),
+        issued: NOW,
+        batches: vec![hallmark::ManifestBatch {
+            start: 0,
+            count: 100,
+            part: "DRN-2980".into(),
+            lot: "L1".into(),
+            date: d("2023-12-12"),
+            expiry: None,
+            opaque: false,
+            minted: NOW,
+            batch_key: None,
+        }],
+    };
+    let bytes = f.issuer.sign_manifest(&manifest).unwrap();
+    let storage = f.state.storage();
+    pg::off_runtime(|| {
+        storage
+            .register_batches(&manifest, &bytes, None, "test", NOW)
+            .unwrap()
+    });
+    let (_, page) = f.page(&inside).await;
+    assert_eq!(title(&page), "Genuine", "{page}");
+    for _ in 0..2 {
+        let (status, page) = f.page(&outside).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            title(&page),
+            "Warning: not in the manufacturer&#39;s records",
+            "{page}"
+        );
+        assert!(page.contains("stolen key"), "{page}");
+        assert!(page.contains("class=\"caution\""), "{page}");
+        assert!(!page.contains("nothing suggests it was copied"), "{page}");
+    }
+    let (_, page) = f
+        .raw("GET", &format!("/c/{outside}?lang=de"), &[], String::new())
+        .await;
+    assert_eq!(
+        title(&page),
+        "Warnung: nicht in den Unterlagen des Herstellers",
+        "{page}"
+    );
+}
 
 /// Failed claims allowed per unit per hour (the server's
 /// `MAX_CLAIM_FAILURES`, documented in SECURITY.md).

@@ -291,6 +291,9 @@ struct Seen {
     first_place: Option<String>,
     registration: Option<crate::storage::RegistrationSummary>,
     history: crate::storage::HistorySummary,
+    /// Its key registers batches, and none holds this code (the
+    /// `unregistered-serial` alert): a possible key leak.
+    unregistered: bool,
 }
 
 /// Everything the page shows, read on the async thread where the storage
@@ -306,6 +309,7 @@ fn look(state: &AppState, code: &str, client: Option<IpAddr>) -> Result<(Seen, b
     let (mut scans, mut first_place, mut registration, mut history) =
         (ScanSummary::default(), None, None, Default::default());
     let mut record = false;
+    let mut unregistered = false;
     if let (Some(v), Some(unit)) = (j.verdict.verified(), &unit) {
         record = state.visits().counts(client, unit, now);
         if !record {
@@ -314,6 +318,9 @@ fn look(state: &AppState, code: &str, client: Option<IpAddr>) -> Result<(Seen, b
         let facts = storage.unit_facts(v.kid(), v.payload().serial(), unit)?;
         (first_place, registration, history) =
             (facts.first_place, facts.registration, facts.history);
+        // A deployment that registers no batches for the key says nothing
+        // by their absence.
+        unregistered = facts.key_registers && !storage.is_registered(v.kid(), v.payload())?;
     }
     let seen = Seen {
         code: code.to_owned(),
@@ -323,6 +330,7 @@ fn look(state: &AppState, code: &str, client: Option<IpAddr>) -> Result<(Seen, b
         first_place,
         registration,
         history,
+        unregistered,
     };
     Ok((seen, record))
 }
@@ -535,6 +543,9 @@ impl View {
         }
         if conflict {
             warn(t("title_conflict"), t("text_conflict"));
+        }
+        if seen.unregistered {
+            warn(t("title_unregistered"), t("text_unregistered"));
         }
         if part_recalled && let Some(g) = &seen.graph {
             warn(

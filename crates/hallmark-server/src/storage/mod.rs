@@ -391,6 +391,19 @@ pub struct UnitFacts {
     pub registration: Option<RegistrationSummary>,
     /// Its service and test history.
     pub history: HistorySummary,
+    /// Whether its key has any registered batch: then a serial in none of
+    /// them is one the manufacturer did not make (a possible key leak).
+    pub key_registers: bool,
+}
+
+/// Whether any batch of `kid` is registered.
+fn key_registers(sql: &mut dyn graph::Sql, kid: KeyId) -> Result<bool, StorageError> {
+    Ok(!sql
+        .rows(
+            "SELECT 1 FROM batches WHERE kid = ?1 LIMIT 1",
+            &[graph::Value::Blob(Some(kid.to_bytes().to_vec()))],
+        )?
+        .is_empty())
 }
 
 fn first_place(
@@ -706,13 +719,15 @@ pub trait Storage: Send + Sync + 'static {
     /// read in one transaction: where it was first seen by an authenticated
     /// scanner ([`UnitFacts::first_place`]), its registration
     /// ([`RegistrationStore::registration_summary`]) and its history
-    /// ([`HistoryStore::history_summary`]) under the unit identity `unit`.
+    /// ([`HistoryStore::history_summary`]) under the unit identity `unit`,
+    /// and whether its key registers batches ([`UnitFacts::key_registers`]).
     fn unit_facts(&self, kid: KeyId, serial: u64, unit: &str) -> Result<UnitFacts, StorageError> {
         run(self, false, |sql| {
             Ok(UnitFacts {
                 first_place: first_place(sql, kid, serial)?,
                 registration: registrations::read(sql, unit)?.map(|(summary, _)| summary),
                 history: history::summary(sql, unit)?,
+                key_registers: key_registers(sql, kid)?,
             })
         })
     }
