@@ -15,6 +15,10 @@
 //! verification, per lookup, per recorded page visit ((page − setup) / COUNT)
 //! and per repeated visit ((page-repeat − page) / COUNT).
 //!
+//! The codes' batch is registered (as `bench/serve.sh` and a deployment have
+//! it), so a page reads whether its serial is registered, and no visit
+//! raises the `unregistered-serial` alert.
+//!
 //! With `$HALLMARK_LOG` set (e.g. `info`), the service's logs are on, as
 //! `hallmark serve` writes them (text, to stderr): the access log's cost is
 //! the difference from a run without it.
@@ -37,6 +41,7 @@ use axum::http::Request;
 use ed25519_dalek::{Signer, SigningKey};
 use hallmark::{Payload, TrustStore, TrustedKey};
 use hallmark_issuer::SecretKey;
+use hallmark_server::storage::Storage;
 use hallmark_server::{AppState, Settings, SqliteStorage, app};
 use tower::ServiceExt;
 
@@ -96,6 +101,27 @@ fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     let storage = Arc::new(SqliteStorage::open(&dir.path().join("h.db")).unwrap());
+    // The codes' batch registered, as a deployment has it (and bench/serve.sh):
+    // an unregistered serial of a key that registers batches raises an alert.
+    let manifest = hallmark::BatchManifest {
+        kid: issuer.kid(),
+        issued: 1_700_000_000,
+        batches: vec![hallmark::ManifestBatch {
+            start: 0,
+            count,
+            part: "DRN-2980".into(),
+            lot: "L231212-01".into(),
+            date,
+            expiry: None,
+            opaque: false,
+            minted: 1_700_000_000,
+            batch_key: None,
+        }],
+    };
+    let signed = issuer.sign_manifest(&manifest).unwrap();
+    storage
+        .register_batches(&manifest, &signed, None, "lookup_rate", 1_700_000_000)
+        .unwrap();
     let settings = Settings {
         rate_limit_per_minute: 0,
         ..Settings::default()

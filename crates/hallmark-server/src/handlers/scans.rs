@@ -115,7 +115,21 @@ pub(crate) fn raise_alerts(
     let Some(v) = j.verdict.verified() else {
         return Ok(Vec::new());
     };
-    let storage = state.storage();
+    let registered = state.storage().is_registered(v.kid(), v.payload())?;
+    Ok(raise_alerts_registered(state, j, scans, registered))
+}
+
+/// [`raise_alerts`] for a code whose registration is known (`registered`:
+/// a registered batch holds it).
+pub(crate) fn raise_alerts_registered(
+    state: &AppState,
+    j: &super::Judgement,
+    scans: &crate::storage::ScanSummary,
+    registered: bool,
+) -> Vec<AlertBody> {
+    let Some(v) = j.verdict.verified() else {
+        return Vec::new();
+    };
     let settings = state.settings();
     let mut alerts = Vec::new();
     if let Some(s) = &j.status {
@@ -133,7 +147,7 @@ pub(crate) fn raise_alerts(
     if let Some(detail) = clone_suspected(settings, scans) {
         alerts.push(alert("clone-suspected", detail));
     }
-    if !storage.is_registered(v.kid(), v.payload())? {
+    if !registered {
         alerts.push(alert(
             "unregistered-serial",
             "valid signature, but the serial is in no registered batch (possible key leak)"
@@ -151,7 +165,7 @@ pub(crate) fn raise_alerts(
             "scan raised alerts"
         );
     }
-    Ok(alerts)
+    alerts
 }
 
 /// The alerts' names, comma-separated (`clone-suspected,unregistered-serial`),

@@ -291,6 +291,8 @@ struct Seen {
     first_place: Option<String>,
     registration: Option<crate::storage::RegistrationSummary>,
     history: crate::storage::HistorySummary,
+    /// A registered batch holds it.
+    registered: bool,
     /// Its key registers batches, and none holds this code (the
     /// `unregistered-serial` alert): a possible key leak.
     unregistered: bool,
@@ -309,7 +311,7 @@ fn look(state: &AppState, code: &str, client: Option<IpAddr>) -> Result<(Seen, b
     let (mut scans, mut first_place, mut registration, mut history) =
         (ScanSummary::default(), None, None, Default::default());
     let mut record = false;
-    let mut unregistered = false;
+    let (mut registered, mut unregistered) = (false, false);
     if let (Some(v), Some(unit)) = (j.verdict.verified(), &unit) {
         record = state.visits().counts(client, unit, now);
         if !record {
@@ -318,9 +320,10 @@ fn look(state: &AppState, code: &str, client: Option<IpAddr>) -> Result<(Seen, b
         let facts = storage.unit_facts(v.kid(), v.payload().serial(), unit)?;
         (first_place, registration, history) =
             (facts.first_place, facts.registration, facts.history);
-        // A deployment that registers no batches for the key says nothing
-        // by their absence.
-        unregistered = facts.key_registers && !storage.is_registered(v.kid(), v.payload())?;
+        // A key without registered batches has none holding this code; a
+        // deployment that registers none says nothing by their absence.
+        registered = facts.key_registers && storage.is_registered(v.kid(), v.payload())?;
+        unregistered = facts.key_registers && !registered;
     }
     let seen = Seen {
         code: code.to_owned(),
@@ -330,6 +333,7 @@ fn look(state: &AppState, code: &str, client: Option<IpAddr>) -> Result<(Seen, b
         first_place,
         registration,
         history,
+        registered,
         unregistered,
     };
     Ok((seen, record))
@@ -362,11 +366,8 @@ async fn record_visit(state: &AppState, mut seen: Seen) -> Result<Seen, ApiError
             settings.scans.forget_before(now),
         )
         .await?;
-    read_only(state.clone(), move |s| {
-        crate::handlers::scans::raise_alerts(s, &seen.j, &seen.scans)?;
-        Ok(seen)
-    })
-    .await
+    crate::handlers::scans::raise_alerts_registered(state, &seen.j, &seen.scans, seen.registered);
+    Ok(seen)
 }
 
 /// The page for people who scanned a label's URL QR: genuine or not in
