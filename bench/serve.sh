@@ -67,7 +67,7 @@ cpu_of() {
         END { c = t * us / n; printf "%.0f µs = %.2f raw verifications", c, c * one / 1e6 }'
 }
 # wrk's own words for the errors counted, e.g. "Socket errors: connect 0, read 0, write 0, timeout 1".
-error_lines_of() { grep -E 'Non-2xx|Socket errors' | sed 's/^ */ (wrk: /; s/$/)/' | tr -d '\n'; }
+error_lines_of() { { grep -E 'Non-2xx|Socket errors' || true; } | sed 's/^ */ (wrk: /; s/$/)/' | tr -d '\n'; }
 errors_of() {
     awk '/Non-2xx or 3xx responses/ { n += $NF } /Socket errors/ { gsub(",", ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }'
 }
