@@ -401,7 +401,7 @@ fn postgres_replicas_share_one_database_and_migrate_once() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(replicas[0].schema_version().unwrap(), 8);
+    assert_eq!(replicas[0].schema_version().unwrap(), 9);
     replicas[0]
         .change_status(&change(Scope::Serial(7), Action::Decommission), "t", 1)
         .unwrap();

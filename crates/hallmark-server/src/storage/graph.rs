@@ -533,15 +533,17 @@ pub fn descendants(
     Ok(out)
 }
 
+/// [`lot_recalled`]'s query: part `?1`, lot `?2` (the keys from the index
+/// `batches_part_lot`, each key's lot statuses from the primary key).
+pub(crate) const LOT_RECALLED_SQL: &str = "SELECT 1 FROM statuses WHERE kind = 'lot' AND lot = ?2
+     AND state = 'revoked' AND kid IN (SELECT kid FROM batches WHERE part = ?1 AND lot = ?2)
+     LIMIT 1";
+
 /// Whether a lot of a part is recalled: a current revocation (not a
 /// decommission) of that lot under a key that registered a batch of that
 /// part and lot.
 pub fn lot_recalled(sql: &mut dyn Sql, part: &str, lot: &str) -> Result<bool, StorageError> {
-    let rows = sql.rows(
-        "SELECT 1 FROM statuses WHERE kind = 'lot' AND lot = ?2 AND state = 'revoked'
-             AND kid IN (SELECT kid FROM batches WHERE part = ?1 AND lot = ?2) LIMIT 1",
-        &[Value::text(part), Value::text(lot)],
-    )?;
+    let rows = sql.rows(LOT_RECALLED_SQL, &[Value::text(part), Value::text(lot)])?;
     Ok(!rows.is_empty())
 }
 

@@ -396,11 +396,22 @@ pub struct UnitFacts {
     pub key_registers: bool,
 }
 
+/// Whether any batch of key `?1` is registered.
+pub(crate) const KEY_REGISTERS_SQL: &str = "SELECT 1 FROM batches WHERE kid = ?1 LIMIT 1";
+
+/// Where authenticated scanners first saw kid `?1`, serial `?2`: the earliest
+/// first sighting, the least location among ties, as aggregates over the
+/// primary key's range (`ORDER BY ... LIMIT 1` made SQLite build and free a
+/// temporary b-tree on every page).
+pub(crate) const FIRST_PLACE_SQL: &str = "SELECT MIN(location) FROM scan_locations \
+     WHERE kid = ?1 AND serial = ?2 AND trusted = TRUE AND first = (SELECT MIN(first) \
+     FROM scan_locations WHERE kid = ?1 AND serial = ?2 AND trusted = TRUE)";
+
 /// Whether any batch of `kid` is registered.
 fn key_registers(sql: &mut dyn graph::Sql, kid: KeyId) -> Result<bool, StorageError> {
     Ok(!sql
         .rows(
-            "SELECT 1 FROM batches WHERE kid = ?1 LIMIT 1",
+            KEY_REGISTERS_SQL,
             &[graph::Value::Blob(Some(kid.to_bytes().to_vec()))],
         )?
         .is_empty())
@@ -411,13 +422,8 @@ fn first_place(
     kid: KeyId,
     serial: u64,
 ) -> Result<Option<String>, StorageError> {
-    // The earliest first sighting, the least location among ties: as
-    // aggregates over the primary key's range (`ORDER BY ... LIMIT 1` made
-    // SQLite build and free a temporary b-tree on every page).
     let rows = sql.rows(
-        "SELECT MIN(location) FROM scan_locations WHERE kid = ?1 AND serial = ?2 \
-         AND trusted = TRUE AND first = (SELECT MIN(first) FROM scan_locations \
-         WHERE kid = ?1 AND serial = ?2 AND trusted = TRUE)",
+        FIRST_PLACE_SQL,
         &[
             graph::Value::Blob(Some(kid.to_bytes().to_vec())),
             graph::Value::Int(Some(serial_to_sql(serial))),

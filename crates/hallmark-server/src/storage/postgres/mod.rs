@@ -75,6 +75,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../../migrations/postgres/008_links_by_parent.sql"),
     ),
+    // The keys that registered a part's lot, without a scan.
+    (
+        9,
+        include_str!("../../../migrations/postgres/009_batches_by_part_lot.sql"),
+    ),
 ];
 
 /// The advisory lock held while migrating ("hallmark" in ASCII).

@@ -57,6 +57,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../../migrations/sqlite/008_links_by_parent.sql"),
     ),
+    // The keys that registered a part's lot, without a scan.
+    (
+        9,
+        include_str!("../../../migrations/sqlite/009_batches_by_part_lot.sql"),
+    ),
 ];
 
 /// Storage in one SQLite database file (or in memory, for tests).
@@ -289,7 +294,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.db");
         let s = SqliteStorage::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 8);
+        assert_eq!(s.schema_version().unwrap(), 9);
         let (mode, sync): (String, i64) = {
             let c = s.lock();
             (
@@ -335,7 +340,7 @@ mod tests {
         ))
         .unwrap();
         let s = SqliteStorage::setup(conn).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 8);
+        assert_eq!(s.schema_version().unwrap(), 9);
         let sum = s
             .scan_summary(KeyId::from_bytes([1, 2, 3, 4]), 5, 150)
             .unwrap();
@@ -373,7 +378,7 @@ mod tests {
         )
         .unwrap();
         let s = SqliteStorage::setup(conn).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 8);
+        assert_eq!(s.schema_version().unwrap(), 9);
         let (seq, list) = s.revocations().unwrap();
         assert_eq!((seq, list.len()), (7, 1));
         let kid = KeyId::from_bytes([1, 2, 3, 4]);

@@ -729,3 +729,63 @@ impl Storage for SqliteStorage {
         Ok(rows)
     }
 }
+
+#[cfg(test)]
+mod plans {
+    use super::{STATUS_SQL, SUMMARY_SQL};
+    use crate::storage::graph::LOT_RECALLED_SQL;
+    use crate::storage::{FIRST_PLACE_SQL, KEY_REGISTERS_SQL, SqliteStorage};
+
+    /// The opcodes and the query plan of `sql` (parameters unbound).
+    fn explain(conn: &rusqlite::Connection, sql: &str) -> (Vec<String>, Vec<String>) {
+        let column = |query: &str, at: usize| -> Vec<String> {
+            let mut stmt = conn.prepare(query).unwrap();
+            let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
+            stmt.query_map(rusqlite::params_from_iter(nulls), |r| {
+                r.get::<_, String>(at)
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+        };
+        (
+            column(&format!("EXPLAIN {sql}"), 1),
+            column(&format!("EXPLAIN QUERY PLAN {sql}"), 3),
+        )
+    }
+
+    /// What every page and lookup reads: from indexes, and (but for the IN
+    /// list of a component lot's keys) without a temporary b-tree, which
+    /// SQLite builds and frees with its own page cache on every run.
+    #[test]
+    fn the_page_reads_use_indexes_and_no_temporary_b_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStorage::open(&dir.path().join("h.db")).unwrap();
+        let conn = s.lock();
+        for (sql, temporary_allowed) in [
+            (STATUS_SQL.as_str(), false),
+            (SUMMARY_SQL.as_str(), false),
+            (FIRST_PLACE_SQL, false),
+            (KEY_REGISTERS_SQL, false),
+            (LOT_RECALLED_SQL, true),
+        ] {
+            let (ops, plan) = explain(&conn, sql);
+            assert!(
+                temporary_allowed || !ops.iter().any(|o| o == "OpenEphemeral"),
+                "a temporary b-tree for {sql}"
+            );
+            // A subquery's rows are scanned as they come (`SCAN s` of a
+            // `CO-ROUTINE s`); a table's or index's never.
+            let subqueries: Vec<&str> = plan
+                .iter()
+                .filter_map(|p| p.strip_prefix("CO-ROUTINE "))
+                .collect();
+            assert!(
+                !plan.iter().any(|p| p
+                    .strip_prefix("SCAN ")
+                    .is_some_and(|what| !subqueries.contains(&what))),
+                "a full scan for {sql}: {plan:?}"
+            );
+        }
+    }
+}
