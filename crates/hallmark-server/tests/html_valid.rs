@@ -17,6 +17,8 @@
     clippy::panic
 )]
 
+mod registry;
+
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -594,27 +596,7 @@ async fn render_all() -> Pages {
             .await,
     );
     // A key that registers batches, and a serial in none of them.
-    let manifest = hallmark::BatchManifest {
-        kid: closed.issuer.kid(),
-        issued: NOW,
-        batches: vec![hallmark::ManifestBatch {
-            start: 0,
-            count: 10,
-            part: "DRN-2980".into(),
-            lot: "L1".into(),
-            date: d("2023-12-12"),
-            expiry: None,
-            opaque: false,
-            minted: NOW,
-            batch_key: None,
-        }],
-    };
-    let bytes = closed.issuer.sign_manifest(&manifest).unwrap();
-    closed
-        .state
-        .storage()
-        .register_batches(&manifest, &bytes, None, "test", NOW)
-        .unwrap();
+    registry::register_batch(&*closed.state.storage(), &closed.issuer, 0, 10, NOW);
     let stray = closed.code(900, "DRN-2980");
     for lang in ["en", "de", "fr"] {
         pages.add(
